@@ -1,0 +1,1 @@
+set(AXL_FORMATS_SOURCES formats/format.c formats/status.c)

@@ -1,0 +1,18 @@
+#include "axlut/status.h"
+
+const char *axl_strerror(enum axl_status s)
+{
+    switch (s) {
+    case AXL_OK: return "ok";
+    case AXL_ERR_INVALID: return "invalid argument";
+    case AXL_ERR_NOMEM: return "out of memory";
+    case AXL_ERR_IO: return "input/output error";
+    case AXL_ERR_FORMAT: return "malformed file";
+    case AXL_ERR_MISMATCH: return "mismatch";
+    case AXL_ERR_UNSUPPORTED: return "unsupported";
+    case AXL_ERR_CUDA: return "CUDA error";
+    case AXL_ERR_TOO_LARGE: return "too large";
+    case AXL_ERR_COMPILE: return "compile error";
+    }
+    return "unknown status";
+}

@@ -1,0 +1,100 @@
+/* Designs: behavioural models of approximate (or exact) arithmetic units.
+ *
+ * A design is a pure function over operand codes,
+ *
+ *     uint32_t eval(const struct axl_design_ctx *c, uint32_t a, uint32_t b)
+ *
+ * returning a code of the result format, plus a descriptor that says what it
+ * is (name, description, citation), which operation it performs (mul or
+ * add), which operand formats it accepts, its parameters, and whether a
+ * floating design approximates only the mantissa core (then a mantissa table
+ * can serve it, with sign and exponent handled exactly).
+ *
+ * `a` is always the activation (the table's row) and `b` the weight (the
+ * table's column); most approximate designs are not commutative.
+ *
+ * A user's design is one C file that includes this header and defines
+ *
+ *     const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI, ... };
+ *
+ * `axlut gen my_design.c` compiles it into a shared object and loads it.
+ */
+#ifndef AXLUT_DESIGN_H
+#define AXLUT_DESIGN_H
+
+#include <stdint.h>
+
+#include "format.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AXL_DESIGN_ABI 1
+#define AXL_DESIGN_MAX_PARAMS 4
+
+/* Stored in table files: only grow at the end. */
+enum axl_op { AXL_OP_MUL = 0, AXL_OP_ADD = 1 };
+
+/* Which operand formats a design accepts. */
+enum axl_operands {
+    AXL_OPERANDS_FIXED = 0, /* exactly fmt_a x fmt_b -> fmt_r */
+    AXL_OPERANDS_UINT = 1,  /* any uintN (N <= 16) */
+    AXL_OPERANDS_INT = 2,   /* any intN (N <= 16) */
+    AXL_OPERANDS_FLOAT = 3, /* any eXmY */
+    AXL_OPERANDS_ANYINT = 4, /* any intN or uintN */
+};
+
+struct axl_design_param {
+    const char *name; /* e.g. "k" */
+    int32_t def, min, max;
+    const char *help;
+};
+
+/* What eval sees: the operand and result formats and parameter values.
+ * Integer results are codes of fmt_r: for an N-bit integer mul, fmt_r is
+ * the 2N-bit integer of the same signedness; for an N-bit add, N+1 bits.
+ * Floating results are codes of fmt_r (by default the operands' format). */
+struct axl_design_ctx {
+    struct axl_format fa, fb, fr;
+    int32_t param[AXL_DESIGN_MAX_PARAMS];
+    uint32_t id; /* built-in design id (device dispatch); 0 for user designs */
+    uint8_t round; /* enum axl_round used where the design rounds its result */
+};
+
+typedef uint32_t (*axl_eval_fn)(const struct axl_design_ctx *c, uint32_t a, uint32_t b);
+
+struct axl_design {
+    uint32_t abi;            /* AXL_DESIGN_ABI */
+    const char *name;        /* short identifier, [a-z0-9_] */
+    const char *description; /* one line */
+    const char *citation;    /* the publication it implements */
+    uint8_t op;              /* enum axl_op */
+    uint8_t operands;        /* enum axl_operands */
+    uint8_t mantissa_only;   /* floating design: sign/exponent exact */
+    const char *fmt_a, *fmt_b, *fmt_r; /* AXL_OPERANDS_FIXED only */
+    uint32_t nparams;
+    struct axl_design_param params[AXL_DESIGN_MAX_PARAMS];
+    axl_eval_fn eval;
+    uint32_t version;        /* bump when the arithmetic changes */
+};
+
+/* Built-in designs. */
+size_t axl_design_count(void);
+const struct axl_design *axl_design_at(size_t i);
+const struct axl_design *axl_design_find(const char *name);
+
+/* Fill a context for `d` over operand formats fa, fb: checks that the
+ * design accepts them, derives the result format (fr_override may be NULL)
+ * and applies "name=value" parameters (defaults for the rest).  On error a
+ * one-line message in msg. */
+enum axl_status axl_design_bind(const struct axl_design *d, const struct axl_format *fa,
+                                const struct axl_format *fb, const struct axl_format *fr_override,
+                                const char *const *params, int nparams, struct axl_design_ctx *out,
+                                char *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,379 @@
+/* Number formats: descriptors, encode (float32 -> code) and decode
+ * (code -> float32).
+ *
+ * A floating format eXmY has a sign bit, X exponent bits and Y mantissa
+ * bits, laid out like IEEE 754 with the sign on top:
+ *
+ *     bit  X+Y   X+Y-1 ........ Y   Y-1 ......... 0
+ *         +----+--------------------+---------------+
+ *         |  s |  biased exponent e |  mantissa f   |
+ *         +----+--------------------+---------------+
+ *
+ *   e == 0         : subnormal, (-1)^s * 0.f * 2^(1 - bias)
+ *   0 < e          : normal,    (-1)^s * 1.f * 2^(e - bias)
+ *
+ * and special values by family:
+ *   IEEE   e == all ones is inf (f == 0) or NaN (f != 0)        (fp16, e5m2)
+ *   FN     finite; NaN only where e and f are all ones           (OCP e4m3)
+ *   FNUZ   finite, one unsigned zero; NaN is the "-0" code 1000..0 (e4m3fnuz)
+ *   FINITE every code is a finite number, no inf, no NaN         (OCP FP6/FP4)
+ *
+ * Integer formats intN (two's complement) and uintN keep their code in the
+ * low N bits of a uint32_t.  Codes of every format are at most 32 bits, and
+ * every value of every accepted format is exactly a float32 (the parser
+ * refuses an explicit bias that would leave float32's range).
+ *
+ * Encode and decode are AXL_HD functions: the table generator, the CPU
+ * kernels and the CUDA kernels call this one definition.  They work on bits
+ * only (no floating-point operations), so results do not depend on the
+ * compiler's or the GPU's flush-to-zero settings.
+ */
+#ifndef AXLUT_FORMAT_H
+#define AXLUT_FORMAT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hd.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Values are stored in table files: only grow at the end. */
+enum axl_format_kind { AXL_KIND_FLOAT = 0, AXL_KIND_INT = 1, AXL_KIND_UINT = 2 };
+
+enum axl_special {
+    AXL_SPECIAL_IEEE = 0,
+    AXL_SPECIAL_FN = 1,
+    AXL_SPECIAL_FNUZ = 2,
+    AXL_SPECIAL_FINITE = 3,
+};
+
+enum axl_round {
+    AXL_ROUND_NEAREST_EVEN = 0,
+    AXL_ROUND_TOWARD_ZERO = 1,
+    AXL_ROUND_UP = 2,   /* toward +inf */
+    AXL_ROUND_DOWN = 3, /* toward -inf */
+    AXL_ROUND_STOCHASTIC = 4,
+};
+
+enum axl_overflow {
+    AXL_OVERFLOW_SATURATE = 0, /* to the largest finite value */
+    AXL_OVERFLOW_SPECIAL = 1,  /* to inf (IEEE) or NaN (FN, FNUZ) */
+};
+
+#define AXL_FORMAT_NAME_LEN 32
+
+/* A format descriptor: a plain value, cheap to copy to a GPU. */
+struct axl_format {
+    uint8_t kind;       /* enum axl_format_kind */
+    uint8_t bits;       /* total code width, 1..32 */
+    uint8_t ebits;      /* floating: exponent bits, 1..8 */
+    uint8_t mbits;      /* floating: mantissa bits, 0..23 */
+    uint8_t special;    /* enum axl_special */
+    uint8_t subnormals; /* 1: subnormals kept; 0: flushed to zero */
+    uint8_t overflow;   /* enum axl_overflow */
+    uint8_t pad_;
+    int32_t bias;       /* floating: exponent bias */
+    char name[AXL_FORMAT_NAME_LEN]; /* canonical name */
+};
+
+/* Parse a format name: a named format (fp32, bf16, e4m3, int8, ...) or
+ *   e<X>m<Y>[b<bias>][fn|fnuz|fin][nosub][sat|nonsat]
+ *   int<N> | uint<N>        (2 <= N <= 16)
+ * On error returns AXL_ERR_INVALID and writes one line saying which part of
+ * the name is wrong and what is allowed to msg (AXL_MSG_LEN bytes, may be
+ * NULL). */
+enum axl_status axl_format_parse(const char *name, struct axl_format *out, char *msg);
+
+/* Named formats, for listing. */
+size_t axl_format_named_count(void);
+const char *axl_format_named(size_t i);
+/* One-line note on a named format's origin (static string). */
+const char *axl_format_named_note(size_t i);
+
+/* Derived properties (host only, for listing and metrics). */
+float axl_format_max_finite(const struct axl_format *f);
+float axl_format_min_normal(const struct axl_format *f);
+float axl_format_min_subnormal(const struct axl_format *f); /* 0 when none */
+float axl_format_epsilon(const struct axl_format *f);       /* 2^-m; 1 for ints */
+
+/* Name of a rounding mode ("nearest", "zero", "up", "down", "stochastic"),
+ * and its parser (also accepts "rne", "rtz", "ru", "rd", "sr"). */
+const char *axl_round_name(enum axl_round r);
+enum axl_status axl_round_parse(const char *s, enum axl_round *out);
+
+/* --- the arithmetic, shared by host and device ------------------------- */
+
+/* Largest finite magnitude code (sign bit clear). */
+AXL_HD uint32_t axl_format_max_mag(const struct axl_format *f)
+{
+    uint32_t em = (uint32_t)(f->ebits + f->mbits);
+    switch (f->special) {
+    case AXL_SPECIAL_IEEE:
+        return (((1u << f->ebits) - 1u) << f->mbits) - 1u;
+    case AXL_SPECIAL_FN:
+        return (1u << em) - 2u;
+    default:
+        return (1u << em) - 1u;
+    }
+}
+
+/* The canonical NaN code, or for FINITE formats (which have none) the code
+ * that NaN converts to: +max finite. */
+AXL_HD uint32_t axl_format_nan_code(const struct axl_format *f)
+{
+    uint32_t em = (uint32_t)(f->ebits + f->mbits);
+    switch (f->special) {
+    case AXL_SPECIAL_IEEE:
+        return (((1u << f->ebits) - 1u) << f->mbits) | (1u << (f->mbits - 1u));
+    case AXL_SPECIAL_FN:
+        return (1u << em) - 1u;
+    case AXL_SPECIAL_FNUZ:
+        return 1u << em;
+    default:
+        return (1u << em) - 1u;
+    }
+}
+
+AXL_HD int axl_format_is_nan(const struct axl_format *f, uint32_t code)
+{
+    if (f->kind != AXL_KIND_FLOAT)
+        return 0;
+    uint32_t em = (uint32_t)(f->ebits + f->mbits);
+    uint32_t mag = code & ((1u << em) - 1u);
+    switch (f->special) {
+    case AXL_SPECIAL_IEEE:
+        return (mag >> f->mbits) == (1u << f->ebits) - 1u && (mag & ((1u << f->mbits) - 1u)) != 0;
+    case AXL_SPECIAL_FN:
+        return mag == (1u << em) - 1u;
+    case AXL_SPECIAL_FNUZ:
+        return code == (1u << em);
+    default:
+        return 0;
+    }
+}
+
+AXL_HD int axl_format_is_inf(const struct axl_format *f, uint32_t code)
+{
+    if (f->kind != AXL_KIND_FLOAT || f->special != AXL_SPECIAL_IEEE)
+        return 0;
+    uint32_t em = (uint32_t)(f->ebits + f->mbits);
+    return (code & ((1u << em) - 1u)) == ((1u << f->ebits) - 1u) << f->mbits;
+}
+
+/* Integer encode: round x to an integer by `round`, saturate to the range.
+ * NaN gives 0. */
+AXL_HD uint32_t axl_int_encode(const struct axl_format *f, float x, enum axl_round round, uint32_t rnd)
+{
+    uint32_t u = axl_f32_bits(x);
+    uint32_t sign = u >> 31;
+    uint32_t e = (u >> 23) & 0xFFu;
+    uint32_t frac = u & 0x7FFFFFu;
+    int32_t lo, hi;
+    if (f->kind == AXL_KIND_INT) {
+        hi = (int32_t)((1u << (f->bits - 1)) - 1u);
+        lo = -hi - 1;
+    } else {
+        hi = (int32_t)((1u << f->bits) - 1u);
+        lo = 0;
+    }
+    if (e == 0xFFu && frac != 0)
+        return 0;
+    int32_t v;
+    if (e >= 127 + 24) { /* |x| >= 2^24: beyond every integer format */
+        v = sign ? lo : hi;
+    } else {
+        uint32_t sig = e ? (frac | 0x800000u) : frac;
+        int shift = 150 - (int)(e ? e : 1); /* value = sig * 2^-shift */
+        uint32_t q, rem, half;
+        int up = 0;
+        if (shift <= 0) {
+            q = sig << -shift;
+            rem = 0;
+            half = 1;
+        } else if (shift >= 32) {
+            q = 0;
+            rem = sig; /* nonzero fraction below 1/2 */
+            half = 0;
+        } else {
+            q = sig >> shift;
+            rem = sig & ((1u << shift) - 1u);
+            half = 1u << (shift - 1);
+        }
+        if (rem != 0) {
+            switch (round) {
+            case AXL_ROUND_NEAREST_EVEN:
+                up = half != 0 && (rem > half || (rem == half && (q & 1u)));
+                break;
+            case AXL_ROUND_TOWARD_ZERO:
+                up = 0;
+                break;
+            case AXL_ROUND_UP:
+                up = !sign;
+                break;
+            case AXL_ROUND_DOWN:
+                up = (int)sign;
+                break;
+            default: {
+                /* the fraction scaled to 32 bits against a uniform draw */
+                uint32_t r32 = shift >= 32 ? 0u : (uint32_t)(((uint64_t)rem << 32) >> shift);
+                up = rnd < r32;
+                break;
+            }
+            }
+        }
+        q += (uint32_t)up;
+        int64_t s = sign ? -(int64_t)q : (int64_t)q;
+        v = s > hi ? hi : (s < lo ? lo : (int32_t)s);
+    }
+    return (uint32_t)v & (f->bits == 32 ? 0xFFFFFFFFu : ((1u << f->bits) - 1u));
+}
+
+/* Encode float32 -> code.  `rnd` is the uniform 32-bit draw used by
+ * AXL_ROUND_STOCHASTIC (see axl_rand32) and ignored otherwise. */
+AXL_HD uint32_t axl_format_encode(const struct axl_format *f, float x, enum axl_round round, uint32_t rnd)
+{
+    if (f->kind != AXL_KIND_FLOAT)
+        return axl_int_encode(f, x, round, rnd);
+
+    const uint32_t m = f->mbits;
+    const uint32_t em = (uint32_t)f->ebits + m;
+    uint32_t u = axl_f32_bits(x);
+    uint32_t sign = u >> 31;
+    uint32_t e = (u >> 23) & 0xFFu;
+    uint32_t frac = u & 0x7FFFFFu;
+    uint32_t sbit = sign << em;
+
+    if (e == 0xFFu) {
+        if (frac != 0)
+            return axl_format_nan_code(f);
+        if (f->special == AXL_SPECIAL_IEEE)
+            return sbit | (((1u << f->ebits) - 1u) << m);
+        if (f->overflow == AXL_OVERFLOW_SPECIAL && f->special != AXL_SPECIAL_FINITE)
+            return axl_format_nan_code(f);
+        return sbit | axl_format_max_mag(f);
+    }
+    if (e == 0 && frac == 0)
+        return f->special == AXL_SPECIAL_FNUZ ? 0u : sbit;
+
+    /* x = sig * 2^k exactly, sig < 2^24 */
+    uint32_t sig = e ? (frac | 0x800000u) : frac;
+    int k = (int)(e ? e : 1u) - 150;
+    int ue = axl_msb32(sig) + k;          /* unbiased exponent of x */
+    int te = ue + f->bias;                /* biased exponent in the target */
+    int q = te >= 1 ? ue - (int)m : 1 - f->bias - (int)m; /* exponent of one ulp */
+    int shift = q - k;                    /* bits of sig below the ulp */
+
+    uint32_t qi; /* ulps of 2^q; for normals it includes the hidden bit */
+    if (shift <= 0) {
+        qi = sig << -shift;
+    } else {
+        uint32_t round_bit, sticky;
+        uint32_t r32; /* the part below the ulp, scaled to 32 bits */
+        if (shift > 25) {
+            qi = 0;
+            round_bit = 0;
+            sticky = 1;
+            r32 = shift >= 56 ? 0u : (uint32_t)(((uint64_t)sig << 32) >> shift);
+        } else {
+            qi = sig >> shift;
+            uint32_t rem = sig & ((1u << shift) - 1u);
+            round_bit = (rem >> (shift - 1)) & 1u;
+            sticky = (rem & ((1u << (shift - 1)) - 1u)) != 0;
+            r32 = (uint32_t)(((uint64_t)rem << 32) >> shift);
+        }
+        uint32_t up = 0;
+        if (round_bit | sticky) {
+            switch (round) {
+            case AXL_ROUND_NEAREST_EVEN:
+                up = round_bit & (sticky | (qi & 1u));
+                break;
+            case AXL_ROUND_TOWARD_ZERO:
+                break;
+            case AXL_ROUND_UP:
+                up = !sign;
+                break;
+            case AXL_ROUND_DOWN:
+                up = sign;
+                break;
+            default:
+                up = rnd < r32;
+                break;
+            }
+        }
+        qi += up;
+    }
+    /* ((te - 1) << m) + qi is the code of a normal, and a carry out of the
+     * mantissa moves into the exponent by itself; a subnormal that rounds up
+     * to 2^m becomes the smallest normal the same way. */
+    uint32_t mag = te >= 1 ? ((uint32_t)(te - 1) << m) + qi : qi;
+
+    if (te >= 1 && (te > (1 << f->ebits) || mag > axl_format_max_mag(f))) {
+        int to_max = f->overflow == AXL_OVERFLOW_SATURATE || f->special == AXL_SPECIAL_FINITE ||
+                     round == AXL_ROUND_TOWARD_ZERO || (round == AXL_ROUND_UP && sign) ||
+                     (round == AXL_ROUND_DOWN && !sign);
+        if (to_max)
+            return sbit | axl_format_max_mag(f);
+        if (f->special == AXL_SPECIAL_IEEE)
+            return sbit | (((1u << f->ebits) - 1u) << m);
+        return axl_format_nan_code(f);
+    }
+    if (!f->subnormals && mag < (1u << m))
+        mag = 0; /* flush to zero: the rounded result was subnormal */
+    if (mag == 0 && f->special == AXL_SPECIAL_FNUZ)
+        return 0;
+    return sbit | mag;
+}
+
+/* Decode code -> float32 (exact).  Integer codes decode to their value. */
+AXL_HD float axl_format_decode(const struct axl_format *f, uint32_t code)
+{
+    if (f->kind == AXL_KIND_INT) {
+        uint32_t sh = 32u - f->bits;
+        return (float)((int32_t)(code << sh) >> sh);
+    }
+    if (f->kind == AXL_KIND_UINT)
+        return (float)code;
+
+    const uint32_t m = f->mbits;
+    const uint32_t em = (uint32_t)f->ebits + m;
+    uint32_t sign = (code >> em) & 1u;
+    uint32_t mag = code & ((1u << em) - 1u);
+    uint32_t te = mag >> m;
+    uint32_t frac = mag & ((1u << m) - 1u);
+    uint32_t sbits = sign << 31;
+
+    if (axl_format_is_nan(f, code))
+        return axl_f32_from_bits(0x7FC00000u | sbits);
+    if (axl_format_is_inf(f, code))
+        return axl_f32_from_bits(0x7F800000u | sbits);
+    if (mag == 0 || (te == 0 && !f->subnormals))
+        return axl_f32_from_bits(sbits);
+
+    /* value = qi * 2^q with qi < 2^24 */
+    uint32_t qi = te ? (frac | (1u << m)) : frac;
+    int q = (int)(te ? te : 1u) - f->bias - (int)m;
+    int p = axl_msb32(qi);
+    int ue = p + q;
+    uint32_t bits;
+    if (ue >= -126)
+        bits = ((uint32_t)(ue + 127) << 23) | ((qi << (23 - p)) & 0x7FFFFFu);
+    else
+        bits = qi << (q + 149);
+    return axl_f32_from_bits(sbits | bits);
+}
+
+/* Stochastic-rounding encode of element `index` under `seed`. */
+AXL_HD uint32_t axl_format_encode_sr(const struct axl_format *f, float x, uint64_t seed, uint64_t index)
+{
+    return axl_format_encode(f, x, AXL_ROUND_STOCHASTIC, axl_rand32(seed, index));
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

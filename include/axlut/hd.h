@@ -1,0 +1,81 @@
+/* Host/device portability for axlut.
+ *
+ * Every piece of arithmetic that the table generator, the CPU kernels and the
+ * CUDA kernels share is written once and marked AXL_HD: under nvcc it becomes
+ * a __host__ __device__ inline function, in plain C a static inline one.
+ * Float bits are moved with memcpy on the host and intrinsics on the device,
+ * never through pointer casts.
+ */
+#ifndef AXLUT_HD_H
+#define AXLUT_HD_H
+
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__CUDACC__)
+#define AXL_HD static __host__ __device__ __forceinline__
+#define AXL_ON_DEVICE 1
+#else
+#define AXL_HD static inline
+#define AXL_ON_DEVICE 0
+#endif
+
+AXL_HD uint32_t axl_f32_bits(float x)
+{
+#if defined(__CUDA_ARCH__)
+    return __float_as_uint(x);
+#else
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+#endif
+}
+
+AXL_HD float axl_f32_from_bits(uint32_t u)
+{
+#if defined(__CUDA_ARCH__)
+    return __uint_as_float(u);
+#else
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+#endif
+}
+
+/* Position of the most significant set bit (x != 0). */
+AXL_HD int axl_msb32(uint32_t x)
+{
+#if defined(__CUDA_ARCH__)
+    return 31 - __clz(x);
+#else
+    return 31 - __builtin_clz(x);
+#endif
+}
+
+AXL_HD int axl_msb64(uint64_t x)
+{
+#if defined(__CUDA_ARCH__)
+    return 63 - __clzll((long long)x);
+#else
+    return 63 - __builtin_clzll(x);
+#endif
+}
+
+/* Counter-based random numbers: the value for (seed, index) is the same on
+ * every backend and for any number of threads.  Two rounds of the SplitMix64
+ * finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number
+ * generators", OOPSLA 2014) over seed and index. */
+AXL_HD uint64_t axl_mix64(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+AXL_HD uint32_t axl_rand32(uint64_t seed, uint64_t index)
+{
+    return (uint32_t)(axl_mix64(seed ^ axl_mix64(index)) >> 32);
+}
+
+#endif

@@ -1,0 +1,37 @@
+/* Status codes returned by every axlut library function.
+ *
+ * Library code never exits or aborts: it returns one of these, and where it
+ * can, fills a caller-provided message buffer with one line that names the
+ * file, field or layer at fault.  Values only grow at the end.
+ */
+#ifndef AXLUT_STATUS_H
+#define AXLUT_STATUS_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum axl_status {
+    AXL_OK = 0,
+    AXL_ERR_INVALID = 1,     /* bad argument or malformed name */
+    AXL_ERR_NOMEM = 2,
+    AXL_ERR_IO = 3,          /* file could not be read or written */
+    AXL_ERR_FORMAT = 4,      /* file contents malformed */
+    AXL_ERR_MISMATCH = 5,    /* e.g. table formats differ from the layer's */
+    AXL_ERR_UNSUPPORTED = 6,
+    AXL_ERR_CUDA = 7,
+    AXL_ERR_TOO_LARGE = 8,
+    AXL_ERR_COMPILE = 9,     /* a user design failed to compile or load */
+};
+
+/* A static, human-readable name for a status. */
+const char *axl_strerror(enum axl_status s);
+
+/* Size of the message buffers that functions taking `char *msg` fill. */
+#define AXL_MSG_LEN 512
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

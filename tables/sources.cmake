@@ -1,0 +1,1 @@
+set(AXL_TABLES_SOURCES)

@@ -1,0 +1,23 @@
+/* Shared pieces of the axlut command-line front end. */
+#ifndef AXLUT_TOOLS_CLI_H
+#define AXLUT_TOOLS_CLI_H
+
+#include <stdio.h>
+
+struct cli_command {
+    const char *name;
+    const char *summary;
+    int (*run)(int argc, char **argv); /* argv[0] is the command name */
+};
+
+/* Exit codes: 0 success, 1 failure while working, 2 bad usage or input. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* 1 when argv[i] asks for help. */
+int cli_is_help(const char *arg);
+
+int cli_list(int argc, char **argv);
+int cli_quantize(int argc, char **argv);
+int cli_list_designs(void);
+
+#endif

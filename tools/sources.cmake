@@ -1,0 +1,1 @@
+set(AXL_CLI_SOURCES tools/axlut.c tools/cli_formats.c tools/cli_designs.c)
