@@ -232,64 +232,61 @@ AXL_HD uint32_t axl_int_encode(const struct axl_format *f, float x, enum axl_rou
     return (uint32_t)v & (f->bits == 32 ? 0xFFFFFFFFu : ((1u << f->bits) - 1u));
 }
 
-/* Encode float32 -> code.  `rnd` is the uniform 32-bit draw used by
- * AXL_ROUND_STOCHASTIC (see axl_rand32) and ignored otherwise. */
-AXL_HD uint32_t axl_format_encode(const struct axl_format *f, float x, enum axl_round round, uint32_t rnd)
+/* Round and pack: the code nearest (by `round`) to
+ *     (-1)^sign * (sig + t) * 2^k,   0 <= t < 1, t != 0 iff sticky
+ * for a floating format, with its overflow, subnormal and zero rules.  This
+ * is the one rounding routine: float32 encode and every floating design
+ * (multipliers, adders) end in it.  sig may use all 64 bits.  `rnd` is the
+ * uniform draw of stochastic rounding. */
+AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint64_t sig, int k,
+                                uint32_t sticky, enum axl_round round, uint32_t rnd)
 {
-    if (f->kind != AXL_KIND_FLOAT)
-        return axl_int_encode(f, x, round, rnd);
-
     const uint32_t m = f->mbits;
     const uint32_t em = (uint32_t)f->ebits + m;
-    uint32_t u = axl_f32_bits(x);
-    uint32_t sign = u >> 31;
-    uint32_t e = (u >> 23) & 0xFFu;
-    uint32_t frac = u & 0x7FFFFFu;
-    uint32_t sbit = sign << em;
+    const uint32_t sbit = sign << em;
 
-    if (e == 0xFFu) {
-        if (frac != 0)
-            return axl_format_nan_code(f);
-        if (f->special == AXL_SPECIAL_IEEE)
-            return sbit | (((1u << f->ebits) - 1u) << m);
-        if (f->overflow == AXL_OVERFLOW_SPECIAL && f->special != AXL_SPECIAL_FINITE)
-            return axl_format_nan_code(f);
-        return sbit | axl_format_max_mag(f);
+    if (sig == 0) {
+        /* only a sticky remainder: a value below every ulp of this k */
+        if (!sticky)
+            return f->special == AXL_SPECIAL_FNUZ ? 0u : sbit;
+        sig = 1; /* stands for the tiny remainder, pushed far below the ulp */
+        k -= 64;
     }
-    if (e == 0 && frac == 0)
-        return f->special == AXL_SPECIAL_FNUZ ? 0u : sbit;
-
-    /* x = sig * 2^k exactly, sig < 2^24 */
-    uint32_t sig = e ? (frac | 0x800000u) : frac;
-    int k = (int)(e ? e : 1u) - 150;
-    int ue = axl_msb32(sig) + k;          /* unbiased exponent of x */
-    int te = ue + f->bias;                /* biased exponent in the target */
+    int ue = axl_msb64(sig) + k;                  /* unbiased exponent */
+    int te = ue + f->bias;                        /* biased exponent */
     int q = te >= 1 ? ue - (int)m : 1 - f->bias - (int)m; /* exponent of one ulp */
-    int shift = q - k;                    /* bits of sig below the ulp */
+    int shift = q - k;                            /* bits of sig below the ulp */
 
-    uint32_t qi; /* ulps of 2^q; for normals it includes the hidden bit */
+    if (sticky && shift < 1) {
+        /* make room below the ulp so the remainder stays below half of it;
+         * sig has at most m+1 significant bits here, so this cannot spill */
+        sig <<= 1 - shift;
+        k -= 1 - shift;
+        shift = 1;
+    }
+    uint64_t qi; /* ulps of 2^q; for normals it includes the hidden bit */
     if (shift <= 0) {
-        qi = sig << -shift;
+        qi = sig << -shift; /* exact */
     } else {
-        uint32_t round_bit, sticky;
+        uint64_t round_bit, below;
         uint32_t r32; /* the part below the ulp, scaled to 32 bits */
-        if (shift > 25) {
+        if (shift > 64) {
             qi = 0;
             round_bit = 0;
-            sticky = 1;
-            r32 = shift >= 56 ? 0u : (uint32_t)(((uint64_t)sig << 32) >> shift);
+            below = 1;
+            r32 = 0;
         } else {
-            qi = sig >> shift;
-            uint32_t rem = sig & ((1u << shift) - 1u);
+            qi = shift == 64 ? 0 : sig >> shift;
+            uint64_t rem = shift == 64 ? sig : sig & ((1ull << shift) - 1u);
             round_bit = (rem >> (shift - 1)) & 1u;
-            sticky = (rem & ((1u << (shift - 1)) - 1u)) != 0;
-            r32 = (uint32_t)(((uint64_t)rem << 32) >> shift);
+            below = (rem & ((1ull << (shift - 1)) - 1u)) != 0 || sticky;
+            r32 = shift <= 32 ? (uint32_t)(rem << (32 - shift)) : (uint32_t)(rem >> (shift - 32));
         }
-        uint32_t up = 0;
-        if (round_bit | sticky) {
+        uint64_t up = 0;
+        if (round_bit | below) {
             switch (round) {
             case AXL_ROUND_NEAREST_EVEN:
-                up = round_bit & (sticky | (qi & 1u));
+                up = round_bit & (below | (qi & 1u));
                 break;
             case AXL_ROUND_TOWARD_ZERO:
                 break;
@@ -309,14 +306,20 @@ AXL_HD uint32_t axl_format_encode(const struct axl_format *f, float x, enum axl_
     /* ((te - 1) << m) + qi is the code of a normal, and a carry out of the
      * mantissa moves into the exponent by itself; a subnormal that rounds up
      * to 2^m becomes the smallest normal the same way. */
-    uint32_t mag = te >= 1 ? ((uint32_t)(te - 1) << m) + qi : qi;
-
-    if (te >= 1 && (te > (1 << f->ebits) || mag > axl_format_max_mag(f))) {
+    uint32_t maxmag = axl_format_max_mag(f);
+    int overflow = te > (int)(maxmag >> m);
+    uint32_t mag = 0;
+    if (!overflow) {
+        uint64_t mag64 = te >= 1 ? ((uint64_t)(te - 1) << m) + qi : qi;
+        overflow = mag64 > maxmag;
+        mag = (uint32_t)mag64;
+    }
+    if (overflow) {
         int to_max = f->overflow == AXL_OVERFLOW_SATURATE || f->special == AXL_SPECIAL_FINITE ||
                      round == AXL_ROUND_TOWARD_ZERO || (round == AXL_ROUND_UP && sign) ||
                      (round == AXL_ROUND_DOWN && !sign);
         if (to_max)
-            return sbit | axl_format_max_mag(f);
+            return sbit | maxmag;
         if (f->special == AXL_SPECIAL_IEEE)
             return sbit | (((1u << f->ebits) - 1u) << m);
         return axl_format_nan_code(f);
@@ -326,6 +329,34 @@ AXL_HD uint32_t axl_format_encode(const struct axl_format *f, float x, enum axl_
     if (mag == 0 && f->special == AXL_SPECIAL_FNUZ)
         return 0;
     return sbit | mag;
+}
+
+/* Encode float32 -> code.  `rnd` is the uniform 32-bit draw used by
+ * AXL_ROUND_STOCHASTIC (see axl_rand32) and ignored otherwise. */
+AXL_HD uint32_t axl_format_encode(const struct axl_format *f, float x, enum axl_round round, uint32_t rnd)
+{
+    if (f->kind != AXL_KIND_FLOAT)
+        return axl_int_encode(f, x, round, rnd);
+
+    const uint32_t em = (uint32_t)f->ebits + f->mbits;
+    uint32_t u = axl_f32_bits(x);
+    uint32_t sign = u >> 31;
+    uint32_t e = (u >> 23) & 0xFFu;
+    uint32_t frac = u & 0x7FFFFFu;
+
+    if (e == 0xFFu) {
+        if (frac != 0)
+            return axl_format_nan_code(f);
+        if (f->special == AXL_SPECIAL_IEEE)
+            return (sign << em) | (((1u << f->ebits) - 1u) << f->mbits);
+        if (f->overflow == AXL_OVERFLOW_SPECIAL && f->special != AXL_SPECIAL_FINITE)
+            return axl_format_nan_code(f);
+        return (sign << em) | axl_format_max_mag(f);
+    }
+    /* x = sig * 2^k exactly */
+    uint32_t sig = e ? (frac | 0x800000u) : frac;
+    int k = (int)(e ? e : 1u) - 150;
+    return axl_format_pack(f, sign, sig, k, 0, round, rnd);
 }
 
 /* Decode code -> float32 (exact).  Integer codes decode to their value. */
