@@ -77,6 +77,10 @@ struct axl_design {
     struct axl_design_param params[AXL_DESIGN_MAX_PARAMS];
     axl_eval_fn eval;
     uint32_t version;        /* bump when the arithmetic changes */
+    /* mantissa_only designs: name of the integer design applied to the two
+     * (m+1)-bit significands (hidden bit included); a mantissa table is that
+     * design's table over uint(m+1) x uint(m+1). */
+    const char *mantissa_core;
 };
 
 /* Built-in designs. */
