@@ -1,5 +1,8 @@
 /* Stand-ins for the CUDA backend's queries when it was not built. */
+#include <stdio.h>
+
 #include "axlut/emu.h"
+#include "emu/mac_internal.h"
 
 int axl_cuda_compiled(void) { return 0; }
 
@@ -8,4 +11,23 @@ int axl_cuda_device_count(char *name, size_t name_len)
     (void)name;
     (void)name_len;
     return 0;
+}
+
+enum axl_status axl_cuda_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg)
+{
+    (void)m;
+    (void)g;
+    snprintf(msg, AXL_MSG_LEN, "this axlut was built without CUDA; use the cpu backend");
+    return AXL_ERR_UNSUPPORTED;
+}
+
+enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
+                                int64_t oh, int64_t ow, char *msg)
+{
+    (void)m;
+    (void)a;
+    (void)oh;
+    (void)ow;
+    snprintf(msg, AXL_MSG_LEN, "this axlut was built without CUDA; use the cpu backend");
+    return AXL_ERR_UNSUPPORTED;
 }

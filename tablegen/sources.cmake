@@ -1,1 +1,2 @@
-set(AXL_TABLEGEN_SOURCES)
+set(AXL_TABLEGEN_SOURCES tablegen/generate.c tablegen/metrics.c tablegen/h5io.c
+                         tablegen/user_design.c tablegen/sha256.c)

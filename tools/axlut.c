@@ -12,6 +12,8 @@
 static const struct cli_command k_commands[] = {
     {"list", "list built-in formats or designs", cli_list},
     {"quantize", "encode values into a format and show the codes", cli_quantize},
+    {"gen", "evaluate a design into a table file with its error metrics", cli_gen},
+    {"info", "show what a table file holds and its metrics", cli_info},
 };
 
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])

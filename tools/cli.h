@@ -18,6 +18,8 @@ int cli_is_help(const char *arg);
 
 int cli_list(int argc, char **argv);
 int cli_quantize(int argc, char **argv);
+int cli_gen(int argc, char **argv);
+int cli_info(int argc, char **argv);
 int cli_list_designs(void);
 
 #endif

@@ -43,6 +43,7 @@ enum axl_operands {
     AXL_OPERANDS_INT = 2,   /* any intN (N <= 16) */
     AXL_OPERANDS_FLOAT = 3, /* any eXmY */
     AXL_OPERANDS_ANYINT = 4, /* any intN or uintN */
+    AXL_OPERANDS_ANY = 5,    /* any intN, uintN or eXmY */
 };
 
 struct axl_design_param {

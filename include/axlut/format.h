@@ -218,8 +218,9 @@ AXL_HD uint32_t axl_int_encode(const struct axl_format *f, float x, enum axl_rou
                 up = (int)sign;
                 break;
             default: {
-                /* the fraction scaled to 32 bits against a uniform draw */
-                uint32_t r32 = shift >= 32 ? 0u : (uint32_t)(((uint64_t)rem << 32) >> shift);
+                /* the fraction scaled to 32 bits against a uniform draw
+                 * (rem < 2^24, so rem << 32 cannot overflow) */
+                uint32_t r32 = shift >= 64 ? 0u : (uint32_t)(((uint64_t)rem << 32) >> shift);
                 up = rnd < r32;
                 break;
             }
@@ -234,7 +235,11 @@ AXL_HD uint32_t axl_int_encode(const struct axl_format *f, float x, enum axl_rou
 
 /* Round and pack: the code nearest (by `round`) to
  *     (-1)^sign * (sig + t) * 2^k,   0 <= t < 1, t != 0 iff sticky
- * for a floating format, with its overflow, subnormal and zero rules.  This
+ * for a floating format, with its overflow, subnormal and zero rules.  The
+ * sticky remainder t is taken as an infinitesimal: exact when sig keeps at
+ * least one bit below the result's ulp (as adders do: guard, round, sticky),
+ * and otherwise, also for sig == 0, it only breaks ties and moves directed
+ * roundings off an exact value.  This
  * is the one rounding routine: float32 encode and every floating design
  * (multipliers, adders) end in it.  sig may use all 64 bits.  `rnd` is the
  * uniform draw of stochastic rounding. */
@@ -249,8 +254,10 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
         /* only a sticky remainder: a value below every ulp of this k */
         if (!sticky)
             return f->special == AXL_SPECIAL_FNUZ ? 0u : sbit;
-        sig = 1; /* stands for the tiny remainder, pushed far below the ulp */
-        k -= 64;
+        /* the remainder alone: far below the smallest subnormal's ulp, so
+         * that it counts as an infinitesimal whatever k is */
+        sig = 1;
+        k = 1 - f->bias - (int)m - 40;
     }
     int ue = axl_msb64(sig) + k;                  /* unbiased exponent */
     int te = ue + f->bias;                        /* biased exponent */
@@ -274,7 +281,7 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
             qi = 0;
             round_bit = 0;
             below = 1;
-            r32 = 0;
+            r32 = shift < 96 ? (uint32_t)(sig >> (shift - 32)) : 0u;
         } else {
             qi = shift == 64 ? 0 : sig >> shift;
             uint64_t rem = shift == 64 ? sig : sig & ((1ull << shift) - 1u);
@@ -285,9 +292,13 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
         uint64_t up = 0;
         if (round_bit | below) {
             switch (round) {
-            case AXL_ROUND_NEAREST_EVEN:
-                up = round_bit & (below | (qi & 1u));
+            case AXL_ROUND_NEAREST_EVEN: {
+                /* ties to the even code; with no mantissa bits a normal's
+                 * code is its exponent (qi is always 1 there) */
+                uint64_t odd = (m == 0 && te >= 1) ? (uint64_t)(te & 1) : (qi & 1u);
+                up = round_bit & (below | odd);
                 break;
+            }
             case AXL_ROUND_TOWARD_ZERO:
                 break;
             case AXL_ROUND_UP:
@@ -381,8 +392,8 @@ AXL_HD float axl_format_decode(const struct axl_format *f, uint32_t code)
         return axl_f32_from_bits(0x7FC00000u | sbits);
     if (axl_format_is_inf(f, code))
         return axl_f32_from_bits(0x7F800000u | sbits);
-    if (mag == 0 || (te == 0 && !f->subnormals))
-        return axl_f32_from_bits(sbits);
+    if (mag == 0 || (te == 0 && !f->subnormals)) /* FNUZ has no -0 */
+        return axl_f32_from_bits(f->special == AXL_SPECIAL_FNUZ ? 0u : sbits);
 
     /* value = qi * 2^q with qi < 2^24 */
     uint32_t qi = te ? (frac | (1u << m)) : frac;

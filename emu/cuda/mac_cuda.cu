@@ -1,0 +1,392 @@
+/* CUDA kernels of the MAC engine: implicit-GEMM convolution (GEMM is a 1x1
+ * convolution of the transposed activations) with the MAC configuration
+ * applied to every product and addition.
+ *
+ * Shape of the code (as ggml's CUDA ops): a static __global__ kernel, a
+ * static launcher, public entries that check arguments and every runtime
+ * call.  The arithmetic is not written here: products come from the table
+ * through a texture object (tex1Dfetch on a linear buffer) or from the
+ * design's AXL_HD function (tables/designs/builtin.h), accumulation follows
+ * include/axlut/mac_step.h, and operands are encoded on the host by
+ * emu/encode.c, the code the CPU backend uses, so both see the same codes
+ * and produce the same bits.
+ *
+ * One thread computes one output, in the defined order over the reduction
+ * index; adjacent threads take adjacent output positions, so activation
+ * code loads coalesce and a warp shares one weight row.
+ */
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/mac_step.h"
+#include "emu/mac_internal.h"
+#include "tables/designs/builtin.h"
+
+enum { ACC_F32 = 0, ACC_CODE = 1, ACC_INT = 2 };
+
+struct dev_conv {
+    int64_t n, c, h, w, oc, kh, kw, sh, sw, pt, pl, dh, dw, groups, oh, ow;
+    int64_t K;            /* (c / groups) * kh * kw */
+    int64_t osn, osm;     /* output strides of channel and position; image stride oc*oh*ow */
+    int64_t oimg;
+    const uint32_t *acts; /* [n][c][h][w] codes */
+    const uint32_t *wts;  /* [oc][K] codes */
+    const float *bias;    /* [oc] or NULL */
+    float *y;
+    uint32_t pad;         /* code of 0.0 */
+    cudaTextureObject_t tex; /* table [b * na + a] */
+    uint32_t na;
+    struct axl_design_ctx mul, add;
+    struct axl_format fa, fw, fp, facc;
+    int convert_p;
+    uint32_t acc_zero;
+    int order;
+    uint32_t chunk;
+    /* integers */
+    float sa;
+    int32_t za;
+    const float *wscale;  /* [oc] */
+    const int32_t *zw;    /* [oc] */
+    const int64_t *sumw;  /* [oc] */
+};
+
+template <int ACC, bool TABLE>
+static __device__ __forceinline__ float product_f32(const dev_conv &d, uint32_t a, uint32_t b)
+{
+    if (TABLE)
+        return tex1Dfetch<float>(d.tex, (int)(b * d.na + a));
+    return axl_format_decode(&d.fp, axl_builtin_eval(&d.mul, a, b));
+}
+
+template <bool TABLE>
+static __device__ __forceinline__ uint32_t product_code(const dev_conv &d, uint32_t a, uint32_t b)
+{
+    if (TABLE)
+        return tex1Dfetch<unsigned int>(d.tex, (int)(b * d.na + a));
+    uint32_t p = axl_builtin_eval(&d.mul, a, b);
+    return d.convert_p ? axl_format_encode(&d.facc, axl_format_decode(&d.fp, p),
+                                           AXL_ROUND_NEAREST_EVEN, 0)
+                       : p;
+}
+
+#define DEV_ADD_CODE(x, y) axl_builtin_eval(&d.add, (x), (y))
+
+template <int ACC, bool TABLE, int ORDER>
+static __global__ void conv_kernel(const dev_conv d)
+{
+    int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
+    int64_t P = d.oh * d.ow;
+    if (t >= d.n * d.oc * P)
+        return;
+    int64_t img = t / (d.oc * P), r = t % (d.oc * P);
+    int64_t oc = r / P, pos = r % P;
+    int64_t oy = pos / d.ow, ox = pos % d.ow;
+    int64_t cg = d.c / d.groups, ocg = d.oc / d.groups, g = oc / ocg;
+    const uint32_t *src = d.acts + (img * d.c + g * cg) * d.h * d.w;
+    const uint32_t *wrow = d.wts + oc * d.K;
+
+    float accf = 0.0f, partf = 0.0f, stackf[ORDER == AXL_ORDER_PAIRWISE ? AXL_PAIRWISE_LEVELS : 1];
+    uint32_t accc = d.acc_zero, partc = d.acc_zero;
+    uint32_t stackc[ORDER == AXL_ORDER_PAIRWISE ? AXL_PAIRWISE_LEVELS : 1];
+    uint32_t count = 0;
+    int32_t acci = 0;
+    int64_t sumx = 0;
+    int64_t k = 0;
+    for (int64_t ci = 0; ci < cg; ci++)
+        for (int64_t i = 0; i < d.kh; i++)
+            for (int64_t j = 0; j < d.kw; j++, k++) {
+                int64_t iy = oy * d.sh - d.pt + i * d.dh, ix = ox * d.sw - d.pl + j * d.dw;
+                uint32_t a = (iy >= 0 && iy < d.h && ix >= 0 && ix < d.w)
+                                 ? src[(ci * d.h + iy) * d.w + ix]
+                                 : d.pad;
+                uint32_t b = wrow[k];
+                if (ACC == ACC_INT) {
+                    int32_t p = TABLE ? tex1Dfetch<int>(d.tex, (int)(b * d.na + a))
+                                      : (int32_t)axl_format_decode(&d.fp, axl_builtin_eval(&d.mul, a, b));
+                    acci = axl_add_i32(acci, p);
+                    sumx += (int64_t)axl_format_decode(&d.fa, a);
+                } else if (ACC == ACC_F32) {
+                    float v = product_f32<ACC, TABLE>(d, a, b);
+                    if (ORDER == AXL_ORDER_SEQUENTIAL) {
+                        accf = axl_add_f32(accf, v);
+                    } else if (ORDER == AXL_ORDER_PAIRWISE) {
+                        AXL_PAIRWISE_PUSH(float, stackf, count, v, axl_add_f32);
+                    } else {
+                        int64_t q = k % d.chunk;
+                        partf = q == 0 ? v : axl_add_f32(partf, v);
+                        if (q == (int64_t)d.chunk - 1 || k == d.K - 1)
+                            accf = axl_add_f32(accf, partf);
+                    }
+                } else {
+                    uint32_t v = product_code<TABLE>(d, a, b);
+                    if (ORDER == AXL_ORDER_SEQUENTIAL) {
+                        accc = DEV_ADD_CODE(accc, v);
+                    } else if (ORDER == AXL_ORDER_PAIRWISE) {
+                        AXL_PAIRWISE_PUSH(uint32_t, stackc, count, v, DEV_ADD_CODE);
+                    } else {
+                        int64_t q = k % d.chunk;
+                        partc = q == 0 ? v : DEV_ADD_CODE(partc, v);
+                        if (q == (int64_t)d.chunk - 1 || k == d.K - 1)
+                            accc = DEV_ADD_CODE(accc, partc);
+                    }
+                }
+            }
+    float yv;
+    if (ACC == ACC_INT) {
+        int64_t zw = d.zw[oc], za = d.za;
+        int64_t corr = (int64_t)acci - zw * sumx - za * d.sumw[oc] + d.K * za * zw;
+        yv = (d.sa * d.wscale[oc]) * (float)corr;
+    } else if (ACC == ACC_F32) {
+        if (ORDER == AXL_ORDER_PAIRWISE)
+            AXL_PAIRWISE_FINISH(stackf, count, accf, axl_add_f32);
+        yv = accf;
+    } else {
+        if (ORDER == AXL_ORDER_PAIRWISE)
+            AXL_PAIRWISE_FINISH(stackc, count, accc, DEV_ADD_CODE);
+        yv = axl_format_decode(&d.facc, accc);
+    }
+    if (d.bias)
+        yv = yv + d.bias[oc];
+    d.y[img * d.oimg + oc * d.osn + pos * d.osm] = yv;
+}
+
+#define CK(call)                                                                                  \
+    do {                                                                                          \
+        cudaError_t e_ = (call);                                                                  \
+        if (e_ != cudaSuccess) {                                                                  \
+            snprintf(msg, AXL_MSG_LEN, "CUDA: %s failed: %s", #call, cudaGetErrorString(e_));   \
+            st = AXL_ERR_CUDA;                                                                    \
+            goto done;                                                                            \
+        }                                                                                         \
+    } while (0)
+
+template <int ACC, bool TABLE>
+static void launch_order(const dev_conv &d, int64_t total)
+{
+    unsigned blocks = (unsigned)((total + 255) / 256);
+    switch (d.order) {
+    case AXL_ORDER_SEQUENTIAL:
+        conv_kernel<ACC, TABLE, AXL_ORDER_SEQUENTIAL><<<blocks, 256>>>(d);
+        break;
+    case AXL_ORDER_PAIRWISE:
+        conv_kernel<ACC, TABLE, AXL_ORDER_PAIRWISE><<<blocks, 256>>>(d);
+        break;
+    default:
+        conv_kernel<ACC, TABLE, AXL_ORDER_CHUNKED><<<blocks, 256>>>(d);
+        break;
+    }
+}
+
+static void launch(const dev_conv &d, int acc, bool table, int64_t total)
+{
+    if (acc == ACC_INT)
+        table ? launch_order<ACC_INT, true>(d, total) : launch_order<ACC_INT, false>(d, total);
+    else if (acc == ACC_F32)
+        table ? launch_order<ACC_F32, true>(d, total) : launch_order<ACC_F32, false>(d, total);
+    else
+        table ? launch_order<ACC_CODE, true>(d, total) : launch_order<ACC_CODE, false>(d, total);
+}
+
+/* Runs one convolution whose operands are already codes on the host. */
+static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint32_t *acts,
+                                int64_t nacts, const uint32_t *wts, const float *bias,
+                                const struct axl_quant *qa, const struct axl_quant *qw, float *y,
+                                int64_t ny, char *msg)
+{
+    enum axl_status st = AXL_OK;
+    uint32_t *dacts = NULL, *dwts = NULL;
+    float *dbias = NULL, *dy = NULL, *dsw = NULL;
+    int32_t *dzw = NULL;
+    int64_t *dsumw = NULL;
+    void *dtab = NULL;
+    cudaTextureObject_t tex = 0;
+    float *hsw = NULL;
+    int32_t *hzw = NULL;
+    int64_t *hsumw = NULL;
+    int acc = m->int_mode ? ACC_INT : (m->add_exact ? ACC_F32 : ACC_CODE);
+    bool table = m->path == AXL_PATH_TABLE;
+    int64_t total = d.n * d.oc * d.oh * d.ow;
+
+    if (!table && (m->mul_c.id == 0 || (!m->add_exact && m->add_c.id == 0))) {
+        snprintf(msg, AXL_MSG_LEN, "a user design's function cannot run on the GPU yet (only its "
+                 "table); use --device cpu or a table");
+        return AXL_ERR_UNSUPPORTED;
+    }
+    CK(cudaMalloc((void **)&dacts, (size_t)nacts * sizeof *dacts));
+    CK(cudaMemcpy(dacts, acts, (size_t)nacts * sizeof *dacts, cudaMemcpyHostToDevice));
+    CK(cudaMalloc((void **)&dwts, (size_t)d.oc * d.K * sizeof *dwts));
+    CK(cudaMemcpy(dwts, wts, (size_t)d.oc * d.K * sizeof *dwts, cudaMemcpyHostToDevice));
+    if (bias) {
+        CK(cudaMalloc((void **)&dbias, (size_t)d.oc * sizeof *dbias));
+        CK(cudaMemcpy(dbias, bias, (size_t)d.oc * sizeof *dbias, cudaMemcpyHostToDevice));
+    }
+    CK(cudaMalloc((void **)&dy, (size_t)ny * sizeof *dy));
+    if (table) {
+        size_t n = (size_t)m->na * m->nb, bytes = n * 4;
+        const void *src = m->tf ? (const void *)m->tf : m->tc ? (const void *)m->tc : (const void *)m->ti;
+        CK(cudaMalloc(&dtab, bytes));
+        CK(cudaMemcpy(dtab, src, bytes, cudaMemcpyHostToDevice));
+        cudaResourceDesc rd;
+        memset(&rd, 0, sizeof rd);
+        rd.resType = cudaResourceTypeLinear;
+        rd.res.linear.devPtr = dtab;
+        rd.res.linear.desc = m->tf ? cudaCreateChannelDesc<float>()
+                             : m->tc ? cudaCreateChannelDesc<unsigned int>()
+                                     : cudaCreateChannelDesc<int>();
+        rd.res.linear.sizeInBytes = bytes;
+        cudaTextureDesc td;
+        memset(&td, 0, sizeof td);
+        td.readMode = cudaReadModeElementType;
+        CK(cudaCreateTextureObject(&tex, &rd, &td, NULL));
+    }
+    if (m->int_mode) {
+        hsw = (float *)malloc((size_t)d.oc * sizeof *hsw);
+        hzw = (int32_t *)malloc((size_t)d.oc * sizeof *hzw);
+        hsumw = (int64_t *)malloc((size_t)d.oc * sizeof *hsumw);
+        if (!hsw || !hzw || !hsumw) {
+            snprintf(msg, AXL_MSG_LEN, "out of memory");
+            st = AXL_ERR_NOMEM;
+            goto done;
+        }
+        for (int64_t o = 0; o < d.oc; o++) {
+            hsw[o] = qw[o].s;
+            hzw[o] = qw[o].z;
+            int64_t s = 0;
+            for (int64_t k = 0; k < d.K; k++)
+                s += (int64_t)axl_format_decode(&m->fw, wts[o * d.K + k]);
+            hsumw[o] = s;
+        }
+        CK(cudaMalloc((void **)&dsw, (size_t)d.oc * sizeof *dsw));
+        CK(cudaMalloc((void **)&dzw, (size_t)d.oc * sizeof *dzw));
+        CK(cudaMalloc((void **)&dsumw, (size_t)d.oc * sizeof *dsumw));
+        CK(cudaMemcpy(dsw, hsw, (size_t)d.oc * sizeof *dsw, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(dzw, hzw, (size_t)d.oc * sizeof *dzw, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(dsumw, hsumw, (size_t)d.oc * sizeof *dsumw, cudaMemcpyHostToDevice));
+        d.sa = qa->s;
+        d.za = qa->z;
+        d.wscale = dsw;
+        d.zw = dzw;
+        d.sumw = dsumw;
+    }
+    d.acts = dacts;
+    d.wts = dwts;
+    d.bias = dbias;
+    d.y = dy;
+    d.tex = tex;
+    d.na = m->na;
+    d.mul = m->mul_c;
+    d.add = m->add_c;
+    d.fa = m->fa;
+    d.fw = m->fw;
+    d.fp = m->fp;
+    d.facc = m->facc;
+    d.convert_p = m->convert_p;
+    d.acc_zero = m->acc_zero;
+    d.order = (int)m->order;
+    d.chunk = m->chunk ? m->chunk : 1;
+    launch(d, acc, table, total);
+    CK(cudaGetLastError());
+    CK(cudaDeviceSynchronize());
+    CK(cudaMemcpy(y, dy, (size_t)ny * sizeof *dy, cudaMemcpyDeviceToHost));
+done:
+    if (tex)
+        cudaDestroyTextureObject(tex);
+    cudaFree(dtab);
+    cudaFree(dacts);
+    cudaFree(dwts);
+    cudaFree(dbias);
+    cudaFree(dy);
+    cudaFree(dsw);
+    cudaFree(dzw);
+    cudaFree(dsumw);
+    free(hsw);
+    free(hzw);
+    free(hsumw);
+    return st;
+}
+
+extern "C" enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
+                                           int64_t oh, int64_t ow, char *msg)
+{
+    int64_t K = (a->c / a->groups) * a->kh * a->kw;
+    int64_t nacts = a->n * a->c * a->h * a->w, ny = a->n * a->oc * oh * ow;
+    uint32_t *acts = (uint32_t *)malloc((size_t)nacts * sizeof *acts);
+    uint32_t *wts = (uint32_t *)malloc((size_t)a->oc * K * sizeof *wts);
+    struct axl_quant *qw = (struct axl_quant *)malloc((size_t)a->oc * sizeof *qw);
+    float *y = (float *)malloc((size_t)ny * sizeof *y);
+    enum axl_status st;
+    if (!acts || !wts || !qw || !y) {
+        snprintf(msg, AXL_MSG_LEN, "conv2d: out of memory");
+        st = AXL_ERR_NOMEM;
+    } else {
+        struct axl_quant qa;
+        axl_emu_encode_acts(m, a->x, nacts, acts, &qa);
+        axl_emu_encode_weights(m, a->weight, a->oc, K, K, 1, wts, qw);
+        dev_conv d;
+        memset(&d, 0, sizeof d);
+        d.n = a->n, d.c = a->c, d.h = a->h, d.w = a->w, d.oc = a->oc, d.kh = a->kh, d.kw = a->kw;
+        d.sh = a->stride_h, d.sw = a->stride_w, d.pt = a->pad_t, d.pl = a->pad_l;
+        d.dh = a->dil_h, d.dw = a->dil_w, d.groups = a->groups, d.oh = oh, d.ow = ow, d.K = K;
+        d.osn = oh * ow, d.osm = 1, d.oimg = a->oc * oh * ow;
+        d.pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
+                            : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+        st = run_conv(m, d, acts, nacts, wts, a->bias, &qa, qw, y, ny, msg);
+        if (st == AXL_OK)
+            memcpy(a->y, y, (size_t)ny * sizeof *y);
+    }
+    free(acts);
+    free(wts);
+    free(qw);
+    free(y);
+    return st;
+}
+
+/* GEMM as a 1x1 convolution of one image with K channels and M positions;
+ * outputs land in C[m][n] through the output strides. */
+extern "C" enum axl_status axl_cuda_gemm(const struct axl_mac *m, const struct axl_gemm_args *g,
+                                         char *msg)
+{
+    int64_t M = g->m, N = g->n, K = g->k;
+    int64_t arows = g->trans_a ? K : M, acols = g->trans_a ? M : K;
+    float *adense = (float *)malloc((size_t)arows * acols * sizeof *adense);
+    uint32_t *ac = (uint32_t *)malloc((size_t)M * K * sizeof *ac);
+    uint32_t *xc = (uint32_t *)malloc((size_t)M * K * sizeof *xc);
+    uint32_t *wc = (uint32_t *)malloc((size_t)N * K * sizeof *wc);
+    struct axl_quant *qw = (struct axl_quant *)malloc((size_t)N * sizeof *qw);
+    float *cbuf = (float *)malloc((size_t)M * N * sizeof *cbuf);
+    enum axl_status st;
+    if (!adense || !ac || !xc || !wc || !qw || !cbuf) {
+        snprintf(msg, AXL_MSG_LEN, "gemm: out of memory");
+        st = AXL_ERR_NOMEM;
+    } else {
+        for (int64_t r = 0; r < arows; r++)
+            memcpy(adense + r * acols, g->a + r * g->lda, (size_t)acols * sizeof *adense);
+        struct axl_quant qa;
+        axl_emu_encode_acts(m, adense, arows * acols, ac, &qa);
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t i = 0; i < M; i++)
+                xc[k * M + i] = g->trans_a ? ac[k * M + i] : ac[i * K + k];
+        if (g->trans_b)
+            axl_emu_encode_weights(m, g->b, N, K, g->ldb, 1, wc, qw);
+        else
+            axl_emu_encode_weights(m, g->b, N, K, 1, g->ldb, wc, qw);
+        dev_conv d;
+        memset(&d, 0, sizeof d);
+        d.n = 1, d.c = K, d.h = 1, d.w = M, d.oc = N, d.kh = 1, d.kw = 1, d.sh = 1, d.sw = 1;
+        d.dh = 1, d.dw = 1, d.groups = 1, d.oh = 1, d.ow = M, d.K = K;
+        d.osn = 1, d.osm = N, d.oimg = 0;
+        st = run_conv(m, d, xc, M * K, wc, g->bias, &qa, qw, cbuf, M * N, msg);
+        if (st == AXL_OK)
+            for (int64_t i = 0; i < M; i++)
+                memcpy(g->c + i * g->ldc, cbuf + i * N, (size_t)N * sizeof *cbuf);
+    }
+    free(adense);
+    free(ac);
+    free(xc);
+    free(wc);
+    free(qw);
+    free(cbuf);
+    return st;
+}

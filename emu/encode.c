@@ -1,0 +1,114 @@
+/* Encoding of tensors into operand codes, once per tensor, shared by the
+ * CPU and CUDA backends so that both see the same codes: floating formats
+ * by axl_format_encode, integer formats by affine quantization. */
+#include <math.h>
+
+#include "emu/mac_internal.h"
+
+/* ---- encoding: each tensor once, element index = offset in the tensor ---- */
+
+/* Affine parameters of an integer format for values in [lo, hi]:
+ * intN symmetric (z = 0), uintN asymmetric. */
+static struct axl_quant quant_params(const struct axl_format *f, float lo, float hi)
+{
+    struct axl_quant q = {1.0f, 0};
+    if (!(lo == lo) || !(hi == hi))
+        return q;
+    if (f->kind == AXL_KIND_INT) {
+        float amax = fmaxf(fabsf(lo), fabsf(hi));
+        float qmax = (float)((1u << (f->bits - 1)) - 1u);
+        if (amax > 0.0f)
+            q.s = amax / qmax;
+    } else {
+        lo = fminf(lo, 0.0f);
+        hi = fmaxf(hi, 0.0f);
+        float qmax = (float)((1u << f->bits) - 1u);
+        if (hi > lo) {
+            q.s = (hi - lo) / qmax;
+            float z = nearbyintf(-lo / q.s);
+            q.z = (int32_t)fminf(fmaxf(z, 0.0f), qmax);
+        }
+    }
+    return q;
+}
+
+uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float x, enum axl_round r,
+                         uint32_t rnd)
+{
+    return axl_format_encode(f, x / q.s + (float)q.z, r, rnd);
+}
+
+static void minmax(const float *x, int64_t n, float *lo, float *hi)
+{
+    float a = INFINITY, b = -INFINITY;
+    for (int64_t i = 0; i < n; i++) {
+        if (x[i] < a)
+            a = x[i];
+        if (x[i] > b)
+            b = x[i];
+    }
+    *lo = n ? a : 0.0f;
+    *hi = n ? b : 0.0f;
+}
+
+/* Activation codes of a whole tensor (and its quantization). */
+void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uint32_t *codes,
+                        struct axl_quant *qa)
+{
+    struct axl_quant q = {1.0f, 0};
+    if (m->int_mode) {
+        float lo, hi;
+        if (m->act_range_set) {
+            lo = m->act_min;
+            hi = m->act_max;
+        } else {
+            minmax(x, n, &lo, &hi);
+        }
+        q = quant_params(&m->fa, lo, hi);
+    }
+    *qa = q;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t rnd = axl_rand32(m->seed, (uint64_t)i);
+        codes[i] = m->int_mode ? axl_emu_quantize(&m->fa, q, x[i], m->round, rnd)
+                               : axl_format_encode(&m->fa, x[i], m->round, rnd);
+    }
+}
+
+/* Weight codes as W[n][k]; element (n, k) of the caller's tensor is at
+ * offset n*sn + k*sk, which is also its stochastic-rounding index. */
+void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
+                           int64_t sn, int64_t sk, uint32_t *codes, struct axl_quant *qw)
+{
+    uint64_t seed = m->seed ^ 0x5745494748545321ull; /* weights draw apart from activations */
+    if (m->int_mode) {
+        float tlo = INFINITY, thi = -INFINITY;
+        for (int64_t n = 0; n < nout; n++) {
+            float lo = INFINITY, hi = -INFINITY;
+            for (int64_t j = 0; j < k; j++) {
+                float v = w[n * sn + j * sk];
+                lo = fminf(lo, v);
+                hi = fmaxf(hi, v);
+            }
+            qw[n] = quant_params(&m->fw, lo, hi);
+            tlo = fminf(tlo, lo);
+            thi = fmaxf(thi, hi);
+        }
+        if (m->wquant == AXL_WQUANT_PER_TENSOR)
+            for (int64_t n = 0; n < nout; n++)
+                qw[n] = quant_params(&m->fw, tlo, thi);
+    } else {
+        for (int64_t n = 0; n < nout; n++)
+            qw[n] = (struct axl_quant){1.0f, 0};
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < nout; n++) {
+        for (int64_t j = 0; j < k; j++) {
+            int64_t off = n * sn + j * sk;
+            uint32_t rnd = axl_rand32(seed, (uint64_t)off);
+            codes[n * k + j] = m->int_mode ? axl_emu_quantize(&m->fw, qw[n], w[off], m->round, rnd)
+                                           : axl_format_encode(&m->fw, w[off], m->round, rnd);
+        }
+    }
+}
+

@@ -1,0 +1,81 @@
+/* The prepared MAC configuration, shared by emu/mac.c and the kernels. */
+#ifndef AXLUT_EMU_MAC_INTERNAL_H
+#define AXLUT_EMU_MAC_INTERNAL_H
+
+#include "axlut/mac.h"
+#include "axlut/table.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct axl_mac {
+    struct axl_format fa, fw, fp, facc;
+    enum axl_path path;
+    enum axl_order order;
+    uint32_t chunk;
+    enum axl_round round;
+    uint64_t seed;
+    enum axl_wquant wquant;
+    int act_range_set;
+    float act_min, act_max;
+    int int_mode;  /* integer formats: affine quantization, int32 accumulation */
+    int add_exact; /* exact float32 adds (else add_d on facc codes) */
+    int convert_p; /* the product format differs from facc: re-encode */
+
+    const struct axl_design *mul_d;
+    struct axl_design_ctx mul_c;
+    const struct axl_design *add_d;
+    struct axl_design_ctx add_c;
+    struct axl_user_design *mul_user, *add_user;
+    struct axl_table *table; /* full or mantissa table of the multiply */
+
+    /* Prepared table, transposed: entry [b * na + a], so that the row of one
+     * weight code is contiguous.  Exactly one is set on the table path:
+     * tf (exact float32 adds: the decoded product), tc (adder design: the
+     * product as a facc code), ti (integers: the product's value). */
+    float *tf;
+    uint32_t *tc;
+    int32_t *ti;
+    uint32_t na, nb;
+    /* Mantissa table of the core: [sa * nb + sb] significand products. */
+    const void *mt;
+    uint32_t mt_bytes, mt_cols;
+
+    uint32_t acc_zero; /* code of +0 in facc */
+    char desc[320];
+};
+
+/* Affine quantization of one tensor or channel: x ~ s * (q - z). */
+struct axl_quant {
+    float s;   /* scale */
+    int32_t z; /* zero point */
+};
+
+/* emu/encode.c: element index = offset in the tensor, which is also the
+ * stochastic-rounding index. */
+uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float x,
+                          enum axl_round r, uint32_t rnd);
+/* Activation codes of a whole tensor of n elements (and its quantization). */
+void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uint32_t *codes,
+                         struct axl_quant *qa);
+/* Weight codes as W[n][k]; element (n, k) of the caller's tensor is at
+ * offset n*sn + k*sk.  qw[nout] receives each channel's quantization. */
+void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
+                            int64_t sn, int64_t sk, uint32_t *codes, struct axl_quant *qw);
+
+/* CPU kernels (emu/cpu/kernels.c). */
+enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg);
+enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
+                               int64_t oh, int64_t ow, char *msg);
+
+/* CUDA kernels (emu/cuda/mac_cuda.cu; emu/cpu_only.c without CUDA). */
+enum axl_status axl_cuda_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg);
+enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
+                                int64_t oh, int64_t ow, char *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

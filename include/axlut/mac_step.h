@@ -1,0 +1,68 @@
+/* One definition of the MAC step and of the accumulation orders, shared by
+ * the CPU and CUDA kernels (and by nothing else: the tests' reference is
+ * written separately).
+ *
+ * Accumulation orders, for the products p_0 .. p_{K-1} of one output in
+ * reduction order (for conv: input channel outermost, then kernel row,
+ * then kernel column; for GEMM: k ascending).  ADD(x, y) is the add unit,
+ * x the older partial sum, y the newer value; most approximate adders are
+ * not commutative.
+ *
+ *   sequential  acc = 0; acc = ADD(acc, p_k) for k = 0 .. K-1
+ *   pairwise    a binary-counter tree: p_k is pushed onto a stack of partial
+ *               sums of sizes 2^l, merging equal sizes as ADD(older, newer);
+ *               at the end the partial sums are merged from the smallest up,
+ *               ADD(larger older, running).  This equals summing adjacent
+ *               pairs level by level with an odd last element passed up.
+ *   chunked(N)  each run of N products is summed sequentially starting from
+ *               its first product; acc = 0; acc = ADD(acc, chunk) per chunk.
+ *
+ * "0" is the +0 code of the accumulator format.  The bias, if any, is added
+ * after the reduction in exact float32.
+ */
+#ifndef AXLUT_MAC_STEP_H
+#define AXLUT_MAC_STEP_H
+
+#include <stdint.h>
+
+#include "hd.h"
+
+/* Deepest pairwise stack: 2^32 products. */
+#define AXL_PAIRWISE_LEVELS 32
+
+/* The stack of one output under the pairwise order, for any accumulator
+ * value type.  Written as macros over the ADD expression so that float,
+ * integer and code accumulators share the one definition. */
+#define AXL_PAIRWISE_PUSH(T, stack, count, value, ADD)                                            \
+    do {                                                                                          \
+        T carry_ = (value);                                                                       \
+        uint32_t lvl_ = 0;                                                                        \
+        while (((count) >> lvl_) & 1u) {                                                          \
+            carry_ = ADD((stack)[lvl_], carry_);                                                  \
+            lvl_++;                                                                               \
+        }                                                                                         \
+        (stack)[lvl_] = carry_;                                                                   \
+        (count)++;                                                                                \
+    } while (0)
+
+/* result = merge of every partial sum, smallest first (count must be > 0). */
+#define AXL_PAIRWISE_FINISH(stack, count, result, ADD)                                            \
+    do {                                                                                          \
+        int have_ = 0;                                                                            \
+        for (uint32_t lvl_ = 0; lvl_ < AXL_PAIRWISE_LEVELS; lvl_++) {                             \
+            if (((count) >> lvl_) & 1u) {                                                         \
+                (result) = have_ ? ADD((stack)[lvl_], (result)) : (stack)[lvl_];                  \
+                have_ = 1;                                                                        \
+            }                                                                                     \
+        }                                                                                         \
+    } while (0)
+
+AXL_HD float axl_add_f32(float x, float y) { return x + y; }
+
+AXL_HD int32_t axl_add_i32(int32_t x, int32_t y)
+{
+    /* two's complement wrap, as an int32 accumulator register does */
+    return (int32_t)((uint32_t)x + (uint32_t)y);
+}
+
+#endif

@@ -1,0 +1,248 @@
+/* Error metrics of a table against the exact unit on the same formats
+ * (definitions in tables/SCHEMA.md).
+ *
+ * The exact reference is computed here, independently of any design: the
+ * integer product or sum of the decoded operands, or for floating results
+ * the exact product or sum rounded once into the result format.  A product
+ * of two float32 values is exact in double; a sum is not always, so its
+ * rounding error is recovered with TwoSum (Knuth, TAOCP vol. 2, 4.2.2) and
+ * passed to the one round-and-pack routine as the sticky remainder.
+ *
+ * Floating-point sums are accumulated per row and the rows added in row
+ * order, so the metrics are the same bits for any number of threads. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tablegen/internal.h"
+
+static double decode_d(const struct axl_format *f, uint32_t code)
+{
+    if (f->kind == AXL_KIND_INT) {
+        int64_t v = f->bits >= 32 ? (int64_t)code : (int64_t)(code & ((1u << f->bits) - 1u));
+        if ((v >> (f->bits - 1)) & 1)
+            v -= (int64_t)1 << f->bits;
+        return (double)v;
+    }
+    if (f->kind == AXL_KIND_UINT)
+        return (double)code;
+    return (double)axl_format_decode(f, code);
+}
+
+/* r + e (exactly, |e| below half an ulp of r) rounded into f. */
+static uint32_t round_into(const struct axl_format *f, double r, double e, enum axl_round round)
+{
+    if (isnan(r) || isinf(r))
+        return axl_format_encode(f, (float)r, round, 0);
+    uint32_t sign = signbit(r) ? 1u : 0u;
+    if (r == 0)
+        return axl_format_pack(f, sign, 0, 0, 0, round, 0);
+    int ex;
+    double m = frexp(fabs(r), &ex);
+    uint64_t sig = (uint64_t)ldexp(m, 53);
+    int k = ex - 53;
+    uint32_t sticky = 0;
+    if (e != 0) {
+        sticky = 1;
+        if ((e < 0) != (r < 0))
+            sig -= 1; /* the true magnitude is below |r| */
+    }
+    return axl_format_pack(f, sign, sig, k, sticky, round, 0);
+}
+
+/* The exact unit's result for operand values x, y. */
+static double exact_result(const struct axl_table_info *in, enum axl_round round, double x,
+                           double y)
+{
+    double r, e = 0;
+    if (in->op == AXL_OP_MUL) {
+        r = x * y;
+    } else {
+        r = x + y;
+        if (isfinite(r)) { /* TwoSum */
+            double bv = r - x, av = r - bv;
+            e = (x - av) + (y - bv);
+        }
+    }
+    if (in->tr.kind != AXL_KIND_FLOAT)
+        return r;
+    return decode_d(&in->tr, round_into(&in->tr, r, e, round));
+}
+
+struct row_stat {
+    double sum_err, sum_abs, sum_sq, sum_red;
+    double wce, wre_mag, wre, max_exact;
+    uint32_t wce_b, wre_b;
+    uint64_t compared, errors, nan, inf, exact_nf, mismatch, rel;
+};
+
+/* One pair: returns 1 when both results are finite and sets *err, *exact. */
+static int classify(const struct axl_table_info *in, enum axl_round round, const void *entries,
+                    uint64_t a, uint64_t b, double xa, const double *yb, struct row_stat *rs,
+                    double *err, double *exact)
+{
+    uint32_t code = axl_entry_get(entries, in->entry_bytes, a * in->cols + b);
+    double ap = decode_d(&in->tr, code);
+    double ex = exact_result(in, round, xa, yb[b]);
+    int equal = (isnan(ap) && isnan(ex)) || ap == ex;
+    if (rs) {
+        rs->nan += isnan(ap) != 0;
+        rs->inf += isinf(ap) != 0;
+        rs->exact_nf += !isfinite(ex);
+        rs->errors += !equal;
+    }
+    if (isfinite(ap) && isfinite(ex)) {
+        *err = ap - ex;
+        *exact = ex;
+        return 1;
+    }
+    if (rs && !equal)
+        rs->mismatch++;
+    return 0;
+}
+
+static enum axl_round ref_round(const struct axl_table_info *in)
+{
+    return in->round == AXL_ROUND_STOCHASTIC || in->round > AXL_ROUND_STOCHASTIC
+               ? AXL_ROUND_NEAREST_EVEN
+               : (enum axl_round)in->round;
+}
+
+enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const void *entries,
+                                          int threads, struct axl_metrics *out, char *msg)
+{
+    const uint64_t rows = in->rows, cols = in->cols;
+    const enum axl_round round = ref_round(in);
+    const int nt = threads > 0 ? threads : omp_get_max_threads();
+    memset(out, 0, sizeof *out);
+    struct row_stat *rs = calloc(rows, sizeof *rs);
+    double *xv = malloc(rows * sizeof *xv), *yv = malloc(cols * sizeof *yv);
+    if (!rs || !xv || !yv) {
+        free(rs);
+        free(xv);
+        free(yv);
+        if (msg)
+            snprintf(msg, AXL_MSG_LEN, "out of memory computing the metrics of %s", in->design);
+        return AXL_ERR_NOMEM;
+    }
+    for (uint64_t a = 0; a < rows; a++)
+        xv[a] = decode_d(&in->ta, (uint32_t)a);
+    for (uint64_t b = 0; b < cols; b++)
+        yv[b] = decode_d(&in->tb, (uint32_t)b);
+
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
+    for (int64_t a = 0; a < (int64_t)rows; a++) {
+        struct row_stat *r = &rs[a];
+        for (uint64_t b = 0; b < cols; b++) {
+            double err, ex;
+            if (!classify(in, round, entries, (uint64_t)a, b, xv[a], yv, r, &err, &ex))
+                continue;
+            double ae = fabs(err);
+            r->compared++;
+            r->sum_err += err;
+            r->sum_abs += ae;
+            r->sum_sq += err * err;
+            if (ae > r->wce) {
+                r->wce = ae;
+                r->wce_b = (uint32_t)b;
+            }
+            if (fabs(ex) > r->max_exact)
+                r->max_exact = fabs(ex);
+            if (ex != 0) {
+                double rel = err / ex;
+                r->rel++;
+                r->sum_red += fabs(rel);
+                if (fabs(rel) > r->wre_mag) {
+                    r->wre_mag = fabs(rel);
+                    r->wre = rel;
+                    r->wre_b = (uint32_t)b;
+                }
+            }
+        }
+    }
+
+    double sum_err = 0, sum_abs = 0, sum_sq = 0, sum_red = 0, wre_mag = 0;
+    int have_wce = 0, have_wre = 0;
+    for (uint64_t a = 0; a < rows; a++) {
+        const struct row_stat *r = &rs[a];
+        sum_err += r->sum_err;
+        sum_abs += r->sum_abs;
+        sum_sq += r->sum_sq;
+        sum_red += r->sum_red;
+        out->compared += r->compared;
+        out->errors += r->errors;
+        out->nan_results += r->nan;
+        out->inf_results += r->inf;
+        out->exact_nonfinite += r->exact_nf;
+        out->special_mismatch += r->mismatch;
+        out->rel_pairs += r->rel;
+        if (r->max_exact > out->max_exact)
+            out->max_exact = r->max_exact;
+        if (r->wce > out->wce || (!have_wce && r->wce > 0)) {
+            out->wce = r->wce;
+            out->wce_a = (uint32_t)a;
+            out->wce_b = r->wce_b;
+            have_wce = 1;
+        }
+        if (r->wre_mag > wre_mag) {
+            wre_mag = r->wre_mag;
+            out->wre = r->wre;
+            out->wre_a = (uint32_t)a;
+            out->wre_b = r->wre_b;
+            have_wre = 1;
+        }
+    }
+    (void)have_wre;
+    out->pairs = rows * cols;
+    out->ep = (double)out->errors / (double)out->pairs;
+    if (out->compared) {
+        double n = (double)out->compared;
+        out->mean_error = sum_err / n;
+        out->mae = sum_abs / n;
+        out->mse = sum_sq / n;
+        out->rmse = sqrt(out->mse);
+    }
+    if (out->rel_pairs)
+        out->mred = sum_red / (double)out->rel_pairs;
+    out->nmed = out->max_exact > 0 ? out->mae / out->max_exact : 0;
+    out->output_range = in->tr.kind == AXL_KIND_FLOAT
+                            ? 2.0 * (double)axl_format_max_finite(&in->tr)
+                            : ldexp(1.0, in->tr.bits);
+    out->ep_pct = 100.0 * out->ep;
+    out->mre_pct = 100.0 * out->mred;
+    out->wcre_pct = 100.0 * wre_mag;
+    out->mae_pct = 100.0 * out->mae / out->output_range;
+    out->wce_pct = 100.0 * out->wce / out->output_range;
+
+    /* second pass: the histogram over [-wce, wce] (integer counts, so the
+     * order of the additions does not matter) */
+    const double R = out->wce, w = 2.0 * R / AXL_TABLE_HIST_BINS;
+    out->hist_range = R;
+    uint64_t *hist = out->hist;
+#pragma omp parallel num_threads(nt)
+    {
+        uint64_t h[AXL_TABLE_HIST_BINS] = {0};
+#pragma omp for schedule(dynamic, 4)
+        for (int64_t a = 0; a < (int64_t)rows; a++)
+            for (uint64_t b = 0; b < cols; b++) {
+                double err, ex;
+                if (!classify(in, round, entries, (uint64_t)a, b, xv[a], yv, NULL, &err, &ex))
+                    continue;
+                int bin = AXL_TABLE_HIST_BINS / 2;
+                if (R > 0) {
+                    double f = floor((err + R) / w);
+                    bin = f < 0 ? 0 : f > AXL_TABLE_HIST_BINS - 1 ? AXL_TABLE_HIST_BINS - 1 : (int)f;
+                }
+                h[bin]++;
+            }
+#pragma omp critical(axl_tg_hist)
+        for (int i = 0; i < AXL_TABLE_HIST_BINS; i++)
+            hist[i] += h[i];
+    }
+    free(rs);
+    free(xv);
+    free(yv);
+    return AXL_OK;
+}

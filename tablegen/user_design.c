@@ -1,0 +1,309 @@
+/* User designs: a C file compiled by the system compiler into a shared
+ * object, cached by content hash, loaded with dlopen.
+ *
+ * The cache key covers the source, the compiler command, the flags, the
+ * header directory and the design ABI, so editing any of them rebuilds.
+ * The object is compiled under a temporary name and renamed, so two runs
+ * racing on the same design never load a half-written file. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "axlut/config.h"
+#include "tablegen/internal.h"
+
+#ifndef AXL_SOURCE_INCLUDEDIR
+#define AXL_SOURCE_INCLUDEDIR ""
+#endif
+#ifndef AXL_INSTALL_INCLUDEDIR
+#define AXL_INSTALL_INCLUDEDIR "/usr/local/include"
+#endif
+
+#define PATH_CAP 4096
+
+struct axl_user_design {
+    void *handle;
+    const struct axl_design *design;
+    char sha256[65];
+    char object[PATH_CAP];
+};
+
+static void set_msg(char *msg, const char *fmt, ...)
+{
+    if (!msg)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, AXL_MSG_LEN, fmt, ap);
+    va_end(ap);
+}
+
+static char *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        size_t got = fread(buf + len, 1, cap - len, f);
+        len += got;
+        if (got == 0)
+            break;
+        if (len == cap) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (err) {
+        free(buf);
+        return NULL;
+    }
+    *n = len;
+    return buf;
+}
+
+static int mkdir_p(const char *dir)
+{
+    char p[PATH_CAP];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST)
+                return -1;
+            *s = '/';
+        }
+    return mkdir(p, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int cache_dir(char *out, size_t cap)
+{
+    const char *e;
+    if ((e = getenv("AXL_CACHE_DIR")) && *e)
+        snprintf(out, cap, "%s", e);
+    else if ((e = getenv("XDG_CACHE_HOME")) && *e)
+        snprintf(out, cap, "%s/axlut", e);
+    else if ((e = getenv("HOME")) && *e)
+        snprintf(out, cap, "%s/.cache/axlut", e);
+    else
+        return -1;
+    return 0;
+}
+
+static const char *include_dir(void)
+{
+    char p[PATH_CAP];
+    snprintf(p, sizeof p, "%s/axlut/design.h", AXL_SOURCE_INCLUDEDIR);
+    return AXL_SOURCE_INCLUDEDIR[0] && access(p, R_OK) == 0 ? AXL_SOURCE_INCLUDEDIR
+                                                            : AXL_INSTALL_INCLUDEDIR;
+}
+
+/* Runs $CC (which may be several words, e.g. "ccache gcc") through sh with
+ * the arguments passed untouched; stdout and stderr go to `log`. Returns
+ * the exit status, or -1 when it could not run. */
+static int run_compiler(const char *cc, const char *inc, const char *src, const char *obj,
+                        const char *log)
+{
+    int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return -1;
+    char idir[PATH_CAP + 4];
+    snprintf(idir, sizeof idir, "-I%s", inc);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fd);
+        return -1;
+    }
+    if (pid == 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+        close(fd);
+        setenv("AXL_TG_CC", cc, 1);
+        execl("/bin/sh", "sh", "-c", "exec $AXL_TG_CC \"$@\"", "sh", "-O2", "-fPIC", "-shared",
+              idir, "-o", obj, src, (char *)NULL);
+        _exit(127);
+    }
+    close(fd);
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR)
+            return -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int valid_name(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++)
+        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static enum axl_status check_design(const char *path, const struct axl_design *d, char *msg)
+{
+    if (d->abi != AXL_DESIGN_ABI) {
+        set_msg(msg, "%s: design ABI %u, but this axlut expects ABI %d (set .abi = "
+                     "AXL_DESIGN_ABI and rebuild against this axlut's <axlut/design.h>)",
+                path, d->abi, AXL_DESIGN_ABI);
+        return AXL_ERR_MISMATCH;
+    }
+    const char *bad = NULL;
+    if (!valid_name(d->name))
+        bad = ".name must be a non-empty [a-z0-9_] identifier";
+    else if (!d->eval)
+        bad = ".eval is NULL";
+    else if (d->op > AXL_OP_ADD)
+        bad = ".op must be AXL_OP_MUL or AXL_OP_ADD";
+    else if (d->operands > AXL_OPERANDS_ANY)
+        bad = ".operands is not an enum axl_operands value";
+    else if (d->nparams > AXL_DESIGN_MAX_PARAMS)
+        bad = ".nparams exceeds AXL_DESIGN_MAX_PARAMS";
+    else if (d->operands == AXL_OPERANDS_FIXED && (!d->fmt_a || !d->fmt_b || !d->fmt_r))
+        bad = "fixed operands need .fmt_a, .fmt_b and .fmt_r";
+    else if (d->mantissa_only && !d->mantissa_core)
+        bad = ".mantissa_only needs .mantissa_core";
+    for (uint32_t i = 0; !bad && i < d->nparams; i++)
+        if (!valid_name(d->params[i].name))
+            bad = "a parameter name is not a [a-z0-9_] identifier";
+    if (bad) {
+        set_msg(msg, "%s: axl_user_design: %s", path, bad);
+        return AXL_ERR_INVALID;
+    }
+    return AXL_OK;
+}
+
+enum axl_status axl_user_design_load(const char *path, struct axl_user_design **out, char **log,
+                                     char *msg)
+{
+    *out = NULL;
+    if (log)
+        *log = NULL;
+    size_t n;
+    char *src = read_file(path, &n);
+    if (!src) {
+        set_msg(msg, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
+        return AXL_ERR_IO;
+    }
+    struct axl_user_design *u = calloc(1, sizeof *u);
+    char *keybuf = NULL, dir[PATH_CAP / 2], tmp[PATH_CAP], logp[PATH_CAP];
+    enum axl_status st = AXL_ERR_NOMEM;
+    if (!u)
+        goto out;
+    axl_sha256_hex(src, n, u->sha256);
+
+    const char *cc = getenv("CC");
+    if (!cc || !*cc)
+        cc = "cc";
+    const char *inc = include_dir();
+    char tail[PATH_CAP * 2];
+    int tl = snprintf(tail, sizeof tail, "%c%s%c-O2 -fPIC -shared%c%s%cabi=%d%c%s", 0, cc, 0, 0,
+                      inc, 0, AXL_DESIGN_ABI, 0, AXL_VERSION);
+    if (tl < 0 || (size_t)tl >= sizeof tail || !(keybuf = malloc(n + (size_t)tl)))
+        goto out;
+    memcpy(keybuf, src, n);
+    memcpy(keybuf + n, tail, (size_t)tl);
+    char key[65];
+    axl_sha256_hex(keybuf, n + (size_t)tl, key);
+
+    st = AXL_ERR_IO;
+    if (cache_dir(dir, sizeof dir) < 0 || mkdir_p(dir) < 0) {
+        set_msg(msg, "%s: cannot create the design cache directory %s (set AXL_CACHE_DIR)",
+                path, dir);
+        goto out;
+    }
+    snprintf(u->object, sizeof u->object, "%s/%s.so", dir, key);
+    if (access(u->object, R_OK) != 0) {
+        snprintf(tmp, sizeof tmp, "%s/%s.so.tmp%ld", dir, key, (long)getpid());
+        snprintf(logp, sizeof logp, "%s/%s.log.tmp%ld", dir, key, (long)getpid());
+        int rc = run_compiler(cc, inc, path, tmp, logp);
+        if (rc != 0) {
+            size_t ln = 0;
+            char *text = read_file(logp, &ln);
+            if (text) {
+                char *t2 = realloc(text, ln + 1);
+                if (t2) {
+                    t2[ln] = '\0';
+                    text = t2;
+                }
+            }
+            if (log && text && ln > 0)
+                *log = text;
+            else
+                free(text);
+            unlink(tmp);
+            unlink(logp);
+            if (rc < 0)
+                set_msg(msg, "%s: cannot run the C compiler '%s'", path, cc);
+            else if (rc == 127)
+                set_msg(msg, "%s: the C compiler '%s' was not found (set CC)", path, cc);
+            else
+                set_msg(msg, "%s: compilation with '%s' failed (exit %d)", path, cc, rc);
+            st = AXL_ERR_COMPILE;
+            goto out;
+        }
+        unlink(logp);
+        if (rename(tmp, u->object) != 0) {
+            set_msg(msg, "%s: cannot store the compiled design in %s: %s", path, dir,
+                    strerror(errno));
+            unlink(tmp);
+            goto out;
+        }
+    }
+    st = AXL_ERR_COMPILE;
+    dlerror();
+    if (!(u->handle = dlopen(u->object, RTLD_NOW | RTLD_LOCAL))) {
+        const char *e = dlerror();
+        set_msg(msg, "%s: cannot load the compiled design: %s", path, e ? e : "dlopen failed");
+        goto out;
+    }
+    void *sym = dlsym(u->handle, "axl_user_design");
+    if (!sym) {
+        set_msg(msg, "%s: defines no 'axl_user_design' (const struct axl_design "
+                     "axl_user_design = { .abi = AXL_DESIGN_ABI, ... })",
+                path);
+        goto out;
+    }
+    u->design = sym;
+    if ((st = check_design(path, u->design, msg)) != AXL_OK)
+        goto out;
+    *out = u;
+    u = NULL;
+out:
+    axl_user_design_free(u);
+    free(keybuf);
+    free(src);
+    return st;
+}
+
+const struct axl_design *axl_user_design_get(const struct axl_user_design *u) { return u->design; }
+const char *axl_user_design_sha256(const struct axl_user_design *u) { return u->sha256; }
+const char *axl_user_design_object(const struct axl_user_design *u) { return u->object; }
+
+void axl_user_design_free(struct axl_user_design *u)
+{
+    if (!u)
+        return;
+    if (u->handle)
+        dlclose(u->handle);
+    free(u);
+}

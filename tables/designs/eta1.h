@@ -1,0 +1,35 @@
+/* eta1: error-tolerant adder type I.
+ *
+ * N. Zhu, W. L. Goh, W. Zhang, K. S. Yeo, Z. H. Kong, "Design of Low-Power
+ * High-Speed Truncation-Error-Tolerant Adder and Its Application in Digital
+ * Signal Processing", IEEE Transactions on VLSI Systems, 18(8),
+ * pp. 1225-1229, 2010 (published online 2009).
+ *
+ * The upper w-k bits are added exactly with no carry in.  The lower k bits
+ * are scanned from their top down: while the two bits are not both 1 the
+ * sum bit is their XOR; at the first position where both are 1, that bit
+ * and every bit below it are set to 1 (the control signal stops the
+ * scan).
+ */
+#ifndef AXLUT_TABLES_DESIGNS_ETA1_H
+#define AXLUT_TABLES_DESIGNS_ETA1_H
+
+#include "tables/designs/common.h"
+
+AXL_HD uint64_t axl_uadd_eta1(uint64_t x, uint64_t y, int w, int k)
+{
+    if (k > w)
+        k = w;
+    uint64_t both = x & y & axl_mask64(k);
+    uint64_t lo;
+    if (both) {
+        int p = axl_msb64(both);
+        uint64_t below = axl_mask64(p + 1);
+        lo = ((x ^ y) & axl_mask64(k) & ~below) | below;
+    } else {
+        lo = (x ^ y) & axl_mask64(k);
+    }
+    return (((x >> k) + (y >> k)) << k) | lo;
+}
+
+#endif

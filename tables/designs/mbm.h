@@ -1,0 +1,56 @@
+/* mbm: minimally biased multiplier.
+ *
+ * H. Saadat, H. Bokhari, S. Parameswaran, "Minimally Biased Multipliers for
+ * Approximate Integer and Floating-Point Multiplication", IEEE Transactions
+ * on Computer-Aided Design of Integrated Circuits and Systems, 37(11),
+ * pp. 2623-2635, 2018.
+ *
+ * Mitchell's product (mitchell.h) always errs low, by 2^(k1+k2) f1 f2 below
+ * the carry and by 2^(k1+k2) (1-f1)(1-f2) above it; both average 1/12 of
+ * 2^(k1+k2) over uniform fractions.  MBM adds that average back as a
+ * constant error-reduction term C ~ 1/12 to the fraction sum before the
+ * antilogarithm, which centres the error near zero.  C is the binary
+ * fraction 0.000101010101... truncated to 2F bits, F = n-1 being the
+ * operands' fraction bits: the product keeps twice the operands' fraction
+ * bits, so the term is not lost for short significands (with only F bits
+ * a 4-bit significand, F = 3, would get C = 0 and MBM would be Mitchell).
+ * Above the carry the fraction is worth twice as much, so C/2 (one more
+ * bit truncated) is added instead:
+ *
+ *     s = f1 + f2 < 1:  P = 2^(k1+k2)   (1 + s + C)
+ *     s >= 1:           P = 2^(k1+k2+1) (s + C/2)
+ *
+ * The integer result is the value truncated toward zero (the fraction bits
+ * below 2^0 are not wired out).
+ */
+#ifndef AXLUT_TABLES_DESIGNS_MBM_H
+#define AXLUT_TABLES_DESIGNS_MBM_H
+
+#include "tables/designs/common.h"
+
+AXL_HD uint64_t axl_umul_mbm(uint64_t x, uint64_t y, int n)
+{
+    if (x == 0 || y == 0)
+        return 0;
+    const int F = n > 1 ? n - 1 : 1; /* fraction bits of an operand */
+    const int G = 2 * F;             /* fraction bits of the product */
+    int k1 = axl_msb64(x), k2 = axl_msb64(y);
+    uint64_t f1 = (x - (1ull << k1)) << (G - k1);
+    uint64_t f2 = (y - (1ull << k2)) << (G - k2);
+    uint64_t s = f1 + f2;
+    uint64_t c = 0; /* 2^-4 + 2^-6 + ... in G fraction bits */
+    for (int j = 4; j <= G; j += 2)
+        c |= 1ull << (G - j);
+    uint64_t mant;
+    int e = k1 + k2;
+    if (s < (1ull << G)) {
+        mant = (1ull << G) + s + c;
+    } else {
+        mant = s + (c >> 1);
+        e += 1;
+    }
+    /* value = mant * 2^(e - G); e <= 2F + 1 */
+    return e >= G ? mant << (e - G) : mant >> (G - e);
+}
+
+#endif

@@ -1,0 +1,12 @@
+/* mul_exact: the exact product, the reference every multiplier is measured
+ * against.  Integer cores multiply magnitudes; the floating form is the
+ * generic floating multiplier (fpmul.h) with this core, i.e. the correctly
+ * rounded product (IEEE 754-2019, clause 5.4.1, for the eXmY formats). */
+#ifndef AXLUT_TABLES_DESIGNS_MUL_EXACT_H
+#define AXLUT_TABLES_DESIGNS_MUL_EXACT_H
+
+#include "tables/designs/common.h"
+
+AXL_HD uint64_t axl_umul_exact(uint64_t x, uint64_t y) { return x * y; }
+
+#endif

@@ -1,0 +1,35 @@
+/* roba: rounding-based approximate multiplier.
+ *
+ * R. Zendegani, M. Kamal, M. Bahadori, A. Afzali-Kusha, M. Pedram, "RoBA
+ * Multiplier: A Rounding-Based Approximate Multiplier for High-Speed yet
+ * Energy-Efficient Digital Signal Processing", IEEE Transactions on VLSI
+ * Systems, 25(2), pp. 393-401, 2017.
+ *
+ * Each operand is rounded to its nearest power of two, xr and yr (a value
+ * 3 * 2^(p-1), equally far from both, goes to the larger one, which is what
+ * the paper's rounding logic does: the bit below the leading one decides).
+ * x y = xr y + x yr - xr yr + (x - xr)(y - yr); the last term is dropped,
+ * so the product needs only shifts and one addition.  Signed operands use
+ * sign-magnitude (axl_int_mag), as the paper's signed variant does.
+ */
+#ifndef AXLUT_TABLES_DESIGNS_ROBA_H
+#define AXLUT_TABLES_DESIGNS_ROBA_H
+
+#include "tables/designs/common.h"
+
+AXL_HD uint64_t axl_roba_round(uint64_t x)
+{
+    if (x == 0)
+        return 0;
+    int p = axl_msb64(x);
+    return (p > 0 && ((x >> (p - 1)) & 1u)) ? 1ull << (p + 1) : 1ull << p;
+}
+
+AXL_HD uint64_t axl_umul_roba(uint64_t x, uint64_t y)
+{
+    uint64_t xr = axl_roba_round(x), yr = axl_roba_round(y);
+    /* x y - (x - xr)(y - yr) >= 0, computed modulo 2^64 */
+    return xr * y + x * yr - xr * yr;
+}
+
+#endif

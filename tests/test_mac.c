@@ -1,0 +1,417 @@
+/* The MAC engine's CPU kernels against the naive reference (tests/mac_ref.h),
+ * bit for bit in approximate modes; exact mode against float64; integer
+ * mode against a plain integer reference. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "axlut/mac.h"
+#include "mac_ref.h"
+
+static float frand(uint64_t seed, uint64_t i, float scale)
+{
+    return scale * ((float)(axl_rand32(seed, i) >> 8) / 8388608.0f - 1.0f);
+}
+
+/* Values spread over 2^-10 .. 2^10 times scale, so that float32 sums of
+ * products round and the accumulation order shows in the bits. */
+static float *rand_tensor(int64_t n, uint64_t seed, float scale)
+{
+    float *x = malloc((size_t)n * sizeof *x);
+    cr_assert(x);
+    for (int64_t i = 0; i < n; i++)
+        x[i] = ldexpf(frand(seed, (uint64_t)i, scale), (int)(axl_rand32(seed + 77, (uint64_t)i) % 21) - 10);
+    return x;
+}
+
+struct shape {
+    int64_t n, c, h, w, oc, kh, kw, sh, sw, pt, pl, pb, pr, dh, dw, g;
+    int bias;
+};
+
+/* 1x1 kernels, stride 2, padding, dilation, groups, depthwise, batch > 1,
+ * bias present and absent. */
+static const struct shape k_shapes[] = {
+    {1, 3, 7, 6, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    {2, 4, 5, 5, 6, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
+    {1, 5, 9, 8, 3, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1, 0},
+    {1, 4, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, 1},
+    {2, 6, 6, 7, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, 1},
+    {1, 2, 4, 13, 5, 1, 5, 1, 1, 0, 2, 0, 2, 1, 1, 1, 1},
+    {3, 3, 1, 1, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
+};
+
+static void args_for(const struct shape *s, struct axl_conv_args *a, float **x, float **w,
+                     float **b, uint64_t seed)
+{
+    memset(a, 0, sizeof *a);
+    a->n = s->n;
+    a->c = s->c;
+    a->h = s->h;
+    a->w = s->w;
+    a->oc = s->oc;
+    a->kh = s->kh;
+    a->kw = s->kw;
+    a->stride_h = s->sh;
+    a->stride_w = s->sw;
+    a->pad_t = s->pt;
+    a->pad_l = s->pl;
+    a->pad_b = s->pb;
+    a->pad_r = s->pr;
+    a->dil_h = s->dh;
+    a->dil_w = s->dw;
+    a->groups = s->g;
+    *x = rand_tensor(s->n * s->c * s->h * s->w, seed, 3.0f);
+    *w = rand_tensor(s->oc * (s->c / s->g) * s->kh * s->kw, seed + 1, 1.0f);
+    *b = s->bias ? rand_tensor(s->oc, seed + 2, 0.5f) : NULL;
+    a->x = *x;
+    a->weight = *w;
+    a->bias = *b;
+}
+
+/* Builds the reference configuration from the same spec, independently of
+ * the engine's internals. */
+static void ref_for(const struct axl_mac_spec *sp, struct ref_cfg *r)
+{
+    char msg[AXL_MSG_LEN];
+    memset(r, 0, sizeof *r);
+    cr_assert_eq(axl_format_parse(sp->fmt_a, &r->fa, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_format_parse(sp->fmt_w ? sp->fmt_w : sp->fmt_a, &r->fw, msg), AXL_OK);
+    r->mul = axl_design_find(sp->mul);
+    cr_assert(r->mul, "design %s", sp->mul);
+    cr_assert_eq(axl_design_bind(r->mul, &r->fa, &r->fw, NULL, sp->mul_params, sp->n_mul_params,
+                                 &r->mc, msg),
+                 AXL_OK, "%s", msg);
+    if (sp->add && strcmp(sp->add, "fp32")) {
+        r->add = axl_design_find(sp->add);
+        cr_assert(r->add);
+        cr_assert_eq(axl_format_parse(sp->fmt_acc, &r->facc, msg), AXL_OK);
+        cr_assert_eq(axl_design_bind(r->add, &r->facc, &r->facc, &r->facc, sp->add_params,
+                                     sp->n_add_params, &r->ac, msg),
+                     AXL_OK, "%s", msg);
+    }
+    r->order = sp->order;
+    r->chunk = sp->chunk;
+    r->round = sp->round;
+    r->seed = sp->seed;
+}
+
+static int compare_bits(const char *what, const float *got, const float *want, int64_t n)
+{
+    int bad = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (axl_f32_bits(got[i]) != axl_f32_bits(want[i]) && !(isnan(got[i]) && isnan(want[i]))) {
+            if (bad < 10)
+                cr_log_error("%s: output %lld: got %08x (%g) want %08x (%g)", what, (long long)i,
+                             axl_f32_bits(got[i]), (double)got[i], axl_f32_bits(want[i]),
+                             (double)want[i]);
+            bad++;
+        }
+    }
+    return bad;
+}
+
+static void check_conv_against_ref(struct axl_mac_spec *sp, const char *label)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac *mac;
+    cr_assert_eq(axl_mac_create(sp, &mac, msg), AXL_OK, "%s: %s", label, msg);
+    struct ref_cfg r;
+    ref_for(sp, &r);
+    int bad = 0;
+    for (size_t si = 0; si < sizeof k_shapes / sizeof k_shapes[0]; si++) {
+        struct axl_conv_args a;
+        float *x, *w, *b;
+        args_for(&k_shapes[si], &a, &x, &w, &b, 100 + si);
+        int64_t oh, ow;
+        cr_assert_eq(axl_conv_out_size(&a, &oh, &ow, msg), AXL_OK, "%s", msg);
+        int64_t ny = a.n * a.oc * oh * ow;
+        float *y = malloc((size_t)ny * sizeof *y), *yr = malloc((size_t)ny * sizeof *yr);
+        a.y = y;
+        cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
+        a.y = yr;
+        ref_conv2d(&r, &a, oh, ow);
+        char what[160];
+        snprintf(what, sizeof what, "%s shape %zu", label, si);
+        bad += compare_bits(what, y, yr, ny);
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+        free(yr);
+    }
+    axl_mac_free(mac);
+    cr_assert_eq(bad, 0, "%s: %d outputs differ from the reference", label, bad);
+}
+
+static struct axl_mac_spec spec_of(const char *mul, const char *fmt, const char *add,
+                                   const char *acc, enum axl_order order)
+{
+    struct axl_mac_spec s;
+    memset(&s, 0, sizeof s);
+    s.mul = mul;
+    s.fmt_a = fmt;
+    s.add = add;
+    s.fmt_acc = acc;
+    s.order = order;
+    s.chunk = 5;
+    return s;
+}
+
+Test(mac, approx_float_table_every_order, .timeout = 120)
+{
+    static const enum axl_order orders[] = {AXL_ORDER_SEQUENTIAL, AXL_ORDER_PAIRWISE,
+                                            AXL_ORDER_CHUNKED};
+    static const char *fmts[] = {"e4m3", "e5m6"};
+    for (int f = 0; f < 2; f++)
+        for (int o = 0; o < 3; o++) {
+            struct axl_mac_spec s = spec_of("fpmul_mitchell", fmts[f], NULL, NULL, orders[o]);
+            char label[64];
+            snprintf(label, sizeof label, "fpmul_mitchell %s %s", fmts[f], axl_order_name(orders[o]));
+            check_conv_against_ref(&s, label);
+        }
+}
+
+Test(mac, approx_adder_every_order, .timeout = 120)
+{
+    static const enum axl_order orders[] = {AXL_ORDER_SEQUENTIAL, AXL_ORDER_PAIRWISE,
+                                            AXL_ORDER_CHUNKED};
+    for (int o = 0; o < 3; o++) {
+        struct axl_mac_spec s = spec_of("fpmul_drum", "e5m2", "fpadd_loa", "fp16", orders[o]);
+        s.mul_params[0] = "k=3";
+        s.n_mul_params = 1;
+        s.add_params[0] = "k=4";
+        s.n_add_params = 1;
+        char label[64];
+        snprintf(label, sizeof label, "drum+loa fp16 acc %s", axl_order_name(orders[o]));
+        check_conv_against_ref(&s, label);
+    }
+}
+
+Test(mac, function_path_equals_table_path_and_reference, .timeout = 120)
+{
+    struct axl_mac_spec s = spec_of("fpmul_mitchell", "e4m3", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    s.path = AXL_PATH_FUNCTION;
+    check_conv_against_ref(&s, "function path");
+    s = spec_of("fpmul_mitchell", "bf16", NULL, NULL, AXL_ORDER_PAIRWISE);
+    check_conv_against_ref(&s, "bf16 function path (auto)");
+}
+
+Test(mac, stochastic_rounding_of_operands, .timeout = 120)
+{
+    struct axl_mac_spec s = spec_of("mul_exact", "e4m3", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    s.round = AXL_ROUND_STOCHASTIC;
+    s.seed = 99;
+    check_conv_against_ref(&s, "stochastic e4m3");
+}
+
+/* Exact mode: fp32 x fp32 products, fp32 adds, within float32 rounding of
+ * a float64 reference: |y - ref| <= K * 2^-23 * sum |x w| (+ bias). */
+Test(mac, exact_fp32_against_double, .timeout = 60)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac_spec s = spec_of("mul_exact", "fp32", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    struct axl_mac *mac;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_mac_path(mac), AXL_PATH_FUNCTION);
+    for (size_t si = 0; si < sizeof k_shapes / sizeof k_shapes[0]; si++) {
+        const struct shape *sh = &k_shapes[si];
+        struct axl_conv_args a;
+        float *x, *w, *b;
+        args_for(sh, &a, &x, &w, &b, 7 + si);
+        int64_t oh, ow;
+        cr_assert_eq(axl_conv_out_size(&a, &oh, &ow, msg), AXL_OK);
+        int64_t ny = a.n * a.oc * oh * ow;
+        float *y = malloc((size_t)ny * sizeof *y);
+        a.y = y;
+        cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
+        int64_t cg = a.c / a.groups, ocg = a.oc / a.groups, K = cg * a.kh * a.kw;
+        for (int64_t n = 0; n < a.n; n++)
+            for (int64_t o = 0; o < a.oc; o++)
+                for (int64_t yy = 0; yy < oh; yy++)
+                    for (int64_t xx = 0; xx < ow; xx++) {
+                        double sum = 0, mag = 0;
+                        int64_t g = o / ocg;
+                        for (int64_t ci = 0; ci < cg; ci++)
+                            for (int64_t i = 0; i < a.kh; i++)
+                                for (int64_t j = 0; j < a.kw; j++) {
+                                    int64_t iy = yy * a.stride_h - a.pad_t + i * a.dil_h;
+                                    int64_t ix = xx * a.stride_w - a.pad_l + j * a.dil_w;
+                                    if (iy < 0 || iy >= a.h || ix < 0 || ix >= a.w)
+                                        continue;
+                                    double p = (double)x[((n * a.c + g * cg + ci) * a.h + iy) * a.w + ix] *
+                                               (double)w[((o * cg + ci) * a.kh + i) * a.kw + j];
+                                    sum += p;
+                                    mag += fabs(p);
+                                }
+                        if (b) {
+                            sum += b[o];
+                            mag += fabs(b[o]);
+                        }
+                        double got = y[((n * a.oc + o) * oh + yy) * ow + xx];
+                        double tol = (double)(K + 2) * ldexp(1.0, -23) * mag + 1e-30;
+                        cr_assert(fabs(got - sum) <= tol, "shape %zu: got %.9g want %.9g (tol %g)",
+                                  si, got, sum, tol);
+                    }
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+    }
+    axl_mac_free(mac);
+}
+
+/* Integer mode: exact int8 products against quantize-then-integer-dot in
+ * int64, dequantized the documented way. */
+Test(mac, int8_exact_against_integer_reference, .timeout = 60)
+{
+    static const char *fmts[] = {"int8", "uint8", "int4"};
+    for (int fi = 0; fi < 3; fi++) {
+        char msg[AXL_MSG_LEN];
+        struct axl_mac_spec s = spec_of("mul_exact", fmts[fi], NULL, NULL, AXL_ORDER_SEQUENTIAL);
+        struct axl_mac *mac;
+        cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+        struct axl_format f;
+        axl_format_parse(fmts[fi], &f, NULL);
+        /* GEMM: M x K activations, K x N weights, per-channel weight scales */
+        int64_t M = 9, N = 7, K = 33;
+        float *A = rand_tensor(M * K, 3, 2.0f), *B = rand_tensor(K * N, 4, 0.5f);
+        float *bias = rand_tensor(N, 5, 0.1f), *C = malloc((size_t)(M * N) * sizeof *C);
+        struct axl_gemm_args g = {0, 0, M, N, K, A, K, B, N, bias, C, N};
+        cr_assert_eq(axl_mac_gemm(mac, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+        /* the reference quantization */
+        int is_int = f.kind == AXL_KIND_INT;
+        double qmax = is_int ? (double)((1 << (f.bits - 1)) - 1) : (double)((1 << f.bits) - 1);
+        float lo = 0, hi = 0;
+        for (int64_t i = 0; i < M * K; i++) {
+            lo = fminf(lo, A[i]);
+            hi = fmaxf(hi, A[i]);
+        }
+        float sa;
+        int32_t za = 0;
+        if (is_int) {
+            sa = fmaxf(fabsf(lo), fabsf(hi)) / (float)qmax;
+        } else {
+            sa = (hi - lo) / (float)qmax;
+            za = (int32_t)nearbyintf(-lo / sa);
+        }
+        for (int64_t n = 0; n < N; n++) {
+            float wl = INFINITY, wh = -INFINITY;
+            for (int64_t k = 0; k < K; k++) {
+                wl = fminf(wl, B[k * N + n]);
+                wh = fmaxf(wh, B[k * N + n]);
+            }
+            float sw;
+            int32_t zw = 0;
+            if (is_int) {
+                sw = fmaxf(fabsf(wl), fabsf(wh)) / (float)qmax;
+            } else {
+                wl = fminf(wl, 0);
+                wh = fmaxf(wh, 0);
+                sw = (wh - wl) / (float)qmax;
+                zw = (int32_t)fminf(fmaxf(nearbyintf(-wl / sw), 0), (float)qmax);
+            }
+            for (int64_t mm = 0; mm < M; mm++) {
+                int64_t dot = 0;
+                for (int64_t k = 0; k < K; k++) {
+                    double qa = nearbyint((double)(A[mm * K + k] / sa + (float)za));
+                    double qw = nearbyint((double)(B[k * N + n] / sw + (float)zw));
+                    double lo_q = is_int ? -qmax - 1 : 0;
+                    qa = fmin(fmax(qa, lo_q), qmax);
+                    qw = fmin(fmax(qw, lo_q), qmax);
+                    dot += ((int64_t)qa - za) * ((int64_t)qw - zw);
+                }
+                float want = (sa * sw) * (float)dot + bias[n];
+                cr_assert_eq(axl_f32_bits(C[mm * N + n]), axl_f32_bits(want),
+                             "%s C[%lld][%lld] got %g want %g", fmts[fi], (long long)mm,
+                             (long long)n, (double)C[mm * N + n], (double)want);
+            }
+        }
+        free(A);
+        free(B);
+        free(bias);
+        free(C);
+        axl_mac_free(mac);
+    }
+}
+
+/* GEMM with every transpose combination equals the reference through a
+ * 1x1 convolution of the same data. */
+Test(mac, gemm_transposes_match_naive, .timeout = 60)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac_spec s = spec_of("fpmul_drum", "e4m3", NULL, NULL, AXL_ORDER_PAIRWISE);
+    struct axl_mac *mac;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+    struct ref_cfg r;
+    ref_for(&s, &r);
+    int64_t M = 5, N = 6, K = 17;
+    float *A = rand_tensor(M * K, 11, 2.0f), *B = rand_tensor(K * N, 12, 1.0f);
+    float *bias = rand_tensor(N, 13, 0.3f);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            /* store A, B transposed as asked; stochastic indices are offsets
+             * of the stored tensors, so only nearest rounding is compared */
+            float *As = malloc((size_t)(M * K) * sizeof *As), *Bs = malloc((size_t)(K * N) * sizeof *Bs);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t k = 0; k < K; k++)
+                    As[ta ? k * M + i : i * K + k] = A[i * K + k];
+            for (int64_t k = 0; k < K; k++)
+                for (int64_t n = 0; n < N; n++)
+                    Bs[tb ? n * K + k : k * N + n] = B[k * N + n];
+            float *C = malloc((size_t)(M * N) * sizeof *C);
+            struct axl_gemm_args g = {ta, tb, M, N, K, As, ta ? M : K, Bs, tb ? K : N, bias, C, N};
+            cr_assert_eq(axl_mac_gemm(mac, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+            union ref_val *v = malloc((size_t)K * sizeof *v);
+            for (int64_t i = 0; i < M; i++)
+                for (int64_t n = 0; n < N; n++) {
+                    for (int64_t k = 0; k < K; k++)
+                        v[k] = ref_product(&r, axl_format_encode(&r.fa, A[i * K + k], 0, 0),
+                                           axl_format_encode(&r.fw, B[k * N + n], 0, 0));
+                    float want = ref_reduce(&r, v, K) + bias[n];
+                    cr_assert_eq(axl_f32_bits(C[i * N + n]), axl_f32_bits(want),
+                                 "ta=%d tb=%d C[%lld][%lld]", ta, tb, (long long)i, (long long)n);
+                }
+            free(v);
+            free(C);
+            free(As);
+            free(Bs);
+        }
+    free(A);
+    free(B);
+    free(bias);
+    axl_mac_free(mac);
+}
+
+Test(mac, bad_configurations_are_refused)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac *mac;
+    struct axl_mac_spec s = spec_of("no_such_design", "e4m3", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_ERR_INVALID);
+    cr_assert(strstr(msg, "no_such_design"), "%s", msg);
+    s = spec_of("loa", "uint8", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    cr_assert_neq(axl_mac_create(&s, &mac, msg), AXL_OK);
+    cr_assert(strstr(msg, "adder"), "%s", msg);
+    s = spec_of("mul_exact", "fp16", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    s.path = AXL_PATH_TABLE;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_ERR_INVALID);
+    cr_assert(strstr(msg, "fp16"), "%s", msg);
+    s = spec_of("mul_exact", "e4m3", NULL, NULL, AXL_ORDER_CHUNKED);
+    s.chunk = 0;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_ERR_INVALID);
+    s = spec_of("mul_exact", "e4m3", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+    struct axl_conv_args a;
+    memset(&a, 0, sizeof a);
+    a.n = 1, a.c = 3, a.h = 2, a.w = 2, a.oc = 4, a.kh = 3, a.kw = 3, a.stride_h = 1;
+    a.stride_w = 1, a.dil_h = 1, a.dil_w = 1, a.groups = 1;
+    float buf[64] = {0};
+    a.x = buf, a.weight = buf, a.y = buf;
+    cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_ERR_INVALID);
+    cr_assert(strstr(msg, "kernel"), "%s", msg);
+    a.groups = 2;
+    cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_ERR_INVALID);
+    axl_mac_free(mac);
+}

@@ -1,0 +1,417 @@
+/* axlut gen, axlut info: build a design's table with its metrics, and show
+ * what a table file is. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "axlut/design.h"
+#include "axlut/table.h"
+#include "tools/cli.h"
+
+#define MAX_PARAMS 16
+
+static void gen_usage(FILE *o)
+{
+    fprintf(o,
+            "usage: axlut gen DESIGN|FILE.c --format FMT [--format-b FMT] [--format-r FMT]\n"
+            "                 [--param NAME=VALUE]... [--round MODE] [--threads N]\n"
+            "                 -o TABLE.h5 [--force]\n\n"
+            "Evaluates a design over every pair of operand codes and writes its table and\n"
+            "its error against the exact unit (tables/SCHEMA.md) to TABLE.h5.\n\n"
+            "  DESIGN          a built-in design (axlut list designs), or\n"
+            "  FILE.c          a C file defining `const struct axl_design axl_user_design`;\n"
+            "                  compiled with $CC (default cc) and cached by content hash in\n"
+            "                  $AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or ~/.cache/axlut\n"
+            "  --format FMT    operand a's format (and b's unless --format-b); optional for\n"
+            "                  designs with fixed formats\n"
+            "  --format-b FMT  operand b's format\n"
+            "  --format-r FMT  result format of a floating design (default: a's format)\n"
+            "  --param N=V     a design parameter (repeatable)\n"
+            "  --round MODE    rounding of floating results: nearest (default), zero, up,\n"
+            "                  down, stochastic\n"
+            "  --threads N     OpenMP threads (default: all); the table does not depend on it\n"
+            "  -o TABLE.h5     output file, written to a temporary name and renamed at the end\n"
+            "  --force         overwrite an existing TABLE.h5\n\n"
+            "Full tables take operands of up to %d bits each; mantissa-only floating designs\n"
+            "get a table of their integer core for up to %d mantissa bits.  Wider formats\n"
+            "have no table: the emulator calls the design's function directly.\n"
+            "Exit status: 0 done, 1 failed while working, 2 bad usage or input.\n",
+            AXL_TABLE_MAX_BITS, AXL_TABLE_MAX_MANTISSA);
+}
+
+static void info_usage(FILE *o)
+{
+    fprintf(o, "usage: axlut info TABLE.h5 [--json]\n\n"
+               "Prints which design, formats and path a table file holds, its size and its\n"
+               "metrics (tables/SCHEMA.md); --json prints one JSON object for scripts.\n"
+               "Exit status: 0 done, 2 the file is missing, unreadable or not an axlut table.\n");
+}
+
+static int is_user_file(const char *s)
+{
+    size_t n = strlen(s);
+    return strchr(s, '/') != NULL || (n > 2 && !strcmp(s + n - 2, ".c"));
+}
+
+struct bar {
+    int shown;
+    double t0;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void progress_bar(void *user, uint64_t done, uint64_t total)
+{
+    struct bar *b = user;
+    const int width = 40;
+    int fill = total ? (int)((double)done / (double)total * width) : width;
+    fprintf(stderr, "\r[%.*s%*s] %3d%%  %.1f s", fill, "########################################",
+            width - fill, "", total ? (int)(100.0 * (double)done / (double)total) : 100,
+            now_s() - b->t0);
+    b->shown = 1;
+    if (done >= total)
+        fputc('\n', stderr);
+    fflush(stderr);
+}
+
+static const char *op_name(uint32_t op) { return op == AXL_OP_ADD ? "add" : "mul"; }
+static const char *path_name(uint32_t p) { return p == AXL_TABLE_MANTISSA ? "mantissa" : "full"; }
+
+static void print_summary(const struct axl_table_info *in)
+{
+    const struct axl_metrics *m = &in->metrics;
+    printf("design      %s%s%s%s  (version %u)\n", in->design, in->parameters[0] ? " (" : "",
+           in->parameters, in->parameters[0] ? ")" : "", in->design_version);
+    printf("operation   %s: %s x %s -> %s, round %s\n", op_name(in->op), in->fa.name,
+           in->fb.name, in->fr.name, axl_round_name((enum axl_round)in->round));
+    if (in->path == AXL_TABLE_MANTISSA)
+        printf("table       mantissa: core %s over %s x %s -> %s, %llu x %llu entries of %u "
+               "bytes\n",
+               in->core_design, in->ta.name, in->tb.name, in->tr.name,
+               (unsigned long long)in->rows, (unsigned long long)in->cols, in->entry_bytes);
+    else
+        printf("table       full: %llu x %llu entries of %u bytes\n",
+               (unsigned long long)in->rows, (unsigned long long)in->cols, in->entry_bytes);
+    printf("pairs       %llu (%llu compared, %llu with exact result 0 skipped in relative "
+           "metrics)\n",
+           (unsigned long long)m->pairs, (unsigned long long)m->compared,
+           (unsigned long long)(m->compared - m->rel_pairs));
+    if (m->nan_results || m->inf_results || m->exact_nonfinite || m->special_mismatch)
+        printf("non-finite  %llu NaN, %llu inf results; %llu exact non-finite; %llu mismatched\n",
+               (unsigned long long)m->nan_results, (unsigned long long)m->inf_results,
+               (unsigned long long)m->exact_nonfinite, (unsigned long long)m->special_mismatch);
+    printf("EP %.6g  bias %.6g  MAE %.6g  MSE %.6g  RMSE %.6g  WCE %.6g (a=0x%x b=0x%x)\n", m->ep,
+           m->mean_error, m->mae, m->mse, m->rmse, m->wce, m->wce_a, m->wce_b);
+    printf("MRED %.6g  worst relative %.6g (a=0x%x b=0x%x)  NMED %.6g\n", m->mred, m->wre,
+           m->wre_a, m->wre_b, m->nmed);
+    printf("EvoApprox8b forms: MAE %.6g  WCE %.6g  MSE %.6g  EP%% %.4f  MRE%% %.4f  WCRE%% %.4f  "
+           "MAE%% %.4f  WCE%% %.4f\n",
+           m->mae, m->wce, m->mse, m->ep_pct, m->mre_pct, m->wcre_pct, m->mae_pct, m->wce_pct);
+}
+
+int cli_gen(int argc, char **argv)
+{
+    const char *design = NULL, *out = NULL, *fa_name = NULL, *fb_name = NULL, *fr_name = NULL;
+    const char *params[MAX_PARAMS + 1];
+    char round_param[64];
+    int np = 0, force = 0, threads = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (cli_is_help(a)) {
+            gen_usage(stdout);
+            return CLI_OK;
+        } else if (!strcmp(a, "--force")) {
+            force = 1;
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--format") || !strcmp(a, "--format-b") ||
+                   !strcmp(a, "--format-r") || !strcmp(a, "--param") || !strcmp(a, "--round") ||
+                   !strcmp(a, "--threads")) {
+            if (!v) {
+                fprintf(stderr, "axlut gen: %s needs a value\n", a);
+                return CLI_USAGE;
+            }
+            i++;
+            if (!strcmp(a, "-o"))
+                out = v;
+            else if (!strcmp(a, "--format"))
+                fa_name = v;
+            else if (!strcmp(a, "--format-b"))
+                fb_name = v;
+            else if (!strcmp(a, "--format-r"))
+                fr_name = v;
+            else if (!strcmp(a, "--threads")) {
+                char *end;
+                long t = strtol(v, &end, 10);
+                if (*end || t < 1 || t > 1024) {
+                    fprintf(stderr, "axlut gen: --threads needs a count 1..1024, not '%s'\n", v);
+                    return CLI_USAGE;
+                }
+                threads = (int)t;
+            } else if (!strcmp(a, "--round")) {
+                enum axl_round r;
+                if (axl_round_parse(v, &r) != AXL_OK) {
+                    fprintf(stderr, "axlut gen: --round %s: use nearest, zero, up, down or "
+                                    "stochastic\n",
+                            v);
+                    return CLI_USAGE;
+                }
+                snprintf(round_param, sizeof round_param, "round=%s", v);
+                if (np >= MAX_PARAMS) {
+                    fprintf(stderr, "axlut gen: too many parameters\n");
+                    return CLI_USAGE;
+                }
+                params[np++] = round_param;
+            } else {
+                if (np >= MAX_PARAMS || !strchr(v, '=')) {
+                    fprintf(stderr, "axlut gen: --param %s: expected NAME=VALUE\n", v);
+                    return CLI_USAGE;
+                }
+                params[np++] = v;
+            }
+        } else if (a[0] == '-' && a[1] != '\0') {
+            fprintf(stderr, "axlut gen: unknown option '%s' (axlut gen --help)\n", a);
+            return CLI_USAGE;
+        } else if (!design) {
+            design = a;
+        } else {
+            fprintf(stderr, "axlut gen: unexpected argument '%s'\n", a);
+            return CLI_USAGE;
+        }
+    }
+    if (!design || !out) {
+        fprintf(stderr, "axlut gen: %s\n", !design ? "no design given" : "no output given (-o TABLE.h5)");
+        gen_usage(stderr);
+        return CLI_USAGE;
+    }
+    if (!force && access(out, F_OK) == 0) {
+        fprintf(stderr, "axlut gen: %s exists (use --force to overwrite)\n", out);
+        return CLI_USAGE;
+    }
+
+    int rc = CLI_USAGE;
+    char msg[AXL_MSG_LEN];
+    struct axl_user_design *user = NULL;
+    struct axl_table *table = NULL;
+    const struct axl_design *d;
+    if (is_user_file(design)) {
+        char *log = NULL;
+        enum axl_status s = axl_user_design_load(design, &user, &log, msg);
+        if (s != AXL_OK) {
+            if (log)
+                fputs(log, stderr);
+            free(log);
+            fprintf(stderr, "axlut gen: %s\n", msg);
+            return s == AXL_ERR_COMPILE ? CLI_FAIL : CLI_USAGE;
+        }
+        d = axl_user_design_get(user);
+    } else if (!(d = axl_design_find(design))) {
+        fprintf(stderr, "axlut gen: unknown design '%s' (axlut list designs shows them; a user "
+                        "design is a .c file)\n",
+                design);
+        return CLI_USAGE;
+    }
+
+    struct axl_format fa, fb, fr;
+    if (!fa_name && d->operands == AXL_OPERANDS_FIXED)
+        fa_name = d->fmt_a, fb_name = fb_name ? fb_name : d->fmt_b;
+    if (!fa_name) {
+        fprintf(stderr, "axlut gen: design %s needs --format FMT\n", d->name);
+        goto done;
+    }
+    if (!fb_name)
+        fb_name = fa_name;
+    if (axl_format_parse(fa_name, &fa, msg) != AXL_OK ||
+        axl_format_parse(fb_name, &fb, msg) != AXL_OK ||
+        (fr_name && axl_format_parse(fr_name, &fr, msg) != AXL_OK)) {
+        fprintf(stderr, "axlut gen: %s\n", msg);
+        goto done;
+    }
+    struct axl_design_ctx ctx;
+    if (axl_design_bind(d, &fa, &fb, fr_name ? &fr : NULL, params, np, &ctx, msg) != AXL_OK) {
+        fprintf(stderr, "axlut gen: %s\n", msg);
+        goto done;
+    }
+    enum axl_table_path path;
+    if (axl_table_choose_path(d, &ctx, 0, &path, msg) != AXL_OK) {
+        fprintf(stderr, "axlut gen: %s\n", msg);
+        goto done;
+    }
+
+    struct bar bar = {0, now_s()};
+    struct axl_table_opts opts;
+    memset(&opts, 0, sizeof opts);
+    opts.threads = threads;
+    opts.progress = isatty(fileno(stderr)) ? progress_bar : NULL;
+    opts.progress_user = &bar;
+    opts.source_sha256 = user ? axl_user_design_sha256(user) : NULL;
+    rc = CLI_FAIL;
+    enum axl_status s = axl_table_generate(d, &ctx, &opts, &table, msg);
+    if (s != AXL_OK) {
+        fprintf(stderr, "axlut gen: %s\n", msg);
+        goto done;
+    }
+    double t_gen = now_s() - bar.t0;
+    if ((s = axl_table_write(table, out, force, msg)) != AXL_OK) {
+        fprintf(stderr, "axlut gen: %s\n", msg);
+        rc = s == AXL_ERR_INVALID ? CLI_USAGE : CLI_FAIL;
+        goto done;
+    }
+    printf("wrote %s in %.2f s\n", out, now_s() - bar.t0);
+    (void)t_gen;
+    print_summary(axl_table_info(table));
+    rc = CLI_OK;
+done:
+    axl_table_free(table);
+    axl_user_design_free(user);
+    return rc;
+}
+
+/* --- info ---------------------------------------------------------------- */
+
+static void json_str(const char *key, const char *s, int comma)
+{
+    printf("  \"%s\": \"", key);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    printf("\"%s\n", comma ? "," : "");
+}
+
+static void json_num(const char *key, double v, int comma)
+{
+    if (isfinite(v))
+        printf("    \"%s\": %.17g%s\n", key, v, comma ? "," : "");
+    else
+        printf("    \"%s\": null%s\n", key, comma ? "," : "");
+}
+
+static void json_format(const char *key, const struct axl_format *f)
+{
+    static const char *kinds[] = {"float", "int", "uint"};
+    printf("  \"%s\": {\"name\": \"%s\", \"kind\": \"%s\", \"bits\": %u", key, f->name,
+           kinds[f->kind < 3 ? f->kind : 0], f->bits);
+    if (f->kind == AXL_KIND_FLOAT)
+        printf(", \"ebits\": %u, \"mbits\": %u, \"bias\": %d, \"subnormals\": %u", f->ebits,
+               f->mbits, (int)f->bias, f->subnormals);
+    printf("},\n");
+}
+
+static void print_json(const char *file, const struct axl_table_info *in)
+{
+    const struct axl_metrics *m = &in->metrics;
+    printf("{\n");
+    json_str("file", file, 1);
+    json_str("design", in->design, 1);
+    json_str("description", in->description, 1);
+    json_str("citation", in->citation, 1);
+    json_str("op", op_name(in->op), 1);
+    json_str("path", path_name(in->path), 1);
+    json_str("core_design", in->core_design, 1);
+    json_str("round", axl_round_name((enum axl_round)in->round), 1);
+    json_str("parameters", in->parameters, 1);
+    json_format("a_format", &in->fa);
+    json_format("b_format", &in->fb);
+    json_format("result_format", &in->fr);
+    json_format("table_a_format", &in->ta);
+    json_format("table_b_format", &in->tb);
+    json_format("table_result_format", &in->tr);
+    printf("  \"rows\": %llu,\n  \"cols\": %llu,\n  \"entry_bytes\": %u,\n  \"design_version\": "
+           "%u,\n",
+           (unsigned long long)in->rows, (unsigned long long)in->cols, in->entry_bytes,
+           in->design_version);
+    json_str("design_source_sha256", in->source_sha256, 1);
+    json_str("generator_version", in->generator_version, 1);
+    json_str("generator_commit", in->generator_commit, 1);
+    json_str("created", in->created, 1);
+    printf("  \"metrics\": {\n");
+    printf("    \"pairs\": %llu,\n    \"compared\": %llu,\n    \"errors\": %llu,\n"
+           "    \"nan_results\": %llu,\n    \"inf_results\": %llu,\n    \"exact_nonfinite\": "
+           "%llu,\n    \"special_mismatch\": %llu,\n    \"rel_pairs\": %llu,\n",
+           (unsigned long long)m->pairs, (unsigned long long)m->compared,
+           (unsigned long long)m->errors, (unsigned long long)m->nan_results,
+           (unsigned long long)m->inf_results, (unsigned long long)m->exact_nonfinite,
+           (unsigned long long)m->special_mismatch, (unsigned long long)m->rel_pairs);
+    json_num("ep", m->ep, 1);
+    json_num("mean_error", m->mean_error, 1);
+    json_num("mae", m->mae, 1);
+    json_num("mse", m->mse, 1);
+    json_num("rmse", m->rmse, 1);
+    json_num("wce", m->wce, 1);
+    json_num("mred", m->mred, 1);
+    json_num("wre", m->wre, 1);
+    json_num("max_exact", m->max_exact, 1);
+    json_num("nmed", m->nmed, 1);
+    json_num("output_range", m->output_range, 1);
+    json_num("MAE", m->mae, 1);
+    json_num("WCE", m->wce, 1);
+    json_num("MSE", m->mse, 1);
+    json_num("EP%", m->ep_pct, 1);
+    json_num("MRE%", m->mre_pct, 1);
+    json_num("WCRE%", m->wcre_pct, 1);
+    json_num("MAE%", m->mae_pct, 1);
+    json_num("WCE%", m->wce_pct, 1);
+    json_num("histogram_range", m->hist_range, 1);
+    printf("    \"histogram\": [");
+    for (int i = 0; i < AXL_TABLE_HIST_BINS; i++)
+        printf("%s%llu", i ? ", " : "", (unsigned long long)m->hist[i]);
+    printf("]\n  }\n}\n");
+}
+
+int cli_info(int argc, char **argv)
+{
+    const char *file = NULL;
+    int json = 0;
+    for (int i = 1; i < argc; i++) {
+        if (cli_is_help(argv[i])) {
+            info_usage(stdout);
+            return CLI_OK;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "axlut info: unknown option '%s' (axlut info --help)\n", argv[i]);
+            return CLI_USAGE;
+        } else if (!file) {
+            file = argv[i];
+        } else {
+            fprintf(stderr, "axlut info: one table at a time ('%s' is extra)\n", argv[i]);
+            return CLI_USAGE;
+        }
+    }
+    if (!file) {
+        info_usage(stderr);
+        return CLI_USAGE;
+    }
+    struct axl_table_info in;
+    char msg[AXL_MSG_LEN];
+    if (axl_table_load_info(file, &in, msg) != AXL_OK) {
+        fprintf(stderr, "axlut info: %s\n", msg);
+        return CLI_USAGE;
+    }
+    if (json) {
+        print_json(file, &in);
+        return CLI_OK;
+    }
+    printf("file        %s\n", file);
+    print_summary(&in);
+    printf("citation    %s\n", in.citation[0] ? in.citation : "-");
+    if (in.source_sha256[0])
+        printf("source      sha256 %s\n", in.source_sha256);
+    printf("generator   axlut %s (commit %s), created %s\n", in.generator_version,
+           in.generator_commit, in.created);
+    return CLI_OK;
+}
