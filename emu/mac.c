@@ -41,6 +41,7 @@ void axl_mac_free(struct axl_mac *m)
     free(m->tf);
     free(m->tc);
     free(m->ti);
+    free(m->mt);
     free(m);
 }
 
@@ -266,19 +267,33 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
                      : (m->fa.bits <= maxb && m->fw.bits <= maxb && m->fa.bits <= AXL_TABLE_MAX_BITS &&
                         m->fw.bits <= AXL_TABLE_MAX_BITS);
     int func_ok = m->mul_d != NULL;
+    /* the mantissa path wraps the built-in floating multiplier's own sign,
+     * exponent and rounding (axl_fpmul_split/join) around the table */
+    const char *mant_why = NULL;
+    if (!m->mul_d || !m->mul_d->mantissa_only || !m->mul_d->mantissa_core || m->int_mode)
+        mant_why = "the multiplier is not a mantissa-only floating design";
+    else if (m->mul_c.id == 0)
+        mant_why = "a user design's floating shape is not known to the emulator";
+    else if (m->fa.mbits != m->fw.mbits)
+        mant_why = "activations and weights have different mantissa widths";
+    else if (m->fa.mbits < 1 || m->fa.mbits > AXL_TABLE_MAX_MANTISSA)
+        mant_why = "the mantissa width is outside 1..11 bits";
+    else if (ti && ti->path != AXL_TABLE_MANTISSA)
+        mant_why = "the table file holds a full table";
+    int mant_ok = mant_why == NULL;
     enum axl_path path = spec->path;
     if (path == AXL_PATH_AUTO)
-        path = full_ok ? AXL_PATH_TABLE : AXL_PATH_FUNCTION;
+        path = full_ok ? AXL_PATH_TABLE : mant_ok ? AXL_PATH_MANTISSA : AXL_PATH_FUNCTION;
     if (path == AXL_PATH_TABLE && !full_ok) {
         snprintf(msg, AXL_MSG_LEN, "no full table for %s x %s operands (at most %d bits each); "
                  "use the function path", m->fa.name, m->fw.name, maxb);
         st = AXL_ERR_INVALID;
         goto fail;
     }
-    if (path == AXL_PATH_MANTISSA) {
-        snprintf(msg, AXL_MSG_LEN, "the mantissa-table path is not available yet; use the "
-                 "table or function path");
-        st = AXL_ERR_UNSUPPORTED;
+    if (path == AXL_PATH_MANTISSA && !mant_ok) {
+        snprintf(msg, AXL_MSG_LEN, "no mantissa table for %s on %s x %s: %s",
+                 m->mul_d ? m->mul_d->name : mul, m->fa.name, m->fw.name, mant_why);
+        st = AXL_ERR_INVALID;
         goto fail;
     }
     if (path == AXL_PATH_FUNCTION && !func_ok) {
@@ -301,6 +316,37 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
         }
         if ((st = prepare_table(m, msg)) != AXL_OK)
             goto fail;
+    }
+    if (path == AXL_PATH_MANTISSA) {
+        if (!m->table) {
+            struct axl_table_opts o;
+            memset(&o, 0, sizeof o);
+            o.max_bits = 1; /* below any operand: the generator builds the mantissa table */
+            o.skip_metrics = 1;
+            if ((st = axl_table_generate(m->mul_d, &m->mul_c, &o, &m->table, tmp)) != AXL_OK) {
+                snprintf(msg, AXL_MSG_LEN, "generating the mantissa table of '%.100s': %.300s",
+                         mul, tmp);
+                goto fail;
+            }
+        }
+        const struct axl_table_info *mi = axl_table_info(m->table);
+        if (mi->path != AXL_TABLE_MANTISSA || mi->rows != (1u << (m->fa.mbits + 1)) ||
+            mi->cols != (1u << (m->fw.mbits + 1))) {
+            snprintf(msg, AXL_MSG_LEN, "the mantissa table of '%.100s' is not over %u-bit "
+                     "significands", mul, m->fa.mbits + 1u);
+            st = AXL_ERR_MISMATCH;
+            goto fail;
+        }
+        m->mt_cols = (uint32_t)mi->cols;
+        m->mt = malloc((size_t)mi->rows * mi->cols * sizeof *m->mt);
+        if (!m->mt) {
+            snprintf(msg, AXL_MSG_LEN, "out of memory");
+            st = AXL_ERR_NOMEM;
+            goto fail;
+        }
+        for (uint32_t r = 0; r < mi->rows; r++)
+            for (uint32_t c = 0; c < mi->cols; c++)
+                m->mt[(size_t)r * mi->cols + c] = axl_table_entry(m->table, r, c);
     }
 
     /* the description */

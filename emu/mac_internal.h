@@ -38,9 +38,10 @@ struct axl_mac {
     uint32_t *tc;
     int32_t *ti;
     uint32_t na, nb;
-    /* Mantissa table of the core: [sa * nb + sb] significand products. */
-    const void *mt;
-    uint32_t mt_bytes, mt_cols;
+    /* Mantissa table of the core: mt[sx * mt_cols + sy] is the product of
+     * the significands sx, sy (hidden bit included), as the core gives it. */
+    uint32_t *mt;
+    uint32_t mt_cols;
 
     uint32_t acc_zero; /* code of +0 in facc */
     char desc[320];

@@ -35,6 +35,8 @@ static const struct cfg k_cfgs[] = {
     {"mul_exact", NULL, "e4m3", "add_exact", NULL, "bf16", AXL_ORDER_PAIRWISE, AXL_PATH_AUTO, 0},
     {"mul_exact", NULL, "e4m3", NULL, NULL, NULL, AXL_ORDER_SEQUENTIAL, AXL_PATH_AUTO,
      AXL_ROUND_STOCHASTIC},
+    {"fpmul_drum", "k=4", "bf16", NULL, NULL, NULL, AXL_ORDER_SEQUENTIAL, AXL_PATH_AUTO, 0},
+    {"fpmul_bam", NULL, "e4m3", "fpadd_eta1", NULL, "fp16", AXL_ORDER_CHUNKED, AXL_PATH_MANTISSA, 0},
     {"mitchell", NULL, "int8", NULL, NULL, NULL, AXL_ORDER_SEQUENTIAL, AXL_PATH_AUTO, 0},
     {"drum", "k=4", "uint8", NULL, NULL, NULL, AXL_ORDER_SEQUENTIAL, AXL_PATH_FUNCTION, 0},
 };

@@ -415,3 +415,36 @@ Test(mac, bad_configurations_are_refused)
     cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_ERR_INVALID);
     axl_mac_free(mac);
 }
+
+/* The mantissa-table path: the same bits as the design's function (which
+ * the reference calls), for a format too wide for a full table (bf16, auto
+ * choice) and, forced, for a narrow one; with an adder design too. */
+Test(mac, mantissa_path_equals_function, .timeout = 120)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac *mac;
+    struct axl_mac_spec s = spec_of("fpmul_drum", "bf16", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_mac_path(mac), AXL_PATH_MANTISSA);
+    char d[320];
+    axl_mac_describe(mac, d, sizeof d);
+    cr_assert(strstr(d, "via mantissa"), "%s", d);
+    axl_mac_free(mac);
+    check_conv_against_ref(&s, "bf16 fpmul_drum mantissa (auto)");
+    s = spec_of("fpmul_mitchell", "e5m2", NULL, NULL, AXL_ORDER_PAIRWISE);
+    s.path = AXL_PATH_MANTISSA;
+    check_conv_against_ref(&s, "e5m2 fpmul_mitchell mantissa (forced)");
+    s = spec_of("fpmul_bam", "fp16", "fpadd_eta1", "fp16", AXL_ORDER_CHUNKED);
+    check_conv_against_ref(&s, "fp16 bam mantissa + eta1 adder");
+    /* refusals name the reason */
+    s = spec_of("fpmul_drum", "fp32", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    s.path = AXL_PATH_MANTISSA;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_ERR_INVALID);
+    cr_assert(strstr(msg, "1..11"), "%s", msg);
+    s = spec_of("fpadd_loa", "fp16", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    s.mul = "fpmul_drum";
+    s.fmt_w = "bf16";
+    s.path = AXL_PATH_MANTISSA;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_ERR_INVALID);
+    cr_assert(strstr(msg, "mantissa widths"), "%s", msg);
+}

@@ -22,6 +22,7 @@
 
 #include "axlut/mac_step.h"
 #include "emu/mac_internal.h"
+#include "tables/designs/builtin.h"
 
 #define MB 128 /* output positions per block */
 
@@ -29,7 +30,8 @@
 
 struct core {
     const struct axl_mac *m;
-    int64_t k, mcount, n;   /* reduction length, positions, output channels */
+    int64_t k, mcount, n;   /* reduction length, positions (a multiple of MB), channels */
+    int64_t mvalid;         /* positions that are real outputs */
     const uint32_t *x;      /* [k][mcount] activation codes */
     const uint32_t *w;      /* [n][k] weight codes */
     const float *bias;      /* [n] or NULL */
@@ -39,22 +41,44 @@ struct core {
     float sa;
     int32_t za;
     const struct axl_quant *qw; /* [n] */
+    const int64_t *sumx;    /* [mcount]: sum over k of activation values */
+    const int64_t *sumw;    /* [n]: sum over k of weight values */
 };
+
+/* The gather loops are compiled for AVX2 and baseline x86-64 and chosen at
+ * load time; they run over whole blocks of MB positions (the activation
+ * buffer is padded), so the trip count is a constant.  AVX-512 is left out
+ * on purpose: on the Xeon we measured, its gathers were slower than scalar
+ * loads (BENCHMARKS.md). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define AXL_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AXL_CLONES
+#endif
+
+/* acc[i] += row[x[i]] over one block: the inner step of the fast path. */
+AXL_CLONES static void gather_add_f32(float *restrict acc, const float *restrict row,
+                                      const uint32_t *restrict x)
+{
+    for (int i = 0; i < MB; i++)
+        acc[i] += row[x[i]];
+}
+
+AXL_CLONES static void gather_add_i32(int32_t *restrict acc, const int32_t *restrict row,
+                                      const uint32_t *restrict x)
+{
+    for (int i = 0; i < MB; i++)
+        acc[i] = axl_add_i32(acc[i], row[x[i]]);
+}
 
 /* Fast path: table, exact float32 adds, sequential order. */
 static void block_table_f32_seq(const struct core *c, int64_t n, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
-    float acc[MB];
-    for (int64_t i = 0; i < len; i++)
-        acc[i] = 0.0f;
+    float acc[MB] = {0};
     const uint32_t *wrow = c->w + n * c->k;
-    for (int64_t k = 0; k < c->k; k++) {
-        const float *row = m->tf + (size_t)wrow[k] * m->na;
-        const uint32_t *xk = c->x + k * c->mcount + m0;
-        for (int64_t i = 0; i < len; i++)
-            acc[i] += row[xk[i]];
-    }
+    for (int64_t k = 0; k < c->k; k++)
+        gather_add_f32(acc, m->tf + (size_t)wrow[k] * m->na, c->x + k * c->mcount + m0);
     float b = c->bias ? c->bias[n] : 0.0f;
     for (int64_t i = 0; i < len; i++)
         c->out[n * c->sn + (m0 + i) * c->sm] = c->bias ? acc[i] + b : acc[i];
@@ -65,39 +89,38 @@ static void block_table_f32_seq(const struct core *c, int64_t n, int64_t m0, int
 static void block_int(const struct core *c, int64_t n, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
-    int32_t acc[MB];
-    int64_t sumx[MB];
-    for (int64_t i = 0; i < len; i++) {
-        acc[i] = 0;
-        sumx[i] = 0;
-    }
+    int32_t acc[MB] = {0};
     const uint32_t *wrow = c->w + n * c->k;
-    int64_t sumw = 0;
     for (int64_t k = 0; k < c->k; k++) {
         const uint32_t *xk = c->x + k * c->mcount + m0;
         uint32_t b = wrow[k];
-        sumw += (int64_t)axl_format_decode(&m->fw, b);
         if (m->ti) {
-            const int32_t *row = m->ti + (size_t)b * m->na;
-            for (int64_t i = 0; i < len; i++)
-                acc[i] = axl_add_i32(acc[i], row[xk[i]]);
+            gather_add_i32(acc, m->ti + (size_t)b * m->na, xk);
         } else {
             for (int64_t i = 0; i < len; i++) {
                 uint32_t p = m->mul_d->eval(&m->mul_c, xk[i], b);
                 acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&m->fp, p));
             }
         }
-        for (int64_t i = 0; i < len; i++)
-            sumx[i] += (int64_t)axl_format_decode(&m->fa, xk[i]);
     }
-    int64_t za = c->za, zw = c->qw[n].z;
+    int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
     float scale = c->sa * c->qw[n].s;
     float b = c->bias ? c->bias[n] : 0.0f;
     for (int64_t i = 0; i < len; i++) {
-        int64_t corr = (int64_t)acc[i] - zw * sumx[i] - za * sumw + c->k * za * zw;
+        int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
         float y = scale * (float)corr;
         c->out[n * c->sn + (m0 + i) * c->sm] = c->bias ? y + b : y;
     }
+}
+
+/* One product through the mantissa table: the built-in floating
+ * multiplier's own sign, exponent, specials and rounding around a lookup of
+ * the significand product. */
+static inline uint32_t mantissa_product(const struct axl_mac *m, uint32_t a, uint32_t b)
+{
+    struct axl_fpmul_parts r = axl_fpmul_split(&m->mul_c, a, b);
+    uint64_t p = r.special ? 0 : m->mt[r.sx * m->mt_cols + r.sy];
+    return axl_fpmul_join(&m->mul_c, &r, p, a, b);
 }
 
 /* The products of one weight code with a block of activation codes, as
@@ -109,6 +132,9 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
         const float *row = m->tf + (size_t)b * m->na;
         for (int64_t i = 0; i < len; i++)
             v[i] = row[xk[i]];
+    } else if (m->mt) {
+        for (int64_t i = 0; i < len; i++)
+            v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
     } else {
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_format_decode(&m->fp, m->mul_d->eval(&m->mul_c, xk[i], b));
@@ -125,7 +151,7 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
             v[i] = row[xk[i]];
     } else {
         for (int64_t i = 0; i < len; i++) {
-            uint32_t p = m->mul_d->eval(&m->mul_c, xk[i], b);
+            uint32_t p = m->mt ? mantissa_product(m, xk[i], b) : m->mul_d->eval(&m->mul_c, xk[i], b);
             v[i] = m->convert_p ? axl_format_encode(&m->facc, axl_format_decode(&m->fp, p),
                                                     AXL_ROUND_NEAREST_EVEN, 0)
                                 : p;
@@ -204,34 +230,67 @@ static block_fn choose_block(const struct axl_mac *m)
 }
 
 /* Runs the core over groups: x and w point at group 0, advancing by xg and
- * wg codes per group, outputs by og floats and bias by n per group. */
-static void run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og)
+ * wg codes per group, outputs by og floats and bias by n per group.  Tasks
+ * run block-major, so the activation block of one task stays in cache for
+ * the output channels that follow it. */
+static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og,
+                                char *msg)
 {
     block_fn fn = choose_block(c->m);
-    int64_t nblocks = (c->mcount + MB - 1) / MB;
+    int64_t nblocks = c->mcount / MB;
     int64_t total = groups * c->n * nblocks;
+    int64_t *sumx = NULL, *sumw = NULL;
+    if (c->m->int_mode) { /* the zero-point terms, once per layer */
+        sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
+        sumw = calloc((size_t)(groups * c->n), sizeof *sumw);
+        if (!sumx || !sumw) {
+            free(sumx);
+            free(sumw);
+            snprintf(msg, AXL_MSG_LEN, "out of memory");
+            return AXL_ERR_NOMEM;
+        }
+#pragma omp parallel for schedule(static)
+        for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
+            int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
+            for (int64_t k = 0; k < c->k; k++)
+                s += (int64_t)axl_format_decode(&c->m->fa, c->x[g * xg + k * c->mcount + i]);
+            sumx[gm] = s;
+        }
+        for (int64_t gn = 0; gn < groups * c->n; gn++) {
+            int64_t s = 0;
+            for (int64_t k = 0; k < c->k; k++)
+                s += (int64_t)axl_format_decode(&c->m->fw, c->w[gn * c->k + k]);
+            sumw[gn] = s;
+        }
+    }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < total; t++) {
         int64_t g = t / (c->n * nblocks);
         int64_t r = t % (c->n * nblocks);
-        int64_t n = r / nblocks, blk = r % nblocks;
+        int64_t blk = r / c->n, n = r % c->n;
         struct core cg = *c;
         cg.x = c->x + g * xg;
         cg.w = c->w + g * wg;
         cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
         cg.qw = c->qw ? c->qw + g * c->n : NULL;
+        cg.sumx = sumx ? sumx + g * c->mcount : NULL;
+        cg.sumw = sumw ? sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
-        int64_t len = c->mcount - m0 < MB ? c->mcount - m0 : MB;
+        int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
         fn(&cg, n, m0, len);
     }
+    free(sumx);
+    free(sumw);
+    return AXL_OK;
 }
 
 enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg)
 {
     int64_t M = g->m, N = g->n, K = g->k;
     uint32_t *ac = malloc((size_t)M * K * sizeof *ac);
-    uint32_t *xc = malloc((size_t)M * K * sizeof *xc);
+    int64_t Mp = (M + MB - 1) / MB * MB; /* positions padded to whole blocks */
+    uint32_t *xc = malloc((size_t)Mp * K * sizeof *xc);
     uint32_t *wc = malloc((size_t)N * K * sizeof *wc);
     struct axl_quant *qw = malloc((size_t)N * sizeof *qw);
     if (!ac || !xc || !wc || !qw) {
@@ -264,23 +323,26 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     }
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
     free(adense);
+    uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
+                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < K; k++)
-        for (int64_t i = 0; i < M; i++)
-            xc[k * M + i] = g->trans_a ? ac[k * M + i] : ac[i * K + k];
+        for (int64_t i = 0; i < Mp; i++)
+            xc[k * Mp + i] = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
     /* weights: W[n][k] = op(B)[k][n] */
     if (g->trans_b)
         axl_emu_encode_weights(m, g->b, N, K, g->ldb, 1, wc, qw);
     else
         axl_emu_encode_weights(m, g->b, N, K, 1, g->ldb, wc, qw);
-    struct core c = {.m = m, .k = K, .mcount = M, .n = N, .x = xc, .w = wc, .bias = g->bias,
+    struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .w = wc,
+                     .bias = g->bias,
                      .out = g->c, .sn = 1, .sm = g->ldc, .sa = qa.s, .za = qa.z, .qw = qw};
-    run_core(&c, 1, 0, 0, 0);
+    enum axl_status st = run_core(&c, 1, 0, 0, 0, msg);
     free(ac);
     free(xc);
     free(wc);
     free(qw);
-    return AXL_OK;
+    return st;
 }
 
 enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
@@ -288,9 +350,10 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
 {
     int64_t G = a->groups, cg = a->c / G, ocg = a->oc / G;
     int64_t K = cg * a->kh * a->kw, P = oh * ow;
+    int64_t Pp = (P + MB - 1) / MB * MB; /* positions padded to whole blocks */
     int64_t xin = a->n * a->c * a->h * a->w;
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
-    uint32_t *xc = malloc((size_t)G * K * P * sizeof *xc);
+    uint32_t *xc = malloc((size_t)G * K * Pp * sizeof *xc);
     uint32_t *wc = malloc((size_t)a->oc * K * sizeof *wc);
     struct axl_quant *qw = malloc((size_t)a->oc * sizeof *qw);
     if (!ac || !xc || !wc || !qw) {
@@ -299,7 +362,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
         free(wc);
         free(qw);
         snprintf(msg, AXL_MSG_LEN, "conv2d: out of memory for the im2col buffer (%lld codes)",
-                 (long long)(G * K * P));
+                 (long long)(G * K * Pp));
         return AXL_ERR_NOMEM;
     }
     struct axl_quant qa;
@@ -316,7 +379,9 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
             int64_t g = gk / K, k = gk % K;
             int64_t ci = g * cg + k / (a->kh * a->kw);
             int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
-            uint32_t *dst = xc + gk * P;
+            uint32_t *dst = xc + gk * Pp;
+            for (int64_t p = P; p < Pp; p++)
+                dst[p] = pad;
             for (int64_t y = 0; y < oh; y++) {
                 int64_t iy = y * a->stride_h - a->pad_t + r * a->dil_h;
                 for (int64_t x = 0; x < ow; x++) {
@@ -327,10 +392,17 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
                 }
             }
         }
-        struct core c = {.m = m, .k = K, .mcount = P, .n = ocg, .x = xc, .w = wc,
+        struct core c = {.m = m, .k = K, .mcount = Pp, .mvalid = P, .n = ocg, .x = xc, .w = wc,
                          .bias = a->bias, .out = a->y + img * a->oc * P, .sn = P, .sm = 1,
                          .sa = qa.s, .za = qa.z, .qw = qw};
-        run_core(&c, G, K * P, ocg * K, ocg * P);
+        enum axl_status st = run_core(&c, G, K * Pp, ocg * K, ocg * P, msg);
+        if (st != AXL_OK) {
+            free(ac);
+            free(xc);
+            free(wc);
+            free(qw);
+            return st;
+        }
     }
     free(ac);
     free(xc);

@@ -37,7 +37,7 @@ struct dev_conv {
     float *y;
     uint32_t pad;         /* code of 0.0 */
     cudaTextureObject_t tex; /* table [b * na + a] */
-    uint32_t na;
+    uint32_t na, mt_cols;
     struct axl_design_ctx mul, add;
     struct axl_format fa, fw, fp, facc;
     int convert_p;
@@ -52,20 +52,35 @@ struct dev_conv {
     const int64_t *sumw;  /* [oc] */
 };
 
-template <int ACC, bool TABLE>
-static __device__ __forceinline__ float product_f32(const dev_conv &d, uint32_t a, uint32_t b)
+/* Where products come from: the design's function, the full table, or the
+ * mantissa table inside the built-in floating multiplier's split/join. */
+enum { SRC_FUNCTION = 0, SRC_TABLE = 1, SRC_MANTISSA = 2 };
+
+template <int SRC>
+static __device__ __forceinline__ uint32_t product_raw(const dev_conv &d, uint32_t a, uint32_t b)
 {
-    if (TABLE)
-        return tex1Dfetch<float>(d.tex, (int)(b * d.na + a));
-    return axl_format_decode(&d.fp, axl_builtin_eval(&d.mul, a, b));
+    if (SRC == SRC_MANTISSA) {
+        struct axl_fpmul_parts r = axl_fpmul_split(&d.mul, a, b);
+        uint64_t p = r.special ? 0u : tex1Dfetch<unsigned int>(d.tex, (int)(r.sx * d.mt_cols + r.sy));
+        return axl_fpmul_join(&d.mul, &r, p, a, b);
+    }
+    return axl_builtin_eval(&d.mul, a, b);
 }
 
-template <bool TABLE>
+template <int SRC>
+static __device__ __forceinline__ float product_f32(const dev_conv &d, uint32_t a, uint32_t b)
+{
+    if (SRC == SRC_TABLE)
+        return tex1Dfetch<float>(d.tex, (int)(b * d.na + a));
+    return axl_format_decode(&d.fp, product_raw<SRC>(d, a, b));
+}
+
+template <int SRC>
 static __device__ __forceinline__ uint32_t product_code(const dev_conv &d, uint32_t a, uint32_t b)
 {
-    if (TABLE)
+    if (SRC == SRC_TABLE)
         return tex1Dfetch<unsigned int>(d.tex, (int)(b * d.na + a));
-    uint32_t p = axl_builtin_eval(&d.mul, a, b);
+    uint32_t p = product_raw<SRC>(d, a, b);
     return d.convert_p ? axl_format_encode(&d.facc, axl_format_decode(&d.fp, p),
                                            AXL_ROUND_NEAREST_EVEN, 0)
                        : p;
@@ -73,7 +88,7 @@ static __device__ __forceinline__ uint32_t product_code(const dev_conv &d, uint3
 
 #define DEV_ADD_CODE(x, y) axl_builtin_eval(&d.add, (x), (y))
 
-template <int ACC, bool TABLE, int ORDER>
+template <int ACC, int SRC, int ORDER>
 static __global__ void conv_kernel(const dev_conv d)
 {
     int64_t t = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
@@ -103,12 +118,13 @@ static __global__ void conv_kernel(const dev_conv d)
                                  : d.pad;
                 uint32_t b = wrow[k];
                 if (ACC == ACC_INT) {
-                    int32_t p = TABLE ? tex1Dfetch<int>(d.tex, (int)(b * d.na + a))
-                                      : (int32_t)axl_format_decode(&d.fp, axl_builtin_eval(&d.mul, a, b));
+                    int32_t p = SRC == SRC_TABLE
+                                    ? tex1Dfetch<int>(d.tex, (int)(b * d.na + a))
+                                    : (int32_t)axl_format_decode(&d.fp, axl_builtin_eval(&d.mul, a, b));
                     acci = axl_add_i32(acci, p);
                     sumx += (int64_t)axl_format_decode(&d.fa, a);
                 } else if (ACC == ACC_F32) {
-                    float v = product_f32<ACC, TABLE>(d, a, b);
+                    float v = product_f32<SRC>(d, a, b);
                     if (ORDER == AXL_ORDER_SEQUENTIAL) {
                         accf = axl_add_f32(accf, v);
                     } else if (ORDER == AXL_ORDER_PAIRWISE) {
@@ -120,7 +136,7 @@ static __global__ void conv_kernel(const dev_conv d)
                             accf = axl_add_f32(accf, partf);
                     }
                 } else {
-                    uint32_t v = product_code<TABLE>(d, a, b);
+                    uint32_t v = product_code<SRC>(d, a, b);
                     if (ORDER == AXL_ORDER_SEQUENTIAL) {
                         accc = DEV_ADD_CODE(accc, v);
                     } else if (ORDER == AXL_ORDER_PAIRWISE) {
@@ -162,31 +178,42 @@ static __global__ void conv_kernel(const dev_conv d)
         }                                                                                         \
     } while (0)
 
-template <int ACC, bool TABLE>
+template <int ACC, int SRC>
 static void launch_order(const dev_conv &d, int64_t total)
 {
     unsigned blocks = (unsigned)((total + 255) / 256);
     switch (d.order) {
     case AXL_ORDER_SEQUENTIAL:
-        conv_kernel<ACC, TABLE, AXL_ORDER_SEQUENTIAL><<<blocks, 256>>>(d);
+        conv_kernel<ACC, SRC, AXL_ORDER_SEQUENTIAL><<<blocks, 256>>>(d);
         break;
     case AXL_ORDER_PAIRWISE:
-        conv_kernel<ACC, TABLE, AXL_ORDER_PAIRWISE><<<blocks, 256>>>(d);
+        conv_kernel<ACC, SRC, AXL_ORDER_PAIRWISE><<<blocks, 256>>>(d);
         break;
     default:
-        conv_kernel<ACC, TABLE, AXL_ORDER_CHUNKED><<<blocks, 256>>>(d);
+        conv_kernel<ACC, SRC, AXL_ORDER_CHUNKED><<<blocks, 256>>>(d);
         break;
     }
 }
 
-static void launch(const dev_conv &d, int acc, bool table, int64_t total)
+template <int ACC>
+static void launch_src(const dev_conv &d, int src, int64_t total)
+{
+    if (src == SRC_TABLE)
+        launch_order<ACC, SRC_TABLE>(d, total);
+    else if (src == SRC_MANTISSA)
+        launch_order<ACC, SRC_MANTISSA>(d, total);
+    else
+        launch_order<ACC, SRC_FUNCTION>(d, total);
+}
+
+static void launch(const dev_conv &d, int acc, int src, int64_t total)
 {
     if (acc == ACC_INT)
-        table ? launch_order<ACC_INT, true>(d, total) : launch_order<ACC_INT, false>(d, total);
+        launch_src<ACC_INT>(d, src, total);
     else if (acc == ACC_F32)
-        table ? launch_order<ACC_F32, true>(d, total) : launch_order<ACC_F32, false>(d, total);
+        launch_src<ACC_F32>(d, src, total);
     else
-        table ? launch_order<ACC_CODE, true>(d, total) : launch_order<ACC_CODE, false>(d, total);
+        launch_src<ACC_CODE>(d, src, total);
 }
 
 /* Runs one convolution whose operands are already codes on the host. */
@@ -206,10 +233,12 @@ static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint3
     int32_t *hzw = NULL;
     int64_t *hsumw = NULL;
     int acc = m->int_mode ? ACC_INT : (m->add_exact ? ACC_F32 : ACC_CODE);
-    bool table = m->path == AXL_PATH_TABLE;
+    int src = m->path == AXL_PATH_TABLE      ? SRC_TABLE
+              : m->path == AXL_PATH_MANTISSA ? SRC_MANTISSA
+                                             : SRC_FUNCTION;
     int64_t total = d.n * d.oc * d.oh * d.ow;
 
-    if (!table && (m->mul_c.id == 0 || (!m->add_exact && m->add_c.id == 0))) {
+    if (src != SRC_TABLE && (m->mul_c.id == 0 || (!m->add_exact && m->add_c.id == 0))) {
         snprintf(msg, AXL_MSG_LEN, "a user design's function cannot run on the GPU yet (only its "
                  "table); use --device cpu or a table");
         return AXL_ERR_UNSUPPORTED;
@@ -223,18 +252,24 @@ static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint3
         CK(cudaMemcpy(dbias, bias, (size_t)d.oc * sizeof *dbias, cudaMemcpyHostToDevice));
     }
     CK(cudaMalloc((void **)&dy, (size_t)ny * sizeof *dy));
-    if (table) {
-        size_t n = (size_t)m->na * m->nb, bytes = n * 4;
-        const void *src = m->tf ? (const void *)m->tf : m->tc ? (const void *)m->tc : (const void *)m->ti;
+    if (src != SRC_FUNCTION) {
+        size_t n = src == SRC_TABLE ? (size_t)m->na * m->nb
+                                    : ((size_t)1 << (m->fa.mbits + 1)) * m->mt_cols;
+        size_t bytes = n * 4;
+        const void *host = src == SRC_MANTISSA ? (const void *)m->mt
+                           : m->tf             ? (const void *)m->tf
+                           : m->tc             ? (const void *)m->tc
+                                               : (const void *)m->ti;
         CK(cudaMalloc(&dtab, bytes));
-        CK(cudaMemcpy(dtab, src, bytes, cudaMemcpyHostToDevice));
+        CK(cudaMemcpy(dtab, host, bytes, cudaMemcpyHostToDevice));
         cudaResourceDesc rd;
         memset(&rd, 0, sizeof rd);
         rd.resType = cudaResourceTypeLinear;
         rd.res.linear.devPtr = dtab;
-        rd.res.linear.desc = m->tf ? cudaCreateChannelDesc<float>()
-                             : m->tc ? cudaCreateChannelDesc<unsigned int>()
-                                     : cudaCreateChannelDesc<int>();
+        rd.res.linear.desc = src == SRC_MANTISSA ? cudaCreateChannelDesc<unsigned int>()
+                             : m->tf             ? cudaCreateChannelDesc<float>()
+                             : m->tc             ? cudaCreateChannelDesc<unsigned int>()
+                                                 : cudaCreateChannelDesc<int>();
         rd.res.linear.sizeInBytes = bytes;
         cudaTextureDesc td;
         memset(&td, 0, sizeof td);
@@ -276,6 +311,7 @@ static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint3
     d.y = dy;
     d.tex = tex;
     d.na = m->na;
+    d.mt_cols = m->mt_cols;
     d.mul = m->mul_c;
     d.add = m->add_c;
     d.fa = m->fa;
@@ -286,7 +322,7 @@ static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint3
     d.acc_zero = m->acc_zero;
     d.order = (int)m->order;
     d.chunk = m->chunk ? m->chunk : 1;
-    launch(d, acc, table, total);
+    launch(d, acc, src, total);
     CK(cudaGetLastError());
     CK(cudaDeviceSynchronize());
     CK(cudaMemcpy(y, dy, (size_t)ny * sizeof *dy, cudaMemcpyDeviceToHost));

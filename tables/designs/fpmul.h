@@ -17,31 +17,66 @@
 
 #include "tables/designs/cores.h"
 
-AXL_HD uint32_t axl_fpmul(const struct axl_design_ctx *c, uint32_t core, uint32_t a, uint32_t b)
+/* A floating multiply up to its significand product: either the result is
+ * decided by the operands' classes (special = 1, result set: NaN, inf,
+ * zero), or the two significands sx, sy of m+1 bits go to the core and
+ * axl_fpmul_join rounds their product.  Split this way so that the
+ * emulator's mantissa-table path runs exactly this code around a table
+ * lookup instead of the core. */
+struct axl_fpmul_parts {
+    uint32_t special, result, sign;
+    uint64_t sx, sy;
+    int k, m;
+};
+
+AXL_HD struct axl_fpmul_parts axl_fpmul_split(const struct axl_design_ctx *c, uint32_t a, uint32_t b)
 {
+    struct axl_fpmul_parts r;
     struct axl_unpacked x = axl_float_unpack(&c->fa, a);
     struct axl_unpacked y = axl_float_unpack(&c->fb, b);
-    uint32_t sign = x.sign ^ y.sign;
+    r.sign = x.sign ^ y.sign;
+    r.special = 1;
+    r.result = 0;
+    r.sx = r.sy = 0;
+    r.k = 0;
+    int ma = c->fa.mbits, mb = c->fb.mbits;
+    r.m = ma > mb ? ma : mb;
+    if (x.cls == AXL_FC_NAN || y.cls == AXL_FC_NAN) {
+        r.result = axl_float_nan(&c->fr);
+    } else if (x.cls == AXL_FC_INF || y.cls == AXL_FC_INF) {
+        if (x.cls == AXL_FC_ZERO || y.cls == AXL_FC_ZERO)
+            r.result = axl_float_nan(&c->fr);
+        else
+            r.result = axl_float_inf(&c->fr, r.sign);
+    } else if (x.cls == AXL_FC_ZERO || y.cls == AXL_FC_ZERO) {
+        r.special = 2; /* a signed zero, packed by join */
+    } else {
+        r.special = 0;
+        r.sx = (uint64_t)x.sig << (r.m - ma);
+        r.sy = (uint64_t)y.sig << (r.m - mb);
+        r.k = x.k - (r.m - ma) + y.k - (r.m - mb);
+    }
+    return r;
+}
+
+/* Round the significand product p of split's parts into c->fr. */
+AXL_HD uint32_t axl_fpmul_join(const struct axl_design_ctx *c, const struct axl_fpmul_parts *r,
+                               uint64_t p, uint32_t a, uint32_t b)
+{
     enum axl_round round = (enum axl_round)c->round;
     uint32_t rnd = round == AXL_ROUND_STOCHASTIC ? axl_design_rnd(a, b) : 0u;
+    if (r->special == 1)
+        return r->result;
+    if (r->special == 2)
+        return axl_format_pack(&c->fr, r->sign, 0, 0, 0, round, rnd);
+    return axl_format_pack(&c->fr, r->sign, p, r->k, 0, round, rnd);
+}
 
-    if (x.cls == AXL_FC_NAN || y.cls == AXL_FC_NAN)
-        return axl_float_nan(&c->fr);
-    if (x.cls == AXL_FC_INF || y.cls == AXL_FC_INF) {
-        if (x.cls == AXL_FC_ZERO || y.cls == AXL_FC_ZERO)
-            return axl_float_nan(&c->fr);
-        return axl_float_inf(&c->fr, sign);
-    }
-    if (x.cls == AXL_FC_ZERO || y.cls == AXL_FC_ZERO)
-        return axl_format_pack(&c->fr, sign, 0, 0, 0, round, rnd);
-
-    int ma = c->fa.mbits, mb = c->fb.mbits;
-    int m = ma > mb ? ma : mb;
-    uint64_t sx = (uint64_t)x.sig << (m - ma);
-    uint64_t sy = (uint64_t)y.sig << (m - mb);
-    int k = x.k - (m - ma) + y.k - (m - mb);
-    uint64_t p = axl_umul_core(core, c->param, sx, sy, m + 1);
-    return axl_format_pack(&c->fr, sign, p, k, 0, round, rnd);
+AXL_HD uint32_t axl_fpmul(const struct axl_design_ctx *c, uint32_t core, uint32_t a, uint32_t b)
+{
+    struct axl_fpmul_parts r = axl_fpmul_split(c, a, b);
+    uint64_t p = r.special ? 0 : axl_umul_core(core, c->param, r.sx, r.sy, r.m + 1);
+    return axl_fpmul_join(c, &r, p, a, b);
 }
 
 #endif
