@@ -131,9 +131,14 @@ static void canonical_name(struct axl_format *f)
     char b[16] = "";
     if (f->bias != def_bias)
         snprintf(b, sizeof b, "b%d", (int)f->bias);
-    snprintf(f->name, sizeof f->name, "e%um%u%s%s%s%s", (unsigned)f->ebits, (unsigned)f->mbits, b,
+    /* at most "e8m23b-126fnuznosubnonsat", 25 characters; built in a
+     * larger buffer so that gcc's truncation warning (-O1, sanitizers) has
+     * nothing to say */
+    char full[64];
+    snprintf(full, sizeof full, "e%um%u%s%s%s%s", (unsigned)f->ebits, (unsigned)f->mbits, b,
              fam[f->special], f->subnormals ? "" : "nosub",
              f->overflow == def_over ? "" : (f->overflow == AXL_OVERFLOW_SATURATE ? "sat" : "nonsat"));
+    snprintf(f->name, sizeof f->name, "%.31s", full);
 }
 
 /* Parses e<X>m<Y>...; does not set the name. */

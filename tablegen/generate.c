@@ -53,13 +53,17 @@ enum axl_status axl_table_choose_path(const struct axl_design *d, const struct a
         return AXL_OK;
     }
     const char *why;
+    char wbuf[96];
     if (!d->mantissa_only || !d->mantissa_core || c->fa.kind != AXL_KIND_FLOAT ||
         c->fb.kind != AXL_KIND_FLOAT)
         why = d->mantissa_only ? "and the design names no mantissa core"
                                : "and the design is not mantissa-only";
-    else if (c->fa.mbits > AXL_TABLE_MAX_MANTISSA || c->fb.mbits > AXL_TABLE_MAX_MANTISSA)
-        why = "and the mantissas are wider than the 11 bits of a mantissa table";
-    else if (c->fa.mbits < 1 || c->fb.mbits < 1)
+    else if (c->fa.mbits > AXL_TABLE_MAX_MANTISSA || c->fb.mbits > AXL_TABLE_MAX_MANTISSA) {
+        unsigned m = c->fa.mbits > c->fb.mbits ? c->fa.mbits : c->fb.mbits;
+        snprintf(wbuf, sizeof wbuf, "and its mantissas are too wide for a mantissa table "
+                                    "(m=%u > %d bits)", m, AXL_TABLE_MAX_MANTISSA);
+        why = wbuf;
+    } else if (c->fa.mbits < 1 || c->fb.mbits < 1)
         why = "and a mantissa table needs at least one mantissa bit";
     else {
         *out = AXL_TABLE_MANTISSA;
@@ -136,21 +140,16 @@ static enum axl_status bind_core(const struct axl_design *d, const struct axl_de
     return s;
 }
 
-/* A result code with bits above the result format is a bug in the design,
- * except a sign-extended negative integer, which is accepted and masked. */
-static int fix_code(const struct axl_format *fr, uint32_t *code)
+enum axl_status axl_tg_bad_code(const struct axl_design *d, const struct axl_design_ctx *c,
+                                uint64_t a, uint64_t b, uint32_t code, char *msg)
 {
-    if (fr->bits >= 32)
-        return 1;
-    uint32_t mask = (1u << fr->bits) - 1u;
-    uint32_t hi = *code & ~mask;
-    if (hi == 0)
-        return 1;
-    if (fr->kind == AXL_KIND_INT && hi == ~mask && ((*code >> (fr->bits - 1)) & 1u)) {
-        *code &= mask;
-        return 1;
-    }
-    return 0;
+    if (msg)
+        snprintf(msg, AXL_MSG_LEN,
+                 "design %s returned code 0x%x for a=0x%llx, b=0x%llx: wider than its "
+                 "result format %s (%u bits)",
+                 d->name, code, (unsigned long long)a, (unsigned long long)b, c->fr.name,
+                 (unsigned)c->fr.bits);
+    return AXL_ERR_INVALID;
 }
 
 static enum axl_status evaluate(const struct axl_design *d, const struct axl_design_ctx *c,
@@ -173,22 +172,11 @@ static enum axl_status evaluate(const struct axl_design *d, const struct axl_des
         uint32_t my_code = 0;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t a = 0; a < (int64_t)rows; a++) {
-            uint64_t base = (uint64_t)a * cols;
-            for (uint64_t b = 0; b < cols; b++) {
-                uint32_t code = d->eval(c, (uint32_t)a, (uint32_t)b);
-                if (!fix_code(&c->fr, &code)) {
-                    if (base + b < my_bad) {
-                        my_bad = base + b;
-                        my_code = code;
-                    }
-                    code = 0;
-                }
-                if (eb == 1)
-                    ((uint8_t *)t->data)[base + b] = (uint8_t)code;
-                else if (eb == 2)
-                    ((uint16_t *)t->data)[base + b] = (uint16_t)code;
-                else
-                    ((uint32_t *)t->data)[base + b] = code;
+            uint32_t code = 0;
+            uint64_t b = axl_tg_eval_row(d, c, cols, eb, t->data, (uint64_t)a, NULL, &code);
+            if (b != UINT64_MAX && (uint64_t)a * cols + b < my_bad) {
+                my_bad = (uint64_t)a * cols + b;
+                my_code = code;
             }
             uint64_t done;
 #pragma omp atomic capture
@@ -202,27 +190,18 @@ static enum axl_status evaluate(const struct axl_design *d, const struct axl_des
             bad_code = my_code;
         }
     }
-    if (first_bad != UINT64_MAX) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN,
-                     "design %s returned code 0x%x for a=0x%llx, b=0x%llx: wider than its "
-                     "result format %s (%u bits)",
-                     d->name, bad_code, (unsigned long long)(first_bad / cols),
-                     (unsigned long long)(first_bad % cols), c->fr.name, (unsigned)c->fr.bits);
-        return AXL_ERR_INVALID;
-    }
+    if (first_bad != UINT64_MAX)
+        return axl_tg_bad_code(d, c, first_bad / cols, first_bad % cols, bad_code, msg);
     if (report)
         o->progress(o->progress_user, total, total);
     return AXL_OK;
 }
 
-enum axl_status axl_table_generate(const struct axl_design *d, const struct axl_design_ctx *c,
-                                   const struct axl_table_opts *opts, struct axl_table **out,
-                                   char *msg)
+enum axl_status axl_tg_prepare(const struct axl_design *d, const struct axl_design_ctx *c,
+                               const struct axl_table_opts *o, struct axl_table **out,
+                               const struct axl_design **ed, struct axl_design_ctx *ec,
+                               char *msg)
 {
-    struct axl_table_opts o0;
-    memset(&o0, 0, sizeof o0);
-    const struct axl_table_opts *o = opts ? opts : &o0;
     *out = NULL;
     if (!d || !c || !d->eval) {
         if (msg)
@@ -236,12 +215,15 @@ enum axl_status axl_table_generate(const struct axl_design *d, const struct axl_
         return s;
 
     struct axl_table *t = calloc(1, sizeof *t);
-    if (!t)
-        goto nomem;
+    if (!t) {
+        if (msg)
+            snprintf(msg, AXL_MSG_LEN, "out of memory for the table of %s", d->name);
+        return AXL_ERR_NOMEM;
+    }
     fill_common(&t->info, d, c, o->source_sha256);
     t->info.path = path;
-    const struct axl_design *ed = d; /* the design that fills the table */
-    struct axl_design_ctx cc = *c;
+    *ed = d;
+    *ec = *c;
     if (path == AXL_TABLE_MANTISSA) {
         const struct axl_design *core =
             o->mantissa_core ? o->mantissa_core : axl_design_find(d->mantissa_core);
@@ -252,37 +234,55 @@ enum axl_status axl_table_generate(const struct axl_design *d, const struct axl_
             free(t);
             return AXL_ERR_INVALID;
         }
-        if ((s = bind_core(d, c, core, &cc, msg)) != AXL_OK) {
+        if ((s = bind_core(d, c, core, ec, msg)) != AXL_OK) {
             free(t);
             return s;
         }
-        ed = core;
+        *ed = core;
         t->info.op = core->op;
         snprintf(t->info.core_design, sizeof t->info.core_design, "%s", core->name);
     }
-    t->info.ta = cc.fa;
-    t->info.tb = cc.fb;
-    t->info.tr = cc.fr;
+    t->info.ta = ec->fa;
+    t->info.tb = ec->fb;
+    t->info.tr = ec->fr;
     if ((s = axl_tg_finish_info(&t->info, msg)) != AXL_OK) {
         free(t);
         return s;
     }
+    *out = t;
+    return AXL_OK;
+}
+
+enum axl_status axl_table_generate(const struct axl_design *d, const struct axl_design_ctx *c,
+                                   const struct axl_table_opts *opts, struct axl_table **out,
+                                   char *msg)
+{
+    struct axl_table_opts o0;
+    memset(&o0, 0, sizeof o0);
+    const struct axl_table_opts *o = opts ? opts : &o0;
+    const struct axl_design *ed;
+    struct axl_design_ctx ec;
+    struct axl_table *t;
+    *out = NULL;
+    enum axl_status s = axl_tg_prepare(d, c, o, &t, &ed, &ec, msg);
+    if (s != AXL_OK)
+        return s;
     t->data = malloc(t->info.rows * t->info.cols * t->info.entry_bytes);
-    if (!t->data)
-        goto nomem;
-    if ((s = evaluate(ed, &cc, o, t, msg)) != AXL_OK ||
-        (!o->skip_metrics && (s = axl_table_compute_metrics(&t->info, t->data, o->threads, &t->info.metrics, msg)) !=
-            AXL_OK)) {
+    if (!t->data) {
+        axl_table_free(t);
+        if (msg)
+            snprintf(msg, AXL_MSG_LEN, "out of memory for the table of %s", d->name);
+        return AXL_ERR_NOMEM;
+    }
+    if ((s = evaluate(ed, &ec, o, t, msg)) != AXL_OK ||
+        (!o->skip_metrics &&
+         (s = axl_table_compute_metrics(&t->info, t->data, o->threads, &t->info.metrics, msg)) !=
+             AXL_OK)) {
         axl_table_free(t);
         return s;
     }
     *out = t;
     return AXL_OK;
-nomem:
-    axl_table_free(t);
-    if (msg)
-        snprintf(msg, AXL_MSG_LEN, "out of memory for the table of %s", d->name);
-    return AXL_ERR_NOMEM;
 }
 
 enum axl_status axl_table_from_entries(const struct axl_table_info *info, const void *entries,

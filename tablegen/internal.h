@@ -30,4 +30,66 @@ struct axl_format axl_tg_uint_format(uint32_t n);
 /* Derive rows, cols and entry_bytes from the table formats; checks limits. */
 enum axl_status axl_tg_finish_info(struct axl_table_info *info, char *msg);
 
+/* The table `d` bound as `c` gives, without entries (data NULL), and what
+ * fills it: *ed and *ec are the design and context to evaluate over the
+ * table's axes (the integer core over the significands for mantissa
+ * tables, `d` and `c` otherwise). */
+enum axl_status axl_tg_prepare(const struct axl_design *d, const struct axl_design_ctx *c,
+                               const struct axl_table_opts *o, struct axl_table **out,
+                               const struct axl_design **ed, struct axl_design_ctx *ec,
+                               char *msg);
+
+/* A result code with bits above the result format is a bug in the design,
+ * except a sign-extended negative integer, which is accepted and masked. */
+static inline int axl_tg_fix_code(const struct axl_format *fr, uint32_t *code)
+{
+    if (fr->bits >= 32)
+        return 1;
+    uint32_t mask = (1u << fr->bits) - 1u;
+    uint32_t hi = *code & ~mask;
+    if (hi == 0)
+        return 1;
+    if (fr->kind == AXL_KIND_INT && hi == ~mask && ((*code >> (fr->bits - 1)) & 1u)) {
+        *code &= mask;
+        return 1;
+    }
+    return 0;
+}
+
+/* Evaluate row `a` of a table (cols entries of eb bytes at data + a * cols).
+ * `cur_b`, when not NULL, receives each column just before its evaluation,
+ * so that a crash can be traced to its operand pair.  Returns the first
+ * column whose code is wider than the result format (*bad_code: that code;
+ * the entry is stored as 0), or UINT64_MAX. */
+static inline uint64_t axl_tg_eval_row(const struct axl_design *d, const struct axl_design_ctx *c,
+                                       uint64_t cols, uint32_t eb, void *data, uint64_t a,
+                                       volatile uint32_t *cur_b, uint32_t *bad_code)
+{
+    uint64_t bad = UINT64_MAX;
+    const uint64_t base = a * cols;
+    for (uint64_t b = 0; b < cols; b++) {
+        if (cur_b)
+            *cur_b = (uint32_t)b;
+        uint32_t code = d->eval(c, (uint32_t)a, (uint32_t)b);
+        if (!axl_tg_fix_code(&c->fr, &code)) {
+            if (bad == UINT64_MAX) {
+                bad = b;
+                *bad_code = code;
+            }
+            code = 0;
+        }
+        if (eb == 1)
+            ((uint8_t *)data)[base + b] = (uint8_t)code;
+        else if (eb == 2)
+            ((uint16_t *)data)[base + b] = (uint16_t)code;
+        else
+            ((uint32_t *)data)[base + b] = code;
+    }
+    return bad;
+}
+
+/* The message for a code wider than the result format at (a, b). */
+enum axl_status axl_tg_bad_code(const struct axl_design *d, const struct axl_design_ctx *c,
+                                uint64_t a, uint64_t b, uint32_t code, char *msg);
+
 #endif

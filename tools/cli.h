@@ -20,6 +20,7 @@ int cli_list(int argc, char **argv);
 int cli_quantize(int argc, char **argv);
 int cli_gen(int argc, char **argv);
 int cli_info(int argc, char **argv);
+int cli_bench(int argc, char **argv);
 int cli_list_designs(void);
 
 #endif

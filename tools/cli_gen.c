@@ -10,6 +10,7 @@
 
 #include "axlut/design.h"
 #include "axlut/table.h"
+#include "tablegen/isolate.h"
 #include "tools/cli.h"
 
 #define MAX_PARAMS 16
@@ -19,7 +20,7 @@ static void gen_usage(FILE *o)
     fprintf(o,
             "usage: axlut gen DESIGN|FILE.c --format FMT [--format-b FMT] [--format-r FMT]\n"
             "                 [--param NAME=VALUE]... [--round MODE] [--threads N]\n"
-            "                 -o TABLE.h5 [--force]\n\n"
+            "                 [--timeout S] -o TABLE.h5 [--force]\n\n"
             "Evaluates a design over every pair of operand codes and writes its table and\n"
             "its error against the exact unit (tables/SCHEMA.md) to TABLE.h5.\n\n"
             "  DESIGN          a built-in design (axlut list designs), or\n"
@@ -33,14 +34,18 @@ static void gen_usage(FILE *o)
             "  --param N=V     a design parameter (repeatable)\n"
             "  --round MODE    rounding of floating results: nearest (default), zero, up,\n"
             "                  down, stochastic\n"
-            "  --threads N     OpenMP threads (default: all); the table does not depend on it\n"
+            "  --threads N     threads (default: all); the table does not depend on it\n"
+            "  --timeout S     user designs: stop an evaluation that takes over S seconds\n"
+            "                  (default %g; 0: no limit).  A user design is evaluated in a\n"
+            "                  child process: a crash or a loop that never ends is reported\n"
+            "                  with the signal and the operand pair, and nothing is written\n"
             "  -o TABLE.h5     output file, written to a temporary name and renamed at the end\n"
             "  --force         overwrite an existing TABLE.h5\n\n"
             "Full tables take operands of up to %d bits each; mantissa-only floating designs\n"
             "get a table of their integer core for up to %d mantissa bits.  Wider formats\n"
             "have no table: the emulator calls the design's function directly.\n"
             "Exit status: 0 done, 1 failed while working, 2 bad usage or input.\n",
-            AXL_TABLE_MAX_BITS, AXL_TABLE_MAX_MANTISSA);
+            AXL_ISOLATE_DEFAULT_TIMEOUT, AXL_TABLE_MAX_BITS, AXL_TABLE_MAX_MANTISSA);
 }
 
 static void info_usage(FILE *o)
@@ -58,7 +63,7 @@ static int is_user_file(const char *s)
 }
 
 struct bar {
-    int shown;
+    int shown, ended;
     double t0;
 };
 
@@ -78,8 +83,10 @@ static void progress_bar(void *user, uint64_t done, uint64_t total)
             width - fill, "", total ? (int)(100.0 * (double)done / (double)total) : 100,
             now_s() - b->t0);
     b->shown = 1;
-    if (done >= total)
+    if (done >= total) {
         fputc('\n', stderr);
+        b->ended = 1;
+    }
     fflush(stderr);
 }
 
@@ -124,6 +131,7 @@ int cli_gen(int argc, char **argv)
     const char *params[MAX_PARAMS + 1];
     char round_param[64];
     int np = 0, force = 0, threads = 0;
+    double timeout = AXL_ISOLATE_DEFAULT_TIMEOUT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -134,7 +142,7 @@ int cli_gen(int argc, char **argv)
             force = 1;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--format") || !strcmp(a, "--format-b") ||
                    !strcmp(a, "--format-r") || !strcmp(a, "--param") || !strcmp(a, "--round") ||
-                   !strcmp(a, "--threads")) {
+                   !strcmp(a, "--threads") || !strcmp(a, "--timeout")) {
             if (!v) {
                 fprintf(stderr, "axlut gen: %s needs a value\n", a);
                 return CLI_USAGE;
@@ -156,6 +164,16 @@ int cli_gen(int argc, char **argv)
                     return CLI_USAGE;
                 }
                 threads = (int)t;
+            } else if (!strcmp(a, "--timeout")) {
+                char *end;
+                double t = strtod(v, &end);
+                if (*end || end == v || !(t >= 0) || t > 1e6) {
+                    fprintf(stderr, "axlut gen: --timeout needs seconds >= 0 (0: no limit), not "
+                                    "'%s'\n",
+                            v);
+                    return CLI_USAGE;
+                }
+                timeout = t;
             } else if (!strcmp(a, "--round")) {
                 enum axl_round r;
                 if (axl_round_parse(v, &r) != AXL_OK) {
@@ -188,8 +206,8 @@ int cli_gen(int argc, char **argv)
         }
     }
     if (!design || !out) {
-        fprintf(stderr, "axlut gen: %s\n", !design ? "no design given" : "no output given (-o TABLE.h5)");
-        gen_usage(stderr);
+        fprintf(stderr, "axlut gen: %s (axlut gen --help)\n",
+                !design ? "no design given" : "no output given: -o TABLE.h5");
         return CLI_USAGE;
     }
     if (!force && access(out, F_OK) == 0) {
@@ -246,7 +264,7 @@ int cli_gen(int argc, char **argv)
         goto done;
     }
 
-    struct bar bar = {0, now_s()};
+    struct bar bar = {0, 0, now_s()};
     struct axl_table_opts opts;
     memset(&opts, 0, sizeof opts);
     opts.threads = threads;
@@ -254,9 +272,14 @@ int cli_gen(int argc, char **argv)
     opts.progress_user = &bar;
     opts.source_sha256 = user ? axl_user_design_sha256(user) : NULL;
     rc = CLI_FAIL;
-    enum axl_status s = axl_table_generate(d, &ctx, &opts, &table, msg);
+    /* Built-in designs are ours and need no guard; a user's code runs in a
+     * child process, so a crash or an endless loop cannot take us down. */
+    enum axl_status s = user ? axl_table_generate_isolated(d, &ctx, &opts, timeout, &table, NULL, msg)
+                             : axl_table_generate(d, &ctx, &opts, &table, msg);
     if (s != AXL_OK) {
-        fprintf(stderr, "axlut gen: %s\n", msg);
+        if (bar.shown && !bar.ended)
+            fputc('\n', stderr);
+        fprintf(stderr, "axlut gen: %s; nothing written\n", msg);
         goto done;
     }
     double t_gen = now_s() - bar.t0;
@@ -393,7 +416,7 @@ int cli_info(int argc, char **argv)
         }
     }
     if (!file) {
-        info_usage(stderr);
+        fprintf(stderr, "axlut info: no table given (axlut info --help)\n");
         return CLI_USAGE;
     }
     struct axl_table_info in;

@@ -13,7 +13,9 @@
  * axlut compiles this file with the system C compiler (cc or $CC) into a
  * cached shared object and evaluates axl_user_design over all 256 x 256
  * operand pairs.  `a` is the activation (table row), `b` the weight
- * (table column).
+ * (table column).  The evaluation runs in a child process: if the code
+ * crashes or never returns (limit: --timeout, 60 s by default), axlut
+ * reports the signal and the operand pair and writes nothing.
  *
  * Wrapping a model with another signature.  Many published C libraries of
  * circuits (EvoApprox8b's C models, for instance) define

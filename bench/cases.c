@@ -1,0 +1,71 @@
+/* The case table of `axlut bench`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench/cases.h"
+
+#define CONV(n_, c_, hw_) {.n = n_, .c = c_, .h = hw_, .w = hw_, .oc = c_, .k = 3, .stride = 1, .pad = 1}
+#define GEMM(m_, n_, k_) {.is_gemm = 1, .gm = m_, .gn = n_, .gk = k_}
+
+static const struct bench_shape k_shapes[] = {
+    /* ResNet-18 at 224x224: the 3x3 convolutions of layer1..layer4 */
+    {"conv64_56x56_b1", "resnet18", CONV(1, 64, 56), BENCH_FULL | BENCH_QUICK | BENCH_FN_FULL},
+    {"conv128_28x28_b1", "resnet18", CONV(1, 128, 28), BENCH_FULL | BENCH_QUICK},
+    {"conv256_14x14_b1", "resnet18", CONV(1, 256, 14), BENCH_FULL},
+    {"conv512_7x7_b1", "resnet18", CONV(1, 512, 7), BENCH_FULL | BENCH_FN_FULL},
+    {"conv64_56x56_b8", "resnet18", CONV(8, 64, 56), BENCH_FULL},
+    {"conv128_28x28_b8", "resnet18", CONV(8, 128, 28), BENCH_FULL},
+    {"conv256_14x14_b8", "resnet18", CONV(8, 256, 14), BENCH_FULL},
+    {"conv512_7x7_b8", "resnet18", CONV(8, 512, 7), BENCH_FULL},
+    {"gemm1024", "gemm", GEMM(1024, 1024, 1024), BENCH_FULL},
+    {"gemm256", "gemm", GEMM(256, 256, 256), BENCH_QUICK | BENCH_FN_QUICK},
+    /* for tests: stride 2 and odd sizes so that indexing mistakes show */
+    {"tiny_conv", "tiny", {.n = 2, .c = 3, .h = 9, .w = 7, .oc = 5, .k = 3, .stride = 2, .pad = 1},
+     BENCH_TINY},
+    {"tiny_gemm", "tiny", GEMM(17, 9, 33), BENCH_TINY},
+};
+
+static const struct bench_config k_configs[] = {
+    {"int8_mitchell", "mitchell", NULL, "int8", AXL_PATH_TABLE, "int8", 0},
+    {"e4m3_drum4", "fpmul_drum", "k=4", "e4m3", AXL_PATH_TABLE, "e4m3", 0},
+    /* no 16-bit table fits; its naive baseline is the e4m3 table of the
+     * same design, which is what a peer tool would fall back to */
+    {"bf16_mitchell_fn", "fpmul_mitchell", NULL, "bf16", AXL_PATH_FUNCTION, "e4m3", 1},
+};
+
+size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }
+const struct bench_shape *bench_shape_at(size_t i) { return &k_shapes[i]; }
+size_t bench_config_count(void) { return sizeof k_configs / sizeof k_configs[0]; }
+const struct bench_config *bench_config_at(size_t i) { return &k_configs[i]; }
+
+void bench_shape_describe(const struct bench_shape *s, char *buf, size_t len)
+{
+    const struct bench_dims *d = &s->d;
+    if (d->is_gemm)
+        snprintf(buf, len, "gemm M=%lld N=%lld K=%lld", (long long)d->gm, (long long)d->gn,
+                 (long long)d->gk);
+    else
+        snprintf(buf, len, "conv N=%lld C=%lld %lldx%lld -> OC=%lld %lldx%lld s%lld p%lld",
+                 (long long)d->n, (long long)d->c, (long long)d->h, (long long)d->w,
+                 (long long)d->oc, (long long)d->k, (long long)d->k, (long long)d->stride,
+                 (long long)d->pad);
+}
+
+int bench_case_selected(const struct bench_shape *s, const struct bench_config *c, int quick,
+                        const char *name)
+{
+    unsigned run = quick ? BENCH_QUICK : BENCH_FULL, fn = quick ? BENCH_FN_QUICK : BENCH_FN_FULL;
+    int in_run = (s->runs & run) && (!c->function_path || (s->runs & fn));
+    if (!name)
+        return in_run;
+    char full[160];
+    snprintf(full, sizeof full, "%s/%s", s->name, c->name);
+    if (!strcmp(name, full))
+        return 1;
+    if (!strcmp(name, c->name)) /* a config: on the shapes of the run */
+        return in_run;
+    if (strcmp(name, s->name) && strcmp(name, s->group))
+        return 0;
+    /* a shape or group: the function path only where it is affordable */
+    return !c->function_path || (s->runs & (BENCH_TINY | BENCH_FN_FULL | BENCH_FN_QUICK));
+}

@@ -1,0 +1,555 @@
+/* axlut bench: approximate MACs per second of the engine's kernels, against
+ * exact float32 through BLAS and against the straightforward LUT loop of
+ * peer tools, on the same shapes in the same run (bench/cases.c). */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/emu.h"
+#include "axlut/mac.h"
+#include "bench/baselines.h"
+#include "bench/cases.h"
+#include "tools/cli.h"
+
+static void bench_usage(FILE *o)
+{
+    fprintf(o,
+            "usage: axlut bench [--quick] [--json FILE] [--device cpu|cuda] [--threads N]\n"
+            "                   [--case NAME] [--reps N] [--list]\n\n"
+            "Measures approximate multiply-accumulates per second of the MAC engine on\n"
+            "ResNet-18's 3x3 convolutions at 224x224 (batch 1 and 8) and a 1024^3 GEMM, for\n"
+            "an int8 table (mitchell), an fp8 e4m3 table (fpmul_drum k=4) and a bf16 design\n"
+            "on the function path (fpmul_mitchell; on a few shapes only, it is slow).  In the\n"
+            "same run each shape also goes through exact float32 BLAS (im2col + sgemm) and\n"
+            "through the naive LUT loop of peer tools (one lut[a][b] gather per MAC).\n\n"
+            "  --quick         a subset that runs in about a minute on two cores\n"
+            "  --json FILE     also write the results as a JSON list of cases\n"
+            "  --device DEV    cpu (default) or cuda for the approximate kernels; cuda falls\n"
+            "                  back to cpu with a notice when no GPU is visible.  The\n"
+            "                  baselines always run on the CPU\n"
+            "  --threads N     OpenMP (and BLAS) threads; default: all\n"
+            "  --case NAME     only the cases matching NAME: a case (SHAPE/CONFIG), a shape,\n"
+            "                  a group (resnet18, gemm, tiny) or a config\n"
+            "  --reps N        timed repetitions after the warm-up (default: 5 under a\n"
+            "                  second, 3 under ten, else 1); the median is reported\n"
+            "  --list          list the shapes, the configs and the cases selected; run nothing\n\n"
+            "Times are wall-clock, median over the repetitions; the engine's time includes\n"
+            "encoding activations and weights, the naive loop's its quantization and\n"
+            "padding, BLAS's its im2col (also reported on its own).\n"
+            "Exit status: 0 done, 1 failed while working, 2 bad usage.\n");
+}
+
+struct opts {
+    int quick;
+    const char *json;
+    enum axl_backend be;
+    int threads;
+    const char *name;
+    int reps;
+};
+
+struct result {
+    const struct bench_shape *s;
+    const struct bench_config *c;
+    char desc[AXL_MSG_LEN];
+    const char *path;
+    int64_t macs;
+    int reps;
+    double setup_s, approx_s, naive_s, blas_s, im2col_s; /* blas_s < 0: no BLAS */
+    double approx_err, naive_err;                        /* vs BLAS; < 0: unknown */
+};
+
+/* ---- timing ---------------------------------------------------------------- */
+
+typedef enum axl_status (*run_fn)(void *ctx, double *aux, char *msg);
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+#define MAX_REPS 32
+
+/* One warm-up, then reps timed runs (reps <= 0: from the warm-up's time);
+ * medians of the time and of the auxiliary time a run reports. */
+static enum axl_status time_median(run_fn f, void *ctx, int reps, double *med, double *aux_med,
+                                   int *reps_done, char *msg)
+{
+    double aux = 0.0, t0 = bench_now();
+    enum axl_status st = f(ctx, &aux, msg);
+    if (st != AXL_OK)
+        return st;
+    double warm = bench_now() - t0;
+    if (reps <= 0)
+        reps = warm < 1.0 ? 5 : warm < 10.0 ? 3 : 1;
+    if (reps > MAX_REPS)
+        reps = MAX_REPS;
+    double t[MAX_REPS], a[MAX_REPS];
+    for (int i = 0; i < reps; i++) {
+        aux = 0.0;
+        t0 = bench_now();
+        if ((st = f(ctx, &aux, msg)) != AXL_OK)
+            return st;
+        t[i] = bench_now() - t0;
+        a[i] = aux;
+    }
+    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
+    qsort(a, (size_t)reps, sizeof a[0], cmp_double);
+    *med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
+    if (aux_med)
+        *aux_med = reps % 2 ? a[reps / 2] : 0.5 * (a[reps / 2 - 1] + a[reps / 2]);
+    *reps_done = reps;
+    return AXL_OK;
+}
+
+struct job {
+    const struct bench_dims *d;
+    const float *x, *w;
+    float *y;
+    const struct axl_mac *m;
+    enum axl_backend be;
+    const struct bench_lut *lut;
+    float *col; /* BLAS im2col workspace */
+};
+
+static enum axl_status run_approx(void *ctx, double *aux, char *msg)
+{
+    const struct job *j = ctx;
+    const struct bench_dims *d = j->d;
+    (void)aux;
+    if (d->is_gemm) {
+        struct axl_gemm_args g = {.trans_b = 1, .m = d->gm, .n = d->gn, .k = d->gk, .a = j->x,
+                                  .lda = d->gk, .b = j->w, .ldb = d->gk, .c = j->y, .ldc = d->gn};
+        return axl_mac_gemm(j->m, j->be, &g, msg);
+    }
+    struct axl_conv_args a = {.n = d->n, .c = d->c, .h = d->h, .w = d->w, .oc = d->oc,
+                              .kh = d->k, .kw = d->k, .stride_h = d->stride,
+                              .stride_w = d->stride, .pad_t = d->pad, .pad_l = d->pad,
+                              .pad_b = d->pad, .pad_r = d->pad, .dil_h = 1, .dil_w = 1,
+                              .groups = 1, .x = j->x, .weight = j->w, .y = j->y};
+    return axl_mac_conv2d(j->m, j->be, &a, msg);
+}
+
+static enum axl_status run_naive(void *ctx, double *aux, char *msg)
+{
+    const struct job *j = ctx;
+    (void)aux;
+    enum axl_status st = bench_lut_run(j->lut, j->d, j->x, j->w, j->y);
+    if (st != AXL_OK)
+        snprintf(msg, AXL_MSG_LEN, "naive LUT baseline: out of memory");
+    return st;
+}
+
+static enum axl_status run_blas(void *ctx, double *aux, char *msg)
+{
+    const struct job *j = ctx;
+    enum axl_status st = bench_blas_run(j->d, j->x, j->w, j->y, j->col, aux);
+    if (st != AXL_OK)
+        snprintf(msg, AXL_MSG_LEN, "BLAS baseline: %s", axl_strerror(st));
+    return st;
+}
+
+/* ---- one case -------------------------------------------------------------- */
+
+/* Deterministic uniform values in [-amp, amp). */
+static void fill(float *v, int64_t n, uint64_t seed, float amp)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (int64_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        v[i] = amp * ((float)(s >> 40) / (float)(1u << 23) - 1.0f);
+    }
+}
+
+/* Relative RMS difference of y from the reference r. */
+static double rel_rms(const float *y, const float *r, int64_t n)
+{
+    double num = 0.0, den = 0.0;
+    for (int64_t i = 0; i < n; i++) {
+        double e = (double)y[i] - (double)r[i];
+        num += e * e;
+        den += (double)r[i] * r[i];
+    }
+    return den > 0.0 ? sqrt(num / den) : sqrt(num);
+}
+
+static enum axl_status run_case(const struct opts *o, const struct bench_shape *s,
+                                const struct bench_config *c, struct result *r, char *msg)
+{
+    const struct bench_dims *d = &s->d;
+    memset(r, 0, sizeof *r);
+    r->s = s;
+    r->c = c;
+    r->macs = bench_macs(d);
+    r->blas_s = r->approx_err = r->naive_err = -1.0;
+    int64_t nx = d->is_gemm ? d->gm * d->gk : d->n * d->c * d->h * d->w;
+    int64_t nw = d->is_gemm ? d->gn * d->gk : d->oc * d->c * d->k * d->k;
+    int64_t ny = d->is_gemm ? d->gm * d->gn : d->n * d->oc * bench_out_h(d) * bench_out_w(d);
+
+    enum axl_status st = AXL_OK;
+    struct axl_mac *m = NULL;
+    struct bench_lut *lut = malloc(sizeof *lut);
+    float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
+    float *ya = malloc((size_t)ny * sizeof *ya), *yn = malloc((size_t)ny * sizeof *yn);
+    float *yb = malloc((size_t)ny * sizeof *yb), *col = NULL;
+    if (!lut || !x || !w || !ya || !yn || !yb) {
+        snprintf(msg, AXL_MSG_LEN, "%s: out of memory", s->name);
+        st = AXL_ERR_NOMEM;
+        goto done;
+    }
+    fill(x, nx, 1, 1.0f);
+    fill(w, nw, 2, 0.25f);
+
+    struct axl_mac_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.mul = c->mul;
+    spec.fmt_a = c->fmt;
+    spec.path = c->path;
+    if (c->param) {
+        spec.mul_params[0] = c->param;
+        spec.n_mul_params = 1;
+    }
+    char tmp[AXL_MSG_LEN];
+    double t0 = bench_now();
+    if ((st = axl_mac_create(&spec, &m, tmp)) != AXL_OK) {
+        snprintf(msg, AXL_MSG_LEN, "%s: %.400s", c->name, tmp);
+        goto done;
+    }
+    r->setup_s = bench_now() - t0;
+    axl_mac_describe(m, r->desc, sizeof r->desc);
+    r->path = axl_path_name(axl_mac_path(m));
+    const char *pp[1] = {c->param};
+    if ((st = bench_lut_init(lut, c->mul, pp, c->param ? 1 : 0, c->lut_fmt, msg)) != AXL_OK)
+        goto done;
+
+    struct job j = {.d = d, .x = x, .w = w, .m = m, .be = o->be, .lut = lut};
+    j.y = ya;
+    if ((st = time_median(run_approx, &j, o->reps, &r->approx_s, NULL, &r->reps, msg)) != AXL_OK)
+        goto done;
+    int reps;
+    j.y = yn;
+    if ((st = time_median(run_naive, &j, o->reps, &r->naive_s, NULL, &reps, msg)) != AXL_OK)
+        goto done;
+    if (bench_blas_available()) {
+        int64_t ncol = bench_blas_workspace(d);
+        if (ncol && !(col = malloc((size_t)ncol * sizeof *col))) {
+            snprintf(msg, AXL_MSG_LEN, "%s: out of memory for the im2col workspace", s->name);
+            st = AXL_ERR_NOMEM;
+            goto done;
+        }
+        j.col = col;
+        j.y = yb;
+        if ((st = time_median(run_blas, &j, o->reps, &r->blas_s, &r->im2col_s, &reps, msg)) !=
+            AXL_OK)
+            goto done;
+        r->approx_err = rel_rms(ya, yb, ny);
+        r->naive_err = rel_rms(yn, yb, ny);
+    }
+done:
+    axl_mac_free(m);
+    free(lut);
+    free(x);
+    free(w);
+    free(ya);
+    free(yn);
+    free(yb);
+    free(col);
+    return st;
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void cpu_model(char *buf, size_t len)
+{
+    snprintf(buf, len, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return;
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "model name", 10))
+            continue;
+        char *p = strchr(line, ':');
+        if (p) {
+            p += 1 + (p[1] == ' ');
+            p[strcspn(p, "\n")] = 0;
+            snprintf(buf, len, "%s", p);
+        }
+        break;
+    }
+    fclose(f);
+}
+
+static double rate(int64_t macs, double s) { return s > 0.0 ? (double)macs / s : 0.0; }
+
+static void print_row(const struct result *r)
+{
+    char name[96];
+    snprintf(name, sizeof name, "%s/%s", r->s->name, r->c->name);
+    double ga = rate(r->macs, r->approx_s) / 1e9, gn = rate(r->macs, r->naive_s) / 1e9;
+    printf("%-34s %9.1f %9.3f %9.3f", name, (double)r->macs / 1e6, ga, gn);
+    if (r->blas_s > 0.0) {
+        double gb = rate(r->macs, r->blas_s) / 1e9;
+        printf(" %9.2f %7.2fx %7.1fx %8.2g\n", gb, ga / gn, gb / ga, r->approx_err);
+    } else {
+        printf(" %9s %7.2fx %8s %8s\n", "-", ga / gn, "-", "-");
+    }
+    fflush(stdout);
+}
+
+static void json_string(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"' || *s == '\\')
+            fprintf(f, "\\%c", *s);
+        else if ((unsigned char)*s < 0x20)
+            fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
+        else
+            fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void json_num(FILE *f, const char *key, double v, int valid)
+{
+    if (valid)
+        fprintf(f, ",\n    \"%s\": %.6g", key, v);
+    else
+        fprintf(f, ",\n    \"%s\": null", key);
+}
+
+/* Written to FILE.tmp, renamed when complete. */
+static int write_json(const char *path, const struct result *res, size_t n, int threads,
+                      const char *device, const char *cpu)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        fprintf(stderr, "axlut bench: --json path too long\n");
+        return CLI_USAGE;
+    }
+    FILE *f = fopen(tmp, "w");
+    if (!f) {
+        fprintf(stderr, "axlut bench: cannot write '%s'\n", tmp);
+        return CLI_FAIL;
+    }
+    fprintf(f, "[");
+    for (size_t i = 0; i < n; i++) {
+        const struct result *r = &res[i];
+        char name[96], shape[160];
+        snprintf(name, sizeof name, "%s/%s", r->s->name, r->c->name);
+        bench_shape_describe(r->s, shape, sizeof shape);
+        int blas = r->blas_s > 0.0;
+        double a = rate(r->macs, r->approx_s), nv = rate(r->macs, r->naive_s);
+        double b = blas ? rate(r->macs, r->blas_s) : 0.0;
+        fprintf(f, "%s\n  {\n    \"name\": ", i ? "," : "");
+        json_string(f, name);
+        fprintf(f, ",\n    \"shape_name\": ");
+        json_string(f, r->s->name);
+        fprintf(f, ",\n    \"shape\": ");
+        json_string(f, shape);
+        fprintf(f, ",\n    \"config\": ");
+        json_string(f, r->c->name);
+        fprintf(f, ",\n    \"description\": ");
+        json_string(f, r->desc);
+        fprintf(f, ",\n    \"path\": ");
+        json_string(f, r->path);
+        fprintf(f, ",\n    \"device\": ");
+        json_string(f, device);
+        fprintf(f, ",\n    \"cpu\": ");
+        json_string(f, cpu);
+        fprintf(f, ",\n    \"blas\": ");
+        json_string(f, bench_blas_name());
+        fprintf(f, ",\n    \"naive_lut_format\": ");
+        json_string(f, r->c->lut_fmt);
+        fprintf(f, ",\n    \"threads\": %d,\n    \"reps\": %d,\n    \"macs\": %lld", threads,
+                r->reps, (long long)r->macs);
+        json_num(f, "seconds", r->approx_s, 1);
+        json_num(f, "setup_seconds", r->setup_s, 1);
+        json_num(f, "approx_macs_per_s", a, 1);
+        json_num(f, "naive_lut_seconds", r->naive_s, 1);
+        json_num(f, "naive_lut_macs_per_s", nv, 1);
+        json_num(f, "exact_blas_seconds", r->blas_s, blas);
+        json_num(f, "exact_blas_im2col_seconds", r->im2col_s, blas);
+        json_num(f, "exact_blas_macs_per_s", b, blas);
+        json_num(f, "approx_over_naive", nv > 0.0 ? a / nv : 0.0, nv > 0.0);
+        json_num(f, "approx_over_blas", blas ? a / b : 0.0, blas);
+        json_num(f, "blas_over_approx", blas && a > 0.0 ? b / a : 0.0, blas && a > 0.0);
+        json_num(f, "approx_rel_rms_err", r->approx_err, r->approx_err >= 0.0);
+        json_num(f, "naive_lut_rel_rms_err", r->naive_err, r->naive_err >= 0.0);
+        fprintf(f, "\n  }");
+    }
+    fprintf(f, "\n]\n");
+    int bad = ferror(f);
+    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        fprintf(stderr, "axlut bench: writing '%s' failed\n", path);
+        return CLI_FAIL;
+    }
+    return CLI_OK;
+}
+
+static void list_cases(int quick, const char *name)
+{
+    char buf[160];
+    printf("shapes:\n");
+    for (size_t i = 0; i < bench_shape_count(); i++) {
+        const struct bench_shape *s = bench_shape_at(i);
+        bench_shape_describe(s, buf, sizeof buf);
+        printf("  %-18s %-9s %-46s %s%s%s%s%s\n", s->name, s->group, buf,
+               s->runs & BENCH_FULL ? " full" : "", s->runs & BENCH_QUICK ? " quick" : "",
+               s->runs & BENCH_FN_FULL ? " full-function-path" : "",
+               s->runs & BENCH_FN_QUICK ? " quick-function-path" : "",
+               s->runs & BENCH_TINY ? " by-name" : "");
+    }
+    printf("configs:\n");
+    for (size_t i = 0; i < bench_config_count(); i++) {
+        const struct bench_config *c = bench_config_at(i);
+        printf("  %-18s --mul %s%s%s on %s, %s path%s\n", c->name, c->mul, c->param ? " " : "",
+               c->param ? c->param : "", c->fmt, axl_path_name(c->path),
+               c->function_path ? " (function-path shapes only)" : "");
+    }
+    printf("cases of this run (%s%s):\n", name ? "--case " : quick ? "--quick" : "full",
+           name ? name : "");
+    for (size_t i = 0; i < bench_shape_count(); i++)
+        for (size_t k = 0; k < bench_config_count(); k++)
+            if (bench_case_selected(bench_shape_at(i), bench_config_at(k), quick, name))
+                printf("  %s/%s\n", bench_shape_at(i)->name, bench_config_at(k)->name);
+}
+
+/* ---- the command ----------------------------------------------------------- */
+
+static int parse_int(const char *s, int lo, int hi, int *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*s == 0 || *end || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+int cli_bench(int argc, char **argv)
+{
+    struct opts o = {.be = AXL_BACKEND_CPU};
+    int list = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has_val = i + 1 < argc;
+        if (cli_is_help(a)) {
+            bench_usage(stdout);
+            return CLI_OK;
+        } else if (!strcmp(a, "--quick")) {
+            o.quick = 1;
+        } else if (!strcmp(a, "--list")) {
+            list = 1;
+        } else if (!strcmp(a, "--json") && has_val) {
+            o.json = argv[++i];
+        } else if (!strcmp(a, "--case") && has_val) {
+            o.name = argv[++i];
+        } else if (!strcmp(a, "--device") && has_val) {
+            const char *v = argv[++i];
+            if (!strcmp(v, "cpu")) {
+                o.be = AXL_BACKEND_CPU;
+            } else if (!strcmp(v, "cuda")) {
+                o.be = AXL_BACKEND_CUDA;
+            } else {
+                fprintf(stderr, "axlut bench: --device is cpu or cuda, not '%s'\n", v);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--threads") && has_val) {
+            if (!parse_int(argv[++i], 1, 4096, &o.threads)) {
+                fprintf(stderr, "axlut bench: --threads wants a positive integer, not '%s'\n",
+                        argv[i]);
+                return CLI_USAGE;
+            }
+        } else if (!strcmp(a, "--reps") && has_val) {
+            if (!parse_int(argv[++i], 1, MAX_REPS, &o.reps)) {
+                fprintf(stderr, "axlut bench: --reps wants an integer from 1 to %d, not '%s'\n",
+                        MAX_REPS, argv[i]);
+                return CLI_USAGE;
+            }
+        } else {
+            fprintf(stderr, "axlut bench: unknown or incomplete option '%s' (try --help)\n", a);
+            return CLI_USAGE;
+        }
+    }
+    if (list) {
+        list_cases(o.quick, o.name);
+        return CLI_OK;
+    }
+
+    size_t ncases = 0;
+    for (size_t i = 0; i < bench_shape_count(); i++)
+        for (size_t k = 0; k < bench_config_count(); k++)
+            ncases += (size_t)bench_case_selected(bench_shape_at(i), bench_config_at(k), o.quick,
+                                                  o.name);
+    if (ncases == 0) {
+        fprintf(stderr, "axlut bench: no case matches '%s' (axlut bench --list shows them)\n",
+                o.name ? o.name : "");
+        return CLI_USAGE;
+    }
+
+    if (o.threads > 0)
+        omp_set_num_threads(o.threads);
+    int threads = omp_get_max_threads();
+    bench_blas_set_threads(threads);
+    const char *device = "cpu";
+    if (o.be == AXL_BACKEND_CUDA) {
+        char gpu[256] = "";
+        if (axl_cuda_device_count(gpu, sizeof gpu) > 0) {
+            device = "cuda";
+            printf("approximate kernels on %s (the baselines stay on the CPU)\n", gpu);
+        } else {
+            fprintf(stderr, "axlut bench: no CUDA device visible%s; running on the cpu\n",
+                    axl_cuda_compiled() ? "" : " (built without CUDA)");
+            o.be = AXL_BACKEND_CPU;
+        }
+    }
+    char cpu[256];
+    cpu_model(cpu, sizeof cpu);
+    printf("axlut bench: %zu case(s), %d thread(s), device %s\n  cpu:  %s\n  blas: %s\n", ncases,
+           threads, device, cpu, bench_blas_name());
+    const char *hint = bench_blas_core_hint();
+    if (hint)
+        fprintf(stderr, "axlut bench: OpenBLAS did not recognise this CPU and runs older "
+                "kernels than it can (see 'core' below); OPENBLAS_CORETYPE=%s gives the fair "
+                "float32 baseline\n", hint);
+    printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "case", "MMACs", "approx", "naive", "BLAS",
+           "/naive", "BLAS/", "rel.err");
+    printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "", "", "GMAC/s", "GMAC/s", "GMAC/s", "", "approx",
+           "vs fp32");
+
+    struct result *res = calloc(ncases, sizeof *res);
+    if (!res) {
+        fprintf(stderr, "axlut bench: out of memory\n");
+        return CLI_FAIL;
+    }
+    size_t n = 0;
+    char msg[AXL_MSG_LEN];
+    for (size_t i = 0; i < bench_shape_count(); i++)
+        for (size_t k = 0; k < bench_config_count(); k++) {
+            const struct bench_shape *s = bench_shape_at(i);
+            const struct bench_config *c = bench_config_at(k);
+            if (!bench_case_selected(s, c, o.quick, o.name))
+                continue;
+            msg[0] = 0;
+            if (run_case(&o, s, c, &res[n], msg) != AXL_OK) {
+                fprintf(stderr, "axlut bench: %s/%s: %s\n", s->name, c->name, msg);
+                free(res);
+                return CLI_FAIL;
+            }
+            print_row(&res[n++]);
+        }
+    int rc = CLI_OK;
+    if (o.json)
+        rc = write_json(o.json, res, n, threads, device, cpu);
+    free(res);
+    return rc;
+}
