@@ -35,6 +35,8 @@ struct axl_user_design {
     const struct axl_design *design;
     char sha256[65];
     char object[PATH_CAP];
+    char *source; /* the C text that was compiled (NUL-terminated) */
+    char path[PATH_CAP];
 };
 
 static void set_msg(char *msg, const char *fmt, ...)
@@ -210,6 +212,11 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
     if (!u)
         goto out;
     axl_sha256_hex(src, n, u->sha256);
+    snprintf(u->path, sizeof u->path, "%s", path);
+    if (!(u->source = malloc(n + 1)))
+        goto out;
+    memcpy(u->source, src, n);
+    u->source[n] = '\0';
 
     const char *cc = getenv("CC");
     if (!cc || !*cc)
@@ -298,6 +305,8 @@ out:
 const struct axl_design *axl_user_design_get(const struct axl_user_design *u) { return u->design; }
 const char *axl_user_design_sha256(const struct axl_user_design *u) { return u->sha256; }
 const char *axl_user_design_object(const struct axl_user_design *u) { return u->object; }
+const char *axl_user_design_source(const struct axl_user_design *u) { return u->source; }
+const char *axl_user_design_path(const struct axl_user_design *u) { return u->path; }
 
 void axl_user_design_free(struct axl_user_design *u)
 {
@@ -305,5 +314,6 @@ void axl_user_design_free(struct axl_user_design *u)
         return;
     if (u->handle)
         dlclose(u->handle);
+    free(u->source);
     free(u);
 }

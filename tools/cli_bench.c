@@ -38,7 +38,10 @@ static void bench_usage(FILE *o)
             "  --list          list the shapes, the configs and the cases selected; run nothing\n\n"
             "Times are wall-clock, median over the repetitions; the engine's time includes\n"
             "encoding activations and weights, the naive loop's its quantization and\n"
-            "padding, BLAS's its im2col (also reported on its own).\n"
+            "padding, BLAS's its im2col (also reported on its own).\n\n"
+            "OpenBLAS reads its settings when it loads: OPENBLAS_CORETYPE picks its kernels\n"
+            "where it does not recognise the CPU (a notice says so), and\n"
+            "OPENBLAS_THREAD_TIMEOUT=4 stops its idle workers spinning against OpenMP.\n"
             "Exit status: 0 done, 1 failed while working, 2 bad usage.\n");
 }
 
@@ -354,6 +357,16 @@ static int write_json(const char *path, const struct result *res, size_t n, int 
         json_string(f, r->s->name);
         fprintf(f, ",\n    \"shape\": ");
         json_string(f, shape);
+        const struct bench_dims *d = &r->s->d;
+        if (d->is_gemm)
+            fprintf(f, ",\n    \"dims\": {\"m\": %lld, \"n\": %lld, \"k\": %lld}",
+                    (long long)d->gm, (long long)d->gn, (long long)d->gk);
+        else
+            fprintf(f, ",\n    \"dims\": {\"n\": %lld, \"c\": %lld, \"h\": %lld, \"w\": %lld, "
+                    "\"oc\": %lld, \"kh\": %lld, \"kw\": %lld, \"stride\": %lld, \"pad\": %lld}",
+                    (long long)d->n, (long long)d->c, (long long)d->h, (long long)d->w,
+                    (long long)d->oc, (long long)d->k, (long long)d->k, (long long)d->stride,
+                    (long long)d->pad);
         fprintf(f, ",\n    \"config\": ");
         json_string(f, r->c->name);
         fprintf(f, ",\n    \"description\": ");

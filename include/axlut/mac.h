@@ -38,6 +38,7 @@
 #include "design.h"
 #include "emu.h"
 #include "format.h"
+#include "mac_step.h"
 #include "status.h"
 
 #ifdef __cplusplus
@@ -50,12 +51,6 @@ enum axl_path {
     AXL_PATH_TABLE = 1,    /* full operand table */
     AXL_PATH_MANTISSA = 2, /* significand table, sign and exponent exact */
     AXL_PATH_FUNCTION = 3, /* the design's bit-accurate function */
-};
-
-enum axl_order {
-    AXL_ORDER_SEQUENTIAL = 0,
-    AXL_ORDER_PAIRWISE = 1,
-    AXL_ORDER_CHUNKED = 2,
 };
 
 enum axl_wquant { AXL_WQUANT_PER_CHANNEL = 0, AXL_WQUANT_PER_TENSOR = 1 };

@@ -182,6 +182,10 @@ const struct axl_design *axl_user_design_get(const struct axl_user_design *u);
 const char *axl_user_design_sha256(const struct axl_user_design *u);
 /* Path of the cached shared object. */
 const char *axl_user_design_object(const struct axl_user_design *u);
+/* The C source that was compiled (for the GPU: NVRTC compiles it again)
+ * and the path it came from. */
+const char *axl_user_design_source(const struct axl_user_design *u);
+const char *axl_user_design_path(const struct axl_user_design *u);
 void axl_user_design_free(struct axl_user_design *u);
 
 /* SHA-256 of a buffer as 64 hex characters and a NUL. */
