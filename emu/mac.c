@@ -349,6 +349,16 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
                 m->mt[(size_t)r * mi->cols + c] = axl_table_entry(m->table, r, c);
     }
 
+    /* exact float32 mode: the hardware multiply gives mul_exact's bits */
+    {
+        struct axl_format f32;
+        axl_format_parse("fp32", &f32, NULL);
+        m->exact_f32 = m->mul_d && !strcmp(m->mul_d->name, "mul_exact") && m->mul_c.id != 0 &&
+                       same_format(&m->fa, &f32) && same_format(&m->fw, &f32) &&
+                       same_format(&m->fp, &f32) && m->mul_c.round == AXL_ROUND_NEAREST_EVEN &&
+                       m->path == AXL_PATH_FUNCTION;
+    }
+
     /* the description */
     char params[160] = "";
     size_t pl = 0;

@@ -22,6 +22,8 @@ struct axl_mac {
     int int_mode;  /* integer formats: affine quantization, int32 accumulation */
     int add_exact; /* exact float32 adds (else add_d on facc codes) */
     int convert_p; /* the product format differs from facc: re-encode */
+    int exact_f32; /* mul_exact on fp32 x fp32 -> fp32, nearest: a float32 multiply is the
+                      same correctly rounded product, so kernels use it directly */
 
     const struct axl_design *mul_d;
     struct axl_design_ctx mul_c;

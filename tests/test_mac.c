@@ -448,3 +448,36 @@ Test(mac, mantissa_path_equals_function, .timeout = 120)
     cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_ERR_INVALID);
     cr_assert(strstr(msg, "mantissa widths"), "%s", msg);
 }
+
+/* Exact float32 mode uses the hardware multiply: the same bits as the
+ * mul_exact design (which the reference calls), in every order, also when
+ * products are subnormal or overflow. */
+Test(mac, exact_fp32_fast_path_equals_design, .timeout = 120)
+{
+    struct axl_mac_spec s = spec_of("mul_exact", "fp32", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    check_conv_against_ref(&s, "fp32 exact sequential");
+    s.order = AXL_ORDER_PAIRWISE;
+    check_conv_against_ref(&s, "fp32 exact pairwise");
+    /* subnormal and overflowing products through a GEMM */
+    char msg[AXL_MSG_LEN];
+    struct axl_mac *mac;
+    s.order = AXL_ORDER_SEQUENTIAL;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+    struct ref_cfg r;
+    ref_for(&s, &r);
+    float A[2 * 3] = {1e-20f, -3e-21f, 2e30f, 5e-39f, 1.0f, -1e-45f};
+    float B[3 * 2] = {1e-20f, 7e-19f, 4e-25f, 3e10f, 1e20f, -2.0f};
+    float C[4];
+    struct axl_gemm_args g = {0, 0, 2, 2, 3, A, 3, B, 2, NULL, C, 2};
+    cr_assert_eq(axl_mac_gemm(mac, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+    union ref_val v[3];
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 2; j++) {
+            for (int k = 0; k < 3; k++)
+                v[k] = ref_product(&r, axl_f32_bits(A[i * 3 + k]), axl_f32_bits(B[k * 2 + j]));
+            float want = ref_reduce(&r, v, 3);
+            cr_assert_eq(axl_f32_bits(C[i * 2 + j]), axl_f32_bits(want), "C[%d][%d] %g vs %g", i,
+                         j, (double)C[i * 2 + j], (double)want);
+        }
+    axl_mac_free(mac);
+}

@@ -71,6 +71,29 @@ AXL_CLONES static void gather_add_i32(int32_t *restrict acc, const int32_t *rest
         acc[i] = axl_add_i32(acc[i], row[x[i]]);
 }
 
+/* Exact float32: codes are float bits, read through a type that may alias
+ * them.  The multiply and the add stay separate operations: C11 mode
+ * (-std=c11) does not contract them into fused multiply-adds. */
+typedef float f32_alias __attribute__((may_alias));
+
+AXL_CLONES static void mul_add_f32(float *restrict acc, const uint32_t *restrict x, float w)
+{
+    const f32_alias *xf = (const f32_alias *)x;
+    for (int i = 0; i < MB; i++)
+        acc[i] += xf[i] * w;
+}
+
+static void block_exact_f32_seq(const struct core *c, int64_t n, int64_t m0, int64_t len)
+{
+    float acc[MB] = {0};
+    const uint32_t *wrow = c->w + n * c->k;
+    for (int64_t k = 0; k < c->k; k++)
+        mul_add_f32(acc, c->x + k * c->mcount + m0, axl_f32_from_bits(wrow[k]));
+    float b = c->bias ? c->bias[n] : 0.0f;
+    for (int64_t i = 0; i < len; i++)
+        c->out[n * c->sn + (m0 + i) * c->sm] = c->bias ? acc[i] + b : acc[i];
+}
+
 /* Fast path: table, exact float32 adds, sequential order. */
 static void block_table_f32_seq(const struct core *c, int64_t n, int64_t m0, int64_t len)
 {
@@ -132,6 +155,10 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
         const float *row = m->tf + (size_t)b * m->na;
         for (int64_t i = 0; i < len; i++)
             v[i] = row[xk[i]];
+    } else if (m->exact_f32) {
+        float w = axl_f32_from_bits(b);
+        for (int64_t i = 0; i < len; i++)
+            v[i] = axl_f32_from_bits(xk[i]) * w;
     } else if (m->mt) {
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
@@ -226,6 +253,8 @@ static block_fn choose_block(const struct axl_mac *m)
         return block_generic_code;
     if (m->tf && m->order == AXL_ORDER_SEQUENTIAL)
         return block_table_f32_seq;
+    if (m->exact_f32 && m->order == AXL_ORDER_SEQUENTIAL)
+        return block_exact_f32_seq;
     return block_generic_f32;
 }
 

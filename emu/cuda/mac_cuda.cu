@@ -63,6 +63,8 @@ static void launch_src(const dev_conv &d, int src, int64_t total)
         launch_order<ACC, SRC_TABLE>(d, total);
     else if (src == SRC_MANTISSA)
         launch_order<ACC, SRC_MANTISSA>(d, total);
+    else if (src == SRC_EXACT_F32)
+        launch_order<ACC, SRC_EXACT_F32>(d, total);
     else
         launch_order<ACC, SRC_FUNCTION>(d, total);
 }
@@ -96,6 +98,7 @@ static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint3
     int acc = m->int_mode ? ACC_INT : (m->add_exact ? ACC_F32 : ACC_CODE);
     int src = m->path == AXL_PATH_TABLE      ? SRC_TABLE
               : m->path == AXL_PATH_MANTISSA ? SRC_MANTISSA
+              : m->exact_f32                 ? SRC_EXACT_F32
                                              : SRC_FUNCTION;
     int64_t total = d.n * d.oc * d.oh * d.ow;
 

@@ -40,7 +40,7 @@ struct dev_conv {
 
 /* Where products come from: the design's function, the full table, or the
  * mantissa table inside the built-in floating multiplier's split/join. */
-enum { SRC_FUNCTION = 0, SRC_TABLE = 1, SRC_MANTISSA = 2, SRC_USER = 3 };
+enum { SRC_FUNCTION = 0, SRC_TABLE = 1, SRC_MANTISSA = 2, SRC_USER = 3, SRC_EXACT_F32 = 4 };
 
 /* A program built by NVRTC around a user's design defines
  * AXL_USER_MUL_EVAL and/or AXL_USER_ADD_EVAL before including this file. */
@@ -71,6 +71,8 @@ static __device__ __forceinline__ float product_f32(const dev_conv &d, uint32_t 
 {
     if (SRC == SRC_TABLE)
         return tex1Dfetch<float>(d.tex, (int)(b * d.na + a));
+    if (SRC == SRC_EXACT_F32) /* the CPU's exact_f32 path: a rounded multiply, never fused */
+        return __fmul_rn(__uint_as_float(a), __uint_as_float(b));
     return axl_format_decode(&d.fp, product_raw<SRC>(d, a, b));
 }
 
