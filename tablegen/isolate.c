@@ -123,17 +123,37 @@ static void on_fault(int sig)
     raise(sig); /* pending until the handler returns, then the default action */
 }
 
-static void *alt_stack_on(void)
+/* Our own alternate signal stack (a stack overflow in the design is still
+ * reported); the previous one is kept in *old and put back by
+ * alt_stack_off, because a runtime may own it (AddressSanitizer unmaps its
+ * own at thread exit and aborts if it finds ours). */
+static void *alt_stack_on(stack_t *old)
 {
     stack_t ss;
     memset(&ss, 0, sizeof ss);
+    memset(old, 0, sizeof *old);
     ss.ss_sp = malloc(ALT_STACK);
     ss.ss_size = ALT_STACK;
-    if (ss.ss_sp && sigaltstack(&ss, NULL) != 0) {
+    if (ss.ss_sp && sigaltstack(&ss, old) != 0) {
         free(ss.ss_sp);
         return NULL;
     }
     return ss.ss_sp;
+}
+
+static void alt_stack_off(void *stack, const stack_t *old)
+{
+    if (!stack)
+        return;
+    if (old->ss_sp) {
+        sigaltstack(old, NULL);
+    } else {
+        stack_t none;
+        memset(&none, 0, sizeof none);
+        none.ss_flags = SS_DISABLE;
+        sigaltstack(&none, NULL);
+    }
+    free(stack);
 }
 
 static void *worker(void *p)
@@ -141,7 +161,8 @@ static void *worker(void *p)
     struct worker_arg *w = p;
     struct job *j = w->job;
     struct slot *s = &j->sh->slots[w->slot];
-    void *stack = alt_stack_on();
+    stack_t old;
+    void *stack = alt_stack_on(&old);
     tl_slot = w->slot;
     for (;;) {
         uint64_t a = atomic_fetch_add(&j->sh->next_row, 1);
@@ -162,7 +183,7 @@ static void *worker(void *p)
         atomic_fetch_add(&j->sh->rows_done, 1);
     }
     tl_slot = -1;
-    (void)stack; /* left in place: the thread ends, the process exits */
+    alt_stack_off(stack, &old);
     return NULL;
 }
 

@@ -840,7 +840,11 @@ Test(tablegen, isolated_crash_hang_exit_reported_with_pair, .timeout = 60)
             cr_expect_eq(rep.outcome, k->outcome, "%s: outcome %u: %s", k->file, rep.outcome, msg);
             if (k->sig)
                 cr_expect_eq(rep.signal, k->sig, "%s: signal %d", k->file, rep.signal);
-            cr_expect(rep.have_pair && rep.a == k->a && rep.b == k->b,
+            /* exit() says nothing about which thread called it: with two threads
+             * busy, the report may name both pairs in flight (the message is
+             * checked to contain the right one below) */
+            int ambiguous = k->outcome == AXL_ISOLATE_EXIT && threads > 1 && !rep.have_pair;
+            cr_expect(ambiguous || (rep.have_pair && rep.a == k->a && rep.b == k->b),
                       "%s, %d threads: pair (%x, %x): %s", k->file, threads, rep.a, rep.b, msg);
             snprintf(pair, sizeof pair, "a=0x%x, b=0x%x", k->a, k->b);
             cr_expect(strstr(msg, pair) && strstr(msg, k->words), "%s: %s", k->file, msg);

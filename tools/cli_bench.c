@@ -25,7 +25,7 @@ static void bench_usage(FILE *o)
             "on the function path (fpmul_mitchell; on a few shapes only, it is slow).  In the\n"
             "same run each shape also goes through exact float32 BLAS (im2col + sgemm) and\n"
             "through the naive LUT loop of peer tools (one lut[a][b] gather per MAC).\n\n"
-            "  --quick         a subset that runs in about a minute on two cores\n"
+            "  --quick         a subset that runs in under a minute on two cores\n"
             "  --json FILE     also write the results as a JSON list of cases\n"
             "  --device DEV    cpu (default) or cuda for the approximate kernels; cuda falls\n"
             "                  back to cpu with a notice when no GPU is visible.  The\n"
@@ -36,9 +36,11 @@ static void bench_usage(FILE *o)
             "  --reps N        timed repetitions after the warm-up (default: 5 under a\n"
             "                  second, 3 under ten, else 1); the median is reported\n"
             "  --list          list the shapes, the configs and the cases selected; run nothing\n\n"
-            "Times are wall-clock, median over the repetitions; the engine's time includes\n"
-            "encoding activations and weights, the naive loop's its quantization and\n"
-            "padding, BLAS's its im2col (also reported on its own).\n\n"
+            "Times are wall-clock medians.  The engine, the naive loop and BLAS are warmed\n"
+            "up, then run in interleaved rounds, so that a change of load on a shared\n"
+            "machine weighs on all three.  The engine's time includes encoding activations\n"
+            "and weights, the naive loop's its quantization and padding, BLAS's its im2col\n"
+            "(also reported on its own).\n\n"
             "OpenBLAS reads its settings when it loads: OPENBLAS_CORETYPE picks its kernels\n"
             "where it does not recognise the CPU (a notice says so), and\n"
             "OPENBLAS_THREAD_TIMEOUT=4 stops its idle workers spinning against OpenMP.\n"
@@ -76,43 +78,63 @@ static int cmp_double(const void *a, const void *b)
 }
 
 #define MAX_REPS 32
+#define N_METHODS 3
 
-/* One warm-up, then reps timed runs (reps <= 0: from the warm-up's time);
- * medians of the time and of the auxiliary time a run reports. */
-static enum axl_status time_median(run_fn f, void *ctx, int reps, double *med, double *aux_med,
-                                   int *reps_done, char *msg)
+static double median(double *v, int n)
 {
-    double aux = 0.0, t0 = bench_now();
-    enum axl_status st = f(ctx, &aux, msg);
-    if (st != AXL_OK)
-        return st;
-    double warm = bench_now() - t0;
-    if (reps <= 0)
-        reps = warm < 1.0 ? 5 : warm < 10.0 ? 3 : 1;
-    if (reps > MAX_REPS)
-        reps = MAX_REPS;
-    double t[MAX_REPS], a[MAX_REPS];
-    for (int i = 0; i < reps; i++) {
-        aux = 0.0;
-        t0 = bench_now();
-        if ((st = f(ctx, &aux, msg)) != AXL_OK)
+    qsort(v, (size_t)n, sizeof v[0], cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* One timed method: f(ctx) with its warm-up, repetitions and medians. */
+struct timing {
+    run_fn f;
+    int reps; /* in: requested (<= 0: from the warm-up); out: done */
+    double t[MAX_REPS], aux[MAX_REPS];
+    double med, aux_med;
+};
+
+/* Every method's warm-up, then rounds in which each method that still needs
+ * a repetition runs once: the methods are interleaved, so that a machine
+ * whose load changes during a case (a shared VM) weighs on all of them
+ * alike and their ratios stay meaningful.  Medians per method. */
+static enum axl_status time_methods(struct timing *tm, int n, void *ctx, char *msg)
+{
+    enum axl_status st;
+    int rounds = 0;
+    for (int i = 0; i < n; i++) {
+        double aux = 0.0, t0 = bench_now();
+        if ((st = tm[i].f(ctx, &aux, msg)) != AXL_OK)
             return st;
-        t[i] = bench_now() - t0;
-        a[i] = aux;
+        double warm = bench_now() - t0;
+        if (tm[i].reps <= 0)
+            tm[i].reps = warm < 1.0 ? 5 : warm < 10.0 ? 3 : 1;
+        if (tm[i].reps > MAX_REPS)
+            tm[i].reps = MAX_REPS;
+        if (tm[i].reps > rounds)
+            rounds = tm[i].reps;
     }
-    qsort(t, (size_t)reps, sizeof t[0], cmp_double);
-    qsort(a, (size_t)reps, sizeof a[0], cmp_double);
-    *med = reps % 2 ? t[reps / 2] : 0.5 * (t[reps / 2 - 1] + t[reps / 2]);
-    if (aux_med)
-        *aux_med = reps % 2 ? a[reps / 2] : 0.5 * (a[reps / 2 - 1] + a[reps / 2]);
-    *reps_done = reps;
+    for (int r = 0; r < rounds; r++)
+        for (int i = 0; i < n; i++) {
+            if (r >= tm[i].reps)
+                continue;
+            double aux = 0.0, t0 = bench_now();
+            if ((st = tm[i].f(ctx, &aux, msg)) != AXL_OK)
+                return st;
+            tm[i].t[r] = bench_now() - t0;
+            tm[i].aux[r] = aux;
+        }
+    for (int i = 0; i < n; i++) {
+        tm[i].med = median(tm[i].t, tm[i].reps);
+        tm[i].aux_med = median(tm[i].aux, tm[i].reps);
+    }
     return AXL_OK;
 }
 
 struct job {
     const struct bench_dims *d;
     const float *x, *w;
-    float *y;
+    float *ya, *yn, *yb; /* outputs of the engine, the naive loop, BLAS */
     const struct axl_mac *m;
     enum axl_backend be;
     const struct bench_lut *lut;
@@ -126,14 +148,14 @@ static enum axl_status run_approx(void *ctx, double *aux, char *msg)
     (void)aux;
     if (d->is_gemm) {
         struct axl_gemm_args g = {.trans_b = 1, .m = d->gm, .n = d->gn, .k = d->gk, .a = j->x,
-                                  .lda = d->gk, .b = j->w, .ldb = d->gk, .c = j->y, .ldc = d->gn};
+                                  .lda = d->gk, .b = j->w, .ldb = d->gk, .c = j->ya, .ldc = d->gn};
         return axl_mac_gemm(j->m, j->be, &g, msg);
     }
     struct axl_conv_args a = {.n = d->n, .c = d->c, .h = d->h, .w = d->w, .oc = d->oc,
                               .kh = d->k, .kw = d->k, .stride_h = d->stride,
                               .stride_w = d->stride, .pad_t = d->pad, .pad_l = d->pad,
                               .pad_b = d->pad, .pad_r = d->pad, .dil_h = 1, .dil_w = 1,
-                              .groups = 1, .x = j->x, .weight = j->w, .y = j->y};
+                              .groups = 1, .x = j->x, .weight = j->w, .y = j->ya};
     return axl_mac_conv2d(j->m, j->be, &a, msg);
 }
 
@@ -141,7 +163,7 @@ static enum axl_status run_naive(void *ctx, double *aux, char *msg)
 {
     const struct job *j = ctx;
     (void)aux;
-    enum axl_status st = bench_lut_run(j->lut, j->d, j->x, j->w, j->y);
+    enum axl_status st = bench_lut_run(j->lut, j->d, j->x, j->w, j->yn);
     if (st != AXL_OK)
         snprintf(msg, AXL_MSG_LEN, "naive LUT baseline: out of memory");
     return st;
@@ -150,7 +172,7 @@ static enum axl_status run_naive(void *ctx, double *aux, char *msg)
 static enum axl_status run_blas(void *ctx, double *aux, char *msg)
 {
     const struct job *j = ctx;
-    enum axl_status st = bench_blas_run(j->d, j->x, j->w, j->y, j->col, aux);
+    enum axl_status st = bench_blas_run(j->d, j->x, j->w, j->yb, j->col, aux);
     if (st != AXL_OK)
         snprintf(msg, AXL_MSG_LEN, "BLAS baseline: %s", axl_strerror(st));
     return st;
@@ -231,14 +253,12 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     if ((st = bench_lut_init(lut, c->mul, pp, c->param ? 1 : 0, c->lut_fmt, msg)) != AXL_OK)
         goto done;
 
-    struct job j = {.d = d, .x = x, .w = w, .m = m, .be = o->be, .lut = lut};
-    j.y = ya;
-    if ((st = time_median(run_approx, &j, o->reps, &r->approx_s, NULL, &r->reps, msg)) != AXL_OK)
-        goto done;
-    int reps;
-    j.y = yn;
-    if ((st = time_median(run_naive, &j, o->reps, &r->naive_s, NULL, &reps, msg)) != AXL_OK)
-        goto done;
+    struct job j = {.d = d, .x = x, .w = w, .ya = ya, .yn = yn, .yb = yb, .m = m, .be = o->be,
+                    .lut = lut};
+    struct timing tm[N_METHODS] = {{.f = run_approx, .reps = o->reps},
+                                   {.f = run_naive, .reps = o->reps},
+                                   {.f = run_blas, .reps = o->reps}};
+    int nm = 2;
     if (bench_blas_available()) {
         int64_t ncol = bench_blas_workspace(d);
         if (ncol && !(col = malloc((size_t)ncol * sizeof *col))) {
@@ -247,10 +267,16 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
             goto done;
         }
         j.col = col;
-        j.y = yb;
-        if ((st = time_median(run_blas, &j, o->reps, &r->blas_s, &r->im2col_s, &reps, msg)) !=
-            AXL_OK)
-            goto done;
+        nm = 3;
+    }
+    if ((st = time_methods(tm, nm, &j, msg)) != AXL_OK)
+        goto done;
+    r->approx_s = tm[0].med;
+    r->reps = tm[0].reps;
+    r->naive_s = tm[1].med;
+    if (nm == 3) {
+        r->blas_s = tm[2].med;
+        r->im2col_s = tm[2].aux_med;
         r->approx_err = rel_rms(ya, yb, ny);
         r->naive_err = rel_rms(yn, yb, ny);
     }
@@ -328,6 +354,12 @@ static void json_num(FILE *f, const char *key, double v, int valid)
         fprintf(f, ",\n    \"%s\": null", key);
 }
 
+static void json_str_field(FILE *f, const char *key, const char *v)
+{
+    fprintf(f, ",\n    \"%s\": ", key);
+    json_string(f, v);
+}
+
 /* Written to FILE.tmp, renamed when complete. */
 static int write_json(const char *path, const struct result *res, size_t n, int threads,
                       const char *device, const char *cpu)
@@ -345,6 +377,7 @@ static int write_json(const char *path, const struct result *res, size_t n, int 
     fprintf(f, "[");
     for (size_t i = 0; i < n; i++) {
         const struct result *r = &res[i];
+        const struct bench_dims *d = &r->s->d;
         char name[96], shape[160];
         snprintf(name, sizeof name, "%s/%s", r->s->name, r->c->name);
         bench_shape_describe(r->s, shape, sizeof shape);
@@ -353,11 +386,8 @@ static int write_json(const char *path, const struct result *res, size_t n, int 
         double b = blas ? rate(r->macs, r->blas_s) : 0.0;
         fprintf(f, "%s\n  {\n    \"name\": ", i ? "," : "");
         json_string(f, name);
-        fprintf(f, ",\n    \"shape_name\": ");
-        json_string(f, r->s->name);
-        fprintf(f, ",\n    \"shape\": ");
-        json_string(f, shape);
-        const struct bench_dims *d = &r->s->d;
+        json_str_field(f, "shape_name", r->s->name);
+        json_str_field(f, "shape", shape);
         if (d->is_gemm)
             fprintf(f, ",\n    \"dims\": {\"m\": %lld, \"n\": %lld, \"k\": %lld}",
                     (long long)d->gm, (long long)d->gn, (long long)d->gk);
@@ -367,20 +397,13 @@ static int write_json(const char *path, const struct result *res, size_t n, int 
                     (long long)d->n, (long long)d->c, (long long)d->h, (long long)d->w,
                     (long long)d->oc, (long long)d->k, (long long)d->k, (long long)d->stride,
                     (long long)d->pad);
-        fprintf(f, ",\n    \"config\": ");
-        json_string(f, r->c->name);
-        fprintf(f, ",\n    \"description\": ");
-        json_string(f, r->desc);
-        fprintf(f, ",\n    \"path\": ");
-        json_string(f, r->path);
-        fprintf(f, ",\n    \"device\": ");
-        json_string(f, device);
-        fprintf(f, ",\n    \"cpu\": ");
-        json_string(f, cpu);
-        fprintf(f, ",\n    \"blas\": ");
-        json_string(f, bench_blas_name());
-        fprintf(f, ",\n    \"naive_lut_format\": ");
-        json_string(f, r->c->lut_fmt);
+        json_str_field(f, "config", r->c->name);
+        json_str_field(f, "description", r->desc);
+        json_str_field(f, "path", r->path);
+        json_str_field(f, "device", device);
+        json_str_field(f, "cpu", cpu);
+        json_str_field(f, "blas", bench_blas_name());
+        json_str_field(f, "naive_lut_format", r->c->lut_fmt);
         fprintf(f, ",\n    \"threads\": %d,\n    \"reps\": %d,\n    \"macs\": %lld", threads,
                 r->reps, (long long)r->macs);
         json_num(f, "seconds", r->approx_s, 1);

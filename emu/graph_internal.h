@@ -1,0 +1,169 @@
+/* The graph's inside: values, nodes, the operator table, and the state of
+ * one run.  Shared by the importer (emu/onnx_import.c), the executor
+ * (emu/graph.c) and the operators (emu/ops_*.c).
+ *
+ * Every value is float32 or int64 (all integer and boolean ONNX types
+ * become int64, all floating ones float32).  Integer values only ever hold
+ * shapes, sizes and indices: they are computed while the shapes of a run
+ * are worked out (the "shape pass"), before any float work; float values
+ * are computed in the "exec pass".  A node whose outputs are all integer
+ * is therefore bookkeeping, evaluated in the shape pass and not exposed.
+ */
+#ifndef AXLUT_EMU_GRAPH_INTERNAL_H
+#define AXLUT_EMU_GRAPH_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "axlut/graph.h"
+
+enum gdt { GDT_F32 = 0, GDT_I64 = 1 };
+
+struct gtensor {
+    int dtype; /* enum gdt */
+    int ndim;
+    int64_t dims[AXL_MAX_DIMS];
+    void *data; /* NULL while not computed */
+    int owned;  /* data is freed with the run (or the graph, for constants) */
+};
+
+enum gattr_type { GA_FLOAT = 1, GA_INT = 2, GA_STRING = 3, GA_TENSOR = 4, GA_FLOATS = 6, GA_INTS = 7,
+                  GA_OTHER = 99 };
+
+struct gattr {
+    char *name;
+    int type; /* enum gattr_type */
+    float f;
+    int64_t i;
+    char *s;
+    int64_t *ints;
+    float *floats;
+    int64_t n; /* of ints or floats */
+    struct gtensor t;
+};
+
+enum vkind { V_RUNTIME = 0, V_INPUT = 1, V_CONST = 2 };
+
+struct gvalue {
+    char *name;
+    int kind;         /* enum vkind */
+    struct gtensor c; /* V_CONST: the data, owned by the graph */
+    int producer;     /* node index or -1 */
+    int input_index;  /* V_INPUT: position among the graph inputs */
+    int ndecl;        /* V_INPUT: declared rank and dims (-1 symbolic) */
+    int64_t decl[AXL_MAX_DIMS];
+    int last_use;     /* exec position of the last exposed consumer, -1 none */
+    int is_output;
+};
+
+struct op_def;
+
+struct gnode {
+    char *name;
+    char *op;
+    int file_index;
+    int n_in, n_out;
+    int *in, *out; /* value indices; -1 for an empty (omitted optional) input */
+    struct gattr *attrs;
+    int n_attrs;
+    const struct op_def *def;
+    int dead;     /* folded into constants */
+    int exposed;  /* computes float outputs (exec pass) */
+    int64_t pub;  /* position among exposed nodes, -1 otherwise */
+};
+
+struct axl_graph {
+    char *path;
+    int opset;
+    struct gvalue *vals;
+    int nvals;
+    struct gnode *nodes;
+    int nnodes;
+    int *order; /* live nodes, topologically sorted */
+    int norder;
+    int *pub;   /* node indices of the exposed nodes, in order */
+    size_t npub;
+    int *inputs, *outputs; /* value indices */
+    int nin, nout;
+    int64_t out_decl[16][AXL_MAX_DIMS]; /* first 16 outputs' probe shapes */
+    int out_ndim[16];
+    struct axl_mac *exact;
+    int batch_symbolic;
+};
+
+/* One run (or one shape pass): the tensor of every value. */
+struct run_ctx {
+    const struct axl_graph *g;
+    struct gtensor *rt;  /* nvals */
+    enum axl_backend be;
+    const struct axl_mac *mac; /* the configuration of the node being run */
+    int64_t macs;        /* set by a MAC node's shape function */
+};
+
+struct op_def {
+    const char *name;
+    const char *attrs; /* accepted attribute names, comma separated */
+    int min_in, max_in, min_out, max_out;
+    int is_mac;
+    int shape_of_input; /* reads only the shape of input 0 (Shape, Size) */
+    /* load time: attribute values and opset-dependent forms; one line on
+     * what is unsupported (the caller prefixes the node) */
+    enum axl_status (*check)(const struct axl_graph *g, const struct gnode *n, char *msg);
+    /* output dtypes and shapes; with ctx->g, inputs' shapes (and data, when
+     * integer or constant) */
+    enum axl_status (*shape)(struct run_ctx *c, const struct gnode *n, char *msg);
+    /* the outputs' data, buffers already allocated */
+    enum axl_status (*exec)(struct run_ctx *c, const struct gnode *n, char *msg);
+};
+
+const struct op_def *axl_op_find(const char *name);
+/* the operator tables, each ended by a NULL name */
+extern const struct op_def axl_ops_elem[], axl_ops_shape[], axl_ops_move[], axl_ops_mac[];
+
+/* ---- helpers for the operators (emu/graph.c) ---------------------------- */
+int64_t gt_numel(const struct gtensor *t);
+size_t gt_esize(int dtype);
+/* integer view of an int64 or (constant) float tensor's element i */
+int64_t gt_geti(const struct gtensor *t, int64_t i);
+double gt_getd(const struct gtensor *t, int64_t i);
+
+const struct gattr *ga_find(const struct gnode *n, const char *name);
+int64_t ga_int(const struct gnode *n, const char *name, int64_t dflt);
+float ga_float(const struct gnode *n, const char *name, float dflt);
+const char *ga_str(const struct gnode *n, const char *name, const char *dflt);
+/* ints attribute: count (or -1 when absent), values in *v */
+int64_t ga_ints(const struct gnode *n, const char *name, const int64_t **v);
+
+/* the run-time tensor of input i (NULL when omitted or i >= n_in) */
+struct gtensor *in_t(struct run_ctx *c, const struct gnode *n, int i);
+struct gtensor *out_t(struct run_ctx *c, const struct gnode *n, int i);
+/* set output i's dtype and shape */
+enum axl_status set_out(struct run_ctx *c, const struct gnode *n, int i, int dtype, int ndim,
+                        const int64_t *dims, char *msg);
+
+/* axis in [-r, r) to [0, r); -1 (with a message) when out of range */
+int norm_axis(int64_t axis, int r, const struct gnode *n, char *msg);
+/* numpy broadcast of two shapes */
+enum axl_status bcast_shape(const struct gtensor *a, const struct gtensor *b, int *ndim,
+                            int64_t *dims, char *msg);
+/* strides of t (element units) broadcast onto an output of ndim dims */
+void bcast_strides(const struct gtensor *t, int ndim, const int64_t *odims, int64_t *strides);
+
+/* AXL_OK when t is absent or its data is known (constant or integer);
+ * otherwise a message that `what` may not come from run-time float data */
+enum axl_status need_data(const struct gtensor *t, const char *what, char *msg);
+
+/* error helpers: msg gets "fmt" (the executor adds the node) */
+enum axl_status op_err(char *msg, enum axl_status st, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* ---- the importer (emu/onnx_import.c) ----------------------------------- */
+/* Fills g's values, nodes, inputs, outputs and opset from the file. */
+enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg);
+void gt_free(struct gtensor *t);
+void gnode_free(struct gnode *n);
+
+#endif

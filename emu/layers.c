@@ -1,0 +1,486 @@
+/* Per-layer MAC configurations (include/axlut/layers.h). */
+#define _POSIX_C_SOURCE 200809L
+#include <fnmatch.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/layers.h"
+
+enum {
+    F_MUL = 1 << 0, F_PARAMS = 1 << 1, F_FMT_A = 1 << 2, F_FMT_W = 1 << 3, F_FMT_P = 1 << 4,
+    F_ROUND = 1 << 5, F_SEED = 1 << 6, F_ADD = 1 << 7, F_ADD_PARAMS = 1 << 8, F_ACC = 1 << 9,
+    F_ORDER = 1 << 10, F_CHUNK = 1 << 11, F_PATH = 1 << 12, F_WQUANT = 1 << 13, F_EXACT = 1 << 14,
+};
+
+#define STR 128
+
+/* One rule (or the default): the fields it sets, with their values. */
+struct rule {
+    char match[STR]; /* "" : any name */
+    char op[32];     /* "" : any op */
+    unsigned set;
+    char mul[512], fmt_a[64], fmt_w[64], fmt_p[64], add[512], acc[64];
+    char params[AXL_MAC_MAX_PARAMS][48];
+    int nparams;
+    char add_params[AXL_MAC_MAX_PARAMS][48];
+    int nadd_params;
+    enum axl_round round;
+    uint64_t seed;
+    enum axl_order order;
+    uint32_t chunk;
+    enum axl_path path;
+    enum axl_wquant wquant;
+    int exact;
+};
+
+struct axl_layers {
+    struct rule def;
+    struct rule *rules;
+    size_t n;
+};
+
+enum axl_status axl_layers_new(struct axl_layers **out, char *msg)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out) {
+        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        return AXL_ERR_NOMEM;
+    }
+    return AXL_OK;
+}
+
+void axl_layers_free(struct axl_layers *l)
+{
+    if (!l)
+        return;
+    free(l->rules);
+    free(l);
+}
+
+static int copy(char *dst, size_t cap, const char *src)
+{
+    size_t n = strlen(src);
+    if (n >= cap)
+        return 0;
+    memcpy(dst, src, n + 1);
+    return 1;
+}
+
+static enum axl_status parse_enum(const char *what, const char *v, const char *const *names,
+                                  int n, int *out, char *msg, const char *where)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(v, names[i])) {
+            *out = i;
+            return AXL_OK;
+        }
+    char allowed[160] = "";
+    for (int i = 0; i < n; i++) {
+        strncat(allowed, names[i], sizeof allowed - strlen(allowed) - 1);
+        if (i + 1 < n)
+            strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
+    }
+    snprintf(msg, AXL_MSG_LEN, "%s%s '%s' is not one of %s", where, what, v, allowed);
+    return AXL_ERR_INVALID;
+}
+
+static const char *const k_orders[] = {"sequential", "pairwise", "chunked"};
+static const char *const k_paths[] = {"auto", "table", "mantissa", "function"};
+static const char *const k_wquant[] = {"per-channel", "per-tensor"};
+
+/* Set one field of a rule from text; `where` prefixes messages. */
+static enum axl_status set_field(struct rule *r, const char *key, const char *v, char *msg,
+                                 const char *where)
+{
+    char tmp[AXL_MSG_LEN];
+    struct axl_format f;
+    int e;
+    if (!strcmp(key, "mul")) {
+        if (!copy(r->mul, sizeof r->mul, v))
+            goto toolong;
+        r->set |= F_MUL;
+    } else if (!strcmp(key, "param") || !strcmp(key, "add-param")) {
+        int add = key[0] == 'a';
+        int *n = add ? &r->nadd_params : &r->nparams;
+        char (*p)[48] = add ? r->add_params : r->params;
+        if (!strchr(v, '=')) {
+            snprintf(msg, AXL_MSG_LEN, "%s%s '%s' must be name=value", where, key, v);
+            return AXL_ERR_INVALID;
+        }
+        if (!(r->set & (add ? F_ADD_PARAMS : F_PARAMS)))
+            *n = 0;
+        if (*n >= AXL_MAC_MAX_PARAMS) {
+            snprintf(msg, AXL_MSG_LEN, "%sat most %d %ss", where, AXL_MAC_MAX_PARAMS, key);
+            return AXL_ERR_INVALID;
+        }
+        if (!copy(p[*n], sizeof p[*n], v))
+            goto toolong;
+        (*n)++;
+        r->set |= add ? F_ADD_PARAMS : F_PARAMS;
+    } else if (!strcmp(key, "format") || !strcmp(key, "format-w") || !strcmp(key, "format-p") ||
+               !strcmp(key, "acc-format")) {
+        if (axl_format_parse(v, &f, tmp) != AXL_OK) {
+            snprintf(msg, AXL_MSG_LEN, "%s%s: %.400s", where, key, tmp);
+            return AXL_ERR_INVALID;
+        }
+        char *dst = !strcmp(key, "format")     ? r->fmt_a
+                    : !strcmp(key, "format-w") ? r->fmt_w
+                    : !strcmp(key, "format-p") ? r->fmt_p
+                                               : r->acc;
+        copy(dst, 64, f.name);
+        r->set |= !strcmp(key, "format")     ? F_FMT_A
+                  : !strcmp(key, "format-w") ? F_FMT_W
+                  : !strcmp(key, "format-p") ? F_FMT_P
+                                             : F_ACC;
+    } else if (!strcmp(key, "round")) {
+        if (axl_round_parse(v, &r->round) != AXL_OK) {
+            snprintf(msg, AXL_MSG_LEN, "%sround '%s' is not one of nearest, zero, up, down, "
+                     "stochastic", where, v);
+            return AXL_ERR_INVALID;
+        }
+        r->set |= F_ROUND;
+    } else if (!strcmp(key, "seed")) {
+        char *end;
+        r->seed = strtoull(v, &end, 0);
+        if (*v == '\0' || *end != '\0') {
+            snprintf(msg, AXL_MSG_LEN, "%sseed '%s' is not an integer", where, v);
+            return AXL_ERR_INVALID;
+        }
+        r->set |= F_SEED;
+    } else if (!strcmp(key, "add")) {
+        if (!copy(r->add, sizeof r->add, v))
+            goto toolong;
+        r->set |= F_ADD;
+    } else if (!strcmp(key, "order")) {
+        if (parse_enum("order", v, k_orders, 3, &e, msg, where) != AXL_OK)
+            return AXL_ERR_INVALID;
+        r->order = (enum axl_order)e;
+        r->set |= F_ORDER;
+    } else if (!strcmp(key, "chunk")) {
+        char *end;
+        long c = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || c < 1 || c > 1 << 20) {
+            snprintf(msg, AXL_MSG_LEN, "%schunk '%s' must be an integer in 1..1048576", where, v);
+            return AXL_ERR_INVALID;
+        }
+        r->chunk = (uint32_t)c;
+        r->set |= F_CHUNK;
+    } else if (!strcmp(key, "path")) {
+        if (parse_enum("path", v, k_paths, 4, &e, msg, where) != AXL_OK)
+            return AXL_ERR_INVALID;
+        r->path = (enum axl_path)e;
+        r->set |= F_PATH;
+    } else if (!strcmp(key, "wquant")) {
+        if (parse_enum("wquant", v, k_wquant, 2, &e, msg, where) != AXL_OK)
+            return AXL_ERR_INVALID;
+        r->wquant = (enum axl_wquant)e;
+        r->set |= F_WQUANT;
+    } else if (!strcmp(key, "exact")) {
+        r->exact = !strcmp(v, "1") || !strcmp(v, "true");
+        r->set |= F_EXACT;
+    } else {
+        snprintf(msg, AXL_MSG_LEN, "%sunknown key '%s' (allowed: mul, params, format, format_w, "
+                 "format_p, round, seed, add, add_params, acc_format, order, chunk, path, wquant, "
+                 "exact, and in layer rules match, op)", where, key);
+        return AXL_ERR_INVALID;
+    }
+    return AXL_OK;
+toolong:
+    snprintf(msg, AXL_MSG_LEN, "%s%s value too long", where, key);
+    return AXL_ERR_INVALID;
+}
+
+enum axl_status axl_layers_set_default(struct axl_layers *l, const char *key, const char *value,
+                                       char *msg)
+{
+    return set_field(&l->def, key, value, msg, "");
+}
+
+/* Whether a rule makes its layers exact (1), approximate (0), or says
+ * nothing about it (-1): "exact" when given, else approximate as soon as it
+ * gives any MAC field. */
+static int rule_exact(const struct rule *r)
+{
+    if (r->set & F_EXACT)
+        return r->exact;
+    return r->set ? 0 : -1;
+}
+
+int axl_layers_any(const struct axl_layers *l)
+{
+    if (rule_exact(&l->def) == 0)
+        return 1;
+    for (size_t i = 0; i < l->n; i++)
+        if (rule_exact(&l->rules[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* JSON key spelling: underscores for the option's dashes. */
+static void key_of(const char *json_key, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", json_key);
+    for (char *p = out; *p; p++)
+        if (*p == '_')
+            *p = '-';
+    if (!strcmp(out, "params"))
+        snprintf(out, cap, "param");
+    else if (!strcmp(out, "add-params"))
+        snprintf(out, cap, "add-param");
+}
+
+static enum axl_status rule_from_json(json_t *obj, struct rule *r, int is_default, char *msg,
+                                      const char *where)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(obj, k, v)
+    {
+        char key[48], val[512];
+        key_of(k, key, sizeof key);
+        if (!is_default && (!strcmp(k, "match") || !strcmp(k, "op"))) {
+            if (!json_is_string(v) || !copy(!strcmp(k, "match") ? r->match : r->op,
+                                            !strcmp(k, "match") ? sizeof r->match : sizeof r->op,
+                                            json_string_value(v))) {
+                snprintf(msg, AXL_MSG_LEN, "%s'%s' must be a (short) string", where, k);
+                return AXL_ERR_INVALID;
+            }
+            continue;
+        }
+        if (!strcmp(key, "param") || !strcmp(key, "add-param")) {
+            if (!json_is_object(v)) {
+                snprintf(msg, AXL_MSG_LEN, "%s'%s' must be an object like {\"k\": 4}", where, k);
+                return AXL_ERR_INVALID;
+            }
+            const char *pk;
+            json_t *pv;
+            json_object_foreach(v, pk, pv)
+            {
+                if (!json_is_integer(pv)) {
+                    snprintf(msg, AXL_MSG_LEN, "%s%s.%s must be an integer", where, k, pk);
+                    return AXL_ERR_INVALID;
+                }
+                snprintf(val, sizeof val, "%s=%lld", pk, (long long)json_integer_value(pv));
+                if (set_field(r, key, val, msg, where) != AXL_OK)
+                    return AXL_ERR_INVALID;
+            }
+            continue;
+        }
+        if (json_is_string(v))
+            snprintf(val, sizeof val, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+            snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
+        else if (json_is_boolean(v))
+            snprintf(val, sizeof val, "%s", json_is_true(v) ? "1" : "0");
+        else {
+            snprintf(msg, AXL_MSG_LEN, "%s'%s' must be a string, integer or boolean", where, k);
+            return AXL_ERR_INVALID;
+        }
+        if (set_field(r, key, val, msg, where) != AXL_OK)
+            return AXL_ERR_INVALID;
+    }
+    if (!is_default && !r->match[0] && !r->op[0]) {
+        snprintf(msg, AXL_MSG_LEN, "%sa layer rule needs \"match\" (a name or glob) or \"op\"",
+                 where);
+        return AXL_ERR_INVALID;
+    }
+    return AXL_OK;
+}
+
+enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, char *msg)
+{
+    json_error_t err;
+    *out = NULL;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root) {
+        snprintf(msg, AXL_MSG_LEN, "%s: line %d: %s", path, err.line, err.text);
+        return AXL_ERR_FORMAT;
+    }
+    struct axl_layers *l;
+    enum axl_status st = axl_layers_new(&l, msg);
+    if (st != AXL_OK) {
+        json_decref(root);
+        return st;
+    }
+    char where[256];
+    if (!json_is_object(root)) {
+        snprintf(msg, AXL_MSG_LEN, "%s: the configuration must be a JSON object", path);
+        st = AXL_ERR_FORMAT;
+        goto done;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach(root, k, v)
+    {
+        if (!strcmp(k, "default")) {
+            snprintf(where, sizeof where, "%s: default: ", path);
+            if (json_is_string(v) && !strcmp(json_string_value(v), "exact"))
+                continue;
+            if (!json_is_object(v)) {
+                snprintf(msg, AXL_MSG_LEN, "%sexpected an object or \"exact\"", where);
+                st = AXL_ERR_FORMAT;
+                goto done;
+            }
+            if ((st = rule_from_json(v, &l->def, 1, msg, where)) != AXL_OK)
+                goto done;
+        } else if (!strcmp(k, "layers")) {
+            if (!json_is_array(v)) {
+                snprintf(msg, AXL_MSG_LEN, "%s: \"layers\" must be an array of rules", path);
+                st = AXL_ERR_FORMAT;
+                goto done;
+            }
+            size_t n = json_array_size(v);
+            l->rules = calloc(n ? n : 1, sizeof *l->rules);
+            if (!l->rules) {
+                snprintf(msg, AXL_MSG_LEN, "out of memory");
+                st = AXL_ERR_NOMEM;
+                goto done;
+            }
+            for (size_t i = 0; i < n; i++) {
+                json_t *r = json_array_get(v, i);
+                snprintf(where, sizeof where, "%s: layers[%zu]: ", path, i);
+                if (!json_is_object(r)) {
+                    snprintf(msg, AXL_MSG_LEN, "%sexpected an object", where);
+                    st = AXL_ERR_FORMAT;
+                    goto done;
+                }
+                if ((st = rule_from_json(r, &l->rules[i], 0, msg, where)) != AXL_OK)
+                    goto done;
+                l->n = i + 1;
+            }
+        } else {
+            snprintf(msg, AXL_MSG_LEN, "%s: unknown key '%s' (allowed: default, layers)", path, k);
+            st = AXL_ERR_FORMAT;
+            goto done;
+        }
+    }
+done:
+    json_decref(root);
+    if (st != AXL_OK) {
+        axl_layers_free(l);
+        return st;
+    }
+    *out = l;
+    return AXL_OK;
+}
+
+static int matches(const struct rule *r, const char *name, const char *op)
+{
+    if (r->match[0] && fnmatch(r->match, name, 0) != 0)
+        return 0;
+    if (r->op[0] && strcmp(r->op, op) != 0)
+        return 0;
+    return 1;
+}
+
+/* Each field comes from the last matching rule that gives it (the default
+ * first); the spec's strings point into those rules, so nothing is copied
+ * and the spec stays valid as long as l does. */
+void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,
+                        struct axl_mac_spec *spec, int *exact)
+{
+    /* find the last rule giving each field: no copies, pointers into l */
+    const struct rule *src[15] = {0};
+    int ex = rule_exact(&l->def) == 0 ? 0 : 1;
+    const struct rule *all_first = &l->def;
+    for (int b = 0; b < 15; b++)
+        if (all_first->set & (1u << b))
+            src[b] = all_first;
+    for (size_t i = 0; i < l->n; i++) {
+        const struct rule *r = &l->rules[i];
+        if (!matches(r, name, op))
+            continue;
+        for (int b = 0; b < 15; b++)
+            if (r->set & (1u << b))
+                src[b] = r;
+        if (rule_exact(r) >= 0)
+            ex = rule_exact(r);
+    }
+    *exact = ex;
+    if (ex)
+        return;
+    memset(spec, 0, sizeof *spec);
+#define FIELD(bit) src[bit]
+    if (FIELD(0))
+        spec->mul = FIELD(0)->mul;
+    if (FIELD(1)) {
+        for (int i = 0; i < FIELD(1)->nparams; i++)
+            spec->mul_params[i] = FIELD(1)->params[i];
+        spec->n_mul_params = FIELD(1)->nparams;
+    }
+    if (FIELD(2))
+        spec->fmt_a = FIELD(2)->fmt_a;
+    if (FIELD(3))
+        spec->fmt_w = FIELD(3)->fmt_w;
+    if (FIELD(4))
+        spec->fmt_p = FIELD(4)->fmt_p;
+    if (FIELD(5))
+        spec->round = FIELD(5)->round;
+    if (FIELD(6))
+        spec->seed = FIELD(6)->seed;
+    if (FIELD(7))
+        spec->add = FIELD(7)->add;
+    if (FIELD(8)) {
+        for (int i = 0; i < FIELD(8)->nadd_params; i++)
+            spec->add_params[i] = FIELD(8)->add_params[i];
+        spec->n_add_params = FIELD(8)->nadd_params;
+    }
+    if (FIELD(9))
+        spec->fmt_acc = FIELD(9)->acc;
+    if (FIELD(10))
+        spec->order = FIELD(10)->order;
+    spec->chunk = FIELD(11) ? FIELD(11)->chunk : 8;
+    if (FIELD(12))
+        spec->path = FIELD(12)->path;
+    if (FIELD(13))
+        spec->wquant = FIELD(13)->wquant;
+#undef FIELD
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 64 || lb > 64)
+        return 99;
+    size_t d[65][65];
+    for (size_t i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (size_t j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (size_t i = 1; i <= la; i++)
+        for (size_t j = 1; j <= lb; j++) {
+            size_t c = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            size_t x = d[i - 1][j] + 1, y = d[i][j - 1] + 1;
+            d[i][j] = c < x ? (c < y ? c : y) : (x < y ? x : y);
+        }
+    return d[la][lb];
+}
+
+enum axl_status axl_layers_check(const struct axl_layers *l, const char *const *names,
+                                 const char *const *ops, size_t n, char *msg)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        const struct rule *r = &l->rules[i];
+        int hit = 0;
+        for (size_t j = 0; j < n && !hit; j++)
+            hit = matches(r, names[j], ops[j]);
+        if (hit)
+            continue;
+        const char *best = NULL;
+        size_t bd = 4;
+        for (size_t j = 0; r->match[0] && j < n; j++) {
+            size_t d = edit_distance(r->match, names[j]);
+            if (d < bd) {
+                bd = d;
+                best = names[j];
+            }
+        }
+        snprintf(msg, AXL_MSG_LEN, "layer rule %zu (match '%s'%s%s) matches no approximable layer%s%s%s",
+                 i, r->match[0] ? r->match : "*", r->op[0] ? ", op " : "", r->op,
+                 best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
+        return AXL_ERR_INVALID;
+    }
+    return AXL_OK;
+}

@@ -1,0 +1,762 @@
+/* Exact float32 operators: element-wise functions, broadcasting binary
+ * operators, normalisations, softmax, pooling and reductions.  Binary
+ * arithmetic also runs on int64 (shape arithmetic). */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emu/graph_internal.h"
+
+#define PAR_MIN 32768 /* elements below which threads do not pay */
+
+/* ---- unary -------------------------------------------------------------------- */
+enum un { U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_HSIG, U_HSWISH, U_ERF, U_GELU, U_GELU_TANH,
+          U_SQRT, U_EXP, U_LOG, U_ABS, U_NEG, U_RECIP, U_FLOOR, U_CEIL, U_ELU, U_SOFTPLUS,
+          U_CLIP, U_SIN, U_COS };
+
+static const struct {
+    const char *name;
+    int op;
+} k_unary[] = {
+    {"Relu", U_RELU}, {"LeakyRelu", U_LEAKY}, {"Sigmoid", U_SIGMOID}, {"Tanh", U_TANH},
+    {"HardSigmoid", U_HSIG}, {"HardSwish", U_HSWISH}, {"Erf", U_ERF}, {"Gelu", U_GELU},
+    {"Sqrt", U_SQRT}, {"Exp", U_EXP}, {"Log", U_LOG}, {"Abs", U_ABS}, {"Neg", U_NEG},
+    {"Reciprocal", U_RECIP}, {"Floor", U_FLOOR}, {"Ceil", U_CEIL}, {"Elu", U_ELU},
+    {"Softplus", U_SOFTPLUS}, {"Clip", U_CLIP}, {"Sin", U_SIN}, {"Cos", U_COS},
+};
+
+static int unary_kind(const struct gnode *n)
+{
+    for (size_t i = 0; i < sizeof k_unary / sizeof k_unary[0]; i++)
+        if (!strcmp(k_unary[i].name, n->op))
+            return k_unary[i].op == U_GELU && !strcmp(ga_str(n, "approximate", "none"), "tanh")
+                       ? U_GELU_TANH
+                       : k_unary[i].op;
+    return -1;
+}
+
+static enum axl_status unary_check(const struct axl_graph *g, const struct gnode *n, char *msg)
+{
+    if (!strcmp(n->op, "Gelu")) {
+        const char *a = ga_str(n, "approximate", "none");
+        if (strcmp(a, "none") && strcmp(a, "tanh"))
+            return op_err(msg, AXL_ERR_UNSUPPORTED, "approximate='%.40s' is not supported "
+                          "(none, tanh)", a);
+    }
+    if (!strcmp(n->op, "Clip") && g->opset >= 11 && (ga_find(n, "min") || ga_find(n, "max")))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "min/max attributes are not valid from opset 11 "
+                      "(they are inputs)");
+    return AXL_OK;
+}
+
+static enum axl_status float_input(struct run_ctx *c, const struct gnode *n, int i, char *msg)
+{
+    struct gtensor *t = in_t(c, n, i);
+    if (t && t->dtype != GDT_F32)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "input %d is an integer tensor; only float "
+                      "tensors are supported here", i);
+    return AXL_OK;
+}
+
+static enum axl_status same_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct gtensor *x = in_t(c, n, 0);
+    enum axl_status st = float_input(c, n, 0, msg);
+    return st != AXL_OK ? st : set_out(c, n, 0, GDT_F32, x->ndim, x->dims, msg);
+}
+
+static float scalar_in(struct run_ctx *c, const struct gnode *n, int i, float dflt)
+{
+    struct gtensor *t = in_t(c, n, i);
+    return t && t->data && gt_numel(t) > 0 ? (float)gt_getd(t, 0) : dflt;
+}
+
+static enum axl_status unary_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    (void)msg;
+    const struct gtensor *xt = in_t(c, n, 0);
+    const float *x = xt->data;
+    float *y = out_t(c, n, 0)->data;
+    int64_t cnt = gt_numel(xt);
+    int k = unary_kind(n);
+    float alpha = ga_float(n, "alpha", k == U_LEAKY ? 0.01f : k == U_HSIG ? 0.2f : 1.0f);
+    float beta = ga_float(n, "beta", 0.5f);
+    float lo = -INFINITY, hi = INFINITY;
+    if (k == U_CLIP) {
+        if (c->g->opset < 11) {
+            lo = ga_float(n, "min", -FLT_MAX);
+            hi = ga_float(n, "max", FLT_MAX);
+        } else {
+            lo = scalar_in(c, n, 1, -INFINITY);
+            hi = scalar_in(c, n, 2, INFINITY);
+        }
+    }
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t i = 0; i < cnt; i++) {
+        float v = x[i], r;
+        switch (k) {
+        case U_RELU: r = v > 0 ? v : 0.0f; break;
+        case U_LEAKY: r = v >= 0 ? v : alpha * v; break;
+        case U_SIGMOID: r = 1.0f / (1.0f + expf(-v)); break;
+        case U_TANH: r = tanhf(v); break;
+        case U_HSIG: r = fmaxf(0.0f, fminf(1.0f, alpha * v + beta)); break;
+        case U_HSWISH: r = v * fmaxf(0.0f, fminf(1.0f, v / 6.0f + 0.5f)); break;
+        case U_ERF: r = erff(v); break;
+        case U_GELU: r = (float)(0.5 * v * (1.0 + erf(v / 1.4142135623730951))); break;
+        case U_GELU_TANH:
+            r = (float)(0.5 * v * (1.0 + tanh(0.7978845608028654 * (v + 0.044715 * v * v * v))));
+            break;
+        case U_SQRT: r = sqrtf(v); break;
+        case U_EXP: r = expf(v); break;
+        case U_LOG: r = logf(v); break;
+        case U_ABS: r = fabsf(v); break;
+        case U_NEG: r = -v; break;
+        case U_RECIP: r = 1.0f / v; break;
+        case U_FLOOR: r = floorf(v); break;
+        case U_CEIL: r = ceilf(v); break;
+        case U_ELU: r = v >= 0 ? v : alpha * (expf(v) - 1.0f); break;
+        case U_SOFTPLUS: r = v > 20.0f ? v : log1pf(expf(v)); break;
+        case U_CLIP: r = v < lo ? lo : v > hi ? hi : v; break;
+        case U_SIN: r = sinf(v); break;
+        default: r = cosf(v); break;
+        }
+        y[i] = r;
+    }
+    return AXL_OK;
+}
+
+/* ---- binary, broadcasting ----------------------------------------------------- */
+enum bin { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_PRELU, B_EQ, B_LT, B_GT, B_LE, B_GE,
+           B_AND, B_OR, B_MOD };
+
+static int bin_kind(const char *op)
+{
+    static const char *names[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu",
+                                  "Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
+                                  "And", "Or", "Mod"};
+    for (int i = 0; i < (int)(sizeof names / sizeof names[0]); i++)
+        if (!strcmp(names[i], op))
+            return i;
+    return -1;
+}
+
+static enum axl_status bin_check(const struct axl_graph *g, const struct gnode *n, char *msg)
+{
+    if (g->opset < 7 && ga_find(n, "broadcast"))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "legacy broadcast attribute");
+    if (!strcmp(n->op, "Mod") && ga_int(n, "fmod", 0) != 0)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "fmod=1 is not supported");
+    return AXL_OK;
+}
+
+static enum axl_status bin_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1);
+    int k = bin_kind(n->op), nd;
+    int64_t d[AXL_MAX_DIMS + 1];
+    if (a->ndim > AXL_MAX_DIMS || b->ndim > AXL_MAX_DIMS)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "rank above %d", AXL_MAX_DIMS);
+    enum axl_status st = bcast_shape(a, b, &nd, d, msg);
+    if (st != AXL_OK)
+        return st;
+    if (a->dtype != b->dtype && k != B_POW)
+        return op_err(msg, AXL_ERR_INVALID, "inputs of different element types");
+    if (k == B_PRELU && (a->dtype != GDT_F32))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer PRelu");
+    int dt = k >= B_EQ && k <= B_OR ? GDT_I64 : a->dtype;
+    if (k == B_POW && a->dtype != GDT_F32)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer Pow");
+    return set_out(c, n, 0, dt, nd, d, msg);
+}
+
+static float fbin(int k, float a, float b)
+{
+    switch (k) {
+    case B_ADD: return a + b;
+    case B_SUB: return a - b;
+    case B_MUL: return a * b;
+    case B_DIV: return a / b;
+    case B_POW: return b == 2.0f ? a * a : b == 0.5f ? sqrtf(a) : powf(a, b);
+    case B_MAX: return a >= b || isnan(a) ? a : b;
+    case B_MIN: return a <= b || isnan(a) ? a : b;
+    case B_PRELU: return a >= 0 ? a : a * b;
+    case B_MOD: { float r = fmodf(a, b); return r != 0 && ((r < 0) != (b < 0)) ? r + b : r; }
+    default: return 0;
+    }
+}
+
+static int64_t fcmp(int k, double a, double b)
+{
+    switch (k) {
+    case B_EQ: return a == b;
+    case B_LT: return a < b;
+    case B_GT: return a > b;
+    case B_LE: return a <= b;
+    case B_GE: return a >= b;
+    case B_AND: return a != 0 && b != 0;
+    default: return a != 0 || b != 0;
+    }
+}
+
+static int64_t ibin(int k, int64_t a, int64_t b, int *err)
+{
+    switch (k) {
+    case B_ADD: return (int64_t)((uint64_t)a + (uint64_t)b);
+    case B_SUB: return (int64_t)((uint64_t)a - (uint64_t)b);
+    case B_MUL: return (int64_t)((uint64_t)a * (uint64_t)b);
+    case B_DIV:
+        if (!b || (a == INT64_MIN && b == -1)) {
+            *err = 1;
+            return 0;
+        }
+        return a / b;
+    case B_MOD:
+        if (!b || (a == INT64_MIN && b == -1)) {
+            *err = 1;
+            return 0;
+        }
+        {
+            int64_t m = a % b;
+            return m != 0 && ((m < 0) != (b < 0)) ? m + b : m;
+        }
+    case B_MAX: return a > b ? a : b;
+    case B_MIN: return a < b ? a : b;
+    default: return 0;
+    }
+}
+
+static enum axl_status bin_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1);
+    struct gtensor *y = out_t(c, n, 0);
+    int k = bin_kind(n->op), r = y->ndim;
+    int64_t sa[AXL_MAX_DIMS], sb[AXL_MAX_DIMS];
+    bcast_strides(a, r, y->dims, sa);
+    bcast_strides(b, r, y->dims, sb);
+    int64_t inner = r ? y->dims[r - 1] : 1, ia = r ? sa[r - 1] : 0, ib = r ? sb[r - 1] : 0;
+    int64_t outer = inner ? gt_numel(y) / inner : 0;
+    int cmp = k >= B_EQ && k <= B_OR, err = 0;
+    int fl = a->dtype == GDT_F32;
+#pragma omp parallel for schedule(static) if (outer * inner > PAR_MIN) reduction(| : err)
+    for (int64_t o = 0; o < outer; o++) {
+        int64_t oa = 0, ob = 0, rem = o;
+        for (int d = r - 2; d >= 0; d--) {
+            int64_t q = rem % y->dims[d];
+            rem /= y->dims[d];
+            oa += q * sa[d];
+            ob += q * sb[d];
+        }
+        for (int64_t i = 0; i < inner; i++) {
+            int64_t pa = oa + i * ia, pb = ob + i * ib, po = o * inner + i;
+            if (cmp)
+                ((int64_t *)y->data)[po] = fcmp(k, gt_getd(a, pa), gt_getd(b, pb));
+            else if (fl)
+                ((float *)y->data)[po] = fbin(k, ((const float *)a->data)[pa],
+                                              (float)gt_getd(b, pb));
+            else
+                ((int64_t *)y->data)[po] = ibin(k, ((const int64_t *)a->data)[pa],
+                                                ((const int64_t *)b->data)[pb], &err);
+        }
+    }
+    if (err)
+        return op_err(msg, AXL_ERR_INVALID, "integer division by zero");
+    return AXL_OK;
+}
+
+/* Sum, Mean, Max, Min with any number of inputs are folded pairwise by the
+ * binary ones; here only the two-input forms are listed. */
+
+/* ---- Where ------------------------------------------------------------------------ */
+static enum axl_status where_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct gtensor *cd = in_t(c, n, 0), *x = in_t(c, n, 1), *y = in_t(c, n, 2);
+    struct gtensor tmp;
+    memset(&tmp, 0, sizeof tmp);
+    enum axl_status st = bcast_shape(cd, x, &tmp.ndim, tmp.dims, msg);
+    if (st == AXL_OK)
+        st = bcast_shape(&tmp, y, &tmp.ndim, tmp.dims, msg);
+    if (st == AXL_OK && x->dtype != y->dtype)
+        st = op_err(msg, AXL_ERR_INVALID, "X and Y have different element types");
+    if (st == AXL_OK && cd->dtype != GDT_I64)
+        st = op_err(msg, AXL_ERR_INVALID, "the condition is not boolean");
+    return st != AXL_OK ? st : set_out(c, n, 0, x->dtype, tmp.ndim, tmp.dims, msg);
+}
+
+static enum axl_status where_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    (void)msg;
+    const struct gtensor *cd = in_t(c, n, 0), *x = in_t(c, n, 1), *yv = in_t(c, n, 2);
+    struct gtensor *o = out_t(c, n, 0);
+    int r = o->ndim;
+    int64_t s0[AXL_MAX_DIMS], s1[AXL_MAX_DIMS], s2[AXL_MAX_DIMS], cnt = gt_numel(o);
+    bcast_strides(cd, r, o->dims, s0);
+    bcast_strides(x, r, o->dims, s1);
+    bcast_strides(yv, r, o->dims, s2);
+    size_t es = gt_esize(o->dtype);
+    for (int64_t i = 0; i < cnt; i++) {
+        int64_t rem = i, p0 = 0, p1 = 0, p2 = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            int64_t q = rem % o->dims[d];
+            rem /= o->dims[d];
+            p0 += q * s0[d], p1 += q * s1[d], p2 += q * s2[d];
+        }
+        int take = ((const int64_t *)cd->data)[p0] != 0;
+        memcpy((char *)o->data + (size_t)i * es,
+               take ? (const char *)x->data + (size_t)p1 * es : (const char *)yv->data + (size_t)p2 * es,
+               es);
+    }
+    return AXL_OK;
+}
+
+/* ---- softmax ------------------------------------------------------------------------ */
+static enum axl_status softmax_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *xt = in_t(c, n, 0);
+    int r = xt->ndim;
+    int64_t axis = ga_int(n, "axis", c->g->opset < 13 ? 1 : -1);
+    int ax = norm_axis(axis, r, n, msg);
+    if (ax < 0)
+        return AXL_ERR_INVALID;
+    int64_t outer = 1, len = 1, inner = 1;
+    for (int d = 0; d < r; d++) {
+        if (d < ax)
+            outer *= xt->dims[d];
+        else if (d == ax || c->g->opset < 13) /* before 13: coerced to 2-D at axis */
+            len *= xt->dims[d];
+        else
+            inner *= xt->dims[d];
+    }
+    const float *x = xt->data;
+    float *y = out_t(c, n, 0)->data;
+    int logsm = !strcmp(n->op, "LogSoftmax");
+#pragma omp parallel for schedule(static) if (outer * inner * len > PAR_MIN)
+    for (int64_t oi = 0; oi < outer * inner; oi++) {
+        int64_t o = oi / inner, i = oi % inner, base = o * len * inner + i;
+        float mx = -INFINITY;
+        for (int64_t k = 0; k < len; k++)
+            mx = fmaxf(mx, x[base + k * inner]);
+        double s = 0;
+        for (int64_t k = 0; k < len; k++)
+            s += exp((double)x[base + k * inner] - mx);
+        for (int64_t k = 0; k < len; k++) {
+            double v = (double)x[base + k * inner] - mx;
+            y[base + k * inner] = logsm ? (float)(v - log(s)) : (float)(exp(v) / s);
+        }
+    }
+    return AXL_OK;
+}
+
+/* ---- normalisation ---------------------------------------------------------------- */
+static enum axl_status bn_check(const struct axl_graph *g, const struct gnode *n, char *msg)
+{
+    (void)g;
+    if (ga_int(n, "training_mode", 0) != 0)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "training_mode=1 is not supported (inference only)");
+    if (ga_int(n, "spatial", 1) != 1)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "spatial=0 is not supported");
+    return AXL_OK;
+}
+
+static enum axl_status bn_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct gtensor *x = in_t(c, n, 0);
+    if (x->ndim < 2)
+        return op_err(msg, AXL_ERR_INVALID, "input of rank %d (at least 2 needed)", x->ndim);
+    for (int i = 1; i < 5; i++) {
+        struct gtensor *p = in_t(c, n, i);
+        if (gt_numel(p) != x->dims[1])
+            return op_err(msg, AXL_ERR_INVALID, "parameter %d has %lld values for %lld channels",
+                          i, (long long)gt_numel(p), (long long)x->dims[1]);
+    }
+    return same_shape(c, n, msg);
+}
+
+static enum axl_status bn_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    (void)msg;
+    const struct gtensor *xt = in_t(c, n, 0);
+    const float *x = xt->data, *sc = in_t(c, n, 1)->data, *bi = in_t(c, n, 2)->data,
+                *mean = in_t(c, n, 3)->data, *var = in_t(c, n, 4)->data;
+    float *y = out_t(c, n, 0)->data;
+    float eps = ga_float(n, "epsilon", 1e-5f);
+    int64_t nb = xt->dims[0], ch = xt->dims[1], sp = gt_numel(xt) / (nb * ch > 0 ? nb * ch : 1);
+#pragma omp parallel for schedule(static) if (nb * ch * sp > PAR_MIN)
+    for (int64_t p = 0; p < nb * ch; p++) {
+        int64_t k = p % ch;
+        float s = sc[k] / sqrtf(var[k] + eps), m = mean[k], b = bi[k];
+        for (int64_t i = 0; i < sp; i++)
+            y[p * sp + i] = (x[p * sp + i] - m) * s + b;
+    }
+    return AXL_OK;
+}
+
+static enum axl_status ln_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct gtensor *x = in_t(c, n, 0);
+    int ax = norm_axis(ga_int(n, "axis", -1), x->ndim, n, msg);
+    if (ax < 0)
+        return AXL_ERR_INVALID;
+    int64_t inner = 1;
+    for (int d = ax; d < x->ndim; d++)
+        inner *= x->dims[d];
+    for (int i = 1; i < 3; i++) {
+        struct gtensor *p = in_t(c, n, i);
+        if (p && gt_numel(p) != inner && gt_numel(p) != 1)
+            return op_err(msg, AXL_ERR_UNSUPPORTED, "scale/bias of %lld values for %lld "
+                          "normalised ones", (long long)gt_numel(p), (long long)inner);
+    }
+    enum axl_status st = same_shape(c, n, msg);
+    int64_t d[AXL_MAX_DIMS];
+    memcpy(d, x->dims, sizeof d);
+    for (int k = ax; k < x->ndim; k++)
+        d[k] = 1;
+    for (int i = 1; i < 3 && st == AXL_OK; i++)
+        st = set_out(c, n, i, GDT_F32, x->ndim, d, msg);
+    return st;
+}
+
+static enum axl_status ln_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *xt = in_t(c, n, 0), *st = in_t(c, n, 1), *bt = in_t(c, n, 2);
+    int ax = norm_axis(ga_int(n, "axis", -1), xt->ndim, n, msg);
+    int64_t inner = 1;
+    for (int d = ax; d < xt->ndim; d++)
+        inner *= xt->dims[d];
+    int64_t outer = inner ? gt_numel(xt) / inner : 0;
+    float eps = ga_float(n, "epsilon", 1e-5f);
+    const float *x = xt->data, *sc = st->data, *bi = bt ? bt->data : NULL;
+    int64_t ns = gt_numel(st), nbias = bt ? gt_numel(bt) : 0;
+    float *y = out_t(c, n, 0)->data;
+    struct gtensor *mo = out_t(c, n, 1), *io = out_t(c, n, 2);
+#pragma omp parallel for schedule(static) if (outer * inner > PAR_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+        const float *xr = x + o * inner;
+        double m = 0, v = 0;
+        for (int64_t i = 0; i < inner; i++)
+            m += xr[i];
+        m /= (double)inner;
+        for (int64_t i = 0; i < inner; i++)
+            v += ((double)xr[i] - m) * ((double)xr[i] - m);
+        v /= (double)inner;
+        double inv = 1.0 / sqrt(v + eps);
+        for (int64_t i = 0; i < inner; i++) {
+            float z = (float)(((double)xr[i] - m) * inv) * sc[ns == 1 ? 0 : i];
+            y[o * inner + i] = bi ? z + bi[nbias == 1 ? 0 : i] : z;
+        }
+        if (mo && mo->data)
+            ((float *)mo->data)[o] = (float)m;
+        if (io && io->data)
+            ((float *)io->data)[o] = (float)inv;
+    }
+    return AXL_OK;
+}
+
+/* ---- pooling -------------------------------------------------------------------------- */
+struct pool {
+    int sp;                      /* spatial dims: 1 or 2 */
+    int64_t k[2], s[2], d[2], pb[2], pe[2], in[2], out[2];
+};
+
+static enum axl_status pool_check(const struct axl_graph *g, const struct gnode *n, char *msg)
+{
+    (void)g;
+    const int64_t *v;
+    int64_t nk = ga_ints(n, "kernel_shape", &v);
+    if (!strncmp(n->op, "Global", 6))
+        return AXL_OK;
+    if (nk < 1 || nk > 2)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "kernel_shape of %lld dimensions (1 or 2 are "
+                      "supported)", (long long)nk);
+    const char *ap = ga_str(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "SAME_UPPER") && strcmp(ap, "SAME_LOWER") &&
+        strcmp(ap, "VALID"))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "auto_pad='%.40s' is not supported", ap);
+    if (ga_int(n, "storage_order", 0) != 0)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "storage_order=1 is not supported");
+    return AXL_OK;
+}
+
+static enum axl_status pool_geom(const struct gnode *n, const struct gtensor *x, struct pool *p,
+                                 char *msg)
+{
+    const int64_t *ks, *st, *dl, *pd;
+    int64_t nk = ga_ints(n, "kernel_shape", &ks);
+    p->sp = (int)nk;
+    if (x->ndim != nk + 2)
+        return op_err(msg, AXL_ERR_INVALID, "input of rank %d for a %lld-D kernel", x->ndim,
+                      (long long)nk);
+    int64_t ns = ga_ints(n, "strides", &st), nd = ga_ints(n, "dilations", &dl),
+            np = ga_ints(n, "pads", &pd);
+    if ((ns >= 0 && ns != nk) || (nd >= 0 && nd != nk) || (np >= 0 && np != 2 * nk))
+        return op_err(msg, AXL_ERR_INVALID, "strides/dilations/pads do not match the kernel rank");
+    const char *ap = ga_str(n, "auto_pad", "NOTSET");
+    int ceil_mode = (int)ga_int(n, "ceil_mode", 0);
+    for (int i = 0; i < nk; i++) {
+        p->k[i] = ks[i];
+        p->s[i] = ns > 0 ? st[i] : 1;
+        p->d[i] = nd > 0 ? dl[i] : 1;
+        p->pb[i] = np > 0 ? pd[i] : 0;
+        p->pe[i] = np > 0 ? pd[i + nk] : 0;
+        p->in[i] = x->dims[2 + i];
+        if (p->k[i] < 1 || p->s[i] < 1 || p->d[i] < 1 || p->pb[i] < 0 || p->pe[i] < 0)
+            return op_err(msg, AXL_ERR_INVALID, "kernel, strides and dilations must be positive");
+        int64_t ext = (p->k[i] - 1) * p->d[i] + 1;
+        if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
+            p->out[i] = (p->in[i] + p->s[i] - 1) / p->s[i];
+            int64_t tot = (p->out[i] - 1) * p->s[i] + ext - p->in[i];
+            tot = tot > 0 ? tot : 0;
+            p->pb[i] = !strcmp(ap, "SAME_UPPER") ? tot / 2 : tot - tot / 2;
+            p->pe[i] = tot - p->pb[i];
+            continue;
+        }
+        if (!strcmp(ap, "VALID"))
+            p->pb[i] = p->pe[i] = 0;
+        int64_t span = p->in[i] + p->pb[i] + p->pe[i] - ext;
+        if (span < 0)
+            return op_err(msg, AXL_ERR_INVALID, "a %lld-wide window does not fit a padded input of "
+                          "%lld", (long long)ext, (long long)(p->in[i] + p->pb[i] + p->pe[i]));
+        p->out[i] = (ceil_mode ? (span + p->s[i] - 1) / p->s[i] : span / p->s[i]) + 1;
+        /* the last window must start inside the input or its left padding */
+        if (ceil_mode && (p->out[i] - 1) * p->s[i] >= p->in[i] + p->pb[i])
+            p->out[i]--;
+    }
+    if (nk == 1) {
+        p->k[1] = p->s[1] = p->d[1] = 1;
+        p->pb[1] = p->pe[1] = 0;
+        p->in[1] = p->out[1] = 1;
+    }
+    return AXL_OK;
+}
+
+static enum axl_status pool_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct gtensor *x = in_t(c, n, 0);
+    enum axl_status st = float_input(c, n, 0, msg);
+    if (st != AXL_OK)
+        return st;
+    int64_t d[AXL_MAX_DIMS];
+    if (!strncmp(n->op, "Global", 6)) {
+        if (x->ndim < 3)
+            return op_err(msg, AXL_ERR_INVALID, "input of rank %d (N, C and spatial dims needed)",
+                          x->ndim);
+        memcpy(d, x->dims, sizeof d);
+        for (int i = 2; i < x->ndim; i++)
+            d[i] = 1;
+        return set_out(c, n, 0, GDT_F32, x->ndim, d, msg);
+    }
+    struct pool p;
+    if ((st = pool_geom(n, x, &p, msg)) != AXL_OK)
+        return st;
+    d[0] = x->dims[0];
+    d[1] = x->dims[1];
+    for (int i = 0; i < p.sp; i++)
+        d[2 + i] = p.out[i];
+    return set_out(c, n, 0, GDT_F32, x->ndim, d, msg);
+}
+
+static enum axl_status pool_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *xt = in_t(c, n, 0);
+    const float *x = xt->data;
+    float *y = out_t(c, n, 0)->data;
+    int64_t planes = xt->dims[0] * xt->dims[1];
+    if (!strncmp(n->op, "Global", 6)) {
+        int64_t sp = planes ? gt_numel(xt) / planes : 0;
+        int mx = !strcmp(n->op, "GlobalMaxPool");
+#pragma omp parallel for schedule(static) if (planes * sp > PAR_MIN)
+        for (int64_t p = 0; p < planes; p++) {
+            double s = 0;
+            float m = -INFINITY;
+            for (int64_t i = 0; i < sp; i++) {
+                s += x[p * sp + i];
+                m = fmaxf(m, x[p * sp + i]);
+            }
+            y[p] = mx ? m : (float)(s / (double)sp);
+        }
+        return AXL_OK;
+    }
+    struct pool g;
+    enum axl_status st = pool_geom(n, xt, &g, msg);
+    if (st != AXL_OK)
+        return st;
+    int mx = !strcmp(n->op, "MaxPool");
+    int incl = (int)ga_int(n, "count_include_pad", 0);
+    int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+#pragma omp parallel for schedule(static) if (planes * OH * OW > PAR_MIN / 8)
+    for (int64_t p = 0; p < planes; p++) {
+        const float *xp = x + p * H * W;
+        for (int64_t oh = 0; oh < OH; oh++)
+            for (int64_t ow = 0; ow < OW; ow++) {
+                int64_t h0 = oh * g.s[0] - g.pb[0], w0 = ow * g.s[1] - g.pb[1];
+                float m = -INFINITY;
+                double s = 0;
+                int64_t cnt = 0;
+                for (int64_t i = 0; i < g.k[0]; i++) {
+                    int64_t h = h0 + i * g.d[0];
+                    if (h < 0 || h >= H)
+                        continue;
+                    for (int64_t j = 0; j < g.k[1]; j++) {
+                        int64_t w = w0 + j * g.d[1];
+                        if (w < 0 || w >= W)
+                            continue;
+                        float v = xp[h * W + w];
+                        m = v > m || isnan(v) ? v : m;
+                        s += v;
+                        cnt++;
+                    }
+                }
+                if (!mx && incl) {
+                    /* the window clipped to the padded input, as PyTorch counts it */
+                    int64_t he = h0 + (g.k[0] - 1) * g.d[0] + 1, we = w0 + (g.k[1] - 1) * g.d[1] + 1;
+                    he = he < H + g.pe[0] ? he : H + g.pe[0];
+                    we = we < W + g.pe[1] ? we : W + g.pe[1];
+                    cnt = ((he - h0 + g.d[0] - 1) / g.d[0]) * ((we - w0 + g.d[1] - 1) / g.d[1]);
+                }
+                y[(p * OH + oh) * OW + ow] = mx ? m : (float)(s / (double)(cnt ? cnt : 1));
+            }
+    }
+    return AXL_OK;
+}
+
+/* ---- reductions ----------------------------------------------------------------------- */
+static int reduce_axes_from_input(const struct axl_graph *g, const struct gnode *n)
+{
+    return !strcmp(n->op, "ReduceSum") ? g->opset >= 13 : g->opset >= 18;
+}
+
+static enum axl_status reduce_check(const struct axl_graph *g, const struct gnode *n, char *msg)
+{
+    if (reduce_axes_from_input(g, n) && ga_find(n, "axes"))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "axes attribute at opset %d (an input now)",
+                      g->opset);
+    return AXL_OK;
+}
+
+/* mask of reduced axes; 0 with keep_all set when nothing is reduced */
+static enum axl_status reduce_mask(struct run_ctx *c, const struct gnode *n, unsigned *mask,
+                                   char *msg)
+{
+    const struct gtensor *x = in_t(c, n, 0);
+    int r = x->ndim;
+    const int64_t *av = NULL;
+    int64_t na;
+    struct gtensor *at = NULL;
+    if (reduce_axes_from_input(c->g, n)) {
+        at = in_t(c, n, 1);
+        if (at && !at->data)
+            return op_err(msg, AXL_ERR_UNSUPPORTED, "axes computed from run-time data");
+        na = at ? gt_numel(at) : 0;
+    } else {
+        na = ga_ints(n, "axes", &av);
+        na = na < 0 ? 0 : na;
+    }
+    *mask = 0;
+    if (na == 0) {
+        if (ga_int(n, "noop_with_empty_axes", 0))
+            return AXL_OK;
+        *mask = (1u << r) - 1;
+        return AXL_OK;
+    }
+    for (int64_t i = 0; i < na; i++) {
+        int ax = norm_axis(at ? gt_geti(at, i) : av[i], r, n, msg);
+        if (ax < 0)
+            return AXL_ERR_INVALID;
+        *mask |= 1u << ax;
+    }
+    return AXL_OK;
+}
+
+static enum axl_status reduce_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *x = in_t(c, n, 0);
+    unsigned mask;
+    enum axl_status st = float_input(c, n, 0, msg);
+    if (st == AXL_OK)
+        st = reduce_mask(c, n, &mask, msg);
+    if (st != AXL_OK)
+        return st;
+    int keep = (int)ga_int(n, "keepdims", 1), r = 0;
+    int64_t d[AXL_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++) {
+        if (!(mask >> i & 1))
+            d[r++] = x->dims[i];
+        else if (keep)
+            d[r++] = 1;
+    }
+    return set_out(c, n, 0, GDT_F32, r, d, msg);
+}
+
+static enum axl_status reduce_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *xt = in_t(c, n, 0);
+    struct gtensor *yt = out_t(c, n, 0);
+    unsigned mask;
+    enum axl_status st = reduce_mask(c, n, &mask, msg);
+    if (st != AXL_OK)
+        return st;
+    int r = xt->ndim;
+    int64_t ostr[AXL_MAX_DIMS], s = 1, cnt = gt_numel(xt), ocnt = gt_numel(yt);
+    for (int i = r - 1; i >= 0; i--) {
+        ostr[i] = (mask >> i & 1) ? 0 : s;
+        s *= (mask >> i & 1) ? 1 : xt->dims[i];
+    }
+    int kind = !strcmp(n->op, "ReduceMean") ? 0 : !strcmp(n->op, "ReduceSum") ? 1
+             : !strcmp(n->op, "ReduceMax") ? 2 : 3;
+    double *acc = malloc((size_t)(ocnt > 0 ? ocnt : 1) * sizeof *acc);
+    if (!acc)
+        return op_err(msg, AXL_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < ocnt; i++)
+        acc[i] = kind == 2 ? -INFINITY : kind == 3 ? INFINITY : 0.0;
+    const float *x = xt->data;
+    for (int64_t i = 0; i < cnt; i++) {
+        int64_t rem = i, o = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            o += (rem % xt->dims[d]) * ostr[d];
+            rem /= xt->dims[d];
+        }
+        double v = x[i];
+        if (kind <= 1)
+            acc[o] += v;
+        else if (kind == 2)
+            acc[o] = v > acc[o] ? v : acc[o];
+        else
+            acc[o] = v < acc[o] ? v : acc[o];
+    }
+    float *y = yt->data;
+    double per = ocnt ? (double)cnt / (double)ocnt : 1;
+    for (int64_t i = 0; i < ocnt; i++)
+        y[i] = (float)(kind == 0 ? acc[i] / per : acc[i]);
+    free(acc);
+    return AXL_OK;
+}
+
+#define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, same_shape, unary_exec}
+#define BIN(name) {name, "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec}
+#define RED(name) {name, "axes,keepdims,noop_with_empty_axes", 1, 2, 1, 1, 0, 0, reduce_check, \
+                   reduce_shape, reduce_exec}
+const struct op_def axl_ops_elem[] = {
+    UN("Relu", ""), UN("LeakyRelu", "alpha"), UN("Sigmoid", ""), UN("Tanh", ""),
+    UN("HardSigmoid", "alpha,beta"), UN("HardSwish", ""), UN("Erf", ""), UN("Gelu", "approximate"),
+    UN("Sqrt", ""), UN("Exp", ""), UN("Log", ""), UN("Abs", ""), UN("Neg", ""),
+    UN("Reciprocal", ""), UN("Floor", ""), UN("Ceil", ""), UN("Elu", "alpha"),
+    UN("Softplus", ""), UN("Sin", ""), UN("Cos", ""),
+    {"Clip", "min,max", 1, 3, 1, 1, 0, 0, unary_check, same_shape, unary_exec},
+    BIN("Add"), BIN("Sub"), BIN("Mul"), BIN("Div"), BIN("Pow"), BIN("Max"), BIN("Min"),
+    BIN("PRelu"), BIN("Equal"), BIN("Less"), BIN("Greater"), BIN("LessOrEqual"),
+    BIN("GreaterOrEqual"), BIN("And"), BIN("Or"), BIN("Mod"),
+    {"Where", "", 3, 3, 1, 1, 0, 0, NULL, where_shape, where_exec},
+    {"Softmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec},
+    {"LogSoftmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec},
+    {"BatchNormalization", "epsilon,momentum,training_mode,spatial", 5, 5, 1, 1, 0, 0, bn_check,
+     bn_shape, bn_exec},
+    {"LayerNormalization", "axis,epsilon,stash_type", 2, 3, 1, 3, 0, 0, NULL, ln_shape, ln_exec},
+    {"MaxPool", "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides", 1, 1, 1,
+     1, 0, 0, pool_check, pool_shape, pool_exec},
+    {"AveragePool", "auto_pad,ceil_mode,count_include_pad,dilations,kernel_shape,pads,strides", 1,
+     1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec},
+    {"GlobalAveragePool", "", 1, 1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec},
+    {"GlobalMaxPool", "", 1, 1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec},
+    RED("ReduceMean"), RED("ReduceSum"), RED("ReduceMax"), RED("ReduceMin"),
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+};

@@ -1,0 +1,469 @@
+/* The MAC operators: Conv, ConvTranspose, Gemm and MatMul, every product
+ * and sum of their reductions through the MAC engine (axl_mac_conv2d,
+ * axl_mac_gemm) with the node's configuration.  Nothing here multiplies
+ * activations by weights itself; what remains is layout (ConvTranspose's
+ * zero insertion, MatMul's batching) and the exact float32 epilogues ONNX
+ * defines (Gemm's alpha and beta). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/mac.h"
+#include "emu/graph_internal.h"
+
+/* ---- convolution geometry ---------------------------------------------------- */
+struct conv {
+    int sp;                  /* spatial dims: 1 or 2 (a 1-D one is run as H = 1) */
+    int64_t n, c, oc, groups;
+    int64_t in[2], k[2], s[2], d[2], pb[2], pe[2], op[2], out[2];
+};
+
+static enum axl_status conv_check(const struct axl_graph *g, const struct gnode *n, char *msg)
+{
+    (void)g;
+    const char *ap = ga_str(n, "auto_pad", "NOTSET");
+    if (strcmp(ap, "NOTSET") && strcmp(ap, "SAME_UPPER") && strcmp(ap, "SAME_LOWER") &&
+        strcmp(ap, "VALID"))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "auto_pad='%.40s' is not supported", ap);
+    const int64_t *v;
+    int64_t k = ga_ints(n, "kernel_shape", &v);
+    if (k == 0 || k > 2)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "%lld-D convolution (1-D and 2-D are supported)",
+                      (long long)k);
+    if (ga_int(n, "group", 1) < 1)
+        return op_err(msg, AXL_ERR_INVALID, "group %lld", (long long)ga_int(n, "group", 1));
+    return AXL_OK;
+}
+
+static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struct conv *g,
+                                 char *msg)
+{
+    const struct gtensor *x = in_t(c, n, 0), *w = in_t(c, n, 1), *b = in_t(c, n, 2);
+    int tr = !strcmp(n->op, "ConvTranspose");
+    if (x->dtype != GDT_F32 || w->dtype != GDT_F32 || (b && b->dtype != GDT_F32))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
+    if (x->ndim != 3 && x->ndim != 4)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "input of rank %d (1-D and 2-D convolutions, "
+                      "N x C x [H x] W, are supported)", x->ndim);
+    if (w->ndim != x->ndim)
+        return op_err(msg, AXL_ERR_INVALID, "weights of rank %d for an input of rank %d",
+                      w->ndim, x->ndim);
+    memset(g, 0, sizeof *g);
+    g->sp = x->ndim - 2;
+    g->n = x->dims[0];
+    g->c = x->dims[1];
+    g->groups = ga_int(n, "group", 1);
+    if (tr) {
+        g->oc = w->dims[1] * g->groups;
+        if (w->dims[0] != g->c)
+            return op_err(msg, AXL_ERR_INVALID, "weights for %lld input channels, the input has "
+                          "%lld", (long long)w->dims[0], (long long)g->c);
+    } else {
+        g->oc = w->dims[0];
+        if (w->dims[1] * g->groups != g->c || g->oc % g->groups)
+            return op_err(msg, AXL_ERR_INVALID, "weights %lldx%lld do not fit %lld input channels "
+                          "in %lld groups", (long long)w->dims[0], (long long)w->dims[1],
+                          (long long)g->c, (long long)g->groups);
+    }
+    if (g->c % g->groups)
+        return op_err(msg, AXL_ERR_INVALID, "%lld channels in %lld groups", (long long)g->c,
+                      (long long)g->groups);
+    if (b && gt_numel(b) != g->oc)
+        return op_err(msg, AXL_ERR_INVALID, "bias of %lld values for %lld output channels",
+                      (long long)gt_numel(b), (long long)g->oc);
+    const int64_t *ks, *st, *dl, *pd, *op, *os;
+    int64_t nk = ga_ints(n, "kernel_shape", &ks), ns = ga_ints(n, "strides", &st),
+            nd = ga_ints(n, "dilations", &dl), np = ga_ints(n, "pads", &pd),
+            nop = ga_ints(n, "output_padding", &op), nos = ga_ints(n, "output_shape", &os);
+    int sp = g->sp;
+    if ((nk >= 0 && nk != sp) || (ns >= 0 && ns != sp) || (nd >= 0 && nd != sp) ||
+        (np >= 0 && np != 2 * sp) || (nop >= 0 && nop != sp) ||
+        (nos >= 0 && nos != sp && nos != sp + 2))
+        return op_err(msg, AXL_ERR_INVALID, "kernel_shape/strides/dilations/pads/output_padding "
+                      "do not have %d spatial dimensions", sp);
+    const char *ap = ga_str(n, "auto_pad", "NOTSET");
+    int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
+    int upper = !strcmp(ap, "SAME_UPPER");
+    for (int i = 0; i < sp; i++) {
+        g->in[i] = x->dims[2 + i];
+        g->k[i] = w->dims[2 + i];
+        if (nk > 0 && ks[i] != g->k[i])
+            return op_err(msg, AXL_ERR_INVALID, "kernel_shape %lld differs from the weights' %lld",
+                          (long long)ks[i], (long long)g->k[i]);
+        g->s[i] = ns > 0 ? st[i] : 1;
+        g->d[i] = nd > 0 ? dl[i] : 1;
+        g->pb[i] = np > 0 ? pd[i] : 0;
+        g->pe[i] = np > 0 ? pd[i + sp] : 0;
+        g->op[i] = nop > 0 ? op[i] : 0;
+        if (g->s[i] < 1 || g->d[i] < 1 || g->k[i] < 1 || g->pb[i] < 0 || g->pe[i] < 0 ||
+            g->op[i] < 0)
+            return op_err(msg, AXL_ERR_INVALID, "strides, dilations and kernel must be positive, "
+                          "pads non-negative");
+        int64_t ext = (g->k[i] - 1) * g->d[i] + 1;
+        if (!strcmp(ap, "VALID"))
+            g->pb[i] = g->pe[i] = 0;
+        if (!tr) {
+            if (same) {
+                int64_t out = (g->in[i] + g->s[i] - 1) / g->s[i];
+                int64_t tot = (out - 1) * g->s[i] + ext - g->in[i];
+                tot = tot > 0 ? tot : 0;
+                g->pb[i] = upper ? tot / 2 : tot - tot / 2;
+                g->pe[i] = tot - g->pb[i];
+            }
+            int64_t span = g->in[i] + g->pb[i] + g->pe[i] - ext;
+            if (span < 0)
+                return op_err(msg, AXL_ERR_INVALID, "a kernel spanning %lld does not fit a padded "
+                              "input of %lld", (long long)ext,
+                              (long long)(g->in[i] + g->pb[i] + g->pe[i]));
+            g->out[i] = span / g->s[i] + 1;
+        } else {
+            int64_t full = g->s[i] * (g->in[i] - 1) + g->op[i] + ext;
+            if (nos > 0 || same) {
+                int64_t want = nos > 0 ? os[nos - sp + i] : g->in[i] * g->s[i];
+                int64_t tot = full - want;
+                if (tot < 0)
+                    return op_err(msg, AXL_ERR_UNSUPPORTED, "output_shape %lld is larger than "
+                                  "the full transposed convolution (%lld)", (long long)want,
+                                  (long long)full);
+                g->pb[i] = upper ? tot / 2 : tot - tot / 2;
+                g->pe[i] = tot - g->pb[i];
+            }
+            g->out[i] = full - g->pb[i] - g->pe[i];
+            if (g->out[i] < 1)
+                return op_err(msg, AXL_ERR_INVALID, "the pads leave no output");
+        }
+    }
+    if (sp == 1) {
+        g->in[1] = g->in[0], g->k[1] = g->k[0], g->s[1] = g->s[0], g->d[1] = g->d[0];
+        g->pb[1] = g->pb[0], g->pe[1] = g->pe[0], g->op[1] = g->op[0], g->out[1] = g->out[0];
+        g->in[0] = g->k[0] = g->s[0] = g->d[0] = g->out[0] = 1;
+        g->pb[0] = g->pe[0] = g->op[0] = 0;
+    }
+    return AXL_OK;
+}
+
+static enum axl_status conv_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct conv g;
+    enum axl_status st = conv_geom(c, n, &g, msg);
+    if (st != AXL_OK)
+        return st;
+    int64_t d[4] = {g.n, g.oc, g.out[0], g.out[1]};
+    if (g.sp == 1)
+        d[2] = g.out[1];
+    /* a transposed convolution runs as a stride-1 convolution over every
+     * position of the zero-inserted input: that is the work counted */
+    c->macs = g.n * g.oc * g.out[0] * g.out[1] * (g.c / g.groups) * g.k[0] * g.k[1];
+    return set_out(c, n, 0, GDT_F32, g.sp + 2, d, msg);
+}
+
+static enum axl_status conv_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct conv g;
+    enum axl_status st = conv_geom(c, n, &g, msg);
+    if (st != AXL_OK)
+        return st;
+    const struct gtensor *b = in_t(c, n, 2);
+    struct axl_conv_args a;
+    memset(&a, 0, sizeof a);
+    a.n = g.n, a.c = g.c, a.h = g.in[0], a.w = g.in[1];
+    a.oc = g.oc, a.kh = g.k[0], a.kw = g.k[1];
+    a.stride_h = g.s[0], a.stride_w = g.s[1];
+    a.pad_t = g.pb[0], a.pad_b = g.pe[0], a.pad_l = g.pb[1], a.pad_r = g.pe[1];
+    a.dil_h = g.d[0], a.dil_w = g.d[1];
+    a.groups = g.groups;
+    a.x = in_t(c, n, 0)->data;
+    a.weight = in_t(c, n, 1)->data;
+    a.bias = b ? b->data : NULL;
+    a.y = out_t(c, n, 0)->data;
+    return g.sp == 1 ? axl_mac_conv1d(c->mac, c->be, &a, msg) : axl_mac_conv2d(c->mac, c->be, &a, msg);
+}
+
+/* ConvTranspose as a convolution: the input with (stride - 1) zeros between
+ * neighbours and (dilated kernel - 1 - pad) zeros around (negative: cropped),
+ * convolved at stride 1 with each group's weights transposed (in and out
+ * channels swapped) and flipped in space.  The inserted zeros go through the
+ * multiplier like a convolution's padding does. */
+static enum axl_status convt_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct conv g;
+    enum axl_status st = conv_geom(c, n, &g, msg);
+    if (st != AXL_OK)
+        return st;
+    const struct gtensor *xt = in_t(c, n, 0), *wt = in_t(c, n, 1), *b = in_t(c, n, 2);
+    int64_t lead[2], hp[2];
+    for (int i = 0; i < 2; i++) {
+        int64_t ext = (g.k[i] - 1) * g.d[i];
+        lead[i] = ext - g.pb[i];
+        hp[i] = (g.in[i] - 1) * g.s[i] + 1 + lead[i] + ext - g.pe[i] + g.op[i];
+    }
+    int64_t cg = g.c / g.groups, ocg = g.oc / g.groups, kk = g.k[0] * g.k[1];
+    float *xz = calloc((size_t)(g.n * g.c * hp[0] * hp[1]), sizeof *xz);
+    float *wz = malloc((size_t)(g.oc * cg * kk) * sizeof *wz);
+    if (!xz || !wz) {
+        free(xz), free(wz);
+        return op_err(msg, AXL_ERR_NOMEM, "out of memory for the zero-inserted input");
+    }
+    const float *x = xt->data, *w = wt->data;
+    for (int64_t p = 0; p < g.n * g.c; p++)
+        for (int64_t h = 0; h < g.in[0]; h++) {
+            int64_t zh = h * g.s[0] + lead[0];
+            if (zh < 0 || zh >= hp[0])
+                continue;
+            for (int64_t v = 0; v < g.in[1]; v++) {
+                int64_t zw = v * g.s[1] + lead[1];
+                if (zw >= 0 && zw < hp[1])
+                    xz[(p * hp[0] + zh) * hp[1] + zw] = x[(p * g.in[0] + h) * g.in[1] + v];
+            }
+        }
+    /* w: [C][OC/g][KH][KW] -> wz: [OC][C/g][KH][KW], flipped */
+    for (int64_t gi = 0; gi < g.groups; gi++)
+        for (int64_t o = 0; o < ocg; o++)
+            for (int64_t ci = 0; ci < cg; ci++)
+                for (int64_t k = 0; k < kk; k++)
+                    wz[((gi * ocg + o) * cg + ci) * kk + k] =
+                        w[((gi * cg + ci) * ocg + o) * kk + (kk - 1 - k)];
+    struct axl_conv_args a;
+    memset(&a, 0, sizeof a);
+    a.n = g.n, a.c = g.c, a.h = hp[0], a.w = hp[1];
+    a.oc = g.oc, a.kh = g.k[0], a.kw = g.k[1];
+    a.stride_h = a.stride_w = 1;
+    a.dil_h = g.d[0], a.dil_w = g.d[1];
+    a.groups = g.groups;
+    a.x = xz;
+    a.weight = wz;
+    a.bias = b ? b->data : NULL;
+    a.y = out_t(c, n, 0)->data;
+    st = axl_mac_conv2d(c->mac, c->be, &a, msg);
+    free(xz);
+    free(wz);
+    return st;
+}
+
+/* ---- Gemm ----------------------------------------------------------------------- */
+static enum axl_status gemm_dims(struct run_ctx *c, const struct gnode *n, int64_t *m,
+                                 int64_t *nn, int64_t *k, char *msg)
+{
+    const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1), *cc = in_t(c, n, 2);
+    if (a->dtype != GDT_F32 || b->dtype != GDT_F32 || (cc && cc->dtype != GDT_F32))
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
+    if (a->ndim != 2 || b->ndim != 2)
+        return op_err(msg, AXL_ERR_INVALID, "A and B must be matrices (ranks %d and %d)", a->ndim,
+                      b->ndim);
+    int ta = (int)ga_int(n, "transA", 0), tb = (int)ga_int(n, "transB", 0);
+    *m = a->dims[ta ? 1 : 0];
+    *k = a->dims[ta ? 0 : 1];
+    *nn = b->dims[tb ? 0 : 1];
+    if (b->dims[tb ? 1 : 0] != *k)
+        return op_err(msg, AXL_ERR_INVALID, "A is %lldx%lld and B %lldx%lld: inner sizes differ "
+                      "(transA=%d transB=%d)", (long long)a->dims[0], (long long)a->dims[1],
+                      (long long)b->dims[0], (long long)b->dims[1], ta, tb);
+    if (cc) {
+        int64_t od[2] = {*m, *nn};
+        for (int i = 0; i < cc->ndim; i++) {
+            int64_t dv = cc->dims[i], want = od[2 - cc->ndim + i];
+            if (cc->ndim > 2 || (dv != 1 && dv != want))
+                return op_err(msg, AXL_ERR_INVALID, "C does not broadcast to %lldx%lld",
+                              (long long)*m, (long long)*nn);
+        }
+    }
+    return AXL_OK;
+}
+
+static enum axl_status gemm_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    int64_t m = 0, nn = 0, k = 0;
+    enum axl_status st = gemm_dims(c, n, &m, &nn, &k, msg);
+    if (st != AXL_OK)
+        return st;
+    int64_t d[2] = {m, nn};
+    c->macs = m * nn * k;
+    return set_out(c, n, 0, GDT_F32, 2, d, msg);
+}
+
+/* y = A'B' through the engine; the bias slot takes beta*C when alpha is 1
+ * and C is a row (y = acc + beta*C in float32, as ONNX computes it). */
+static enum axl_status gemm_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    int64_t m = 0, nn = 0, k = 0;
+    enum axl_status st = gemm_dims(c, n, &m, &nn, &k, msg);
+    if (st != AXL_OK)
+        return st;
+    const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1), *cc = in_t(c, n, 2);
+    float alpha = ga_float(n, "alpha", 1.0f), beta = ga_float(n, "beta", 1.0f);
+    float *y = out_t(c, n, 0)->data, *tmpb = NULL;
+    const float *cd = cc ? cc->data : NULL;
+    int row = cc && (cc->ndim == 1 || (cc->ndim == 2 && cc->dims[0] == 1)) &&
+              cc->dims[cc->ndim - 1] == nn;
+    if (cc && beta == 0.0f)
+        cd = NULL, row = 0;
+    struct axl_gemm_args ga;
+    memset(&ga, 0, sizeof ga);
+    ga.trans_a = (int)ga_int(n, "transA", 0);
+    ga.trans_b = (int)ga_int(n, "transB", 0);
+    ga.m = m, ga.n = nn, ga.k = k;
+    ga.a = a->data, ga.lda = a->dims[1];
+    ga.b = b->data, ga.ldb = b->dims[1];
+    ga.c = y, ga.ldc = nn;
+    if (cd && row && alpha == 1.0f) {
+        if (beta != 1.0f) {
+            if (!(tmpb = malloc((size_t)nn * sizeof *tmpb)))
+                return op_err(msg, AXL_ERR_NOMEM, "out of memory");
+            for (int64_t j = 0; j < nn; j++)
+                tmpb[j] = beta * cd[j];
+        }
+        ga.bias = tmpb ? tmpb : cd;
+        cd = NULL;
+    }
+    if (m == 0 || nn == 0)
+        st = AXL_OK;
+    else if (k == 0)
+        memset(y, 0, (size_t)(m * nn) * sizeof *y);
+    else
+        st = axl_mac_gemm(c->mac, c->be, &ga, msg);
+    free(tmpb);
+    if (st != AXL_OK)
+        return st;
+    if (k == 0 && ga.bias)
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < nn; j++)
+                y[i * nn + j] += ga.bias[j];
+    if (alpha != 1.0f || cd) {
+        int64_t si = 0, sj = 0;
+        if (cd && cc->ndim > 0) {
+            si = cc->ndim == 2 && cc->dims[0] != 1 ? cc->dims[1] : 0;
+            sj = cc->dims[cc->ndim - 1] != 1 ? 1 : 0;
+        }
+        for (int64_t i = 0; i < m; i++)
+            for (int64_t j = 0; j < nn; j++) {
+                float v = alpha != 1.0f ? alpha * y[i * nn + j] : y[i * nn + j];
+                y[i * nn + j] = cd ? v + beta * cd[i * si + j * sj] : v;
+            }
+    }
+    return AXL_OK;
+}
+
+/* ---- MatMul (numpy semantics) ---------------------------------------------------- */
+struct mm {
+    int64_t m, n, k;
+    int r;                        /* batch rank of the output */
+    int64_t bd[AXL_MAX_DIMS];     /* output batch dims */
+    int64_t sa[AXL_MAX_DIMS], sb[AXL_MAX_DIMS]; /* matrix strides of A and B per batch dim */
+    int b_shared;                 /* B has no batch (or all 1s): one GEMM over A's rows */
+};
+
+static enum axl_status mm_geom(struct run_ctx *c, const struct gnode *n, struct mm *g, int *ond,
+                               int64_t *od, char *msg)
+{
+    const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1);
+    if (a->dtype != GDT_F32 || b->dtype != GDT_F32)
+        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
+    if (a->ndim < 1 || b->ndim < 1)
+        return op_err(msg, AXL_ERR_INVALID, "scalar operands");
+    memset(g, 0, sizeof *g);
+    int a1 = a->ndim == 1, b1 = b->ndim == 1;
+    g->m = a1 ? 1 : a->dims[a->ndim - 2];
+    g->k = a->dims[a->ndim - 1];
+    g->n = b1 ? 1 : b->dims[b->ndim - 1];
+    int64_t kb = b1 ? b->dims[0] : b->dims[b->ndim - 2];
+    if (kb != g->k)
+        return op_err(msg, AXL_ERR_INVALID, "inner sizes differ: %lld and %lld", (long long)g->k,
+                      (long long)kb);
+    struct gtensor ba, bb;
+    memset(&ba, 0, sizeof ba);
+    memset(&bb, 0, sizeof bb);
+    ba.ndim = a1 ? 0 : a->ndim - 2;
+    bb.ndim = b1 ? 0 : b->ndim - 2;
+    memcpy(ba.dims, a->dims, (size_t)ba.ndim * sizeof(int64_t));
+    memcpy(bb.dims, b->dims, (size_t)bb.ndim * sizeof(int64_t));
+    enum axl_status st = bcast_shape(&ba, &bb, &g->r, g->bd, msg);
+    if (st != AXL_OK)
+        return st;
+    bcast_strides(&ba, g->r, g->bd, g->sa);
+    bcast_strides(&bb, g->r, g->bd, g->sb);
+    g->b_shared = gt_numel(&bb) == 1;
+    int k = 0;
+    for (int i = 0; i < g->r; i++)
+        od[k++] = g->bd[i];
+    if (!a1)
+        od[k++] = g->m;
+    if (!b1)
+        od[k++] = g->n;
+    *ond = k;
+    return AXL_OK;
+}
+
+static enum axl_status mm_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct mm g;
+    int nd;
+    int64_t d[AXL_MAX_DIMS + 2];
+    enum axl_status st = mm_geom(c, n, &g, &nd, d, msg);
+    if (st != AXL_OK)
+        return st;
+    int64_t batch = 1;
+    for (int i = 0; i < g.r; i++)
+        batch *= g.bd[i];
+    c->macs = batch * g.m * g.n * g.k;
+    return set_out(c, n, 0, GDT_F32, nd, d, msg);
+}
+
+static enum axl_status mm_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct mm g;
+    int nd;
+    int64_t d[AXL_MAX_DIMS + 2];
+    enum axl_status st = mm_geom(c, n, &g, &nd, d, msg);
+    if (st != AXL_OK)
+        return st;
+    const float *a = in_t(c, n, 0)->data, *b = in_t(c, n, 1)->data;
+    float *y = out_t(c, n, 0)->data;
+    int64_t batch = 1;
+    for (int i = 0; i < g.r; i++)
+        batch *= g.bd[i];
+    if (g.m == 0 || g.n == 0 || batch == 0)
+        return AXL_OK;
+    if (g.k == 0) {
+        memset(y, 0, (size_t)(batch * g.m * g.n) * sizeof *y);
+        return AXL_OK;
+    }
+    struct axl_gemm_args ga;
+    memset(&ga, 0, sizeof ga);
+    ga.n = g.n, ga.k = g.k;
+    ga.lda = g.k, ga.ldb = g.n, ga.ldc = g.n;
+    int a_full = 1; /* A's batch dims are the output's: its rows stack */
+    for (int i = 0; i < g.r; i++)
+        if (g.bd[i] != 1 && g.sa[i] == 0)
+            a_full = 0;
+    if (g.b_shared && a_full) {
+        /* one product over all of A's rows, so that a per-tensor activation
+         * range (integer formats) covers the whole tensor */
+        ga.m = batch * g.m;
+        ga.a = a, ga.b = b, ga.c = y;
+        return axl_mac_gemm(c->mac, c->be, &ga, msg);
+    }
+    ga.m = g.m;
+    for (int64_t t = 0; t < batch && st == AXL_OK; t++) {
+        int64_t rem = t, oa = 0, ob = 0;
+        for (int i = g.r - 1; i >= 0; i--) {
+            int64_t q = rem % g.bd[i];
+            rem /= g.bd[i];
+            oa += q * g.sa[i];
+            ob += q * g.sb[i];
+        }
+        ga.a = a + oa * g.m * g.k;
+        ga.b = b + ob * g.k * g.n;
+        ga.c = y + t * g.m * g.n;
+        st = axl_mac_gemm(c->mac, c->be, &ga, msg);
+    }
+    return st;
+}
+
+const struct op_def axl_ops_mac[] = {
+    {"Conv", "auto_pad,dilations,group,kernel_shape,pads,strides", 2, 3, 1, 1, 1, 0, conv_check,
+     conv_shape, conv_exec},
+    {"ConvTranspose", "auto_pad,dilations,group,kernel_shape,output_padding,output_shape,pads,"
+     "strides", 2, 3, 1, 1, 1, 0, conv_check, conv_shape, convt_exec},
+    {"Gemm", "alpha,beta,transA,transB", 2, 3, 1, 1, 1, 0, NULL, gemm_shape, gemm_exec},
+    {"MatMul", "", 2, 2, 1, 1, 1, 0, NULL, mm_shape, mm_exec},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+};

@@ -1,0 +1,129 @@
+/* Networks: an ONNX model imported into a graph that the emulator runs,
+ * every convolution and matrix product through the MAC engine (mac.h) with
+ * the configuration chosen for that node, everything else in exact float32.
+ *
+ * Loading reads the file (protobuf), converts initializers to float32 (or
+ * int64 for shapes and indices), folds what is constant, checks every
+ * operator and attribute, sorts the nodes and infers every shape for a
+ * probe batch, so that a model the emulator cannot run is refused at load
+ * with one line naming the node, the operator and what is unsupported.
+ * Default-domain opsets 7 to 20 are accepted (with each operator's
+ * semantics for the model's opset); other opsets and other domains are
+ * refused.
+ *
+ * The nodes a graph exposes are those that compute float tensors, after
+ * folding: integer bookkeeping (Shape, Gather on shapes, Concat of sizes...)
+ * is evaluated while shapes are worked out for each run and is not listed.
+ * Node indices below are over the exposed nodes, in execution order.
+ *
+ * Batch: graph inputs may have a symbolic first dimension; shapes are
+ * finalised per run for the inputs given.  A fixed dimension must match.
+ */
+#ifndef AXLUT_GRAPH_H
+#define AXLUT_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emu.h"
+#include "mac.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define AXL_MAX_DIMS 8
+
+/* A dense row-major float32 tensor. */
+struct axl_tensor {
+    int ndim;
+    int64_t dims[AXL_MAX_DIMS];
+    float *data;
+};
+
+/* Number of elements (1 for a scalar, ndim = 0). */
+int64_t axl_tensor_numel(const struct axl_tensor *t);
+/* Frees t->data (allocated by the library) and sets it to NULL; NULL ok. */
+void axl_tensor_free(struct axl_tensor *t);
+
+struct axl_graph;
+
+/* Read and check an ONNX model.  On error *out is NULL and msg has one
+ * line naming the file and the problem (not a model, truncated, missing
+ * initializer, unknown input name, cycle) or the node, its operator and
+ * what is not supported.  The graph also owns an exact fp32 MAC
+ * configuration (mul_exact, fp32 adds, sequential) for its MAC nodes. */
+enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, char *msg);
+void axl_graph_free(struct axl_graph *g);
+
+/* The exposed nodes (see above).  Strings live as long as the graph.
+ * A node without a name in the file is called "<op>_<index in file>". */
+size_t axl_graph_node_count(const struct axl_graph *g);
+const char *axl_graph_node_name(const struct axl_graph *g, size_t node);
+const char *axl_graph_node_op(const struct axl_graph *g, size_t node);
+/* 1 for Conv, ConvTranspose, Gemm and MatMul: the nodes a MAC config applies to. */
+int axl_graph_node_is_mac(const struct axl_graph *g, size_t node);
+/* Index of the node called name, or -1. */
+int64_t axl_graph_find_node(const struct axl_graph *g, const char *name);
+
+/* Shapes and work of every exposed node for a batch size. */
+struct axl_node_info {
+    int64_t macs; /* multiply-accumulates of the node (0 for non-MAC nodes);
+                     ConvTranspose counts those of the convolution it runs */
+    int n_outputs;
+    int ndim;     /* of the first output */
+    int64_t dims[AXL_MAX_DIMS];
+};
+/* info has axl_graph_node_count() entries.  batch <= 0: the probe batch
+ * (1 where the first input dimension is symbolic).  An error names the
+ * node whose shapes do not work out for that batch. */
+enum axl_status axl_graph_describe(const struct axl_graph *g, int64_t batch,
+                                   struct axl_node_info *info, char *msg);
+
+/* Graph inputs (initializers excluded) and outputs.  A symbolic dimension
+ * is -1.  ndim <= AXL_MAX_DIMS; dims has room for AXL_MAX_DIMS. */
+size_t axl_graph_input_count(const struct axl_graph *g);
+const char *axl_graph_input_name(const struct axl_graph *g, size_t i);
+int axl_graph_input_shape(const struct axl_graph *g, size_t i, int64_t *dims);
+size_t axl_graph_output_count(const struct axl_graph *g);
+const char *axl_graph_output_name(const struct axl_graph *g, size_t i);
+/* Output shape for the probe batch, the first dimension -1 when it follows
+ * a symbolic batch. */
+int axl_graph_output_shape(const struct axl_graph *g, size_t i, int64_t *dims);
+
+/* Called after each exposed node has run.  out points to the node's
+ * n_outputs outputs (axl_node_info); exact is NULL unless the run is a
+ * shadow run and the node has an approximate MAC config, in which case it
+ * holds the node's first output computed exactly from the same inputs.
+ * Both are only valid during the call. */
+typedef void (*axl_observe_fn)(void *user, size_t node, const struct axl_tensor *out,
+                               const struct axl_tensor *exact);
+
+struct axl_run_opts {
+    enum axl_backend backend;
+    /* axl_graph_node_count() entries, or NULL; a NULL entry (or a NULL
+     * array, or an entry for a non-MAC node) means exact float32 */
+    const struct axl_mac *const *mac;
+    /* configuration of MAC nodes without one; NULL: the graph's own */
+    const struct axl_mac *exact;
+    int shadow;             /* also run approximate MAC nodes exactly */
+    axl_observe_fn observe; /* may be NULL */
+    void *user;
+};
+
+/* Run the graph on axl_graph_input_count() inputs (same order, every
+ * first dimension the batch).  outputs has axl_graph_output_count()
+ * entries, filled with tensors the caller frees with axl_tensor_free (also
+ * on error, where they are empty).  opts NULL: exact on the CPU.  A wrong
+ * input shape, or a failure of a node, is one line naming it.  The graph
+ * is not changed: several threads may run one graph at once. */
+enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_opts *opts,
+                              const struct axl_tensor *inputs, struct axl_tensor *outputs,
+                              char *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,71 @@
+/* Per-layer MAC configurations: which multiply, add, formats and order
+ * each approximable layer of a network uses.
+ *
+ * A configuration is a default plus rules, from the command line or a JSON
+ * file (docs/CONFIG.md):
+ *
+ *   {
+ *     "default": {"mul": "fpmul_drum", "params": {"k": 4}, "format": "e4m3"},
+ *     "layers": [
+ *       {"match": "conv1", "exact": true},                keep the first layer exact
+ *       {"match": "features.*", "format": "e5m2"},        glob over layer names
+ *       {"op": "Gemm", "mul": "mul_exact", "format": "bf16"}
+ *     ]
+ *   }
+ *
+ * Every layer starts from the default (exact float32 when there is none);
+ * then each rule that matches it, in file order, replaces the fields it
+ * gives (a later rule wins).  "match" is an exact layer name or a glob (*, ?,
+ * [..]); "op" an operator type; a rule may give both.  A rule that matches
+ * no approximable layer is an error, so a misspelt name is never ignored.
+ */
+#ifndef AXLUT_LAYERS_H
+#define AXLUT_LAYERS_H
+
+#include <stddef.h>
+
+#include "mac.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct axl_layers; /* opaque: default + rules, owning their strings */
+
+/* An empty configuration: every layer exact. */
+enum axl_status axl_layers_new(struct axl_layers **out, char *msg);
+
+/* Read a JSON file; unknown keys, wrong types and bad values are errors
+ * naming the file, the rule and the key. */
+enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, char *msg);
+
+/* Set one field of the default from a command-line style option:
+ * key one of mul, param (value "k=4", repeatable), format, format-w,
+ * format-p, round, seed, add, add-param, acc-format, order, chunk, path,
+ * wquant, exact ("1"). */
+enum axl_status axl_layers_set_default(struct axl_layers *l, const char *key, const char *value,
+                                       char *msg);
+
+/* Whether the configuration approximates anything at all. */
+int axl_layers_any(const struct axl_layers *l);
+
+/* The specification of one layer.  *exact is set when the layer stays
+ * exact float32 (then *spec is untouched).  Strings in *spec stay valid as
+ * long as l does. */
+void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,
+                        struct axl_mac_spec *spec, int *exact);
+
+/* Checks that every rule matches at least one of the n layers (names and
+ * ops of the approximable layers); otherwise AXL_ERR_INVALID naming the rule
+ * and, for a near miss, the closest layer name. */
+enum axl_status axl_layers_check(const struct axl_layers *l, const char *const *names,
+                                 const char *const *ops, size_t n, char *msg);
+
+void axl_layers_free(struct axl_layers *l);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
