@@ -14,6 +14,7 @@ static const struct cli_command k_commands[] = {
     {"quantize", "encode values into a format and show the codes", cli_quantize},
     {"gen", "evaluate a design into a table file with its error metrics", cli_gen},
     {"info", "show what a table file holds and its metrics", cli_info},
+    {"run", "run an ONNX network over a dataset with approximate layers", cli_run},
     {"bench", "measure the MAC kernels against BLAS and a naive LUT loop", cli_bench},
 };
 

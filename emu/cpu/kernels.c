@@ -258,19 +258,22 @@ static block_fn choose_block(const struct axl_mac *m)
     return block_generic_f32;
 }
 
-/* Runs the core over groups: x and w point at group 0, advancing by xg and
- * wg codes per group, outputs by og floats and bias by n per group.  Tasks
- * run block-major, so the activation block of one task stays in cache for
- * the output channels that follow it. */
-static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og,
-                                char *msg)
+/* Runs the core over images and groups: x points at image 0 group 0 and
+ * advances by xi codes per image and xg per group; weights by wg per group;
+ * outputs by oi floats per image and og per group; bias and weight
+ * quantization by n per group.  Tasks run block-major, so the activation
+ * block of one task stays in cache for the output channels that follow it,
+ * and a batch of small images still fills both cores. */
+static enum axl_status run_core(struct core *c, int64_t nimg, int64_t xi, int64_t oi,
+                                int64_t groups, int64_t xg, int64_t wg, int64_t og, char *msg)
 {
     block_fn fn = choose_block(c->m);
     int64_t nblocks = c->mcount / MB;
-    int64_t total = groups * c->n * nblocks;
+    int64_t per_img = groups * c->n * nblocks;
+    int64_t total = nimg * per_img;
     int64_t *sumx = NULL, *sumw = NULL;
-    if (c->m->int_mode) { /* the zero-point terms, once per layer */
-        sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
+    if (c->m->int_mode) { /* the zero-point terms, once per call */
+        sumx = calloc((size_t)(nimg * groups * c->mcount), sizeof *sumx);
         sumw = calloc((size_t)(groups * c->n), sizeof *sumw);
         if (!sumx || !sumw) {
             free(sumx);
@@ -279,10 +282,11 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
             return AXL_ERR_NOMEM;
         }
 #pragma omp parallel for schedule(static)
-        for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
-            int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
+        for (int64_t gm = 0; gm < nimg * groups * c->mcount; gm++) {
+            int64_t ig = gm / c->mcount, i = gm % c->mcount, s = 0;
+            const uint32_t *x = c->x + (ig / groups) * xi + (ig % groups) * xg;
             for (int64_t k = 0; k < c->k; k++)
-                s += (int64_t)axl_format_decode(&c->m->fa, c->x[g * xg + k * c->mcount + i]);
+                s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
             sumx[gm] = s;
         }
         for (int64_t gn = 0; gn < groups * c->n; gn++) {
@@ -294,16 +298,17 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < total; t++) {
-        int64_t g = t / (c->n * nblocks);
-        int64_t r = t % (c->n * nblocks);
+        int64_t img = t / per_img, r0 = t % per_img;
+        int64_t g = r0 / (c->n * nblocks);
+        int64_t r = r0 % (c->n * nblocks);
         int64_t blk = r / c->n, n = r % c->n;
         struct core cg = *c;
-        cg.x = c->x + g * xg;
+        cg.x = c->x + img * xi + g * xg;
         cg.w = c->w + g * wg;
-        cg.out = c->out + g * og;
+        cg.out = c->out + img * oi + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
         cg.qw = c->qw ? c->qw + g * c->n : NULL;
-        cg.sumx = sumx ? sumx + g * c->mcount : NULL;
+        cg.sumx = sumx ? sumx + (img * groups + g) * c->mcount : NULL;
         cg.sumw = sumw ? sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
@@ -366,7 +371,7 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .w = wc,
                      .bias = g->bias,
                      .out = g->c, .sn = 1, .sm = g->ldc, .sa = qa.s, .za = qa.z, .qw = qw};
-    enum axl_status st = run_core(&c, 1, 0, 0, 0, msg);
+    enum axl_status st = run_core(&c, 1, 0, 0, 1, 0, 0, 0, msg);
     free(ac);
     free(xc);
     free(wc);
@@ -380,19 +385,21 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     int64_t G = a->groups, cg = a->c / G, ocg = a->oc / G;
     int64_t K = cg * a->kh * a->kw, P = oh * ow;
     int64_t Pp = (P + MB - 1) / MB * MB; /* positions padded to whole blocks */
+    int64_t per_img = G * K * Pp;        /* im2col codes of one image */
+    /* images per chunk: an im2col buffer of at most 16 Mi codes (64 MiB) */
+    int64_t chunk = (16ll << 20) / per_img;
+    chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
     int64_t xin = a->n * a->c * a->h * a->w;
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
-    uint32_t *xc = malloc((size_t)G * K * Pp * sizeof *xc);
+    uint32_t *xc = malloc((size_t)(chunk * per_img) * sizeof *xc);
     uint32_t *wc = malloc((size_t)a->oc * K * sizeof *wc);
     struct axl_quant *qw = malloc((size_t)a->oc * sizeof *qw);
+    enum axl_status st = AXL_OK;
     if (!ac || !xc || !wc || !qw) {
-        free(ac);
-        free(xc);
-        free(wc);
-        free(qw);
         snprintf(msg, AXL_MSG_LEN, "conv2d: out of memory for the im2col buffer (%lld codes)",
-                 (long long)(G * K * Pp));
-        return AXL_ERR_NOMEM;
+                 (long long)(chunk * per_img));
+        st = AXL_ERR_NOMEM;
+        goto done;
     }
     struct axl_quant qa;
     axl_emu_encode_acts(m, a->x, xin, ac, &qa);
@@ -400,15 +407,17 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     /* the code of a real 0, fed for padding */
     uint32_t pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
-    for (int64_t img = 0; img < a->n; img++) {
-        const uint32_t *src = ac + img * a->c * a->h * a->w;
-        /* im2col: X[g][k = (ci, r, s)][p = (y, x)] */
+    for (int64_t img0 = 0; img0 < a->n && st == AXL_OK; img0 += chunk) {
+        int64_t nimg = a->n - img0 < chunk ? a->n - img0 : chunk;
+        /* im2col: X[img][g][k = (ci, r, s)][p = (y, x)] */
 #pragma omp parallel for schedule(static)
-        for (int64_t gk = 0; gk < G * K; gk++) {
+        for (int64_t igk = 0; igk < nimg * G * K; igk++) {
+            int64_t img = igk / (G * K), gk = igk % (G * K);
             int64_t g = gk / K, k = gk % K;
             int64_t ci = g * cg + k / (a->kh * a->kw);
             int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
-            uint32_t *dst = xc + gk * Pp;
+            const uint32_t *src = ac + (img0 + img) * a->c * a->h * a->w;
+            uint32_t *dst = xc + img * per_img + gk * Pp;
             for (int64_t p = P; p < Pp; p++)
                 dst[p] = pad;
             for (int64_t y = 0; y < oh; y++) {
@@ -422,20 +431,14 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
             }
         }
         struct core c = {.m = m, .k = K, .mcount = Pp, .mvalid = P, .n = ocg, .x = xc, .w = wc,
-                         .bias = a->bias, .out = a->y + img * a->oc * P, .sn = P, .sm = 1,
+                         .bias = a->bias, .out = a->y + img0 * a->oc * P, .sn = P, .sm = 1,
                          .sa = qa.s, .za = qa.z, .qw = qw};
-        enum axl_status st = run_core(&c, G, K * Pp, ocg * K, ocg * P, msg);
-        if (st != AXL_OK) {
-            free(ac);
-            free(xc);
-            free(wc);
-            free(qw);
-            return st;
-        }
+        st = run_core(&c, nimg, per_img, a->oc * P, G, K * Pp, ocg * K, ocg * P, msg);
     }
+done:
     free(ac);
     free(xc);
     free(wc);
     free(qw);
-    return AXL_OK;
+    return st;
 }

@@ -88,12 +88,13 @@ const char *axl_graph_input_name(const struct axl_graph *g, size_t i);
 int axl_graph_input_shape(const struct axl_graph *g, size_t i, int64_t *dims);
 size_t axl_graph_output_count(const struct axl_graph *g);
 const char *axl_graph_output_name(const struct axl_graph *g, size_t i);
-/* Output shape for the probe batch, the first dimension -1 when it follows
- * a symbolic batch. */
+/* Output shape for the probe batch, a dimension -1 when it follows a
+ * symbolic batch (kept for the first 16 outputs; -1 is returned beyond). */
 int axl_graph_output_shape(const struct axl_graph *g, size_t i, int64_t *dims);
 
 /* Called after each exposed node has run.  out points to the node's
- * n_outputs outputs (axl_node_info); exact is NULL unless the run is a
+ * n_outputs outputs (axl_node_info; at most the first 16, an omitted
+ * optional output has data NULL); exact is NULL unless the run is a
  * shadow run and the node has an approximate MAC config, in which case it
  * holds the node's first output computed exactly from the same inputs.
  * Both are only valid during the call. */

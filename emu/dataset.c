@@ -1,0 +1,276 @@
+/* Datasets in HDF5 (include/axlut/run.h). */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/run.h"
+
+struct input_src {
+    hid_t dset;
+    int is_u8;
+    double scale, offset;
+    int ndim;
+    hsize_t dims[AXL_MAX_DIMS];
+};
+
+struct axl_dataset {
+    char path[512];
+    hid_t file;
+    size_t ninputs;
+    struct input_src *in;
+    hid_t labels;
+    int64_t count;
+};
+
+void axl_dataset_close(struct axl_dataset *d)
+{
+    if (!d)
+        return;
+    for (size_t i = 0; d->in && i < d->ninputs; i++)
+        if (d->in[i].dset >= 0)
+            H5Dclose(d->in[i].dset);
+    if (d->labels >= 0)
+        H5Dclose(d->labels);
+    if (d->file >= 0)
+        H5Fclose(d->file);
+    free(d->in);
+    free(d);
+}
+
+int64_t axl_dataset_count(const struct axl_dataset *d) { return d->count; }
+int axl_dataset_has_labels(const struct axl_dataset *d) { return d->labels >= 0; }
+
+static int read_attr_double(hid_t obj, const char *name, double *v)
+{
+    if (H5Aexists(obj, name) <= 0)
+        return 0;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (a < 0)
+        return 0;
+    herr_t r = H5Aread(a, H5T_NATIVE_DOUBLE, v);
+    H5Aclose(a);
+    return r >= 0;
+}
+
+/* Opens one input dataset and checks it against the model input. */
+static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *dname,
+                                  const char *shown, const struct axl_graph *g, size_t gi,
+                                  struct input_src *src, char *msg)
+{
+    src->dset = -1;
+    if (H5Lexists(loc, dname, H5P_DEFAULT) <= 0 ||
+        (src->dset = H5Dopen2(loc, dname, H5P_DEFAULT)) < 0) {
+        snprintf(msg, AXL_MSG_LEN, "%s: no dataset %s (model input '%s')", d->path, shown,
+                 axl_graph_input_name(g, gi));
+        return AXL_ERR_FORMAT;
+    }
+    hid_t type = H5Dget_type(src->dset), space = H5Dget_space(src->dset);
+    H5T_class_t cls = H5Tget_class(type);
+    size_t size = H5Tget_size(type);
+    int nd = H5Sget_simple_extent_ndims(space);
+    int ok = nd >= 1 && nd <= AXL_MAX_DIMS;
+    if (ok)
+        H5Sget_simple_extent_dims(space, src->dims, NULL);
+    H5Tclose(type);
+    H5Sclose(space);
+    if (!ok) {
+        snprintf(msg, AXL_MSG_LEN, "%s: %s has %d dimensions (1 to %d allowed)", d->path, shown,
+                 nd, AXL_MAX_DIMS);
+        return AXL_ERR_FORMAT;
+    }
+    src->ndim = nd;
+    if (cls == H5T_FLOAT) {
+        src->is_u8 = 0;
+    } else if (cls == H5T_INTEGER && size == 1) {
+        src->is_u8 = 1;
+        if (!read_attr_double(src->dset, "scale", &src->scale) ||
+            !read_attr_double(src->dset, "offset", &src->offset)) {
+            snprintf(msg, AXL_MSG_LEN, "%s: %s is uint8 but lacks its 'scale' and 'offset' "
+                     "attributes (value = scale * code + offset)", d->path, shown);
+            return AXL_ERR_FORMAT;
+        }
+    } else {
+        snprintf(msg, AXL_MSG_LEN, "%s: %s must be float32 or uint8 with scale/offset", d->path,
+                 shown);
+        return AXL_ERR_FORMAT;
+    }
+    /* shape after the sample axis against the model's */
+    int64_t gd[AXL_MAX_DIMS];
+    int gn = axl_graph_input_shape(g, gi, gd);
+    int match = gn == nd;
+    for (int i = 1; match && i < nd; i++)
+        match = gd[i] < 0 || (hsize_t)gd[i] == src->dims[i];
+    if (!match) {
+        char want[128] = "", got[128] = "";
+        size_t wl = 0, gl = 0;
+        for (int i = 0; i < gn && wl < sizeof want; i++)
+            wl += (size_t)snprintf(want + wl, sizeof want - wl, i ? "x%lld" : "%lld",
+                                   (long long)gd[i]);
+        for (int i = 0; i < nd && gl < sizeof got; i++)
+            gl += (size_t)snprintf(got + gl, sizeof got - gl, i ? "x%llu" : "%llu",
+                                   (unsigned long long)src->dims[i]);
+        snprintf(msg, AXL_MSG_LEN, "%s: %s has shape %s, model input '%s' wants %s (-1: any)",
+                 d->path, shown, got, axl_graph_input_name(g, gi), want);
+        return AXL_ERR_MISMATCH;
+    }
+    return AXL_OK;
+}
+
+enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
+                                 struct axl_dataset **out, char *msg)
+{
+    *out = NULL;
+    struct axl_dataset *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        return AXL_ERR_NOMEM;
+    }
+    d->file = d->labels = -1;
+    snprintf(d->path, sizeof d->path, "%s", path);
+    enum axl_status st = AXL_ERR_FORMAT;
+    H5E_BEGIN_TRY { d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (d->file < 0) {
+        FILE *f = fopen(path, "rb");
+        if (f)
+            fclose(f);
+        snprintf(msg, AXL_MSG_LEN, "%s: %s", path,
+                 f ? "not an HDF5 file (a dataset needs /inputs and optional /labels)"
+                   : "cannot open");
+        st = f ? AXL_ERR_FORMAT : AXL_ERR_IO;
+        goto fail;
+    }
+    d->ninputs = axl_graph_input_count(g);
+    d->in = calloc(d->ninputs, sizeof *d->in);
+    if (!d->in) {
+        st = AXL_ERR_NOMEM;
+        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < d->ninputs; i++)
+        d->in[i].dset = -1;
+    int is_group = 0;
+    if (H5Lexists(d->file, "inputs", H5P_DEFAULT) > 0) {
+        hid_t o = H5Oopen(d->file, "inputs", H5P_DEFAULT);
+        if (o >= 0) {
+            is_group = H5Iget_type(o) == H5I_GROUP;
+            H5Oclose(o);
+        }
+    }
+    if (is_group) {
+        hid_t grp = H5Gopen2(d->file, "inputs", H5P_DEFAULT);
+        for (size_t i = 0; i < d->ninputs; i++) {
+            char shown[300];
+            snprintf(shown, sizeof shown, "/inputs/%s", axl_graph_input_name(g, i));
+            if ((st = open_input(d, grp, axl_graph_input_name(g, i), shown, g, i, &d->in[i],
+                                 msg)) != AXL_OK) {
+                H5Gclose(grp);
+                goto fail;
+            }
+        }
+        H5Gclose(grp);
+    } else {
+        if (d->ninputs != 1) {
+            snprintf(msg, AXL_MSG_LEN, "%s: the model has %zu inputs, so /inputs must be a group "
+                     "with one dataset per input name", path, d->ninputs);
+            goto fail;
+        }
+        if ((st = open_input(d, d->file, "inputs", "/inputs", g, 0, &d->in[0], msg)) != AXL_OK)
+            goto fail;
+    }
+    d->count = (int64_t)d->in[0].dims[0];
+    for (size_t i = 1; i < d->ninputs; i++)
+        if ((int64_t)d->in[i].dims[0] != d->count) {
+            snprintf(msg, AXL_MSG_LEN, "%s: inputs have different sample counts", path);
+            st = AXL_ERR_FORMAT;
+            goto fail;
+        }
+    if (H5Lexists(d->file, "labels", H5P_DEFAULT) > 0) {
+        d->labels = H5Dopen2(d->file, "labels", H5P_DEFAULT);
+        hid_t sp = H5Dget_space(d->labels);
+        hsize_t n = 0;
+        int nd = H5Sget_simple_extent_ndims(sp);
+        if (nd == 1)
+            H5Sget_simple_extent_dims(sp, &n, NULL);
+        H5Sclose(sp);
+        if (nd != 1 || (int64_t)n != d->count) {
+            snprintf(msg, AXL_MSG_LEN, "%s: /labels must be 1-D with one label per sample (%lld)",
+                     path, (long long)d->count);
+            st = AXL_ERR_FORMAT;
+            goto fail;
+        }
+    }
+    *out = d;
+    return AXL_OK;
+fail:
+    axl_dataset_close(d);
+    return st;
+}
+
+enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
+                                 struct axl_tensor *inputs, int64_t *labels, char *msg)
+{
+    for (size_t i = 0; i < d->ninputs; i++)
+        memset(&inputs[i], 0, sizeof inputs[i]);
+    for (size_t i = 0; i < d->ninputs; i++) {
+        struct input_src *s = &d->in[i];
+        struct axl_tensor *t = &inputs[i];
+        t->ndim = s->ndim;
+        int64_t per = 1;
+        for (int k = 1; k < s->ndim; k++) {
+            t->dims[k] = (int64_t)s->dims[k];
+            per *= t->dims[k];
+        }
+        t->dims[0] = n;
+        t->data = malloc((size_t)(n * per) * sizeof(float));
+        unsigned char *u8 = s->is_u8 ? malloc((size_t)(n * per)) : NULL;
+        if (!t->data || (s->is_u8 && !u8)) {
+            free(u8);
+            snprintf(msg, AXL_MSG_LEN, "out of memory reading %lld samples", (long long)n);
+            goto fail;
+        }
+        hsize_t off[AXL_MAX_DIMS] = {0}, cnt[AXL_MAX_DIMS];
+        off[0] = (hsize_t)start;
+        cnt[0] = (hsize_t)n;
+        for (int k = 1; k < s->ndim; k++)
+            cnt[k] = s->dims[k];
+        hid_t fs = H5Dget_space(s->dset);
+        hid_t ms = H5Screate_simple(s->ndim, cnt, NULL);
+        herr_t r = H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
+        if (r >= 0)
+            r = H5Dread(s->dset, s->is_u8 ? H5T_NATIVE_UCHAR : H5T_NATIVE_FLOAT, ms, fs,
+                        H5P_DEFAULT, s->is_u8 ? (void *)u8 : (void *)t->data);
+        H5Sclose(ms);
+        H5Sclose(fs);
+        if (r < 0) {
+            free(u8);
+            snprintf(msg, AXL_MSG_LEN, "%s: reading samples %lld..%lld failed (damaged file?)",
+                     d->path, (long long)start, (long long)(start + n - 1));
+            goto fail;
+        }
+        if (u8) {
+            for (int64_t k = 0; k < n * per; k++)
+                t->data[k] = (float)(s->scale * u8[k] + s->offset);
+            free(u8);
+        }
+    }
+    if (labels && d->labels >= 0) {
+        hsize_t off = (hsize_t)start, cnt = (hsize_t)n;
+        hid_t fs = H5Dget_space(d->labels), ms = H5Screate_simple(1, &cnt, NULL);
+        herr_t r = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &off, NULL, &cnt, NULL);
+        if (r >= 0)
+            r = H5Dread(d->labels, H5T_NATIVE_INT64, ms, fs, H5P_DEFAULT, labels);
+        H5Sclose(ms);
+        H5Sclose(fs);
+        if (r < 0) {
+            snprintf(msg, AXL_MSG_LEN, "%s: reading /labels failed (not integers?)", d->path);
+            goto fail;
+        }
+    }
+    return AXL_OK;
+fail:
+    for (size_t i = 0; i < d->ninputs; i++)
+        axl_tensor_free(&inputs[i]);
+    return AXL_ERR_IO;
+}

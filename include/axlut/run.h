@@ -1,0 +1,113 @@
+/* Running a network over a dataset: layerwise emulation with the exact
+ * network alongside, and the report of what the approximation did.
+ *
+ * For every batch the exact network runs first (its layer outputs are the
+ * reference), then the configured one, with each approximated layer also
+ * run exactly on the same input (a shadow).  Per approximated layer this
+ * gives two errors: the layer's own (its output against the exact layer
+ * given the same input) and the error accumulated from the network input
+ * (its output against the exact network's output of that layer).  Errors
+ * are summed over the whole dataset, then reported as MSE, SNR in dB
+ * (10 log10 of reference energy over error energy), the largest absolute
+ * error and the cosine similarity.
+ *
+ * Datasets are HDF5 files: `/inputs` (float32 of any rank whose first axis
+ * is the sample, or uint8 with `scale` and `offset` attributes: value =
+ * scale * code + offset), or a group `/inputs` with one such dataset per
+ * model input name; optional `/labels` (integers, one per sample).
+ */
+#ifndef AXLUT_RUN_H
+#define AXLUT_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emu.h"
+#include "graph.h"
+#include "mac.h"
+#include "status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct axl_dataset;
+
+/* Open a dataset for graph g: every model input must be found, with the
+ * shape the model expects after the sample axis.  Errors name the file and
+ * the dataset or attribute at fault. */
+enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
+                                 struct axl_dataset **out, char *msg);
+int64_t axl_dataset_count(const struct axl_dataset *d);
+int axl_dataset_has_labels(const struct axl_dataset *d);
+/* Samples [start, start + n) into inputs (axl_graph_input_count() tensors,
+ * allocated here; free with axl_tensor_free) and labels (n, or NULL). */
+enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
+                                 struct axl_tensor *inputs, int64_t *labels, char *msg);
+void axl_dataset_close(struct axl_dataset *d);
+
+/* Error of one tensor against its reference, summed over a dataset. */
+struct axl_error_sums {
+    double n, ref2, err2, max_abs, dot, a2;
+};
+struct axl_error {
+    double mse, snr_db, max_abs, cosine;
+};
+void axl_error_add(struct axl_error_sums *s, const float *got, const float *ref, int64_t n);
+struct axl_error axl_error_of(const struct axl_error_sums *s);
+
+struct axl_layer_report {
+    size_t node;
+    const char *name, *op; /* owned by the graph */
+    int approximate;
+    char config[320];      /* axl_mac_describe, or "exact fp32" */
+    enum axl_path path;
+    int64_t macs;          /* per sample */
+    double seconds;        /* this layer in the approximate pass, shadow included */
+    struct axl_error_sums local_sums, accum_sums;
+    struct axl_error local, accum;
+};
+
+struct axl_run_report {
+    int64_t samples;
+    int has_labels;
+    int top_k;                 /* classes in the output: top-5 needs 5 */
+    double top1, top5;         /* approximate network, against labels */
+    double exact_top1, exact_top5;
+    double agreement;          /* top-1 equal to the exact network's */
+    double seconds, exact_seconds, samples_per_s;
+    size_t nlayers;            /* the MAC layers, in execution order */
+    struct axl_layer_report *layers;
+    struct axl_error_sums out_sums;  /* final output vs exact network */
+    struct axl_error output_error;
+};
+
+typedef void (*axl_run_progress_fn)(void *user, int64_t done, int64_t total);
+
+struct axl_run_settings {
+    enum axl_backend backend;
+    int64_t batch;             /* samples per run; <= 0: 32 */
+    int64_t limit;             /* first samples only; <= 0: all */
+    axl_run_progress_fn progress;
+    void *progress_user;
+    const char *save_outputs;  /* HDF5 path for the final outputs, or NULL */
+    int save_layers;           /* also every layer's output */
+};
+
+/* Run graph g over dataset d with macs[node] (NULL entries: exact).  On
+ * success *report is filled (free with axl_run_report_free). */
+enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac *const *macs,
+                                struct axl_dataset *d, const struct axl_run_settings *s,
+                                struct axl_run_report *report, char *msg);
+void axl_run_report_free(struct axl_run_report *r);
+
+/* The report as JSON (written to a temporary name, renamed when complete);
+ * model and data name the files it was made from (may be NULL). */
+enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const char *path,
+                                          const char *model, const char *data, char *msg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
