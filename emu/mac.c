@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "emu/mac_internal.h"
+#include "tables/designs/builtin.h"
 
 static int ends_with(const char *s, const char *suffix)
 {
@@ -42,6 +43,8 @@ void axl_mac_free(struct axl_mac *m)
     free(m->tc);
     free(m->ti);
     free(m->mt);
+    free(m->mrt);
+    free(m->unpacked);
     free(m);
 }
 
@@ -129,6 +132,55 @@ static enum axl_status check_table_formats(const char *path, const struct axl_ta
         snprintf(msg, AXL_MSG_LEN, "table '%s' holds an adder, a multiplier table is needed", path);
         return AXL_ERR_MISMATCH;
     }
+    return AXL_OK;
+}
+
+/* The shortcut of the mantissa path with exact float32 adds (see
+ * mac_internal.h); only where it gives the same bits as the long way:
+ * nearest rounding, one format for operands and product, codes of at most
+ * 16 bits. */
+static enum axl_status prepare_mantissa_fast(struct axl_mac *m, char *msg)
+{
+    if (!m->add_exact || m->mul_c.round != AXL_ROUND_NEAREST_EVEN || m->fa.bits > 16 ||
+        !same_format(&m->fa, &m->fw) || !same_format(&m->fa, &m->fp))
+        return AXL_OK;
+    const uint32_t mb = m->fa.mbits, rows = 1u << (mb + 1), cols = m->mt_cols;
+    const uint32_t ncodes = 1u << m->fa.bits;
+    m->mrt = malloc((size_t)rows * cols * sizeof *m->mrt);
+    m->unpacked = malloc((size_t)ncodes * sizeof *m->unpacked);
+    if (!m->mrt || !m->unpacked) {
+        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        return AXL_ERR_NOMEM;
+    }
+    for (size_t i = 0; i < (size_t)rows * cols; i++) {
+        uint64_t p = m->mt[i];
+        if (p == 0) {
+            m->mrt[i] = 0.0f; /* never used: zero products go the long way */
+            continue;
+        }
+        /* p rounded to mb + 1 significant bits, nearest-even, as pack does */
+        int msb = axl_msb64(p), drop = msb - (int)mb;
+        if (drop > 0) {
+            uint64_t q = p >> drop, rem = p & ((1ull << drop) - 1), half = 1ull << (drop - 1);
+            if (rem > half || (rem == half && (q & 1)))
+                q++;
+            p = q << drop;
+        }
+        m->mrt[i] = (float)p; /* exact: p < 2^24 */
+    }
+    for (uint32_t code = 0; code < ncodes; code++) {
+        struct axl_fpmul_parts r = axl_fpmul_split(&m->mul_c, code, code);
+        uint32_t te = (code >> mb) & ((1u << m->fa.ebits) - 1u);
+        struct axl_unpacked_code *u = &m->unpacked[code];
+        u->normal = r.special == 0 && te != 0;
+        u->sig = (uint32_t)r.sx;
+        u->k = (int16_t)(r.special == 0 ? r.k / 2 : 0); /* split of (code, code): k is twice */
+        u->sign = (uint8_t)((code >> (m->fa.bits - 1)) & 1u);
+    }
+    /* normal results only, one binade below the top kept apart so that
+     * overflow and the top codes of finite formats go the long way */
+    m->mrt_emin = 1 - m->fa.bias;
+    m->mrt_emax = (int)(axl_format_max_mag(&m->fa) >> mb) - m->fa.bias - 1;
     return AXL_OK;
 }
 
@@ -347,6 +399,8 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
         for (uint32_t r = 0; r < mi->rows; r++)
             for (uint32_t c = 0; c < mi->cols; c++)
                 m->mt[(size_t)r * mi->cols + c] = axl_table_entry(m->table, r, c);
+        if ((st = prepare_mantissa_fast(m, msg)) != AXL_OK)
+            goto fail;
     }
 
     /* exact float32 mode: the hardware multiply gives mul_exact's bits */

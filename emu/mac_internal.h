@@ -44,6 +44,18 @@ struct axl_mac {
      * the significands sx, sy (hidden bit included), as the core gives it. */
     uint32_t *mt;
     uint32_t mt_cols;
+    /* Mantissa path with exact float32 adds: for two normal operands whose
+     * rounded product is normal, the value is mrt[sx][sy] (the core product
+     * rounded to m+1 bits, as float) scaled by 2^(ka+kb), exactly what
+     * axl_format_pack gives; the operands' unpacking is looked up in
+     * unpacked[code].  Anything else goes the long way. */
+    float *mrt;
+    struct axl_unpacked_code {
+        uint32_t sig;
+        int16_t k;
+        uint8_t sign, normal;
+    } *unpacked;
+    int mrt_emin, mrt_emax; /* result exponents served by mrt */
 
     uint32_t acc_zero; /* code of +0 in facc */
     char desc[320];

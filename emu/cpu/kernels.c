@@ -159,6 +159,19 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
         float w = axl_f32_from_bits(b);
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_f32_from_bits(xk[i]) * w;
+    } else if (m->mrt) {
+        const struct axl_unpacked_code ub = m->unpacked[b];
+        for (int64_t i = 0; i < len; i++) {
+            const struct axl_unpacked_code ua = m->unpacked[xk[i]];
+            float r = m->mrt[(size_t)ua.sig * m->mt_cols + ub.sig];
+            uint32_t rb = axl_f32_bits(r);
+            int k = ua.k + ub.k;
+            int e = (int)(rb >> 23) - 127 + k;
+            if (ua.normal && ub.normal && r != 0.0f && e >= m->mrt_emin && e <= m->mrt_emax)
+                v[i] = axl_f32_from_bits((rb + ((uint32_t)k << 23)) | ((uint32_t)(ua.sign ^ ub.sign) << 31));
+            else
+                v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
+        }
     } else if (m->mt) {
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
