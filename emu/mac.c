@@ -142,7 +142,8 @@ static enum axl_status check_table_formats(const char *path, const struct axl_ta
 static enum axl_status prepare_mantissa_fast(struct axl_mac *m, char *msg)
 {
     if (!m->add_exact || m->mul_c.round != AXL_ROUND_NEAREST_EVEN || m->fa.bits > 16 ||
-        !same_format(&m->fa, &m->fw) || !same_format(&m->fa, &m->fp))
+        !same_format(&m->fa, &m->fw) || !same_format(&m->fa, &m->fp) || m->fp.bias < 1 ||
+        (int)(axl_format_max_mag(&m->fp) >> m->fp.mbits) - m->fp.bias < 2)
         return AXL_OK;
     const uint32_t mb = m->fa.mbits, rows = 1u << (mb + 1), cols = m->mt_cols;
     const uint32_t ncodes = 1u << m->fa.bits;
@@ -152,21 +153,19 @@ static enum axl_status prepare_mantissa_fast(struct axl_mac *m, char *msg)
         snprintf(msg, AXL_MSG_LEN, "out of memory");
         return AXL_ERR_NOMEM;
     }
+    /* The product rounded by the format's own round-and-pack, placed in
+     * [1, 2) where every format with bias >= 1 is normal, then scaled back:
+     * round_{m+1}(p) as an exact float (p < 2^24). */
     for (size_t i = 0; i < (size_t)rows * cols; i++) {
         uint64_t p = m->mt[i];
         if (p == 0) {
             m->mrt[i] = 0.0f; /* never used: zero products go the long way */
             continue;
         }
-        /* p rounded to mb + 1 significant bits, nearest-even, as pack does */
-        int msb = axl_msb64(p), drop = msb - (int)mb;
-        if (drop > 0) {
-            uint64_t q = p >> drop, rem = p & ((1ull << drop) - 1), half = 1ull << (drop - 1);
-            if (rem > half || (rem == half && (q & 1)))
-                q++;
-            p = q << drop;
-        }
-        m->mrt[i] = (float)p; /* exact: p < 2^24 */
+        int msb = axl_msb64(p);
+        uint32_t code = axl_format_pack(&m->fp, 0, p, -msb, 0, AXL_ROUND_NEAREST_EVEN, 0);
+        float one_two = axl_format_decode(&m->fp, code); /* in [1, 2] */
+        m->mrt[i] = one_two * (float)(1ull << msb);
     }
     for (uint32_t code = 0; code < ncodes; code++) {
         struct axl_fpmul_parts r = axl_fpmul_split(&m->mul_c, code, code);

@@ -43,7 +43,16 @@ struct core {
     const struct axl_quant *qw; /* [n] */
     const int64_t *sumx;    /* [mcount]: sum over k of activation values */
     const int64_t *sumw;    /* [n]: sum over k of weight values */
+    int64_t p, oi;          /* positions per image, output stride per image: the positions
+                               of a batch of images run as one axis, so small images still
+                               fill whole blocks */
 };
+
+/* Where output (n, m) goes. */
+static inline float *out_at(const struct core *c, int64_t n, int64_t m)
+{
+    return c->out + (m / c->p) * c->oi + n * c->sn + (m % c->p) * c->sm;
+}
 
 /* The gather loops are compiled for AVX2 and baseline x86-64 and chosen at
  * load time; they run over whole blocks of MB positions (the activation
@@ -91,7 +100,7 @@ static void block_exact_f32_seq(const struct core *c, int64_t n, int64_t m0, int
         mul_add_f32(acc, c->x + k * c->mcount + m0, axl_f32_from_bits(wrow[k]));
     float b = c->bias ? c->bias[n] : 0.0f;
     for (int64_t i = 0; i < len; i++)
-        c->out[n * c->sn + (m0 + i) * c->sm] = c->bias ? acc[i] + b : acc[i];
+        *out_at(c, n, m0 + i) = c->bias ? acc[i] + b : acc[i];
 }
 
 /* Fast path: table, exact float32 adds, sequential order. */
@@ -104,7 +113,7 @@ static void block_table_f32_seq(const struct core *c, int64_t n, int64_t m0, int
         gather_add_f32(acc, m->tf + (size_t)wrow[k] * m->na, c->x + k * c->mcount + m0);
     float b = c->bias ? c->bias[n] : 0.0f;
     for (int64_t i = 0; i < len; i++)
-        c->out[n * c->sn + (m0 + i) * c->sm] = c->bias ? acc[i] + b : acc[i];
+        *out_at(c, n, m0 + i) = c->bias ? acc[i] + b : acc[i];
 }
 
 /* Integers: int32 products, wrapping int32 adds (any order gives the same
@@ -132,7 +141,7 @@ static void block_int(const struct core *c, int64_t n, int64_t m0, int64_t len)
     for (int64_t i = 0; i < len; i++) {
         int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
         float y = scale * (float)corr;
-        c->out[n * c->sn + (m0 + i) * c->sm] = c->bias ? y + b : y;
+        *out_at(c, n, m0 + i) = c->bias ? y + b : y;
     }
 }
 
@@ -244,7 +253,7 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
         float b = c->bias ? c->bias[n] : 0.0f;                                                    \
         for (int64_t i = 0; i < len; i++) {                                                       \
             float y = FINAL(acc[i]);                                                              \
-            c->out[n * c->sn + (m0 + i) * c->sm] = c->bias ? y + b : y;                           \
+            *out_at(c, n, m0 + i) = c->bias ? y + b : y;                                          \
         }                                                                                         \
     }
 
@@ -271,22 +280,20 @@ static block_fn choose_block(const struct axl_mac *m)
     return block_generic_f32;
 }
 
-/* Runs the core over images and groups: x points at image 0 group 0 and
- * advances by xi codes per image and xg per group; weights by wg per group;
- * outputs by oi floats per image and og per group; bias and weight
- * quantization by n per group.  Tasks run block-major, so the activation
- * block of one task stays in cache for the output channels that follow it,
- * and a batch of small images still fills both cores. */
-static enum axl_status run_core(struct core *c, int64_t nimg, int64_t xi, int64_t oi,
-                                int64_t groups, int64_t xg, int64_t wg, int64_t og, char *msg)
+/* Runs the core over groups: x and w point at group 0, advancing by xg and
+ * wg codes per group, outputs by og floats and bias and weight quantization
+ * by n per group.  Tasks run block-major, so the activation block of one
+ * task stays in cache for the output channels that follow it. */
+static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og,
+                                char *msg)
 {
     block_fn fn = choose_block(c->m);
     int64_t nblocks = c->mcount / MB;
-    int64_t per_img = groups * c->n * nblocks;
-    int64_t total = nimg * per_img;
+    int64_t per_group = c->n * nblocks;
+    int64_t total = groups * per_group;
     int64_t *sumx = NULL, *sumw = NULL;
     if (c->m->int_mode) { /* the zero-point terms, once per call */
-        sumx = calloc((size_t)(nimg * groups * c->mcount), sizeof *sumx);
+        sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
         sumw = calloc((size_t)(groups * c->n), sizeof *sumw);
         if (!sumx || !sumw) {
             free(sumx);
@@ -295,9 +302,9 @@ static enum axl_status run_core(struct core *c, int64_t nimg, int64_t xi, int64_
             return AXL_ERR_NOMEM;
         }
 #pragma omp parallel for schedule(static)
-        for (int64_t gm = 0; gm < nimg * groups * c->mcount; gm++) {
-            int64_t ig = gm / c->mcount, i = gm % c->mcount, s = 0;
-            const uint32_t *x = c->x + (ig / groups) * xi + (ig % groups) * xg;
+        for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
+            int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
+            const uint32_t *x = c->x + g * xg;
             for (int64_t k = 0; k < c->k; k++)
                 s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
             sumx[gm] = s;
@@ -311,17 +318,15 @@ static enum axl_status run_core(struct core *c, int64_t nimg, int64_t xi, int64_
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < total; t++) {
-        int64_t img = t / per_img, r0 = t % per_img;
-        int64_t g = r0 / (c->n * nblocks);
-        int64_t r = r0 % (c->n * nblocks);
+        int64_t g = t / per_group, r = t % per_group;
         int64_t blk = r / c->n, n = r % c->n;
         struct core cg = *c;
-        cg.x = c->x + img * xi + g * xg;
+        cg.x = c->x + g * xg;
         cg.w = c->w + g * wg;
-        cg.out = c->out + img * oi + g * og;
+        cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
         cg.qw = c->qw ? c->qw + g * c->n : NULL;
-        cg.sumx = sumx ? sumx + (img * groups + g) * c->mcount : NULL;
+        cg.sumx = sumx ? sumx + g * c->mcount : NULL;
         cg.sumw = sumw ? sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
@@ -382,9 +387,9 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     else
         axl_emu_encode_weights(m, g->b, N, K, 1, g->ldb, wc, qw);
     struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .w = wc,
-                     .bias = g->bias,
+                     .p = M, .oi = 0, .bias = g->bias,
                      .out = g->c, .sn = 1, .sm = g->ldc, .sa = qa.s, .za = qa.z, .qw = qw};
-    enum axl_status st = run_core(&c, 1, 0, 0, 1, 0, 0, 0, msg);
+    enum axl_status st = run_core(&c, 1, 0, 0, 0, msg);
     free(ac);
     free(xc);
     free(wc);
@@ -397,20 +402,19 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
 {
     int64_t G = a->groups, cg = a->c / G, ocg = a->oc / G;
     int64_t K = cg * a->kh * a->kw, P = oh * ow;
-    int64_t Pp = (P + MB - 1) / MB * MB; /* positions padded to whole blocks */
-    int64_t per_img = G * K * Pp;        /* im2col codes of one image */
     /* images per chunk: an im2col buffer of at most 16 Mi codes (64 MiB) */
-    int64_t chunk = (16ll << 20) / per_img;
+    int64_t chunk = (16ll << 20) / (G * K * P);
     chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
+    int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     int64_t xin = a->n * a->c * a->h * a->w;
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
-    uint32_t *xc = malloc((size_t)(chunk * per_img) * sizeof *xc);
+    uint32_t *xc = malloc((size_t)(G * K * Mp) * sizeof *xc);
     uint32_t *wc = malloc((size_t)a->oc * K * sizeof *wc);
     struct axl_quant *qw = malloc((size_t)a->oc * sizeof *qw);
     enum axl_status st = AXL_OK;
     if (!ac || !xc || !wc || !qw) {
         snprintf(msg, AXL_MSG_LEN, "conv2d: out of memory for the im2col buffer (%lld codes)",
-                 (long long)(chunk * per_img));
+                 (long long)(G * K * Mp));
         st = AXL_ERR_NOMEM;
         goto done;
     }
@@ -422,31 +426,34 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
     for (int64_t img0 = 0; img0 < a->n && st == AXL_OK; img0 += chunk) {
         int64_t nimg = a->n - img0 < chunk ? a->n - img0 : chunk;
-        /* im2col: X[img][g][k = (ci, r, s)][p = (y, x)] */
+        /* im2col: X[g][k = (ci, r, s)][m = (img, y, x)], positions of the
+         * chunk's images one after another */
 #pragma omp parallel for schedule(static)
-        for (int64_t igk = 0; igk < nimg * G * K; igk++) {
-            int64_t img = igk / (G * K), gk = igk % (G * K);
+        for (int64_t gk = 0; gk < G * K; gk++) {
             int64_t g = gk / K, k = gk % K;
             int64_t ci = g * cg + k / (a->kh * a->kw);
             int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
-            const uint32_t *src = ac + (img0 + img) * a->c * a->h * a->w;
-            uint32_t *dst = xc + img * per_img + gk * Pp;
-            for (int64_t p = P; p < Pp; p++)
+            uint32_t *dst = xc + gk * Mp;
+            for (int64_t p = nimg * P; p < Mp; p++)
                 dst[p] = pad;
-            for (int64_t y = 0; y < oh; y++) {
-                int64_t iy = y * a->stride_h - a->pad_t + r * a->dil_h;
-                for (int64_t x = 0; x < ow; x++) {
-                    int64_t ix = x * a->stride_w - a->pad_l + s * a->dil_w;
-                    dst[y * ow + x] = (iy >= 0 && iy < a->h && ix >= 0 && ix < a->w)
-                                          ? src[(ci * a->h + iy) * a->w + ix]
-                                          : pad;
+            for (int64_t img = 0; img < nimg; img++) {
+                const uint32_t *src = ac + ((img0 + img) * a->c + ci) * a->h * a->w;
+                uint32_t *d = dst + img * P;
+                for (int64_t y = 0; y < oh; y++) {
+                    int64_t iy = y * a->stride_h - a->pad_t + r * a->dil_h;
+                    for (int64_t x = 0; x < ow; x++) {
+                        int64_t ix = x * a->stride_w - a->pad_l + s * a->dil_w;
+                        d[y * ow + x] = (iy >= 0 && iy < a->h && ix >= 0 && ix < a->w)
+                                            ? src[iy * a->w + ix]
+                                            : pad;
+                    }
                 }
             }
         }
-        struct core c = {.m = m, .k = K, .mcount = Pp, .mvalid = P, .n = ocg, .x = xc, .w = wc,
-                         .bias = a->bias, .out = a->y + img0 * a->oc * P, .sn = P, .sm = 1,
-                         .sa = qa.s, .za = qa.z, .qw = qw};
-        st = run_core(&c, nimg, per_img, a->oc * P, G, K * Pp, ocg * K, ocg * P, msg);
+        struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = nimg * P, .n = ocg, .x = xc,
+                         .w = wc, .bias = a->bias, .out = a->y + img0 * a->oc * P, .sn = P,
+                         .sm = 1, .p = P, .oi = a->oc * P, .sa = qa.s, .za = qa.z, .qw = qw};
+        st = run_core(&c, G, K * Mp, ocg * K, ocg * P, msg);
     }
 done:
     free(ac);
