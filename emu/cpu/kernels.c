@@ -55,8 +55,8 @@ static inline float *out_at(const struct core *c, int64_t n, int64_t m)
 }
 
 /* The gather loops are compiled for AVX2 and baseline x86-64 and chosen at
- * load time; they run over whole blocks of MB positions (the activation
- * buffer is padded), so the trip count is a constant.  AVX-512 is left out
+ * load time; they run over the block's positions rounded up to whole
+ * vectors (the activation buffer is padded to MB).  AVX-512 is left out
  * on purpose: on the Xeon we measured, its gathers were slower than scalar
  * loads (BENCHMARKS.md). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
@@ -67,16 +67,16 @@ static inline float *out_at(const struct core *c, int64_t n, int64_t m)
 
 /* acc[i] += row[x[i]] over one block: the inner step of the fast path. */
 AXL_CLONES static void gather_add_f32(float *restrict acc, const float *restrict row,
-                                      const uint32_t *restrict x)
+                                      const uint32_t *restrict x, int n)
 {
-    for (int i = 0; i < MB; i++)
+    for (int i = 0; i < n; i++)
         acc[i] += row[x[i]];
 }
 
 AXL_CLONES static void gather_add_i32(int32_t *restrict acc, const int32_t *restrict row,
-                                      const uint32_t *restrict x)
+                                      const uint32_t *restrict x, int n)
 {
-    for (int i = 0; i < MB; i++)
+    for (int i = 0; i < n; i++)
         acc[i] = axl_add_i32(acc[i], row[x[i]]);
 }
 
@@ -85,63 +85,104 @@ AXL_CLONES static void gather_add_i32(int32_t *restrict acc, const int32_t *rest
  * (-std=c11) does not contract them into fused multiply-adds. */
 typedef float f32_alias __attribute__((may_alias));
 
-AXL_CLONES static void mul_add_f32(float *restrict acc, const uint32_t *restrict x, float w)
+AXL_CLONES static void mul_add_f32(float *restrict acc, const uint32_t *restrict x, float w, int n)
 {
     const f32_alias *xf = (const f32_alias *)x;
-    for (int i = 0; i < MB; i++)
+    for (int i = 0; i < n; i++)
         acc[i] += xf[i] * w;
 }
 
-static void block_exact_f32_seq(const struct core *c, int64_t n, int64_t m0, int64_t len)
+/* The fast paths work on a group of up to NG output channels at a time and
+ * walk the reduction in tiles of KT: the tile of activation codes (KT x MB
+ * codes, 32 KiB) stays in L1 while every channel of the group consumes it,
+ * instead of streaming the whole reduction from L2 or memory once per
+ * channel.  Each output still adds its products in k order. */
+#define NG 16
+#define KT 64
+
+static void block_exact_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
+                                int64_t len)
 {
-    float acc[MB] = {0};
-    const uint32_t *wrow = c->w + n * c->k;
-    for (int64_t k = 0; k < c->k; k++)
-        mul_add_f32(acc, c->x + k * c->mcount + m0, axl_f32_from_bits(wrow[k]));
-    float b = c->bias ? c->bias[n] : 0.0f;
-    for (int64_t i = 0; i < len; i++)
-        *out_at(c, n, m0 + i) = c->bias ? acc[i] + b : acc[i];
+    float acc[NG][MB];
+    memset(acc, 0, sizeof acc);
+    const int lv = (int)((len + 15) & ~15); /* whole vectors; the buffer is padded to MB */
+    for (int64_t k0 = 0; k0 < c->k; k0 += KT) {
+        int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;
+        for (int64_t n = n0; n < n1; n++) {
+            const uint32_t *wrow = c->w + n * c->k;
+            for (int64_t k = k0; k < k1; k++)
+                mul_add_f32(acc[n - n0], c->x + k * c->mcount + m0, axl_f32_from_bits(wrow[k]),
+                            lv);
+        }
+    }
+    for (int64_t n = n0; n < n1; n++) {
+        float b = c->bias ? c->bias[n] : 0.0f;
+        for (int64_t i = 0; i < len; i++)
+            *out_at(c, n, m0 + i) = c->bias ? acc[n - n0][i] + b : acc[n - n0][i];
+    }
 }
 
 /* Fast path: table, exact float32 adds, sequential order. */
-static void block_table_f32_seq(const struct core *c, int64_t n, int64_t m0, int64_t len)
+static void block_table_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
+                                int64_t len)
 {
     const struct axl_mac *m = c->m;
-    float acc[MB] = {0};
-    const uint32_t *wrow = c->w + n * c->k;
-    for (int64_t k = 0; k < c->k; k++)
-        gather_add_f32(acc, m->tf + (size_t)wrow[k] * m->na, c->x + k * c->mcount + m0);
-    float b = c->bias ? c->bias[n] : 0.0f;
-    for (int64_t i = 0; i < len; i++)
-        *out_at(c, n, m0 + i) = c->bias ? acc[i] + b : acc[i];
+    float acc[NG][MB];
+    memset(acc, 0, sizeof acc);
+    const int lv = (int)((len + 15) & ~15); /* whole vectors; the buffer is padded to MB */
+    for (int64_t k0 = 0; k0 < c->k; k0 += KT) {
+        int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;
+        for (int64_t n = n0; n < n1; n++) {
+            const uint32_t *wrow = c->w + n * c->k;
+            for (int64_t k = k0; k < k1; k++)
+                gather_add_f32(acc[n - n0], m->tf + (size_t)wrow[k] * m->na,
+                               c->x + k * c->mcount + m0, lv);
+        }
+    }
+    for (int64_t n = n0; n < n1; n++) {
+        float b = c->bias ? c->bias[n] : 0.0f;
+        for (int64_t i = 0; i < len; i++)
+            *out_at(c, n, m0 + i) = c->bias ? acc[n - n0][i] + b : acc[n - n0][i];
+    }
 }
 
 /* Integers: int32 products, wrapping int32 adds (any order gives the same
  * bits), then the zero-point correction and dequantization. */
-static void block_int(const struct core *c, int64_t n, int64_t m0, int64_t len)
+static void block_int(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
-    int32_t acc[MB] = {0};
-    const uint32_t *wrow = c->w + n * c->k;
-    for (int64_t k = 0; k < c->k; k++) {
-        const uint32_t *xk = c->x + k * c->mcount + m0;
-        uint32_t b = wrow[k];
-        if (m->ti) {
-            gather_add_i32(acc, m->ti + (size_t)b * m->na, xk);
-        } else {
-            for (int64_t i = 0; i < len; i++) {
-                uint32_t p = m->mul_d->eval(&m->mul_c, xk[i], b);
-                acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&m->fp, p));
+    int32_t acc[NG][MB];
+    memset(acc, 0, sizeof acc);
+    const int lv = (int)((len + 15) & ~15); /* whole vectors; the buffer is padded to MB */
+    for (int64_t k0 = 0; k0 < c->k; k0 += KT) {
+        int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;
+        for (int64_t n = n0; n < n1; n++) {
+            const uint32_t *wrow = c->w + n * c->k;
+            for (int64_t k = k0; k < k1; k++) {
+                const uint32_t *xk = c->x + k * c->mcount + m0;
+                uint32_t b = wrow[k];
+                if (m->ti) {
+                    gather_add_i32(acc[n - n0], m->ti + (size_t)b * m->na, xk, lv);
+                } else {
+                    for (int64_t i = 0; i < len; i++) {
+                        uint32_t p = m->mul_d->eval(&m->mul_c, xk[i], b);
+                        acc[n - n0][i] =
+                            axl_add_i32(acc[n - n0][i], (int32_t)axl_format_decode(&m->fp, p));
+                    }
+                }
             }
         }
     }
-    int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
-    float scale = c->sa * c->qw[n].s;
-    float b = c->bias ? c->bias[n] : 0.0f;
-    for (int64_t i = 0; i < len; i++) {
-        int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
-        float y = scale * (float)corr;
-        *out_at(c, n, m0 + i) = c->bias ? y + b : y;
+    for (int64_t n = n0; n < n1; n++) {
+        int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
+        float scale = c->sa * c->qw[n].s;
+        float b = c->bias ? c->bias[n] : 0.0f;
+        for (int64_t i = 0; i < len; i++) {
+            int64_t corr = (int64_t)acc[n - n0][i] - zw * c->sumx[m0 + i] - za * sumw +
+                           c->k * za * zw;
+            float y = scale * (float)corr;
+            *out_at(c, n, m0 + i) = c->bias ? y + b : y;
+        }
     }
 }
 
@@ -213,7 +254,7 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
  * unit, PRODUCTS the product producer, ZERO the +0 accumulator, FINAL the
  * float32 value of an accumulator. */
 #define DEFINE_BLOCK_GENERIC(NAME, ACC, ADD, PRODUCTS, ZERO, FINAL)                              \
-    static void NAME(const struct core *c, int64_t n, int64_t m0, int64_t len)                    \
+    static void NAME##_one(const struct core *c, int64_t n, int64_t m0, int64_t len)              \
     {                                                                                             \
         const struct axl_mac *m = c->m;                                                           \
         ACC acc[MB], v[MB], part[MB];                                                             \
@@ -265,7 +306,20 @@ DEFINE_BLOCK_GENERIC(block_generic_f32, float, axl_add_f32, products_f32, 0.0f, 
 DEFINE_BLOCK_GENERIC(block_generic_code, uint32_t, ADD_CODE, products_code, m->acc_zero,
                      FINAL_CODE)
 
-typedef void (*block_fn)(const struct core *c, int64_t n, int64_t m0, int64_t len);
+static void block_generic_f32(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+{
+    for (int64_t n = n0; n < n1; n++)
+        block_generic_f32_one(c, n, m0, len);
+}
+
+static void block_generic_code(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
+                               int64_t len)
+{
+    for (int64_t n = n0; n < n1; n++)
+        block_generic_code_one(c, n, m0, len);
+}
+
+typedef void (*block_fn)(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len);
 
 static block_fn choose_block(const struct axl_mac *m)
 {
@@ -289,7 +343,8 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
 {
     block_fn fn = choose_block(c->m);
     int64_t nblocks = c->mcount / MB;
-    int64_t per_group = c->n * nblocks;
+    int64_t ngroups = (c->n + NG - 1) / NG; /* groups of output channels */
+    int64_t per_group = ngroups * nblocks;
     int64_t total = groups * per_group;
     int64_t *sumx = NULL, *sumw = NULL;
     if (c->m->int_mode) { /* the zero-point terms, once per call */
@@ -319,7 +374,8 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < total; t++) {
         int64_t g = t / per_group, r = t % per_group;
-        int64_t blk = r / c->n, n = r % c->n;
+        int64_t blk = r / ngroups, n0 = (r % ngroups) * NG;
+        int64_t n1 = n0 + NG < c->n ? n0 + NG : c->n;
         struct core cg = *c;
         cg.x = c->x + g * xg;
         cg.w = c->w + g * wg;
@@ -330,7 +386,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         cg.sumw = sumw ? sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
-        fn(&cg, n, m0, len);
+        fn(&cg, n0, n1, m0, len);
     }
     free(sumx);
     free(sumw);
