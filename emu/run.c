@@ -270,6 +270,8 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
         L->name = axl_graph_node_name(g, i);
         L->op = axl_graph_node_op(g, i);
         L->macs = info[i].macs;
+        L->ndim = info[i].ndim;
+        memcpy(L->dims, info[i].dims, sizeof L->dims);
         L->approximate = macs && macs[i];
         if (L->approximate) {
             axl_mac_describe(macs[i], L->config, sizeof L->config);
@@ -442,9 +444,13 @@ enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const 
     json_t *layers = json_array();
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct axl_layer_report *L = &r->layers[i];
+        json_t *shape = json_array();
+        for (int d = 0; d < L->ndim; d++)
+            json_array_append_new(shape, json_integer((json_int_t)L->dims[d]));
         json_array_append_new(
-            layers, json_pack("{s:s, s:s, s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "name", L->name,
-                              "op", L->op, "approximate", L->approximate, "config", L->config,
+            layers, json_pack("{s:s, s:s, s:o, s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "name", L->name,
+                              "op", L->op, "output_shape", shape, "approximate", L->approximate,
+                              "config", L->config,
                               "path", L->approximate ? axl_path_name(L->path) : "exact",
                               "macs_per_sample", (json_int_t)L->macs, "seconds", num(L->seconds),
                               "layer_error", error_json(&L->local), "accumulated_error",

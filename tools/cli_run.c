@@ -66,14 +66,18 @@ static const char *fmt_db(double v, char *buf, size_t n)
 
 static void print_report(const struct axl_run_report *r)
 {
-    printf("%-28s %-9s %11s %-8s %9s %9s %10s %8s %8s\n", "layer", "op", "MACs/sample", "path",
-           "own SNR", "acc. SNR", "max|err|", "cosine", "time s");
+    printf("%-28s %-9s %-12s %11s %-8s %9s %9s %10s %8s %8s\n", "layer", "op", "output",
+           "MACs/sample", "path", "own SNR", "acc. SNR", "max|err|", "cosine", "time s");
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct axl_layer_report *L = &r->layers[i];
         char a[32], b[32];
-        char name[29];
+        char name[29], shape[64] = "";
         snprintf(name, sizeof name, "%s", L->name);
-        printf("%-28s %-9s %11lld %-8s %9s %9s %10.3g %8.5f %8.3f\n", name, L->op,
+        size_t sl = 0;
+        for (int d = 1; d < L->ndim && sl < sizeof shape; d++) /* per sample: skip the batch */
+            sl += (size_t)snprintf(shape + sl, sizeof shape - sl, d > 1 ? "x%lld" : "%lld",
+                                   (long long)L->dims[d]);
+        printf("%-28s %-9s %-12s %11lld %-8s %9s %9s %10.3g %8.5f %8.3f\n", name, L->op, shape,
                (long long)L->macs, L->approximate ? axl_path_name(L->path) : "exact",
                fmt_db(L->local.snr_db, a, sizeof a), fmt_db(L->accum.snr_db, b, sizeof b),
                L->accum.max_abs, L->accum.cosine, L->seconds);

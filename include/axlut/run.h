@@ -63,6 +63,8 @@ struct axl_layer_report {
     char config[320];      /* axl_mac_describe, or "exact fp32" */
     enum axl_path path;
     int64_t macs;          /* per sample */
+    int ndim;              /* output shape for one sample (first axis 1) */
+    int64_t dims[AXL_MAX_DIMS];
     double seconds;        /* this layer in the approximate pass, shadow included */
     struct axl_error_sums local_sums, accum_sums;
     struct axl_error local, accum;
