@@ -100,31 +100,10 @@ AXL_CLONES static void mul_add_f32(float *restrict acc, const uint32_t *restrict
 #define NG 16
 #define KT 64
 
-static void block_exact_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
-                                int64_t len)
-{
-    float acc[NG][MB];
-    memset(acc, 0, sizeof acc);
-    const int lv = (int)((len + 15) & ~15); /* whole vectors; the buffer is padded to MB */
-    for (int64_t k0 = 0; k0 < c->k; k0 += KT) {
-        int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;
-        for (int64_t n = n0; n < n1; n++) {
-            const uint32_t *wrow = c->w + n * c->k;
-            for (int64_t k = k0; k < k1; k++)
-                mul_add_f32(acc[n - n0], c->x + k * c->mcount + m0, axl_f32_from_bits(wrow[k]),
-                            lv);
-        }
-    }
-    for (int64_t n = n0; n < n1; n++) {
-        float b = c->bias ? c->bias[n] : 0.0f;
-        for (int64_t i = 0; i < len; i++)
-            *out_at(c, n, m0 + i) = c->bias ? acc[n - n0][i] + b : acc[n - n0][i];
-    }
-}
-
-/* Fast path: table, exact float32 adds, sequential order. */
-static void block_table_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
-                                int64_t len)
+/* Fast path for exact float32 adds in sequential order: products from the
+ * table (a gather) or, in exact fp32 mode, the hardware multiply; the choice
+ * is made once per row of the tile, never per MAC. */
+static void block_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
     float acc[NG][MB];
@@ -134,9 +113,13 @@ static void block_table_f32_seq(const struct core *c, int64_t n0, int64_t n1, in
         int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;
         for (int64_t n = n0; n < n1; n++) {
             const uint32_t *wrow = c->w + n * c->k;
-            for (int64_t k = k0; k < k1; k++)
-                gather_add_f32(acc[n - n0], m->tf + (size_t)wrow[k] * m->na,
-                               c->x + k * c->mcount + m0, lv);
+            for (int64_t k = k0; k < k1; k++) {
+                const uint32_t *xk = c->x + k * c->mcount + m0;
+                if (m->tf)
+                    gather_add_f32(acc[n - n0], m->tf + (size_t)wrow[k] * m->na, xk, lv);
+                else
+                    mul_add_f32(acc[n - n0], xk, axl_f32_from_bits(wrow[k]), lv);
+            }
         }
     }
     for (int64_t n = n0; n < n1; n++) {
@@ -327,10 +310,8 @@ static block_fn choose_block(const struct axl_mac *m)
         return block_int;
     if (!m->add_exact)
         return block_generic_code;
-    if (m->tf && m->order == AXL_ORDER_SEQUENTIAL)
-        return block_table_f32_seq;
-    if (m->exact_f32 && m->order == AXL_ORDER_SEQUENTIAL)
-        return block_exact_f32_seq;
+    if ((m->tf || m->exact_f32) && m->order == AXL_ORDER_SEQUENTIAL)
+        return block_f32_seq;
     return block_generic_f32;
 }
 

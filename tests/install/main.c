@@ -7,6 +7,7 @@
 
 #include <axlut/emu.h>
 #include <axlut/format.h>
+#include <axlut/mac.h>
 
 int main(void)
 {
@@ -24,5 +25,23 @@ int main(void)
         return 1;
     }
     printf("cuda compiled %d, devices %d\n", axl_cuda_compiled(), axl_cuda_device_count(NULL, 0));
+    /* the MAC engine (and with it every backend's object code): a 2x2x2
+     * GEMM through the DRUM design's e4m3 table */
+    struct axl_mac_spec s = {0};
+    s.mul = "fpmul_drum";
+    s.fmt_a = "e4m3";
+    struct axl_mac *mac;
+    if (axl_mac_create(&s, &mac, msg) != AXL_OK) {
+        fprintf(stderr, "consumer: %s\n", msg);
+        return 1;
+    }
+    float a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1}, c[4];
+    struct axl_gemm_args g = {0, 0, 2, 2, 2, a, 2, b, 2, NULL, c, 2};
+    if (axl_mac_gemm(mac, AXL_BACKEND_CPU, &g, msg) != AXL_OK) {
+        fprintf(stderr, "consumer: %s\n", msg);
+        return 1;
+    }
+    printf("gemm %g %g %g %g\n", (double)c[0], (double)c[1], (double)c[2], (double)c[3]);
+    axl_mac_free(mac);
     return 0;
 }
