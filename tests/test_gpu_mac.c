@@ -1,6 +1,7 @@
 /* CPU vs GPU, bit for bit, for the MAC engine: every accumulation order,
  * table and function paths, adder designs, integers, GEMM transposes.
  * Skips where no GPU is visible. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,16 +81,23 @@ Test(gpu, mac_parity, .timeout = 600)
         float *yc = malloc((size_t)ny * sizeof *yc), *yg = malloc((size_t)ny * sizeof *yg);
         a.y = yc;
         cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
-        a.y = yg;
-        cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CUDA, &a, msg), AXL_OK, "%s", msg);
         int bad = 0;
-        for (int64_t i = 0; i < ny; i++)
-            if (axl_f32_bits(yc[i]) != axl_f32_bits(yg[i]) && !(yc[i] != yc[i] && yg[i] != yg[i])) {
-                if (bad < 10)
-                    cr_log_error("cfg %zu (%s %s) conv y[%lld]: cpu %08x gpu %08x", ci, c->mul,
-                                 c->fmt, (long long)i, axl_f32_bits(yc[i]), axl_f32_bits(yg[i]));
-                bad++;
-            }
+        /* the table through texture fetches, then through a shared-memory copy */
+        for (int shared = 0; shared < 2; shared++) {
+            if (shared)
+                setenv("AXL_CUDA_TABLE", "shared", 1);
+            a.y = yg;
+            cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CUDA, &a, msg), AXL_OK, "%s", msg);
+            unsetenv("AXL_CUDA_TABLE");
+            for (int64_t i = 0; i < ny; i++)
+                if (axl_f32_bits(yc[i]) != axl_f32_bits(yg[i]) && !(yc[i] != yc[i] && yg[i] != yg[i])) {
+                    if (bad < 10)
+                        cr_log_error("cfg %zu (%s %s, %s) conv y[%lld]: cpu %08x gpu %08x", ci,
+                                     c->mul, c->fmt, shared ? "shared" : "texture", (long long)i,
+                                     axl_f32_bits(yc[i]), axl_f32_bits(yg[i]));
+                    bad++;
+                }
+        }
         /* gemm with transposed weights (a Linear layer) */
         int64_t M = 5, N = 7, K = 40;
         float *A = rnd(M * K, 4), *B = rnd(N * K, 5), *C1 = malloc(M * N * sizeof *C1),

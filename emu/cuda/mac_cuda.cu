@@ -27,8 +27,11 @@
 template <int ACC, int SRC, int ORDER>
 static __global__ void conv_kernel(const dev_conv d)
 {
+    if (SRC == SRC_SHARED)
+        load_shared_table(d);
     conv_body<ACC, SRC, ORDER>(d);
 }
+
 #define CK(call)                                                                                  \
     do {                                                                                          \
         cudaError_t e_ = (call);                                                                  \
@@ -39,19 +42,29 @@ static __global__ void conv_kernel(const dev_conv d)
         }                                                                                         \
     } while (0)
 
+template <int ACC, int SRC, int ORDER>
+static void launch_one(const dev_conv &d, unsigned blocks, size_t smem)
+{
+    if (smem > 48 * 1024)
+        cudaFuncSetAttribute(conv_kernel<ACC, SRC, ORDER>,
+                             cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
+    conv_kernel<ACC, SRC, ORDER><<<blocks, 256, smem>>>(d);
+}
+
 template <int ACC, int SRC>
 static void launch_order(const dev_conv &d, int64_t total)
 {
     unsigned blocks = (unsigned)((total + 255) / 256);
+    size_t smem = SRC == SRC_SHARED ? d.smem_bytes : 0;
     switch (d.order) {
     case AXL_ORDER_SEQUENTIAL:
-        conv_kernel<ACC, SRC, AXL_ORDER_SEQUENTIAL><<<blocks, 256>>>(d);
+        launch_one<ACC, SRC, AXL_ORDER_SEQUENTIAL>(d, blocks, smem);
         break;
     case AXL_ORDER_PAIRWISE:
-        conv_kernel<ACC, SRC, AXL_ORDER_PAIRWISE><<<blocks, 256>>>(d);
+        launch_one<ACC, SRC, AXL_ORDER_PAIRWISE>(d, blocks, smem);
         break;
     default:
-        conv_kernel<ACC, SRC, AXL_ORDER_CHUNKED><<<blocks, 256>>>(d);
+        launch_one<ACC, SRC, AXL_ORDER_CHUNKED>(d, blocks, smem);
         break;
     }
 }
@@ -61,6 +74,8 @@ static void launch_src(const dev_conv &d, int src, int64_t total)
 {
     if (src == SRC_TABLE)
         launch_order<ACC, SRC_TABLE>(d, total);
+    else if (src == SRC_SHARED)
+        launch_order<ACC, SRC_SHARED>(d, total);
     else if (src == SRC_MANTISSA)
         launch_order<ACC, SRC_MANTISSA>(d, total);
     else if (src == SRC_EXACT_F32)
@@ -92,7 +107,8 @@ static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint3
     int64_t *dsumw = NULL;
     void *dtab = NULL;
     cudaTextureObject_t tex = 0;
-    float *hsw = NULL;
+    float *hsw = NULL, *hlut = NULL, *dslut = NULL;
+    uint16_t *hstab = NULL, *dstab = NULL;
     int32_t *hzw = NULL;
     int64_t *hsumw = NULL;
     int acc = m->int_mode ? ACC_INT : (m->add_exact ? ACC_F32 : ACC_CODE);
@@ -119,7 +135,51 @@ static enum axl_status run_conv(const struct axl_mac *m, dev_conv d, const uint3
         CK(cudaMemcpy(dbias, bias, (size_t)d.oc * sizeof *dbias, cudaMemcpyHostToDevice));
     }
     CK(cudaMalloc((void **)&dy, (size_t)ny * sizeof *dy));
-    if (src != SRC_FUNCTION) {
+    /* AXL_CUDA_TABLE=shared: the table from a shared-memory copy instead of
+     * texture fetches, where its 16-bit form fits (BENCHMARKS.md compares
+     * the two on a GPU) */
+    if (src == SRC_TABLE) {
+        const char *mode = getenv("AXL_CUDA_TABLE");
+        size_t n = (size_t)m->na * m->nb;
+        size_t lut_n = m->tf ? (size_t)1 << m->fp.bits : 0;
+        size_t bytes = ((n + 7) & ~(size_t)7) * 2 + lut_n * 4;
+        int ok = mode && !strcmp(mode, "shared") && !user_add && bytes <= 160 * 1024 &&
+                 (!m->tf || m->fp.bits <= 12) && (!m->tc || m->facc.bits <= 16);
+        if (ok) {
+            hstab = (uint16_t *)malloc(n * sizeof *hstab);
+            hlut = lut_n ? (float *)malloc(lut_n * sizeof *hlut) : NULL;
+            ok = hstab && (!lut_n || hlut);
+            for (uint32_t b = 0; ok && b < m->nb; b++)
+                for (uint32_t a = 0; ok && a < m->na; a++) {
+                    size_t i = (size_t)b * m->na + a;
+                    if (m->tf) {
+                        hstab[i] = (uint16_t)axl_table_entry(m->table, a, b);
+                    } else if (m->tc) {
+                        hstab[i] = (uint16_t)m->tc[i];
+                    } else {
+                        ok = m->ti[i] >= -32768 && m->ti[i] <= 32767;
+                        hstab[i] = (uint16_t)(int16_t)m->ti[i];
+                    }
+                }
+            for (size_t c = 0; ok && c < lut_n; c++)
+                hlut[c] = axl_format_decode(&m->fp, (uint32_t)c);
+        }
+        if (ok) {
+            CK(cudaMalloc((void **)&dstab, n * sizeof *dstab));
+            CK(cudaMemcpy(dstab, hstab, n * sizeof *dstab, cudaMemcpyHostToDevice));
+            if (lut_n) {
+                CK(cudaMalloc((void **)&dslut, lut_n * sizeof *dslut));
+                CK(cudaMemcpy(dslut, hlut, lut_n * sizeof *dslut, cudaMemcpyHostToDevice));
+            }
+            d.stab = dstab;
+            d.slut = dslut;
+            d.stab_n = (uint32_t)n;
+            d.slut_n = (uint32_t)lut_n;
+            d.smem_bytes = (uint32_t)bytes;
+            src = SRC_SHARED;
+        }
+    }
+    if (src == SRC_TABLE || src == SRC_MANTISSA) {
         size_t n = src == SRC_TABLE ? (size_t)m->na * m->nb
                                     : ((size_t)1 << (m->fa.mbits + 1)) * m->mt_cols;
         size_t bytes = n * 4;
@@ -211,6 +271,10 @@ done:
     cudaFree(dsw);
     cudaFree(dzw);
     cudaFree(dsumw);
+    cudaFree(dstab);
+    cudaFree(dslut);
+    free(hstab);
+    free(hlut);
     free(hsw);
     free(hzw);
     free(hsumw);

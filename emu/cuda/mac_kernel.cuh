@@ -36,11 +36,40 @@ struct dev_conv {
     const float *wscale;  /* [oc] */
     const int32_t *zw;    /* [oc] */
     const int64_t *sumw;  /* [oc] */
+    /* SRC_SHARED: the table as 16-bit entries (product codes of fp for
+     * float32 adds, facc codes for adder designs, product values for
+     * integers) plus, for float32 adds, the decode of every fp code; both
+     * copied into shared memory by each block */
+    const uint16_t *stab;
+    const float *slut;
+    uint32_t stab_n, slut_n;
+    uint32_t smem_bytes;  /* dynamic shared memory of the launch */
 };
+
+/* The block's copy of the table (SRC_SHARED): stab_n entries, then the
+ * float decode table, 16-byte aligned. */
+extern __shared__ uint4 axl_smem_[];
 
 /* Where products come from: the design's function, the full table, or the
  * mantissa table inside the built-in floating multiplier's split/join. */
-enum { SRC_FUNCTION = 0, SRC_TABLE = 1, SRC_MANTISSA = 2, SRC_USER = 3, SRC_EXACT_F32 = 4 };
+enum {
+    SRC_FUNCTION = 0,
+    SRC_TABLE = 1,    /* texture fetch from the full table */
+    SRC_MANTISSA = 2,
+    SRC_USER = 3,
+    SRC_EXACT_F32 = 4,
+    SRC_SHARED = 5,   /* the full table from a shared-memory copy */
+};
+
+static __device__ __forceinline__ uint32_t smem_entry(const dev_conv &d, uint32_t a, uint32_t b)
+{
+    return ((const uint16_t *)axl_smem_)[b * d.na + a];
+}
+
+static __device__ __forceinline__ float smem_decode(const dev_conv &d, uint32_t code)
+{
+    return ((const float *)((const uint16_t *)axl_smem_ + ((d.stab_n + 7u) & ~7u)))[code];
+}
 
 /* A program built by NVRTC around a user's design defines
  * AXL_USER_MUL_EVAL and/or AXL_USER_ADD_EVAL before including this file. */
@@ -71,6 +100,8 @@ static __device__ __forceinline__ float product_f32(const dev_conv &d, uint32_t 
 {
     if (SRC == SRC_TABLE)
         return tex1Dfetch<float>(d.tex, (int)(b * d.na + a));
+    if (SRC == SRC_SHARED)
+        return smem_decode(d, smem_entry(d, a, b));
     if (SRC == SRC_EXACT_F32) /* the CPU's exact_f32 path: a rounded multiply, never fused */
         return __fmul_rn(__uint_as_float(a), __uint_as_float(b));
     return axl_format_decode(&d.fp, product_raw<SRC>(d, a, b));
@@ -81,10 +112,24 @@ static __device__ __forceinline__ uint32_t product_code(const dev_conv &d, uint3
 {
     if (SRC == SRC_TABLE)
         return tex1Dfetch<unsigned int>(d.tex, (int)(b * d.na + a));
+    if (SRC == SRC_SHARED)
+        return smem_entry(d, a, b);
     uint32_t p = product_raw<SRC>(d, a, b);
     return d.convert_p ? axl_format_encode(&d.facc, axl_format_decode(&d.fp, p),
                                            AXL_ROUND_NEAREST_EVEN, 0)
                        : p;
+}
+
+/* SRC_SHARED: every block copies the table into shared memory first. */
+static __device__ __forceinline__ void load_shared_table(const dev_conv &d)
+{
+    uint16_t *t = (uint16_t *)axl_smem_;
+    for (uint32_t i = threadIdx.x; i < d.stab_n; i += blockDim.x)
+        t[i] = d.stab[i];
+    float *l = (float *)(t + ((d.stab_n + 7u) & ~7u));
+    for (uint32_t i = threadIdx.x; i < d.slut_n; i += blockDim.x)
+        l[i] = d.slut[i];
+    __syncthreads();
 }
 
 /* One output per thread: the body of every convolution kernel. */
@@ -118,9 +163,9 @@ static __device__ __forceinline__ void conv_body(const dev_conv &d)
                                  : d.pad;
                 uint32_t b = wrow[k];
                 if (ACC == ACC_INT) {
-                    int32_t p = SRC == SRC_TABLE
-                                    ? tex1Dfetch<int>(d.tex, (int)(b * d.na + a))
-                                    : (int32_t)axl_format_decode(&d.fp, product_raw<SRC>(d, a, b));
+                    int32_t p = SRC == SRC_TABLE ? tex1Dfetch<int>(d.tex, (int)(b * d.na + a))
+                                : SRC == SRC_SHARED ? (int32_t)(int16_t)smem_entry(d, a, b)
+                                : (int32_t)axl_format_decode(&d.fp, product_raw<SRC>(d, a, b));
                     acci = axl_add_i32(acci, p);
                     sumx += (int64_t)axl_format_decode(&d.fa, a);
                 } else if (ACC == ACC_F32) {
