@@ -41,6 +41,7 @@ within 1e-5 relative).  Exit status: 0 done, 1 a check failed, 2 bad input.
 """
 import argparse
 import datetime
+import functools
 import hashlib
 import json
 import os
@@ -70,10 +71,13 @@ class CheckError(Exception):
 # Everything that needs torch is built inside _define() so that --help and
 # argument errors do not pay for importing torch.
 
+@functools.lru_cache(maxsize=None)
 def _define():
+    """(name -> factory, the Attention class), built once: count_macs tells
+    attention modules by class, so every model must come from one call."""
     import torch
     import torch.nn as nn
-    import torch.nn.functional as F
+    from collections import OrderedDict
 
     def conv_bn(cin, cout, k, stride=1, pad=None, groups=1, act="relu"):
         """Conv (no bias) + BatchNorm (+ ReLU/ReLU6): the exporter folds the
@@ -86,7 +90,6 @@ def _define():
             layers.append(("relu", nn.ReLU()))
         elif act == "relu6":
             layers.append(("relu", nn.ReLU6()))
-        from collections import OrderedDict
         return nn.Sequential(OrderedDict(layers))
 
     # ---------------------------------------------------------- AlexNet
@@ -137,7 +140,6 @@ def _define():
 
         def __init__(self, classes=10):
             super().__init__()
-            from collections import OrderedDict
             layers, cin, i, p = OrderedDict(), 1, 1, 1
             for v in self.CFG:
                 if v == "M":
@@ -290,10 +292,11 @@ def _define():
             return self.pool(self.conv(self.relu(self.norm(x))))
 
     class DenseNet(nn.Module):
-        """DenseNet-BC, 3 dense blocks of 4 layers, growth 12, compression
-        0.5; stem 3x3 conv + 2x2 max pool; blocks at 14, 7, 3 pixels."""
+        """DenseNet-BC, 3 dense blocks of 3, 4, 4 layers, growth 10,
+        compression 0.5; stem 3x3 conv + 2x2 max pool; blocks at 14, 7, 3
+        pixels; BN-ReLU, global average pool, fc."""
 
-        def __init__(self, blocks=(4, 4, 4), growth=12, stem=24, classes=10):
+        def __init__(self, blocks=(3, 4, 4), growth=10, stem=24, classes=10):
             super().__init__()
             self.conv0 = nn.Conv2d(1, stem, 3, 1, 1, bias=False)
             self.norm0 = nn.BatchNorm2d(stem)
@@ -344,7 +347,8 @@ def _define():
     class GoogLeNet(nn.Module):
         """GoogLeNet for 28 x 28: 3x3 stem + max pool, inception 3a/3b at 14,
         max pool, 4a/4b/4c at 7, max pool, 5a at 3, global average pool,
-        dropout, fully connected; channel counts / 8 of the original."""
+        dropout, fully connected; channel counts about / 8 of the original
+        (6 of its 9 inception modules)."""
 
         def __init__(self, classes=10):
             super().__init__()
@@ -382,7 +386,7 @@ def _define():
                                            conv_bn(c5, c5, 3))
             self.branch3x3dbl = nn.Sequential(conv_bn(cin, c3r, 1), conv_bn(c3r, c3, 3),
                                               conv_bn(c3, c3, 3))
-            self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+            self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1),
                                              conv_bn(cin, cp, 1))
 
         def forward(self, x):
@@ -416,7 +420,7 @@ def _define():
             self.branch7x7dbl = nn.Sequential(conv_bn(cin, c7, 1), conv_bn(c7, c7, v),
                                               conv_bn(c7, c7, h), conv_bn(c7, c7, v),
                                               conv_bn(c7, c1, h))
-            self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1, count_include_pad=False),
+            self.branch_pool = nn.Sequential(nn.AvgPool2d(3, 1, 1),
                                              conv_bn(cin, cp, 1))
 
         def forward(self, x):
@@ -424,19 +428,19 @@ def _define():
                               self.branch_pool(x)], 1)
 
     class InceptionV3(nn.Module):
-        """Inception-v3 style for 28 x 28: stem 3x3 convs + max pool to 14,
+        """Inception-v3 style for 28 x 28: stem 3x3 conv, max pool to 14, 3x3 conv,
         two module-A blocks, a grid reduction to 6, two module-C blocks with
         1x7/7x1 factorised convolutions, global average pool, dropout, fc."""
 
         def __init__(self, classes=10):
             super().__init__()
             self.Conv2d_1a_3x3 = conv_bn(1, 16, 3)
-            self.Conv2d_2a_3x3 = conv_bn(16, 24, 3)
             self.maxpool1 = nn.MaxPool2d(2)                      # 14
-            self.Mixed_5b = InceptionA(24, 16, 12, 16, 16, 24, 8)   # 64
-            self.Mixed_5c = InceptionA(64, 16, 12, 16, 16, 24, 16)  # 72
-            self.Mixed_6a = ReductionB(72, 48, 16, 24)              # 144 @ 6
-            self.Mixed_6b = InceptionC(144, 32, 16, 32)             # 128
+            self.Conv2d_2a_3x3 = conv_bn(16, 24, 3)
+            self.Mixed_5b = InceptionA(24, 16, 8, 12, 12, 16, 8)    # 52
+            self.Mixed_5c = InceptionA(52, 16, 8, 12, 12, 16, 16)   # 60
+            self.Mixed_6a = ReductionB(60, 48, 16, 24)              # 132 @ 6
+            self.Mixed_6b = InceptionC(132, 32, 16, 32)             # 128
             self.Mixed_6c = InceptionC(128, 32, 20, 32)             # 128
             self.avgpool = nn.AdaptiveAvgPool2d(1)
             self.flatten = nn.Flatten()
@@ -444,7 +448,7 @@ def _define():
             self.fc = nn.Linear(128, classes)
 
         def forward(self, x):
-            x = self.maxpool1(self.Conv2d_2a_3x3(self.Conv2d_1a_3x3(x)))
+            x = self.Conv2d_2a_3x3(self.maxpool1(self.Conv2d_1a_3x3(x)))
             x = self.Mixed_6a(self.Mixed_5c(self.Mixed_5b(x)))
             x = self.Mixed_6c(self.Mixed_6b(x))
             return self.fc(self.dropout(self.flatten(self.avgpool(x))))
@@ -458,7 +462,6 @@ def _define():
             super().__init__()
             hidden = cin * expand
             self.use_res = stride == 1 and cin == cout
-            from collections import OrderedDict
             layers = OrderedDict()
             if expand != 1:
                 layers["expand"] = conv_bn(cin, hidden, 1, act="relu6")
@@ -470,24 +473,26 @@ def _define():
             return x + self.conv(x) if self.use_res else self.conv(x)
 
     class MobileNetV2(nn.Module):
-        """MobileNetV2 with width multiplier 0.5 and the stride-2 stages cut
-        to 28 -> 14 -> 7 -> 4 (t, c, n, s as in the paper's table)."""
-        SETTINGS = [(1, 8, 1, 1), (6, 12, 2, 2), (6, 16, 3, 1), (6, 32, 3, 2),
-                    (6, 48, 2, 1), (6, 64, 2, 2), (6, 96, 1, 1)]
+        """MobileNetV2 with width multiplier 0.5: stride-2 stem (28 -> 14),
+        six inverted-residual stages (t, c, n, s as in the paper's table,
+        one stride-2 stage fewer: 14 -> 7 -> 4, the last stage dropped),
+        1x1 conv to 192, global average pool, dropout, fc."""
+        SETTINGS = [(1, 8, 1, 1), (6, 12, 2, 1), (6, 16, 3, 2), (6, 32, 3, 1),
+                    (6, 48, 2, 2), (6, 64, 1, 1)]
 
         def __init__(self, classes=10):
             super().__init__()
-            blocks, cin = [conv_bn(1, 16, 3, 1, act="relu6")], 16
+            blocks, cin = [conv_bn(1, 16, 3, 2, act="relu6")], 16
             for t, c, n, s in self.SETTINGS:
                 for i in range(n):
                     blocks.append(InvertedResidual(cin, c, s if i == 0 else 1, t))
                     cin = c
-            blocks.append(conv_bn(cin, 256, 1, act="relu6"))
+            blocks.append(conv_bn(cin, 192, 1, act="relu6"))
             self.features = nn.Sequential(*blocks)
             self.avgpool = nn.AdaptiveAvgPool2d(1)
             self.flatten = nn.Flatten()
             self.dropout = nn.Dropout(0.2)
-            self.classifier = nn.Linear(256, classes)
+            self.classifier = nn.Linear(192, classes)
 
         def forward(self, x):
             return self.classifier(self.dropout(self.flatten(self.avgpool(self.features(x)))))
@@ -518,7 +523,6 @@ def _define():
             self.norm1 = nn.LayerNorm(dim)
             self.attn = Attention(dim, heads)
             self.norm2 = nn.LayerNorm(dim)
-            from collections import OrderedDict
             self.mlp = nn.Sequential(OrderedDict(
                 [("fc1", nn.Linear(dim, mlp)), ("gelu", nn.GELU()),
                  ("fc2", nn.Linear(mlp, dim))]))
@@ -532,7 +536,7 @@ def _define():
         strided conv, a class token, learned position embeddings, pre-norm
         encoder blocks, final LayerNorm, linear head on the class token."""
 
-        def __init__(self, dim=64, depth=4, heads=4, mlp=128, patch=4, classes=10):
+        def __init__(self, dim=48, depth=3, heads=3, mlp=96, patch=4, classes=10):
             super().__init__()
             tokens = (28 // patch) ** 2
             self.patch_embed = nn.Conv2d(1, dim, patch, patch)
@@ -571,18 +575,18 @@ def _define():
 # Epochs are chosen so that the whole zoo trains in about 40 minutes with
 # 2 threads on a 2-core machine (see models/zoo/README.md for measured times).
 MODELS = {
-    "lenet5": ("LeNet-5 (the demo network, tools/train_demo.py)", 6, 3e-3),
-    "alexnet": ("AlexNet-style: 5 convs, 3 max pools, 3 fc with dropout", 3, 2e-3),
-    "vgg11": ("VGG-11-BN, widths / 8, 2 x 256 classifier", 3, 3e-3),
+    "lenet5": ("LeNet-5 (the demo network, tools/train_demo.py)", 5, 3e-3),
+    "alexnet": ("AlexNet-style: 5 convs, 3 max pools, 3 fc with dropout", 2, 2e-3),
+    "vgg11": ("VGG-11-BN, widths / 8, 2 x 256 classifier", 2, 3e-3),
     "resnet18": ("ResNet-18 (basic blocks 2-2-2-2, widths 16..128)", 3, 3e-3),
     "resnet34": ("ResNet-34 (basic blocks 3-4-6-3, widths 12..96)", 2, 3e-3),
     "resnet50": ("ResNet-50 (bottlenecks 3-4-6-3, widths 8..64, x4 expansion)", 2, 3e-3),
-    "densenet": ("DenseNet-BC (3 blocks of 4 layers, growth 12)", 3, 3e-3),
-    "googlenet": ("GoogLeNet (7 inception modules, widths / 8)", 3, 3e-3),
+    "densenet": ("DenseNet-BC (dense blocks of 3-4-4 layers, growth 10)", 2, 3e-3),
+    "googlenet": ("GoogLeNet (6 inception modules, widths / 8)", 2, 3e-3),
     "inception_v3": ("Inception-v3 style (A modules, grid reduction, 1x7/7x1 C modules)", 2, 3e-3),
-    "mobilenet_v2": ("MobileNetV2 (inverted residuals, width 0.5, ReLU6)", 3, 3e-3),
+    "mobilenet_v2": ("MobileNetV2 (12 inverted residuals, width 0.5, ReLU6)", 2, 3e-3),
     "se_resnet18": ("SE-ResNet-18 (ResNet-18 with squeeze-and-excitation)", 3, 3e-3),
-    "vit": ("Vision transformer (4x4 patches, dim 64, 4 blocks, 4 heads)", 5, 1e-3),
+    "vit": ("Vision transformer (4x4 patches, dim 48, 3 blocks, 3 heads)", 4, 1e-3),
 }
 
 
@@ -620,7 +624,7 @@ def count_macs(model, shape=(1, 28, 28)):
             hooks.append(m.register_forward_hook(conv_hook))
         elif isinstance(m, nn.Linear):
             hooks.append(m.register_forward_hook(linear_hook))
-        elif type(m).__name__ == "Attention":
+        elif isinstance(m, Attention):
             hooks.append(m.register_forward_hook(attn_hook))
     was_training = model.training
     model.eval()
@@ -703,17 +707,19 @@ def write_json(path, data):
 def table(data):
     rows = ["| model | params | MACs/sample | epochs | test accuracy | training time | "
             "sha256 (ONNX) |", "|---|---:|---:|---:|---:|---:|---|"]
-    for name in MODELS:
+    for name, (_, epochs, _) in MODELS.items():
         e = data.get("models", {}).get(name)
-        if e is None:
-            rows.append(f"| `{name}` | | | | not trained yet | | |")
+        if not e or e.get("train_samples") != 60000 or e.get("test_samples") != 10000:
+            # Not trained on the full dataset: the architecture's row only.
+            m = build(name, 0)
+            params = sum(p.numel() for p in m.parameters())
+            rows.append(f"| `{name}` | {params} | {count_macs(m)[0]} | {epochs} | "
+                        "not trained yet | | |")
             continue
-        full = e.get("train_samples") == 60000 and e.get("test_samples") == 10000
-        acc = (f"{100 * e['test_accuracy']:.2f}% ({e['test_correct']}/{e['test_samples']})"
-               if full else "not trained yet")
+        acc = f"{100 * e['test_accuracy']:.2f}% ({e['test_correct']}/{e['test_samples']})"
         ep = f"{e['epochs_run']}" + (" (stopped early)" if e.get("stopped_early") else "")
         rows.append(f"| `{name}` | {e['params']} | {e['macs_per_sample']} | {ep} | {acc} | "
-                    f"{e['train_seconds']:.0f} s | `{e['sha256'][:16]}...` |")
+                    f"{e['train_seconds']:.0f} s | `{e['sha256']}` |")
     return "\n".join(rows) + "\n"
 
 
@@ -780,6 +786,10 @@ def main(argv):
             fail(PROG, f"--{opt.replace('_', '-')} must be positive, got {v}")
     if args.time_budget_min is not None and not args.time_budget_min > 0:
         fail(PROG, f"--time-budget-min must be positive, got {args.time_budget_min}")
+    if not args.list and not os.path.isdir(args.output_dir):
+        fail(PROG, f"{args.output_dir}: directory does not exist")
+    if args.readme and not os.path.isfile(args.readme):
+        fail(PROG, f"{args.readme}: no such file")
     if args.verify and not os.path.isfile(args.verify):
         fail(PROG, f"{args.verify}: no such file")
     if args.verify and not os.access(args.axlut, os.X_OK):
@@ -818,6 +828,12 @@ def run(args, names):
 
     def log(msg):
         print(msg, flush=True)
+
+    if args.verify:     # bad verification data fails before any training
+        try:
+            export_model.read_data_inputs(args.verify, ["input"], args.verify_limit)
+        except InputError as e:
+            raise InputError(str(e).replace("--batch asks", "--verify-limit asks"))
 
     xtr, ytr, src_tr = make_dataset.load_fashion_mnist("train", args.limit_train, args.dir)
     xte, yte, src_te = make_dataset.load_fashion_mnist("test", args.limit_test, args.dir)

@@ -159,7 +159,9 @@ static enum axl_status compile_with(const char *source, const char *user_source,
     names[k] = "axl_user_design.c", texts[k++] = user_source ? user_source : "";
     char archopt[48];
     snprintf(archopt, sizeof archopt, "--gpu-architecture=compute_%d", arch);
-    const char *opts[] = {"-default-device", "-std=c++20", archopt, "-DAXL_NVRTC=1"};
+    /* --fmad=false: no fused multiply-adds, as in the nvcc-built kernels */
+    const char *opts[] = {"-default-device", "-std=c++20", archopt, "-DAXL_NVRTC=1",
+                          "--fmad=false"};
     nvrtcProgram prog;
     enum axl_status st = AXL_OK;
     nvrtcResult r = g_nvrtc.create(&prog, source, "axl_user_kernel.cu", k, texts, names);
@@ -169,7 +171,7 @@ static enum axl_status compile_with(const char *source, const char *user_source,
         snprintf(msg, AXL_MSG_LEN, "NVRTC: %s", g_nvrtc.error(r));
         return AXL_ERR_COMPILE;
     }
-    r = g_nvrtc.compile(prog, 4, opts);
+    r = g_nvrtc.compile(prog, 5, opts);
     size_t ln = 0;
     if (log && g_nvrtc.log_size(prog, &ln) == NVRTC_SUCCESS && ln > 1) {
         *log = (char *)malloc(ln);
