@@ -1,0 +1,166 @@
+#!/usr/bin/python3
+"""The study of issue 6: for every model of the zoo, which reduced-precision
+multiply format suffices, which approximate multipliers and adders it
+tolerates, and which layers are the most sensitive; written as Markdown.
+
+    /usr/bin/python3 tools/study.py --zoo models/zoo --data fmnist_test.h5 \\
+        -o docs/STUDY.md --work study-work [--limit 2000] [--models lenet5,vit]
+
+It runs `axlut sweep` (resumable: an interrupted study continues where it
+stopped), then reads the CSV files:
+
+  formats      e2..5m1..7 plus bf16, fp16; exact products; fp32 accumulation,
+               then the same with bf16 and fp16 accumulators (add_exact)
+  multipliers  every built-in fpmul_* design on e4m3 operands (full tables)
+               and on bf16 (mantissa tables)
+  adders       every built-in fpadd_* design on an fp16 accumulator, e4m3
+               exact products
+  sensitivity  one layer at a time with fpmul_drum(k=3) on e4m3
+"""
+import argparse
+import csv
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+
+FORMATS = "e2..5m1..7,bf16,fp16"
+MULS = ("mul_exact,fpmul_mitchell,fpmul_mbm,fpmul_drum:k=3,fpmul_bam:vbl=3,fpmul_kulkarni,"
+        "fpmul_roba")
+ADDERS = "fpadd_loa:k=4,fpadd_ama5:k=4,fpadd_eta1:k=4,fpadd_trunc_add:k=4,fpadd_aca:k=4"
+
+
+def fail(msg):
+    print(f"study.py: {msg}", file=sys.stderr)
+    sys.exit(2)
+
+
+def sweep(axlut, model, data, out, limit, *args):
+    cmd = [axlut, "sweep", model, "--data", data, "--limit", str(limit), "--quiet", "-o", out,
+           *args]
+    print("$ " + " ".join(cmd), flush=True)
+    t0 = time.time()
+    r = subprocess.run(cmd)
+    if r.returncode != 0:
+        fail(f"axlut sweep failed (exit {r.returncode}) for {model}")
+    return cmd, time.time() - t0
+
+
+def rows(path):
+    with open(path, newline="") as f:
+        out = list(csv.DictReader(f))
+    for r in out:
+        for k in ("top1", "exact_top1", "agreement", "worst_layer_snr_db"):
+            try:
+                r[k] = float(r[k])
+            except ValueError:
+                r[k] = math.nan
+    return out
+
+
+def bits(fmt):
+    m = re.match(r"^e(\d+)m(\d+)", fmt)
+    if m:
+        return 1 + int(m.group(1)) + int(m.group(2)), int(m.group(1)), int(m.group(2))
+    return {"bf16": (16, 8, 7), "fp16": (16, 5, 10)}.get(fmt, (99, 0, 0))
+
+
+def smallest(rs, acc):
+    """Fewest bits (then fewest exponent bits) within 1 point of top-1 of exact."""
+    ok = [r for r in rs if r["acc_format"] == acc and r["top1"] >= r["exact_top1"] - 0.01]
+    if not ok:
+        return "none within 1%"
+    best = min(ok, key=lambda r: (bits(r["format"])[0], bits(r["format"])[1]))
+    return f"{best['format']} ({100 * best['top1']:.2f}%)"
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="\n".join(__doc__.splitlines()[1:]))
+    p.add_argument("--zoo", required=True, help="directory with NAME.onnx and zoo.json")
+    p.add_argument("--data", required=True, help="dataset (tools/make_dataset.py)")
+    p.add_argument("-o", "--output", required=True, help="Markdown file to write")
+    p.add_argument("--work", default="study-work", help="directory for the sweep results")
+    p.add_argument("--limit", type=int, default=2000, help="test images per point")
+    p.add_argument("--models", help="comma-separated subset of the zoo")
+    p.add_argument("--axlut", default="build/axlut")
+    p.add_argument("--no-sensitivity", action="store_true")
+    a = p.parse_args()
+    try:
+        zoo = json.load(open(os.path.join(a.zoo, "zoo.json")))
+    except (OSError, ValueError) as e:
+        fail(f"{a.zoo}/zoo.json: {e}")
+    models = zoo.get("models", zoo) if isinstance(zoo, dict) else zoo
+    if isinstance(models, dict):
+        models = [dict(v, name=k) for k, v in models.items()]
+    names = [m["name"] for m in models]
+    if a.models:
+        want = a.models.split(",")
+        missing = [w for w in want if w not in names]
+        if missing:
+            fail(f"not in the zoo: {', '.join(missing)} (have {', '.join(names)})")
+        models = [m for m in models if m["name"] in want]
+    if not os.path.exists(a.data):
+        fail(f"{a.data}: no such dataset")
+    os.makedirs(a.work, exist_ok=True)
+    commands, seconds, sections = [], 0.0, []
+    for m in models:
+        name = m["name"]
+        onnx = os.path.join(a.zoo, f"{name}.onnx")
+        if not os.path.exists(onnx):
+            fail(f"{onnx}: not trained/exported yet (tools/train_zoo.py)")
+        w = lambda s: os.path.join(a.work, f"{name}_{s}")
+        for args, tag in (
+            (["--formats", FORMATS, "--designs", "mul_exact", "--acc-formats", "fp32,bf16,fp16"],
+             "formats"),
+            (["--formats", "e4m3,bf16", "--designs", MULS], "muls"),
+            (["--formats", "e4m3", "--designs", "mul_exact", "--acc-formats", "fp16",
+              "--adders", ADDERS], "adders"),
+        ) + (() if a.no_sensitivity else
+             ((["--formats", "e4m3", "--designs", "fpmul_drum:k=3", "--sensitivity"], "sens"),)):
+            cmd, t = sweep(a.axlut, onnx, a.data, w(tag), a.limit, *args)
+            commands.append(" ".join(cmd))
+            seconds += t
+        fr, mr, ar = rows(w("formats") + ".csv"), rows(w("muls") + ".csv"), rows(w("adders") + ".csv")
+        exact = fr[0]["exact_top1"] if fr else math.nan
+        s = [f"### {name}\n",
+             f"{m.get('description', '')} — {m.get('params', '?')} parameters, "
+             f"{m.get('macs_per_sample', m.get('macs', '?'))} MACs per image; exact top-1 on "
+             f"these {a.limit} images: {100 * exact:.2f}%.\n",
+             "| accumulator | smallest multiply format within 1% of exact |", "|---|---|"]
+        for acc in ("fp32", "bf16", "fp16"):
+            s.append(f"| {acc} | {smallest(fr, acc)} |")
+        s += ["", "| multiplier | e4m3 top-1 | bf16 top-1 | worst layer SNR (e4m3) |",
+              "|---|---:|---:|---:|"]
+        for d in sorted({r["design"] for r in mr}, key=lambda x: (x != "mul_exact", x)):
+            e = [r for r in mr if r["design"] == d and r["format"] == "e4m3fn"]
+            b = [r for r in mr if r["design"] == d and r["format"] == "bf16"]
+            s.append(f"| {d} | {100 * e[0]['top1']:.2f}% | {100 * b[0]['top1']:.2f}% | "
+                     f"{e[0]['worst_layer_snr_db']:.1f} dB |" if e and b else f"| {d} | | | |")
+        s += ["", "| adder on an fp16 accumulator (e4m3 products) | top-1 | agreement |",
+              "|---|---:|---:|"]
+        for r in ar:
+            s.append(f"| {r['adder']} | {100 * r['top1']:.2f}% | {100 * r['agreement']:.2f}% |")
+        if not a.no_sensitivity:
+            sr = sorted(rows(w("sens") + ".csv"), key=lambda r: r["top1"])
+            top = ", ".join(f"`{r['layers']}` ({100 * r['top1']:.2f}%)" for r in sr[:3])
+            s += ["", f"Most sensitive layers (fpmul_drum(k=3) on e4m3, one at a time): {top}."]
+        sections.append("\n".join(s) + "\n")
+    tmp = a.output + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("# Study: formats and approximate units per model\n\n")
+        f.write(f"Generated by `tools/study.py` on {time.strftime('%Y-%m-%d')} from the zoo in "
+                f"`{a.zoo}` (see its README for accuracies and checksums), {a.limit} test images "
+                f"per point; the sweeps took {seconds / 60:.1f} minutes.\n\n")
+        f.write("\n".join(sections))
+        f.write("\n## Commands\n\n```\n" + "\n".join(commands) + "\n```\n")
+    os.replace(tmp, a.output)
+    print(f"wrote {a.output}")
+
+
+if __name__ == "__main__":
+    main()
