@@ -4,6 +4,8 @@
 
 #include <stdio.h>
 
+#include "axlut/emu.h"
+
 struct cli_command {
     const char *name;
     const char *summary;
@@ -15,6 +17,10 @@ enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* 1 when argv[i] asks for help. */
 int cli_is_help(const char *arg);
+
+/* --device cpu|cuda: the backend to use; cuda without a visible GPU gives
+ * a one-line notice and the CPU.  CLI_USAGE (message printed) otherwise. */
+int cli_backend(const char *cmd, const char *device, enum axl_backend *out);
 
 int cli_list(int argc, char **argv);
 int cli_quantize(int argc, char **argv);

@@ -11,6 +11,23 @@
 
 int cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
+int cli_backend(const char *cmd, const char *device, enum axl_backend *out)
+{
+    *out = AXL_BACKEND_CPU;
+    if (!strcmp(device, "cpu"))
+        return CLI_OK;
+    if (strcmp(device, "cuda")) {
+        fprintf(stderr, "%s: --device must be cpu or cuda, not '%s'\n", cmd, device);
+        return CLI_USAGE;
+    }
+    if (axl_cuda_device_count(NULL, 0) > 0)
+        *out = AXL_BACKEND_CUDA;
+    else
+        fprintf(stderr, "%s: notice: no CUDA device %s; running on the CPU\n", cmd,
+                axl_cuda_compiled() ? "is visible" : "(built without CUDA)");
+    return CLI_OK;
+}
+
 static void print_value(float v)
 {
     if (isnan(v))

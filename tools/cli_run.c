@@ -183,17 +183,9 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "axlut run: --save-layers needs --save-outputs OUT.h5\n");
         return CLI_USAGE;
     }
-    enum axl_backend be = AXL_BACKEND_CPU;
-    if (!strcmp(device, "cuda")) {
-        if (axl_cuda_device_count(NULL, 0) > 0)
-            be = AXL_BACKEND_CUDA;
-        else
-            fprintf(stderr, "axlut run: notice: no CUDA device %s; running on the CPU\n",
-                    axl_cuda_compiled() ? "is visible" : "(built without CUDA)");
-    } else if (strcmp(device, "cpu")) {
-        fprintf(stderr, "axlut run: --device must be cpu or cuda\n");
+    enum axl_backend be;
+    if (cli_backend("axlut run", device, &be) != CLI_OK)
         return CLI_USAGE;
-    }
 
     char msg[AXL_MSG_LEN];
     int rc = CLI_USAGE;

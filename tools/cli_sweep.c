@@ -139,6 +139,33 @@ static int cached_table(const struct axl_sweep_design *d, const char *fmt, char 
     return 1;
 }
 
+/* The MAC specification of a point; `table` (a cached table file) replaces
+ * the design and its parameters when given.  Strings point into the lists. */
+static void point_spec(const struct point *p, const struct axl_sweep_design *dl,
+                       const struct axl_sweep_design *al, const char *table,
+                       struct axl_mac_spec *s)
+{
+    const struct axl_sweep_design *d = &dl[p->di];
+    memset(s, 0, sizeof *s);
+    s->mul = table ? table : d->name;
+    for (int k = 0; !table && k < d->nparams; k++)
+        s->mul_params[k] = d->params[k];
+    s->n_mul_params = table ? 0 : d->nparams;
+    s->fmt_a = p->format;
+    int exact_acc = !strcmp(p->acc, "fp32");
+    if (p->adder[0]) {
+        const struct axl_sweep_design *ad = &al[p->ai];
+        s->add = ad->name;
+        for (int k = 0; k < ad->nparams; k++)
+            s->add_params[k] = ad->params[k];
+        s->n_add_params = ad->nparams;
+        s->fmt_acc = exact_acc ? NULL : p->acc;
+    } else if (!exact_acc) {
+        s->add = "add_exact"; /* each add rounded into the accumulator format */
+        s->fmt_acc = p->acc;
+    }
+}
+
 struct row {
     char key[1024];
     char line[2048];
@@ -328,13 +355,9 @@ int cli_sweep(int argc, char **argv)
                            : "no -o RESULTS given");
         return CLI_USAGE;
     }
-    enum axl_backend be = AXL_BACKEND_CPU;
-    if (!strcmp(device, "cuda")) {
-        if (axl_cuda_device_count(NULL, 0) > 0)
-            be = AXL_BACKEND_CUDA;
-        else
-            fprintf(stderr, "axlut sweep: notice: no CUDA device; running on the CPU\n");
-    }
+    enum axl_backend be;
+    if (cli_backend("axlut sweep", device, &be) != CLI_OK)
+        return CLI_USAGE;
     char msg[AXL_MSG_LEN];
     char(*fmts)[AXL_SWEEP_NAME] = NULL, (*accl)[AXL_SWEEP_NAME] = NULL;
     size_t nf = 0, nacc = 0, nd = 0, nadd = 0;
@@ -405,24 +428,8 @@ int cli_sweep(int argc, char **argv)
     /* validate every configuration before any work (no tables are built) */
     for (size_t i = 0; i < np; i++) {
         struct axl_mac_spec s;
-        memset(&s, 0, sizeof s);
-        const struct axl_sweep_design *d = &dl[pts[i].di];
-        s.mul = d->name;
-        for (int k = 0; k < d->nparams; k++)
-            s.mul_params[k] = d->params[k];
-        s.n_mul_params = d->nparams;
-        s.fmt_a = pts[i].format;
+        point_spec(&pts[i], dl, al, NULL, &s);
         s.path = AXL_PATH_FUNCTION;
-        if (pts[i].adder[0]) {
-            s.add = al[pts[i].ai].name;
-            for (int k = 0; k < al[pts[i].ai].nparams; k++)
-                s.add_params[k] = al[pts[i].ai].params[k];
-            s.n_add_params = al[pts[i].ai].nparams;
-            s.fmt_acc = strcmp(pts[i].acc, "fp32") ? pts[i].acc : NULL;
-        } else if (strcmp(pts[i].acc, "fp32")) {
-            s.add = "add_exact";
-            s.fmt_acc = pts[i].acc;
-        }
         struct axl_mac *m;
         if (axl_mac_create(&s, &m, msg) != AXL_OK) {
             fprintf(stderr, "axlut sweep: %s on %s: %s\n", pts[i].design, pts[i].format, msg);
@@ -471,33 +478,13 @@ int cli_sweep(int argc, char **argv)
             mi++;
         struct axl_graph *g = graphs[mi];
         size_t nn = axl_graph_node_count(g);
-        const struct axl_sweep_design *d = &dl[p->di];
-        struct axl_mac_spec s;
-        memset(&s, 0, sizeof s);
         char tpath[1024];
-        if (!cached_table(d, p->format, tpath, sizeof tpath, quiet, msg)) {
+        if (!cached_table(&dl[p->di], p->format, tpath, sizeof tpath, quiet, msg)) {
             fprintf(stderr, "\naxlut sweep: %s on %s: %s\n", p->design, p->format, msg);
             break;
         }
-        if (tpath[0]) {
-            s.mul = tpath;
-        } else {
-            s.mul = d->name;
-            for (int k = 0; k < d->nparams; k++)
-                s.mul_params[k] = d->params[k];
-            s.n_mul_params = d->nparams;
-        }
-        s.fmt_a = p->format;
-        if (p->adder[0]) {
-            s.add = al[p->ai].name;
-            for (int k = 0; k < al[p->ai].nparams; k++)
-                s.add_params[k] = al[p->ai].params[k];
-            s.n_add_params = al[p->ai].nparams;
-            s.fmt_acc = strcmp(p->acc, "fp32") ? p->acc : NULL;
-        } else if (strcmp(p->acc, "fp32")) {
-            s.add = "add_exact";
-            s.fmt_acc = p->acc;
-        }
+        struct axl_mac_spec s;
+        point_spec(p, dl, al, tpath[0] ? tpath : NULL, &s);
         struct axl_mac *m = NULL;
         if (axl_mac_create(&s, &m, msg) != AXL_OK) {
             fprintf(stderr, "\naxlut sweep: %s on %s: %s\n", p->design, p->format, msg);
