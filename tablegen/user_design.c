@@ -110,6 +110,17 @@ static int cache_dir(char *out, size_t cap)
     return 0;
 }
 
+int axl_cache_path(const char *sub, char *out, size_t cap)
+{
+    char dir[PATH_CAP];
+    if (cache_dir(dir, sizeof dir) < 0)
+        return -1;
+    int n = snprintf(out, cap, "%s%s%s", dir, sub && *sub ? "/" : "", sub ? sub : "");
+    if (n < 0 || (size_t)n >= cap)
+        return -1;
+    return mkdir_p(out);
+}
+
 static const char *include_dir(void)
 {
     char p[PATH_CAP];

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "axlut/graph.h"
@@ -72,30 +71,6 @@ static void csv_field(FILE *f, const char *s, int last)
     fputc(last ? '\n' : ',', f);
 }
 
-static void cache_dir(char *out, size_t cap)
-{
-    const char *d = getenv("AXL_CACHE_DIR"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-    if (d && *d)
-        snprintf(out, cap, "%s/tables", d);
-    else if (x && *x)
-        snprintf(out, cap, "%s/axlut/tables", x);
-    else
-        snprintf(out, cap, "%s/.cache/axlut/tables", h ? h : "/tmp");
-}
-
-static void mkdirs(const char *path)
-{
-    char tmp[1024];
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(tmp, 0777);
-            *p = '/';
-        }
-    mkdir(tmp, 0777);
-}
-
 /* The cached full table of design d on format f, generated when missing;
  * "" when the formats are too wide for a full table (the engine then picks
  * the mantissa or function path itself). */
@@ -121,8 +96,10 @@ static int cached_table(const struct axl_sweep_design *d, const char *fmt, char 
     int kl = snprintf(key, sizeof key, "%s|%s|%s|v%u|r%u", d->label, f.name, c.fr.name,
                       (unsigned)des->version, (unsigned)c.round);
     axl_sha256_hex(key, (size_t)kl, hex);
-    cache_dir(dir, sizeof dir);
-    mkdirs(dir);
+    if (axl_cache_path("tables", dir, sizeof dir) < 0) {
+        snprintf(msg, AXL_MSG_LEN, "cannot create the table cache (set AXL_CACHE_DIR)");
+        return 0;
+    }
     snprintf(path, cap, "%s/%.16s.h5", dir, hex);
     if (access(path, R_OK) == 0)
         return 1;

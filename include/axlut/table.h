@@ -188,6 +188,11 @@ const char *axl_user_design_source(const struct axl_user_design *u);
 const char *axl_user_design_path(const struct axl_user_design *u);
 void axl_user_design_free(struct axl_user_design *u);
 
+/* axlut's cache directory ($AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or
+ * ~/.cache/axlut) joined with `sub` ("" or NULL for the directory itself),
+ * created when missing.  -1 when there is none or it cannot be made. */
+int axl_cache_path(const char *sub, char *out, size_t cap);
+
 /* SHA-256 of a buffer as 64 hex characters and a NUL. */
 void axl_sha256_hex(const void *data, size_t n, char hex[65]);
 
