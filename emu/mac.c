@@ -45,6 +45,9 @@ void axl_mac_free(struct axl_mac *m)
     free(m->mt);
     free(m->mrt);
     free(m->unpacked);
+    free(m->dacc);
+    free(m->dop);
+    axl_vbmi_free(&m->vb);
     free(m);
 }
 
@@ -116,6 +119,10 @@ static enum axl_status prepare_table(struct axl_mac *m, char *msg)
                                         : p;
         }
     }
+    /* byte planes for the VBMI kernels: integer tables, and float tables
+     * summed in sequential order (the orders they implement) */
+    if (m->ti || (m->tf && m->order == AXL_ORDER_SEQUENTIAL))
+        axl_vbmi_prepare(&m->vb, m->tf, m->ti, m->na, m->nb);
     return AXL_OK;
 }
 
@@ -410,6 +417,45 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
                        same_format(&m->fa, &f32) && same_format(&m->fw, &f32) &&
                        same_format(&m->fp, &f32) && m->mul_c.round == AXL_ROUND_NEAREST_EVEN &&
                        m->path == AXL_PATH_FUNCTION;
+    }
+
+    /* exact products and exact adds in bf16 / fp16: float32 arithmetic and
+     * one rounding (mac_internal.h) */
+    struct axl_format bf16, fp16;
+    axl_format_parse("bf16", &bf16, NULL);
+    axl_format_parse("fp16", &fp16, NULL);
+    if (m->mul_d && m->mul_c.id != 0 && !strcmp(m->mul_d->name, "mul_exact") && !m->int_mode &&
+        m->path != AXL_PATH_TABLE && m->mul_c.round == AXL_ROUND_NEAREST_EVEN &&
+        same_format(&m->fa, &m->fw) && same_format(&m->fa, &m->fp)) {
+        int kind = same_format(&m->fa, &bf16) ? 1 : same_format(&m->fa, &fp16) ? 2 : 0;
+        if (kind) {
+            m->dop = malloc((size_t)65536 * sizeof *m->dop);
+            if (!m->dop) {
+                snprintf(msg, AXL_MSG_LEN, "out of memory");
+                st = AXL_ERR_NOMEM;
+                goto fail;
+            }
+            for (uint32_t c = 0; c < 65536; c++)
+                m->dop[c] = axl_format_decode(&m->fa, c);
+            m->op_nan = m->dop[axl_format_nan_code(&m->fp)];
+            m->exact_narrow = kind;
+        }
+    }
+    if (!m->add_exact && m->add_d && m->add_c.id != 0 && !strcmp(m->add_d->name, "add_exact") &&
+        m->add_c.round == AXL_ROUND_NEAREST_EVEN) {
+        int kind = same_format(&m->facc, &bf16) ? 1 : same_format(&m->facc, &fp16) ? 2 : 0;
+        if (kind) {
+            m->dacc = malloc((size_t)65536 * sizeof *m->dacc);
+            if (!m->dacc) {
+                snprintf(msg, AXL_MSG_LEN, "out of memory");
+                st = AXL_ERR_NOMEM;
+                goto fail;
+            }
+            for (uint32_t c = 0; c < 65536; c++)
+                m->dacc[c] = axl_format_decode(&m->facc, c);
+            m->acc_nan = m->dacc[axl_format_nan_code(&m->facc)];
+            m->acc_fast = kind;
+        }
     }
 
     /* the description */

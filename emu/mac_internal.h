@@ -4,6 +4,7 @@
 
 #include "axlut/mac.h"
 #include "axlut/table.h"
+#include "emu/cpu/vbmi.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -40,6 +41,9 @@ struct axl_mac {
     uint32_t *tc;
     int32_t *ti;
     uint32_t na, nb;
+    /* tf or ti as byte planes for the AVX-512 VBMI kernels (emu/cpu/vbmi.h);
+     * vb.mode == AXL_VBMI_NONE where they do not apply */
+    struct axl_vbmi vb;
     /* Mantissa table of the core: mt[sx * mt_cols + sy] is the product of
      * the significands sx, sy (hidden bit included), as the core gives it. */
     uint32_t *mt;
@@ -58,6 +62,24 @@ struct axl_mac {
     int mrt_emin, mrt_emax; /* result exponents served by mrt */
 
     uint32_t acc_zero; /* code of +0 in facc */
+    /* Exact adds into bf16 or fp16 (add_exact, nearest-even): the sum of
+     * two such values rounded to float32 and then to the accumulator is
+     * the correctly rounded sum (24 >= 2p + 2 bits, so the double rounding
+     * is innocuous), so the kernels keep accumulators as float values and
+     * round with bit operations instead of calling the adder per add.
+     * acc_fast: 0 none, 1 bf16, 2 fp16; dacc[code] decodes facc codes;
+     * acc_nan is the value of the adder's NaN result. */
+    int acc_fast;
+    float *dacc;
+    float acc_nan;
+    /* mul_exact on bf16 or fp16 operands and products (nearest-even): the
+     * float32 product of two such values is exact, so rounding it once to
+     * the format (axl_round_bf16/fp16) is the design's product.
+     * exact_narrow: 0 none, 1 bf16, 2 fp16; dop[code] decodes operand
+     * codes; op_nan is the value of the product format's NaN. */
+    int exact_narrow;
+    float *dop;
+    float op_nan;
     char desc[320];
 };
 

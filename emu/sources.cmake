@@ -1,4 +1,4 @@
-set(AXL_EMU_SOURCES emu/mac.c emu/encode.c emu/layers.c emu/cpu/kernels.c
+set(AXL_EMU_SOURCES emu/mac.c emu/encode.c emu/layers.c emu/cpu/kernels.c emu/cpu/vbmi.c
     emu/onnx_import.c emu/graph.c emu/ops_elem.c emu/ops_shape.c emu/ops_move.c
     emu/ops_mac.c emu/dataset.c emu/run.c emu/sweep.c)
 set(AXL_EMU_CUDA_SOURCES emu/cuda/device_info.cu emu/cuda/mac_cuda.cu emu/cuda/user_kernel.cu)

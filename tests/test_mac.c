@@ -1,3 +1,4 @@
+#define _POSIX_C_SOURCE 200809L
 /* The MAC engine's CPU kernels against the naive reference (tests/mac_ref.h),
  * bit for bit in approximate modes; exact mode against float64; integer
  * mode against a plain integer reference. */
@@ -7,6 +8,7 @@
 #include <stdlib.h>
 
 #include "axlut/mac.h"
+#include "emu/mac_internal.h"
 #include "mac_ref.h"
 
 static float frand(uint64_t seed, uint64_t i, float scale)
@@ -38,6 +40,9 @@ static const struct shape k_shapes[] = {
     {1, 5, 9, 8, 3, 3, 3, 2, 2, 1, 0, 1, 2, 1, 1, 1, 0},
     {1, 4, 9, 9, 4, 3, 3, 1, 1, 2, 2, 2, 2, 2, 2, 2, 1},
     {2, 6, 6, 7, 6, 3, 3, 1, 2, 1, 1, 1, 1, 1, 1, 6, 1},
+    /* several blocks of positions (288 = 128 + 128 + 32), reduction tiles
+     * (216 > 64), channel groups (40 = 16 + 16 + 8) */
+    {2, 24, 12, 12, 40, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
     {1, 2, 4, 13, 5, 1, 5, 1, 1, 0, 2, 0, 2, 1, 1, 1, 1},
     {3, 3, 1, 1, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
 };
@@ -187,6 +192,104 @@ Test(mac, approx_adder_every_order, .timeout = 120)
         snprintf(label, sizeof label, "drum+loa fp16 acc %s", axl_order_name(orders[o]));
         check_conv_against_ref(&s, label);
     }
+}
+
+/* Exact adds into bf16 / fp16 take the kernels' fast accumulation
+ * (acc_fast); the reference calls add_exact per add. */
+Test(mac, exact_narrow_accumulator_every_order, .timeout = 120)
+{
+    static const enum axl_order orders[] = {AXL_ORDER_SEQUENTIAL, AXL_ORDER_PAIRWISE,
+                                            AXL_ORDER_CHUNKED};
+    static const char *accs[] = {"bf16", "fp16"};
+    for (int a = 0; a < 2; a++)
+        for (int o = 0; o < 3; o++) {
+            struct axl_mac_spec s = spec_of("fpmul_mitchell", "e4m3", "add_exact", accs[a], orders[o]);
+            char label[64];
+            snprintf(label, sizeof label, "add_exact %s acc %s", accs[a], axl_order_name(orders[o]));
+            check_conv_against_ref(&s, label);
+            s = spec_of("mul_exact", accs[a], NULL, NULL, orders[o]);
+            snprintf(label, sizeof label, "mul_exact %s, fp32 adds %s", accs[a],
+                     axl_order_name(orders[o]));
+            check_conv_against_ref(&s, label);
+            s = spec_of("mul_exact", "bf16", "add_exact", accs[a], orders[o]);
+            snprintf(label, sizeof label, "bf16 products, add_exact %s acc %s", accs[a],
+                     axl_order_name(orders[o]));
+            check_conv_against_ref(&s, label);
+        }
+}
+
+/* The VBMI byte-permute kernels (emu/cpu/vbmi.c) against the gather
+ * kernels (AXL_CPU_KERNEL=gather) on the same inputs, for every plane
+ * layout: float entries in 16 bits (fp8 products) and in 32 bits (e2m5
+ * exact products kept in fp32), int32 entries in int16 and uint16. */
+static void vbmi_vs_gather(struct axl_mac_spec *sp, int want_mode, const char *label)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac *fast, *slow;
+    cr_assert_eq(axl_mac_create(sp, &fast, msg), AXL_OK, "%s: %s", label, msg);
+    setenv("AXL_CPU_KERNEL", "gather", 1);
+    cr_assert_eq(axl_mac_create(sp, &slow, msg), AXL_OK, "%s: %s", label, msg);
+    unsetenv("AXL_CPU_KERNEL");
+    cr_assert_eq(slow->vb.mode, AXL_VBMI_NONE, "%s", label);
+    if (axl_vbmi_available())
+        cr_assert_eq(fast->vb.mode, want_mode, "%s: plane layout %d", label, fast->vb.mode);
+    else
+        cr_log_info("%s: this CPU has no AVX-512 VBMI, only the gather path runs", label);
+    int bad = 0;
+    for (size_t si = 0; si < sizeof k_shapes / sizeof k_shapes[0]; si++) {
+        struct axl_conv_args a;
+        float *x, *w, *b;
+        args_for(&k_shapes[si], &a, &x, &w, &b, 300 + si);
+        int64_t oh, ow;
+        cr_assert_eq(axl_conv_out_size(&a, &oh, &ow, msg), AXL_OK, "%s", msg);
+        int64_t ny = a.n * a.oc * oh * ow;
+        float *y = malloc((size_t)ny * sizeof *y), *yr = malloc((size_t)ny * sizeof *yr);
+        a.y = y;
+        cr_assert_eq(axl_mac_conv2d(fast, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
+        a.y = yr;
+        cr_assert_eq(axl_mac_conv2d(slow, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
+        char what[160];
+        snprintf(what, sizeof what, "%s conv shape %zu", label, si);
+        bad += compare_bits(what, y, yr, ny);
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+        free(yr);
+    }
+    /* a GEMM with 200 rows: two blocks, the second of 72 positions */
+    int64_t M = 200, N = 33, K = 150;
+    float *A = rand_tensor(M * K, 31, 2.0f), *B = rand_tensor(K * N, 32, 0.5f);
+    float *bias = rand_tensor(N, 33, 0.1f);
+    float *C1 = malloc((size_t)(M * N) * sizeof *C1), *C2 = malloc((size_t)(M * N) * sizeof *C2);
+    struct axl_gemm_args g = {0, 0, M, N, K, A, K, B, N, bias, C1, N};
+    cr_assert_eq(axl_mac_gemm(fast, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+    g.c = C2;
+    cr_assert_eq(axl_mac_gemm(slow, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+    bad += compare_bits(label, C1, C2, M * N);
+    free(A);
+    free(B);
+    free(bias);
+    free(C1);
+    free(C2);
+    axl_mac_free(fast);
+    axl_mac_free(slow);
+    cr_assert_eq(bad, 0, "%s: %d outputs differ between the VBMI and gather kernels", label, bad);
+}
+
+Test(mac, vbmi_kernels_equal_gather_kernels, .timeout = 120)
+{
+    struct axl_mac_spec s = spec_of("fpmul_mitchell", "e4m3", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    vbmi_vs_gather(&s, AXL_VBMI_HI16, "fpmul_mitchell e4m3");
+    s = spec_of("mul_exact", "e2m5", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    s.fmt_p = "fp32";
+    vbmi_vs_gather(&s, AXL_VBMI_32, "mul_exact e2m5 -> fp32");
+    s = spec_of("mitchell", "int8", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    vbmi_vs_gather(&s, AXL_VBMI_S16, "mitchell int8");
+    s = spec_of("drum", "uint8", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    vbmi_vs_gather(&s, AXL_VBMI_U16, "drum uint8");
+    s = spec_of("mul_exact", "int4", NULL, NULL, AXL_ORDER_PAIRWISE);
+    vbmi_vs_gather(&s, AXL_VBMI_S16, "mul_exact int4 (any order: int32 adds)");
 }
 
 Test(mac, function_path_equals_table_path_and_reference, .timeout = 120)

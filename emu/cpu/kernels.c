@@ -33,6 +33,7 @@ struct core {
     int64_t k, mcount, n;   /* reduction length, positions (a multiple of MB), channels */
     int64_t mvalid;         /* positions that are real outputs */
     const uint32_t *x;      /* [k][mcount] activation codes */
+    const uint8_t *x8;      /* the same as bytes, for the VBMI kernels (else NULL) */
     const uint32_t *w;      /* [n][k] weight codes */
     const float *bias;      /* [n] or NULL */
     float *out;             /* out[n * sn + pos * sm] */
@@ -98,6 +99,7 @@ AXL_CLONES static void mul_add_f32(float *restrict acc, const uint32_t *restrict
  * instead of streaming the whole reduction from L2 or memory once per
  * channel.  Each output still adds its products in k order. */
 #define NG 16
+_Static_assert(NG == AXL_VBMI_NG, "one task size for both kernels");
 #define KT 64
 
 /* Fast path for exact float32 adds in sequential order: products from the
@@ -192,6 +194,14 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
         float w = axl_f32_from_bits(b);
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_f32_from_bits(xk[i]) * w;
+    } else if (m->exact_narrow) {
+        float w = m->dop[b];
+        if (m->exact_narrow == 1)
+            for (int64_t i = 0; i < len; i++)
+                v[i] = axl_round_bf16(m->dop[xk[i]] * w, m->op_nan);
+        else
+            for (int64_t i = 0; i < len; i++)
+                v[i] = axl_round_fp16(m->dop[xk[i]] * w, m->op_nan);
     } else if (m->mrt) {
         const struct axl_unpacked_code ub = m->unpacked[b];
         for (int64_t i = 0; i < len; i++) {
@@ -230,6 +240,26 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
                                 : p;
         }
     }
+}
+
+/* ... as float values of a bf16 / fp16 accumulator (acc_fast). */
+static void products_narrow(const struct axl_mac *m, uint32_t b, const uint32_t *xk, int64_t len,
+                            float *v)
+{
+    if (m->exact_narrow) { /* the product value, then (convert_p) into the accumulator */
+        products_f32(m, b, xk, len, v);
+        if (m->acc_fast == 1)
+            for (int64_t i = 0; i < len; i++)
+                v[i] = axl_round_bf16(v[i], m->acc_nan);
+        else
+            for (int64_t i = 0; i < len; i++)
+                v[i] = axl_round_fp16(v[i], m->acc_nan);
+        return;
+    }
+    uint32_t code[MB];
+    products_code(m, b, xk, len, code);
+    for (int64_t i = 0; i < len; i++)
+        v[i] = m->dacc[code[i]];
 }
 
 /* Every other configuration: products of the block for each k, then the
@@ -289,6 +319,11 @@ DEFINE_BLOCK_GENERIC(block_generic_f32, float, axl_add_f32, products_f32, 0.0f, 
 DEFINE_BLOCK_GENERIC(block_generic_code, uint32_t, ADD_CODE, products_code, m->acc_zero,
                      FINAL_CODE)
 
+#define ADD_BF16(x, y) axl_round_bf16((x) + (y), m->acc_nan)
+#define ADD_FP16(x, y) axl_round_fp16((x) + (y), m->acc_nan)
+DEFINE_BLOCK_GENERIC(block_bf16acc, float, ADD_BF16, products_narrow, 0.0f, FINAL_F32)
+DEFINE_BLOCK_GENERIC(block_fp16acc, float, ADD_FP16, products_narrow, 0.0f, FINAL_F32)
+
 static void block_generic_f32(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     for (int64_t n = n0; n < n1; n++)
@@ -302,14 +337,67 @@ static void block_generic_code(const struct core *c, int64_t n0, int64_t n1, int
         block_generic_code_one(c, n, m0, len);
 }
 
+/* The VBMI kernels (emu/cpu/vbmi.c) for the two fast paths above: the
+ * same sums, looked up by byte permutes instead of gathers. */
+static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+{
+    const struct axl_mac *m = c->m;
+    _Alignas(64) uint32_t raw[AXL_VBMI_NG * MB];
+    struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride, .x = c->x8 + m0,
+                               .xs = c->mcount, .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
+                               .len = len, .out = raw};
+    axl_vbmi_run(&m->vb, m->int_mode, &a);
+    for (int64_t n = n0; n < n1; n++) {
+        const uint32_t *r = raw + (n - n0) * MB;
+        float b = c->bias ? c->bias[n] : 0.0f;
+        if (m->int_mode) {
+            int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
+            float scale = c->sa * c->qw[n].s;
+            for (int64_t i = 0; i < len; i++) {
+                int64_t corr = (int64_t)(int32_t)r[i] - zw * c->sumx[m0 + i] - za * sumw +
+                               c->k * za * zw;
+                float y = scale * (float)corr;
+                *out_at(c, n, m0 + i) = c->bias ? y + b : y;
+            }
+        } else {
+            for (int64_t i = 0; i < len; i++) {
+                float y = axl_f32_from_bits(r[i]);
+                *out_at(c, n, m0 + i) = c->bias ? y + b : y;
+            }
+        }
+    }
+}
+
 typedef void (*block_fn)(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len);
+
+static void block_bf16acc(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+{
+    for (int64_t n = n0; n < n1; n++)
+        block_bf16acc_one(c, n, m0, len);
+}
+
+static void block_fp16acc(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+{
+    for (int64_t n = n0; n < n1; n++)
+        block_fp16acc_one(c, n, m0, len);
+}
+
+static int uses_vbmi(const struct axl_mac *m)
+{
+    return m->vb.mode != AXL_VBMI_NONE &&
+           ((m->int_mode && m->ti) || (m->add_exact && m->tf && m->order == AXL_ORDER_SEQUENTIAL));
+}
 
 static block_fn choose_block(const struct axl_mac *m)
 {
+    if (uses_vbmi(m))
+        return block_vbmi;
     if (m->int_mode)
         return block_int;
     if (!m->add_exact)
-        return block_generic_code;
+        return m->acc_fast == 1 ? block_bf16acc
+             : m->acc_fast == 2 ? block_fp16acc
+                                : block_generic_code;
     if ((m->tf || m->exact_f32) && m->order == AXL_ORDER_SEQUENTIAL)
         return block_f32_seq;
     return block_generic_f32;
@@ -352,6 +440,20 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
             sumw[gn] = s;
         }
     }
+    uint8_t *x8 = NULL;
+    if (uses_vbmi(c->m)) { /* the activation codes as bytes, once per call */
+        int64_t nx = (groups - 1) * xg + c->k * c->mcount;
+        x8 = malloc((size_t)nx);
+        if (!x8) {
+            free(sumx);
+            free(sumw);
+            snprintf(msg, AXL_MSG_LEN, "out of memory");
+            return AXL_ERR_NOMEM;
+        }
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < nx; i++)
+            x8[i] = (uint8_t)c->x[i];
+    }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < total; t++) {
         int64_t g = t / per_group, r = t % per_group;
@@ -359,6 +461,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         int64_t n1 = n0 + NG < c->n ? n0 + NG : c->n;
         struct core cg = *c;
         cg.x = c->x + g * xg;
+        cg.x8 = x8 ? x8 + g * xg : NULL;
         cg.w = c->w + g * wg;
         cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
@@ -369,6 +472,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
         fn(&cg, n0, n1, m0, len);
     }
+    free(x8);
     free(sumx);
     free(sumw);
     return AXL_OK;

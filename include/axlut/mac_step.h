@@ -66,6 +66,41 @@ enum axl_order {
 
 AXL_HD float axl_add_f32(float x, float y) { return x + y; }
 
+/* Exact adds into bf16 and fp16 (IEEE, subnormals, overflow to inf,
+ * nearest-even): x is the float32 sum of two values of the format, rounded
+ * to nearest-even; rounding it again to the format gives the correctly
+ * rounded sum, because float32 carries at least 2p + 2 significand bits of
+ * a p-bit format (p = 8, 11), the condition under which double rounding is
+ * innocuous for addition (S. A. Figueroa, "When is double rounding
+ * innocuous?", SIGNUM Newsletter 30(3), 1995).  Sums in the subnormal range
+ * are exact.  NaN becomes NAN, the value of the adder's canonical NaN.  The
+ * exhaustive test against add_exact is tests/test_narrow_add.c. */
+AXL_HD float axl_round_bf16(float x, float nan)
+{
+    uint32_t u = axl_f32_bits(x);
+    if ((u & 0x7FFFFFFFu) > 0x7F800000u)
+        return nan;
+    u += 0x7FFFu + ((u >> 16) & 1u); /* carries into the exponent, up to inf */
+    return axl_f32_from_bits(u & 0xFFFF0000u);
+}
+
+AXL_HD float axl_round_fp16(float x, float nan)
+{
+    uint32_t u = axl_f32_bits(x), a = u & 0x7FFFFFFFu, s = u & 0x80000000u;
+    if (a > 0x7F800000u)
+        return nan;
+    if (a >= 0x47800000u) /* |x| >= 2^16, inf included */
+        return axl_f32_from_bits(s | 0x7F800000u);
+    if (a >= 0x38800000u) { /* fp16 normal range: keep 10 fraction bits */
+        a += 0xFFFu + ((a >> 13) & 1u);
+        a &= ~0x1FFFu;
+        return axl_f32_from_bits(s | (a > 0x477FE000u ? 0x7F800000u : a));
+    }
+    /* subnormal range: multiples of 2^-24, the ulp of [0.5, 1) */
+    float r = (axl_f32_from_bits(a) + 0.5f) - 0.5f;
+    return axl_f32_from_bits(s | axl_f32_bits(r));
+}
+
 AXL_HD int32_t axl_add_i32(int32_t x, int32_t y)
 {
     /* two's complement wrap, as an int32 accumulator register does */

@@ -1,0 +1,55 @@
+/* Table lookups by byte permutes (AVX-512 VBMI) for operand formats of at
+ * most 8 bits: emu/cpu/vbmi.c explains the method. */
+#ifndef AXLUT_EMU_CPU_VBMI_H
+#define AXLUT_EMU_CPU_VBMI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum axl_vbmi_mode {
+    AXL_VBMI_NONE = 0,
+    AXL_VBMI_HI16, /* float entries whose low 16 bits are zero: two planes, bytes 2-3 */
+    AXL_VBMI_S16,  /* int32 entries within int16: two planes, sign-extended */
+    AXL_VBMI_U16,  /* int32 entries within uint16: two planes, zero-extended */
+    AXL_VBMI_32    /* any: four planes */
+};
+
+/* The table as byte planes: row b at rows + b * stride, plane p at
+ * + 256 * p, entry a at + a (rows padded to 256 entries with 0). */
+struct axl_vbmi {
+    uint8_t *rows;
+    size_t stride;
+    int mode, planes;
+};
+
+#define AXL_VBMI_NG 16 /* output channels per task */
+#define AXL_VBMI_KT 64 /* reductions per tile */
+
+/* One task: NN (<= AXL_VBMI_NG) channels with weight codes w[n * k + kk]
+ * over LEN (<= 128) positions whose activation codes are x[kk * xs + i];
+ * writes the raw 32-bit sums (float or int32 bits) to out[n * 128 + i]
+ * (positions up to LEN rounded to 64 are written). */
+struct axl_vbmi_block {
+    const uint8_t *rows;
+    size_t stride;
+    const uint8_t *x;
+    int64_t xs;
+    const uint32_t *w;
+    int64_t k, nn;
+    int64_t len;
+    uint32_t *out;
+};
+
+/* 1 where this CPU has AVX-512 VBMI and AXL_CPU_KERNEL is not "gather". */
+int axl_vbmi_available(void);
+/* Builds the planes of a transposed table (tf: float entries, or ti: int32
+ * entries, [b * na + a]); returns 0 (and leaves V empty) where the table
+ * does not qualify (more than 256 codes per operand), the CPU lacks VBMI,
+ * or memory is short: the caller then keeps the gather path. */
+int axl_vbmi_prepare(struct axl_vbmi *v, const float *tf, const int32_t *ti, uint32_t na,
+                     uint32_t nb);
+void axl_vbmi_free(struct axl_vbmi *v);
+/* Runs one task; ISINT selects int32 adds (else float32 adds). */
+void axl_vbmi_run(const struct axl_vbmi *v, int isint, const struct axl_vbmi_block *a);
+
+#endif
