@@ -35,7 +35,28 @@ static struct axl_quant quant_params(const struct axl_format *f, float lo, float
 uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float x, enum axl_round r,
                          uint32_t rnd)
 {
-    return axl_format_encode(f, x / q.s + (float)q.z, r, rnd);
+    float v = x / q.s + (float)q.z;
+    if (r == AXL_ROUND_NEAREST_EVEN && f->bits <= 16 &&
+        (f->kind == AXL_KIND_INT || f->kind == AXL_KIND_UINT)) {
+        /* the same code as axl_format_encode, without its bit-level work:
+         * below 2^22, adding and subtracting 1.5 * 2^23 rounds to an
+         * integer, nearest-even; beyond, every format saturates */
+        int32_t hi = f->kind == AXL_KIND_INT ? (int32_t)((1u << (f->bits - 1)) - 1u)
+                                             : (int32_t)((1u << f->bits) - 1u);
+        int32_t lo = f->kind == AXL_KIND_INT ? -hi - 1 : 0;
+        if (!(v == v))
+            return 0;
+        int32_t i;
+        if (v > -4194304.0f && v < 4194304.0f) {
+            float t = (v + 12582912.0f) - 12582912.0f;
+            i = (int32_t)t;
+            i = i > hi ? hi : i < lo ? lo : i;
+        } else {
+            i = v > 0 ? hi : lo;
+        }
+        return (uint32_t)i & ((1u << f->bits) - 1u);
+    }
+    return axl_format_encode(f, v, r, rnd);
 }
 
 static void minmax(const float *x, int64_t n, float *lo, float *hi)
@@ -69,7 +90,7 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
     *qa = q;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
-        uint32_t rnd = axl_rand32(m->seed, (uint64_t)i);
+        uint32_t rnd = m->round == AXL_ROUND_STOCHASTIC ? axl_rand32(m->seed, (uint64_t)i) : 0;
         codes[i] = m->int_mode ? axl_emu_quantize(&m->fa, q, x[i], m->round, rnd)
                                : axl_format_encode(&m->fa, x[i], m->round, rnd);
     }
@@ -83,16 +104,17 @@ void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nou
     uint64_t seed = m->seed ^ 0x5745494748545321ull; /* weights draw apart from activations */
     if (m->int_mode) {
         float tlo = INFINITY, thi = -INFINITY;
+#pragma omp parallel for schedule(static) reduction(min : tlo) reduction(max : thi)
         for (int64_t n = 0; n < nout; n++) {
             float lo = INFINITY, hi = -INFINITY;
             for (int64_t j = 0; j < k; j++) {
                 float v = w[n * sn + j * sk];
-                lo = fminf(lo, v);
-                hi = fmaxf(hi, v);
+                lo = v < lo ? v : lo;
+                hi = v > hi ? v : hi;
             }
             qw[n] = quant_params(&m->fw, lo, hi);
-            tlo = fminf(tlo, lo);
-            thi = fmaxf(thi, hi);
+            tlo = lo < tlo ? lo : tlo;
+            thi = hi > thi ? hi : thi;
         }
         if (m->wquant == AXL_WQUANT_PER_TENSOR)
             for (int64_t n = 0; n < nout; n++)
@@ -105,7 +127,7 @@ void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nou
     for (int64_t n = 0; n < nout; n++) {
         for (int64_t j = 0; j < k; j++) {
             int64_t off = n * sn + j * sk;
-            uint32_t rnd = axl_rand32(seed, (uint64_t)off);
+            uint32_t rnd = m->round == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)off) : 0;
             codes[n * k + j] = m->int_mode ? axl_emu_quantize(&m->fw, qw[n], w[off], m->round, rnd)
                                            : axl_format_encode(&m->fw, w[off], m->round, rnd);
         }

@@ -35,8 +35,11 @@ void axl_error_add(struct axl_error_sums *s, const float *got, const float *ref,
 struct axl_error axl_error_of(const struct axl_error_sums *s)
 {
     struct axl_error e;
-    e.mse = s->n > 0 ? s->err2 / s->n : 0;
-    e.snr_db = s->err2 > 0 ? 10.0 * log10(s->ref2 / s->err2) : INFINITY;
+    /* a NaN or infinite output (overflow in a narrow format) is an
+     * unbounded error: SNR -inf, not the +inf of no error at all */
+    int unbounded = !isfinite(s->err2);
+    e.mse = unbounded ? INFINITY : s->n > 0 ? s->err2 / s->n : 0;
+    e.snr_db = unbounded ? -INFINITY : s->err2 > 0 ? 10.0 * log10(s->ref2 / s->err2) : INFINITY;
     e.max_abs = s->max_abs;
     e.cosine = s->a2 > 0 && s->ref2 > 0 ? s->dot / sqrt(s->a2 * s->ref2) : (s->err2 == 0 ? 1 : 0);
     return e;

@@ -292,6 +292,40 @@ Test(mac, vbmi_kernels_equal_gather_kernels, .timeout = 120)
     vbmi_vs_gather(&s, AXL_VBMI_S16, "mul_exact int4 (any order: int32 adds)");
 }
 
+/* The quantizer's nearest-even shortcut equals the format's encoder on
+ * every integer format: ties, saturation, large values, NaN and inf. */
+Test(mac, integer_quantization_shortcut_equals_encoder)
+{
+    static const char *fmts[] = {"int2", "int4", "int8", "int12", "int16",
+                                 "uint2", "uint4", "uint8", "uint12", "uint16"};
+    const struct axl_quant qs[] = {{1.0f, 0}, {0.037f, 0}, {0.5f, 7}, {3.0f, 100}, {1e-6f, 1}};
+    long bad = 0;
+    for (size_t fi = 0; fi < sizeof fmts / sizeof fmts[0]; fi++) {
+        struct axl_format f;
+        cr_assert_eq(axl_format_parse(fmts[fi], &f, NULL), AXL_OK);
+        for (size_t qi = 0; qi < sizeof qs / sizeof qs[0]; qi++) {
+            for (uint32_t i = 0; i < (1u << 18); i++) {
+                float x;
+                if (i < 4096) /* halves and quarters around small integers, both signs */
+                    x = ((float)i - 2048.0f) * 0.25f * qs[qi].s;
+                else if (i < 4200) {
+                    const float sp[] = {NAN, INFINITY, -INFINITY, 1e30f, -1e30f, 4194303.5f,
+                                        -4194303.5f, 8388609.0f, 16777216.0f, -0.0f};
+                    x = sp[i % 10];
+                } else
+                    x = axl_f32_from_bits(axl_rand32(fi * 100 + qi, i));
+                uint32_t got = axl_emu_quantize(&f, qs[qi], x, AXL_ROUND_NEAREST_EVEN, 0);
+                uint32_t want = axl_format_encode(&f, x / qs[qi].s + (float)qs[qi].z,
+                                                  AXL_ROUND_NEAREST_EVEN, 0);
+                if (got != want && bad++ < 10)
+                    cr_log_error("%s x=%a s=%g z=%d: got %u want %u", fmts[fi], (double)x,
+                                 (double)qs[qi].s, (int)qs[qi].z, got, want);
+            }
+        }
+    }
+    cr_assert_eq(bad, 0, "%ld quantized codes differ from axl_format_encode", bad);
+}
+
 Test(mac, function_path_equals_table_path_and_reference, .timeout = 120)
 {
     struct axl_mac_spec s = spec_of("fpmul_mitchell", "e4m3", NULL, NULL, AXL_ORDER_SEQUENTIAL);

@@ -8,8 +8,11 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "axlut/run.h"
 
 static char g_dir[64];
 static char g_axlut[1024], g_src[1024];
@@ -221,4 +224,33 @@ Test(run, bad_inputs_exit_2_without_report)
         snprintf(name, sizeof name, "rep%zu.json", i);
         cr_expect(!exists(g_dir, name), "case %zu left a report", i);
     }
+}
+
+/* Error statistics: equal outputs give SNR +inf, a NaN or inf among the
+ * outputs (overflow in a narrow format) gives SNR -inf and MSE inf. */
+Test(run, error_statistics_of_non_finite_outputs)
+{
+    const float ref[4] = {1.0f, -2.0f, 0.5f, 3.0f};
+    float got[4] = {1.0f, -2.0f, 0.5f, 3.0f};
+    struct axl_error_sums s;
+    memset(&s, 0, sizeof s);
+    axl_error_add(&s, got, ref, 4);
+    struct axl_error e = axl_error_of(&s);
+    cr_assert(isinf(e.snr_db) && e.snr_db > 0 && e.mse == 0.0);
+    got[1] = NAN;
+    memset(&s, 0, sizeof s);
+    axl_error_add(&s, got, ref, 4);
+    e = axl_error_of(&s);
+    cr_assert(isinf(e.snr_db) && e.snr_db < 0, "snr %g", e.snr_db);
+    cr_assert(isinf(e.mse) && isinf(e.max_abs));
+    got[1] = INFINITY;
+    memset(&s, 0, sizeof s);
+    axl_error_add(&s, got, ref, 4);
+    e = axl_error_of(&s);
+    cr_assert(isinf(e.snr_db) && e.snr_db < 0, "snr %g", e.snr_db);
+    got[1] = -2.5f;
+    memset(&s, 0, sizeof s);
+    axl_error_add(&s, got, ref, 4);
+    e = axl_error_of(&s);
+    cr_assert(fabs(e.snr_db - 10.0 * log10(14.25 / 0.25)) < 1e-9, "snr %g", e.snr_db);
 }

@@ -433,6 +433,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
                 s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
             sumx[gm] = s;
         }
+#pragma omp parallel for schedule(static)
         for (int64_t gn = 0; gn < groups * c->n; gn++) {
             int64_t s = 0;
             for (int64_t k = 0; k < c->k; k++)
