@@ -9,8 +9,11 @@ tolerates, and which layers are the most sensitive; written as Markdown.
 It runs `axlut sweep` (resumable: an interrupted study continues where it
 stopped), then reads the CSV files:
 
-  formats      e2..5m1..7 plus bf16, fp16; exact products; fp32 accumulation,
-               then the same with bf16 and fp16 accumulators (add_exact)
+  formats      exact products in eXmY, X = 2..5: for each X and each
+               accumulator (fp32 adds, then add_exact into bf16 and fp16) the
+               mantissa widths 1, 2, ... up to the first within 1 point of top-1
+               of the exact network (accuracy grows with mantissa bits, so the
+               wider ones are not run); bf16 and fp16 products as well
   multipliers  every built-in fpmul_* design on e4m3 operands (full tables)
                and on bf16 (mantissa tables)
   adders       every built-in fpadd_* design on an fp16 accumulator, e4m3
@@ -27,7 +30,9 @@ import subprocess
 import sys
 import time
 
-FORMATS = "e2..5m1..7,bf16,fp16"
+EXPONENTS = (2, 3, 4, 5)
+MANTISSAS = range(1, 8)
+ACCS = ("fp32", "bf16", "fp16")
 MULS = ("mul_exact,fpmul_mitchell,fpmul_mbm,fpmul_drum:k=3,fpmul_bam:vbl=3,fpmul_kulkarni,"
         "fpmul_roba")
 ADDERS = "fpadd_loa:k=4,fpadd_ama5:k=4,fpadd_eta1:k=4,fpadd_trunc_add:k=4,fpadd_aca:k=4"
@@ -114,9 +119,21 @@ def main():
         if not os.path.exists(onnx):
             fail(f"{onnx}: not trained/exported yet (tools/train_zoo.py)")
         w = lambda s: os.path.join(a.work, f"{name}_{s}")
+        # the format search: one point per sweep call, resumed from the CSV
+        for acc in ACCS:
+            for fmts in [[f"e{e}m{m}" for m in MANTISSAS] for e in EXPONENTS] + [["bf16", "fp16"]]:
+                done = []
+                for f in fmts:
+                    done.append(f)
+                    cmd, t = sweep(a.axlut, onnx, a.data, w("formats"), a.limit, "--formats",
+                                   ",".join(done), "--designs", "mul_exact", "--acc-formats", acc)
+                    seconds += t
+                    r = [x for x in rows(w("formats") + ".csv")
+                         if x["format"].startswith(f) and x["acc_format"] == acc]
+                    if len(fmts) > 2 and r and r[-1]["top1"] >= r[-1]["exact_top1"] - 0.01:
+                        break
+                commands.append(" ".join(cmd))
         for args, tag in (
-            (["--formats", FORMATS, "--designs", "mul_exact", "--acc-formats", "fp32,bf16,fp16"],
-             "formats"),
             (["--formats", "e4m3,bf16", "--designs", MULS], "muls"),
             (["--formats", "e4m3", "--designs", "mul_exact", "--acc-formats", "fp16",
               "--adders", ADDERS], "adders"),
@@ -132,8 +149,28 @@ def main():
              f"{m.get('macs_per_sample', m.get('macs', '?'))} MACs per image; exact top-1 on "
              f"these {a.limit} images: {100 * exact:.2f}%.\n",
              "| accumulator | smallest multiply format within 1% of exact |", "|---|---|"]
-        for acc in ("fp32", "bf16", "fp16"):
+        for acc in ACCS:
             s.append(f"| {acc} | {smallest(fr, acc)} |")
+        s += ["", "Top-1 (%) of the points searched, exact products in eXmY; accumulator "
+              "fp32 / bf16 / fp16 (`·`: not run, a narrower mantissa already passed):", "",
+              "| | " + " | ".join(f"m{m}" for m in MANTISSAS) + " |",
+              "|---|" + "---:|" * len(MANTISSAS)]
+        for e in EXPONENTS:
+            cells = []
+            for m in MANTISSAS:
+                v = []
+                for acc in ACCS:
+                    r = [x for x in fr if x["acc_format"] == acc and
+                         re.match(rf"^e{e}m{m}(?![0-9])", x["format"])]
+                    v.append(f"{100 * r[0]['top1']:.1f}" if r else "·")
+                cells.append(" / ".join(v))
+            s.append(f"| e{e} | " + " | ".join(cells) + " |")
+        for f in ("bf16", "fp16"):
+            v = []
+            for acc in ACCS:
+                r = [x for x in fr if x["acc_format"] == acc and x["format"] == f]
+                v.append(f"{100 * r[0]['top1']:.1f}" if r else "·")
+            s.append(f"| {f} | " + " / ".join(v) + " |" + " |" * (len(MANTISSAS) - 1))
         s += ["", "| multiplier | e4m3 top-1 | bf16 top-1 | worst layer SNR (e4m3) |",
               "|---|---:|---:|---:|"]
         for d in sorted({r["design"] for r in mr}, key=lambda x: (x != "mul_exact", x)):
@@ -150,16 +187,23 @@ def main():
             top = ", ".join(f"`{r['layers']}` ({100 * r['top1']:.2f}%)" for r in sr[:3])
             s += ["", f"Most sensitive layers (fpmul_drum(k=3) on e4m3, one at a time): {top}."]
         sections.append("\n".join(s) + "\n")
+        write(a, sections, commands, seconds, len(sections) < len(models))
+    print(f"wrote {a.output}")
+
+
+def write(a, sections, commands, seconds, partial):
+    """The Markdown so far (rewritten after each model, so that a long
+    study leaves its finished models readable)."""
     tmp = a.output + ".tmp"
     with open(tmp, "w") as f:
         f.write("# Study: formats and approximate units per model\n\n")
         f.write(f"Generated by `tools/study.py` on {time.strftime('%Y-%m-%d')} from the zoo in "
                 f"`{a.zoo}` (see its README for accuracies and checksums), {a.limit} test images "
-                f"per point; the sweeps took {seconds / 60:.1f} minutes.\n\n")
+                f"per point; the sweeps took {seconds / 60:.1f} minutes"
+                f"{' so far (models still running)' if partial else ''}.\n\n")
         f.write("\n".join(sections))
         f.write("\n## Commands\n\n```\n" + "\n".join(commands) + "\n```\n")
     os.replace(tmp, a.output)
-    print(f"wrote {a.output}")
 
 
 if __name__ == "__main__":
