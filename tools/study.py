@@ -58,7 +58,7 @@ def rows(path):
     with open(path, newline="") as f:
         out = list(csv.DictReader(f))
     for r in out:
-        for k in ("top1", "exact_top1", "agreement", "worst_layer_snr_db"):
+        for k in ("top1", "exact_top1", "agreement", "worst_layer_snr_db", "seconds"):
             try:
                 r[k] = float(r[k])
             except ValueError:
@@ -71,6 +71,63 @@ def bits(fmt):
     if m:
         return 1 + int(m.group(1)) + int(m.group(2)), int(m.group(1)), int(m.group(2))
     return {"bf16": (16, 8, 7), "fp16": (16, 5, 10)}.get(fmt, (99, 0, 0))
+
+
+def smallest_bits(rs, acc):
+    ok = [bits(r["format"])[0] for r in rs
+          if r["acc_format"] == acc and r["top1"] >= r["exact_top1"] - 0.01]
+    return min(ok) if ok else math.nan
+
+
+def plot(a, summary):
+    """Three summary figures next to the Markdown (matplotlib, PNG)."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("study.py: matplotlib missing, no plots (tools/setup installs it)", file=sys.stderr)
+        return []
+    out = os.path.join(os.path.dirname(os.path.abspath(a.output)), "study")
+    os.makedirs(out, exist_ok=True)
+    names = [m["name"] for m in summary]
+    files = []
+    for key, title, fname in (("muls", "top-1 loss (points) per multiplier, e4m3 operands",
+                               "multipliers.png"),
+                              ("adders", "top-1 loss (points) per adder, fp16 accumulator",
+                               "adders.png")):
+        cols = sorted({d for m in summary for d in m[key]}, key=lambda d: (d != "mul_exact", d))
+        if not cols:
+            continue
+        z = [[100 * (m["exact"] - m[key].get(d, math.nan)) for d in cols] for m in summary]
+        fig, ax = plt.subplots(figsize=(1.5 + 0.9 * len(cols), 2.0 + 0.35 * len(names)))
+        im = ax.imshow(z, cmap="Reds", vmin=0, vmax=max(5.0, max(
+            (v for r in z for v in r if v == v), default=5.0)), aspect="auto")
+        for i, r in enumerate(z):
+            for j, v in enumerate(r):
+                ax.text(j, i, "" if v != v else f"{v:.1f}", ha="center", va="center", fontsize=7)
+        ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right", fontsize=8)
+        ax.set_yticks(range(len(names)), names, fontsize=8)
+        ax.set_title(title, fontsize=9)
+        fig.colorbar(im, ax=ax, shrink=0.8)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out, fname), dpi=72)
+        plt.close(fig)
+        files.append(("study/" + fname, title))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.5 + 0.6 * len(names)), 3.4))
+    for k, acc in enumerate(ACCS):
+        ax.bar([i + (k - 1) * 0.27 for i in range(len(names))],
+               [m["smallest"][acc] for m in summary], width=0.27, label=f"{acc} accumulator")
+    ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
+    ax.set_ylabel("bits of the smallest format", fontsize=8)
+    title = "smallest multiply format within 1 point of exact top-1"
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(os.path.join(out, "formats.png"), dpi=72)
+    plt.close(fig)
+    files.append(("study/formats.png", title))
+    return files
 
 
 def smallest(rs, acc):
@@ -94,7 +151,11 @@ def main():
     p.add_argument("--models", help="comma-separated subset of the zoo")
     p.add_argument("--axlut", default="build/axlut")
     p.add_argument("--no-sensitivity", action="store_true")
+    p.add_argument("--notes", help="Markdown file inserted as the study's findings")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG summary plots")
     a = p.parse_args()
+    if a.notes and not os.path.exists(a.notes):
+        fail(f"{a.notes}: no such notes file")
     try:
         zoo = json.load(open(os.path.join(a.zoo, "zoo.json")))
     except (OSError, ValueError) as e:
@@ -112,7 +173,7 @@ def main():
     if not os.path.exists(a.data):
         fail(f"{a.data}: no such dataset")
     os.makedirs(a.work, exist_ok=True)
-    commands, seconds, sections = [], 0.0, []
+    commands, seconds, sections, summary = [], 0.0, [], []
     for m in models:
         name = m["name"]
         onnx = os.path.join(a.zoo, f"{name}.onnx")
@@ -187,11 +248,21 @@ def main():
             top = ", ".join(f"`{r['layers']}` ({100 * r['top1']:.2f}%)" for r in sr[:3])
             s += ["", f"Most sensitive layers (fpmul_drum(k=3) on e4m3, one at a time): {top}."]
         sections.append("\n".join(s) + "\n")
-        write(a, sections, commands, seconds, len(sections) < len(models))
+        summary.append({
+            "name": name, "exact": exact,
+            "muls": {r["design"]: r["top1"] for r in mr if r["format"] == "e4m3fn"},
+            "adders": {r["adder"]: r["top1"] for r in ar},
+            "smallest": {acc: smallest_bits(fr, acc) for acc in ACCS}})
+        seconds = sum(r["seconds"] for n in summary
+                      for t in ("formats", "muls", "adders", "sens")
+                      if os.path.exists(os.path.join(a.work, f"{n['name']}_{t}.csv"))
+                      for r in rows(os.path.join(a.work, f"{n['name']}_{t}.csv")))
+        plots = [] if a.no_plots else plot(a, summary)
+        write(a, sections, commands, seconds, len(sections) < len(models), plots)
     print(f"wrote {a.output}")
 
 
-def write(a, sections, commands, seconds, partial):
+def write(a, sections, commands, seconds, partial, plots):
     """The Markdown so far (rewritten after each model, so that a long
     study leaves its finished models readable)."""
     tmp = a.output + ".tmp"
@@ -200,7 +271,13 @@ def write(a, sections, commands, seconds, partial):
         f.write(f"Generated by `tools/study.py` on {time.strftime('%Y-%m-%d')} from the zoo in "
                 f"`{a.zoo}` (see its README for accuracies and checksums), {a.limit} test images "
                 f"per point; the sweeps took {seconds / 60:.1f} minutes"
-                f"{' so far (models still running)' if partial else ''}.\n\n")
+                f"{' so far (models still running)' if partial else ''} (the sum of the "
+                f"points' times).\n\n")
+        if a.notes:
+            f.write(open(a.notes).read().rstrip() + "\n\n")
+        for path, title in plots:
+            f.write(f"![{title}]({path})\n\n")
+        f.write("## Per model\n\n")
         f.write("\n".join(sections))
         f.write("\n## Commands\n\n```\n" + "\n".join(commands) + "\n```\n")
     os.replace(tmp, a.output)
