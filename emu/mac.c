@@ -87,6 +87,27 @@ static enum axl_status find_design(const char *name, enum axl_op op,
     return AXL_OK;
 }
 
+/* 1 for bf16, 2 for fp16 (the formats of axl_round_bf16/fp16), else 0. */
+static int narrow_kind(const struct axl_format *f)
+{
+    struct axl_format bf16, fp16;
+    axl_format_parse("bf16", &bf16, NULL);
+    axl_format_parse("fp16", &fp16, NULL);
+    return same_format(f, &bf16) ? 1 : same_format(f, &fp16) ? 2 : 0;
+}
+
+/* The values of every code of a 16-bit format, and that of its NaN code. */
+static float *decode_table(const struct axl_format *f, float *nan_value)
+{
+    float *t = malloc((size_t)65536 * sizeof *t);
+    if (!t)
+        return NULL;
+    for (uint32_t c = 0; c < 65536; c++)
+        t[c] = axl_format_decode(f, c);
+    *nan_value = t[axl_format_nan_code(f)];
+    return t;
+}
+
 /* The transposed, decoded table the kernels read. */
 static enum axl_status prepare_table(struct axl_mac *m, char *msg)
 {
@@ -421,41 +442,21 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
 
     /* exact products and exact adds in bf16 / fp16: float32 arithmetic and
      * one rounding (mac_internal.h) */
-    struct axl_format bf16, fp16;
-    axl_format_parse("bf16", &bf16, NULL);
-    axl_format_parse("fp16", &fp16, NULL);
     if (m->mul_d && m->mul_c.id != 0 && !strcmp(m->mul_d->name, "mul_exact") && !m->int_mode &&
         m->path != AXL_PATH_TABLE && m->mul_c.round == AXL_ROUND_NEAREST_EVEN &&
-        same_format(&m->fa, &m->fw) && same_format(&m->fa, &m->fp)) {
-        int kind = same_format(&m->fa, &bf16) ? 1 : same_format(&m->fa, &fp16) ? 2 : 0;
-        if (kind) {
-            m->dop = malloc((size_t)65536 * sizeof *m->dop);
-            if (!m->dop) {
-                snprintf(msg, AXL_MSG_LEN, "out of memory");
-                st = AXL_ERR_NOMEM;
-                goto fail;
-            }
-            for (uint32_t c = 0; c < 65536; c++)
-                m->dop[c] = axl_format_decode(&m->fa, c);
-            m->op_nan = m->dop[axl_format_nan_code(&m->fp)];
-            m->exact_narrow = kind;
-        }
+        same_format(&m->fa, &m->fw) && same_format(&m->fa, &m->fp) &&
+        (m->exact_narrow = narrow_kind(&m->fa)) != 0 &&
+        !(m->dop = decode_table(&m->fa, &m->op_nan))) {
+        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        st = AXL_ERR_NOMEM;
+        goto fail;
     }
     if (!m->add_exact && m->add_d && m->add_c.id != 0 && !strcmp(m->add_d->name, "add_exact") &&
-        m->add_c.round == AXL_ROUND_NEAREST_EVEN) {
-        int kind = same_format(&m->facc, &bf16) ? 1 : same_format(&m->facc, &fp16) ? 2 : 0;
-        if (kind) {
-            m->dacc = malloc((size_t)65536 * sizeof *m->dacc);
-            if (!m->dacc) {
-                snprintf(msg, AXL_MSG_LEN, "out of memory");
-                st = AXL_ERR_NOMEM;
-                goto fail;
-            }
-            for (uint32_t c = 0; c < 65536; c++)
-                m->dacc[c] = axl_format_decode(&m->facc, c);
-            m->acc_nan = m->dacc[axl_format_nan_code(&m->facc)];
-            m->acc_fast = kind;
-        }
+        m->add_c.round == AXL_ROUND_NEAREST_EVEN && (m->acc_fast = narrow_kind(&m->facc)) != 0 &&
+        !(m->dacc = decode_table(&m->facc, &m->acc_nan))) {
+        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        st = AXL_ERR_NOMEM;
+        goto fail;
     }
 
     /* the description */
