@@ -13,7 +13,9 @@ cat > "$tmp/zoo/zoo.json" <<'JSON'
 JSON
 export AXL_CACHE_DIR="$tmp/cache"
 /usr/bin/python3 "$src/tools/study.py" --zoo "$tmp/zoo" --data "$src/tests/data/models/lenet.h5" \
-    -o "$tmp/STUDY.md" --work "$tmp/work" --limit 2 --axlut "$build/axlut" --no-sensitivity >/dev/null
+    -o "$tmp/STUDY.md" --work "$tmp/work" --limit 2 --axlut "$build/axlut" --no-sensitivity \
+    --exponents 3 --search-accs fp32,fp16 --mul-formats e4m3 >/dev/null
+test -s "$tmp/study/multipliers.png"
 grep -q '^### lenet5' "$tmp/STUDY.md"
 grep -q '| fp16 | ' "$tmp/STUDY.md"
 grep -q '| fpmul_drum(k=3) |' "$tmp/STUDY.md"

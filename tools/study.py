@@ -130,8 +130,10 @@ def plot(a, summary):
     return files
 
 
-def smallest(rs, acc):
+def smallest(rs, acc, searched=ACCS):
     """Fewest bits (then fewest exponent bits) within 1 point of top-1 of exact."""
+    if acc not in searched or not any(r["acc_format"] == acc for r in rs):
+        return "not searched (--search-accs)"
     ok = [r for r in rs if r["acc_format"] == acc and r["top1"] >= r["exact_top1"] - 0.01]
     if not ok:
         return "none within 1%"
@@ -153,7 +155,17 @@ def main():
     p.add_argument("--no-sensitivity", action="store_true")
     p.add_argument("--notes", help="Markdown file inserted as the study's findings")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG summary plots")
+    p.add_argument("--search-accs", default=",".join(ACCS),
+                   help="accumulators of the format search (default: fp32,bf16,fp16)")
+    p.add_argument("--exponents", default=",".join(map(str, EXPONENTS)),
+                   help="exponent widths of the format search (default: 2,3,4,5)")
+    p.add_argument("--mul-formats", default="e4m3,bf16",
+                   help="operand formats of the multiplier sweep (default: e4m3,bf16)")
     a = p.parse_args()
+    try:
+        exps = [int(e) for e in a.exponents.split(",")]
+    except ValueError:
+        fail(f"--exponents: {a.exponents}: expected a comma-separated list of integers")
     if a.notes and not os.path.exists(a.notes):
         fail(f"{a.notes}: no such notes file")
     try:
@@ -181,8 +193,10 @@ def main():
             fail(f"{onnx}: not trained/exported yet (tools/train_zoo.py)")
         w = lambda s: os.path.join(a.work, f"{name}_{s}")
         # the format search: one point per sweep call, resumed from the CSV
-        for acc in ACCS:
-            for fmts in [[f"e{e}m{m}" for m in MANTISSAS] for e in EXPONENTS] + [["bf16", "fp16"]]:
+        for acc in a.search_accs.split(","):
+            if acc not in ACCS:
+                fail(f"--search-accs: {acc} is not one of {', '.join(ACCS)}")
+            for fmts in [[f"e{e}m{m}" for m in MANTISSAS] for e in exps] + [["bf16", "fp16"]]:
                 done = []
                 for f in fmts:
                     done.append(f)
@@ -195,7 +209,7 @@ def main():
                         break
                 commands.append(" ".join(cmd))
         for args, tag in (
-            (["--formats", "e4m3,bf16", "--designs", MULS], "muls"),
+            (["--formats", a.mul_formats, "--designs", MULS], "muls"),
             (["--formats", "e4m3", "--designs", "mul_exact", "--acc-formats", "fp16",
               "--adders", ADDERS], "adders"),
         ) + (() if a.no_sensitivity else
@@ -211,7 +225,7 @@ def main():
              f"these {a.limit} images: {100 * exact:.2f}%.\n",
              "| accumulator | smallest multiply format within 1% of exact |", "|---|---|"]
         for acc in ACCS:
-            s.append(f"| {acc} | {smallest(fr, acc)} |")
+            s.append(f"| {acc} | {smallest(fr, acc, a.search_accs.split(','))} |")
         s += ["", "Top-1 (%) of the points searched, exact products in eXmY; accumulator "
               "fp32 / bf16 / fp16 (`·`: not run, a narrower mantissa already passed):", "",
               "| | " + " | ".join(f"m{m}" for m in MANTISSAS) + " |",
@@ -237,8 +251,9 @@ def main():
         for d in sorted({r["design"] for r in mr}, key=lambda x: (x != "mul_exact", x)):
             e = [r for r in mr if r["design"] == d and r["format"] == "e4m3fn"]
             b = [r for r in mr if r["design"] == d and r["format"] == "bf16"]
-            s.append(f"| {d} | {100 * e[0]['top1']:.2f}% | {100 * b[0]['top1']:.2f}% | "
-                     f"{e[0]['worst_layer_snr_db']:.1f} dB |" if e and b else f"| {d} | | | |")
+            bt = f"{100 * b[0]['top1']:.2f}%" if b else "·"
+            s.append(f"| {d} | {100 * e[0]['top1']:.2f}% | {bt} | "
+                     f"{e[0]['worst_layer_snr_db']:.1f} dB |" if e else f"| {d} | | | |")
         s += ["", "| adder on an fp16 accumulator (e4m3 products) | top-1 | agreement |",
               "|---|---:|---:|"]
         for r in ar:
@@ -252,7 +267,8 @@ def main():
             "name": name, "exact": exact,
             "muls": {r["design"]: r["top1"] for r in mr if r["format"] == "e4m3fn"},
             "adders": {r["adder"]: r["top1"] for r in ar},
-            "smallest": {acc: smallest_bits(fr, acc) for acc in ACCS}})
+            "smallest": {acc: smallest_bits(fr, acc) if acc in a.search_accs.split(",") else math.nan
+                         for acc in ACCS}})
         seconds = sum(r["seconds"] for n in summary
                       for t in ("formats", "muls", "adders", "sens")
                       if os.path.exists(os.path.join(a.work, f"{n['name']}_{t}.csv"))
