@@ -188,19 +188,22 @@ static void observe(void *user, size_t node, const struct axl_tensor *out,
     }
 }
 
+/* A NaN score is below every number: never a prediction (-1 when all are
+ * NaN, which agrees with nothing). */
 static int64_t argmax(const float *v, int64_t n)
 {
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (v[i] > v[b])
+    int64_t b = -1;
+    for (int64_t i = 0; i < n; i++)
+        if (v[i] == v[i] && (b < 0 || v[i] > v[b]))
             b = i;
     return b;
 }
 
-/* 1 when label is among the k largest of v (ties broken by index). */
+/* 1 when label is among the k largest of v (ties broken by index); a NaN
+ * score for the label is never among them. */
 static int in_top_k(const float *v, int64_t n, int64_t label, int k)
 {
-    if (label < 0 || label >= n)
+    if (label < 0 || label >= n || v[label] != v[label])
         return 0;
     int above = 0;
     for (int64_t i = 0; i < n; i++)
