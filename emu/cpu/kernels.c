@@ -55,6 +55,27 @@ static inline float *out_at(const struct core *c, int64_t n, int64_t m)
     return c->out + (m / c->p) * c->oi + n * c->sn + (m % c->p) * c->sm;
 }
 
+/* Output row n of a block from float32 sums, bias added. */
+static void store_f32(const struct core *c, int64_t n, int64_t m0, int64_t len, const float *acc)
+{
+    float b = c->bias ? c->bias[n] : 0.0f;
+    for (int64_t i = 0; i < len; i++)
+        *out_at(c, n, m0 + i) = c->bias ? acc[i] + b : acc[i];
+}
+
+/* ... from int32 sums: the zero-point correction, dequantization, bias. */
+static void store_int(const struct core *c, int64_t n, int64_t m0, int64_t len, const int32_t *acc)
+{
+    int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
+    float scale = c->sa * c->qw[n].s;
+    float b = c->bias ? c->bias[n] : 0.0f;
+    for (int64_t i = 0; i < len; i++) {
+        int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
+        float y = scale * (float)corr;
+        *out_at(c, n, m0 + i) = c->bias ? y + b : y;
+    }
+}
+
 /* The gather loops are compiled for AVX2 and baseline x86-64 and chosen at
  * load time; they run over the block's positions rounded up to whole
  * vectors (the activation buffer is padded to MB).  AVX-512 is left out
@@ -124,11 +145,8 @@ static void block_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t 
             }
         }
     }
-    for (int64_t n = n0; n < n1; n++) {
-        float b = c->bias ? c->bias[n] : 0.0f;
-        for (int64_t i = 0; i < len; i++)
-            *out_at(c, n, m0 + i) = c->bias ? acc[n - n0][i] + b : acc[n - n0][i];
-    }
+    for (int64_t n = n0; n < n1; n++)
+        store_f32(c, n, m0, len, acc[n - n0]);
 }
 
 /* Integers: int32 products, wrapping int32 adds (any order gives the same
@@ -158,17 +176,8 @@ static void block_int(const struct core *c, int64_t n0, int64_t n1, int64_t m0, 
             }
         }
     }
-    for (int64_t n = n0; n < n1; n++) {
-        int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
-        float scale = c->sa * c->qw[n].s;
-        float b = c->bias ? c->bias[n] : 0.0f;
-        for (int64_t i = 0; i < len; i++) {
-            int64_t corr = (int64_t)acc[n - n0][i] - zw * c->sumx[m0 + i] - za * sumw +
-                           c->k * za * zw;
-            float y = scale * (float)corr;
-            *out_at(c, n, m0 + i) = c->bias ? y + b : y;
-        }
-    }
+    for (int64_t n = n0; n < n1; n++)
+        store_int(c, n, m0, len, acc[n - n0]);
 }
 
 /* One product through the mantissa table: the built-in floating
@@ -342,29 +351,20 @@ static void block_generic_code(const struct core *c, int64_t n0, int64_t n1, int
 static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
-    _Alignas(64) uint32_t raw[AXL_VBMI_NG * MB];
+    union { /* the kernel's raw 32-bit sums, read as floats or ints */
+        _Alignas(64) uint32_t u[AXL_VBMI_NG * MB];
+        float f[AXL_VBMI_NG * MB];
+        int32_t i[AXL_VBMI_NG * MB];
+    } raw;
     struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride, .x = c->x8 + m0,
                                .xs = c->mcount, .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
-                               .len = len, .out = raw};
+                               .len = len, .out = raw.u};
     axl_vbmi_run(&m->vb, m->int_mode, &a);
     for (int64_t n = n0; n < n1; n++) {
-        const uint32_t *r = raw + (n - n0) * MB;
-        float b = c->bias ? c->bias[n] : 0.0f;
-        if (m->int_mode) {
-            int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
-            float scale = c->sa * c->qw[n].s;
-            for (int64_t i = 0; i < len; i++) {
-                int64_t corr = (int64_t)(int32_t)r[i] - zw * c->sumx[m0 + i] - za * sumw +
-                               c->k * za * zw;
-                float y = scale * (float)corr;
-                *out_at(c, n, m0 + i) = c->bias ? y + b : y;
-            }
-        } else {
-            for (int64_t i = 0; i < len; i++) {
-                float y = axl_f32_from_bits(r[i]);
-                *out_at(c, n, m0 + i) = c->bias ? y + b : y;
-            }
-        }
+        if (m->int_mode)
+            store_int(c, n, m0, len, raw.i + (n - n0) * MB);
+        else
+            store_f32(c, n, m0, len, raw.f + (n - n0) * MB);
     }
 }
 
