@@ -190,7 +190,7 @@ static void observe(void *user, size_t node, const struct axl_tensor *out,
 
 /* A NaN score is below every number: never a prediction (-1 when all are
  * NaN, which agrees with nothing). */
-static int64_t argmax(const float *v, int64_t n)
+int64_t axl_argmax(const float *v, int64_t n)
 {
     int64_t b = -1;
     for (int64_t i = 0; i < n; i++)
@@ -201,7 +201,7 @@ static int64_t argmax(const float *v, int64_t n)
 
 /* 1 when label is among the k largest of v (ties broken by index); a NaN
  * score for the label is never among them. */
-static int in_top_k(const float *v, int64_t n, int64_t label, int k)
+int axl_in_top_k(const float *v, int64_t n, int64_t label, int k)
 {
     if (label < 0 || label >= n || v[label] != v[label])
         return 0;
@@ -341,12 +341,12 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
             classes = (int)c;
             for (int64_t k = 0; k < n; k++) {
                 const float *va = out_a[0].data + k * c, *ve = out_e[0].data + k * c;
-                agree += argmax(va, c) == argmax(ve, c);
+                agree += axl_argmax(va, c) == axl_argmax(ve, c);
                 if (rep->has_labels) {
-                    correct1 += in_top_k(va, c, labels[k], 1);
-                    correct5 += in_top_k(va, c, labels[k], 5);
-                    ecorrect1 += in_top_k(ve, c, labels[k], 1);
-                    ecorrect5 += in_top_k(ve, c, labels[k], 5);
+                    correct1 += axl_in_top_k(va, c, labels[k], 1);
+                    correct5 += axl_in_top_k(va, c, labels[k], 5);
+                    ecorrect1 += axl_in_top_k(ve, c, labels[k], 1);
+                    ecorrect5 += axl_in_top_k(ve, c, labels[k], 5);
                 }
             }
         }

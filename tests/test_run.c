@@ -254,3 +254,18 @@ Test(run, error_statistics_of_non_finite_outputs)
     e = axl_error_of(&s);
     cr_assert(fabs(e.snr_db - 10.0 * log10(14.25 / 0.25)) < 1e-9, "snr %g", e.snr_db);
 }
+
+/* NaN outputs (overflow in a narrow format) are never a correct prediction. */
+Test(run, nan_scores_are_never_predictions)
+{
+    const float ok[4] = {0.1f, 2.0f, -1.0f, 0.5f};
+    cr_assert_eq(axl_argmax(ok, 4), 1);
+    cr_assert(axl_in_top_k(ok, 4, 1, 1) && !axl_in_top_k(ok, 4, 3, 1) && axl_in_top_k(ok, 4, 3, 2));
+    const float nan[4] = {NAN, NAN, NAN, NAN};
+    cr_assert_eq(axl_argmax(nan, 4), -1);
+    for (int l = 0; l < 4; l++)
+        cr_assert(!axl_in_top_k(nan, 4, l, 1) && !axl_in_top_k(nan, 4, l, 4), "label %d", l);
+    const float some[4] = {NAN, 0.5f, NAN, -3.0f};
+    cr_assert_eq(axl_argmax(some, 4), 1);
+    cr_assert(!axl_in_top_k(some, 4, 0, 1) && axl_in_top_k(some, 4, 3, 2));
+}

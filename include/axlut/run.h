@@ -55,6 +55,11 @@ struct axl_error {
 };
 void axl_error_add(struct axl_error_sums *s, const float *got, const float *ref, int64_t n);
 struct axl_error axl_error_of(const struct axl_error_sums *s);
+/* Scores: a NaN score is below every number and never a prediction.
+ * axl_argmax: index of the largest (first on ties), -1 when all are NaN;
+ * axl_in_top_k: 1 when LABEL is among the K largest (ties by index). */
+int64_t axl_argmax(const float *v, int64_t n);
+int axl_in_top_k(const float *v, int64_t n, int64_t label, int k);
 
 struct axl_layer_report {
     size_t node;
