@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench/baselines.h"
+#include "baselines.h"
 
 #ifdef AXL_HAVE_BLAS
 #include <cblas.h>

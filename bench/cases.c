@@ -2,7 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "bench/cases.h"
+#include "cases.h"
 
 #define CONV(n_, c_, hw_) {.n = n_, .c = c_, .h = hw_, .w = hw_, .oc = c_, .k = 3, .stride = 1, .pad = 1}
 #define GEMM(m_, n_, k_) {.is_gemm = 1, .gm = m_, .gn = n_, .gk = k_}

@@ -8,7 +8,7 @@
 #include <stddef.h>
 
 #include "axlut/mac.h"
-#include "bench/baselines.h"
+#include "baselines.h"
 
 /* Which runs include a shape (bit set). */
 enum {

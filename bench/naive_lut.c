@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "axlut/design.h"
-#include "bench/baselines.h"
+#include "baselines.h"
 
 double bench_now(void)
 {

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "axlut/config.h"
-#include "tablegen/internal.h"
+#include "internal.h"
 
 struct axl_format axl_tg_uint_format(uint32_t n)
 {

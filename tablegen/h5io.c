@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tablegen/internal.h"
+#include "internal.h"
 
 static const char *const k_kind[] = {"float", "int", "uint"};
 static const char *const k_special[] = {"ieee", "fn", "fnuz", "finite"};

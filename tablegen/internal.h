@@ -3,6 +3,7 @@
 #define AXLUT_TABLEGEN_INTERNAL_H
 
 #include "axlut/table.h"
+#include "axlut/user_design.h"
 
 struct axl_table {
     struct axl_table_info info;

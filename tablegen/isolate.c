@@ -26,7 +26,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
-#include "tablegen/isolate.h"
+#include "axlut/user_design.h"
 
 #include <errno.h>
 #include <omp.h>
@@ -44,7 +44,7 @@
 #include <sys/prctl.h>
 #endif
 
-#include "tablegen/internal.h"
+#include "internal.h"
 
 #define MAX_SLOTS 256
 #define ALT_STACK (64 * 1024)

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tablegen/internal.h"
+#include "internal.h"
 
 static double decode_d(const struct axl_format *f, uint32_t code)
 {

@@ -18,8 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "axlut/user_design.h"
 #include "axlut/config.h"
-#include "tablegen/internal.h"
+#include "internal.h"
 
 #ifndef AXL_SOURCE_INCLUDEDIR
 #define AXL_SOURCE_INCLUDEDIR ""

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "axlut/design.h"
-#include "tables/designs/builtin.h"
-#include "tables/designs/registry.h"
+#include "designs/builtin.h"
+#include "designs/registry.h"
 
 static enum axl_status fail(char *msg, enum axl_status st, const char *fmt, ...)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bench/baselines.h"
+#include "baselines.h"
 
 static uint64_t g_rng = 0x243F6A8885A308D3ull;
 static uint32_t rnd(void)

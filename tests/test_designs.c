@@ -9,7 +9,7 @@
 
 #include "axlut/design.h"
 #include "axlut/format.h"
-#include "tables/designs/builtin.h"
+#include "designs/builtin.h"
 
 static struct axl_format fmt(const char *name)
 {

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "axlut/mac.h"
-#include "emu/mac_internal.h"
+#include "plan.h"
 #include "mac_ref.h"
 
 static float frand(uint64_t seed, uint64_t i, float scale)

@@ -1,5 +1,5 @@
 /* The fast exact adds and multiplies in bf16 and fp16 (axl_round_bf16,
- * axl_round_fp16 in include/axlut/mac_step.h) against the add_exact and
+ * axl_round_fp16 in emu/mac/mac_step.h) against the add_exact and
  * mul_exact designs they replace in the kernels: for codes a, b of the
  * format,
  *
@@ -18,7 +18,7 @@
 
 #include "axlut/design.h"
 #include "axlut/format.h"
-#include "axlut/mac_step.h"
+#include "mac_step.h"
 
 static void check_format(const char *name, int kind, int mul)
 {

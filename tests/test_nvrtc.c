@@ -10,7 +10,7 @@
 
 #include "axlut/emu.h"
 #include "axlut/mac.h"
-#include "emu/cuda/user_kernel.h"
+#include "cuda/user_kernel.h"
 
 static char g_path[1024];
 

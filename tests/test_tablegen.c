@@ -12,6 +12,7 @@
 
 #include "axlut/design.h"
 #include "axlut/table.h"
+#include "axlut/user_design.h"
 
 /* --- designs defined here, independent of the built-ins ---------------- */
 
@@ -753,7 +754,6 @@ Test(tablegen, cli_gen_and_info)
 
 /* --- crash and hang isolation --------------------------------------------- */
 
-#include "tablegen/isolate.h"
 
 static const char k_segv_src[] =
     "#include <axlut/design.h>\n"

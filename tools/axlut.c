@@ -7,7 +7,7 @@
 
 #include "axlut/config.h"
 #include "axlut/emu.h"
-#include "tools/cli.h"
+#include "cli.h"
 
 static const struct cli_command k_commands[] = {
     {"list", "list built-in formats or designs", cli_list},

@@ -10,9 +10,9 @@
 
 #include "axlut/emu.h"
 #include "axlut/mac.h"
-#include "bench/baselines.h"
-#include "bench/cases.h"
-#include "tools/cli.h"
+#include "baselines.h"
+#include "cases.h"
+#include "cli.h"
 
 static void bench_usage(FILE *o)
 {

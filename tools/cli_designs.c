@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "axlut/design.h"
-#include "tools/cli.h"
+#include "cli.h"
 
 static const char *operands_text(const struct axl_design *d, char *buf, size_t n)
 {

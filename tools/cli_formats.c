@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "axlut/format.h"
-#include "tools/cli.h"
+#include "cli.h"
 
 int cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 

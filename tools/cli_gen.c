@@ -10,8 +10,8 @@
 
 #include "axlut/design.h"
 #include "axlut/table.h"
-#include "tablegen/isolate.h"
-#include "tools/cli.h"
+#include "axlut/user_design.h"
+#include "cli.h"
 
 #define MAX_PARAMS 16
 

@@ -8,7 +8,7 @@
 #include "axlut/graph.h"
 #include "axlut/layers.h"
 #include "axlut/run.h"
-#include "tools/cli.h"
+#include "cli.h"
 
 static void usage(FILE *o)
 {

@@ -12,7 +12,7 @@
 #include "axlut/run.h"
 #include "axlut/sweep.h"
 #include "axlut/table.h"
-#include "tools/cli.h"
+#include "cli.h"
 
 static void usage(FILE *o)
 {

@@ -1,8 +1,9 @@
 # Writes a C file holding the text of the headers that NVRTC needs to build
 # kernels around a user's design at run time (emu/cuda/user_kernel.cu).
 #   cmake -DROOT=<source dir> -DOUT=<file.c> -DFILES=<a;b;...> -P embed_headers.cmake
-# Each file is stored under its path relative to ROOT, and headers under
-# include/ also under the name they are included by ("axlut/x.h", "x.h").
+# Each file is stored under the name it is included by: headers under include/
+# as "axlut/x.h" and "x.h", under tables/ as "designs/x.h", under emu/mac/ as
+# "mac_step.h", "cuda/x.cuh" (the include paths of the layers that use them).
 set(names "")
 set(texts "")
 set(arrays "")
@@ -11,11 +12,14 @@ foreach(f IN LISTS FILES)
   file(READ "${ROOT}/${f}" hex HEX)
   string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
   string(APPEND arrays "static const unsigned char h${i}[] = {${bytes}0x00};\n")
-  set(aliases "${f}")
   if(f MATCHES "^include/(.*)$")
     set(inc "${CMAKE_MATCH_1}")
     get_filename_component(base "${f}" NAME)
     set(aliases "${inc};${base}")
+  elseif(f MATCHES "^(tables|emu/mac)/(.*)$")
+    set(aliases "${CMAKE_MATCH_2}")
+  else()
+    message(FATAL_ERROR "embed_headers: no include name for ${f}")
   endif()
   foreach(a IN LISTS aliases)
     string(APPEND names "    \"${a}\",\n")

@@ -12,7 +12,7 @@
  *                                     fmt_acc, nearest-even, if it differs)
  *     y = decode(acc) + bias          bias added exactly in float32
  *
- * in the accumulation order of include/axlut/mac_step.h.  Padding of a
+ * in the accumulation order of emu/mac/mac_step.h.  Padding of a
  * convolution enters as the code of 0.0 and goes through MUL like any
  * activation (hardware feeds zeros; it does not skip them).
  *
@@ -38,12 +38,19 @@
 #include "design.h"
 #include "emu.h"
 #include "format.h"
-#include "mac_step.h"
 #include "status.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The order in which each output adds its products (emu/mac/mac_step.h
+ * defines them).  Stored in reports: only grow. */
+enum axl_order {
+    AXL_ORDER_SEQUENTIAL = 0,
+    AXL_ORDER_PAIRWISE = 1,
+    AXL_ORDER_CHUNKED = 2,
+};
 
 /* How each multiply is evaluated.  Stored in reports: only grow. */
 enum axl_path {

@@ -165,29 +165,6 @@ uint32_t axl_table_entry(const struct axl_table *t, uint32_t a, uint32_t b);
 enum axl_status axl_table_from_entries(const struct axl_table_info *info, const void *entries,
                                        struct axl_table **out, char *msg);
 
-/* --- user designs -------------------------------------------------------- */
-
-struct axl_user_design; /* opaque: the loaded shared object */
-
-/* Compile the C file `path` with $CC (default cc) -O2 -fPIC -shared against
- * axlut's headers into a shared object cached by the SHA-256 of source,
- * compiler and flags (under $AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or
- * ~/.cache/axlut), load it and check its `axl_user_design` descriptor
- * (ABI, name, eval).  On AXL_ERR_COMPILE, *log (if log is not NULL)
- * receives the compiler's output (malloc'd, caller frees; NULL when none). */
-enum axl_status axl_user_design_load(const char *path, struct axl_user_design **out, char **log,
-                                     char *msg);
-const struct axl_design *axl_user_design_get(const struct axl_user_design *u);
-/* Hex SHA-256 of the source file (64 characters). */
-const char *axl_user_design_sha256(const struct axl_user_design *u);
-/* Path of the cached shared object. */
-const char *axl_user_design_object(const struct axl_user_design *u);
-/* The C source that was compiled (for the GPU: NVRTC compiles it again)
- * and the path it came from. */
-const char *axl_user_design_source(const struct axl_user_design *u);
-const char *axl_user_design_path(const struct axl_user_design *u);
-void axl_user_design_free(struct axl_user_design *u);
-
 /* axlut's cache directory ($AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or
  * ~/.cache/axlut) joined with `sub` ("" or NULL for the directory itself),
  * created when missing.  -1 when there is none or it cannot be made. */

@@ -11,7 +11,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_ACA_H
 #define AXLUT_TABLES_DESIGNS_ACA_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_uadd_aca(uint64_t x, uint64_t y, int w, int k)
 {

@@ -4,7 +4,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_ADD_EXACT_H
 #define AXLUT_TABLES_DESIGNS_ADD_EXACT_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_uadd_exact(uint64_t x, uint64_t y) { return x + y; }
 

@@ -20,7 +20,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_BAM_H
 #define AXLUT_TABLES_DESIGNS_BAM_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_umul_bam(uint64_t x, uint64_t y, int n, int hbl, int vbl)
 {

@@ -18,9 +18,9 @@
 #ifndef AXLUT_TABLES_DESIGNS_BUILTIN_H
 #define AXLUT_TABLES_DESIGNS_BUILTIN_H
 
-#include "tables/designs/cores.h"
-#include "tables/designs/fpadd.h"
-#include "tables/designs/fpmul.h"
+#include "designs/cores.h"
+#include "designs/fpadd.h"
+#include "designs/fpmul.h"
 
 AXL_HD uint32_t axl_int_mul(const struct axl_design_ctx *c, uint32_t core, uint32_t a, uint32_t b)
 {

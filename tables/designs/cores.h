@@ -9,20 +9,20 @@
 #ifndef AXLUT_TABLES_DESIGNS_CORES_H
 #define AXLUT_TABLES_DESIGNS_CORES_H
 
-#include "tables/designs/aca.h"
-#include "tables/designs/add_exact.h"
-#include "tables/designs/ama5.h"
-#include "tables/designs/bam.h"
-#include "tables/designs/common.h"
-#include "tables/designs/drum.h"
-#include "tables/designs/eta1.h"
-#include "tables/designs/kulkarni.h"
-#include "tables/designs/loa.h"
-#include "tables/designs/mbm.h"
-#include "tables/designs/mitchell.h"
-#include "tables/designs/mul_exact.h"
-#include "tables/designs/roba.h"
-#include "tables/designs/trunc_add.h"
+#include "designs/aca.h"
+#include "designs/add_exact.h"
+#include "designs/ama5.h"
+#include "designs/bam.h"
+#include "designs/common.h"
+#include "designs/drum.h"
+#include "designs/eta1.h"
+#include "designs/kulkarni.h"
+#include "designs/loa.h"
+#include "designs/mbm.h"
+#include "designs/mitchell.h"
+#include "designs/mul_exact.h"
+#include "designs/roba.h"
+#include "designs/trunc_add.h"
 
 /* Stored in table files: only grow at the end. */
 enum axl_design_id {

@@ -16,7 +16,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_DRUM_H
 #define AXLUT_TABLES_DESIGNS_DRUM_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_drum_segment(uint64_t x, int k, int *shift)
 {

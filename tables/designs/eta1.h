@@ -14,7 +14,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_ETA1_H
 #define AXLUT_TABLES_DESIGNS_ETA1_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_uadd_eta1(uint64_t x, uint64_t y, int w, int k)
 {

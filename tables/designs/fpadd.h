@@ -26,7 +26,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_FPADD_H
 #define AXLUT_TABLES_DESIGNS_FPADD_H
 
-#include "tables/designs/cores.h"
+#include "designs/cores.h"
 
 #define AXL_FPADD_GUARD 3
 

@@ -15,7 +15,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_FPMUL_H
 #define AXLUT_TABLES_DESIGNS_FPMUL_H
 
-#include "tables/designs/cores.h"
+#include "designs/cores.h"
 
 /* A floating multiply up to its significand product: either the result is
  * decided by the operands' classes (special = 1, result set: NaN, inf,

@@ -14,7 +14,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_KULKARNI_H
 #define AXLUT_TABLES_DESIGNS_KULKARNI_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_kulkarni_block(uint64_t a, uint64_t b) { return (a == 3 && b == 3) ? 7u : a * b; }
 

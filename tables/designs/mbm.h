@@ -26,7 +26,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_MBM_H
 #define AXLUT_TABLES_DESIGNS_MBM_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_umul_mbm(uint64_t x, uint64_t y, int n)
 {

@@ -19,7 +19,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_MITCHELL_H
 #define AXLUT_TABLES_DESIGNS_MITCHELL_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_umul_mitchell(uint64_t x, uint64_t y)
 {

@@ -5,7 +5,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_MUL_EXACT_H
 #define AXLUT_TABLES_DESIGNS_MUL_EXACT_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_umul_exact(uint64_t x, uint64_t y) { return x * y; }
 

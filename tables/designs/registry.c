@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "axlut/design.h"
-#include "tables/designs/builtin.h"
-#include "tables/designs/registry.h"
+#include "designs/builtin.h"
+#include "designs/registry.h"
 
 static uint32_t eval_builtin(const struct axl_design_ctx *c, uint32_t a, uint32_t b)
 {

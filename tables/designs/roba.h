@@ -15,7 +15,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_ROBA_H
 #define AXLUT_TABLES_DESIGNS_ROBA_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_roba_round(uint64_t x)
 {

@@ -7,7 +7,7 @@
 #ifndef AXLUT_TABLES_DESIGNS_TRUNC_ADD_H
 #define AXLUT_TABLES_DESIGNS_TRUNC_ADD_H
 
-#include "tables/designs/common.h"
+#include "designs/common.h"
 
 AXL_HD uint64_t axl_uadd_trunc(uint64_t x, uint64_t y, int w, int k)
 {

@@ -1,5 +1,7 @@
-/* Evaluating untrusted design code (a user's C file) without risking the
- * caller: the table is filled by a child process with a time limit.
+/* User designs: a design written as one C file (include/axlut/design.h
+ * says what it defines), compiled, cached and loaded; and evaluating such
+ * untrusted code without risking the caller: the table is filled by a child
+ * process with a time limit.
  *
  * A design that crashes (SIGSEGV, SIGFPE, ...), ends the process, or never
  * returns must not take axlut down with it, and must be reported with the
@@ -8,8 +10,8 @@
  * evaluate, so the parent can name the pair after a crash or a timeout.
  * Metrics are computed by the parent (they never call the design).
  */
-#ifndef AXLUT_TABLEGEN_ISOLATE_H
-#define AXLUT_TABLEGEN_ISOLATE_H
+#ifndef AXLUT_USER_DESIGN_H
+#define AXLUT_USER_DESIGN_H
 
 #include <stdint.h>
 
@@ -18,6 +20,27 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct axl_user_design; /* opaque: the loaded shared object */
+
+/* Compile the C file `path` with $CC (default cc) -O2 -fPIC -shared against
+ * axlut's headers into a shared object cached by the SHA-256 of source,
+ * compiler and flags (under $AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or
+ * ~/.cache/axlut), load it and check its `axl_user_design` descriptor
+ * (ABI, name, eval).  On AXL_ERR_COMPILE, *log (if log is not NULL)
+ * receives the compiler's output (malloc'd, caller frees; NULL when none). */
+enum axl_status axl_user_design_load(const char *path, struct axl_user_design **out, char **log,
+                                     char *msg);
+const struct axl_design *axl_user_design_get(const struct axl_user_design *u);
+/* Hex SHA-256 of the source file (64 characters). */
+const char *axl_user_design_sha256(const struct axl_user_design *u);
+/* Path of the cached shared object. */
+const char *axl_user_design_object(const struct axl_user_design *u);
+/* The C source that was compiled (for the GPU: NVRTC compiles it again)
+ * and the path it came from. */
+const char *axl_user_design_source(const struct axl_user_design *u);
+const char *axl_user_design_path(const struct axl_user_design *u);
+void axl_user_design_free(struct axl_user_design *u);
 
 #define AXL_ISOLATE_DEFAULT_TIMEOUT 60.0 /* seconds */
 

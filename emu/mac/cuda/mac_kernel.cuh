@@ -7,8 +7,9 @@
 #ifndef AXLUT_EMU_CUDA_MAC_KERNEL_CUH
 #define AXLUT_EMU_CUDA_MAC_KERNEL_CUH
 
-#include "axlut/mac_step.h"
-#include "tables/designs/builtin.h"
+#include "axlut/mac.h"
+#include "mac_step.h"
+#include "designs/builtin.h"
 
 enum { ACC_F32 = 0, ACC_CODE = 1, ACC_INT = 2 };
 

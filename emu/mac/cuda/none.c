@@ -2,7 +2,7 @@
 #include <stdio.h>
 
 #include "axlut/emu.h"
-#include "emu/mac_internal.h"
+#include "plan.h"
 
 int axl_cuda_compiled(void) { return 0; }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "axlut/mac.h"
-#include "emu/graph_internal.h"
+#include "graph_internal.h"
 
 /* ---- convolution geometry ---------------------------------------------------- */
 struct conv {

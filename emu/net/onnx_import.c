@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/graph_internal.h"
+#include "graph_internal.h"
 #include "onnx.pb-c.h"
 
 /* ONNX TensorProto.DataType */

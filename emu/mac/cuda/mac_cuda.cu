@@ -7,7 +7,7 @@
  * call.  The arithmetic is not written here: products come from the table
  * through a texture object (tex1Dfetch on a linear buffer) or from the
  * design's AXL_HD function (tables/designs/builtin.h), accumulation follows
- * include/axlut/mac_step.h, and operands are encoded on the host by
+ * emu/mac/mac_step.h, and operands are encoded on the host by
  * emu/encode.c, the code the CPU backend uses, so both see the same codes
  * and produce the same bits.
  *
@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/cuda/mac_kernel.cuh"
-#include "emu/cuda/user_kernel.h"
-#include "emu/mac_internal.h"
+#include "cuda/mac_kernel.cuh"
+#include "cuda/user_kernel.h"
+#include "plan.h"
 
 template <int ACC, int SRC, int ORDER>
 static __global__ void conv_kernel(const dev_conv d)

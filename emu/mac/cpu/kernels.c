@@ -10,7 +10,7 @@
  * fixed weight code the products of every activation code are one row of
  * the transposed table (a few KB for 8-bit formats), so the inner loop is
  * a gather from a row resident in L1 into a block of accumulators, one per
- * output position, each kept in the defined order (include/axlut/mac_step.h)
+ * output position, each kept in the defined order (emu/mac/mac_step.h)
  * so that every backend gives the same bits.  Work is split over output
  * channels and blocks of positions, so both cores are busy at batch 1.
  * The configuration is looked at once per block, never per MAC.
@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "axlut/mac_step.h"
-#include "emu/mac_internal.h"
-#include "tables/designs/builtin.h"
+#include "mac_step.h"
+#include "plan.h"
+#include "designs/builtin.h"
 
 #define MB 128 /* output positions per block */
 

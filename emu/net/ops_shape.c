@@ -5,7 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
-#include "emu/graph_internal.h"
+#include "graph_internal.h"
 
 static enum axl_status copy_in0(struct run_ctx *c, const struct gnode *n, char *msg)
 {

@@ -4,7 +4,8 @@
 
 #include "axlut/mac.h"
 #include "axlut/table.h"
-#include "emu/cpu/vbmi.h"
+#include "axlut/user_design.h"
+#include "cpu/vbmi.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/graph_internal.h"
+#include "graph_internal.h"
 
 /* ---- helpers shared with the operators ------------------------------------ */
 int64_t gt_numel(const struct gtensor *t)

@@ -3,7 +3,7 @@
  * by axl_format_encode, integer formats by affine quantization. */
 #include <math.h>
 
-#include "emu/mac_internal.h"
+#include "plan.h"
 
 /* ---- encoding: each tensor once, element index = offset in the tensor ---- */
 

@@ -8,10 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axlut/user_design.h"
 #include "axlut/table.h"
-#include "emu/cuda/mac_kernel.cuh"
-#include "emu/cuda/user_kernel.h"
-#include "emu/mac_internal.h"
+#include "cuda/mac_kernel.cuh"
+#include "cuda/user_kernel.h"
+#include "plan.h"
 
 extern "C" {
 extern const int axl_nvrtc_header_count;
@@ -121,7 +122,7 @@ char *axl_user_kernel_source(const struct axl_mac *m, int user_mul, int user_add
         "/* axlut: kernel around a user design, built by NVRTC */\n"
         "#define %s(c, a, b) axl_user_design.eval((c), (a), (b))\n"
         "#include \"axl_user_design.c\"\n"
-        "#include \"emu/cuda/mac_kernel.cuh\"\n"
+        "#include \"cuda/mac_kernel.cuh\"\n"
         "extern \"C\" __global__ void axl_user_conv(const dev_conv d)\n"
         "{\n    conv_body<%d, %d, %d>(d);\n}\n";
     size_t n = strlen(fmt) + 64;

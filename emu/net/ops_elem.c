@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/graph_internal.h"
+#include "graph_internal.h"
 
 #define PAR_MIN 32768 /* elements below which threads do not pay */
 

@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/mac_internal.h"
-#include "tables/designs/builtin.h"
+#include "plan.h"
+#include "designs/builtin.h"
 
 static int ends_with(const char *s, const char *suffix)
 {

@@ -25,14 +25,7 @@
 
 #include <stdint.h>
 
-#include "hd.h"
-
-/* Stored in reports: only grow. */
-enum axl_order {
-    AXL_ORDER_SEQUENTIAL = 0,
-    AXL_ORDER_PAIRWISE = 1,
-    AXL_ORDER_CHUNKED = 2,
-};
+#include "axlut/hd.h"
 
 /* Deepest pairwise stack: 2^32 products. */
 #define AXL_PAIRWISE_LEVELS 32

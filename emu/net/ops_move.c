@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/graph_internal.h"
+#include "graph_internal.h"
 
 /* ---- Transpose --------------------------------------------------------------------------- */
 static int get_perm(const struct gnode *n, int r, int64_t *p)

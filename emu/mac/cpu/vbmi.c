@@ -28,8 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/cpu/vbmi.h"
-#include "emu/mac_internal.h"
+#include "cpu/vbmi.h"
+#include "plan.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AXL_VBMI_BUILD 1

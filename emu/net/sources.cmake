@@ -1,0 +1,2 @@
+set(AXL_NET_SOURCES emu/net/onnx_import.c emu/net/graph.c emu/net/ops_elem.c
+    emu/net/ops_shape.c emu/net/ops_move.c emu/net/ops_mac.c)

@@ -1,0 +1,1 @@
+set(AXL_RUN_SOURCES emu/run/dataset.c emu/run/layers.c emu/run/run.c emu/run/sweep.c)
