@@ -1,4 +1,18 @@
+#include <stdarg.h>
+#include <stdio.h>
+
 #include "axlut/status.h"
+
+enum axl_status axl_msgf(char *msg, enum axl_status st, const char *fmt, ...)
+{
+    if (msg) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(msg, AXL_MSG_LEN, fmt, ap);
+        va_end(ap);
+    }
+    return st;
+}
 
 const char *axl_strerror(enum axl_status s)
 {

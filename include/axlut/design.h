@@ -84,6 +84,24 @@ struct axl_design {
     const char *mantissa_core;
 };
 
+/* What the emulator may assume of a built-in design beyond its function,
+ * so that it can choose a faster evaluation that gives the same bits
+ * (emu/mac/plan.c).  Declared by the registry, never guessed from names. */
+enum axl_design_cap {
+    /* the correctly rounded operation (exact for integers, IEEE-style
+     * rounding into the result format for floats, in the context's rounding
+     * mode): hardware arithmetic of a wider format plus one rounding gives
+     * its bits */
+    AXL_CAP_EXACT = 1u << 0,
+    /* a floating design whose approximation is confined to the product of
+     * the significands (mantissa_core), sign and exponent exact: a mantissa
+     * table can serve it through axl_fpmul_split/join */
+    AXL_CAP_MANTISSA = 1u << 1,
+};
+
+/* The AXL_CAP_* flags of a design; 0 for user designs. */
+uint32_t axl_design_caps(const struct axl_design *d);
+
 /* Built-in designs. */
 size_t axl_design_count(void);
 const struct axl_design *axl_design_at(size_t i);

@@ -30,6 +30,17 @@ const char *axl_strerror(enum axl_status s);
 /* Size of the message buffers that functions taking `char *msg` fill. */
 #define AXL_MSG_LEN 512
 
+#if defined(__GNUC__) && !defined(__CUDACC_RTC__)
+#define AXL_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define AXL_PRINTF(f, a)
+#endif
+
+/* The one way library code reports an error: writes one line (at most
+ * AXL_MSG_LEN bytes, truncated) into msg unless msg is NULL, and returns st,
+ *     return axl_msgf(msg, AXL_ERR_INVALID, "table '%s': %s", path, why); */
+enum axl_status axl_msgf(char *msg, enum axl_status st, const char *fmt, ...) AXL_PRINTF(3, 4);
+
 #ifdef __cplusplus
 }
 #endif

@@ -165,6 +165,21 @@ const struct axl_design *axl_design_find(const char *name)
     return NULL;
 }
 
+/* The capabilities a descriptor cannot say (AXL_CAP_MANTISSA it says). */
+static const uint32_t k_caps[AXL_DESIGN_ID_END_] = {
+    [AXL_DESIGN_MUL_EXACT] = AXL_CAP_EXACT,
+    [AXL_DESIGN_ADD_EXACT] = AXL_CAP_EXACT,
+};
+
+uint32_t axl_design_caps(const struct axl_design *d)
+{
+    for (size_t i = 0; i < N_DESIGNS; i++)
+        if (d == &k_designs[i].d)
+            return k_caps[k_designs[i].id] |
+                   (d->mantissa_only && d->mantissa_core ? (uint32_t)AXL_CAP_MANTISSA : 0u);
+    return 0;
+}
+
 uint32_t axl_design_builtin_id(const struct axl_design *d)
 {
     for (size_t i = 0; i < N_DESIGNS; i++)
