@@ -11,6 +11,10 @@
 #include "axlut/emu.h"
 #include "axlut/mac.h"
 #include "cuda/user_kernel.h"
+#include "mac_step.h"
+
+/* the CUDA backend's source kind of a user multiplier (AXL_CUDA_SRC_USER) */
+#define USER_SRC AXL_SRC_COUNT_
 
 static char g_path[1024];
 
@@ -39,7 +43,7 @@ Test(nvrtc, user_design_compiles_to_ptx, .timeout = 120)
     struct axl_mac *m = user_mac(example(), "uint8");
     char msg[AXL_MSG_LEN], *ptx = NULL, *log = NULL;
     /* integer accumulation, user product, sequential */
-    enum axl_status st = axl_user_kernel_ptx(m, 1, 0, 2, 3, 0, 90, &ptx, &log, msg);
+    enum axl_status st = axl_user_kernel_ptx(m, 1, 0, AXL_ACC_INT, USER_SRC, 0, 90, &ptx, &log, msg);
     cr_assert_eq(st, AXL_OK, "%s\n%s", msg, log ? log : "");
     cr_assert(ptx && strstr(ptx, ".entry axl_user_conv"), "no kernel entry in the PTX");
     free(ptx);
@@ -67,7 +71,7 @@ Test(nvrtc, design_that_is_not_cxx20_is_refused_with_log, .timeout = 120)
     fclose(f);
     struct axl_mac *m = user_mac(path, "uint8");
     char msg[AXL_MSG_LEN], *ptx = NULL, *log = NULL;
-    enum axl_status st = axl_user_kernel_ptx(m, 1, 0, 2, 3, 0, 90, &ptx, &log, msg);
+    enum axl_status st = axl_user_kernel_ptx(m, 1, 0, AXL_ACC_INT, USER_SRC, 0, 90, &ptx, &log, msg);
     cr_assert_eq(st, AXL_ERR_COMPILE, "%s", msg);
     cr_assert(strstr(msg, "C++20"), "%s", msg);
     cr_assert(log && strlen(log) > 0, "no NVRTC log");

@@ -27,6 +27,37 @@
 
 #include "axlut/hd.h"
 
+/* The kinds of a MAC plan (emu/mac/plan.h), chosen once per configuration
+ * by emu/mac/plan.c and indexed by every backend: where the products come
+ * from, and what adds them.  The design's function (AXL_SRC_FUNCTION) and
+ * the code accumulator serve every configuration; the other kinds are
+ * faster evaluations that the plan chooses only where they give the same
+ * bits. */
+enum axl_src {
+    AXL_SRC_FUNCTION = 0,      /* the design's bit-accurate function */
+    AXL_SRC_TABLE = 1,         /* full table of every operand pair */
+    AXL_SRC_MANTISSA = 2,      /* significand table inside the floating multiplier's
+                                  split/join (sign, exponent, rounding exact) */
+    AXL_SRC_MANTISSA_FAST = 3, /* the same, with the rounded products precomputed for
+                                  normal results (float32 accumulators only) */
+    AXL_SRC_EXACT_F32 = 4,     /* a float32 multiply: mul_exact on fp32 */
+    AXL_SRC_EXACT_NARROW = 5,  /* a float32 multiply and one rounding: mul_exact on
+                                  bf16 or fp16 (products as values: not for code
+                                  accumulators) */
+    AXL_SRC_COUNT_ = 6
+};
+
+enum axl_acc {
+    AXL_ACC_F32 = 0,    /* exact float32 adds */
+    AXL_ACC_CODE = 1,   /* an adder design on codes of the accumulator format */
+    AXL_ACC_NARROW = 2, /* add_exact into bf16 or fp16: a float32 add and one rounding */
+    AXL_ACC_INT = 3,    /* wrapping int32 adds of integer products (affine quantization) */
+    AXL_ACC_COUNT_ = 4
+};
+
+/* bf16 or fp16, the formats of axl_round_bf16 / axl_round_fp16 */
+enum axl_narrow { AXL_NARROW_NONE = 0, AXL_NARROW_BF16 = 1, AXL_NARROW_FP16 = 2 };
+
 /* Deepest pairwise stack: 2^32 products. */
 #define AXL_PAIRWISE_LEVELS 32
 

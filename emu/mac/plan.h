@@ -1,17 +1,50 @@
-/* The prepared MAC configuration, shared by emu/mac.c and the kernels. */
-#ifndef AXLUT_EMU_MAC_INTERNAL_H
-#define AXLUT_EMU_MAC_INTERNAL_H
+/* The MAC plan: what one configuration (struct axl_mac_spec) becomes once
+ * bound to formats, shared by emu/mac/plan.c, which chooses it, and by the
+ * backends, which run it.
+ *
+ *   configuration   formats, designs, order, rounding: what the user asked
+ *   kinds           src (where products come from) and acc (what adds them),
+ *                   enum axl_src / axl_acc in mac_step.h: chosen once, in
+ *                   plan.c, from the designs' capability flags and the
+ *                   formats; no backend re-derives them
+ *   prepared state  the tables in the layouts the kernels read, encoded
+ *                   weights (weights.c) and the CUDA backend's device copies,
+ *                   made once and kept for the plan's life
+ *
+ * A new fast path adds a kind (or a prepared layout) here and in plan.c, and
+ * one kernel file per backend.
+ */
+#ifndef AXLUT_EMU_MAC_PLAN_H
+#define AXLUT_EMU_MAC_PLAN_H
 
 #include "axlut/mac.h"
 #include "axlut/table.h"
 #include "axlut/user_design.h"
 #include "cpu/vbmi.h"
+#include "mac_step.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
+/* Affine quantization of one tensor or channel: x ~ s * (q - z). */
+struct axl_quant {
+    float s;   /* scale */
+    int32_t z; /* zero point */
+};
+
+/* One operand code unpacked for AXL_SRC_MANTISSA_FAST. */
+struct axl_unpacked_code {
+    uint32_t sig;
+    int16_t k;
+    uint8_t sign, normal;
+};
+
+struct axl_wcache;    /* encoded weight tensors (weights.c) */
+struct axl_cuda_plan; /* device-resident state (emu/mac/cuda/mac_cuda.cu) */
+
 struct axl_mac {
+    /* ---- the configuration ---- */
     struct axl_format fa, fw, fp, facc;
     enum axl_path path;
     enum axl_order order;
@@ -21,77 +54,70 @@ struct axl_mac {
     enum axl_wquant wquant;
     int act_range_set;
     float act_min, act_max;
-    int int_mode;  /* integer formats: affine quantization, int32 accumulation */
-    int add_exact; /* exact float32 adds (else add_d on facc codes) */
-    int convert_p; /* the product format differs from facc: re-encode */
-    int exact_f32; /* mul_exact on fp32 x fp32 -> fp32, nearest: a float32 multiply is the
-                      same correctly rounded product, so kernels use it directly */
+    int int_mode; /* integer operands: affine quantization (then acc is AXL_ACC_INT) */
 
-    const struct axl_design *mul_d;
+    const struct axl_design *mul_d; /* NULL for the table of a user design */
     struct axl_design_ctx mul_c;
-    const struct axl_design *add_d;
+    const struct axl_design *add_d; /* NULL unless acc is AXL_ACC_CODE or AXL_ACC_NARROW */
     struct axl_design_ctx add_c;
     struct axl_user_design *mul_user, *add_user;
     struct axl_table *table; /* full or mantissa table of the multiply */
 
-    /* Prepared table, transposed: entry [b * na + a], so that the row of one
-     * weight code is contiguous.  Exactly one is set on the table path:
-     * tf (exact float32 adds: the decoded product), tc (adder design: the
-     * product as a facc code), ti (integers: the product's value). */
+    /* ---- the kinds ---- */
+    enum axl_src src;
+    enum axl_acc acc;
+    enum axl_narrow narrow_op;  /* AXL_SRC_EXACT_NARROW: operands and products */
+    enum axl_narrow narrow_acc; /* AXL_ACC_NARROW: the accumulator */
+    int convert_p;              /* code accumulators: the product format differs from
+                                   facc, products are re-encoded (nearest-even) */
+    uint32_t acc_zero;          /* code of +0 in facc */
+
+    /* ---- prepared state ---- */
+    /* AXL_SRC_TABLE: the table transposed, entry [b * na + a], so that the
+     * row of one weight code is contiguous; one of: tf (float32 adds: the
+     * decoded product), tc (code accumulators: the product as a facc code),
+     * ti (integers: the product's value). */
     float *tf;
     uint32_t *tc;
     int32_t *ti;
     uint32_t na, nb;
-    /* tf or ti as byte planes for the AVX-512 VBMI kernels (emu/cpu/vbmi.h);
+    /* tf or ti as byte planes for the AVX-512 VBMI kernels (cpu/vbmi.h);
      * vb.mode == AXL_VBMI_NONE where they do not apply */
     struct axl_vbmi vb;
-    /* Mantissa table of the core: mt[sx * mt_cols + sy] is the product of
-     * the significands sx, sy (hidden bit included), as the core gives it. */
+    /* AXL_SRC_MANTISSA(_FAST): mt[sx * mt_cols + sy] is the product of the
+     * significands sx, sy (hidden bit included), as the core gives it. */
     uint32_t *mt;
     uint32_t mt_cols;
-    /* Mantissa path with exact float32 adds: for two normal operands whose
-     * rounded product is normal, the value is mrt[sx][sy] (the core product
-     * rounded to m+1 bits, as float) scaled by 2^(ka+kb), exactly what
-     * axl_format_pack gives; the operands' unpacking is looked up in
-     * unpacked[code].  Anything else goes the long way. */
+    /* AXL_SRC_MANTISSA_FAST: for two normal operands whose rounded product
+     * is normal, the value is mrt[sx][sy] (the core product rounded to m+1
+     * bits, as float) scaled by 2^(ka+kb), exactly what axl_format_pack
+     * gives; unpacked[code] holds each operand's unpacking.  Anything else
+     * goes the long way. */
     float *mrt;
-    struct axl_unpacked_code {
-        uint32_t sig;
-        int16_t k;
-        uint8_t sign, normal;
-    } *unpacked;
+    struct axl_unpacked_code *unpacked;
     int mrt_emin, mrt_emax; /* result exponents served by mrt */
-
-    uint32_t acc_zero; /* code of +0 in facc */
-    /* Exact adds into bf16 or fp16 (add_exact, nearest-even): the sum of
-     * two such values rounded to float32 and then to the accumulator is
-     * the correctly rounded sum (24 >= 2p + 2 bits, so the double rounding
-     * is innocuous), so the kernels keep accumulators as float values and
-     * round with bit operations instead of calling the adder per add.
-     * acc_fast: 0 none, 1 bf16, 2 fp16; dacc[code] decodes facc codes;
-     * acc_nan is the value of the adder's NaN result. */
-    int acc_fast;
+    /* AXL_ACC_NARROW: the sum of two bf16/fp16 values rounded to float32
+     * and then to the accumulator is the correctly rounded sum (24 >= 2p + 2
+     * bits, so the double rounding is innocuous): accumulators are float
+     * values, rounded by axl_round_bf16/fp16.  dacc[code] decodes facc
+     * codes; acc_nan is the value of the adder's NaN result. */
     float *dacc;
     float acc_nan;
-    /* mul_exact on bf16 or fp16 operands and products (nearest-even): the
-     * float32 product of two such values is exact, so rounding it once to
-     * the format (axl_round_bf16/fp16) is the design's product.
-     * exact_narrow: 0 none, 1 bf16, 2 fp16; dop[code] decodes operand
-     * codes; op_nan is the value of the product format's NaN. */
-    int exact_narrow;
+    /* AXL_SRC_EXACT_NARROW: the float32 product of two bf16/fp16 values is
+     * exact, so rounding it once is mul_exact's product.  dop[code] decodes
+     * operand codes; op_nan is the value of the product format's NaN. */
     float *dop;
     float op_nan;
+
+    struct axl_wcache *wcache;  /* encoded weights, by tensor (weights.c) */
+    struct axl_cuda_plan *cuda; /* device state (NULL without CUDA) */
     char desc[320];
 };
 
-/* Affine quantization of one tensor or channel: x ~ s * (q - z). */
-struct axl_quant {
-    float s;   /* scale */
-    int32_t z; /* zero point */
-};
+/* ---- encoding (encode.c) ----------------------------------------------- */
 
-/* emu/encode.c: element index = offset in the tensor, which is also the
- * stochastic-rounding index. */
+/* Element index = offset in the tensor, which is also the stochastic-
+ * rounding index. */
 uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float x,
                           enum axl_round r, uint32_t rnd);
 /* Activation codes of a whole tensor of n elements (and its quantization). */
@@ -102,15 +128,55 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
 void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
                             int64_t sn, int64_t sk, uint32_t *codes, struct axl_quant *qw);
 
-/* CPU kernels (emu/cpu/kernels.c). */
+/* ---- prepared weights (weights.c) -------------------------------------- */
+
+/* One weight tensor encoded for a plan: codes W[n][k], each channel's
+ * quantization and (integers) the sum of its weight values, for the
+ * zero-point correction.  dev is the CUDA backend's copy (NULL until it
+ * makes one). */
+struct axl_weights {
+    int64_t nout, k;
+    const uint32_t *codes;
+    const struct axl_quant *qw;
+    const int64_t *sumw; /* integers only, else NULL */
+    void *dev;
+};
+
+/* The encoded weights of the tensor w (layout as axl_emu_encode_weights),
+ * encoded on the first call and reused while the tensor's values stay the
+ * same (they are compared, so a tensor changed in place, as in training,
+ * is encoded again).  Release with axl_weights_release; *out stays valid
+ * until then.  dev_free (may be NULL) frees what a backend hangs on dev. */
+enum axl_status axl_weights_acquire(const struct axl_mac *m, const float *w, int64_t nout,
+                                    int64_t k, int64_t sn, int64_t sk,
+                                    const struct axl_weights **out, char *msg);
+void axl_weights_release(const struct axl_mac *m, const struct axl_weights *w);
+/* The backend's device copy of prepared weights: set once, under the
+ * cache's lock (axl_weights_set_dev returns 0 when another thread set it
+ * first; then free yours). */
+int axl_weights_set_dev(const struct axl_mac *m, const struct axl_weights *w, void *dev,
+                        void (*dev_free)(void *));
+enum axl_status axl_wcache_create(struct axl_wcache **out);
+void axl_wcache_free(struct axl_wcache *c);
+/* Statistics: tensors encoded and calls served from the cache. */
+void axl_wcache_counts(const struct axl_mac *m, int64_t *encoded, int64_t *reused);
+
+/* ---- backends ---------------------------------------------------------- */
+
+/* CPU kernels (cpu/kernels.c). */
 enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg);
 enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
                                int64_t oh, int64_t ow, char *msg);
 
-/* CUDA kernels (emu/cuda/mac_cuda.cu; emu/cpu_only.c without CUDA). */
+/* CUDA kernels (cuda/mac_cuda.cu; cuda/none.c without CUDA). */
 enum axl_status axl_cuda_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg);
 enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
                                 int64_t oh, int64_t ow, char *msg);
+/* The holder of a plan's device state: no device work until the plan's
+ * first CUDA call (NULL without CUDA).  Free with axl_cuda_plan_free (NULL:
+ * nothing). */
+enum axl_status axl_cuda_plan_create(struct axl_cuda_plan **out);
+void axl_cuda_plan_free(struct axl_cuda_plan *p);
 
 #ifdef __cplusplus
 }

@@ -13,16 +13,22 @@
  * output position, each kept in the defined order (emu/mac/mac_step.h)
  * so that every backend gives the same bits.  Work is split over output
  * channels and blocks of positions, so both cores are busy at batch 1.
- * The configuration is looked at once per block, never per MAC.
+ *
+ * As in BLIS, a reference block per accumulator kind serves every product
+ * source and every order (products through the plan's source, adds in the
+ * order's tree); faster blocks override the slots of the (accumulator,
+ * source) table for the orders they implement, and the VBMI kernels take
+ * whatever the plan prepared byte planes for.  The plan's kinds are looked
+ * at once per block, never per MAC.
  */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "designs/builtin.h"
 #include "mac_step.h"
 #include "plan.h"
-#include "designs/builtin.h"
 
 #define MB 128 /* output positions per block */
 
@@ -123,9 +129,8 @@ AXL_CLONES static void mul_add_f32(float *restrict acc, const uint32_t *restrict
 _Static_assert(NG == AXL_VBMI_NG, "one task size for both kernels");
 #define KT 64
 
-/* Fast path for exact float32 adds in sequential order: products from the
- * table (a gather) or, in exact fp32 mode, the hardware multiply; the choice
- * is made once per row of the tile, never per MAC. */
+/* Float32 adds in sequential order, products from the table (a gather) or
+ * a float32 multiply (AXL_SRC_EXACT_F32). */
 static void block_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
@@ -138,9 +143,9 @@ static void block_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t 
             const uint32_t *wrow = c->w + n * c->k;
             for (int64_t k = k0; k < k1; k++) {
                 const uint32_t *xk = c->x + k * c->mcount + m0;
-                if (m->tf)
+                if (m->src == AXL_SRC_TABLE)
                     gather_add_f32(acc[n - n0], m->tf + (size_t)wrow[k] * m->na, xk, lv);
-                else
+                else /* AXL_SRC_EXACT_F32 */
                     mul_add_f32(acc[n - n0], xk, axl_f32_from_bits(wrow[k]), lv);
             }
         }
@@ -150,7 +155,8 @@ static void block_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t 
 }
 
 /* Integers: int32 products, wrapping int32 adds (any order gives the same
- * bits), then the zero-point correction and dequantization. */
+ * bits), then the zero-point correction and dequantization.  Products from
+ * the table (a gather) or the design's function. */
 static void block_int(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
@@ -164,7 +170,7 @@ static void block_int(const struct core *c, int64_t n0, int64_t n1, int64_t m0, 
             for (int64_t k = k0; k < k1; k++) {
                 const uint32_t *xk = c->x + k * c->mcount + m0;
                 uint32_t b = wrow[k];
-                if (m->ti) {
+                if (m->src == AXL_SRC_TABLE) {
                     gather_add_i32(acc[n - n0], m->ti + (size_t)b * m->na, xk, lv);
                 } else {
                     for (int64_t i = 0; i < len; i++) {
@@ -191,27 +197,34 @@ static inline uint32_t mantissa_product(const struct axl_mac *m, uint32_t a, uin
 }
 
 /* The products of one weight code with a block of activation codes, as
- * float32 values (exact adds). */
+ * float32 values (float32 and narrow accumulators), from every source. */
 static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk, int64_t len,
                          float *v)
 {
-    if (m->tf) {
+    switch (m->src) {
+    case AXL_SRC_TABLE: {
         const float *row = m->tf + (size_t)b * m->na;
         for (int64_t i = 0; i < len; i++)
             v[i] = row[xk[i]];
-    } else if (m->exact_f32) {
+        break;
+    }
+    case AXL_SRC_EXACT_F32: {
         float w = axl_f32_from_bits(b);
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_f32_from_bits(xk[i]) * w;
-    } else if (m->exact_narrow) {
+        break;
+    }
+    case AXL_SRC_EXACT_NARROW: {
         float w = m->dop[b];
-        if (m->exact_narrow == 1)
+        if (m->narrow_op == AXL_NARROW_BF16)
             for (int64_t i = 0; i < len; i++)
                 v[i] = axl_round_bf16(m->dop[xk[i]] * w, m->op_nan);
         else
             for (int64_t i = 0; i < len; i++)
                 v[i] = axl_round_fp16(m->dop[xk[i]] * w, m->op_nan);
-    } else if (m->mrt) {
+        break;
+    }
+    case AXL_SRC_MANTISSA_FAST: {
         const struct axl_unpacked_code ub = m->unpacked[b];
         for (int64_t i = 0; i < len; i++) {
             const struct axl_unpacked_code ua = m->unpacked[xk[i]];
@@ -224,26 +237,32 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
             else
                 v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
         }
-    } else if (m->mt) {
+        break;
+    }
+    case AXL_SRC_MANTISSA:
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
-    } else {
+        break;
+    default: /* AXL_SRC_FUNCTION */
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_format_decode(&m->fp, m->mul_d->eval(&m->mul_c, xk[i], b));
+        break;
     }
 }
 
-/* ... as accumulator codes (adder designs). */
+/* ... as accumulator codes (adder designs); the plan never gives code
+ * accumulators the sources that make values (exact forms, MANTISSA_FAST). */
 static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *xk, int64_t len,
                           uint32_t *v)
 {
-    if (m->tc) {
+    if (m->src == AXL_SRC_TABLE) {
         const uint32_t *row = m->tc + (size_t)b * m->na;
         for (int64_t i = 0; i < len; i++)
             v[i] = row[xk[i]];
     } else {
+        int mant = m->src == AXL_SRC_MANTISSA;
         for (int64_t i = 0; i < len; i++) {
-            uint32_t p = m->mt ? mantissa_product(m, xk[i], b) : m->mul_d->eval(&m->mul_c, xk[i], b);
+            uint32_t p = mant ? mantissa_product(m, xk[i], b) : m->mul_d->eval(&m->mul_c, xk[i], b);
             v[i] = m->convert_p ? axl_format_encode(&m->facc, axl_format_decode(&m->fp, p),
                                                     AXL_ROUND_NEAREST_EVEN, 0)
                                 : p;
@@ -251,13 +270,13 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
     }
 }
 
-/* ... as float values of a bf16 / fp16 accumulator (acc_fast). */
+/* ... as float values of a bf16 / fp16 accumulator (AXL_ACC_NARROW). */
 static void products_narrow(const struct axl_mac *m, uint32_t b, const uint32_t *xk, int64_t len,
                             float *v)
 {
-    if (m->exact_narrow) { /* the product value, then (convert_p) into the accumulator */
+    if (m->src == AXL_SRC_EXACT_NARROW) { /* the product value, then into the accumulator */
         products_f32(m, b, xk, len, v);
-        if (m->acc_fast == 1)
+        if (m->narrow_acc == AXL_NARROW_BF16)
             for (int64_t i = 0; i < len; i++)
                 v[i] = axl_round_bf16(v[i], m->acc_nan);
         else
@@ -333,24 +352,34 @@ DEFINE_BLOCK_GENERIC(block_generic_code, uint32_t, ADD_CODE, products_code, m->a
 DEFINE_BLOCK_GENERIC(block_bf16acc, float, ADD_BF16, products_narrow, 0.0f, FINAL_F32)
 DEFINE_BLOCK_GENERIC(block_fp16acc, float, ADD_FP16, products_narrow, 0.0f, FINAL_F32)
 
-static void block_generic_f32(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+/* The per-channel blocks of the generic reductions. */
+#define DEFINE_BLOCK_LOOP(NAME)                                                                   \
+    static void NAME(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)       \
+    {                                                                                             \
+        for (int64_t n = n0; n < n1; n++)                                                         \
+            NAME##_one(c, n, m0, len);                                                            \
+    }
+DEFINE_BLOCK_LOOP(block_generic_f32)
+DEFINE_BLOCK_LOOP(block_generic_code)
+DEFINE_BLOCK_LOOP(block_bf16acc)
+DEFINE_BLOCK_LOOP(block_fp16acc)
+
+static void block_narrow(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
-    for (int64_t n = n0; n < n1; n++)
-        block_generic_f32_one(c, n, m0, len);
+    if (c->m->narrow_acc == AXL_NARROW_BF16)
+        block_bf16acc(c, n0, n1, m0, len);
+    else
+        block_fp16acc(c, n0, n1, m0, len);
 }
 
-static void block_generic_code(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
-                               int64_t len)
-{
-    for (int64_t n = n0; n < n1; n++)
-        block_generic_code_one(c, n, m0, len);
-}
-
-/* The VBMI kernels (emu/cpu/vbmi.c) for the two fast paths above: the
- * same sums, looked up by byte permutes instead of gathers. */
+/* The VBMI kernels (cpu/vbmi.c) for the table slots below: the same sums,
+ * looked up by byte permutes instead of gathers.  The plan prepares byte
+ * planes only for what they implement: integer tables, and float tables
+ * with float32 adds in sequential order. */
 static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
+    const int isint = m->acc == AXL_ACC_INT;
     union { /* the kernel's raw 32-bit sums, read as floats or ints */
         _Alignas(64) uint32_t u[AXL_VBMI_NG * MB];
         float f[AXL_VBMI_NG * MB];
@@ -359,9 +388,9 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
     struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride, .x = c->x8 + m0,
                                .xs = c->mcount, .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
                                .len = len, .out = raw.u};
-    axl_vbmi_run(&m->vb, m->int_mode, &a);
+    axl_vbmi_run(&m->vb, isint, &a);
     for (int64_t n = n0; n < n1; n++) {
-        if (m->int_mode)
+        if (isint)
             store_int(c, n, m0, len, raw.i + (n - n0) * MB);
         else
             store_f32(c, n, m0, len, raw.f + (n - n0) * MB);
@@ -370,37 +399,36 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
 
 typedef void (*block_fn)(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len);
 
-static void block_bf16acc(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
-{
-    for (int64_t n = n0; n < n1; n++)
-        block_bf16acc_one(c, n, m0, len);
-}
+/* The reference block of each accumulator kind: every source, every order. */
+static const block_fn k_reference[AXL_ACC_COUNT_] = {
+    [AXL_ACC_F32] = block_generic_f32,
+    [AXL_ACC_CODE] = block_generic_code,
+    [AXL_ACC_NARROW] = block_narrow,
+    [AXL_ACC_INT] = block_int, /* int32 adds: every order gives the same bits */
+};
 
-static void block_fp16acc(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
-{
-    for (int64_t n = n0; n < n1; n++)
-        block_fp16acc_one(c, n, m0, len);
-}
+#define ORDER_BIT(o) (1u << (o))
+#define ANY_ORDER (ORDER_BIT(AXL_ORDER_SEQUENTIAL) | ORDER_BIT(AXL_ORDER_PAIRWISE) | \
+                   ORDER_BIT(AXL_ORDER_CHUNKED))
 
-static int uses_vbmi(const struct axl_mac *m)
-{
-    return m->vb.mode != AXL_VBMI_NONE &&
-           ((m->int_mode && m->ti) || (m->add_exact && m->tf && m->order == AXL_ORDER_SEQUENTIAL));
-}
+/* Faster blocks for an (accumulator, source) slot and the orders they keep. */
+static const struct {
+    block_fn fn;
+    unsigned orders;
+} k_fast[AXL_ACC_COUNT_][AXL_SRC_COUNT_] = {
+    [AXL_ACC_F32][AXL_SRC_TABLE] = {block_f32_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
+    [AXL_ACC_F32][AXL_SRC_EXACT_F32] = {block_f32_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
+};
+
+static int uses_vbmi(const struct axl_mac *m) { return m->vb.mode != AXL_VBMI_NONE; }
 
 static block_fn choose_block(const struct axl_mac *m)
 {
     if (uses_vbmi(m))
         return block_vbmi;
-    if (m->int_mode)
-        return block_int;
-    if (!m->add_exact)
-        return m->acc_fast == 1 ? block_bf16acc
-             : m->acc_fast == 2 ? block_fp16acc
-                                : block_generic_code;
-    if ((m->tf || m->exact_f32) && m->order == AXL_ORDER_SEQUENTIAL)
-        return block_f32_seq;
-    return block_generic_f32;
+    if (k_fast[m->acc][m->src].fn && (k_fast[m->acc][m->src].orders & ORDER_BIT(m->order)))
+        return k_fast[m->acc][m->src].fn;
+    return k_reference[m->acc];
 }
 
 /* Runs the core over groups: x and w point at group 0, advancing by xg and
@@ -415,16 +443,12 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
     int64_t ngroups = (c->n + NG - 1) / NG; /* groups of output channels */
     int64_t per_group = ngroups * nblocks;
     int64_t total = groups * per_group;
-    int64_t *sumx = NULL, *sumw = NULL;
-    if (c->m->int_mode) { /* the zero-point terms, once per call */
+    int64_t *sumx = NULL;
+    if (c->m->acc == AXL_ACC_INT) { /* the activations' zero-point term, once per call (the
+                                       weights' comes prepared with them) */
         sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
-        sumw = calloc((size_t)(groups * c->n), sizeof *sumw);
-        if (!sumx || !sumw) {
-            free(sumx);
-            free(sumw);
-            snprintf(msg, AXL_MSG_LEN, "out of memory");
-            return AXL_ERR_NOMEM;
-        }
+        if (!sumx)
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
 #pragma omp parallel for schedule(static)
         for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
             int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
@@ -433,13 +457,6 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
                 s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
             sumx[gm] = s;
         }
-#pragma omp parallel for schedule(static)
-        for (int64_t gn = 0; gn < groups * c->n; gn++) {
-            int64_t s = 0;
-            for (int64_t k = 0; k < c->k; k++)
-                s += (int64_t)axl_format_decode(&c->m->fw, c->w[gn * c->k + k]);
-            sumw[gn] = s;
-        }
     }
     uint8_t *x8 = NULL;
     if (uses_vbmi(c->m)) { /* the activation codes as bytes, once per call */
@@ -447,9 +464,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         x8 = malloc((size_t)nx);
         if (!x8) {
             free(sumx);
-            free(sumw);
-            snprintf(msg, AXL_MSG_LEN, "out of memory");
-            return AXL_ERR_NOMEM;
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         }
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < nx; i++)
@@ -468,74 +483,60 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
         cg.qw = c->qw ? c->qw + g * c->n : NULL;
         cg.sumx = sumx ? sumx + g * c->mcount : NULL;
-        cg.sumw = sumw ? sumw + g * c->n : NULL;
+        cg.sumw = c->sumw ? c->sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
         fn(&cg, n0, n1, m0, len);
     }
     free(x8);
     free(sumx);
-    free(sumw);
     return AXL_OK;
 }
 
 enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg)
 {
     int64_t M = g->m, N = g->n, K = g->k;
+    /* weights: W[n][k] = op(B)[k][n] */
+    const struct axl_weights *pw;
+    enum axl_status st = g->trans_b ? axl_weights_acquire(m, g->b, N, K, g->ldb, 1, &pw, msg)
+                                    : axl_weights_acquire(m, g->b, N, K, 1, g->ldb, &pw, msg);
+    if (st != AXL_OK)
+        return st;
     uint32_t *ac = malloc((size_t)M * K * sizeof *ac);
     int64_t Mp = (M + MB - 1) / MB * MB; /* positions padded to whole blocks */
     uint32_t *xc = malloc((size_t)Mp * K * sizeof *xc);
-    uint32_t *wc = malloc((size_t)N * K * sizeof *wc);
-    struct axl_quant *qw = malloc((size_t)N * sizeof *qw);
-    if (!ac || !xc || !wc || !qw) {
-        free(ac);
-        free(xc);
-        free(wc);
-        free(qw);
-        snprintf(msg, AXL_MSG_LEN, "gemm: out of memory for %lldx%lldx%lld", (long long)M,
-                 (long long)N, (long long)K);
-        return AXL_ERR_NOMEM;
-    }
-    /* activations: encode A as stored, then lay out as X[k][m] */
+    /* activations: encode A as stored (dense, so that offsets index it),
+     * then lay out as X[k][m] */
     int64_t arows = g->trans_a ? K : M, acols = g->trans_a ? M : K;
-    struct axl_quant qa;
-    float *adense = NULL;
+    float *adense = g->lda != acols ? malloc((size_t)arows * acols * sizeof *adense) : NULL;
+    if (!ac || !xc || (g->lda != acols && !adense)) {
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "gemm: out of memory for %lldx%lldx%lld",
+                      (long long)M, (long long)N, (long long)K);
+        goto done;
+    }
     const float *asrc = g->a;
-    if (g->lda != acols) { /* make the tensor dense so offsets index it */
-        adense = malloc((size_t)arows * acols * sizeof *adense);
-        if (!adense) {
-            free(ac);
-            free(xc);
-            free(wc);
-            free(qw);
-            snprintf(msg, AXL_MSG_LEN, "gemm: out of memory");
-            return AXL_ERR_NOMEM;
-        }
+    if (adense) {
         for (int64_t r = 0; r < arows; r++)
             memcpy(adense + r * acols, g->a + r * g->lda, (size_t)acols * sizeof *adense);
         asrc = adense;
     }
+    struct axl_quant qa;
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
-    free(adense);
     uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                 : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < K; k++)
         for (int64_t i = 0; i < Mp; i++)
             xc[k * Mp + i] = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
-    /* weights: W[n][k] = op(B)[k][n] */
-    if (g->trans_b)
-        axl_emu_encode_weights(m, g->b, N, K, g->ldb, 1, wc, qw);
-    else
-        axl_emu_encode_weights(m, g->b, N, K, 1, g->ldb, wc, qw);
-    struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .w = wc,
-                     .p = M, .oi = 0, .bias = g->bias,
-                     .out = g->c, .sn = 1, .sm = g->ldc, .sa = qa.s, .za = qa.z, .qw = qw};
-    enum axl_status st = run_core(&c, 1, 0, 0, 0, msg);
+    struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .w = pw->codes,
+                     .p = M, .oi = 0, .bias = g->bias, .out = g->c, .sn = 1, .sm = g->ldc,
+                     .sa = qa.s, .za = qa.z, .qw = pw->qw, .sumw = pw->sumw};
+    st = run_core(&c, 1, 0, 0, 0, msg);
+done:
+    axl_weights_release(m, pw);
+    free(adense);
     free(ac);
     free(xc);
-    free(wc);
-    free(qw);
     return st;
 }
 
@@ -544,6 +545,10 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
 {
     int64_t G = a->groups, cg = a->c / G, ocg = a->oc / G;
     int64_t K = cg * a->kh * a->kw, P = oh * ow;
+    const struct axl_weights *pw;
+    enum axl_status st = axl_weights_acquire(m, a->weight, a->oc, K, K, 1, &pw, msg);
+    if (st != AXL_OK)
+        return st;
     /* images per chunk: an im2col buffer of at most 16 Mi codes (64 MiB) */
     int64_t chunk = (16ll << 20) / (G * K * P);
     chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
@@ -551,18 +556,13 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     int64_t xin = a->n * a->c * a->h * a->w;
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
     uint32_t *xc = malloc((size_t)(G * K * Mp) * sizeof *xc);
-    uint32_t *wc = malloc((size_t)a->oc * K * sizeof *wc);
-    struct axl_quant *qw = malloc((size_t)a->oc * sizeof *qw);
-    enum axl_status st = AXL_OK;
-    if (!ac || !xc || !wc || !qw) {
-        snprintf(msg, AXL_MSG_LEN, "conv2d: out of memory for the im2col buffer (%lld codes)",
-                 (long long)(G * K * Mp));
-        st = AXL_ERR_NOMEM;
+    if (!ac || !xc) {
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "conv2d: out of memory for the im2col buffer (%lld "
+                      "codes)", (long long)(G * K * Mp));
         goto done;
     }
     struct axl_quant qa;
     axl_emu_encode_acts(m, a->x, xin, ac, &qa);
-    axl_emu_encode_weights(m, a->weight, a->oc, K, K, 1, wc, qw);
     /* the code of a real 0, fed for padding */
     uint32_t pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
@@ -593,14 +593,14 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
             }
         }
         struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = nimg * P, .n = ocg, .x = xc,
-                         .w = wc, .bias = a->bias, .out = a->y + img0 * a->oc * P, .sn = P,
-                         .sm = 1, .p = P, .oi = a->oc * P, .sa = qa.s, .za = qa.z, .qw = qw};
+                         .w = pw->codes, .bias = a->bias, .out = a->y + img0 * a->oc * P,
+                         .sn = P, .sm = 1, .p = P, .oi = a->oc * P, .sa = qa.s, .za = qa.z,
+                         .qw = pw->qw, .sumw = pw->sumw};
         st = run_core(&c, G, K * Mp, ocg * K, ocg * P, msg);
     }
 done:
+    axl_weights_release(m, pw);
     free(ac);
     free(xc);
-    free(wc);
-    free(qw);
     return st;
 }

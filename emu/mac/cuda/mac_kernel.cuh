@@ -11,8 +11,6 @@
 #include "mac_step.h"
 #include "designs/builtin.h"
 
-enum { ACC_F32 = 0, ACC_CODE = 1, ACC_INT = 2 };
-
 struct dev_conv {
     int64_t n, c, h, w, oc, kh, kw, sh, sw, pt, pl, dh, dw, groups, oh, ow;
     int64_t K;            /* (c / groups) * kh * kw */
@@ -37,7 +35,7 @@ struct dev_conv {
     const float *wscale;  /* [oc] */
     const int32_t *zw;    /* [oc] */
     const int64_t *sumw;  /* [oc] */
-    /* SRC_SHARED: the table as 16-bit entries (product codes of fp for
+    /* AXL_CUDA_SRC_SHARED: the table as 16-bit entries (product codes of fp for
      * float32 adds, facc codes for adder designs, product values for
      * integers) plus, for float32 adds, the decode of every fp code; both
      * copied into shared memory by each block */
@@ -47,19 +45,19 @@ struct dev_conv {
     uint32_t smem_bytes;  /* dynamic shared memory of the launch */
 };
 
-/* The block's copy of the table (SRC_SHARED): stab_n entries, then the
+/* The block's copy of the table (AXL_CUDA_SRC_SHARED): stab_n entries, then the
  * float decode table, 16-byte aligned. */
 extern __shared__ uint4 axl_smem_[];
 
-/* Where products come from: the design's function, the full table, or the
- * mantissa table inside the built-in floating multiplier's split/join. */
+/* The kernels are templates over the plan's kinds (enum axl_src and
+ * axl_acc, mac_step.h) that they implement: AXL_SRC_FUNCTION,
+ * AXL_SRC_TABLE (texture fetches), AXL_SRC_MANTISSA, AXL_SRC_EXACT_F32;
+ * AXL_ACC_F32, AXL_ACC_CODE, AXL_ACC_INT.  The other kinds run as the kind
+ * whose bits they equal (mac_cuda.cu, cuda_kinds).  Two variants of the
+ * CUDA backend's own: */
 enum {
-    SRC_FUNCTION = 0,
-    SRC_TABLE = 1,    /* texture fetch from the full table */
-    SRC_MANTISSA = 2,
-    SRC_USER = 3,
-    SRC_EXACT_F32 = 4,
-    SRC_SHARED = 5,   /* the full table from a shared-memory copy */
+    AXL_CUDA_SRC_USER = AXL_SRC_COUNT_,       /* a user design's function (NVRTC) */
+    AXL_CUDA_SRC_SHARED = AXL_SRC_COUNT_ + 1, /* the full table from a shared-memory copy */
 };
 
 static __device__ __forceinline__ uint32_t smem_entry(const dev_conv &d, uint32_t a, uint32_t b)
@@ -86,9 +84,9 @@ static __device__ __forceinline__ float smem_decode(const dev_conv &d, uint32_t 
 template <int SRC>
 static __device__ __forceinline__ uint32_t product_raw(const dev_conv &d, uint32_t a, uint32_t b)
 {
-    if (SRC == SRC_USER)
+    if (SRC == AXL_CUDA_SRC_USER)
         return AXL_USER_MUL_EVAL(&d.mul, a, b);
-    if (SRC == SRC_MANTISSA) {
+    if (SRC == AXL_SRC_MANTISSA) {
         struct axl_fpmul_parts r = axl_fpmul_split(&d.mul, a, b);
         uint64_t p = r.special ? 0u : tex1Dfetch<unsigned int>(d.tex, (int)(r.sx * d.mt_cols + r.sy));
         return axl_fpmul_join(&d.mul, &r, p, a, b);
@@ -99,11 +97,11 @@ static __device__ __forceinline__ uint32_t product_raw(const dev_conv &d, uint32
 template <int SRC>
 static __device__ __forceinline__ float product_f32(const dev_conv &d, uint32_t a, uint32_t b)
 {
-    if (SRC == SRC_TABLE)
+    if (SRC == AXL_SRC_TABLE)
         return tex1Dfetch<float>(d.tex, (int)(b * d.na + a));
-    if (SRC == SRC_SHARED)
+    if (SRC == AXL_CUDA_SRC_SHARED)
         return smem_decode(d, smem_entry(d, a, b));
-    if (SRC == SRC_EXACT_F32) /* the CPU's exact_f32 path: a rounded multiply, never fused */
+    if (SRC == AXL_SRC_EXACT_F32) /* the CPU's exact_f32 path: a rounded multiply, never fused */
         return __fmul_rn(__uint_as_float(a), __uint_as_float(b));
     return axl_format_decode(&d.fp, product_raw<SRC>(d, a, b));
 }
@@ -111,9 +109,9 @@ static __device__ __forceinline__ float product_f32(const dev_conv &d, uint32_t 
 template <int SRC>
 static __device__ __forceinline__ uint32_t product_code(const dev_conv &d, uint32_t a, uint32_t b)
 {
-    if (SRC == SRC_TABLE)
+    if (SRC == AXL_SRC_TABLE)
         return tex1Dfetch<unsigned int>(d.tex, (int)(b * d.na + a));
-    if (SRC == SRC_SHARED)
+    if (SRC == AXL_CUDA_SRC_SHARED)
         return smem_entry(d, a, b);
     uint32_t p = product_raw<SRC>(d, a, b);
     return d.convert_p ? axl_format_encode(&d.facc, axl_format_decode(&d.fp, p),
@@ -121,7 +119,7 @@ static __device__ __forceinline__ uint32_t product_code(const dev_conv &d, uint3
                        : p;
 }
 
-/* SRC_SHARED: every block copies the table into shared memory first. */
+/* AXL_CUDA_SRC_SHARED: every block copies the table into shared memory first. */
 static __device__ __forceinline__ void load_shared_table(const dev_conv &d)
 {
     uint16_t *t = (uint16_t *)axl_smem_;
@@ -163,13 +161,13 @@ static __device__ __forceinline__ void conv_body(const dev_conv &d)
                                  ? src[(ci * d.h + iy) * d.w + ix]
                                  : d.pad;
                 uint32_t b = wrow[k];
-                if (ACC == ACC_INT) {
-                    int32_t p = SRC == SRC_TABLE ? tex1Dfetch<int>(d.tex, (int)(b * d.na + a))
-                                : SRC == SRC_SHARED ? (int32_t)(int16_t)smem_entry(d, a, b)
+                if (ACC == AXL_ACC_INT) {
+                    int32_t p = SRC == AXL_SRC_TABLE ? tex1Dfetch<int>(d.tex, (int)(b * d.na + a))
+                                : SRC == AXL_CUDA_SRC_SHARED ? (int32_t)(int16_t)smem_entry(d, a, b)
                                 : (int32_t)axl_format_decode(&d.fp, product_raw<SRC>(d, a, b));
                     acci = axl_add_i32(acci, p);
                     sumx += (int64_t)axl_format_decode(&d.fa, a);
-                } else if (ACC == ACC_F32) {
+                } else if (ACC == AXL_ACC_F32) {
                     float v = product_f32<SRC>(d, a, b);
                     if (ORDER == AXL_ORDER_SEQUENTIAL) {
                         accf = axl_add_f32(accf, v);
@@ -196,11 +194,11 @@ static __device__ __forceinline__ void conv_body(const dev_conv &d)
                 }
             }
     float yv;
-    if (ACC == ACC_INT) {
+    if (ACC == AXL_ACC_INT) {
         int64_t zw = d.zw[oc], za = d.za;
         int64_t corr = (int64_t)acci - zw * sumx - za * d.sumw[oc] + d.K * za * zw;
         yv = (d.sa * d.wscale[oc]) * (float)corr;
-    } else if (ACC == ACC_F32) {
+    } else if (ACC == AXL_ACC_F32) {
         if (ORDER == AXL_ORDER_PAIRWISE)
             AXL_PAIRWISE_FINISH(stackf, count, accf, axl_add_f32);
         yv = accf;
