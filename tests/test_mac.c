@@ -231,7 +231,7 @@ Test(mac, exact_narrow_accumulator_every_order, .timeout = 120)
         }
 }
 
-/* The VBMI byte-permute kernels (emu/cpu/vbmi.c) against the gather
+/* The VBMI byte-permute kernels (emu/mac/cpu/vbmi.c) against the gather
  * kernels (AXL_CPU_KERNEL=gather) on the same inputs, for every plane
  * layout: float entries in 16 bits (fp8 products) and in 32 bits (e2m5
  * exact products kept in fp32), int32 entries in int16 and uint16. */

@@ -1,5 +1,5 @@
 # Writes a C file holding the text of the headers that NVRTC needs to build
-# kernels around a user's design at run time (emu/cuda/user_kernel.cu).
+# kernels around a user's design at run time (emu/mac/cuda/user_kernel.cu).
 #   cmake -DROOT=<source dir> -DOUT=<file.c> -DFILES=<a;b;...> -P embed_headers.cmake
 # Each file is stored under the name it is included by: headers under include/
 # as "axlut/x.h" and "x.h", under tables/ as "designs/x.h", under emu/mac/ as

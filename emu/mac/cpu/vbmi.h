@@ -1,5 +1,5 @@
 /* Table lookups by byte permutes (AVX-512 VBMI) for operand formats of at
- * most 8 bits: emu/cpu/vbmi.c explains the method. */
+ * most 8 bits: emu/mac/cpu/vbmi.c explains the method. */
 #ifndef AXLUT_EMU_CPU_VBMI_H
 #define AXLUT_EMU_CPU_VBMI_H
 

@@ -1,8 +1,8 @@
 /* The device side of the MAC engine's CUDA backend: the argument block,
  * the product sources and the one-output-per-thread convolution body.
- * Included by emu/cuda/mac_cuda.cu (built-in designs, compiled by nvcc) and
+ * Included by emu/mac/cuda/mac_cuda.cu (built-in designs, compiled by nvcc) and
  * by the programs NVRTC builds at run time around a user's design
- * (emu/cuda/user_kernel.cu), so both run the same code.
+ * (emu/mac/cuda/user_kernel.cu), so both run the same code.
  */
 #ifndef AXLUT_EMU_CUDA_MAC_KERNEL_CUH
 #define AXLUT_EMU_CUDA_MAC_KERNEL_CUH

@@ -3,7 +3,7 @@
  * A user design is a C file; on the CPU axlut runs it from a shared object.
  * On the GPU the same source is compiled again by NVRTC (as C++20, every
  * unannotated function a device function) together with the engine's
- * device code (emu/cuda/mac_kernel.cuh) and every header it needs, embedded
+ * device code (emu/mac/cuda/mac_kernel.cuh) and every header it needs, embedded
  * in the library at build time, so an installed axlut needs no source tree.
  * NVRTC and the CUDA driver are loaded with dlopen: axlut starts, and
  * everything else works, on machines that have neither.
