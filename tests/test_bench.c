@@ -1,6 +1,6 @@
 /* axlut bench: the naive LUT baseline computes what it claims (against a
- * plain reference written separately), and `axlut bench --case tiny --json`
- * writes a list of cases with the keys and sane numbers the issue asks for. */
+ * plain reference written separately); `axlut bench` end to end is in
+ * tests/e2e/test_cli_bench.c. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <math.h>
@@ -137,78 +137,4 @@ Test(bench, naive_lut_exact_int8_is_a_convolution)
                 den += acc * acc;
             }
     cr_assert_lt(sqrt(num / den), 0.02, "relative RMS error %g", sqrt(num / den));
-}
-
-/* The value after "key": in a JSON text, as a number; NAN for null; the
- * occurrence `nth` (0-based) of the key; -INFINITY when missing. */
-static double json_value(const char *text, const char *key, int nth)
-{
-    char pat[96];
-    snprintf(pat, sizeof pat, "\"%s\":", key);
-    const char *p = text;
-    for (int i = 0; i <= nth; i++) {
-        p = strstr(p, pat);
-        if (!p)
-            return -INFINITY;
-        p += strlen(pat);
-    }
-    while (*p == ' ')
-        p++;
-    if (!strncmp(p, "null", 4))
-        return NAN;
-    char *end;
-    double v = strtod(p, &end);
-    return end == p ? -INFINITY : v;
-}
-
-static int count(const char *text, const char *s)
-{
-    int n = 0;
-    for (const char *p = strstr(text, s); p; p = strstr(p + 1, s))
-        n++;
-    return n;
-}
-
-Test(bench, cli_writes_json, .timeout = 300)
-{
-    const char *bdir = getenv("AXL_BUILD_DIR");
-    cr_assert(bdir, "AXL_BUILD_DIR is not set (run through ctest)");
-    char json[256], cmd[1024];
-    snprintf(json, sizeof json, "/tmp/axl-test-bench-%ld.json", (long)getpid());
-    snprintf(cmd, sizeof cmd, "'%s/axlut' bench --case tiny --reps 1 --json '%s' > /dev/null",
-             bdir, json);
-    cr_assert_eq(system(cmd), 0, "%s failed", cmd);
-    FILE *f = fopen(json, "r");
-    cr_assert(f, "%s was not written", json);
-    static char text[1 << 16];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    remove(json);
-    text[n] = 0;
-    cr_assert(n > 0 && n < sizeof text - 1);
-    cr_assert_eq(text[0], '[', "a JSON list");
-    /* tiny_conv and tiny_gemm, each for the three configs */
-    int cases = count(text, "\"name\":");
-    cr_assert_eq(cases, 6, "%d cases", cases);
-    cr_assert(strstr(text, "\"tiny_conv/int8_mitchell\""));
-    cr_assert(strstr(text, "\"tiny_gemm/bf16_mitchell_fn\""));
-    int have_blas = !strstr(text, "\"blas\": \"none\"");
-    const char *keys[] = {"macs", "approx_macs_per_s", "naive_lut_macs_per_s",
-                          "exact_blas_macs_per_s", "seconds", "threads"};
-    for (int c = 0; c < cases; c++)
-        for (size_t k = 0; k < sizeof keys / sizeof keys[0]; k++) {
-            double v = json_value(text, keys[k], c);
-            cr_assert(v != -INFINITY, "case %d: key %s missing", c, keys[k]);
-            if (isnan(v) && !have_blas && !strcmp(keys[k], "exact_blas_macs_per_s"))
-                continue;
-            cr_expect(isfinite(v) && v > 0.0, "case %d: %s = %g", c, keys[k], v);
-        }
-    /* shapes: 2*5*5*4*3*3*3 MACs of the convolution, 17*9*33 of the GEMM */
-    cr_expect_eq(json_value(text, "macs", 0), 5400.0);
-    cr_expect_eq(json_value(text, "macs", 3), 17.0 * 9 * 33);
-    /* every approximate result is near the exact one: the kernels ran */
-    for (int c = 0; c < cases && have_blas; c++) {
-        double e = json_value(text, "approx_rel_rms_err", c);
-        cr_expect(e >= 0.0 && e < 0.2, "case %d: relative error %g against float32", c, e);
-    }
 }

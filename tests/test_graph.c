@@ -2,7 +2,7 @@
  * tests/data/onnx_ops (tools/make_op_fixtures.py, references from numpy and
  * torch) in exact mode; refusals with their messages; per-node MAC configs
  * and shadow runs through the observer; the model fixtures of
- * tests/data/models when they exist. */
+ * tests/data/models (every one that has its .h5, and at least one). */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
 #include <dirent.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "axlut/graph.h"
+#include "model_fixtures.h"
 
 static const char *src_dir(void)
 {
@@ -381,47 +382,29 @@ Test(graph, per_node_mac_and_shadow, .timeout = 60)
 }
 
 /* ---- model fixtures (tests/data/models/NAME.onnx + NAME.h5) ----------------------- */
-static int read_h5(hid_t f, const char *group, const char *name, struct axl_tensor *t)
-{
-    char p[512];
-    snprintf(p, sizeof p, "/%s/%s", group, name);
-    memset(t, 0, sizeof *t);
-    hid_t d = H5Dopen2(f, p, H5P_DEFAULT);
-    if (d < 0)
-        return 0;
-    hid_t s = H5Dget_space(d);
-    hsize_t dims[AXL_MAX_DIMS];
-    int nd = H5Sget_simple_extent_ndims(s);
-    int ok = nd >= 0 && nd <= AXL_MAX_DIMS && H5Sget_simple_extent_dims(s, dims, NULL) == nd;
-    t->ndim = nd;
-    for (int i = 0; ok && i < nd; i++)
-        t->dims[i] = (int64_t)dims[i];
-    if (ok) {
-        t->data = malloc((size_t)axl_tensor_numel(t) * sizeof(float) + 4);
-        ok = t->data && H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) >= 0;
-    }
-    H5Sclose(s);
-    H5Dclose(d);
-    return ok;
-}
-
 Test(graph, model_fixtures, .timeout = 300)
 {
     char dir[1024], path[1200], msg[AXL_MSG_LEN];
     snprintf(dir, sizeof dir, "%s/tests/data/models", src_dir());
     DIR *d = opendir(dir);
-    if (!d) {
-        cr_log_info("no %s: skipped", dir);
-        return;
-    }
+    cr_assert(d, "no model fixture directory %s", dir);
     struct dirent *e;
-    int n = 0;
+    /* pairs: NAME.onnx with a NAME.h5 beside it; n: those whose outputs were
+     * compared.  A fixture that cannot be compared is a failure, and so is
+     * a directory without any. */
+    int pairs = 0, n = 0;
     while ((e = readdir(d))) {
         size_t len = strlen(e->d_name);
         if (len < 6 || strcmp(e->d_name + len - 5, ".onnx"))
             continue;
         snprintf(path, sizeof path, "%s/%.*s.h5", dir, (int)(len - 5), e->d_name);
+        if (access(path, F_OK) != 0) {
+            cr_log_info("%s: no .h5 beside it, not compared", e->d_name);
+            continue;
+        }
+        pairs++;
         hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        cr_expect_geq(f, 0, "%s: not an HDF5 file", path);
         if (f < 0)
             continue;
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
@@ -451,7 +434,7 @@ Test(graph, model_fixtures, .timeout = 300)
                 cr_expect(close_enough(what, &out[i], &want[i], 1e-4));
                 axl_tensor_free(&out[i]);
             }
-            n++;
+            n += st == AXL_OK;
         }
         for (int i = 0; i < 8; i++) {
             free(in[i].data);
@@ -461,5 +444,7 @@ Test(graph, model_fixtures, .timeout = 300)
         axl_graph_free(g);
     }
     closedir(d);
-    cr_log_info("%d model fixtures run", n);
+    cr_log_info("%d of %d model fixtures compared", n, pairs);
+    cr_assert_gt(n, 0, "no model fixture compared in %s", dir);
+    cr_assert_eq(n, pairs, "%d of the %d models with an .h5 beside them compared", n, pairs);
 }

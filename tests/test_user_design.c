@@ -1,0 +1,216 @@
+/* tablegen: user designs: compiled, cached, loaded, checked (ABI, compile
+ * errors, missing symbol); the example design against its own model; crash,
+ * hang and exit isolation, each reported with the operand pair. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/design.h"
+#include "axlut/table.h"
+#include "axlut/user_design.h"
+#include "tablegen_fixtures.h"
+
+/* --- user designs --------------------------------------------------------- */
+
+Test(user_design, user_design_compiles_loads_and_matches)
+{
+    const char *src = tmp_path("u_one.c");
+    write_text(src, k_user_src);
+    struct axl_user_design *u = NULL;
+    char msg[AXL_MSG_LEN] = "", *log = NULL;
+    cr_assert_eq(axl_user_design_load(src, &u, &log, msg), AXL_OK, "%s\n%s", msg,
+                 log ? log : "");
+    const struct axl_design *d = axl_user_design_get(u);
+    cr_assert_str_eq(d->name, "u_one");
+    cr_assert_eq(strlen(axl_user_design_sha256(u)), 64);
+    char obj[4096];
+    snprintf(obj, sizeof obj, "%s", axl_user_design_object(u));
+    cr_assert(strstr(obj, "/cache/") != NULL, "%s", obj);
+
+    struct axl_design_ctx c = ctx3("uint4", "uint4", "uint8");
+    struct axl_table *t1 = gen(d, &c, 0), *t2 = gen(&d_one_wrong, &c, 0);
+    cr_assert(!memcmp(axl_table_data(t1), axl_table_data(t2), 256));
+    cr_assert(!memcmp(&axl_table_info(t1)->metrics, &axl_table_info(t2)->metrics,
+                      sizeof(struct axl_metrics)));
+    axl_table_free(t1);
+    axl_table_free(t2);
+    axl_user_design_free(u);
+
+    /* a second load hits the cache: same object */
+    cr_assert_eq(axl_user_design_load(src, &u, NULL, msg), AXL_OK, "%s", msg);
+    cr_assert_str_eq(axl_user_design_object(u), obj);
+    axl_user_design_free(u);
+}
+
+Test(user_design, user_design_abi_mismatch_and_compile_error)
+{
+    char msg[AXL_MSG_LEN] = "", *log = NULL;
+    struct axl_user_design *u = NULL;
+    const char *src = tmp_path("u_abi.c");
+    write_text(src, "#include <axlut/design.h>\n"
+                    "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
+                    "{ (void)c; return a * b; }\n"
+                    "const struct axl_design axl_user_design = { .abi = 99, .name = \"u_abi\",\n"
+                    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev };\n");
+    cr_assert_eq(axl_user_design_load(src, &u, &log, msg), AXL_ERR_MISMATCH, "%s", msg);
+    cr_assert_null(u);
+    cr_assert(strstr(msg, src) && strstr(msg, "ABI 99") && strstr(msg, "expects ABI 1"), "%s",
+              msg);
+
+    const char *bad = tmp_path("u_bad.c");
+    write_text(bad, "#include <axlut/design.h>\nthis is not C;\n");
+    cr_assert_eq(axl_user_design_load(bad, &u, &log, msg), AXL_ERR_COMPILE);
+    cr_assert(strstr(msg, bad) && strstr(msg, "failed"), "%s", msg);
+    cr_assert_not_null(log);
+    cr_assert(strstr(log, "error") != NULL, "%s", log);
+    free(log);
+
+    const char *nosym = tmp_path("u_nosym.c");
+    write_text(nosym, "int axl_something_else = 1;\n");
+    cr_assert_eq(axl_user_design_load(nosym, &u, NULL, msg), AXL_ERR_COMPILE);
+    cr_assert(strstr(msg, "axl_user_design"), "%s", msg);
+
+    cr_assert_eq(axl_user_design_load(tmp_path("none.c"), &u, NULL, msg), AXL_ERR_IO);
+}
+
+/* Independent model of the example: truncated array multiplier, product
+ * columns below 2^k dropped. */
+static uint32_t lomul_ref(uint32_t a, uint32_t b, int k)
+{
+    uint32_t p = 0;
+    for (int i = 0; i < 8; i++)
+        for (int j = 0; j < 8; j++)
+            if (i + j >= k)
+                p += (((a >> i) & (b >> j) & 1u) << (i + j));
+    return p;
+}
+
+Test(user_design, example_user_design_matches_its_model)
+{
+    const char *srcdir = getenv("AXL_SOURCE_DIR");
+    char path[1024], msg[AXL_MSG_LEN] = "", *log = NULL;
+    snprintf(path, sizeof path, "%s/tables/examples/my_lomul.c", srcdir ? srcdir : ".");
+    struct axl_user_design *u = NULL;
+    cr_assert_eq(axl_user_design_load(path, &u, &log, msg), AXL_OK, "%s\n%s", msg,
+                 log ? log : "");
+    const struct axl_design *d = axl_user_design_get(u);
+    struct axl_design_ctx c = ctx3("uint8", "uint8", "uint16");
+    for (int k = 0; k <= 8; k += 4) {
+        c.param[0] = k;
+        struct axl_table *t = gen(d, &c, 0);
+        int bad = 0;
+        for (uint32_t a = 0; a < 256; a++)
+            for (uint32_t b = 0; b < 256; b++)
+                if (axl_table_entry(t, a, b) != lomul_ref(a, b, k) && bad++ < 10)
+                    cr_log_error("k=%d a=%x b=%x: %x, model %x", k, a, b, axl_table_entry(t, a, b),
+                                 lomul_ref(a, b, k));
+        cr_expect_eq(bad, 0);
+        if (k == 0)
+            cr_expect_eq(axl_table_info(t)->metrics.errors, 0);
+        axl_table_free(t);
+    }
+    axl_user_design_free(u);
+}
+
+/* --- crash and hang isolation --------------------------------------------- */
+
+static struct axl_user_design *load_src(const char *name, const char *text)
+{
+    const char *src = tmp_path(name);
+    write_text(src, text);
+    struct axl_user_design *u = NULL;
+    char msg[AXL_MSG_LEN] = "", *log = NULL;
+    cr_assert_eq(axl_user_design_load(src, &u, &log, msg), AXL_OK, "%s\n%s", msg, log ? log : "");
+    return u;
+}
+
+struct crash_case {
+    const char *file, *src;
+    uint32_t outcome;
+    int sig;
+    uint32_t a, b;
+    const char *words; /* in the message */
+};
+
+Test(user_design, isolated_crash_hang_exit_reported_with_pair, .timeout = 60)
+{
+    const struct crash_case cases[] = {
+        {"i_segv.c", k_segv_src, AXL_ISOLATE_SIGNAL, SIGSEGV, 0x93, 0x2a, "crashed: SIGSEGV"},
+        {"i_fpe.c", k_fpe_src, AXL_ISOLATE_SIGNAL, SIGFPE, 0x05, 0x11, "crashed: SIGFPE"},
+        {"i_stack.c", k_stack_src, AXL_ISOLATE_SIGNAL, SIGSEGV, 0xc8, 0x03, "crashed: SIGSEGV"},
+        {"i_exit.c", k_exit_src, AXL_ISOLATE_EXIT, 0, 0x09, 0x09, "exit status 3"},
+        {"i_loop.c", k_loop_src, AXL_ISOLATE_TIMEOUT, 0, 0x40, 0x07, "did not finish within 1 s"},
+    };
+    struct axl_design_ctx c = ctx3("uint8", "uint8", "uint16");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        for (int threads = 1; threads <= 2; threads++) {
+            const struct crash_case *k = &cases[i];
+            struct axl_user_design *u = load_src(k->file, k->src);
+            struct axl_table_opts o;
+            memset(&o, 0, sizeof o);
+            o.threads = threads;
+            struct axl_table *t = NULL;
+            struct axl_isolate_report rep;
+            char msg[AXL_MSG_LEN] = "", pair[64];
+            enum axl_status s =
+                axl_table_generate_isolated(axl_user_design_get(u), &c, &o, 1.0, &t, &rep, msg);
+            cr_expect_eq(s, AXL_ERR_INVALID, "%s: status %d", k->file, s);
+            cr_expect_null(t);
+            cr_expect_eq(rep.outcome, k->outcome, "%s: outcome %u: %s", k->file, rep.outcome, msg);
+            if (k->sig)
+                cr_expect_eq(rep.signal, k->sig, "%s: signal %d", k->file, rep.signal);
+            /* exit() says nothing about which thread called it: with two threads
+             * busy, the report may name both pairs in flight (the message is
+             * checked to contain the right one below) */
+            int ambiguous = k->outcome == AXL_ISOLATE_EXIT && threads > 1 && !rep.have_pair;
+            cr_expect(ambiguous || (rep.have_pair && rep.a == k->a && rep.b == k->b),
+                      "%s, %d threads: pair (%x, %x): %s", k->file, threads, rep.a, rep.b, msg);
+            snprintf(pair, sizeof pair, "a=0x%x, b=0x%x", k->a, k->b);
+            cr_expect(strstr(msg, pair) && strstr(msg, k->words), "%s: %s", k->file, msg);
+            axl_table_free(t);
+            axl_user_design_free(u);
+        }
+}
+
+Test(user_design, isolated_equals_in_process)
+{
+    struct axl_user_design *u = load_src("i_good.c", k_user_src);
+    const struct axl_design *d = axl_user_design_get(u);
+    const char *fm[][3] = {{"uint8", "uint8", "uint16"}, {"uint10", "uint9", "uint19"}};
+    for (int f = 0; f < 2; f++)
+        for (int threads = 1; threads <= 3; threads++) {
+            struct axl_design_ctx c = ctx3(fm[f][0], fm[f][1], fm[f][2]);
+            struct axl_table_opts o;
+            memset(&o, 0, sizeof o);
+            o.threads = threads;
+            struct axl_table *ti = NULL;
+            struct axl_isolate_report rep;
+            char msg[AXL_MSG_LEN] = "";
+            cr_assert_eq(axl_table_generate_isolated(d, &c, &o, 0, &ti, &rep, msg), AXL_OK, "%s",
+                         msg);
+            cr_assert_eq(rep.outcome, AXL_ISOLATE_OK);
+            struct axl_table *tp = gen(d, &c, threads);
+            const struct axl_table_info *a = axl_table_info(ti), *b = axl_table_info(tp);
+            cr_assert_eq(a->rows * a->cols, b->rows * b->cols);
+            cr_assert(!memcmp(axl_table_data(ti), axl_table_data(tp),
+                              (size_t)(a->rows * a->cols * a->entry_bytes)));
+            cr_assert(!memcmp(&a->metrics, &b->metrics, sizeof a->metrics));
+            axl_table_free(ti);
+            axl_table_free(tp);
+        }
+    /* a design's refusal (a code wider than its result) passes through */
+    struct axl_design_ctx c = ctx3("uint4", "uint4", "uint8");
+    struct axl_table *t = NULL;
+    struct axl_isolate_report rep;
+    char msg[AXL_MSG_LEN] = "";
+    cr_assert_eq(axl_table_generate_isolated(&d_bad, &c, NULL, 5, &t, &rep, msg), AXL_ERR_INVALID);
+    cr_assert_eq(rep.outcome, AXL_ISOLATE_ERROR);
+    cr_assert(strstr(msg, "a=0x7, b=0x9") && strstr(msg, "0x12345"), "%s", msg);
+    cr_assert_null(t);
+    axl_user_design_free(u);
+    cr_assert_str_eq(axl_signal_name(SIGSEGV), "SIGSEGV");
+    cr_assert_str_eq(axl_signal_name(SIGFPE), "SIGFPE");
+}
