@@ -44,11 +44,11 @@ enum axl_status axl_conv_out_size(const struct axl_conv_args *a, int64_t *oh, in
 static int cuda_ready(char *msg)
 {
     if (!axl_cuda_compiled()) {
-        snprintf(msg, AXL_MSG_LEN, "this axlut was built without CUDA; use the cpu backend");
+        axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu backend");
         return 0;
     }
     if (axl_cuda_device_count(NULL, 0) == 0) {
-        snprintf(msg, AXL_MSG_LEN, "no CUDA device is visible; use the cpu backend");
+        axl_msgf(msg, AXL_ERR_UNSUPPORTED, "no CUDA device is visible; use the cpu backend");
         return 0;
     }
     return 1;

@@ -117,6 +117,14 @@ struct axl_cuda_plan {
     size_t bias_cap, y_cap;
 };
 
+/* Frees device memory; never touches the runtime for NULL (a CPU-only run
+ * of a CUDA build frees plans on machines without a driver). */
+static void free_dev(void *p)
+{
+    if (p)
+        cudaFree(p);
+}
+
 /* Device copies of one prepared weight tensor (struct axl_weights.dev). */
 struct dev_weights {
     uint32_t *codes;
@@ -130,10 +138,10 @@ static void dev_weights_free(void *p)
     struct dev_weights *w = (struct dev_weights *)p;
     if (!w)
         return;
-    cudaFree(w->codes);
-    cudaFree(w->scale);
-    cudaFree(w->zw);
-    cudaFree(w->sumw);
+    free_dev(w->codes);
+    free_dev(w->scale);
+    free_dev(w->zw);
+    free_dev(w->sumw);
     free(w);
 }
 
@@ -155,12 +163,12 @@ extern "C" void axl_cuda_plan_free(struct axl_cuda_plan *p)
         return;
     if (p->tex)
         cudaDestroyTextureObject(p->tex);
-    cudaFree(p->dtab);
-    cudaFree(p->dstab);
-    cudaFree(p->dslut);
-    cudaFree(p->dacts);
-    cudaFree(p->dbias);
-    cudaFree(p->dy);
+    free_dev(p->dtab);
+    free_dev(p->dstab);
+    free_dev(p->dslut);
+    free_dev(p->dacts);
+    free_dev(p->dbias);
+    free_dev(p->dy);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }
@@ -282,7 +290,7 @@ static cudaError_t ensure(void **buf, size_t *cap, size_t bytes)
 {
     if (*cap >= bytes)
         return cudaSuccess;
-    cudaFree(*buf);
+    free_dev(*buf);
     *buf = NULL;
     *cap = 0;
     cudaError_t e = cudaMalloc(buf, bytes);

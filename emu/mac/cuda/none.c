@@ -25,8 +25,7 @@ enum axl_status axl_cuda_gemm(const struct axl_mac *m, const struct axl_gemm_arg
 {
     (void)m;
     (void)g;
-    snprintf(msg, AXL_MSG_LEN, "this axlut was built without CUDA; use the cpu backend");
-    return AXL_ERR_UNSUPPORTED;
+    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu backend");
 }
 
 enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
@@ -36,6 +35,5 @@ enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_a
     (void)a;
     (void)oh;
     (void)ow;
-    snprintf(msg, AXL_MSG_LEN, "this axlut was built without CUDA; use the cpu backend");
-    return AXL_ERR_UNSUPPORTED;
+    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu backend");
 }

@@ -99,11 +99,11 @@ static int load_driver(char *msg)
     if (!h || !SYM(h, g_drv.init, "cuInit") || !SYM(h, g_drv.load, "cuModuleLoadData") ||
         !SYM(h, g_drv.function, "cuModuleGetFunction") || !SYM(h, g_drv.launch, "cuLaunchKernel") ||
         !SYM(h, g_drv.error, "cuGetErrorString")) {
-        snprintf(msg, AXL_MSG_LEN, "the CUDA driver (libcuda.so.1) could not be loaded");
+        axl_msgf(msg, AXL_ERR_CUDA, "the CUDA driver (libcuda.so.1) could not be loaded");
         return 0;
     }
     if (g_drv.init(0) != CUDA_SUCCESS) {
-        snprintf(msg, AXL_MSG_LEN, "the CUDA driver did not initialise");
+        axl_msgf(msg, AXL_ERR_CUDA, "the CUDA driver did not initialise");
         return 0;
     }
     g_drv_ok = 1;
@@ -146,8 +146,7 @@ static enum axl_status compile_with(const char *source, const char *user_source,
     if (!names || !texts) {
         free(names);
         free(texts);
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < axl_nvrtc_header_count; i++) {
         names[i] = axl_nvrtc_header_names[i];
@@ -168,10 +167,8 @@ static enum axl_status compile_with(const char *source, const char *user_source,
     nvrtcResult r = g_nvrtc.create(&prog, source, "axl_user_kernel.cu", k, texts, names);
     free(names);
     free(texts);
-    if (r != NVRTC_SUCCESS) {
-        snprintf(msg, AXL_MSG_LEN, "NVRTC: %s", g_nvrtc.error(r));
-        return AXL_ERR_COMPILE;
-    }
+    if (r != NVRTC_SUCCESS)
+        return axl_msgf(msg, AXL_ERR_COMPILE, "NVRTC: %s", g_nvrtc.error(r));
     r = g_nvrtc.compile(prog, 5, opts);
     size_t ln = 0;
     if (log && g_nvrtc.log_size(prog, &ln) == NVRTC_SUCCESS && ln > 1) {
@@ -193,8 +190,7 @@ static enum axl_status compile_with(const char *source, const char *user_source,
         if (!*ptx || g_nvrtc.ptx(prog, *ptx) != NVRTC_SUCCESS) {
             free(*ptx);
             *ptx = NULL;
-            snprintf(msg, AXL_MSG_LEN, "NVRTC: no PTX");
-            st = AXL_ERR_COMPILE;
+            st = axl_msgf(msg, AXL_ERR_COMPILE, "NVRTC: no PTX");
         }
     }
     g_nvrtc.destroy(&prog);
@@ -215,9 +211,8 @@ enum axl_status axl_user_kernel_ptx(const struct axl_mac *m, int user_mul, int u
     char *source = axl_user_kernel_source(m, user_mul, user_add, acc, src, order);
     if (!source || !text) {
         free(source);
-        snprintf(msg, AXL_MSG_LEN, "a GPU kernel takes one user design (multiplier or adder), "
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "a GPU kernel takes one user design (multiplier or adder), "
                  "not both");
-        return AXL_ERR_UNSUPPORTED;
     }
     pthread_mutex_lock(&g_lock);
     enum axl_status st = compile_with(source, text, arch, ptx, log, msg);
@@ -244,16 +239,14 @@ enum axl_status axl_user_kernel_launch(const struct axl_mac *m, int user_mul, in
     char *source = axl_user_kernel_source(m, user_mul, user_add, acc, src, order);
     if (!source || !text) {
         free(source);
-        snprintf(msg, AXL_MSG_LEN, "a GPU kernel takes one user design (multiplier or adder), "
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "a GPU kernel takes one user design (multiplier or adder), "
                  "not both");
-        return AXL_ERR_UNSUPPORTED;
     }
     int dev = 0;
     cudaDeviceProp prop;
     if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&prop, dev) != cudaSuccess) {
         free(source);
-        snprintf(msg, AXL_MSG_LEN, "CUDA: no device properties");
-        return AXL_ERR_CUDA;
+        return axl_msgf(msg, AXL_ERR_CUDA, "CUDA: no device properties");
     }
     int arch = prop.major * 10 + prop.minor;
     /* key: program, user source and architecture */
@@ -261,8 +254,7 @@ enum axl_status axl_user_kernel_launch(const struct axl_mac *m, int user_mul, in
     char *keybuf = (char *)malloc(ls + lt + 16);
     if (!keybuf) {
         free(source);
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     memcpy(keybuf, source, ls);
     memcpy(keybuf + ls, text, lt);
@@ -292,8 +284,7 @@ enum axl_status axl_user_kernel_launch(const struct axl_mac *m, int user_mul, in
             }
         } else if (g_drv.load(&mod, ptx) != CUDA_SUCCESS ||
                    g_drv.function(&fn, mod, "axl_user_conv") != CUDA_SUCCESS) {
-            snprintf(msg, AXL_MSG_LEN, "CUDA driver: the user kernel's PTX did not load");
-            st = AXL_ERR_CUDA;
+            st = axl_msgf(msg, AXL_ERR_CUDA, "CUDA driver: the user kernel's PTX did not load");
             fn = NULL;
         } else if (g_nloaded < MAX_LOADED) {
             snprintf(g_loaded[g_nloaded].key, sizeof g_loaded[g_nloaded].key, "%s", key);
@@ -311,8 +302,7 @@ enum axl_status axl_user_kernel_launch(const struct axl_mac *m, int user_mul, in
     if (r != CUDA_SUCCESS) {
         const char *e = "unknown";
         g_drv.error(r, &e);
-        snprintf(msg, AXL_MSG_LEN, "CUDA driver: launching the user kernel failed: %s", e);
-        return AXL_ERR_CUDA;
+        return axl_msgf(msg, AXL_ERR_CUDA, "CUDA driver: launching the user kernel failed: %s", e);
     }
     return AXL_OK;
 }
