@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "axlut/emu.h"
+#include "axlut/layers.h"
 #include "axlut/mac.h"
 #include "baselines.h"
 #include "cases.h"
@@ -204,6 +205,23 @@ static double rel_rms(const float *y, const float *r, int64_t n)
     return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
 
+/* A config as `axlut run` options would give it (--mul, --param, --format,
+ * --path): the same configuration, and so the same engine, as a run. */
+static enum axl_status config_layers(const struct bench_config *c, struct axl_layers **out,
+                                     char *msg)
+{
+    enum axl_status st = axl_layers_new(out, msg);
+    if (st == AXL_OK)
+        st = axl_layers_set_default(*out, "mul", c->mul, msg);
+    if (st == AXL_OK && c->param)
+        st = axl_layers_set_default(*out, "param", c->param, msg);
+    if (st == AXL_OK)
+        st = axl_layers_set_default(*out, "format", c->fmt, msg);
+    if (st == AXL_OK)
+        st = axl_layers_set_default(*out, "path", axl_path_name(c->path), msg);
+    return st;
+}
+
 static enum axl_status run_case(const struct opts *o, const struct bench_shape *s,
                                 const struct bench_config *c, struct result *r, char *msg)
 {
@@ -219,6 +237,7 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
 
     enum axl_status st = AXL_OK;
     struct axl_mac *m = NULL;
+    struct axl_layers *layers = NULL;
     struct bench_lut *lut = malloc(sizeof *lut);
     float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
     float *ya = malloc((size_t)ny * sizeof *ya), *yn = malloc((size_t)ny * sizeof *yn);
@@ -232,15 +251,13 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     fill(w, nw, 2, 0.25f);
 
     struct axl_mac_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.mul = c->mul;
-    spec.fmt_a = c->fmt;
-    spec.path = c->path;
-    if (c->param) {
-        spec.mul_params[0] = c->param;
-        spec.n_mul_params = 1;
-    }
     char tmp[AXL_MSG_LEN];
+    if ((st = config_layers(c, &layers, tmp)) != AXL_OK) {
+        snprintf(msg, AXL_MSG_LEN, "%s: %.400s", c->name, tmp);
+        goto done;
+    }
+    int exact;
+    axl_layers_resolve(layers, s->name, d->is_gemm ? "Gemm" : "Conv", &spec, &exact);
     double t0 = bench_now();
     if ((st = axl_mac_create(&spec, &m, tmp)) != AXL_OK) {
         snprintf(msg, AXL_MSG_LEN, "%s: %.400s", c->name, tmp);
@@ -282,6 +299,7 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     }
 done:
     axl_mac_free(m);
+    axl_layers_free(layers);
     free(lut);
     free(x);
     free(w);
@@ -559,8 +577,8 @@ int cli_bench(int argc, char **argv)
                 "float32 baseline\n", hint);
     printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "case", "MMACs", "approx", "naive", "BLAS",
            "/naive", "BLAS/", "rel.err");
-    printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "", "", "GMAC/s", "GMAC/s", "GMAC/s", "", "approx",
-           "vs fp32");
+    printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "", "", "GMAC/s", "GMAC/s", "GMAC/s", "",
+           "approx", "vs fp32");
 
     struct result *res = calloc(ncases, sizeof *res);
     if (!res) {
