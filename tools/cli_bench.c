@@ -2,6 +2,7 @@
  * exact float32 through BLAS and against the straightforward LUT loop of
  * peer tools, on the same shapes in the same run (bench/cases.c). */
 #define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -350,103 +351,70 @@ static void print_row(const struct result *r)
     fflush(stdout);
 }
 
-static void json_string(FILE *f, const char *s)
+/* A number as "%.6g" gives it; null where it does not apply. */
+static json_t *num6(double v, int valid)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
+    return valid ? cli_json_number(v, 6) : json_null();
 }
 
-static void json_num(FILE *f, const char *key, double v, int valid)
+static json_t *dims_json(const struct bench_dims *d)
 {
-    if (valid)
-        fprintf(f, ",\n    \"%s\": %.6g", key, v);
-    else
-        fprintf(f, ",\n    \"%s\": null", key);
+    if (d->is_gemm)
+        return json_pack("{s:I, s:I, s:I}", "m", (json_int_t)d->gm, "n", (json_int_t)d->gn, "k",
+                         (json_int_t)d->gk);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "n", (json_int_t)d->n, "c",
+                     (json_int_t)d->c, "h", (json_int_t)d->h, "w", (json_int_t)d->w, "oc",
+                     (json_int_t)d->oc, "kh", (json_int_t)d->k, "kw", (json_int_t)d->k,
+                     "stride", (json_int_t)d->stride, "pad", (json_int_t)d->pad);
 }
 
-static void json_str_field(FILE *f, const char *key, const char *v)
+static json_t *result_json(const struct result *r, int threads, const char *device,
+                           const char *cpu)
 {
-    fprintf(f, ",\n    \"%s\": ", key);
-    json_string(f, v);
+    char name[96], shape[160];
+    snprintf(name, sizeof name, "%s/%s", r->s->name, r->c->name);
+    bench_shape_describe(r->s, shape, sizeof shape);
+    int blas = r->blas_s > 0.0;
+    double a = rate(r->macs, r->approx_s), nv = rate(r->macs, r->naive_s);
+    double b = blas ? rate(r->macs, r->blas_s) : 0.0;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I}",
+                          "name", name, "shape_name", r->s->name, "shape", shape, "dims",
+                          dims_json(&r->s->d), "config", r->c->name, "description", r->desc,
+                          "path", r->path, "device", device, "cpu", cpu, "blas",
+                          bench_blas_name(), "naive_lut_format", r->c->lut_fmt, "threads",
+                          threads, "reps", r->reps, "macs", (json_int_t)r->macs);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "seconds", num6(r->approx_s, 1));
+    json_object_set_new(o, "setup_seconds", num6(r->setup_s, 1));
+    json_object_set_new(o, "approx_macs_per_s", num6(a, 1));
+    json_object_set_new(o, "naive_lut_seconds", num6(r->naive_s, 1));
+    json_object_set_new(o, "naive_lut_macs_per_s", num6(nv, 1));
+    json_object_set_new(o, "exact_blas_seconds", num6(r->blas_s, blas));
+    json_object_set_new(o, "exact_blas_im2col_seconds", num6(r->im2col_s, blas));
+    json_object_set_new(o, "exact_blas_macs_per_s", num6(b, blas));
+    json_object_set_new(o, "approx_over_naive", num6(nv > 0.0 ? a / nv : 0.0, nv > 0.0));
+    json_object_set_new(o, "approx_over_blas", num6(blas ? a / b : 0.0, blas));
+    json_object_set_new(o, "blas_over_approx", num6(blas && a > 0.0 ? b / a : 0.0,
+                                                    blas && a > 0.0));
+    json_object_set_new(o, "approx_rel_rms_err", num6(r->approx_err, r->approx_err >= 0.0));
+    json_object_set_new(o, "naive_lut_rel_rms_err", num6(r->naive_err, r->naive_err >= 0.0));
+    return o;
 }
 
 /* Written to FILE.tmp, renamed when complete. */
 static int write_json(const char *path, const struct result *res, size_t n, int threads,
                       const char *device, const char *cpu)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        fprintf(stderr, "axlut bench: --json path too long\n");
-        return CLI_USAGE;
+    json_t *root = json_array();
+    for (size_t i = 0; root && i < n; i++) {
+        json_t *o = result_json(&res[i], threads, device, cpu);
+        if (!o || json_array_append_new(root, o) != 0) {
+            json_decref(root);
+            root = NULL;
+        }
     }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "axlut bench: cannot write '%s'\n", tmp);
-        return CLI_FAIL;
-    }
-    fprintf(f, "[");
-    for (size_t i = 0; i < n; i++) {
-        const struct result *r = &res[i];
-        const struct bench_dims *d = &r->s->d;
-        char name[96], shape[160];
-        snprintf(name, sizeof name, "%s/%s", r->s->name, r->c->name);
-        bench_shape_describe(r->s, shape, sizeof shape);
-        int blas = r->blas_s > 0.0;
-        double a = rate(r->macs, r->approx_s), nv = rate(r->macs, r->naive_s);
-        double b = blas ? rate(r->macs, r->blas_s) : 0.0;
-        fprintf(f, "%s\n  {\n    \"name\": ", i ? "," : "");
-        json_string(f, name);
-        json_str_field(f, "shape_name", r->s->name);
-        json_str_field(f, "shape", shape);
-        if (d->is_gemm)
-            fprintf(f, ",\n    \"dims\": {\"m\": %lld, \"n\": %lld, \"k\": %lld}",
-                    (long long)d->gm, (long long)d->gn, (long long)d->gk);
-        else
-            fprintf(f, ",\n    \"dims\": {\"n\": %lld, \"c\": %lld, \"h\": %lld, \"w\": %lld, "
-                    "\"oc\": %lld, \"kh\": %lld, \"kw\": %lld, \"stride\": %lld, \"pad\": %lld}",
-                    (long long)d->n, (long long)d->c, (long long)d->h, (long long)d->w,
-                    (long long)d->oc, (long long)d->k, (long long)d->k, (long long)d->stride,
-                    (long long)d->pad);
-        json_str_field(f, "config", r->c->name);
-        json_str_field(f, "description", r->desc);
-        json_str_field(f, "path", r->path);
-        json_str_field(f, "device", device);
-        json_str_field(f, "cpu", cpu);
-        json_str_field(f, "blas", bench_blas_name());
-        json_str_field(f, "naive_lut_format", r->c->lut_fmt);
-        fprintf(f, ",\n    \"threads\": %d,\n    \"reps\": %d,\n    \"macs\": %lld", threads,
-                r->reps, (long long)r->macs);
-        json_num(f, "seconds", r->approx_s, 1);
-        json_num(f, "setup_seconds", r->setup_s, 1);
-        json_num(f, "approx_macs_per_s", a, 1);
-        json_num(f, "naive_lut_seconds", r->naive_s, 1);
-        json_num(f, "naive_lut_macs_per_s", nv, 1);
-        json_num(f, "exact_blas_seconds", r->blas_s, blas);
-        json_num(f, "exact_blas_im2col_seconds", r->im2col_s, blas);
-        json_num(f, "exact_blas_macs_per_s", b, blas);
-        json_num(f, "approx_over_naive", nv > 0.0 ? a / nv : 0.0, nv > 0.0);
-        json_num(f, "approx_over_blas", blas ? a / b : 0.0, blas);
-        json_num(f, "blas_over_approx", blas && a > 0.0 ? b / a : 0.0, blas && a > 0.0);
-        json_num(f, "approx_rel_rms_err", r->approx_err, r->approx_err >= 0.0);
-        json_num(f, "naive_lut_rel_rms_err", r->naive_err, r->naive_err >= 0.0);
-        fprintf(f, "\n  }");
-    }
-    fprintf(f, "\n]\n");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        fprintf(stderr, "axlut bench: writing '%s' failed\n", path);
-        return CLI_FAIL;
-    }
-    return CLI_OK;
+    return cli_json_write(root, path, 6, "axlut bench");
 }
 
 static void list_cases(int quick, const char *name)

@@ -1,6 +1,7 @@
 /* axlut gen, axlut info: build a design's table with its metrics, and show
  * what a table file is. */
 #define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -300,99 +301,89 @@ done:
 
 /* --- info ---------------------------------------------------------------- */
 
-static void json_str(const char *key, const char *s, int comma)
-{
-    printf("  \"%s\": \"", key);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    printf("\"%s\n", comma ? "," : "");
-}
-
-static void json_num(const char *key, double v, int comma)
-{
-    if (isfinite(v))
-        printf("    \"%s\": %.17g%s\n", key, v, comma ? "," : "");
-    else
-        printf("    \"%s\": null%s\n", key, comma ? "," : "");
-}
-
-static void json_format(const char *key, const struct axl_format *f)
+static json_t *format_json(const struct axl_format *f)
 {
     static const char *kinds[] = {"float", "int", "uint"};
-    printf("  \"%s\": {\"name\": \"%s\", \"kind\": \"%s\", \"bits\": %u", key, f->name,
-           kinds[f->kind < 3 ? f->kind : 0], f->bits);
-    if (f->kind == AXL_KIND_FLOAT)
-        printf(", \"ebits\": %u, \"mbits\": %u, \"bias\": %d, \"subnormals\": %u", f->ebits,
-               f->mbits, (int)f->bias, f->subnormals);
-    printf("},\n");
+    json_t *o = json_pack("{s:s, s:s, s:I}", "name", f->name, "kind",
+                          kinds[f->kind < 3 ? f->kind : 0], "bits", (json_int_t)f->bits);
+    if (o && f->kind == AXL_KIND_FLOAT) {
+        json_object_set_new(o, "ebits", json_integer((json_int_t)f->ebits));
+        json_object_set_new(o, "mbits", json_integer((json_int_t)f->mbits));
+        json_object_set_new(o, "bias", json_integer((json_int_t)f->bias));
+        json_object_set_new(o, "subnormals", json_integer((json_int_t)f->subnormals));
+    }
+    return o;
 }
 
-static void print_json(const char *file, const struct axl_table_info *in)
+/* Every metric; reals as "%.17g" gives them (the exact double). */
+static json_t *metrics_json(const struct axl_metrics *m)
 {
-    const struct axl_metrics *m = &in->metrics;
-    printf("{\n");
-    json_str("file", file, 1);
-    json_str("design", in->design, 1);
-    json_str("description", in->description, 1);
-    json_str("citation", in->citation, 1);
-    json_str("op", op_name(in->op), 1);
-    json_str("path", path_name(in->path), 1);
-    json_str("core_design", in->core_design, 1);
-    json_str("round", axl_round_name((enum axl_round)in->round), 1);
-    json_str("parameters", in->parameters, 1);
-    json_format("a_format", &in->fa);
-    json_format("b_format", &in->fb);
-    json_format("result_format", &in->fr);
-    json_format("table_a_format", &in->ta);
-    json_format("table_b_format", &in->tb);
-    json_format("table_result_format", &in->tr);
-    printf("  \"rows\": %llu,\n  \"cols\": %llu,\n  \"entry_bytes\": %u,\n  \"design_version\": "
-           "%u,\n",
-           (unsigned long long)in->rows, (unsigned long long)in->cols, in->entry_bytes,
-           in->design_version);
-    json_str("design_source_sha256", in->source_sha256, 1);
-    json_str("generator_version", in->generator_version, 1);
-    json_str("generator_commit", in->generator_commit, 1);
-    json_str("created", in->created, 1);
-    printf("  \"metrics\": {\n");
-    printf("    \"pairs\": %llu,\n    \"compared\": %llu,\n    \"errors\": %llu,\n"
-           "    \"nan_results\": %llu,\n    \"inf_results\": %llu,\n    \"exact_nonfinite\": "
-           "%llu,\n    \"special_mismatch\": %llu,\n    \"rel_pairs\": %llu,\n",
-           (unsigned long long)m->pairs, (unsigned long long)m->compared,
-           (unsigned long long)m->errors, (unsigned long long)m->nan_results,
-           (unsigned long long)m->inf_results, (unsigned long long)m->exact_nonfinite,
-           (unsigned long long)m->special_mismatch, (unsigned long long)m->rel_pairs);
-    json_num("ep", m->ep, 1);
-    json_num("mean_error", m->mean_error, 1);
-    json_num("mae", m->mae, 1);
-    json_num("mse", m->mse, 1);
-    json_num("rmse", m->rmse, 1);
-    json_num("wce", m->wce, 1);
-    json_num("mred", m->mred, 1);
-    json_num("wre", m->wre, 1);
-    json_num("max_exact", m->max_exact, 1);
-    json_num("nmed", m->nmed, 1);
-    json_num("output_range", m->output_range, 1);
-    json_num("MAE", m->mae, 1);
-    json_num("WCE", m->wce, 1);
-    json_num("MSE", m->mse, 1);
-    json_num("EP%", m->ep_pct, 1);
-    json_num("MRE%", m->mre_pct, 1);
-    json_num("WCRE%", m->wcre_pct, 1);
-    json_num("MAE%", m->mae_pct, 1);
-    json_num("WCE%", m->wce_pct, 1);
-    json_num("histogram_range", m->hist_range, 1);
-    printf("    \"histogram\": [");
-    for (int i = 0; i < AXL_TABLE_HIST_BINS; i++)
-        printf("%s%llu", i ? ", " : "", (unsigned long long)m->hist[i]);
-    printf("]\n  }\n}\n");
+    json_t *o = json_object();
+    const struct {
+        const char *key;
+        uint64_t v;
+    } counts[] = {{"pairs", m->pairs},
+                  {"compared", m->compared},
+                  {"errors", m->errors},
+                  {"nan_results", m->nan_results},
+                  {"inf_results", m->inf_results},
+                  {"exact_nonfinite", m->exact_nonfinite},
+                  {"special_mismatch", m->special_mismatch},
+                  {"rel_pairs", m->rel_pairs}};
+    const struct {
+        const char *key;
+        double v;
+    } reals[] = {{"ep", m->ep},
+                 {"mean_error", m->mean_error},
+                 {"mae", m->mae},
+                 {"mse", m->mse},
+                 {"rmse", m->rmse},
+                 {"wce", m->wce},
+                 {"mred", m->mred},
+                 {"wre", m->wre},
+                 {"max_exact", m->max_exact},
+                 {"nmed", m->nmed},
+                 {"output_range", m->output_range},
+                 {"MAE", m->mae},
+                 {"WCE", m->wce},
+                 {"MSE", m->mse},
+                 {"EP%", m->ep_pct},
+                 {"MRE%", m->mre_pct},
+                 {"WCRE%", m->wcre_pct},
+                 {"MAE%", m->mae_pct},
+                 {"WCE%", m->wce_pct},
+                 {"histogram_range", m->hist_range}};
+    for (size_t i = 0; o && i < sizeof counts / sizeof counts[0]; i++)
+        json_object_set_new(o, counts[i].key, json_integer((json_int_t)counts[i].v));
+    for (size_t i = 0; o && i < sizeof reals / sizeof reals[0]; i++)
+        json_object_set_new(o, reals[i].key, cli_json_number(reals[i].v, 17));
+    json_t *h = json_array();
+    for (int i = 0; h && i < AXL_TABLE_HIST_BINS; i++)
+        json_array_append_new(h, json_integer((json_int_t)m->hist[i]));
+    if (o)
+        json_object_set_new(o, "histogram", h);
+    else
+        json_decref(h);
+    return o;
+}
+
+static int print_json(const char *file, const struct axl_table_info *in)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, "
+        "s:I, s:I, s:s, s:s, s:s, s:s, s:o}",
+        "file", file, "design", in->design, "description", in->description, "citation",
+        in->citation, "op", op_name(in->op), "path", path_name(in->path), "core_design",
+        in->core_design, "round", axl_round_name((enum axl_round)in->round), "parameters",
+        in->parameters, "a_format", format_json(&in->fa), "b_format", format_json(&in->fb),
+        "result_format", format_json(&in->fr), "table_a_format", format_json(&in->ta),
+        "table_b_format", format_json(&in->tb), "table_result_format", format_json(&in->tr),
+        "rows", (json_int_t)in->rows, "cols", (json_int_t)in->cols, "entry_bytes",
+        (json_int_t)in->entry_bytes, "design_version", (json_int_t)in->design_version,
+        "design_source_sha256", in->source_sha256, "generator_version", in->generator_version,
+        "generator_commit", in->generator_commit, "created", in->created, "metrics",
+        metrics_json(&in->metrics));
+    return cli_json_write(o, NULL, 17, "axlut info");
 }
 
 int cli_info(int argc, char **argv)
@@ -425,10 +416,8 @@ int cli_info(int argc, char **argv)
         fprintf(stderr, "axlut info: %s\n", msg);
         return CLI_USAGE;
     }
-    if (json) {
-        print_json(file, &in);
-        return CLI_OK;
-    }
+    if (json)
+        return print_json(file, &in);
     printf("file        %s\n", file);
     print_summary(&in);
     printf("citation    %s\n", in.citation[0] ? in.citation : "-");
