@@ -167,8 +167,8 @@ static enum axl_status run_naive(void *ctx, double *aux, char *msg)
     (void)aux;
     enum axl_status st = bench_lut_run(j->lut, j->d, j->x, j->w, j->yn);
     if (st != AXL_OK)
-        snprintf(msg, AXL_MSG_LEN, "naive LUT baseline: out of memory");
-    return st;
+        return axl_msgf(msg, st, "naive LUT baseline: out of memory");
+    return AXL_OK;
 }
 
 static enum axl_status run_blas(void *ctx, double *aux, char *msg)
@@ -176,8 +176,8 @@ static enum axl_status run_blas(void *ctx, double *aux, char *msg)
     const struct job *j = ctx;
     enum axl_status st = bench_blas_run(j->d, j->x, j->w, j->yb, j->col, aux);
     if (st != AXL_OK)
-        snprintf(msg, AXL_MSG_LEN, "BLAS baseline: %s", axl_strerror(st));
-    return st;
+        return axl_msgf(msg, st, "BLAS baseline: %s", axl_strerror(st));
+    return AXL_OK;
 }
 
 /* ---- one case -------------------------------------------------------------- */
@@ -244,8 +244,7 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     float *ya = malloc((size_t)ny * sizeof *ya), *yn = malloc((size_t)ny * sizeof *yn);
     float *yb = malloc((size_t)ny * sizeof *yb), *col = NULL;
     if (!lut || !x || !w || !ya || !yn || !yb) {
-        snprintf(msg, AXL_MSG_LEN, "%s: out of memory", s->name);
-        st = AXL_ERR_NOMEM;
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory", s->name);
         goto done;
     }
     fill(x, nx, 1, 1.0f);
@@ -254,14 +253,14 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     struct axl_mac_spec spec;
     char tmp[AXL_MSG_LEN];
     if ((st = config_layers(c, &layers, tmp)) != AXL_OK) {
-        snprintf(msg, AXL_MSG_LEN, "%s: %.400s", c->name, tmp);
+        axl_msgf(msg, st, "%s: %.400s", c->name, tmp);
         goto done;
     }
     int exact;
     axl_layers_resolve(layers, s->name, d->is_gemm ? "Gemm" : "Conv", &spec, &exact);
     double t0 = bench_now();
     if ((st = axl_mac_create(&spec, &m, tmp)) != AXL_OK) {
-        snprintf(msg, AXL_MSG_LEN, "%s: %.400s", c->name, tmp);
+        axl_msgf(msg, st, "%s: %.400s", c->name, tmp);
         goto done;
     }
     r->setup_s = bench_now() - t0;
@@ -280,8 +279,8 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     if (bench_blas_available()) {
         int64_t ncol = bench_blas_workspace(d);
         if (ncol && !(col = malloc((size_t)ncol * sizeof *col))) {
-            snprintf(msg, AXL_MSG_LEN, "%s: out of memory for the im2col workspace", s->name);
-            st = AXL_ERR_NOMEM;
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory for the im2col workspace",
+                          s->name);
             goto done;
         }
         j.col = col;

@@ -126,21 +126,27 @@ static void print_summary(const struct axl_table_info *in)
            m->mae, m->wce, m->mse, m->ep_pct, m->mre_pct, m->wcre_pct, m->mae_pct, m->wce_pct);
 }
 
-int cli_gen(int argc, char **argv)
-{
-    const char *design = NULL, *out = NULL, *fa_name = NULL, *fb_name = NULL, *fr_name = NULL;
+struct gen_args {
+    const char *design, *out, *fa_name, *fb_name, *fr_name;
     const char *params[MAX_PARAMS + 1];
     char round_param[64];
-    int np = 0, force = 0, threads = 0;
-    double timeout = AXL_ISOLATE_DEFAULT_TIMEOUT;
+    int np, force, threads;
+    double timeout;
+};
+
+/* CLI_OK, or the exit status after a message (help: -1). */
+static int gen_parse(int argc, char **argv, struct gen_args *g)
+{
+    memset(g, 0, sizeof *g);
+    g->timeout = AXL_ISOLATE_DEFAULT_TIMEOUT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (cli_is_help(a)) {
             gen_usage(stdout);
-            return CLI_OK;
+            return -1;
         } else if (!strcmp(a, "--force")) {
-            force = 1;
+            g->force = 1;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--format") || !strcmp(a, "--format-b") ||
                    !strcmp(a, "--format-r") || !strcmp(a, "--param") || !strcmp(a, "--round") ||
                    !strcmp(a, "--threads") || !strcmp(a, "--timeout")) {
@@ -150,13 +156,13 @@ int cli_gen(int argc, char **argv)
             }
             i++;
             if (!strcmp(a, "-o"))
-                out = v;
+                g->out = v;
             else if (!strcmp(a, "--format"))
-                fa_name = v;
+                g->fa_name = v;
             else if (!strcmp(a, "--format-b"))
-                fb_name = v;
+                g->fb_name = v;
             else if (!strcmp(a, "--format-r"))
-                fr_name = v;
+                g->fr_name = v;
             else if (!strcmp(a, "--threads")) {
                 char *end;
                 long t = strtol(v, &end, 10);
@@ -164,7 +170,7 @@ int cli_gen(int argc, char **argv)
                     fprintf(stderr, "axlut gen: --threads needs a count 1..1024, not '%s'\n", v);
                     return CLI_USAGE;
                 }
-                threads = (int)t;
+                g->threads = (int)t;
             } else if (!strcmp(a, "--timeout")) {
                 char *end;
                 double t = strtod(v, &end);
@@ -174,7 +180,7 @@ int cli_gen(int argc, char **argv)
                             v);
                     return CLI_USAGE;
                 }
-                timeout = t;
+                g->timeout = t;
             } else if (!strcmp(a, "--round")) {
                 enum axl_round r;
                 if (axl_round_parse(v, &r) != AXL_OK) {
@@ -183,39 +189,53 @@ int cli_gen(int argc, char **argv)
                             v);
                     return CLI_USAGE;
                 }
-                snprintf(round_param, sizeof round_param, "round=%s", v);
-                if (np >= MAX_PARAMS) {
+                snprintf(g->round_param, sizeof g->round_param, "round=%s", v);
+                if (g->np >= MAX_PARAMS) {
                     fprintf(stderr, "axlut gen: too many parameters\n");
                     return CLI_USAGE;
                 }
-                params[np++] = round_param;
+                g->params[g->np++] = g->round_param;
             } else {
-                if (np >= MAX_PARAMS || !strchr(v, '=')) {
+                if (g->np >= MAX_PARAMS || !strchr(v, '=')) {
                     fprintf(stderr, "axlut gen: --param %s: expected NAME=VALUE\n", v);
                     return CLI_USAGE;
                 }
-                params[np++] = v;
+                g->params[g->np++] = v;
             }
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "axlut gen: unknown option '%s' (axlut gen --help)\n", a);
             return CLI_USAGE;
-        } else if (!design) {
-            design = a;
+        } else if (!g->design) {
+            g->design = a;
         } else {
             fprintf(stderr, "axlut gen: unexpected argument '%s'\n", a);
             return CLI_USAGE;
         }
     }
-    if (!design || !out) {
+    if (!g->design || !g->out) {
         fprintf(stderr, "axlut gen: %s (axlut gen --help)\n",
-                !design ? "no design given" : "no output given: -o TABLE.h5");
+                !g->design ? "no design given" : "no output given: -o TABLE.h5");
         return CLI_USAGE;
     }
-    if (!force && access(out, F_OK) == 0) {
-        fprintf(stderr, "axlut gen: %s exists (use --force to overwrite)\n", out);
+    if (!g->force && access(g->out, F_OK) == 0) {
+        fprintf(stderr, "axlut gen: %s exists (use --force to overwrite)\n", g->out);
         return CLI_USAGE;
     }
 
+    return CLI_OK;
+}
+
+int cli_gen(int argc, char **argv)
+{
+    struct gen_args ga;
+    int prc = gen_parse(argc, argv, &ga);
+    if (prc != CLI_OK)
+        return prc < 0 ? CLI_OK : prc;
+    const char *design = ga.design, *out = ga.out, *fa_name = ga.fa_name, *fb_name = ga.fb_name,
+               *fr_name = ga.fr_name;
+    const char *const *params = ga.params;
+    int np = ga.np, force = ga.force, threads = ga.threads;
+    double timeout = ga.timeout;
     int rc = CLI_USAGE;
     char msg[AXL_MSG_LEN];
     struct axl_user_design *user = NULL;
