@@ -63,9 +63,10 @@ enum axl_status axl_layers_set_only(struct axl_layers *l, const char *pattern, i
 /* Whether the configuration approximates anything at all. */
 int axl_layers_any(const struct axl_layers *l);
 
-/* The specification of one layer.  *exact is set when the layer stays
- * exact float32 (then *spec is untouched).  Strings in *spec stay valid as
- * long as l does. */
+/* The specification of one layer (also for users without a graph, such as
+ * axlut bench).  *exact is set when the layer stays exact float32, by the
+ * rules or outside axl_layers_set_only's pattern (then *spec is
+ * untouched).  Strings in *spec stay valid as long as l does. */
 void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,
                         struct axl_mac_spec *spec, int *exact);
 
