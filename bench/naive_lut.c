@@ -41,15 +41,13 @@ enum axl_status bench_lut_init(struct bench_lut *l, const char *mul, const char 
 {
     const struct axl_design *d = axl_design_find(mul);
     if (!d) {
-        snprintf(msg, AXL_MSG_LEN, "naive LUT baseline: unknown built-in design '%s'", mul);
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID, "naive LUT baseline: unknown built-in design '%s'", mul);
     }
     enum axl_status st = axl_format_parse(fmt, &l->f, msg);
     if (st != AXL_OK)
         return st;
     if (l->f.bits != 8) {
-        snprintf(msg, AXL_MSG_LEN, "naive LUT baseline: %s is not an 8-bit format", l->f.name);
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID, "naive LUT baseline: %s is not an 8-bit format", l->f.name);
     }
     struct axl_design_ctx c;
     if ((st = axl_design_bind(d, &l->f, &l->f, NULL, params, nparams, &c, msg)) != AXL_OK)

@@ -22,6 +22,17 @@ int cli_is_help(const char *arg);
  * a one-line notice and the CPU.  CLI_USAGE (message printed) otherwise. */
 int cli_backend(const char *cmd, const char *device, enum axl_backend *out);
 
+/* JSON output (tools/cli_json.c).  A number as printf's "%.<digits>g"
+ * writes it: the same value, an integer where that text is one, null for
+ * inf and NaN. */
+struct json_t;
+struct json_t *cli_json_number(double v, int digits);
+/* Writes root (and drops the reference) indented by two, reals with
+ * `digits` significant digits, then a newline: to path through path.tmp,
+ * renamed when complete, or to stdout when path is NULL.  An exit status;
+ * messages start with cmd. */
+int cli_json_write(struct json_t *root, const char *path, int digits, const char *cmd);
+
 int cli_list(int argc, char **argv);
 int cli_quantize(int argc, char **argv);
 int cli_run(int argc, char **argv);

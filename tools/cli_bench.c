@@ -2,6 +2,7 @@
  * exact float32 through BLAS and against the straightforward LUT loop of
  * peer tools, on the same shapes in the same run (bench/cases.c). */
 #define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "axlut/emu.h"
+#include "axlut/layers.h"
 #include "axlut/mac.h"
 #include "baselines.h"
 #include "cases.h"
@@ -165,8 +167,8 @@ static enum axl_status run_naive(void *ctx, double *aux, char *msg)
     (void)aux;
     enum axl_status st = bench_lut_run(j->lut, j->d, j->x, j->w, j->yn);
     if (st != AXL_OK)
-        snprintf(msg, AXL_MSG_LEN, "naive LUT baseline: out of memory");
-    return st;
+        return axl_msgf(msg, st, "naive LUT baseline: out of memory");
+    return AXL_OK;
 }
 
 static enum axl_status run_blas(void *ctx, double *aux, char *msg)
@@ -174,8 +176,8 @@ static enum axl_status run_blas(void *ctx, double *aux, char *msg)
     const struct job *j = ctx;
     enum axl_status st = bench_blas_run(j->d, j->x, j->w, j->yb, j->col, aux);
     if (st != AXL_OK)
-        snprintf(msg, AXL_MSG_LEN, "BLAS baseline: %s", axl_strerror(st));
-    return st;
+        return axl_msgf(msg, st, "BLAS baseline: %s", axl_strerror(st));
+    return AXL_OK;
 }
 
 /* ---- one case -------------------------------------------------------------- */
@@ -204,6 +206,23 @@ static double rel_rms(const float *y, const float *r, int64_t n)
     return den > 0.0 ? sqrt(num / den) : sqrt(num);
 }
 
+/* A config as `axlut run` options would give it (--mul, --param, --format,
+ * --path): the same configuration, and so the same engine, as a run. */
+static enum axl_status config_layers(const struct bench_config *c, struct axl_layers **out,
+                                     char *msg)
+{
+    enum axl_status st = axl_layers_new(out, msg);
+    if (st == AXL_OK)
+        st = axl_layers_set_default(*out, "mul", c->mul, msg);
+    if (st == AXL_OK && c->param)
+        st = axl_layers_set_default(*out, "param", c->param, msg);
+    if (st == AXL_OK)
+        st = axl_layers_set_default(*out, "format", c->fmt, msg);
+    if (st == AXL_OK)
+        st = axl_layers_set_default(*out, "path", axl_path_name(c->path), msg);
+    return st;
+}
+
 static enum axl_status run_case(const struct opts *o, const struct bench_shape *s,
                                 const struct bench_config *c, struct result *r, char *msg)
 {
@@ -219,31 +238,29 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
 
     enum axl_status st = AXL_OK;
     struct axl_mac *m = NULL;
+    struct axl_layers *layers = NULL;
     struct bench_lut *lut = malloc(sizeof *lut);
     float *x = malloc((size_t)nx * sizeof *x), *w = malloc((size_t)nw * sizeof *w);
     float *ya = malloc((size_t)ny * sizeof *ya), *yn = malloc((size_t)ny * sizeof *yn);
     float *yb = malloc((size_t)ny * sizeof *yb), *col = NULL;
     if (!lut || !x || !w || !ya || !yn || !yb) {
-        snprintf(msg, AXL_MSG_LEN, "%s: out of memory", s->name);
-        st = AXL_ERR_NOMEM;
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory", s->name);
         goto done;
     }
     fill(x, nx, 1, 1.0f);
     fill(w, nw, 2, 0.25f);
 
     struct axl_mac_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.mul = c->mul;
-    spec.fmt_a = c->fmt;
-    spec.path = c->path;
-    if (c->param) {
-        spec.mul_params[0] = c->param;
-        spec.n_mul_params = 1;
-    }
     char tmp[AXL_MSG_LEN];
+    if ((st = config_layers(c, &layers, tmp)) != AXL_OK) {
+        axl_msgf(msg, st, "%s: %.400s", c->name, tmp);
+        goto done;
+    }
+    int exact;
+    axl_layers_resolve(layers, s->name, d->is_gemm ? "Gemm" : "Conv", &spec, &exact);
     double t0 = bench_now();
     if ((st = axl_mac_create(&spec, &m, tmp)) != AXL_OK) {
-        snprintf(msg, AXL_MSG_LEN, "%s: %.400s", c->name, tmp);
+        axl_msgf(msg, st, "%s: %.400s", c->name, tmp);
         goto done;
     }
     r->setup_s = bench_now() - t0;
@@ -262,8 +279,8 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     if (bench_blas_available()) {
         int64_t ncol = bench_blas_workspace(d);
         if (ncol && !(col = malloc((size_t)ncol * sizeof *col))) {
-            snprintf(msg, AXL_MSG_LEN, "%s: out of memory for the im2col workspace", s->name);
-            st = AXL_ERR_NOMEM;
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory for the im2col workspace",
+                          s->name);
             goto done;
         }
         j.col = col;
@@ -282,6 +299,7 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     }
 done:
     axl_mac_free(m);
+    axl_layers_free(layers);
     free(lut);
     free(x);
     free(w);
@@ -332,103 +350,70 @@ static void print_row(const struct result *r)
     fflush(stdout);
 }
 
-static void json_string(FILE *f, const char *s)
+/* A number as "%.6g" gives it; null where it does not apply. */
+static json_t *num6(double v, int valid)
 {
-    fputc('"', f);
-    for (; *s; s++) {
-        if (*s == '"' || *s == '\\')
-            fprintf(f, "\\%c", *s);
-        else if ((unsigned char)*s < 0x20)
-            fprintf(f, "\\u%04x", (unsigned)(unsigned char)*s);
-        else
-            fputc(*s, f);
-    }
-    fputc('"', f);
+    return valid ? cli_json_number(v, 6) : json_null();
 }
 
-static void json_num(FILE *f, const char *key, double v, int valid)
+static json_t *dims_json(const struct bench_dims *d)
 {
-    if (valid)
-        fprintf(f, ",\n    \"%s\": %.6g", key, v);
-    else
-        fprintf(f, ",\n    \"%s\": null", key);
+    if (d->is_gemm)
+        return json_pack("{s:I, s:I, s:I}", "m", (json_int_t)d->gm, "n", (json_int_t)d->gn, "k",
+                         (json_int_t)d->gk);
+    return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "n", (json_int_t)d->n, "c",
+                     (json_int_t)d->c, "h", (json_int_t)d->h, "w", (json_int_t)d->w, "oc",
+                     (json_int_t)d->oc, "kh", (json_int_t)d->k, "kw", (json_int_t)d->k,
+                     "stride", (json_int_t)d->stride, "pad", (json_int_t)d->pad);
 }
 
-static void json_str_field(FILE *f, const char *key, const char *v)
+static json_t *result_json(const struct result *r, int threads, const char *device,
+                           const char *cpu)
 {
-    fprintf(f, ",\n    \"%s\": ", key);
-    json_string(f, v);
+    char name[96], shape[160];
+    snprintf(name, sizeof name, "%s/%s", r->s->name, r->c->name);
+    bench_shape_describe(r->s, shape, sizeof shape);
+    int blas = r->blas_s > 0.0;
+    double a = rate(r->macs, r->approx_s), nv = rate(r->macs, r->naive_s);
+    double b = blas ? rate(r->macs, r->blas_s) : 0.0;
+    json_t *o = json_pack("{s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:i, s:I}",
+                          "name", name, "shape_name", r->s->name, "shape", shape, "dims",
+                          dims_json(&r->s->d), "config", r->c->name, "description", r->desc,
+                          "path", r->path, "device", device, "cpu", cpu, "blas",
+                          bench_blas_name(), "naive_lut_format", r->c->lut_fmt, "threads",
+                          threads, "reps", r->reps, "macs", (json_int_t)r->macs);
+    if (!o)
+        return NULL;
+    json_object_set_new(o, "seconds", num6(r->approx_s, 1));
+    json_object_set_new(o, "setup_seconds", num6(r->setup_s, 1));
+    json_object_set_new(o, "approx_macs_per_s", num6(a, 1));
+    json_object_set_new(o, "naive_lut_seconds", num6(r->naive_s, 1));
+    json_object_set_new(o, "naive_lut_macs_per_s", num6(nv, 1));
+    json_object_set_new(o, "exact_blas_seconds", num6(r->blas_s, blas));
+    json_object_set_new(o, "exact_blas_im2col_seconds", num6(r->im2col_s, blas));
+    json_object_set_new(o, "exact_blas_macs_per_s", num6(b, blas));
+    json_object_set_new(o, "approx_over_naive", num6(nv > 0.0 ? a / nv : 0.0, nv > 0.0));
+    json_object_set_new(o, "approx_over_blas", num6(blas ? a / b : 0.0, blas));
+    json_object_set_new(o, "blas_over_approx", num6(blas && a > 0.0 ? b / a : 0.0,
+                                                    blas && a > 0.0));
+    json_object_set_new(o, "approx_rel_rms_err", num6(r->approx_err, r->approx_err >= 0.0));
+    json_object_set_new(o, "naive_lut_rel_rms_err", num6(r->naive_err, r->naive_err >= 0.0));
+    return o;
 }
 
 /* Written to FILE.tmp, renamed when complete. */
 static int write_json(const char *path, const struct result *res, size_t n, int threads,
                       const char *device, const char *cpu)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
-        fprintf(stderr, "axlut bench: --json path too long\n");
-        return CLI_USAGE;
+    json_t *root = json_array();
+    for (size_t i = 0; root && i < n; i++) {
+        json_t *o = result_json(&res[i], threads, device, cpu);
+        if (!o || json_array_append_new(root, o) != 0) {
+            json_decref(root);
+            root = NULL;
+        }
     }
-    FILE *f = fopen(tmp, "w");
-    if (!f) {
-        fprintf(stderr, "axlut bench: cannot write '%s'\n", tmp);
-        return CLI_FAIL;
-    }
-    fprintf(f, "[");
-    for (size_t i = 0; i < n; i++) {
-        const struct result *r = &res[i];
-        const struct bench_dims *d = &r->s->d;
-        char name[96], shape[160];
-        snprintf(name, sizeof name, "%s/%s", r->s->name, r->c->name);
-        bench_shape_describe(r->s, shape, sizeof shape);
-        int blas = r->blas_s > 0.0;
-        double a = rate(r->macs, r->approx_s), nv = rate(r->macs, r->naive_s);
-        double b = blas ? rate(r->macs, r->blas_s) : 0.0;
-        fprintf(f, "%s\n  {\n    \"name\": ", i ? "," : "");
-        json_string(f, name);
-        json_str_field(f, "shape_name", r->s->name);
-        json_str_field(f, "shape", shape);
-        if (d->is_gemm)
-            fprintf(f, ",\n    \"dims\": {\"m\": %lld, \"n\": %lld, \"k\": %lld}",
-                    (long long)d->gm, (long long)d->gn, (long long)d->gk);
-        else
-            fprintf(f, ",\n    \"dims\": {\"n\": %lld, \"c\": %lld, \"h\": %lld, \"w\": %lld, "
-                    "\"oc\": %lld, \"kh\": %lld, \"kw\": %lld, \"stride\": %lld, \"pad\": %lld}",
-                    (long long)d->n, (long long)d->c, (long long)d->h, (long long)d->w,
-                    (long long)d->oc, (long long)d->k, (long long)d->k, (long long)d->stride,
-                    (long long)d->pad);
-        json_str_field(f, "config", r->c->name);
-        json_str_field(f, "description", r->desc);
-        json_str_field(f, "path", r->path);
-        json_str_field(f, "device", device);
-        json_str_field(f, "cpu", cpu);
-        json_str_field(f, "blas", bench_blas_name());
-        json_str_field(f, "naive_lut_format", r->c->lut_fmt);
-        fprintf(f, ",\n    \"threads\": %d,\n    \"reps\": %d,\n    \"macs\": %lld", threads,
-                r->reps, (long long)r->macs);
-        json_num(f, "seconds", r->approx_s, 1);
-        json_num(f, "setup_seconds", r->setup_s, 1);
-        json_num(f, "approx_macs_per_s", a, 1);
-        json_num(f, "naive_lut_seconds", r->naive_s, 1);
-        json_num(f, "naive_lut_macs_per_s", nv, 1);
-        json_num(f, "exact_blas_seconds", r->blas_s, blas);
-        json_num(f, "exact_blas_im2col_seconds", r->im2col_s, blas);
-        json_num(f, "exact_blas_macs_per_s", b, blas);
-        json_num(f, "approx_over_naive", nv > 0.0 ? a / nv : 0.0, nv > 0.0);
-        json_num(f, "approx_over_blas", blas ? a / b : 0.0, blas);
-        json_num(f, "blas_over_approx", blas && a > 0.0 ? b / a : 0.0, blas && a > 0.0);
-        json_num(f, "approx_rel_rms_err", r->approx_err, r->approx_err >= 0.0);
-        json_num(f, "naive_lut_rel_rms_err", r->naive_err, r->naive_err >= 0.0);
-        fprintf(f, "\n  }");
-    }
-    fprintf(f, "\n]\n");
-    int bad = ferror(f);
-    if (fclose(f) != 0 || bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        fprintf(stderr, "axlut bench: writing '%s' failed\n", path);
-        return CLI_FAIL;
-    }
-    return CLI_OK;
+    return cli_json_write(root, path, 6, "axlut bench");
 }
 
 static void list_cases(int quick, const char *name)
@@ -559,8 +544,8 @@ int cli_bench(int argc, char **argv)
                 "float32 baseline\n", hint);
     printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "case", "MMACs", "approx", "naive", "BLAS",
            "/naive", "BLAS/", "rel.err");
-    printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "", "", "GMAC/s", "GMAC/s", "GMAC/s", "", "approx",
-           "vs fp32");
+    printf("%-34s %9s %9s %9s %9s %8s %8s %8s\n", "", "", "GMAC/s", "GMAC/s", "GMAC/s", "",
+           "approx", "vs fp32");
 
     struct result *res = calloc(ncases, sizeof *res);
     if (!res) {

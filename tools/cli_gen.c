@@ -1,6 +1,7 @@
 /* axlut gen, axlut info: build a design's table with its metrics, and show
  * what a table file is. */
 #define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,21 +126,27 @@ static void print_summary(const struct axl_table_info *in)
            m->mae, m->wce, m->mse, m->ep_pct, m->mre_pct, m->wcre_pct, m->mae_pct, m->wce_pct);
 }
 
-int cli_gen(int argc, char **argv)
-{
-    const char *design = NULL, *out = NULL, *fa_name = NULL, *fb_name = NULL, *fr_name = NULL;
+struct gen_args {
+    const char *design, *out, *fa_name, *fb_name, *fr_name;
     const char *params[MAX_PARAMS + 1];
     char round_param[64];
-    int np = 0, force = 0, threads = 0;
-    double timeout = AXL_ISOLATE_DEFAULT_TIMEOUT;
+    int np, force, threads;
+    double timeout;
+};
+
+/* CLI_OK, or the exit status after a message (help: -1). */
+static int gen_parse(int argc, char **argv, struct gen_args *g)
+{
+    memset(g, 0, sizeof *g);
+    g->timeout = AXL_ISOLATE_DEFAULT_TIMEOUT;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (cli_is_help(a)) {
             gen_usage(stdout);
-            return CLI_OK;
+            return -1;
         } else if (!strcmp(a, "--force")) {
-            force = 1;
+            g->force = 1;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--format") || !strcmp(a, "--format-b") ||
                    !strcmp(a, "--format-r") || !strcmp(a, "--param") || !strcmp(a, "--round") ||
                    !strcmp(a, "--threads") || !strcmp(a, "--timeout")) {
@@ -149,13 +156,13 @@ int cli_gen(int argc, char **argv)
             }
             i++;
             if (!strcmp(a, "-o"))
-                out = v;
+                g->out = v;
             else if (!strcmp(a, "--format"))
-                fa_name = v;
+                g->fa_name = v;
             else if (!strcmp(a, "--format-b"))
-                fb_name = v;
+                g->fb_name = v;
             else if (!strcmp(a, "--format-r"))
-                fr_name = v;
+                g->fr_name = v;
             else if (!strcmp(a, "--threads")) {
                 char *end;
                 long t = strtol(v, &end, 10);
@@ -163,7 +170,7 @@ int cli_gen(int argc, char **argv)
                     fprintf(stderr, "axlut gen: --threads needs a count 1..1024, not '%s'\n", v);
                     return CLI_USAGE;
                 }
-                threads = (int)t;
+                g->threads = (int)t;
             } else if (!strcmp(a, "--timeout")) {
                 char *end;
                 double t = strtod(v, &end);
@@ -173,7 +180,7 @@ int cli_gen(int argc, char **argv)
                             v);
                     return CLI_USAGE;
                 }
-                timeout = t;
+                g->timeout = t;
             } else if (!strcmp(a, "--round")) {
                 enum axl_round r;
                 if (axl_round_parse(v, &r) != AXL_OK) {
@@ -182,39 +189,53 @@ int cli_gen(int argc, char **argv)
                             v);
                     return CLI_USAGE;
                 }
-                snprintf(round_param, sizeof round_param, "round=%s", v);
-                if (np >= MAX_PARAMS) {
+                snprintf(g->round_param, sizeof g->round_param, "round=%s", v);
+                if (g->np >= MAX_PARAMS) {
                     fprintf(stderr, "axlut gen: too many parameters\n");
                     return CLI_USAGE;
                 }
-                params[np++] = round_param;
+                g->params[g->np++] = g->round_param;
             } else {
-                if (np >= MAX_PARAMS || !strchr(v, '=')) {
+                if (g->np >= MAX_PARAMS || !strchr(v, '=')) {
                     fprintf(stderr, "axlut gen: --param %s: expected NAME=VALUE\n", v);
                     return CLI_USAGE;
                 }
-                params[np++] = v;
+                g->params[g->np++] = v;
             }
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "axlut gen: unknown option '%s' (axlut gen --help)\n", a);
             return CLI_USAGE;
-        } else if (!design) {
-            design = a;
+        } else if (!g->design) {
+            g->design = a;
         } else {
             fprintf(stderr, "axlut gen: unexpected argument '%s'\n", a);
             return CLI_USAGE;
         }
     }
-    if (!design || !out) {
+    if (!g->design || !g->out) {
         fprintf(stderr, "axlut gen: %s (axlut gen --help)\n",
-                !design ? "no design given" : "no output given: -o TABLE.h5");
+                !g->design ? "no design given" : "no output given: -o TABLE.h5");
         return CLI_USAGE;
     }
-    if (!force && access(out, F_OK) == 0) {
-        fprintf(stderr, "axlut gen: %s exists (use --force to overwrite)\n", out);
+    if (!g->force && access(g->out, F_OK) == 0) {
+        fprintf(stderr, "axlut gen: %s exists (use --force to overwrite)\n", g->out);
         return CLI_USAGE;
     }
 
+    return CLI_OK;
+}
+
+int cli_gen(int argc, char **argv)
+{
+    struct gen_args ga;
+    int prc = gen_parse(argc, argv, &ga);
+    if (prc != CLI_OK)
+        return prc < 0 ? CLI_OK : prc;
+    const char *design = ga.design, *out = ga.out, *fa_name = ga.fa_name, *fb_name = ga.fb_name,
+               *fr_name = ga.fr_name;
+    const char *const *params = ga.params;
+    int np = ga.np, force = ga.force, threads = ga.threads;
+    double timeout = ga.timeout;
     int rc = CLI_USAGE;
     char msg[AXL_MSG_LEN];
     struct axl_user_design *user = NULL;
@@ -300,99 +321,89 @@ done:
 
 /* --- info ---------------------------------------------------------------- */
 
-static void json_str(const char *key, const char *s, int comma)
-{
-    printf("  \"%s\": \"", key);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            printf("\\%c", c);
-        else if (c < 0x20)
-            printf("\\u%04x", c);
-        else
-            putchar(c);
-    }
-    printf("\"%s\n", comma ? "," : "");
-}
-
-static void json_num(const char *key, double v, int comma)
-{
-    if (isfinite(v))
-        printf("    \"%s\": %.17g%s\n", key, v, comma ? "," : "");
-    else
-        printf("    \"%s\": null%s\n", key, comma ? "," : "");
-}
-
-static void json_format(const char *key, const struct axl_format *f)
+static json_t *format_json(const struct axl_format *f)
 {
     static const char *kinds[] = {"float", "int", "uint"};
-    printf("  \"%s\": {\"name\": \"%s\", \"kind\": \"%s\", \"bits\": %u", key, f->name,
-           kinds[f->kind < 3 ? f->kind : 0], f->bits);
-    if (f->kind == AXL_KIND_FLOAT)
-        printf(", \"ebits\": %u, \"mbits\": %u, \"bias\": %d, \"subnormals\": %u", f->ebits,
-               f->mbits, (int)f->bias, f->subnormals);
-    printf("},\n");
+    json_t *o = json_pack("{s:s, s:s, s:I}", "name", f->name, "kind",
+                          kinds[f->kind < 3 ? f->kind : 0], "bits", (json_int_t)f->bits);
+    if (o && f->kind == AXL_KIND_FLOAT) {
+        json_object_set_new(o, "ebits", json_integer((json_int_t)f->ebits));
+        json_object_set_new(o, "mbits", json_integer((json_int_t)f->mbits));
+        json_object_set_new(o, "bias", json_integer((json_int_t)f->bias));
+        json_object_set_new(o, "subnormals", json_integer((json_int_t)f->subnormals));
+    }
+    return o;
 }
 
-static void print_json(const char *file, const struct axl_table_info *in)
+/* Every metric; reals as "%.17g" gives them (the exact double). */
+static json_t *metrics_json(const struct axl_metrics *m)
 {
-    const struct axl_metrics *m = &in->metrics;
-    printf("{\n");
-    json_str("file", file, 1);
-    json_str("design", in->design, 1);
-    json_str("description", in->description, 1);
-    json_str("citation", in->citation, 1);
-    json_str("op", op_name(in->op), 1);
-    json_str("path", path_name(in->path), 1);
-    json_str("core_design", in->core_design, 1);
-    json_str("round", axl_round_name((enum axl_round)in->round), 1);
-    json_str("parameters", in->parameters, 1);
-    json_format("a_format", &in->fa);
-    json_format("b_format", &in->fb);
-    json_format("result_format", &in->fr);
-    json_format("table_a_format", &in->ta);
-    json_format("table_b_format", &in->tb);
-    json_format("table_result_format", &in->tr);
-    printf("  \"rows\": %llu,\n  \"cols\": %llu,\n  \"entry_bytes\": %u,\n  \"design_version\": "
-           "%u,\n",
-           (unsigned long long)in->rows, (unsigned long long)in->cols, in->entry_bytes,
-           in->design_version);
-    json_str("design_source_sha256", in->source_sha256, 1);
-    json_str("generator_version", in->generator_version, 1);
-    json_str("generator_commit", in->generator_commit, 1);
-    json_str("created", in->created, 1);
-    printf("  \"metrics\": {\n");
-    printf("    \"pairs\": %llu,\n    \"compared\": %llu,\n    \"errors\": %llu,\n"
-           "    \"nan_results\": %llu,\n    \"inf_results\": %llu,\n    \"exact_nonfinite\": "
-           "%llu,\n    \"special_mismatch\": %llu,\n    \"rel_pairs\": %llu,\n",
-           (unsigned long long)m->pairs, (unsigned long long)m->compared,
-           (unsigned long long)m->errors, (unsigned long long)m->nan_results,
-           (unsigned long long)m->inf_results, (unsigned long long)m->exact_nonfinite,
-           (unsigned long long)m->special_mismatch, (unsigned long long)m->rel_pairs);
-    json_num("ep", m->ep, 1);
-    json_num("mean_error", m->mean_error, 1);
-    json_num("mae", m->mae, 1);
-    json_num("mse", m->mse, 1);
-    json_num("rmse", m->rmse, 1);
-    json_num("wce", m->wce, 1);
-    json_num("mred", m->mred, 1);
-    json_num("wre", m->wre, 1);
-    json_num("max_exact", m->max_exact, 1);
-    json_num("nmed", m->nmed, 1);
-    json_num("output_range", m->output_range, 1);
-    json_num("MAE", m->mae, 1);
-    json_num("WCE", m->wce, 1);
-    json_num("MSE", m->mse, 1);
-    json_num("EP%", m->ep_pct, 1);
-    json_num("MRE%", m->mre_pct, 1);
-    json_num("WCRE%", m->wcre_pct, 1);
-    json_num("MAE%", m->mae_pct, 1);
-    json_num("WCE%", m->wce_pct, 1);
-    json_num("histogram_range", m->hist_range, 1);
-    printf("    \"histogram\": [");
-    for (int i = 0; i < AXL_TABLE_HIST_BINS; i++)
-        printf("%s%llu", i ? ", " : "", (unsigned long long)m->hist[i]);
-    printf("]\n  }\n}\n");
+    json_t *o = json_object();
+    const struct {
+        const char *key;
+        uint64_t v;
+    } counts[] = {{"pairs", m->pairs},
+                  {"compared", m->compared},
+                  {"errors", m->errors},
+                  {"nan_results", m->nan_results},
+                  {"inf_results", m->inf_results},
+                  {"exact_nonfinite", m->exact_nonfinite},
+                  {"special_mismatch", m->special_mismatch},
+                  {"rel_pairs", m->rel_pairs}};
+    const struct {
+        const char *key;
+        double v;
+    } reals[] = {{"ep", m->ep},
+                 {"mean_error", m->mean_error},
+                 {"mae", m->mae},
+                 {"mse", m->mse},
+                 {"rmse", m->rmse},
+                 {"wce", m->wce},
+                 {"mred", m->mred},
+                 {"wre", m->wre},
+                 {"max_exact", m->max_exact},
+                 {"nmed", m->nmed},
+                 {"output_range", m->output_range},
+                 {"MAE", m->mae},
+                 {"WCE", m->wce},
+                 {"MSE", m->mse},
+                 {"EP%", m->ep_pct},
+                 {"MRE%", m->mre_pct},
+                 {"WCRE%", m->wcre_pct},
+                 {"MAE%", m->mae_pct},
+                 {"WCE%", m->wce_pct},
+                 {"histogram_range", m->hist_range}};
+    for (size_t i = 0; o && i < sizeof counts / sizeof counts[0]; i++)
+        json_object_set_new(o, counts[i].key, json_integer((json_int_t)counts[i].v));
+    for (size_t i = 0; o && i < sizeof reals / sizeof reals[0]; i++)
+        json_object_set_new(o, reals[i].key, cli_json_number(reals[i].v, 17));
+    json_t *h = json_array();
+    for (int i = 0; h && i < AXL_TABLE_HIST_BINS; i++)
+        json_array_append_new(h, json_integer((json_int_t)m->hist[i]));
+    if (o)
+        json_object_set_new(o, "histogram", h);
+    else
+        json_decref(h);
+    return o;
+}
+
+static int print_json(const char *file, const struct axl_table_info *in)
+{
+    json_t *o = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, "
+        "s:I, s:I, s:s, s:s, s:s, s:s, s:o}",
+        "file", file, "design", in->design, "description", in->description, "citation",
+        in->citation, "op", op_name(in->op), "path", path_name(in->path), "core_design",
+        in->core_design, "round", axl_round_name((enum axl_round)in->round), "parameters",
+        in->parameters, "a_format", format_json(&in->fa), "b_format", format_json(&in->fb),
+        "result_format", format_json(&in->fr), "table_a_format", format_json(&in->ta),
+        "table_b_format", format_json(&in->tb), "table_result_format", format_json(&in->tr),
+        "rows", (json_int_t)in->rows, "cols", (json_int_t)in->cols, "entry_bytes",
+        (json_int_t)in->entry_bytes, "design_version", (json_int_t)in->design_version,
+        "design_source_sha256", in->source_sha256, "generator_version", in->generator_version,
+        "generator_commit", in->generator_commit, "created", in->created, "metrics",
+        metrics_json(&in->metrics));
+    return cli_json_write(o, NULL, 17, "axlut info");
 }
 
 int cli_info(int argc, char **argv)
@@ -425,10 +436,8 @@ int cli_info(int argc, char **argv)
         fprintf(stderr, "axlut info: %s\n", msg);
         return CLI_USAGE;
     }
-    if (json) {
-        print_json(file, &in);
-        return CLI_OK;
-    }
+    if (json)
+        return print_json(file, &in);
     printf("file        %s\n", file);
     print_summary(&in);
     printf("citation    %s\n", in.citation[0] ? in.citation : "-");

@@ -118,39 +118,45 @@ static int is_mac_option(const char *a, const char **key)
     return 0;
 }
 
-int cli_run(int argc, char **argv)
-{
-    const char *model = NULL, *data = NULL, *config = NULL, *report_path = NULL,
-               *save = NULL, *device = "cpu";
-    int save_layers = 0, quiet = 0;
-    int64_t batch = 32, limit = 0;
+struct run_args {
+    const char *model, *data, *config, *report, *save, *device;
+    int save_layers, quiet;
+    int64_t batch, limit;
     const char *mac_keys[64], *mac_vals[64];
-    int nmac = 0;
+    int nmac;
+};
+
+/* CLI_OK, or the exit status after a message (help: -1). */
+static int parse_args(int argc, char **argv, struct run_args *r)
+{
+    memset(r, 0, sizeof *r);
+    r->device = "cpu";
+    r->batch = 32;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *key;
         int has = i + 1 < argc;
         if (cli_is_help(a)) {
             usage(stdout);
-            return CLI_OK;
+            return -1;
         } else if (is_mac_option(a, &key)) {
-            if (!has || nmac >= 64) {
+            if (!has || r->nmac >= 64) {
                 fprintf(stderr, "axlut run: %s needs a value\n", a);
                 return CLI_USAGE;
             }
-            mac_keys[nmac] = key;
-            mac_vals[nmac++] = argv[++i];
+            r->mac_keys[r->nmac] = key;
+            r->mac_vals[r->nmac++] = argv[++i];
         } else if (!strcmp(a, "--data") && has) {
-            data = argv[++i];
+            r->data = argv[++i];
         } else if (!strcmp(a, "--config") && has) {
-            config = argv[++i];
+            r->config = argv[++i];
         } else if (!strcmp(a, "--report") && has) {
-            report_path = argv[++i];
+            r->report = argv[++i];
         } else if (!strcmp(a, "--save-outputs") && has) {
-            save = argv[++i];
+            r->save = argv[++i];
         } else if (!strcmp(a, "--save-layers")) {
-            save_layers = 1;
+            r->save_layers = 1;
         } else if (!strcmp(a, "--device") && has) {
-            device = argv[++i];
+            r->device = argv[++i];
         } else if ((!strcmp(a, "--batch") || !strcmp(a, "--limit")) && has) {
             char *end;
             long long v = strtoll(argv[i + 1], &end, 10);
@@ -159,118 +165,105 @@ int cli_run(int argc, char **argv)
                         a[2] == 'b' ? "positive" : "non-negative");
                 return CLI_USAGE;
             }
-            *(a[2] == 'b' ? &batch : &limit) = v;
+            *(a[2] == 'b' ? &r->batch : &r->limit) = v;
             i++;
         } else if (!strcmp(a, "--quiet")) {
-            quiet = 1;
+            r->quiet = 1;
         } else if (a[0] == '-') {
             fprintf(stderr, "axlut run: unknown option '%s' or missing value (axlut run --help)\n",
                     a);
             return CLI_USAGE;
-        } else if (!model) {
-            model = a;
+        } else if (!r->model) {
+            r->model = a;
         } else {
             fprintf(stderr, "axlut run: one model only ('%s' is extra)\n", a);
             return CLI_USAGE;
         }
     }
-    if (!model || !data) {
+    if (!r->model || !r->data) {
         fprintf(stderr, "axlut run: %s (axlut run --help)\n",
-                !model ? "no model given" : "no dataset given (--data DATA.h5)");
+                !r->model ? "no model given" : "no dataset given (--data DATA.h5)");
         return CLI_USAGE;
     }
-    if (save_layers && !save) {
+    if (r->save_layers && !r->save) {
         fprintf(stderr, "axlut run: --save-layers needs --save-outputs OUT.h5\n");
         return CLI_USAGE;
     }
+    return CLI_OK;
+}
+
+/* The configuration: the file's (or an empty one) with the MAC options on
+ * its default. */
+static int load_layers(const struct run_args *r, struct axl_layers **out)
+{
+    char msg[AXL_MSG_LEN];
+    if ((r->config ? axl_layers_load_json(r->config, out, msg) : axl_layers_new(out, msg)) !=
+        AXL_OK) {
+        fprintf(stderr, "axlut run: %s\n", msg);
+        return CLI_USAGE;
+    }
+    for (int i = 0; i < r->nmac; i++)
+        if (axl_layers_set_default(*out, r->mac_keys[i], r->mac_vals[i], msg) != AXL_OK) {
+            fprintf(stderr, "axlut run: --%s: %s\n", r->mac_keys[i], msg);
+            return CLI_USAGE;
+        }
+    return CLI_OK;
+}
+
+int cli_run(int argc, char **argv)
+{
+    struct run_args ra;
+    int rc = parse_args(argc, argv, &ra);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
     enum axl_backend be;
-    if (cli_backend("axlut run", device, &be) != CLI_OK)
+    if (cli_backend("axlut run", ra.device, &be) != CLI_OK)
         return CLI_USAGE;
 
     char msg[AXL_MSG_LEN];
-    int rc = CLI_USAGE;
+    rc = CLI_USAGE;
     struct axl_graph *g = NULL;
     struct axl_layers *layers = NULL;
     struct axl_dataset *ds = NULL;
-    const struct axl_mac **macs = NULL;
-    const char **names = NULL, **ops = NULL;
+    struct axl_layer_macs lm = {0};
     struct axl_run_report rep;
     memset(&rep, 0, sizeof rep);
 
-    if (axl_graph_load(model, &g, msg) != AXL_OK) {
+    if (axl_graph_load(ra.model, &g, msg) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;
     }
-    if ((config ? axl_layers_load_json(config, &layers, msg) : axl_layers_new(&layers, msg)) !=
-        AXL_OK) {
+    if (load_layers(&ra, &layers) != CLI_OK)
+        goto done;
+    enum axl_status st = axl_layers_bind(layers, g, &lm, msg);
+    if (st != AXL_OK) {
+        fprintf(stderr, "axlut run: %s\n", msg);
+        rc = st == AXL_ERR_NOMEM ? CLI_FAIL : CLI_USAGE;
+        goto done;
+    }
+    if (axl_dataset_open(ra.data, g, &ds, msg) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;
     }
-    for (int i = 0; i < nmac; i++)
-        if (axl_layers_set_default(layers, mac_keys[i], mac_vals[i], msg) != AXL_OK) {
-            fprintf(stderr, "axlut run: --%s: %s\n", mac_keys[i], msg);
-            goto done;
-        }
-    size_t nn = axl_graph_node_count(g), nm = 0;
-    macs = calloc(nn ? nn : 1, sizeof *macs);
-    names = calloc(nn ? nn : 1, sizeof *names);
-    ops = calloc(nn ? nn : 1, sizeof *ops);
-    if (!macs || !names || !ops) {
-        fprintf(stderr, "axlut run: out of memory\n");
-        rc = CLI_FAIL;
-        goto done;
-    }
-    for (size_t i = 0; i < nn; i++)
-        if (axl_graph_node_is_mac(g, i)) {
-            names[nm] = axl_graph_node_name(g, i);
-            ops[nm++] = axl_graph_node_op(g, i);
-        }
-    if (axl_layers_check(layers, names, ops, nm, msg) != AXL_OK) {
-        fprintf(stderr, "axlut run: %s%s%s\n", config ? config : "", config ? ": " : "", msg);
-        goto done;
-    }
-    for (size_t i = 0; i < nn; i++) {
-        if (!axl_graph_node_is_mac(g, i))
-            continue;
-        struct axl_mac_spec spec;
-        int exact;
-        axl_layers_resolve(layers, axl_graph_node_name(g, i), axl_graph_node_op(g, i), &spec,
-                           &exact);
-        if (exact)
-            continue;
-        struct axl_mac *m;
-        if (axl_mac_create(&spec, &m, msg) != AXL_OK) {
-            fprintf(stderr, "axlut run: layer %s (%s): %s\n", axl_graph_node_name(g, i),
-                    axl_graph_node_op(g, i), msg);
-            goto done;
-        }
-        macs[i] = m;
-    }
-    if (axl_dataset_open(data, g, &ds, msg) != AXL_OK) {
-        fprintf(stderr, "axlut run: %s\n", msg);
-        goto done;
-    }
-    struct bar bar = {isatty(2) && !quiet, 0};
-    struct axl_run_settings set = {be, batch, limit, progress, &bar, save, save_layers};
+    struct bar bar = {isatty(2) && !ra.quiet, 0};
+    struct axl_run_settings set = {be, ra.batch, ra.limit, progress, &bar, ra.save,
+                                   ra.save_layers};
     rc = CLI_FAIL;
-    if (axl_run_dataset(g, macs, ds, &set, &rep, msg) != AXL_OK) {
+    if (axl_run_dataset(g, lm.macs, ds, &set, &rep, msg) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;
     }
-    if (!quiet)
+    if (!ra.quiet)
         print_report(&rep);
-    if (report_path && axl_run_report_write_json(&rep, report_path, model, data, msg) != AXL_OK) {
+    if (ra.report &&
+        axl_run_report_write_json(&rep, ra.report, ra.model, ra.data, msg) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;
     }
     rc = CLI_OK;
 done:
     axl_run_report_free(&rep);
-    for (size_t i = 0; macs && i < axl_graph_node_count(g); i++)
-        axl_mac_free((struct axl_mac *)macs[i]);
-    free(macs);
-    free(names);
-    free(ops);
+    axl_layer_macs_free(&lm);
     axl_dataset_close(ds);
     axl_layers_free(layers);
     axl_graph_free(g);

@@ -1,10 +1,10 @@
-/* Datasets in HDF5 (include/axlut/run.h). */
+/* Datasets in HDF5 (include/axlut/dataset.h). */
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "axlut/run.h"
+#include "axlut/dataset.h"
 
 struct input_src {
     hid_t dset;
@@ -61,9 +61,8 @@ static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *
     src->dset = -1;
     if (H5Lexists(loc, dname, H5P_DEFAULT) <= 0 ||
         (src->dset = H5Dopen2(loc, dname, H5P_DEFAULT)) < 0) {
-        snprintf(msg, AXL_MSG_LEN, "%s: no dataset %s (model input '%s')", d->path, shown,
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: no dataset %s (model input '%s')", d->path, shown,
                  axl_graph_input_name(g, gi));
-        return AXL_ERR_FORMAT;
     }
     hid_t type = H5Dget_type(src->dset), space = H5Dget_space(src->dset);
     H5T_class_t cls = H5Tget_class(type);
@@ -75,9 +74,8 @@ static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *
     H5Tclose(type);
     H5Sclose(space);
     if (!ok) {
-        snprintf(msg, AXL_MSG_LEN, "%s: %s has %d dimensions (1 to %d allowed)", d->path, shown,
-                 nd, AXL_MAX_DIMS);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: %s has %d dimensions (1 to %d allowed)", d->path,
+                        shown, nd, AXL_MAX_DIMS);
     }
     src->ndim = nd;
     if (cls == H5T_FLOAT) {
@@ -86,14 +84,14 @@ static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *
         src->is_u8 = 1;
         if (!read_attr_double(src->dset, "scale", &src->scale) ||
             !read_attr_double(src->dset, "offset", &src->offset)) {
-            snprintf(msg, AXL_MSG_LEN, "%s: %s is uint8 but lacks its 'scale' and 'offset' "
-                     "attributes (value = scale * code + offset)", d->path, shown);
-            return AXL_ERR_FORMAT;
+            return axl_msgf(msg, AXL_ERR_FORMAT,
+                            "%s: %s is uint8 but lacks its 'scale' and 'offset' "
+                            "attributes (value = scale * code + offset)",
+                            d->path, shown);
         }
     } else {
-        snprintf(msg, AXL_MSG_LEN, "%s: %s must be float32 or uint8 with scale/offset", d->path,
-                 shown);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: %s must be float32 or uint8 with scale/offset",
+                        d->path, shown);
     }
     /* shape after the sample axis against the model's */
     int64_t gd[AXL_MAX_DIMS];
@@ -110,9 +108,9 @@ static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *
         for (int i = 0; i < nd && gl < sizeof got; i++)
             gl += (size_t)snprintf(got + gl, sizeof got - gl, i ? "x%llu" : "%llu",
                                    (unsigned long long)src->dims[i]);
-        snprintf(msg, AXL_MSG_LEN, "%s: %s has shape %s, model input '%s' wants %s (-1: any)",
-                 d->path, shown, got, axl_graph_input_name(g, gi), want);
-        return AXL_ERR_MISMATCH;
+        return axl_msgf(msg, AXL_ERR_MISMATCH,
+                        "%s: %s has shape %s, model input '%s' wants %s (-1: any)", d->path, shown,
+                        got, axl_graph_input_name(g, gi), want);
     }
     return AXL_OK;
 }
@@ -122,10 +120,8 @@ enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
 {
     *out = NULL;
     struct axl_dataset *d = calloc(1, sizeof *d);
-    if (!d) {
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
-        return AXL_ERR_NOMEM;
-    }
+    if (!d)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     d->file = d->labels = -1;
     snprintf(d->path, sizeof d->path, "%s", path);
     enum axl_status st = AXL_ERR_FORMAT;
@@ -135,17 +131,15 @@ enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
         FILE *f = fopen(path, "rb");
         if (f)
             fclose(f);
-        snprintf(msg, AXL_MSG_LEN, "%s: %s", path,
+        st = axl_msgf(msg, f ? AXL_ERR_FORMAT : AXL_ERR_IO, "%s: %s", path,
                  f ? "not an HDF5 file (a dataset needs /inputs and optional /labels)"
                    : "cannot open");
-        st = f ? AXL_ERR_FORMAT : AXL_ERR_IO;
         goto fail;
     }
     d->ninputs = axl_graph_input_count(g);
     d->in = calloc(d->ninputs, sizeof *d->in);
     if (!d->in) {
-        st = AXL_ERR_NOMEM;
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (size_t i = 0; i < d->ninputs; i++)
@@ -172,8 +166,8 @@ enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
         H5Gclose(grp);
     } else {
         if (d->ninputs != 1) {
-            snprintf(msg, AXL_MSG_LEN, "%s: the model has %zu inputs, so /inputs must be a group "
-                     "with one dataset per input name", path, d->ninputs);
+            st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: the model has %zu inputs, so /inputs must "
+                          "be a group with one dataset per input name", path, d->ninputs);
             goto fail;
         }
         if ((st = open_input(d, d->file, "inputs", "/inputs", g, 0, &d->in[0], msg)) != AXL_OK)
@@ -182,8 +176,7 @@ enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
     d->count = (int64_t)d->in[0].dims[0];
     for (size_t i = 1; i < d->ninputs; i++)
         if ((int64_t)d->in[i].dims[0] != d->count) {
-            snprintf(msg, AXL_MSG_LEN, "%s: inputs have different sample counts", path);
-            st = AXL_ERR_FORMAT;
+            st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: inputs have different sample counts", path);
             goto fail;
         }
     if (H5Lexists(d->file, "labels", H5P_DEFAULT) > 0) {
@@ -195,9 +188,9 @@ enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
             H5Sget_simple_extent_dims(sp, &n, NULL);
         H5Sclose(sp);
         if (nd != 1 || (int64_t)n != d->count) {
-            snprintf(msg, AXL_MSG_LEN, "%s: /labels must be 1-D with one label per sample (%lld)",
-                     path, (long long)d->count);
-            st = AXL_ERR_FORMAT;
+            st = axl_msgf(msg, AXL_ERR_FORMAT,
+                          "%s: /labels must be 1-D with one label per sample (%lld)", path,
+                          (long long)d->count);
             goto fail;
         }
     }
@@ -227,7 +220,7 @@ enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n
         unsigned char *u8 = s->is_u8 ? malloc((size_t)(n * per)) : NULL;
         if (!t->data || (s->is_u8 && !u8)) {
             free(u8);
-            snprintf(msg, AXL_MSG_LEN, "out of memory reading %lld samples", (long long)n);
+            axl_msgf(msg, AXL_ERR_IO, "out of memory reading %lld samples", (long long)n);
             goto fail;
         }
         hsize_t off[AXL_MAX_DIMS] = {0}, cnt[AXL_MAX_DIMS];
@@ -245,7 +238,7 @@ enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n
         H5Sclose(fs);
         if (r < 0) {
             free(u8);
-            snprintf(msg, AXL_MSG_LEN, "%s: reading samples %lld..%lld failed (damaged file?)",
+            axl_msgf(msg, AXL_ERR_IO, "%s: reading samples %lld..%lld failed (damaged file?)",
                      d->path, (long long)start, (long long)(start + n - 1));
             goto fail;
         }
@@ -264,7 +257,7 @@ enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n
         H5Sclose(ms);
         H5Sclose(fs);
         if (r < 0) {
-            snprintf(msg, AXL_MSG_LEN, "%s: reading /labels failed (not integers?)", d->path);
+            axl_msgf(msg, AXL_ERR_IO, "%s: reading /labels failed (not integers?)", d->path);
             goto fail;
         }
     }

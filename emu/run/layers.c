@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "axlut/layers.h"
+#include "layers_internal.h"
 
 enum {
     F_MUL = 1 << 0, F_PARAMS = 1 << 1, F_FMT_A = 1 << 2, F_FMT_W = 1 << 3, F_FMT_P = 1 << 4,
@@ -35,18 +36,21 @@ struct rule {
     int exact;
 };
 
+#define NFIELDS 15
+
 struct axl_layers {
     struct rule def;
     struct rule *rules;
     size_t n;
+    char source[512]; /* the JSON file it came from, or "" */
+    char only[4 * STR]; /* a glob over layer names, or "" (every layer) */
 };
 
 enum axl_status axl_layers_new(struct axl_layers **out, char *msg)
 {
     *out = calloc(1, sizeof **out);
     if (!*out) {
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     return AXL_OK;
 }
@@ -82,8 +86,7 @@ static enum axl_status parse_enum(const char *what, const char *v, const char *c
         if (i + 1 < n)
             strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
     }
-    snprintf(msg, AXL_MSG_LEN, "%s%s '%s' is not one of %s", where, what, v, allowed);
-    return AXL_ERR_INVALID;
+    return axl_msgf(msg, AXL_ERR_INVALID, "%s%s '%s' is not one of %s", where, what, v, allowed);
 }
 
 static const char *const k_orders[] = {"sequential", "pairwise", "chunked"};
@@ -106,14 +109,13 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
         int *n = add ? &r->nadd_params : &r->nparams;
         char (*p)[48] = add ? r->add_params : r->params;
         if (!strchr(v, '=')) {
-            snprintf(msg, AXL_MSG_LEN, "%s%s '%s' must be name=value", where, key, v);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s%s '%s' must be name=value", where, key, v);
         }
         if (!(r->set & (add ? F_ADD_PARAMS : F_PARAMS)))
             *n = 0;
         if (*n >= AXL_MAC_MAX_PARAMS) {
-            snprintf(msg, AXL_MSG_LEN, "%sat most %d %ss", where, AXL_MAC_MAX_PARAMS, key);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID, "%sat most %d %ss", where, AXL_MAC_MAX_PARAMS,
+                            key);
         }
         if (!copy(p[*n], sizeof p[*n], v))
             goto toolong;
@@ -122,8 +124,7 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
     } else if (!strcmp(key, "format") || !strcmp(key, "format-w") || !strcmp(key, "format-p") ||
                !strcmp(key, "acc-format")) {
         if (axl_format_parse(v, &f, tmp) != AXL_OK) {
-            snprintf(msg, AXL_MSG_LEN, "%s%s: %.400s", where, key, tmp);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s%s: %.400s", where, key, tmp);
         }
         char *dst = !strcmp(key, "format")     ? r->fmt_a
                     : !strcmp(key, "format-w") ? r->fmt_w
@@ -136,17 +137,17 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
                                              : F_ACC;
     } else if (!strcmp(key, "round")) {
         if (axl_round_parse(v, &r->round) != AXL_OK) {
-            snprintf(msg, AXL_MSG_LEN, "%sround '%s' is not one of nearest, zero, up, down, "
-                     "stochastic", where, v);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "%sround '%s' is not one of nearest, zero, up, down, "
+                            "stochastic",
+                            where, v);
         }
         r->set |= F_ROUND;
     } else if (!strcmp(key, "seed")) {
         char *end;
         r->seed = strtoull(v, &end, 0);
         if (*v == '\0' || *end != '\0') {
-            snprintf(msg, AXL_MSG_LEN, "%sseed '%s' is not an integer", where, v);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID, "%sseed '%s' is not an integer", where, v);
         }
         r->set |= F_SEED;
     } else if (!strcmp(key, "add")) {
@@ -162,8 +163,8 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
         char *end;
         long c = strtol(v, &end, 10);
         if (*v == '\0' || *end != '\0' || c < 1 || c > 1 << 20) {
-            snprintf(msg, AXL_MSG_LEN, "%schunk '%s' must be an integer in 1..1048576", where, v);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID, "%schunk '%s' must be an integer in 1..1048576",
+                            where, v);
         }
         r->chunk = (uint32_t)c;
         r->set |= F_CHUNK;
@@ -181,15 +182,16 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
         r->exact = !strcmp(v, "1") || !strcmp(v, "true");
         r->set |= F_EXACT;
     } else {
-        snprintf(msg, AXL_MSG_LEN, "%sunknown key '%s' (allowed: mul, params, format, format_w, "
-                 "format_p, round, seed, add, add_params, acc_format, order, chunk, path, wquant, "
-                 "exact, and in layer rules match, op)", where, key);
-        return AXL_ERR_INVALID;
+        return axl_msgf(
+            msg, AXL_ERR_INVALID,
+            "%sunknown key '%s' (allowed: mul, params, format, format_w, "
+            "format_p, round, seed, add, add_params, acc_format, order, chunk, path, wquant, "
+            "exact, and in layer rules match, op)",
+            where, key);
     }
     return AXL_OK;
 toolong:
-    snprintf(msg, AXL_MSG_LEN, "%s%s value too long", where, key);
-    return AXL_ERR_INVALID;
+    return axl_msgf(msg, AXL_ERR_INVALID, "%s%s value too long", where, key);
 }
 
 enum axl_status axl_layers_set_default(struct axl_layers *l, const char *key, const char *value,
@@ -244,23 +246,22 @@ static enum axl_status rule_from_json(json_t *obj, struct rule *r, int is_defaul
             if (!json_is_string(v) || !copy(!strcmp(k, "match") ? r->match : r->op,
                                             !strcmp(k, "match") ? sizeof r->match : sizeof r->op,
                                             json_string_value(v))) {
-                snprintf(msg, AXL_MSG_LEN, "%s'%s' must be a (short) string", where, k);
-                return AXL_ERR_INVALID;
+                return axl_msgf(msg, AXL_ERR_INVALID, "%s'%s' must be a (short) string", where, k);
             }
             continue;
         }
         if (!strcmp(key, "param") || !strcmp(key, "add-param")) {
             if (!json_is_object(v)) {
-                snprintf(msg, AXL_MSG_LEN, "%s'%s' must be an object like {\"k\": 4}", where, k);
-                return AXL_ERR_INVALID;
+                return axl_msgf(msg, AXL_ERR_INVALID, "%s'%s' must be an object like {\"k\": 4}",
+                                where, k);
             }
             const char *pk;
             json_t *pv;
             json_object_foreach(v, pk, pv)
             {
                 if (!json_is_integer(pv)) {
-                    snprintf(msg, AXL_MSG_LEN, "%s%s.%s must be an integer", where, k, pk);
-                    return AXL_ERR_INVALID;
+                    return axl_msgf(msg, AXL_ERR_INVALID, "%s%s.%s must be an integer", where, k,
+                                    pk);
                 }
                 snprintf(val, sizeof val, "%s=%lld", pk, (long long)json_integer_value(pv));
                 if (set_field(r, key, val, msg, where) != AXL_OK)
@@ -275,16 +276,15 @@ static enum axl_status rule_from_json(json_t *obj, struct rule *r, int is_defaul
         else if (json_is_boolean(v))
             snprintf(val, sizeof val, "%s", json_is_true(v) ? "1" : "0");
         else {
-            snprintf(msg, AXL_MSG_LEN, "%s'%s' must be a string, integer or boolean", where, k);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s'%s' must be a string, integer or boolean",
+                            where, k);
         }
         if (set_field(r, key, val, msg, where) != AXL_OK)
             return AXL_ERR_INVALID;
     }
     if (!is_default && !r->match[0] && !r->op[0]) {
-        snprintf(msg, AXL_MSG_LEN, "%sa layer rule needs \"match\" (a name or glob) or \"op\"",
-                 where);
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "%sa layer rule needs \"match\" (a name or glob) or \"op\"", where);
     }
     return AXL_OK;
 }
@@ -295,8 +295,7 @@ enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, 
     *out = NULL;
     json_t *root = json_load_file(path, 0, &err);
     if (!root) {
-        snprintf(msg, AXL_MSG_LEN, "%s: line %d: %s", path, err.line, err.text);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: line %d: %s", path, err.line, err.text);
     }
     struct axl_layers *l;
     enum axl_status st = axl_layers_new(&l, msg);
@@ -306,8 +305,7 @@ enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, 
     }
     char where[256];
     if (!json_is_object(root)) {
-        snprintf(msg, AXL_MSG_LEN, "%s: the configuration must be a JSON object", path);
-        st = AXL_ERR_FORMAT;
+        st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: the configuration must be a JSON object", path);
         goto done;
     }
     const char *k;
@@ -319,31 +317,28 @@ enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, 
             if (json_is_string(v) && !strcmp(json_string_value(v), "exact"))
                 continue;
             if (!json_is_object(v)) {
-                snprintf(msg, AXL_MSG_LEN, "%sexpected an object or \"exact\"", where);
-                st = AXL_ERR_FORMAT;
+                st = axl_msgf(msg, AXL_ERR_FORMAT, "%sexpected an object or \"exact\"", where);
                 goto done;
             }
             if ((st = rule_from_json(v, &l->def, 1, msg, where)) != AXL_OK)
                 goto done;
         } else if (!strcmp(k, "layers")) {
             if (!json_is_array(v)) {
-                snprintf(msg, AXL_MSG_LEN, "%s: \"layers\" must be an array of rules", path);
-                st = AXL_ERR_FORMAT;
+                st =
+                    axl_msgf(msg, AXL_ERR_FORMAT, "%s: \"layers\" must be an array of rules", path);
                 goto done;
             }
             size_t n = json_array_size(v);
             l->rules = calloc(n ? n : 1, sizeof *l->rules);
             if (!l->rules) {
-                snprintf(msg, AXL_MSG_LEN, "out of memory");
-                st = AXL_ERR_NOMEM;
+                st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
                 goto done;
             }
             for (size_t i = 0; i < n; i++) {
                 json_t *r = json_array_get(v, i);
                 snprintf(where, sizeof where, "%s: layers[%zu]: ", path, i);
                 if (!json_is_object(r)) {
-                    snprintf(msg, AXL_MSG_LEN, "%sexpected an object", where);
-                    st = AXL_ERR_FORMAT;
+                    st = axl_msgf(msg, AXL_ERR_FORMAT, "%sexpected an object", where);
                     goto done;
                 }
                 if ((st = rule_from_json(r, &l->rules[i], 0, msg, where)) != AXL_OK)
@@ -351,8 +346,8 @@ enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, 
                 l->n = i + 1;
             }
         } else {
-            snprintf(msg, AXL_MSG_LEN, "%s: unknown key '%s' (allowed: default, layers)", path, k);
-            st = AXL_ERR_FORMAT;
+            st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: unknown key '%s' (allowed: default, layers)",
+                          path, k);
             goto done;
         }
     }
@@ -362,6 +357,7 @@ done:
         axl_layers_free(l);
         return st;
     }
+    snprintf(l->source, sizeof l->source, "%s", path);
     *out = l;
     return AXL_OK;
 }
@@ -375,68 +371,92 @@ static int matches(const struct rule *r, const char *name, const char *op)
     return 1;
 }
 
-/* Each field comes from the last matching rule that gives it (the default
- * first); the spec's strings point into those rules, so nothing is copied
- * and the spec stays valid as long as l does. */
-void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,
-                        struct axl_mac_spec *spec, int *exact)
+enum axl_status axl_layers_set_only(struct axl_layers *l, const char *pattern, int literal,
+                                    char *msg)
 {
-    /* find the last rule giving each field: no copies, pointers into l */
-    const struct rule *src[15] = {0};
+    size_t k = 0;
+    for (const char *p = pattern; *p; p++) {
+        if (k + 3 > sizeof l->only)
+            return axl_msgf(msg, AXL_ERR_INVALID, "layer pattern '%s' is too long", pattern);
+        if (literal && strchr("*?[\\", *p))
+            l->only[k++] = '\\'; /* fnmatch: the character itself */
+        l->only[k++] = *p;
+    }
+    l->only[k] = '\0';
+    return AXL_OK;
+}
+
+/* The rule each field of layer NAME comes from: the last matching rule that
+ * gives it (the default first), NULL where none does.  Returns whether the
+ * layer stays exact. */
+static int resolve_sources(const struct axl_layers *l, const char *name, const char *op,
+                           const struct rule *src[NFIELDS])
+{
+    for (int b = 0; b < NFIELDS; b++)
+        src[b] = l->def.set & (1u << b) ? &l->def : NULL;
+    if (l->only[0] && fnmatch(l->only, name, 0) != 0)
+        return 1;
     int ex = rule_exact(&l->def) == 0 ? 0 : 1;
-    const struct rule *all_first = &l->def;
-    for (int b = 0; b < 15; b++)
-        if (all_first->set & (1u << b))
-            src[b] = all_first;
     for (size_t i = 0; i < l->n; i++) {
         const struct rule *r = &l->rules[i];
         if (!matches(r, name, op))
             continue;
-        for (int b = 0; b < 15; b++)
+        for (int b = 0; b < NFIELDS; b++)
             if (r->set & (1u << b))
                 src[b] = r;
         if (rule_exact(r) >= 0)
             ex = rule_exact(r);
     }
-    *exact = ex;
-    if (ex)
-        return;
+    return ex;
+}
+
+/* The spec's strings point into the rules: nothing is copied, and the
+ * spec stays valid as long as the configuration does. */
+static void spec_of(const struct rule *const src[NFIELDS], struct axl_mac_spec *spec)
+{
     memset(spec, 0, sizeof *spec);
-#define FIELD(bit) src[bit]
-    if (FIELD(0))
-        spec->mul = FIELD(0)->mul;
-    if (FIELD(1)) {
-        for (int i = 0; i < FIELD(1)->nparams; i++)
-            spec->mul_params[i] = FIELD(1)->params[i];
-        spec->n_mul_params = FIELD(1)->nparams;
+    if (src[0])
+        spec->mul = src[0]->mul;
+    if (src[1]) {
+        for (int i = 0; i < src[1]->nparams; i++)
+            spec->mul_params[i] = src[1]->params[i];
+        spec->n_mul_params = src[1]->nparams;
     }
-    if (FIELD(2))
-        spec->fmt_a = FIELD(2)->fmt_a;
-    if (FIELD(3))
-        spec->fmt_w = FIELD(3)->fmt_w;
-    if (FIELD(4))
-        spec->fmt_p = FIELD(4)->fmt_p;
-    if (FIELD(5))
-        spec->round = FIELD(5)->round;
-    if (FIELD(6))
-        spec->seed = FIELD(6)->seed;
-    if (FIELD(7))
-        spec->add = FIELD(7)->add;
-    if (FIELD(8)) {
-        for (int i = 0; i < FIELD(8)->nadd_params; i++)
-            spec->add_params[i] = FIELD(8)->add_params[i];
-        spec->n_add_params = FIELD(8)->nadd_params;
+    if (src[2])
+        spec->fmt_a = src[2]->fmt_a;
+    if (src[3])
+        spec->fmt_w = src[3]->fmt_w;
+    if (src[4])
+        spec->fmt_p = src[4]->fmt_p;
+    if (src[5])
+        spec->round = src[5]->round;
+    if (src[6])
+        spec->seed = src[6]->seed;
+    if (src[7])
+        spec->add = src[7]->add;
+    if (src[8]) {
+        for (int i = 0; i < src[8]->nadd_params; i++)
+            spec->add_params[i] = src[8]->add_params[i];
+        spec->n_add_params = src[8]->nadd_params;
     }
-    if (FIELD(9))
-        spec->fmt_acc = FIELD(9)->acc;
-    if (FIELD(10))
-        spec->order = FIELD(10)->order;
-    spec->chunk = FIELD(11) ? FIELD(11)->chunk : 8;
-    if (FIELD(12))
-        spec->path = FIELD(12)->path;
-    if (FIELD(13))
-        spec->wquant = FIELD(13)->wquant;
-#undef FIELD
+    if (src[9])
+        spec->fmt_acc = src[9]->acc;
+    if (src[10])
+        spec->order = src[10]->order;
+    spec->chunk = src[11] ? src[11]->chunk : 8;
+    if (src[12])
+        spec->path = src[12]->path;
+    if (src[13])
+        spec->wquant = src[13]->wquant;
+}
+
+void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,
+                        struct axl_mac_spec *spec, int *exact)
+{
+    const struct rule *src[NFIELDS];
+    *exact = resolve_sources(l, name, op, src);
+    if (!*exact)
+        spec_of(src, spec);
 }
 
 static size_t edit_distance(const char *a, const char *b)
@@ -477,10 +497,109 @@ enum axl_status axl_layers_check(const struct axl_layers *l, const char *const *
                 best = names[j];
             }
         }
-        snprintf(msg, AXL_MSG_LEN, "layer rule %zu (match '%s'%s%s) matches no approximable layer%s%s%s",
-                 i, r->match[0] ? r->match : "*", r->op[0] ? ", op " : "", r->op,
-                 best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "layer rule %zu (match '%s'%s%s) matches no approximable layer%s%s%s", i,
+                        r->match[0] ? r->match : "*", r->op[0] ? ", op " : "", r->op,
+                        best ? " (did you mean '" : "", best ? best : "", best ? "'?)" : "");
     }
     return AXL_OK;
+}
+
+void axl_layer_macs_free(struct axl_layer_macs *b)
+{
+    if (!b)
+        return;
+    for (size_t i = 0; i < b->nowned; i++)
+        axl_mac_free(b->owned[i]);
+    free(b->owned);
+    free(b->macs);
+    memset(b, 0, sizeof *b);
+}
+
+/* Every rule must match one of g's approximable layers. */
+static enum axl_status check_graph(const struct axl_layers *l, const struct axl_graph *g,
+                                   char *msg)
+{
+    size_t nn = axl_graph_node_count(g), nm = 0;
+    const char **names = calloc(nn ? nn : 1, sizeof *names);
+    const char **ops = calloc(nn ? nn : 1, sizeof *ops);
+    enum axl_status st = AXL_ERR_NOMEM;
+    if (!names || !ops) {
+        axl_msgf(msg, st, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nn; i++)
+        if (axl_graph_node_is_mac(g, i)) {
+            names[nm] = axl_graph_node_name(g, i);
+            ops[nm++] = axl_graph_node_op(g, i);
+        }
+    char why[AXL_MSG_LEN];
+    st = axl_layers_check(l, names, ops, nm, why);
+    if (st != AXL_OK)
+        axl_msgf(msg, st, "%s%s%s", l->source, l->source[0] ? ": " : "", why);
+done:
+    free(names);
+    free(ops);
+    return st;
+}
+
+/* An engine of b whose layers take every field from the same rules as src,
+ * or NULL. */
+static struct axl_mac *find_shared(const struct axl_layer_macs *b,
+                                   const struct rule *(*srcs)[NFIELDS], const struct rule **src)
+{
+    for (size_t i = 0; i < b->nowned; i++)
+        if (!memcmp(srcs[i], src, sizeof srcs[i]))
+            return b->owned[i];
+    return NULL;
+}
+
+enum axl_status axl_layers_bind_as(const struct axl_layers *l, const struct axl_graph *g,
+                                   const char *what, struct axl_layer_macs *out, char *msg)
+{
+    memset(out, 0, sizeof *out);
+    enum axl_status st = check_graph(l, g, msg);
+    if (st != AXL_OK)
+        return st;
+    size_t nn = axl_graph_node_count(g);
+    out->n = nn;
+    out->macs = calloc(nn ? nn : 1, sizeof *out->macs);
+    out->owned = calloc(nn ? nn : 1, sizeof *out->owned);
+    const struct rule *(*srcs)[NFIELDS] = calloc(nn ? nn : 1, sizeof *srcs);
+    if (!out->macs || !out->owned || !srcs) {
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < nn; i++) {
+        if (!axl_graph_node_is_mac(g, i))
+            continue;
+        const char *name = axl_graph_node_name(g, i), *op = axl_graph_node_op(g, i);
+        const struct rule **src = srcs[out->nowned];
+        if (resolve_sources(l, name, op, src))
+            continue;
+        if ((out->macs[i] = find_shared(out, srcs, src)))
+            continue;
+        struct axl_mac_spec spec;
+        spec_of(src, &spec);
+        char why[AXL_MSG_LEN];
+        if ((st = axl_mac_create(&spec, &out->owned[out->nowned], why)) != AXL_OK) {
+            if (what)
+                axl_msgf(msg, st, "%s: %s", what, why);
+            else
+                axl_msgf(msg, st, "layer %s (%s): %s", name, op, why);
+            goto done;
+        }
+        out->macs[i] = out->owned[out->nowned++];
+    }
+done:
+    free(srcs);
+    if (st != AXL_OK)
+        axl_layer_macs_free(out);
+    return st;
+}
+
+enum axl_status axl_layers_bind(const struct axl_layers *l, const struct axl_graph *g,
+                                struct axl_layer_macs *out, char *msg)
+{
+    return axl_layers_bind_as(l, g, NULL, out, msg);
 }

@@ -1,8 +1,6 @@
 /* Running a network over a dataset with the exact network alongside
  * (include/axlut/run.h). */
 #define _POSIX_C_SOURCE 200809L
-#include <hdf5.h>
-#include <jansson.h>
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -11,6 +9,7 @@
 #include <unistd.h>
 
 #include "axlut/run.h"
+#include "outputs.h"
 
 void axl_error_add(struct axl_error_sums *s, const float *got, const float *ref, int64_t n)
 {
@@ -57,19 +56,18 @@ void axl_run_report_free(struct axl_run_report *r)
 
 struct run_state {
     const struct axl_graph *g;
-    size_t nnodes;
+    size_t nnodes, nout;
     const struct axl_mac *const *macs;
     int64_t *layer_of;           /* node -> index in report->layers, -1 */
     struct axl_tensor *exact;    /* node -> exact network's first output (MAC nodes) */
     struct axl_run_report *rep;
     int pass_exact;
     double t_last;
-    /* saving */
-    hid_t h5;
+    /* saving: slots [0, nout) are the outputs, nout + node the layers */
+    struct axl_outputs *save;
     int64_t row;                 /* first sample of this batch */
     int64_t total;
     int save_layers;
-    hid_t *layer_dsets;          /* node -> dataset or -1 */
     char err[AXL_MSG_LEN];
     int failed;
 };
@@ -86,66 +84,17 @@ static int copy_tensor(struct axl_tensor *dst, const struct axl_tensor *src)
     return 1;
 }
 
-/* HDF5 names cannot hold '/', which exported node names often do. */
-static void h5_name(const char *name, char *out, size_t cap)
+/* A layer's output in the outputs file; rank-0 outputs are not saved. */
+static void save_layer(struct run_state *s, size_t node, const struct axl_tensor *out)
 {
-    snprintf(out, cap, "%s", name);
-    for (char *p = out; *p; p++)
-        if (*p == '/')
-            *p = '|';
-    if (!out[0] || out[0] == '.')
-        snprintf(out, cap, "node");
-}
-
-/* A chunked float dataset [total, dims[1..]] under `where`. */
-static hid_t make_dset(hid_t file, const char *group, const char *name, const struct axl_tensor *t,
-                       int64_t total, const char *real_name)
-{
-    hsize_t dims[AXL_MAX_DIMS], chunk[AXL_MAX_DIMS];
-    dims[0] = (hsize_t)total;
-    chunk[0] = 1;
-    for (int i = 1; i < t->ndim; i++)
-        dims[i] = chunk[i] = (hsize_t)t->dims[i];
-    if (t->ndim == 0)
-        return -1;
-    char path[600], hn[400];
-    h5_name(name, hn, sizeof hn);
-    snprintf(path, sizeof path, "%s/%s", group, hn);
-    hid_t sp = H5Screate_simple(t->ndim, dims, NULL);
-    hid_t pl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(pl, t->ndim, chunk);
-    hid_t d = H5Dcreate2(file, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
-    H5Pclose(pl);
-    H5Sclose(sp);
-    if (d >= 0 && real_name) {
-        hid_t st = H5Tcopy(H5T_C_S1);
-        H5Tset_size(st, H5T_VARIABLE);
-        H5Tset_cset(st, H5T_CSET_UTF8);
-        hid_t as = H5Screate(H5S_SCALAR);
-        hid_t a = H5Acreate2(d, "node", st, as, H5P_DEFAULT, H5P_DEFAULT);
-        if (a >= 0) {
-            H5Awrite(a, st, &real_name);
-            H5Aclose(a);
-        }
-        H5Sclose(as);
-        H5Tclose(st);
+    const char *name = axl_graph_node_name(s->g, node);
+    if (out->ndim < 1)
+        return;
+    if (axl_outputs_write(s->save, s->nout + node, "/layers", name, name, out, s->row,
+                          s->total) != AXL_OK) {
+        axl_msgf(s->err, AXL_ERR_IO, "writing layer %s to the outputs file failed", name);
+        s->failed = 1;
     }
-    return d;
-}
-
-static int write_rows(hid_t d, const struct axl_tensor *t, int64_t row)
-{
-    hsize_t off[AXL_MAX_DIMS] = {0}, cnt[AXL_MAX_DIMS];
-    off[0] = (hsize_t)row;
-    for (int i = 0; i < t->ndim; i++)
-        cnt[i] = (hsize_t)t->dims[i];
-    hid_t fs = H5Dget_space(d), ms = H5Screate_simple(t->ndim, cnt, NULL);
-    herr_t r = H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
-    if (r >= 0)
-        r = H5Dwrite(d, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, t->data);
-    H5Sclose(ms);
-    H5Sclose(fs);
-    return r >= 0;
 }
 
 static void observe(void *user, size_t node, const struct axl_tensor *out,
@@ -160,7 +109,7 @@ static void observe(void *user, size_t node, const struct axl_tensor *out,
     int64_t li = s->layer_of[node];
     if (s->pass_exact) {
         if (li >= 0 && !copy_tensor(&s->exact[node], &out[0])) {
-            snprintf(s->err, sizeof s->err, "out of memory keeping layer outputs");
+            axl_msgf(s->err, AXL_ERR_NOMEM, "out of memory keeping layer outputs");
             s->failed = 1;
         }
         return;
@@ -176,16 +125,8 @@ static void observe(void *user, size_t node, const struct axl_tensor *out,
         if (s->exact[node].data && axl_tensor_numel(&s->exact[node]) == n)
             axl_error_add(&L->accum_sums, out[0].data, s->exact[node].data, n);
     }
-    if (s->save_layers && s->h5 >= 0) {
-        if (s->layer_dsets[node] < 0 && s->row == 0)
-            s->layer_dsets[node] = make_dset(s->h5, "/layers", axl_graph_node_name(s->g, node),
-                                             &out[0], s->total, axl_graph_node_name(s->g, node));
-        if (s->layer_dsets[node] >= 0 && !write_rows(s->layer_dsets[node], &out[0], s->row)) {
-            snprintf(s->err, sizeof s->err, "writing layer %s to the outputs file failed",
-                     axl_graph_node_name(s->g, node));
-            s->failed = 1;
-        }
-    }
+    if (s->save_layers && s->save)
+        save_layer(s, node, &out[0]);
 }
 
 /* A NaN score is below every number: never a prediction (-1 when all are
@@ -212,63 +153,28 @@ int axl_in_top_k(const float *v, int64_t n, int64_t label, int k)
     return above < k;
 }
 
-enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac *const *macs,
-                                struct axl_dataset *d, const struct axl_run_settings *set,
-                                struct axl_run_report *rep, char *msg)
+/* The report's layers: the MAC nodes in execution order. */
+static enum axl_status init_layers(struct run_state *s, char *msg)
 {
-    memset(rep, 0, sizeof *rep);
-    size_t nn = axl_graph_node_count(g), nin = axl_graph_input_count(g),
-           nout = axl_graph_output_count(g);
-    int64_t total = axl_dataset_count(d);
-    if (set->limit > 0 && set->limit < total)
-        total = set->limit;
-    int64_t batch = set->batch > 0 ? set->batch : 32;
-    if (total <= 0) {
-        snprintf(msg, AXL_MSG_LEN, "the dataset holds no samples");
-        return AXL_ERR_INVALID;
-    }
-    struct run_state s;
-    memset(&s, 0, sizeof s);
-    s.g = g;
-    s.nnodes = nn;
-    s.macs = macs;
-    s.rep = rep;
-    s.h5 = -1;
-    s.total = total;
-    s.save_layers = set->save_layers;
-    s.layer_of = malloc(nn * sizeof *s.layer_of);
-    s.exact = calloc(nn, sizeof *s.exact);
-    s.layer_dsets = malloc(nn * sizeof *s.layer_dsets);
-    struct axl_tensor *in = calloc(nin, sizeof *in), *out_a = calloc(nout, sizeof *out_a),
-                      *out_e = calloc(nout, sizeof *out_e);
-    int64_t *labels = malloc((size_t)batch * sizeof *labels);
-    struct axl_node_info *info = calloc(nn, sizeof *info);
-    hid_t *out_dsets = malloc(nout * sizeof *out_dsets);
-    char tmp_path[1100] = "";
-    enum axl_status st = AXL_ERR_NOMEM;
-    if (!s.layer_of || !s.exact || !s.layer_dsets || !in || !out_a || !out_e || !labels || !info ||
-        !out_dsets) {
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
+    const struct axl_graph *g = s->g;
+    struct axl_run_report *rep = s->rep;
+    size_t nn = s->nnodes, nl = 0;
+    struct axl_node_info *info = calloc(nn ? nn : 1, sizeof *info);
+    if (!info)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    enum axl_status st = axl_graph_describe(g, 1, info, msg);
+    if (st != AXL_OK)
         goto done;
-    }
-    for (size_t i = 0; i < nout; i++)
-        out_dsets[i] = -1;
-    if ((st = axl_graph_describe(g, 1, info, msg)) != AXL_OK)
-        goto done;
-    size_t nl = 0;
-    for (size_t i = 0; i < nn; i++) {
-        s.layer_of[i] = axl_graph_node_is_mac(g, i) ? (int64_t)nl++ : -1;
-        s.layer_dsets[i] = -1;
-    }
+    for (size_t i = 0; i < nn; i++)
+        s->layer_of[i] = axl_graph_node_is_mac(g, i) ? (int64_t)nl++ : -1;
     rep->layers = calloc(nl ? nl : 1, sizeof *rep->layers);
     if (!rep->layers) {
-        st = AXL_ERR_NOMEM;
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         goto done;
     }
     rep->nlayers = nl;
     for (size_t i = 0; i < nn; i++) {
-        int64_t li = s.layer_of[i];
+        int64_t li = s->layer_of[i];
         if (li < 0)
             continue;
         struct axl_layer_report *L = &rep->layers[li];
@@ -278,108 +184,57 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
         L->macs = info[i].macs;
         L->ndim = info[i].ndim;
         memcpy(L->dims, info[i].dims, sizeof L->dims);
-        L->approximate = macs && macs[i];
+        L->approximate = s->macs && s->macs[i];
         if (L->approximate) {
-            axl_mac_describe(macs[i], L->config, sizeof L->config);
-            L->path = axl_mac_path(macs[i]);
+            axl_mac_describe(s->macs[i], L->config, sizeof L->config);
+            L->path = axl_mac_path(s->macs[i]);
         } else {
             snprintf(L->config, sizeof L->config, "exact fp32");
             L->path = AXL_PATH_FUNCTION;
         }
     }
-    if (set->save_outputs) {
-        snprintf(tmp_path, sizeof tmp_path, "%s.tmp%ld", set->save_outputs, (long)getpid());
-        H5E_BEGIN_TRY { s.h5 = H5Fcreate(tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT); }
-        H5E_END_TRY;
-        if (s.h5 < 0) {
-            snprintf(msg, AXL_MSG_LEN, "%s: cannot create the outputs file", set->save_outputs);
-            st = AXL_ERR_IO;
-            goto done;
-        }
-        hid_t gr = H5Gcreate2(s.h5, "/outputs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        H5Gclose(gr);
-        if (set->save_layers) {
-            gr = H5Gcreate2(s.h5, "/layers", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-            H5Gclose(gr);
+done:
+    free(info);
+    return st;
+}
+
+/* Top-1 and top-5 hits of one batch, approximate and exact, and agreement. */
+struct hits {
+    int64_t correct1, correct5, ecorrect1, ecorrect5, agree;
+    int classes;
+};
+
+static void count_hits(struct hits *h, const struct axl_tensor *out_a,
+                       const struct axl_tensor *out_e, const int64_t *labels, int64_t n,
+                       int has_labels)
+{
+    if (out_a->ndim != 2 || out_a->dims[0] != n)
+        return;
+    int64_t c = out_a->dims[1];
+    h->classes = (int)c;
+    for (int64_t k = 0; k < n; k++) {
+        const float *va = out_a->data + k * c, *ve = out_e->data + k * c;
+        h->agree += axl_argmax(va, c) == axl_argmax(ve, c);
+        if (has_labels) {
+            h->correct1 += axl_in_top_k(va, c, labels[k], 1);
+            h->correct5 += axl_in_top_k(va, c, labels[k], 5);
+            h->ecorrect1 += axl_in_top_k(ve, c, labels[k], 1);
+            h->ecorrect5 += axl_in_top_k(ve, c, labels[k], 5);
         }
     }
-    rep->has_labels = axl_dataset_has_labels(d);
-    int64_t correct1 = 0, correct5 = 0, ecorrect1 = 0, ecorrect5 = 0, agree = 0;
-    int classes = 0;
-    for (int64_t start = 0; start < total; start += batch) {
-        int64_t n = total - start < batch ? total - start : batch;
-        if ((st = axl_dataset_read(d, start, n, in, labels, msg)) != AXL_OK)
-            goto done;
-        struct axl_run_opts o;
-        memset(&o, 0, sizeof o);
-        o.backend = set->backend;
-        o.observe = observe;
-        o.user = &s;
-        /* the exact network: the reference for every layer */
-        s.pass_exact = 1;
-        s.t_last = omp_get_wtime();
-        double t0 = omp_get_wtime();
-        st = axl_graph_run(g, &o, in, out_e, msg);
-        rep->exact_seconds += omp_get_wtime() - t0;
-        if (st != AXL_OK || s.failed)
-            goto run_failed;
-        /* the configured network, each approximate layer with its shadow */
-        s.pass_exact = 0;
-        s.row = start;
-        o.mac = macs;
-        o.shadow = 1;
-        t0 = omp_get_wtime();
-        s.t_last = t0;
-        st = axl_graph_run(g, &o, in, out_a, msg);
-        rep->seconds += omp_get_wtime() - t0;
-        if (st != AXL_OK || s.failed)
-            goto run_failed;
-        for (size_t i = 0; i < nout; i++)
-            axl_error_add(&rep->out_sums, out_a[i].data, out_e[i].data, axl_tensor_numel(&out_a[i]));
-        if (out_a[0].ndim == 2 && out_a[0].dims[0] == n) {
-            int64_t c = out_a[0].dims[1];
-            classes = (int)c;
-            for (int64_t k = 0; k < n; k++) {
-                const float *va = out_a[0].data + k * c, *ve = out_e[0].data + k * c;
-                agree += axl_argmax(va, c) == axl_argmax(ve, c);
-                if (rep->has_labels) {
-                    correct1 += axl_in_top_k(va, c, labels[k], 1);
-                    correct5 += axl_in_top_k(va, c, labels[k], 5);
-                    ecorrect1 += axl_in_top_k(ve, c, labels[k], 1);
-                    ecorrect5 += axl_in_top_k(ve, c, labels[k], 5);
-                }
-            }
-        }
-        if (s.h5 >= 0) {
-            for (size_t i = 0; i < nout; i++) {
-                if (out_dsets[i] < 0 && start == 0)
-                    out_dsets[i] = make_dset(s.h5, "/outputs", axl_graph_output_name(g, i),
-                                             &out_a[i], total, NULL);
-                if (out_dsets[i] < 0 || !write_rows(out_dsets[i], &out_a[i], start)) {
-                    snprintf(msg, AXL_MSG_LEN, "%s: writing outputs failed", set->save_outputs);
-                    st = AXL_ERR_IO;
-                    goto done;
-                }
-            }
-        }
-        for (size_t i = 0; i < nin; i++)
-            axl_tensor_free(&in[i]);
-        for (size_t i = 0; i < nout; i++) {
-            axl_tensor_free(&out_a[i]);
-            axl_tensor_free(&out_e[i]);
-        }
-        rep->samples += n;
-        if (set->progress)
-            set->progress(set->progress_user, start + n, total);
-    }
-    rep->top_k = classes;
+}
+
+static void finish_report(struct axl_run_report *rep, const struct hits *h)
+{
+    rep->top_k = h->classes;
     if (rep->samples > 0) {
         double ns = (double)rep->samples;
-        rep->agreement = classes ? (double)agree / ns : NAN;
-        rep->top1 = rep->has_labels && classes ? (double)correct1 / ns : NAN;
-        rep->top5 = rep->has_labels && classes >= 5 ? (double)correct5 / ns : NAN;
-        rep->exact_top1 = rep->has_labels && classes ? (double)ecorrect1 / ns : NAN;
-        rep->exact_top5 = rep->has_labels && classes >= 5 ? (double)ecorrect5 / ns : NAN;
+        int labels = rep->has_labels;
+        rep->agreement = h->classes ? (double)h->agree / ns : NAN;
+        rep->top1 = labels && h->classes ? (double)h->correct1 / ns : NAN;
+        rep->top5 = labels && h->classes >= 5 ? (double)h->correct5 / ns : NAN;
+        rep->exact_top1 = labels && h->classes ? (double)h->ecorrect1 / ns : NAN;
+        rep->exact_top5 = labels && h->classes >= 5 ? (double)h->ecorrect5 / ns : NAN;
         rep->samples_per_s = rep->seconds > 0 ? ns / rep->seconds : 0;
     }
     for (size_t i = 0; i < rep->nlayers; i++) {
@@ -387,100 +242,135 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
         rep->layers[i].accum = axl_error_of(&rep->layers[i].accum_sums);
     }
     rep->output_error = axl_error_of(&rep->out_sums);
-    st = AXL_OK;
-    goto done;
-run_failed:
-    if (st == AXL_OK) {
-        snprintf(msg, AXL_MSG_LEN, "%s", s.err);
-        st = AXL_ERR_NOMEM;
+}
+
+/* Buffers of one batch. */
+struct batch {
+    size_t nin, nout;
+    struct axl_tensor *in, *out_a, *out_e;
+    int64_t *labels;
+};
+
+static void batch_clear(struct batch *b)
+{
+    for (size_t i = 0; b->in && i < b->nin; i++)
+        axl_tensor_free(&b->in[i]);
+    for (size_t i = 0; b->out_a && i < b->nout; i++) {
+        axl_tensor_free(&b->out_a[i]);
+        axl_tensor_free(&b->out_e[i]);
     }
+}
+
+/* One batch of n samples from start: the exact network, then the
+ * configured one with its shadows; errors, hits and saved outputs. */
+static enum axl_status run_batch(struct run_state *s, const struct axl_run_settings *set,
+                                 struct axl_dataset *d, struct batch *b, int64_t start,
+                                 int64_t n, struct hits *h, char *msg)
+{
+    struct axl_run_report *rep = s->rep;
+    enum axl_status st = axl_dataset_read(d, start, n, b->in, b->labels, msg);
+    if (st != AXL_OK)
+        return st;
+    struct axl_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.backend = set->backend;
+    o.observe = observe;
+    o.user = s;
+    /* the exact network: the reference for every layer */
+    s->pass_exact = 1;
+    s->t_last = omp_get_wtime();
+    double t0 = omp_get_wtime();
+    st = axl_graph_run(s->g, &o, b->in, b->out_e, msg);
+    rep->exact_seconds += omp_get_wtime() - t0;
+    if (st != AXL_OK || s->failed)
+        return st != AXL_OK ? st : axl_msgf(msg, AXL_ERR_NOMEM, "%s", s->err);
+    /* the configured network, each approximate layer with its shadow */
+    s->pass_exact = 0;
+    s->row = start;
+    o.mac = s->macs;
+    o.shadow = 1;
+    t0 = omp_get_wtime();
+    s->t_last = t0;
+    st = axl_graph_run(s->g, &o, b->in, b->out_a, msg);
+    rep->seconds += omp_get_wtime() - t0;
+    if (st != AXL_OK || s->failed)
+        return st != AXL_OK ? st : axl_msgf(msg, AXL_ERR_NOMEM, "%s", s->err);
+    for (size_t i = 0; i < b->nout; i++)
+        axl_error_add(&rep->out_sums, b->out_a[i].data, b->out_e[i].data,
+                      axl_tensor_numel(&b->out_a[i]));
+    count_hits(h, &b->out_a[0], &b->out_e[0], b->labels, n, rep->has_labels);
+    for (size_t i = 0; s->save && i < b->nout; i++)
+        if (b->out_a[i].ndim < 1 ||
+            axl_outputs_write(s->save, i, "/outputs", axl_graph_output_name(s->g, i),
+                              NULL, &b->out_a[i], start, s->total) != AXL_OK)
+            return axl_msgf(msg, AXL_ERR_IO, "%s: writing outputs failed", set->save_outputs);
+    batch_clear(b);
+    rep->samples += n;
+    return AXL_OK;
+}
+
+enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac *const *macs,
+                                struct axl_dataset *d, const struct axl_run_settings *set,
+                                struct axl_run_report *rep, char *msg)
+{
+    memset(rep, 0, sizeof *rep);
+    size_t nn = axl_graph_node_count(g);
+    int64_t total = axl_dataset_count(d);
+    if (set->limit > 0 && set->limit < total)
+        total = set->limit;
+    int64_t batch = set->batch > 0 ? set->batch : 32;
+    if (total <= 0)
+        return axl_msgf(msg, AXL_ERR_INVALID, "the dataset holds no samples");
+    struct run_state s;
+    memset(&s, 0, sizeof s);
+    s.g = g;
+    s.nnodes = nn;
+    s.nout = axl_graph_output_count(g);
+    s.macs = macs;
+    s.rep = rep;
+    s.total = total;
+    s.save_layers = set->save_layers;
+    s.layer_of = malloc((nn ? nn : 1) * sizeof *s.layer_of);
+    s.exact = calloc(nn ? nn : 1, sizeof *s.exact);
+    struct batch b = {axl_graph_input_count(g), s.nout, NULL, NULL, NULL, NULL};
+    b.in = calloc(b.nin ? b.nin : 1, sizeof *b.in);
+    b.out_a = calloc(b.nout ? b.nout : 1, sizeof *b.out_a);
+    b.out_e = calloc(b.nout ? b.nout : 1, sizeof *b.out_e);
+    b.labels = malloc((size_t)batch * sizeof *b.labels);
+    struct hits h = {0, 0, 0, 0, 0, 0};
+    enum axl_status st;
+    if (!s.layer_of || !s.exact || !b.in || !b.out_a || !b.out_e || !b.labels) {
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((st = init_layers(&s, msg)) != AXL_OK)
+        goto done;
+    if (set->save_outputs && (st = axl_outputs_open(set->save_outputs, set->save_layers,
+                                                    s.nout + nn, &s.save, msg)) != AXL_OK)
+        goto done;
+    rep->has_labels = axl_dataset_has_labels(d);
+    for (int64_t start = 0; start < total; start += batch) {
+        int64_t n = total - start < batch ? total - start : batch;
+        if ((st = run_batch(&s, set, d, &b, start, n, &h, msg)) != AXL_OK)
+            goto done;
+        if (set->progress)
+            set->progress(set->progress_user, start + n, total);
+    }
+    finish_report(rep, &h);
 done:
-    for (size_t i = 0; in && i < nin; i++)
-        axl_tensor_free(&in[i]);
-    for (size_t i = 0; out_a && i < nout; i++) {
-        axl_tensor_free(&out_a[i]);
-        axl_tensor_free(&out_e[i]);
-    }
+    batch_clear(&b);
     for (size_t i = 0; s.exact && i < nn; i++)
         axl_tensor_free(&s.exact[i]);
-    for (size_t i = 0; s.layer_dsets && i < nn; i++)
-        if (s.layer_dsets[i] >= 0)
-            H5Dclose(s.layer_dsets[i]);
-    for (size_t i = 0; out_dsets && i < nout; i++)
-        if (out_dsets[i] >= 0)
-            H5Dclose(out_dsets[i]);
-    if (s.h5 >= 0) {
-        herr_t r = H5Fclose(s.h5);
-        if (st == AXL_OK && (r < 0 || rename(tmp_path, set->save_outputs) != 0)) {
-            snprintf(msg, AXL_MSG_LEN, "%s: cannot write the outputs file", set->save_outputs);
-            st = AXL_ERR_IO;
-        }
-        if (st != AXL_OK)
-            unlink(tmp_path);
-    }
+    enum axl_status cst = axl_outputs_close(s.save, st == AXL_OK, msg);
+    if (st == AXL_OK)
+        st = cst;
     free(s.layer_of);
     free(s.exact);
-    free(s.layer_dsets);
-    free(in);
-    free(out_a);
-    free(out_e);
-    free(labels);
-    free(info);
-    free(out_dsets);
+    free(b.in);
+    free(b.out_a);
+    free(b.out_e);
+    free(b.labels);
     if (st != AXL_OK)
         axl_run_report_free(rep);
     return st;
-}
-
-/* JSON numbers cannot be inf or NaN: those become null. */
-static json_t *num(double v)
-{
-    return isfinite(v) ? json_real(v) : json_null();
-}
-
-static json_t *error_json(const struct axl_error *e)
-{
-    return json_pack("{s:o, s:o, s:o, s:o}", "mse", num(e->mse), "snr_db", num(e->snr_db),
-                     "max_abs", num(e->max_abs), "cosine", num(e->cosine));
-}
-
-enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const char *path,
-                                          const char *model, const char *data, char *msg)
-{
-    json_t *layers = json_array();
-    for (size_t i = 0; i < r->nlayers; i++) {
-        const struct axl_layer_report *L = &r->layers[i];
-        json_t *shape = json_array();
-        for (int d = 0; d < L->ndim; d++)
-            json_array_append_new(shape, json_integer((json_int_t)L->dims[d]));
-        json_array_append_new(
-            layers, json_pack("{s:s, s:s, s:o, s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "name", L->name,
-                              "op", L->op, "output_shape", shape, "approximate", L->approximate,
-                              "config", L->config,
-                              "path", L->approximate ? axl_path_name(L->path) : "exact",
-                              "macs_per_sample", (json_int_t)L->macs, "seconds", num(L->seconds),
-                              "layer_error", error_json(&L->local), "accumulated_error",
-                              error_json(&L->accum)));
-    }
-    json_t *root = json_pack(
-        "{s:s, s:s?, s:s?, s:I, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-        "axlut_report", "1", "model", model, "data", data, "samples", (json_int_t)r->samples,
-        "has_labels", r->has_labels, "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
-        num(r->exact_top1), "exact_top5", num(r->exact_top5), "agreement", num(r->agreement),
-        "seconds", num(r->seconds), "exact_seconds", num(r->exact_seconds), "samples_per_s",
-        num(r->samples_per_s), "output_error", error_json(&r->output_error), "layers", layers);
-    if (!root) {
-        snprintf(msg, AXL_MSG_LEN, "out of memory building the report");
-        return AXL_ERR_NOMEM;
-    }
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
-    int rc = json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(9));
-    json_decref(root);
-    if (rc != 0 || rename(tmp, path) != 0) {
-        unlink(tmp);
-        snprintf(msg, AXL_MSG_LEN, "%s: cannot write the report", path);
-        return AXL_ERR_IO;
-    }
-    return AXL_OK;
 }

@@ -18,12 +18,18 @@
  * gives (a later rule wins).  "match" is an exact layer name or a glob (*, ?,
  * [..]); "op" an operator type; a rule may give both.  A rule that matches
  * no approximable layer is an error, so a misspelt name is never ignored.
+ *
+ * axl_layers_bind applies a configuration to a graph: it checks the rules
+ * against the graph's layers and prepares the MAC engine of every layer
+ * that is not exact.  `axlut run`, `axlut sweep` and `axlut bench` all go
+ * through it (or through axl_layers_resolve where there is no graph).
  */
 #ifndef AXLUT_LAYERS_H
 #define AXLUT_LAYERS_H
 
 #include <stddef.h>
 
+#include "graph.h"
 #include "mac.h"
 #include "status.h"
 
@@ -47,12 +53,20 @@ enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, 
 enum axl_status axl_layers_set_default(struct axl_layers *l, const char *key, const char *value,
                                        char *msg);
 
+/* Restrict the configuration to the layers whose name matches PATTERN, a
+ * glob as in "match" (or, when literal, the name itself): every other layer
+ * stays exact whatever the default and the rules say.  Unlike a rule's, a
+ * pattern that matches no layer is not an error (axlut sweep --layers). */
+enum axl_status axl_layers_set_only(struct axl_layers *l, const char *pattern, int literal,
+                                    char *msg);
+
 /* Whether the configuration approximates anything at all. */
 int axl_layers_any(const struct axl_layers *l);
 
-/* The specification of one layer.  *exact is set when the layer stays
- * exact float32 (then *spec is untouched).  Strings in *spec stay valid as
- * long as l does. */
+/* The specification of one layer (also for users without a graph, such as
+ * axlut bench).  *exact is set when the layer stays exact float32, by the
+ * rules or outside axl_layers_set_only's pattern (then *spec is
+ * untouched).  Strings in *spec stay valid as long as l does. */
 void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,
                         struct axl_mac_spec *spec, int *exact);
 
@@ -63,6 +77,26 @@ enum axl_status axl_layers_check(const struct axl_layers *l, const char *const *
                                  const char *const *ops, size_t n, char *msg);
 
 void axl_layers_free(struct axl_layers *l);
+
+/* The MAC engines of one graph's nodes under a configuration. */
+struct axl_layer_macs {
+    size_t n;                    /* the graph's nodes */
+    const struct axl_mac **macs; /* [n]: a node's engine; NULL where it stays exact (every
+                                    node that is not a MAC layer) */
+    struct axl_mac **owned;      /* the distinct engines: layers whose fields all come from
+                                    the same rules share one */
+    size_t nowned;
+};
+
+/* Bind l to graph g: axl_layers_check over g's approximable layers (its
+ * message prefixed with the configuration file's name when l came from
+ * one), then an engine per distinct layer configuration.  On error *out is
+ * empty and msg names the rule, or the layer whose engine failed
+ * ("layer NAME (OP): why").  Free with axl_layer_macs_free. */
+enum axl_status axl_layers_bind(const struct axl_layers *l, const struct axl_graph *g,
+                                struct axl_layer_macs *out, char *msg);
+/* Frees the engines and the table; NULL and an empty binding are fine. */
+void axl_layer_macs_free(struct axl_layer_macs *b);
 
 #ifdef __cplusplus
 }

@@ -9,12 +9,7 @@
  * (its output against the exact network's output of that layer).  Errors
  * are summed over the whole dataset, then reported as MSE, SNR in dB
  * (10 log10 of reference energy over error energy), the largest absolute
- * error and the cosine similarity.
- *
- * Datasets are HDF5 files: `/inputs` (float32 of any rank whose first axis
- * is the sample, or uint8 with `scale` and `offset` attributes: value =
- * scale * code + offset), or a group `/inputs` with one such dataset per
- * model input name; optional `/labels` (integers, one per sample).
+ * error and the cosine similarity.  The datasets are those of dataset.h.
  */
 #ifndef AXLUT_RUN_H
 #define AXLUT_RUN_H
@@ -22,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "dataset.h"
 #include "emu.h"
 #include "graph.h"
 #include "mac.h"
@@ -30,21 +26,6 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
-
-struct axl_dataset;
-
-/* Open a dataset for graph g: every model input must be found, with the
- * shape the model expects after the sample axis.  Errors name the file and
- * the dataset or attribute at fault. */
-enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
-                                 struct axl_dataset **out, char *msg);
-int64_t axl_dataset_count(const struct axl_dataset *d);
-int axl_dataset_has_labels(const struct axl_dataset *d);
-/* Samples [start, start + n) into inputs (axl_graph_input_count() tensors,
- * allocated here; free with axl_tensor_free) and labels (n, or NULL). */
-enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
-                                 struct axl_tensor *inputs, int64_t *labels, char *msg);
-void axl_dataset_close(struct axl_dataset *d);
 
 /* Error of one tensor against its reference, summed over a dataset. */
 struct axl_error_sums {

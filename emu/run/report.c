@@ -1,0 +1,190 @@
+/* The JSON reports of the run layer: a run's (include/axlut/run.h) and a
+ * sweep's results (include/axlut/sweep.h), both written with jansson to a
+ * temporary name and renamed when complete. */
+#define _POSIX_C_SOURCE 200809L
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "axlut/run.h"
+#include "axlut/sweep.h"
+
+/* TEXT into PATH through PATH.tmpPID; 0 on success, nothing left behind
+ * otherwise. */
+static int write_atomic(const char *path, const char *text)
+{
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "w");
+    if (!f)
+        return -1;
+    int bad = fputs(text, f) < 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- a run ------------------------------------------------------------------ */
+
+/* JSON numbers cannot be inf or NaN: those become null. */
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *error_json(const struct axl_error *e)
+{
+    return json_pack("{s:o, s:o, s:o, s:o}", "mse", num(e->mse), "snr_db", num(e->snr_db),
+                     "max_abs", num(e->max_abs), "cosine", num(e->cosine));
+}
+
+static json_t *layer_json(const struct axl_layer_report *L)
+{
+    json_t *shape = json_array();
+    for (int d = 0; d < L->ndim; d++)
+        json_array_append_new(shape, json_integer((json_int_t)L->dims[d]));
+    return json_pack("{s:s, s:s, s:o, s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "name", L->name, "op",
+                     L->op, "output_shape", shape, "approximate", L->approximate, "config",
+                     L->config, "path", L->approximate ? axl_path_name(L->path) : "exact",
+                     "macs_per_sample", (json_int_t)L->macs, "seconds", num(L->seconds),
+                     "layer_error", error_json(&L->local), "accumulated_error",
+                     error_json(&L->accum));
+}
+
+enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const char *path,
+                                          const char *model, const char *data, char *msg)
+{
+    json_t *layers = json_array();
+    for (size_t i = 0; i < r->nlayers; i++)
+        json_array_append_new(layers, layer_json(&r->layers[i]));
+    json_t *root = json_pack(
+        "{s:s, s:s?, s:s?, s:I, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "axlut_report", "1", "model", model, "data", data, "samples", (json_int_t)r->samples,
+        "has_labels", r->has_labels, "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
+        num(r->exact_top1), "exact_top5", num(r->exact_top5), "agreement", num(r->agreement),
+        "seconds", num(r->seconds), "exact_seconds", num(r->exact_seconds), "samples_per_s",
+        num(r->samples_per_s), "output_error", error_json(&r->output_error), "layers", layers);
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(root);
+    if (!text)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory building the report");
+    int rc = write_atomic(path, text);
+    free(text);
+    if (rc != 0)
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the report", path);
+    return AXL_OK;
+}
+
+/* ---- a sweep's results ------------------------------------------------------ */
+
+#define SWEEP_COLUMNS 13
+
+static const char *const k_sweep_columns[SWEEP_COLUMNS] = {
+    "model", "design", "format", "acc_format", "adder", "layers", "samples", "top1",
+    "exact_top1", "agreement", "worst_layer_snr_db", "output_snr_db", "seconds"};
+
+/* A number of the CSV as JSON: its value as written (an integer stays an
+ * integer), null for nan, inf and an empty field. */
+static json_t *csv_number(const char *v)
+{
+    if (!v[0] || strstr(v, "nan") || strstr(v, "inf"))
+        return json_null();
+    char *end;
+    long long i = strtoll(v, &end, 10);
+    if (!*end)
+        return json_integer((json_int_t)i);
+    return json_real(strtod(v, NULL));
+}
+
+/* One CSV line as an object: the first six columns are strings (quotes
+ * removed), the others numbers. */
+static json_t *csv_row(const char *line)
+{
+    json_t *o = json_object();
+    const char *p = line;
+    for (int fi = 0; o && fi < SWEEP_COLUMNS; fi++) {
+        char val[1024];
+        size_t k = 0;
+        int inq = 0;
+        while (*p && (inq || *p != ',')) {
+            if (*p == '"')
+                inq = !inq;
+            else if (k + 1 < sizeof val)
+                val[k++] = *p;
+            p++;
+        }
+        val[k] = '\0';
+        if (*p == ',')
+            p++;
+        json_object_set_new(o, k_sweep_columns[fi], fi < 6 ? json_string(val) : csv_number(val));
+    }
+    return o;
+}
+
+/* The rows one per line, as `axlut sweep` has always laid them out:
+ * "[\n  {row},\n  {row}\n]\n".  Reals with 15 digits give back exactly the
+ * decimal the CSV holds (it never holds more). */
+static char *rows_text(FILE *in)
+{
+    size_t cap = 4096, len = 2;
+    char *text = malloc(cap), line[2048];
+    if (!text)
+        return NULL;
+    memcpy(text, "[\n", 3);
+    int header = 1, first = 1;
+    while (fgets(line, sizeof line, in)) {
+        if (header) {
+            header = 0;
+            continue;
+        }
+        line[strcspn(line, "\n")] = '\0';
+        json_t *row = csv_row(line);
+        char *r = row ? json_dumps(row, JSON_REAL_PRECISION(15)) : NULL;
+        json_decref(row);
+        if (!r) {
+            free(text);
+            return NULL;
+        }
+        size_t need = len + strlen(r) + 8;
+        if (need > cap) {
+            char *t = realloc(text, 2 * need);
+            if (!t) {
+                free(r);
+                free(text);
+                return NULL;
+            }
+            text = t;
+            cap = 2 * need;
+        }
+        len += (size_t)snprintf(text + len, cap - len, "%s  %s", first ? "" : ",\n", r);
+        first = 0;
+        free(r);
+    }
+    char *t = realloc(text, len + 4);
+    if (!t) {
+        free(text);
+        return NULL;
+    }
+    memcpy(t + len, "\n]\n", 4);
+    return t;
+}
+
+enum axl_status axl_sweep_write_json(const char *csv, const char *json, char *msg)
+{
+    FILE *in = fopen(csv, "r");
+    if (!in)
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write", json);
+    char *text = rows_text(in);
+    fclose(in);
+    int rc = text ? write_atomic(json, text) : -1;
+    free(text);
+    if (rc != 0)
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write", json);
+    return AXL_OK;
+}
