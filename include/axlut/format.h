@@ -88,6 +88,12 @@ struct axl_format {
  * NULL). */
 enum axl_status axl_format_parse(const char *name, struct axl_format *out, char *msg);
 
+/* 1 when x and y define the same arithmetic: kind, bits, ebits, mbits,
+ * special, subnormals, overflow and bias all equal (the name is not
+ * compared).  Integer descriptors made by axl_format_parse have zero in the
+ * floating-only fields, so two of them are equal when kind and width are. */
+int axl_format_equal(const struct axl_format *x, const struct axl_format *y);
+
 /* Named formats, for listing. */
 size_t axl_format_named_count(void);
 const char *axl_format_named(size_t i);
