@@ -16,11 +16,8 @@
 
 #include "internal.h"
 
-static const char *const k_kind[] = {"float", "int", "uint"};
-static const char *const k_special[] = {"ieee", "fn", "fnuz", "finite"};
-static const char *const k_overflow[] = {"saturate", "special"};
+/* enum axl_op has no name table of its own yet (include/axlut/design.h) */
 static const char *const k_op[] = {"mul", "add"};
-static const char *const k_path[] = {"full", "mantissa"};
 
 /* The six format groups of attributes: prefix and where it lives in info. */
 #define N_FMT 6
@@ -103,12 +100,12 @@ static int put_format(hid_t loc, const char *prefix, const struct axl_format *f)
     char n[64];
 #define FIELD(suffix) (snprintf(n, sizeof n, "%s_%s", prefix, suffix), n)
     if (put_str(loc, prefix, f->name) < 0 ||
-        put_str(loc, FIELD("kind"), k_kind[f->kind < 3 ? f->kind : 0]) < 0 ||
+        put_str(loc, FIELD("kind"), axl_format_kind_name(f->kind < 3 ? f->kind : 0)) < 0 ||
         put_u32(loc, FIELD("bits"), f->bits) < 0 || put_u32(loc, FIELD("ebits"), f->ebits) < 0 ||
         put_u32(loc, FIELD("mbits"), f->mbits) < 0 || put_i32(loc, FIELD("bias"), f->bias) < 0 ||
-        put_str(loc, FIELD("special"), k_special[f->special < 4 ? f->special : 0]) < 0 ||
+        put_str(loc, FIELD("special"), axl_special_name(f->special < 4 ? f->special : 0)) < 0 ||
         put_u32(loc, FIELD("subnormals"), f->subnormals) < 0 ||
-        put_str(loc, FIELD("overflow"), k_overflow[f->overflow < 2 ? f->overflow : 0]) < 0)
+        put_str(loc, FIELD("overflow"), axl_overflow_name(f->overflow < 2 ? f->overflow : 0)) < 0)
         return -1;
 #undef FIELD
     return 0;
@@ -263,7 +260,7 @@ static int write_root(hid_t f, const struct axl_table_info *in)
         put_u32(f, "design_version", in->design_version) < 0 ||
         put_str(f, "design_source_sha256", in->source_sha256) < 0 ||
         put_str(f, "op", k_op[in->op < 2 ? in->op : 0]) < 0 ||
-        put_str(f, "path", k_path[in->path < 2 ? in->path : 0]) < 0 ||
+        put_str(f, "path", axl_table_path_name(in->path < 2 ? in->path : 0)) < 0 ||
         put_str(f, "core_design", in->core_design) < 0 ||
         put_str(f, "round", axl_round_name((enum axl_round)in->round)) < 0 ||
         put_str(f, "parameters", in->parameters) < 0)
@@ -499,7 +496,8 @@ static enum axl_status get_format(struct rd *r, hid_t f, const char *prefix,
 #define FIELD(suffix) (snprintf(n, sizeof n, "%s_%s", prefix, suffix), n)
     if ((st = get_str(r, f, "", FIELD("kind"), s, sizeof s)) != AXL_OK)
         return st;
-    if (find_name(k_kind, 3, s) != out->kind)
+    enum axl_format_kind kind;
+    if (axl_format_kind_parse(s, &kind) != AXL_OK || kind != out->kind)
         goto differs;
     if ((st = get_num(r, f, "", FIELD("bits"), H5T_NATIVE_UINT32, &bits)) != AXL_OK)
         return st;
@@ -517,11 +515,13 @@ static enum axl_status get_format(struct rd *r, hid_t f, const char *prefix,
         goto differs;
     if ((st = get_str(r, f, "", FIELD("special"), s, sizeof s)) != AXL_OK)
         return st;
-    if (find_name(k_special, 4, s) != out->special)
+    enum axl_special special;
+    if (axl_special_parse(s, &special) != AXL_OK || special != out->special)
         goto differs;
     if ((st = get_str(r, f, "", FIELD("overflow"), s, sizeof s)) != AXL_OK)
         return st;
-    if (find_name(k_overflow, 2, s) != out->overflow)
+    enum axl_overflow overflow;
+    if (axl_overflow_parse(s, &overflow) != AXL_OK || overflow != out->overflow)
         goto differs;
     return AXL_OK;
 differs:
@@ -577,9 +577,10 @@ static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *i
     in->op = (uint32_t)v;
     if ((st = get_str(r, f, "", "path", s, sizeof s)) != AXL_OK)
         return st;
-    if ((v = find_name(k_path, 2, s)) < 0)
+    enum axl_table_path path;
+    if (axl_table_path_parse(s, &path) != AXL_OK)
         return missing(r, "", "path", "is neither full nor mantissa");
-    in->path = (uint32_t)v;
+    in->path = (uint32_t)path;
     enum axl_round rm;
     if ((st = get_str(r, f, "", "round", s, sizeof s)) != AXL_OK)
         return st;

@@ -922,3 +922,35 @@ Test(format_decode, fp16_bf16_every_code)
     }
     cr_expect_eq(bad, 0, "%ld 16-bit decode mismatches", bad);
 }
+
+/* Each format enum has one name table; names round-trip and unknown names
+ * are refused. */
+Test(format_names, round_trip)
+{
+    for (int k = AXL_KIND_FLOAT; k <= AXL_KIND_UINT; k++) {
+        enum axl_format_kind got;
+        cr_expect_eq(axl_format_kind_parse(axl_format_kind_name((enum axl_format_kind)k), &got),
+                     AXL_OK);
+        cr_expect_eq((int)got, k);
+    }
+    for (int s = AXL_SPECIAL_IEEE; s <= AXL_SPECIAL_FINITE; s++) {
+        enum axl_special got;
+        cr_expect_eq(axl_special_parse(axl_special_name((enum axl_special)s), &got), AXL_OK);
+        cr_expect_eq((int)got, s);
+    }
+    for (int o = AXL_OVERFLOW_SATURATE; o <= AXL_OVERFLOW_SPECIAL; o++) {
+        enum axl_overflow got;
+        cr_expect_eq(axl_overflow_parse(axl_overflow_name((enum axl_overflow)o), &got), AXL_OK);
+        cr_expect_eq((int)got, o);
+    }
+    cr_expect_str_eq(axl_format_kind_name(AXL_KIND_UINT), "uint");
+    cr_expect_str_eq(axl_special_name(AXL_SPECIAL_FINITE), "finite");
+    cr_expect_str_eq(axl_overflow_name(AXL_OVERFLOW_SATURATE), "saturate");
+    cr_expect_str_eq(axl_special_name((enum axl_special)9), "?");
+    enum axl_special sp;
+    enum axl_format_kind kd;
+    enum axl_overflow ov;
+    cr_expect_eq(axl_special_parse("fin", &sp), AXL_ERR_INVALID);
+    cr_expect_eq(axl_format_kind_parse(NULL, &kd), AXL_ERR_INVALID);
+    cr_expect_eq(axl_overflow_parse("nonsat", &ov), AXL_ERR_INVALID);
+}

@@ -111,6 +111,17 @@ float axl_format_epsilon(const struct axl_format *f);       /* 2^-m; 1 for ints 
 const char *axl_round_name(enum axl_round r);
 enum axl_status axl_round_parse(const char *s, enum axl_round *out);
 
+/* The names of the other format enums, as table files store them: kinds
+ * "float", "int", "uint"; special-value families "ieee", "fn", "fnuz",
+ * "finite"; overflow "saturate", "special".  A value out of range is named
+ * "?"; the parsers return AXL_ERR_INVALID for an unknown name. */
+const char *axl_format_kind_name(enum axl_format_kind k);
+enum axl_status axl_format_kind_parse(const char *s, enum axl_format_kind *out);
+const char *axl_special_name(enum axl_special s);
+enum axl_status axl_special_parse(const char *s, enum axl_special *out);
+const char *axl_overflow_name(enum axl_overflow o);
+enum axl_status axl_overflow_parse(const char *s, enum axl_overflow *out);
+
 /* --- the arithmetic, shared by host and device ------------------------- */
 
 /* Largest finite magnitude code (sign bit clear). */
