@@ -54,14 +54,6 @@ size_t axl_format_named_count(void) { return N_NAMED; }
 const char *axl_format_named(size_t i) { return i < N_NAMED ? k_named[i].name : NULL; }
 const char *axl_format_named_note(size_t i) { return i < N_NAMED ? k_named[i].note : NULL; }
 
-static enum axl_status fail(char *msg, const char *fmt, const char *name, const char *detail)
-{
-    if (msg) {
-        snprintf(msg, AXL_MSG_LEN, fmt, name, detail);
-    }
-    return AXL_ERR_INVALID;
-}
-
 /* Reads a decimal number; returns the number of characters used (0: none). */
 static int read_int(const char *s, long *v)
 {
@@ -105,6 +97,13 @@ static int parse_modifiers(const char *s, struct axl_format *f)
 
 static enum axl_status parse_float_fields(const char *name, struct axl_format *f, char *msg);
 
+int axl_format_equal(const struct axl_format *x, const struct axl_format *y)
+{
+    return x->kind == y->kind && x->bits == y->bits && x->ebits == y->ebits &&
+           x->mbits == y->mbits && x->special == y->special && x->subnormals == y->subnormals &&
+           x->overflow == y->overflow && x->bias == y->bias;
+}
+
 static void canonical_name(struct axl_format *f)
 {
     if (f->kind != AXL_KIND_FLOAT) {
@@ -119,8 +118,7 @@ static void canonical_name(struct axl_format *f)
             continue;
         if (parse_float_fields(k_named[i].spec, &g, NULL) != AXL_OK)
             continue;
-        if (g.ebits == f->ebits && g.mbits == f->mbits && g.bias == f->bias &&
-            g.special == f->special && g.subnormals == f->subnormals && g.overflow == f->overflow) {
+        if (axl_format_equal(&g, f)) {
             snprintf(f->name, sizeof f->name, "%s", k_named[i].name);
             return;
         }
@@ -144,35 +142,36 @@ static void canonical_name(struct axl_format *f)
 /* Parses e<X>m<Y>...; does not set the name. */
 static enum axl_status parse_float_fields(const char *name, struct axl_format *f, char *msg)
 {
-    char detail[160];
     const char *s = name + 1;
     long x, y, bias = 0;
     int n = read_int(s, &x);
     if (n == 0 || x < 0)
-        return fail(msg, "format '%s': expected exponent bits after 'e' (%s)", name, k_grammar);
-    if (x < 1 || x > 8) {
-        snprintf(detail, sizeof detail, "%ld", x);
-        return fail(msg, "format '%s': %s exponent bits is out of range, allowed 1..8", name, detail);
-    }
+        return axl_msgf(msg, AXL_ERR_INVALID, "format '%s': expected exponent bits after 'e' (%s)",
+                        name, k_grammar);
+    if (x < 1 || x > 8)
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "format '%s': %ld exponent bits is out of range, allowed 1..8", name, x);
     s += n;
     if (*s != 'm')
-        return fail(msg, "format '%s': expected 'm<mantissa bits>' after the exponent (%s)", name,
-                    k_grammar);
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "format '%s': expected 'm<mantissa bits>' after the exponent (%s)", name,
+                        k_grammar);
     s++;
     n = read_int(s, &y);
     if (n == 0 || y < 0)
-        return fail(msg, "format '%s': expected mantissa bits after 'm' (%s)", name, k_grammar);
-    if (y > 23) {
-        snprintf(detail, sizeof detail, "%ld", y);
-        return fail(msg, "format '%s': %s mantissa bits is out of range, allowed 0..23", name, detail);
-    }
+        return axl_msgf(msg, AXL_ERR_INVALID, "format '%s': expected mantissa bits after 'm' (%s)",
+                        name, k_grammar);
+    if (y > 23)
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "format '%s': %ld mantissa bits is out of range, allowed 0..23", name, y);
     s += n;
     int have_bias = 0;
     if (*s == 'b') {
         n = read_int(s + 1, &bias);
         if (n == 0)
-            return fail(msg, "format '%s': expected a number after 'b' (explicit bias, e.g. e5m4b12)",
-                        name, "");
+            return axl_msgf(
+                msg, AXL_ERR_INVALID,
+                "format '%s': expected a number after 'b' (explicit bias, e.g. e5m4b12)", name);
         have_bias = 1;
         s += 1 + n;
     }
@@ -204,16 +203,18 @@ static enum axl_status parse_float_fields(const char *name, struct axl_format *f
     }
     f->overflow = f->special == AXL_SPECIAL_IEEE ? AXL_OVERFLOW_SPECIAL : AXL_OVERFLOW_SATURATE;
     if (!parse_modifiers(s, f))
-        return fail(msg,
-                    "format '%s': unknown suffix '%s'; allowed after e<X>m<Y>: b<bias>, then "
-                    "fn|fnuz|fin|ieee, then nosub, then sat|nonsat",
-                    name, s);
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "format '%s': unknown suffix '%s'; allowed after e<X>m<Y>: b<bias>, then "
+                        "fn|fnuz|fin|ieee, then nosub, then sat|nonsat",
+                        name, s);
     if (f->special == AXL_SPECIAL_IEEE && y == 0)
-        return fail(msg, "format '%s': IEEE special values need a mantissa bit (NaN), %s", name,
-                    "add fn, fnuz or fin for a 0-bit mantissa");
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "format '%s': IEEE special values need a mantissa bit (NaN), %s", name,
+                        "add fn, fnuz or fin for a 0-bit mantissa");
     if (f->special == AXL_SPECIAL_FINITE && f->overflow == AXL_OVERFLOW_SPECIAL)
-        return fail(msg, "format '%s': %s", name,
-                    "a finite-only format has no inf or NaN to overflow to, it always saturates");
+        return axl_msgf(
+            msg, AXL_ERR_INVALID, "format '%s': %s", name,
+            "a finite-only format has no inf or NaN to overflow to, it always saturates");
     long def_bias = (1L << (x - 1)) - 1 + (f->special == AXL_SPECIAL_FNUZ);
     if (!have_bias)
         bias = def_bias;
@@ -221,11 +222,10 @@ static enum axl_status parse_float_fields(const char *name, struct axl_format *f
      * subnormal >= 2^-149 */
     long te_max = f->special == AXL_SPECIAL_IEEE ? (1L << x) - 2 : (1L << x) - 1;
     long lo = te_max - 127, hi = 150 - y;
-    if (bias < lo || bias > hi) {
-        snprintf(detail, sizeof detail, "bias %ld leaves float32's range; allowed %ld..%ld", bias, lo,
-                 hi);
-        return fail(msg, "format '%s': %s", name, detail);
-    }
+    if (bias < lo || bias > hi)
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "format '%s': bias %ld leaves float32's range; allowed %ld..%ld", name,
+                        bias, lo, hi);
     f->bias = (int32_t)bias;
     return AXL_OK;
 }
@@ -241,9 +241,10 @@ static enum axl_status parse_float(const char *name, struct axl_format *f, char 
 enum axl_status axl_format_parse(const char *name, struct axl_format *out, char *msg)
 {
     if (!name || !out)
-        return fail(msg, "format '%s': %s", name ? name : "(null)", "no format given");
+        return axl_msgf(msg, AXL_ERR_INVALID, "format '%s': %s", name ? name : "(null)",
+                        "no format given");
     if (name[0] == '\0')
-        return fail(msg, "format '%s': empty name; use %s", name, k_grammar);
+        return axl_msgf(msg, AXL_ERR_INVALID, "format '%s': empty name; use %s", name, k_grammar);
 
     /* a named format, optionally followed by [nosub][sat|nonsat] */
     size_t best = N_NAMED, best_len = 0;
@@ -260,9 +261,10 @@ enum axl_status axl_format_parse(const char *name, struct axl_format *out, char 
         if (st != AXL_OK)
             return st;
         if (!parse_modifiers(name + best_len, &f))
-            return fail(msg, "format '%s': unknown suffix '%s'; allowed after a named format: "
-                             "nosub, then sat|nonsat",
-                        name, name + best_len);
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "format '%s': unknown suffix '%s'; allowed after a named format: "
+                            "nosub, then sat|nonsat",
+                            name, name + best_len);
         canonical_name(&f);
         *out = f;
         return AXL_OK;
@@ -277,24 +279,24 @@ enum axl_status axl_format_parse(const char *name, struct axl_format *out, char 
         long n;
         int used = read_int(s, &n);
         if (used == 0)
-            return fail(msg, "format '%s': expected a width after '%s', e.g. int8", name,
-                        is_uint ? "uint" : "int");
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "format '%s': expected a width after '%s', e.g. int8", name,
+                            is_uint ? "uint" : "int");
         if (s[used] != '\0')
-            return fail(msg, "format '%s': unexpected '%s' after the width; integer formats take "
-                             "no suffix",
-                        name, s + used);
-        if (n < 2 || n > 16) {
-            char d[64];
-            snprintf(d, sizeof d, "%ld bits is out of range, allowed 2..16", n);
-            return fail(msg, "format '%s': %s", name, d);
-        }
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "format '%s': unexpected '%s' after the width; integer formats take "
+                            "no suffix",
+                            name, s + used);
+        if (n < 2 || n > 16)
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "format '%s': %ld bits is out of range, allowed 2..16", name, n);
         memset(out, 0, sizeof *out);
         out->kind = is_uint ? AXL_KIND_UINT : AXL_KIND_INT;
         out->bits = (uint8_t)n;
         canonical_name(out);
         return AXL_OK;
     }
-    return fail(msg, "unknown format '%s': use %s", name, k_grammar);
+    return axl_msgf(msg, AXL_ERR_INVALID, "unknown format '%s': use %s", name, k_grammar);
 }
 
 float axl_format_max_finite(const struct axl_format *f)
@@ -353,4 +355,60 @@ enum axl_status axl_round_parse(const char *s, enum axl_round *out)
         }
     }
     return AXL_ERR_INVALID;
+}
+
+static const char *const k_kind_names[] = {"float", "int", "uint"};
+static const char *const k_special_names[] = {"ieee", "fn", "fnuz", "finite"};
+static const char *const k_overflow_names[] = {"saturate", "special"};
+#define N_OF(a) (sizeof a / sizeof a[0])
+
+/* The index of s in names, or -1. */
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if (strcmp(names[i], s) == 0)
+            return (int)i;
+    return -1;
+}
+
+const char *axl_format_kind_name(enum axl_format_kind k)
+{
+    return (unsigned)k < N_OF(k_kind_names) ? k_kind_names[k] : "?";
+}
+
+enum axl_status axl_format_kind_parse(const char *s, enum axl_format_kind *out)
+{
+    int i = name_index(k_kind_names, N_OF(k_kind_names), s);
+    if (i < 0)
+        return AXL_ERR_INVALID;
+    *out = (enum axl_format_kind)i;
+    return AXL_OK;
+}
+
+const char *axl_special_name(enum axl_special s)
+{
+    return (unsigned)s < N_OF(k_special_names) ? k_special_names[s] : "?";
+}
+
+enum axl_status axl_special_parse(const char *s, enum axl_special *out)
+{
+    int i = name_index(k_special_names, N_OF(k_special_names), s);
+    if (i < 0)
+        return AXL_ERR_INVALID;
+    *out = (enum axl_special)i;
+    return AXL_OK;
+}
+
+const char *axl_overflow_name(enum axl_overflow o)
+{
+    return (unsigned)o < N_OF(k_overflow_names) ? k_overflow_names[o] : "?";
+}
+
+enum axl_status axl_overflow_parse(const char *s, enum axl_overflow *out)
+{
+    int i = name_index(k_overflow_names, N_OF(k_overflow_names), s);
+    if (i < 0)
+        return AXL_ERR_INVALID;
+    *out = (enum axl_overflow)i;
+    return AXL_OK;
 }

@@ -23,15 +23,29 @@ struct axl_format axl_tg_uint_format(uint32_t n)
     return f;
 }
 
+const char *axl_table_path_name(enum axl_table_path p)
+{
+    return p == AXL_TABLE_FULL ? "full" : p == AXL_TABLE_MANTISSA ? "mantissa" : "?";
+}
+
+enum axl_status axl_table_path_parse(const char *s, enum axl_table_path *out)
+{
+    for (int p = AXL_TABLE_FULL; s && p <= AXL_TABLE_MANTISSA; p++) {
+        if (strcmp(s, axl_table_path_name((enum axl_table_path)p)) == 0) {
+            *out = (enum axl_table_path)p;
+            return AXL_OK;
+        }
+    }
+    return AXL_ERR_INVALID;
+}
+
 enum axl_status axl_tg_finish_info(struct axl_table_info *info, char *msg)
 {
     if (info->ta.bits < 1 || info->ta.bits > 16 || info->tb.bits < 1 || info->tb.bits > 16 ||
         info->tr.bits < 1 || info->tr.bits > 32) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN,
-                     "table formats %s x %s -> %s: operands must have 1..16 bits, results 1..32",
-                     info->ta.name, info->tb.name, info->tr.name);
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "table formats %s x %s -> %s: operands must have 1..16 bits, results 1..32",
+                        info->ta.name, info->tb.name, info->tr.name);
     }
     info->rows = 1ull << info->ta.bits;
     info->cols = 1ull << info->tb.bits;
@@ -69,13 +83,11 @@ enum axl_status axl_table_choose_path(const struct axl_design *d, const struct a
         *out = AXL_TABLE_MANTISSA;
         return AXL_OK;
     }
-    if (msg)
-        snprintf(msg, AXL_MSG_LEN,
-                 "design %s over %s x %s: operands of %u+%u bits are too wide for a table "
-                 "(limit %d+%d) %s; the emulator will call the design's function directly",
-                 d->name, c->fa.name, c->fb.name, (unsigned)c->fa.bits, (unsigned)c->fb.bits,
-                 max_bits, max_bits, why);
-    return AXL_ERR_TOO_LARGE;
+    return axl_msgf(msg, AXL_ERR_TOO_LARGE,
+                    "design %s over %s x %s: operands of %u+%u bits are too wide for a table "
+                    "(limit %d+%d) %s; the emulator will call the design's function directly",
+                    d->name, c->fa.name, c->fb.name, (unsigned)c->fa.bits, (unsigned)c->fb.bits,
+                    max_bits, max_bits, why);
 }
 
 static void fill_common(struct axl_table_info *info, const struct axl_design *d,
@@ -143,13 +155,11 @@ static enum axl_status bind_core(const struct axl_design *d, const struct axl_de
 enum axl_status axl_tg_bad_code(const struct axl_design *d, const struct axl_design_ctx *c,
                                 uint64_t a, uint64_t b, uint32_t code, char *msg)
 {
-    if (msg)
-        snprintf(msg, AXL_MSG_LEN,
-                 "design %s returned code 0x%x for a=0x%llx, b=0x%llx: wider than its "
-                 "result format %s (%u bits)",
-                 d->name, code, (unsigned long long)a, (unsigned long long)b, c->fr.name,
-                 (unsigned)c->fr.bits);
-    return AXL_ERR_INVALID;
+    return axl_msgf(msg, AXL_ERR_INVALID,
+                    "design %s returned code 0x%x for a=0x%llx, b=0x%llx: wider than its "
+                    "result format %s (%u bits)",
+                    d->name, code, (unsigned long long)a, (unsigned long long)b, c->fr.name,
+                    (unsigned)c->fr.bits);
 }
 
 static enum axl_status evaluate(const struct axl_design *d, const struct axl_design_ctx *c,
@@ -204,10 +214,8 @@ enum axl_status axl_tg_prepare(const struct axl_design *d, const struct axl_desi
 {
     *out = NULL;
     if (!d || !c || !d->eval) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "design %s has no eval function",
-                     d && d->name ? d->name : "(null)");
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID, "design %s has no eval function",
+                        d && d->name ? d->name : "(null)");
     }
     enum axl_table_path path;
     enum axl_status s = axl_table_choose_path(d, c, o->max_bits, &path, msg);
@@ -216,9 +224,7 @@ enum axl_status axl_tg_prepare(const struct axl_design *d, const struct axl_desi
 
     struct axl_table *t = calloc(1, sizeof *t);
     if (!t) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "out of memory for the table of %s", d->name);
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the table of %s", d->name);
     }
     fill_common(&t->info, d, c, o->source_sha256);
     t->info.path = path;
@@ -270,9 +276,7 @@ enum axl_status axl_table_generate(const struct axl_design *d, const struct axl_
     t->data = malloc(t->info.rows * t->info.cols * t->info.entry_bytes);
     if (!t->data) {
         axl_table_free(t);
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "out of memory for the table of %s", d->name);
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the table of %s", d->name);
     }
     if ((s = evaluate(ed, &ec, o, t, msg)) != AXL_OK ||
         (!o->skip_metrics &&

@@ -16,11 +16,8 @@
 
 #include "internal.h"
 
-static const char *const k_kind[] = {"float", "int", "uint"};
-static const char *const k_special[] = {"ieee", "fn", "fnuz", "finite"};
-static const char *const k_overflow[] = {"saturate", "special"};
+/* enum axl_op has no name table of its own yet (include/axlut/design.h) */
 static const char *const k_op[] = {"mul", "add"};
-static const char *const k_path[] = {"full", "mantissa"};
 
 /* The six format groups of attributes: prefix and where it lives in info. */
 #define N_FMT 6
@@ -32,16 +29,6 @@ static struct axl_format *fmt_slot(struct axl_table_info *in, int i)
 {
     struct axl_format *s[N_FMT] = {&in->fa, &in->fb, &in->fr, &in->ta, &in->tb, &in->tr};
     return s[i];
-}
-
-static void set_msg(char *msg, const char *fmt, ...)
-{
-    if (!msg)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, AXL_MSG_LEN, fmt, ap);
-    va_end(ap);
 }
 
 struct h5_quiet {
@@ -113,12 +100,12 @@ static int put_format(hid_t loc, const char *prefix, const struct axl_format *f)
     char n[64];
 #define FIELD(suffix) (snprintf(n, sizeof n, "%s_%s", prefix, suffix), n)
     if (put_str(loc, prefix, f->name) < 0 ||
-        put_str(loc, FIELD("kind"), k_kind[f->kind < 3 ? f->kind : 0]) < 0 ||
+        put_str(loc, FIELD("kind"), axl_format_kind_name(f->kind < 3 ? f->kind : 0)) < 0 ||
         put_u32(loc, FIELD("bits"), f->bits) < 0 || put_u32(loc, FIELD("ebits"), f->ebits) < 0 ||
         put_u32(loc, FIELD("mbits"), f->mbits) < 0 || put_i32(loc, FIELD("bias"), f->bias) < 0 ||
-        put_str(loc, FIELD("special"), k_special[f->special < 4 ? f->special : 0]) < 0 ||
+        put_str(loc, FIELD("special"), axl_special_name(f->special < 4 ? f->special : 0)) < 0 ||
         put_u32(loc, FIELD("subnormals"), f->subnormals) < 0 ||
-        put_str(loc, FIELD("overflow"), k_overflow[f->overflow < 2 ? f->overflow : 0]) < 0)
+        put_str(loc, FIELD("overflow"), axl_overflow_name(f->overflow < 2 ? f->overflow : 0)) < 0)
         return -1;
 #undef FIELD
     return 0;
@@ -273,7 +260,7 @@ static int write_root(hid_t f, const struct axl_table_info *in)
         put_u32(f, "design_version", in->design_version) < 0 ||
         put_str(f, "design_source_sha256", in->source_sha256) < 0 ||
         put_str(f, "op", k_op[in->op < 2 ? in->op : 0]) < 0 ||
-        put_str(f, "path", k_path[in->path < 2 ? in->path : 0]) < 0 ||
+        put_str(f, "path", axl_table_path_name(in->path < 2 ? in->path : 0)) < 0 ||
         put_str(f, "core_design", in->core_design) < 0 ||
         put_str(f, "round", axl_round_name((enum axl_round)in->round)) < 0 ||
         put_str(f, "parameters", in->parameters) < 0)
@@ -294,8 +281,7 @@ enum axl_status axl_table_write(const struct axl_table *t, const char *path, int
                                 char *msg)
 {
     if (!force && access(path, F_OK) == 0) {
-        set_msg(msg, "%s exists (use --force to overwrite)", path);
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s exists (use --force to overwrite)", path);
     }
     size_t plen = strlen(path) + 32;
     char *tmp = malloc(plen);
@@ -345,15 +331,14 @@ enum axl_status axl_table_write(const struct axl_table *t, const char *path, int
     return AXL_OK;
 fail_errno:
     if (errno == EEXIST) {
-        set_msg(msg, "%s exists (use --force to overwrite)", path);
-        s = AXL_ERR_INVALID;
+        s = axl_msgf(msg, AXL_ERR_INVALID, "%s exists (use --force to overwrite)", path);
     } else {
-        set_msg(msg, "%s: cannot %s it: %s", path, what, strerror(errno));
+        s = axl_msgf(msg, AXL_ERR_IO, "%s: cannot %s it: %s", path, what, strerror(errno));
     }
     goto cleanup;
 fail:
-    set_msg(msg, "%s: cannot %s %s (HDF5 error; is the directory writable?)", path, what,
-            what[0] == 'c' && what[1] == 'r' ? "it" : "the file");
+    s = axl_msgf(msg, AXL_ERR_IO, "%s: cannot %s %s (HDF5 error; is the directory writable?)", path,
+                 what, what[0] == 'c' && what[1] == 'r' ? "it" : "the file");
 cleanup:
     if (g >= 0)
         H5Gclose(g);
@@ -383,9 +368,8 @@ struct rd {
 
 static enum axl_status missing(struct rd *r, const char *obj, const char *name, const char *why)
 {
-    set_msg(r->msg, "%s: not a valid axlut table: %s%s%s %s", r->path, obj, obj[0] ? "/" : "",
-            name, why);
-    return AXL_ERR_FORMAT;
+    return axl_msgf(r->msg, AXL_ERR_FORMAT, "%s: not a valid axlut table: %s%s%s %s", r->path, obj,
+                    obj[0] ? "/" : "", name, why);
 }
 
 static enum axl_status get_str(struct rd *r, hid_t loc, const char *obj, const char *name,
@@ -502,9 +486,9 @@ static enum axl_status get_format(struct rd *r, hid_t f, const char *prefix,
     if ((st = get_str(r, f, "", prefix, name, sizeof name)) != AXL_OK)
         return st;
     if (parse_format(name, out) < 0) {
-        set_msg(r->msg, "%s: not a valid axlut table: %s '%s' is not a format", r->path, prefix,
-                name);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(r->msg, AXL_ERR_FORMAT,
+                        "%s: not a valid axlut table: %s '%s' is not a format", r->path, prefix,
+                        name);
     }
     /* the fields must agree with the name (integers: kind and width) */
     uint32_t bits, ebits, mbits, sub;
@@ -512,7 +496,8 @@ static enum axl_status get_format(struct rd *r, hid_t f, const char *prefix,
 #define FIELD(suffix) (snprintf(n, sizeof n, "%s_%s", prefix, suffix), n)
     if ((st = get_str(r, f, "", FIELD("kind"), s, sizeof s)) != AXL_OK)
         return st;
-    if (find_name(k_kind, 3, s) != out->kind)
+    enum axl_format_kind kind;
+    if (axl_format_kind_parse(s, &kind) != AXL_OK || kind != out->kind)
         goto differs;
     if ((st = get_num(r, f, "", FIELD("bits"), H5T_NATIVE_UINT32, &bits)) != AXL_OK)
         return st;
@@ -530,23 +515,20 @@ static enum axl_status get_format(struct rd *r, hid_t f, const char *prefix,
         goto differs;
     if ((st = get_str(r, f, "", FIELD("special"), s, sizeof s)) != AXL_OK)
         return st;
-    if (find_name(k_special, 4, s) != out->special)
+    enum axl_special special;
+    if (axl_special_parse(s, &special) != AXL_OK || special != out->special)
         goto differs;
     if ((st = get_str(r, f, "", FIELD("overflow"), s, sizeof s)) != AXL_OK)
         return st;
-    if (find_name(k_overflow, 2, s) != out->overflow)
+    enum axl_overflow overflow;
+    if (axl_overflow_parse(s, &overflow) != AXL_OK || overflow != out->overflow)
         goto differs;
     return AXL_OK;
 differs:
-    set_msg(r->msg, "%s: not a valid axlut table: %s does not match the format %s", r->path, n,
-            name);
-    return AXL_ERR_FORMAT;
+    return axl_msgf(r->msg, AXL_ERR_FORMAT,
+                    "%s: not a valid axlut table: %s does not match the format %s", r->path, n,
+                    name);
 #undef FIELD
-}
-
-static int same_format(const struct axl_format *x, const struct axl_format *y)
-{
-    return !strcmp(x->name, y->name);
 }
 
 static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *in)
@@ -556,16 +538,15 @@ static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *i
     char s[64];
     memset(in, 0, sizeof *in);
     if (H5Aexists(f, "schema_version") <= 0 || H5Aexists(f, "design") <= 0) {
-        set_msg(r->msg, "%s: not an axlut table (no schema_version or design attribute)",
-                r->path);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(r->msg, AXL_ERR_FORMAT,
+                        "%s: not an axlut table (no schema_version or design attribute)", r->path);
     }
     if ((st = get_num(r, f, "", "schema_version", H5T_NATIVE_UINT32, &ver)) != AXL_OK)
         return st;
     if (ver != AXL_TABLE_SCHEMA_VERSION) {
-        set_msg(r->msg, "%s: schema_version %u is not known to this axlut (it reads %d)", r->path,
-                ver, AXL_TABLE_SCHEMA_VERSION);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(r->msg, AXL_ERR_FORMAT,
+                        "%s: schema_version %u is not known to this axlut (it reads %d)", r->path,
+                        ver, AXL_TABLE_SCHEMA_VERSION);
     }
     struct {
         const char *name;
@@ -596,9 +577,10 @@ static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *i
     in->op = (uint32_t)v;
     if ((st = get_str(r, f, "", "path", s, sizeof s)) != AXL_OK)
         return st;
-    if ((v = find_name(k_path, 2, s)) < 0)
+    enum axl_table_path path;
+    if (axl_table_path_parse(s, &path) != AXL_OK)
         return missing(r, "", "path", "is neither full nor mantissa");
-    in->path = (uint32_t)v;
+    in->path = (uint32_t)path;
     enum axl_round rm;
     if ((st = get_str(r, f, "", "round", s, sizeof s)) != AXL_OK)
         return st;
@@ -625,8 +607,8 @@ static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *i
         if ((st = get_format(r, f, k_fmt_attr[i], fmt_slot(in, i))) != AXL_OK)
             return st;
     if (in->path == AXL_TABLE_FULL) {
-        if (!same_format(&in->fa, &in->ta) || !same_format(&in->fb, &in->tb) ||
-            !same_format(&in->fr, &in->tr))
+        if (!axl_format_equal(&in->fa, &in->ta) || !axl_format_equal(&in->fb, &in->tb) ||
+            !axl_format_equal(&in->fr, &in->tr))
             return missing(r, "", "table_a_format", "(or b, result) differs from the unit's "
                                                     "formats in a full table");
     } else {
@@ -704,39 +686,41 @@ static enum axl_status read_lut(struct rd *r, hid_t f, const struct axl_table_in
         goto out;
     }
     if (dims[0] != in->rows || dims[1] != in->cols) {
-        set_msg(r->msg,
-                "%s: not a valid axlut table: /lut is %llu x %llu but the formats %s x %s "
-                "need %llu x %llu",
-                r->path, (unsigned long long)dims[0], (unsigned long long)dims[1], in->ta.name,
-                in->tb.name, (unsigned long long)in->rows, (unsigned long long)in->cols);
+        st =
+            axl_msgf(r->msg, AXL_ERR_FORMAT,
+                     "%s: not a valid axlut table: /lut is %llu x %llu but the formats %s x %s "
+                     "need %llu x %llu",
+                     r->path, (unsigned long long)dims[0], (unsigned long long)dims[1], in->ta.name,
+                     in->tb.name, (unsigned long long)in->rows, (unsigned long long)in->cols);
         goto out;
     }
     if (H5Tget_class(t) != H5T_INTEGER || H5Tget_sign(t) != H5T_SGN_NONE ||
         H5Tget_size(t) != in->entry_bytes) {
-        set_msg(r->msg,
-                "%s: not a valid axlut table: /lut entries must be %u-byte unsigned integers "
-                "for results in %s",
-                r->path, in->entry_bytes * 8u, in->tr.name);
+        st = axl_msgf(r->msg, AXL_ERR_FORMAT,
+                      "%s: not a valid axlut table: /lut entries must be %u-byte unsigned integers "
+                      "for results in %s",
+                      r->path, in->entry_bytes * 8u, in->tr.name);
         goto out;
     }
     if (data) {
         if (H5Dread(ds, mem_uint_type(in->entry_bytes), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) <
             0) {
-            set_msg(r->msg, "%s: /lut cannot be read (truncated or corrupt file: checksum or "
-                            "decompression failed)",
-                    r->path);
+            st = axl_msgf(r->msg, AXL_ERR_FORMAT,
+                          "%s: /lut cannot be read (truncated or corrupt file: checksum or "
+                          "decompression failed)",
+                          r->path);
             goto out;
         }
         if (in->tr.bits < 32) {
             uint64_t n = in->rows * in->cols;
             for (uint64_t i = 0; i < n; i++)
                 if (axl_entry_get(data, in->entry_bytes, i) >> in->tr.bits) {
-                    set_msg(r->msg,
-                            "%s: not a valid axlut table: /lut[%llu][%llu] = 0x%x is not a "
-                            "code of %s",
-                            r->path, (unsigned long long)(i / in->cols),
-                            (unsigned long long)(i % in->cols),
-                            axl_entry_get(data, in->entry_bytes, i), in->tr.name);
+                    st = axl_msgf(r->msg, AXL_ERR_FORMAT,
+                                  "%s: not a valid axlut table: /lut[%llu][%llu] = 0x%x is not a "
+                                  "code of %s",
+                                  r->path, (unsigned long long)(i / in->cols),
+                                  (unsigned long long)(i % in->cols),
+                                  axl_entry_get(data, in->entry_bytes, i), in->tr.name);
                     goto out;
                 }
         }
@@ -762,8 +746,7 @@ static enum axl_status load(const char *path, struct axl_table_info *in, struct 
     struct h5_quiet q;
     FILE *probe = fopen(path, "rb");
     if (!probe) {
-        set_msg(msg, "%s: cannot open: %s", path, strerror(errno));
-        return AXL_ERR_IO;
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     fclose(probe);
     quiet_on(&q);
@@ -772,7 +755,7 @@ static enum axl_status load(const char *path, struct axl_table_info *in, struct 
     hid_t f = -1;
     if (is_hdf5(path) <= 0 ||
         (f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-        set_msg(msg, "%s: not an HDF5 file (or a truncated one)", path);
+        st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: not an HDF5 file (or a truncated one)", path);
         goto out;
     }
     if ((st = read_info(&r, f, in)) != AXL_OK || (st = read_metrics(&r, f, &in->metrics)) != AXL_OK)
@@ -781,7 +764,7 @@ static enum axl_status load(const char *path, struct axl_table_info *in, struct 
         st = AXL_ERR_NOMEM;
         if (!(t = calloc(1, sizeof *t)) ||
             !(t->data = malloc(in->rows * in->cols * in->entry_bytes))) {
-            set_msg(msg, "%s: out of memory for its table", path);
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory for its table", path);
             goto out;
         }
         t->info = *in;

@@ -344,10 +344,8 @@ enum axl_status axl_table_generate_isolated(const struct axl_design *d,
     const double t0 = now_s();
     pid_t pid = fork();
     if (pid < 0) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "cannot start a process to evaluate design %s: %s",
-                     d->name, strerror(errno));
-        s = AXL_ERR_IO;
+        s = axl_msgf(msg, AXL_ERR_IO, "cannot start a process to evaluate design %s: %s", d->name,
+                     strerror(errno));
         goto fail;
     }
     if (pid == 0)
@@ -410,9 +408,7 @@ enum axl_status axl_table_generate_isolated(const struct axl_design *d,
         goto fail;
     }
     if (sh->state == ST_ERROR) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "%s", sh->msg);
-        s = (enum axl_status)sh->status;
+        s = axl_msgf(msg, (enum axl_status)sh->status, "%s", sh->msg);
         goto fail;
     }
     if (sh->state != ST_DONE || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
@@ -428,9 +424,7 @@ enum axl_status axl_table_generate_isolated(const struct axl_design *d,
     }
 
     if (!(t->data = malloc(bytes))) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "out of memory for the table of %s", d->name);
-        s = AXL_ERR_NOMEM;
+        s = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the table of %s", d->name);
         goto fail;
     }
     memcpy(t->data, job.data, bytes);

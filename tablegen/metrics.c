@@ -123,9 +123,8 @@ enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const
         free(rs);
         free(xv);
         free(yv);
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "out of memory computing the metrics of %s", in->design);
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory computing the metrics of %s",
+                        in->design);
     }
     for (uint64_t a = 0; a < rows; a++)
         xv[a] = decode_d(&in->ta, (uint32_t)a);

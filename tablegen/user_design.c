@@ -40,16 +40,6 @@ struct axl_user_design {
     char path[PATH_CAP];
 };
 
-static void set_msg(char *msg, const char *fmt, ...)
-{
-    if (!msg)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, AXL_MSG_LEN, fmt, ap);
-    va_end(ap);
-}
-
 static char *read_file(const char *path, size_t *n)
 {
     FILE *f = fopen(path, "rb");
@@ -176,10 +166,10 @@ static int valid_name(const char *s)
 static enum axl_status check_design(const char *path, const struct axl_design *d, char *msg)
 {
     if (d->abi != AXL_DESIGN_ABI) {
-        set_msg(msg, "%s: design ABI %u, but this axlut expects ABI %d (set .abi = "
-                     "AXL_DESIGN_ABI and rebuild against this axlut's <axlut/design.h>)",
-                path, d->abi, AXL_DESIGN_ABI);
-        return AXL_ERR_MISMATCH;
+        return axl_msgf(msg, AXL_ERR_MISMATCH,
+                        "%s: design ABI %u, but this axlut expects ABI %d (set .abi = "
+                        "AXL_DESIGN_ABI and rebuild against this axlut's <axlut/design.h>)",
+                        path, d->abi, AXL_DESIGN_ABI);
     }
     const char *bad = NULL;
     if (!valid_name(d->name))
@@ -200,8 +190,7 @@ static enum axl_status check_design(const char *path, const struct axl_design *d
         if (!valid_name(d->params[i].name))
             bad = "a parameter name is not a [a-z0-9_] identifier";
     if (bad) {
-        set_msg(msg, "%s: axl_user_design: %s", path, bad);
-        return AXL_ERR_INVALID;
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s: axl_user_design: %s", path, bad);
     }
     return AXL_OK;
 }
@@ -215,8 +204,8 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
     size_t n;
     char *src = read_file(path, &n);
     if (!src) {
-        set_msg(msg, "%s: cannot read: %s", path, strerror(errno ? errno : EIO));
-        return AXL_ERR_IO;
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot read: %s", path,
+                        strerror(errno ? errno : EIO));
     }
     struct axl_user_design *u = calloc(1, sizeof *u);
     char *keybuf = NULL, dir[PATH_CAP / 2], tmp[PATH_CAP], logp[PATH_CAP];
@@ -246,8 +235,9 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
 
     st = AXL_ERR_IO;
     if (cache_dir(dir, sizeof dir) < 0 || mkdir_p(dir) < 0) {
-        set_msg(msg, "%s: cannot create the design cache directory %s (set AXL_CACHE_DIR)",
-                path, dir);
+        st = axl_msgf(msg, AXL_ERR_IO,
+                      "%s: cannot create the design cache directory %s (set AXL_CACHE_DIR)", path,
+                      dir);
         goto out;
     }
     snprintf(u->object, sizeof u->object, "%s/%s.so", dir, key);
@@ -272,18 +262,19 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
             unlink(tmp);
             unlink(logp);
             if (rc < 0)
-                set_msg(msg, "%s: cannot run the C compiler '%s'", path, cc);
+                st = axl_msgf(msg, AXL_ERR_COMPILE, "%s: cannot run the C compiler '%s'", path, cc);
             else if (rc == 127)
-                set_msg(msg, "%s: the C compiler '%s' was not found (set CC)", path, cc);
+                st = axl_msgf(msg, AXL_ERR_COMPILE,
+                              "%s: the C compiler '%s' was not found (set CC)", path, cc);
             else
-                set_msg(msg, "%s: compilation with '%s' failed (exit %d)", path, cc, rc);
-            st = AXL_ERR_COMPILE;
+                st = axl_msgf(msg, AXL_ERR_COMPILE, "%s: compilation with '%s' failed (exit %d)",
+                              path, cc, rc);
             goto out;
         }
         unlink(logp);
         if (rename(tmp, u->object) != 0) {
-            set_msg(msg, "%s: cannot store the compiled design in %s: %s", path, dir,
-                    strerror(errno));
+            st = axl_msgf(msg, AXL_ERR_IO, "%s: cannot store the compiled design in %s: %s", path,
+                          dir, strerror(errno));
             unlink(tmp);
             goto out;
         }
@@ -292,14 +283,16 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
     dlerror();
     if (!(u->handle = dlopen(u->object, RTLD_NOW | RTLD_LOCAL))) {
         const char *e = dlerror();
-        set_msg(msg, "%s: cannot load the compiled design: %s", path, e ? e : "dlopen failed");
+        st = axl_msgf(msg, AXL_ERR_COMPILE, "%s: cannot load the compiled design: %s", path,
+                      e ? e : "dlopen failed");
         goto out;
     }
     void *sym = dlsym(u->handle, "axl_user_design");
     if (!sym) {
-        set_msg(msg, "%s: defines no 'axl_user_design' (const struct axl_design "
-                     "axl_user_design = { .abi = AXL_DESIGN_ABI, ... })",
-                path);
+        st = axl_msgf(msg, AXL_ERR_COMPILE,
+                      "%s: defines no 'axl_user_design' (const struct axl_design "
+                      "axl_user_design = { .abi = AXL_DESIGN_ABI, ... })",
+                      path);
         goto out;
     }
     u->design = sym;

@@ -11,7 +11,6 @@
  * (nearest, zero, up, down, stochastic), the rounding of floating results.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,27 +19,9 @@
 #include "designs/builtin.h"
 #include "designs/registry.h"
 
-static enum axl_status fail(char *msg, enum axl_status st, const char *fmt, ...)
-{
-    if (msg) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(msg, AXL_MSG_LEN, fmt, ap);
-        va_end(ap);
-    }
-    return st;
-}
-
 static const char *kind_name(const struct axl_format *f)
 {
     return f->kind == AXL_KIND_FLOAT ? "floating" : (f->kind == AXL_KIND_INT ? "signed integer" : "unsigned integer");
-}
-
-static int same_format(const struct axl_format *x, const struct axl_format *y)
-{
-    return x->kind == y->kind && x->bits == y->bits && x->ebits == y->ebits && x->mbits == y->mbits &&
-           x->special == y->special && x->subnormals == y->subnormals && x->overflow == y->overflow &&
-           (x->kind != AXL_KIND_FLOAT || x->bias == y->bias);
 }
 
 static void int_format(struct axl_format *f, uint8_t kind, unsigned bits)
@@ -91,24 +72,25 @@ static enum axl_status check_operands(const struct axl_design *d, const struct a
         ok = 1;
         break;
     default:
-        return fail(msg, AXL_ERR_INVALID, "design '%s': unknown operands class %u", d->name,
-                    (unsigned)d->operands);
+        return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': unknown operands class %u", d->name,
+                        (unsigned)d->operands);
     }
     if (!ok)
-        return fail(msg, AXL_ERR_MISMATCH, "design '%s' takes %s operands, not %s (%s)", d->name,
-                    operands_text(d->operands), fa->name, kind_name(fa));
+        return axl_msgf(msg, AXL_ERR_MISMATCH, "design '%s' takes %s operands, not %s (%s)",
+                        d->name, operands_text(d->operands), fa->name, kind_name(fa));
     if (fb->kind != fa->kind)
-        return fail(msg, AXL_ERR_MISMATCH,
-                    "design '%s': operands %s (%s) and %s (%s) must be of the same kind", d->name,
-                    fa->name, kind_name(fa), fb->name, kind_name(fb));
+        return axl_msgf(msg, AXL_ERR_MISMATCH,
+                        "design '%s': operands %s (%s) and %s (%s) must be of the same kind",
+                        d->name, fa->name, kind_name(fa), fb->name, kind_name(fb));
     if (!is_float) {
         if (fa->bits != fb->bits)
-            return fail(msg, AXL_ERR_MISMATCH,
-                        "design '%s': integer operands %s and %s must have the same width", d->name,
-                        fa->name, fb->name);
+            return axl_msgf(msg, AXL_ERR_MISMATCH,
+                            "design '%s': integer operands %s and %s must have the same width",
+                            d->name, fa->name, fb->name);
         if (fa->bits < 2 || fa->bits > 16)
-            return fail(msg, AXL_ERR_UNSUPPORTED, "design '%s': integer operands of %u bits (2..16 allowed)",
-                        d->name, (unsigned)fa->bits);
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                            "design '%s': integer operands of %u bits (2..16 allowed)", d->name,
+                            (unsigned)fa->bits);
     }
     return AXL_OK;
 }
@@ -119,14 +101,14 @@ static enum axl_status bind_fixed(const struct axl_design *d, const struct axl_f
     struct axl_format want_a, want_b;
     char m2[AXL_MSG_LEN];
     if (!d->fmt_a || !d->fmt_b || !d->fmt_r)
-        return fail(msg, AXL_ERR_INVALID, "design '%s' has fixed operands but no fmt_a/fmt_b/fmt_r",
-                    d->name);
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "design '%s' has fixed operands but no fmt_a/fmt_b/fmt_r", d->name);
     if (axl_format_parse(d->fmt_a, &want_a, m2) != AXL_OK ||
         axl_format_parse(d->fmt_b, &want_b, m2) != AXL_OK || axl_format_parse(d->fmt_r, fr, m2) != AXL_OK)
-        return fail(msg, AXL_ERR_INVALID, "design '%s': %s", d->name, m2);
-    if (!same_format(fa, &want_a) || !same_format(fb, &want_b))
-        return fail(msg, AXL_ERR_MISMATCH, "design '%s' takes %s x %s only, not %s x %s", d->name,
-                    want_a.name, want_b.name, fa->name, fb->name);
+        return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': %s", d->name, m2);
+    if (!axl_format_equal(fa, &want_a) || !axl_format_equal(fb, &want_b))
+        return axl_msgf(msg, AXL_ERR_MISMATCH, "design '%s' takes %s x %s only, not %s x %s",
+                        d->name, want_a.name, want_b.name, fa->name, fb->name);
     return AXL_OK;
 }
 
@@ -136,17 +118,18 @@ static enum axl_status apply_param(const struct axl_design *d, const char *p, st
 {
     const char *eq = p ? strchr(p, '=') : NULL;
     if (!eq || eq == p || eq[1] == '\0')
-        return fail(msg, AXL_ERR_INVALID, "design '%s': parameter '%s' is not name=value", d->name,
-                    p ? p : "(null)");
+        return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': parameter '%s' is not name=value",
+                        d->name, p ? p : "(null)");
     size_t nlen = (size_t)(eq - p);
     const char *val = eq + 1;
     if (nlen == 5 && !strncmp(p, "round", 5)) {
         enum axl_round r;
         if (axl_round_parse(val, &r) != AXL_OK)
-            return fail(msg, AXL_ERR_INVALID,
-                        "design '%s': round=%s is not a rounding mode (nearest, zero, up, down, "
-                        "stochastic)",
-                        d->name, val);
+            return axl_msgf(
+                msg, AXL_ERR_INVALID,
+                "design '%s': round=%s is not a rounding mode (nearest, zero, up, down, "
+                "stochastic)",
+                d->name, val);
         out->round = (uint8_t)r;
         return AXL_OK;
     }
@@ -155,17 +138,17 @@ static enum axl_status apply_param(const struct axl_design *d, const char *p, st
         if (strlen(dp->name) != nlen || strncmp(dp->name, p, nlen))
             continue;
         if (*seen & (1u << i))
-            return fail(msg, AXL_ERR_INVALID, "design '%s': parameter '%s' given twice", d->name,
-                        dp->name);
+            return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': parameter '%s' given twice",
+                            d->name, dp->name);
         char *end;
         errno = 0;
         long v = strtol(val, &end, 10);
         if (*end != '\0' || errno)
-            return fail(msg, AXL_ERR_INVALID, "design '%s': %s=%s is not an integer", d->name,
-                        dp->name, val);
+            return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': %s=%s is not an integer", d->name,
+                            dp->name, val);
         if (v < dp->min || v > dp->max)
-            return fail(msg, AXL_ERR_INVALID, "design '%s': %s=%ld is out of range %d..%d", d->name,
-                        dp->name, v, (int)dp->min, (int)dp->max);
+            return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': %s=%ld is out of range %d..%d",
+                            d->name, dp->name, v, (int)dp->min, (int)dp->max);
         out->param[i] = (int32_t)v;
         *seen |= 1u << i;
         return AXL_OK;
@@ -175,8 +158,9 @@ static enum axl_status apply_param(const struct axl_design *d, const char *p, st
         size_t l = strlen(names);
         snprintf(names + l, sizeof names - l, "%s%s", i ? ", " : "", d->params[i].name);
     }
-    return fail(msg, AXL_ERR_INVALID, "design '%s' has no parameter '%.*s' (parameters: %s%sround)",
-                d->name, (int)nlen, p, names, d->nparams ? ", " : "");
+    return axl_msgf(msg, AXL_ERR_INVALID,
+                    "design '%s' has no parameter '%.*s' (parameters: %s%sround)", d->name,
+                    (int)nlen, p, names, d->nparams ? ", " : "");
 }
 
 enum axl_status axl_design_bind(const struct axl_design *d, const struct axl_format *fa,
@@ -185,18 +169,19 @@ enum axl_status axl_design_bind(const struct axl_design *d, const struct axl_for
                                 char *msg)
 {
     if (!d || !fa || !fb || !out || (nparams > 0 && !params) || nparams < 0)
-        return fail(msg, AXL_ERR_INVALID, "axl_design_bind: missing design, format or context");
+        return axl_msgf(msg, AXL_ERR_INVALID, "axl_design_bind: missing design, format or context");
     if (d->abi != AXL_DESIGN_ABI)
-        return fail(msg, AXL_ERR_UNSUPPORTED, "design '%s' was built for design ABI %u; this axlut reads ABI %u",
-                    d->name ? d->name : "?", (unsigned)d->abi, (unsigned)AXL_DESIGN_ABI);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "design '%s' was built for design ABI %u; this axlut reads ABI %u",
+                        d->name ? d->name : "?", (unsigned)d->abi, (unsigned)AXL_DESIGN_ABI);
     if (!d->name)
-        return fail(msg, AXL_ERR_INVALID, "design has no name");
+        return axl_msgf(msg, AXL_ERR_INVALID, "design has no name");
     if (d->op != AXL_OP_MUL && d->op != AXL_OP_ADD)
-        return fail(msg, AXL_ERR_INVALID, "design '%s': op %u is neither mul nor add", d->name,
-                    (unsigned)d->op);
+        return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': op %u is neither mul nor add", d->name,
+                        (unsigned)d->op);
     if (d->nparams > AXL_DESIGN_MAX_PARAMS)
-        return fail(msg, AXL_ERR_INVALID, "design '%s' declares %u parameters (at most %d)", d->name,
-                    (unsigned)d->nparams, AXL_DESIGN_MAX_PARAMS);
+        return axl_msgf(msg, AXL_ERR_INVALID, "design '%s' declares %u parameters (at most %d)",
+                        d->name, (unsigned)d->nparams, AXL_DESIGN_MAX_PARAMS);
 
     struct axl_design_ctx c;
     memset(&c, 0, sizeof c);
@@ -219,17 +204,17 @@ enum axl_status axl_design_bind(const struct axl_design *d, const struct axl_for
     if (fr_override) {
         if (fa->kind == AXL_KIND_FLOAT && fr_override->kind == AXL_KIND_FLOAT)
             c.fr = *fr_override;
-        else if (!same_format(fr_override, &c.fr))
-            return fail(msg, AXL_ERR_MISMATCH,
-                        "design '%s' over %s x %s gives %s results; %s cannot be asked for", d->name,
-                        fa->name, fb->name, c.fr.name, fr_override->name);
+        else if (!axl_format_equal(fr_override, &c.fr))
+            return axl_msgf(msg, AXL_ERR_MISMATCH,
+                            "design '%s' over %s x %s gives %s results; %s cannot be asked for",
+                            d->name, fa->name, fb->name, c.fr.name, fr_override->name);
     }
 
     for (uint32_t i = 0; i < d->nparams; i++) {
         const struct axl_design_param *dp = &d->params[i];
         if (!dp->name || dp->min > dp->max || dp->def < dp->min || dp->def > dp->max)
-            return fail(msg, AXL_ERR_INVALID, "design '%s': parameter %u has a bad declaration",
-                        d->name, (unsigned)i);
+            return axl_msgf(msg, AXL_ERR_INVALID, "design '%s': parameter %u has a bad declaration",
+                            d->name, (unsigned)i);
         c.param[i] = dp->def;
     }
     unsigned seen = 0;

@@ -851,3 +851,106 @@ Test(format_pack, random_sig_k_sticky, .timeout = 60)
     }
     cr_expect_eq(bad, 0, "%ld pack mismatches", bad);
 }
+
+/* axl_format_equal compares the arithmetic, not the name. */
+Test(format_equal, fields_not_names)
+{
+    struct axl_format a = fmt("e4m3"), b = fmt("e4m3fn"), c = fmt("e4m3b7fn");
+    cr_expect(axl_format_equal(&a, &b) && axl_format_equal(&b, &c), "aliases of e4m3 differ");
+    strcpy(b.name, "something else");
+    cr_expect(axl_format_equal(&a, &b), "a different name made formats unequal");
+    struct axl_format pairs[][2] = {
+        {fmt("e4m3"), fmt("e4m3fnuz")}, {fmt("e5m2"), fmt("e5m2nosub")},
+        {fmt("e5m2"), fmt("e5m2sat")},  {fmt("e4m3"), fmt("e4m3b8fn")},
+        {fmt("int8"), fmt("uint8")},    {fmt("int8"), fmt("int4")},
+        {fmt("bf16"), fmt("fp16")},     {fmt("e3m2"), fmt("e2m3")},
+    };
+    for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+        struct axl_format x = pairs[i][0], y = pairs[i][1];
+        cr_expect(!axl_format_equal(&x, &y), "%s == %s", x.name, y.name);
+        strcpy(y.name, x.name); /* equal names, different fields */
+        cr_expect(!axl_format_equal(&x, &y), "%s == %s once renamed", pairs[i][0].name,
+                  pairs[i][1].name);
+    }
+    struct axl_format d = fmt("fp16");
+    d.bias = 14;
+    cr_expect(!axl_format_equal(&d, &pairs[6][1]), "bias not compared");
+}
+
+/* The ONNX importer decodes fp16 and bf16 initializers with
+ * axl_format_decode; every code against the importer's former decoders
+ * (fp16: _Float16 where the compiler has it, else ldexp; NaN -> the
+ * canonical NaN with the sign kept) and a shift for bf16.  The importer
+ * keeps a bf16 NaN's payload itself; here NaN codes only need to decode to
+ * NaN of the same sign. */
+static float old_half(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    float v;
+    if (e == 0)
+        v = ldexpf((float)m, -24);
+    else if (e == 31)
+        v = m ? NAN : INFINITY;
+    else
+        v = ldexpf((float)(m | 1024), e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+Test(format_decode, fp16_bf16_every_code)
+{
+    struct axl_format f16 = fmt("fp16"), b16 = fmt("bf16");
+    long bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        uint32_t got = axl_f32_bits(axl_format_decode(&f16, h));
+        uint32_t want = axl_f32_bits(old_half((uint16_t)h));
+#ifdef __FLT16_MAX__
+        __extension__ _Float16 x;
+        uint16_t hh = (uint16_t)h;
+        memcpy(&x, &hh, sizeof x);
+        if (!isnan((float)x) && axl_f32_bits((float)x) != want)
+            want = ~got; /* the two references disagree: report it */
+#endif
+        if (got != want && bad++ < 10)
+            cr_log_error("fp16 0x%04x: 0x%08x, want 0x%08x", h, got, want);
+        float b = axl_format_decode(&b16, h);
+        uint32_t shift = h << 16;
+        int ok = isnan(axl_f32_from_bits(shift))
+                     ? isnan(b) && (axl_f32_bits(b) >> 31) == (shift >> 31)
+                     : axl_f32_bits(b) == shift;
+        if (!ok && bad++ < 10)
+            cr_log_error("bf16 0x%04x: 0x%08x, want 0x%08x", h, axl_f32_bits(b), shift);
+    }
+    cr_expect_eq(bad, 0, "%ld 16-bit decode mismatches", bad);
+}
+
+/* Each format enum has one name table; names round-trip and unknown names
+ * are refused. */
+Test(format_names, round_trip)
+{
+    for (int k = AXL_KIND_FLOAT; k <= AXL_KIND_UINT; k++) {
+        enum axl_format_kind got;
+        cr_expect_eq(axl_format_kind_parse(axl_format_kind_name((enum axl_format_kind)k), &got),
+                     AXL_OK);
+        cr_expect_eq((int)got, k);
+    }
+    for (int s = AXL_SPECIAL_IEEE; s <= AXL_SPECIAL_FINITE; s++) {
+        enum axl_special got;
+        cr_expect_eq(axl_special_parse(axl_special_name((enum axl_special)s), &got), AXL_OK);
+        cr_expect_eq((int)got, s);
+    }
+    for (int o = AXL_OVERFLOW_SATURATE; o <= AXL_OVERFLOW_SPECIAL; o++) {
+        enum axl_overflow got;
+        cr_expect_eq(axl_overflow_parse(axl_overflow_name((enum axl_overflow)o), &got), AXL_OK);
+        cr_expect_eq((int)got, o);
+    }
+    cr_expect_str_eq(axl_format_kind_name(AXL_KIND_UINT), "uint");
+    cr_expect_str_eq(axl_special_name(AXL_SPECIAL_FINITE), "finite");
+    cr_expect_str_eq(axl_overflow_name(AXL_OVERFLOW_SATURATE), "saturate");
+    cr_expect_str_eq(axl_special_name((enum axl_special)9), "?");
+    enum axl_special sp;
+    enum axl_format_kind kd;
+    enum axl_overflow ov;
+    cr_expect_eq(axl_special_parse("fin", &sp), AXL_ERR_INVALID);
+    cr_expect_eq(axl_format_kind_parse(NULL, &kd), AXL_ERR_INVALID);
+    cr_expect_eq(axl_overflow_parse("nonsat", &ov), AXL_ERR_INVALID);
+}

@@ -1,7 +1,6 @@
 /* The graph executor: loading (operator checks, topological order, constant
  * folding, probe shape passes), introspection, and runs (a shape pass for
  * the actual inputs, then the exposed nodes in order). */
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,80 +8,6 @@
 #include "graph_internal.h"
 
 /* ---- helpers shared with the operators ------------------------------------ */
-int64_t gt_numel(const struct gtensor *t)
-{
-    int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++)
-        n *= t->dims[i];
-    return n;
-}
-
-size_t gt_esize(int dtype) { return dtype == GDT_I64 ? sizeof(int64_t) : sizeof(float); }
-
-int64_t gt_geti(const struct gtensor *t, int64_t i)
-{
-    return t->dtype == GDT_I64 ? ((const int64_t *)t->data)[i] : (int64_t)((const float *)t->data)[i];
-}
-
-double gt_getd(const struct gtensor *t, int64_t i)
-{
-    return t->dtype == GDT_I64 ? (double)((const int64_t *)t->data)[i]
-                               : (double)((const float *)t->data)[i];
-}
-
-int64_t axl_tensor_numel(const struct axl_tensor *t)
-{
-    int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++)
-        n *= t->dims[i];
-    return n;
-}
-
-void axl_tensor_free(struct axl_tensor *t)
-{
-    if (t) {
-        free(t->data);
-        t->data = NULL;
-    }
-}
-
-const struct gattr *ga_find(const struct gnode *n, const char *name)
-{
-    for (int i = 0; i < n->n_attrs; i++)
-        if (!strcmp(n->attrs[i].name, name))
-            return &n->attrs[i];
-    return NULL;
-}
-
-int64_t ga_int(const struct gnode *n, const char *name, int64_t dflt)
-{
-    const struct gattr *a = ga_find(n, name);
-    return a && a->type == GA_INT ? a->i : dflt;
-}
-
-float ga_float(const struct gnode *n, const char *name, float dflt)
-{
-    const struct gattr *a = ga_find(n, name);
-    return a && a->type == GA_FLOAT ? a->f : a && a->type == GA_INT ? (float)a->i : dflt;
-}
-
-const char *ga_str(const struct gnode *n, const char *name, const char *dflt)
-{
-    const struct gattr *a = ga_find(n, name);
-    return a && a->type == GA_STRING ? a->s : dflt;
-}
-
-int64_t ga_ints(const struct gnode *n, const char *name, const int64_t **v)
-{
-    const struct gattr *a = ga_find(n, name);
-    if (!a || a->type != GA_INTS) {
-        *v = NULL;
-        return -1;
-    }
-    *v = a->ints;
-    return a->n;
-}
-
 struct gtensor *in_t(struct run_ctx *c, const struct gnode *n, int i)
 {
     return i < n->n_in && n->in[i] >= 0 ? &c->rt[n->in[i]] : NULL;
@@ -93,15 +18,6 @@ struct gtensor *out_t(struct run_ctx *c, const struct gnode *n, int i)
     return i < n->n_out && n->out[i] >= 0 ? &c->rt[n->out[i]] : NULL;
 }
 
-enum axl_status op_err(char *msg, enum axl_status st, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, AXL_MSG_LEN, fmt, ap);
-    va_end(ap);
-    return st;
-}
-
 enum axl_status set_out(struct run_ctx *c, const struct gnode *n, int i, int dtype, int ndim,
                         const int64_t *dims, char *msg)
 {
@@ -109,11 +25,11 @@ enum axl_status set_out(struct run_ctx *c, const struct gnode *n, int i, int dty
     if (!t)
         return AXL_OK; /* an omitted optional output */
     if (ndim > AXL_MAX_DIMS)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "output rank %d exceeds %d", ndim, AXL_MAX_DIMS);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "output rank %d exceeds %d", ndim, AXL_MAX_DIMS);
     for (int k = 0; k < ndim; k++)
         if (dims[k] < 0)
-            return op_err(msg, AXL_ERR_INVALID, "output dimension %d would be %lld", k,
-                          (long long)dims[k]);
+            return axl_msgf(msg, AXL_ERR_INVALID, "output dimension %d would be %lld", k,
+                            (long long)dims[k]);
     t->dtype = dtype;
     t->ndim = ndim;
     if (ndim)
@@ -125,7 +41,7 @@ int norm_axis(int64_t axis, int r, const struct gnode *n, char *msg)
 {
     (void)n;
     if (axis < -r || axis >= (r ? r : 1)) {
-        op_err(msg, AXL_ERR_INVALID, "axis %lld is out of range for rank %d", (long long)axis, r);
+        axl_msgf(msg, AXL_ERR_INVALID, "axis %lld is out of range for rank %d", (long long)axis, r);
         return -1;
     }
     return (int)(axis < 0 ? axis + r : axis);
@@ -139,8 +55,10 @@ enum axl_status bcast_shape(const struct gtensor *a, const struct gtensor *b, in
         int ia = i - (r - a->ndim), ib = i - (r - b->ndim);
         int64_t da = ia >= 0 ? a->dims[ia] : 1, db = ib >= 0 ? b->dims[ib] : 1;
         if (da != db && da != 1 && db != 1)
-            return op_err(msg, AXL_ERR_INVALID, "shapes do not broadcast: dimension %d is %lld "
-                          "and %lld", i, (long long)da, (long long)db);
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "shapes do not broadcast: dimension %d is %lld "
+                            "and %lld",
+                            i, (long long)da, (long long)db);
         dims[i] = da == 1 ? db : da;
     }
     *ndim = r;
@@ -171,8 +89,10 @@ const struct op_def *axl_op_find(const char *name)
 enum axl_status need_data(const struct gtensor *t, const char *what, char *msg)
 {
     if (t && !t->data)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "%s computed from run-time float data is not "
-                      "supported (it must be constant or follow from shapes)", what);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "%s computed from run-time float data is not "
+                        "supported (it must be constant or follow from shapes)",
+                        what);
     return AXL_OK;
 }
 
@@ -264,8 +184,7 @@ static enum axl_status topo_sort(struct axl_graph *g, char *msg)
     int *dst = malloc(((size_t)ne + 1) * sizeof *dst);
     if (!indeg || !queue || !g->order || !head || !next || !dst) {
         free(indeg), free(queue), free(head), free(next), free(dst);
-        snprintf(msg, AXL_MSG_LEN, "%s: out of memory", g->path);
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory", g->path);
     }
     memset(head, 0xff, ((size_t)g->nnodes + 1) * sizeof *head);
     int e = 0;
@@ -295,9 +214,9 @@ static enum axl_status topo_sort(struct axl_graph *g, char *msg)
         int k = 0;
         while (indeg[k] == 0)
             k++;
-        snprintf(msg, AXL_MSG_LEN, "%.100s: the graph has a cycle through node '%.150s' (%.40s)",
-                 g->path, g->nodes[k].name, g->nodes[k].op);
-        st = AXL_ERR_FORMAT;
+        st = axl_msgf(msg, AXL_ERR_FORMAT,
+                      "%.100s: the graph has a cycle through node '%.150s' (%.40s)", g->path,
+                      g->nodes[k].name, g->nodes[k].op);
     }
     memcpy(g->order, queue, (size_t)qt * sizeof *queue);
     g->norder = qt;
@@ -315,8 +234,8 @@ static enum axl_status alloc_outputs(struct run_ctx *c, const struct gnode *n, i
         int64_t cnt = gt_numel(t);
         t->data = malloc((size_t)(cnt > 0 ? cnt : 1) * gt_esize(t->dtype));
         if (!t->data)
-            return op_err(msg, AXL_ERR_NOMEM, "out of memory for an output of %lld values",
-                          (long long)cnt);
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for an output of %lld values",
+                            (long long)cnt);
         t->owned = 1;
     }
     return AXL_OK;
@@ -397,8 +316,7 @@ static enum axl_status init_run(const struct axl_graph *g, struct run_ctx *c, in
     c->g = g;
     c->rt = calloc((size_t)g->nvals + 1, sizeof *c->rt);
     if (!c->rt) {
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     for (int v = 0; v < g->nvals; v++) {
         const struct gvalue *gv = &g->vals[v];
@@ -484,8 +402,7 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
     struct axl_graph *g = calloc(1, sizeof *g);
     if (!g || !(g->path = malloc(strlen(onnx_path) + 1))) {
         free(g);
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     strcpy(g->path, onnx_path);
     enum axl_status st = axl_onnx_read(onnx_path, g, msg);
@@ -513,8 +430,7 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
     if (st == AXL_OK) {
         g->pub = malloc(((size_t)g->norder + 1) * sizeof *g->pub);
         if (!g->pub) {
-            snprintf(msg, AXL_MSG_LEN, "out of memory");
-            st = AXL_ERR_NOMEM;
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         }
     }
     if (st == AXL_OK) {
@@ -539,27 +455,6 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
     }
     *out = g;
     return AXL_OK;
-}
-
-void axl_graph_free(struct axl_graph *g)
-{
-    if (!g)
-        return;
-    for (int v = 0; v < g->nvals; v++) {
-        free(g->vals[v].name);
-        gt_free(&g->vals[v].c);
-    }
-    for (int k = 0; k < g->nnodes; k++)
-        gnode_free(&g->nodes[k]);
-    free(g->vals);
-    free(g->nodes);
-    free(g->order);
-    free(g->pub);
-    free(g->inputs);
-    free(g->outputs);
-    free(g->path);
-    axl_mac_free(g->exact);
-    free(g);
 }
 
 /* ---- introspection ---------------------------------------------------------- */
@@ -625,8 +520,7 @@ enum axl_status axl_graph_describe(const struct axl_graph *g, int64_t batch,
     struct run_ctx c;
     int64_t *macs = calloc(g->npub + 1, sizeof *macs);
     if (!macs) {
-        snprintf(msg, AXL_MSG_LEN, "out of memory");
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     enum axl_status st = init_run(g, &c, batch > 0 ? batch : 1, msg);
     if (st == AXL_OK)
@@ -730,9 +624,8 @@ enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_op
             o->data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
             if (!o->data) {
                 o->data = keep;
-                snprintf(msg, AXL_MSG_LEN, "node '%.150s': out of memory for the shadow run",
-                         n->name);
-                st = AXL_ERR_NOMEM;
+                st = axl_msgf(msg, AXL_ERR_NOMEM, "node '%.150s': out of memory for the shadow run",
+                              n->name);
                 break;
             }
             c.mac = exact;
@@ -777,9 +670,8 @@ enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_op
         }
         outputs[i].data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
         if (!outputs[i].data) {
-            snprintf(msg, AXL_MSG_LEN, "out of memory for output '%.100s'",
-                     g->vals[g->outputs[i]].name);
-            st = AXL_ERR_NOMEM;
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for output '%.100s'",
+                          g->vals[g->outputs[i]].name);
             break;
         }
         for (int64_t k = 0; k < cnt; k++)

@@ -1,6 +1,7 @@
 /* The graph's inside: values, nodes, the operator table, and the state of
- * one run.  Shared by the importer (emu/onnx_import.c), the executor
- * (emu/graph.c) and the operators (emu/ops_*.c).
+ * one run.  The IR's helpers are in emu/net/ir.c; the importer
+ * (emu/net/onnx_import.c) builds it, the executor (emu/net/graph.c) and the
+ * operators (emu/net/ops_*.c) read it.
  *
  * Every value is float32 or int64 (all integer and boolean ONNX types
  * become int64, all floating ones float32).  Integer values only ever hold
@@ -120,12 +121,16 @@ const struct op_def *axl_op_find(const char *name);
 /* the operator tables, each ended by a NULL name */
 extern const struct op_def axl_ops_elem[], axl_ops_shape[], axl_ops_move[], axl_ops_mac[];
 
-/* ---- helpers for the operators (emu/graph.c) ---------------------------- */
+/* ---- the IR: sizes, accessors, freeing (emu/net/ir.c) ------------------- */
 int64_t gt_numel(const struct gtensor *t);
 size_t gt_esize(int dtype);
 /* integer view of an int64 or (constant) float tensor's element i */
 int64_t gt_geti(const struct gtensor *t, int64_t i);
 double gt_getd(const struct gtensor *t, int64_t i);
+/* frees t's data when owned; t stays valid (empty) */
+void gt_free(struct gtensor *t);
+/* frees what n owns (names, edges, attributes), not n itself */
+void gnode_free(struct gnode *n);
 
 const struct gattr *ga_find(const struct gnode *n, const char *name);
 int64_t ga_int(const struct gnode *n, const char *name, int64_t dflt);
@@ -133,6 +138,10 @@ float ga_float(const struct gnode *n, const char *name, float dflt);
 const char *ga_str(const struct gnode *n, const char *name, const char *dflt);
 /* ints attribute: count (or -1 when absent), values in *v */
 int64_t ga_ints(const struct gnode *n, const char *name, const int64_t **v);
+
+/* ---- helpers for the operators (emu/net/graph.c) ------------------------ */
+/* Operators report errors with axl_msgf (axlut/status.h); the executor
+ * prefixes the node. */
 
 /* the run-time tensor of input i (NULL when omitted or i >= n_in) */
 struct gtensor *in_t(struct run_ctx *c, const struct gnode *n, int i);
@@ -153,17 +162,8 @@ void bcast_strides(const struct gtensor *t, int ndim, const int64_t *odims, int6
  * otherwise a message that `what` may not come from run-time float data */
 enum axl_status need_data(const struct gtensor *t, const char *what, char *msg);
 
-/* error helpers: msg gets "fmt" (the executor adds the node) */
-enum axl_status op_err(char *msg, enum axl_status st, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-/* ---- the importer (emu/onnx_import.c) ----------------------------------- */
+/* ---- the importer (emu/net/onnx_import.c) ------------------------------- */
 /* Fills g's values, nodes, inputs, outputs and opset from the file. */
 enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg);
-void gt_free(struct gtensor *t);
-void gnode_free(struct gnode *n);
 
 #endif

@@ -3,11 +3,11 @@
  * Checks here are about the file: what it holds and whether names resolve;
  * operators are checked by the executor. */
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "axlut/format.h"
 #include "graph_internal.h"
 #include "onnx.pb-c.h"
 
@@ -27,25 +27,14 @@ static char *dupstr(const char *s)
     return d;
 }
 
-static float half_to_float(uint16_t h)
+/* An fp16 or bf16 element through the formats library.  A bfloat16 NaN
+ * keeps its payload, quieted (bfloat16 is float32's top half, and the
+ * importer always converted it so); fp16 NaNs become the canonical NaN. */
+static float decode16(const struct axl_format *f, uint16_t h)
 {
-    int e = (h >> 10) & 31, m = h & 1023;
-    float v;
-    if (e == 0)
-        v = ldexpf((float)m, -24);
-    else if (e == 31)
-        v = m ? NAN : INFINITY;
-    else
-        v = ldexpf((float)(m | 1024), e - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
-static float bf16_to_float(uint16_t h)
-{
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, sizeof f);
-    return f;
+    if (f->ebits == 8 && axl_format_is_nan(f, h))
+        return axl_f32_from_bits(((uint32_t)h << 16) | 0x400000u);
+    return axl_format_decode(f, h);
 }
 
 /* dtype of our two kinds for an ONNX element type; -1 for unsupported */
@@ -73,7 +62,7 @@ static size_t raw_size(int ot)
 }
 
 /* Element i of raw little-endian data of type ot, as double or int64. */
-static void raw_elem(const uint8_t *p, int ot, double *d, int64_t *iv)
+static void raw_elem(const uint8_t *p, int ot, const struct axl_format *f16, double *d, int64_t *iv)
 {
     uint64_t u = 0;
     size_t sz = raw_size(ot);
@@ -82,8 +71,7 @@ static void raw_elem(const uint8_t *p, int ot, double *d, int64_t *iv)
     switch (ot) {
     case OT_FLOAT: { uint32_t w = (uint32_t)u; float f; memcpy(&f, &w, 4); *d = f; break; }
     case OT_DOUBLE: { double f; memcpy(&f, &u, 8); *d = f; break; }
-    case OT_FLOAT16: *d = half_to_float((uint16_t)u); break;
-    case OT_BFLOAT16: *d = bf16_to_float((uint16_t)u); break;
+    case OT_FLOAT16: case OT_BFLOAT16: *d = decode16(f16, (uint16_t)u); break;
     case OT_INT8: *iv = (int8_t)u; break;
     case OT_INT16: *iv = (int16_t)u; break;
     case OT_INT32: *iv = (int32_t)u; break;
@@ -101,25 +89,24 @@ static enum axl_status convert_tensor(const Onnx__TensorProto *tp, const char *w
     int ot = tp->has_data_type ? tp->data_type : 0;
     int dt = map_dtype(ot);
     if (dt < 0) {
-        snprintf(msg, AXL_MSG_LEN, "%s: element type %d is not supported (only numeric tensors)",
-                 what, ot);
-        return AXL_ERR_UNSUPPORTED;
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "%s: element type %d is not supported (only numeric tensors)", what, ot);
     }
     if (tp->n_external_data || (tp->has_data_location && tp->data_location == 1)) {
-        snprintf(msg, AXL_MSG_LEN, "%s: data stored outside the model file is not supported "
-                 "(save the model with its weights inside)", what);
-        return AXL_ERR_UNSUPPORTED;
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "%s: data stored outside the model file is not supported "
+                        "(save the model with its weights inside)",
+                        what);
     }
     if (tp->n_dims > AXL_MAX_DIMS) {
-        snprintf(msg, AXL_MSG_LEN, "%s: rank %zu exceeds %d", what, tp->n_dims, AXL_MAX_DIMS);
-        return AXL_ERR_UNSUPPORTED;
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%s: rank %zu exceeds %d", what, tp->n_dims,
+                        AXL_MAX_DIMS);
     }
     int64_t n = 1;
     for (size_t i = 0; i < tp->n_dims; i++) {
         if (tp->dims[i] < 0 || (tp->dims[i] > 0 && n > INT64_MAX / 8 / tp->dims[i])) {
-            snprintf(msg, AXL_MSG_LEN, "%s: dimension %lld is invalid", what,
-                     (long long)tp->dims[i]);
-            return AXL_ERR_FORMAT;
+            return axl_msgf(msg, AXL_ERR_FORMAT, "%s: dimension %lld is invalid", what,
+                            (long long)tp->dims[i]);
         }
         t->dims[i] = tp->dims[i];
         n *= tp->dims[i];
@@ -140,31 +127,34 @@ static enum axl_status convert_tensor(const Onnx__TensorProto *tp, const char *w
     else
         have = (int64_t)tp->n_int32_data;
     if (have != n || (tp->has_raw_data && tp->raw_data.len != (size_t)n * raw_size(ot))) {
-        snprintf(msg, AXL_MSG_LEN, "%s: holds %lld values, its shape needs %lld (truncated or "
-                 "malformed tensor)", what, (long long)have, (long long)n);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s: holds %lld values, its shape needs %lld (truncated or "
+                        "malformed tensor)",
+                        what, (long long)have, (long long)n);
     }
     t->data = malloc((size_t)(n ? n : 1) * gt_esize(dt));
     if (!t->data) {
-        snprintf(msg, AXL_MSG_LEN, "%s: out of memory for %lld values", what, (long long)n);
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory for %lld values", what,
+                        (long long)n);
     }
     t->owned = 1;
+    struct axl_format f16; /* the element format of fp16 and bf16 tensors */
+    memset(&f16, 0, sizeof f16);
+    if (ot == OT_FLOAT16 || ot == OT_BFLOAT16)
+        axl_format_parse(ot == OT_FLOAT16 ? "fp16" : "bf16", &f16, NULL);
     float *f = t->data;
     int64_t *iv = t->data;
     for (int64_t i = 0; i < n; i++) {
         double d = 0;
         int64_t v = 0;
         if (tp->has_raw_data)
-            raw_elem(tp->raw_data.data + (size_t)i * raw_size(ot), ot, &d, &v);
+            raw_elem(tp->raw_data.data + (size_t)i * raw_size(ot), ot, &f16, &d, &v);
         else if (ot == OT_FLOAT)
             d = tp->float_data[i];
         else if (ot == OT_DOUBLE)
             d = tp->double_data[i];
-        else if (ot == OT_FLOAT16)
-            d = half_to_float((uint16_t)tp->int32_data[i]);
-        else if (ot == OT_BFLOAT16)
-            d = bf16_to_float((uint16_t)tp->int32_data[i]);
+        else if (ot == OT_FLOAT16 || ot == OT_BFLOAT16)
+            d = decode16(&f16, (uint16_t)tp->int32_data[i]);
         else if (ot == OT_INT64)
             v = tp->int64_data[i];
         else if (ot == OT_UINT32 || ot == OT_UINT64)
@@ -251,8 +241,7 @@ static enum axl_status convert_attr(const Onnx__AttributeProto *a, struct gattr 
         char what[300];
         snprintf(what, sizeof what, "node '%.100s': attribute '%.100s'", node, a->name);
         if (!a->t) {
-            snprintf(msg, AXL_MSG_LEN, "%s has no tensor", what);
-            return AXL_ERR_FORMAT;
+            return axl_msgf(msg, AXL_ERR_FORMAT, "%s has no tensor", what);
         }
         enum axl_status st = convert_tensor(a->t, what, &o->t, msg);
         if (st != AXL_OK)
@@ -280,8 +269,7 @@ static enum axl_status convert_attr(const Onnx__AttributeProto *a, struct gattr 
     o->type = type;
     return AXL_OK;
 nomem:
-    snprintf(msg, AXL_MSG_LEN, "out of memory reading node '%.100s'", node);
-    return AXL_ERR_NOMEM;
+    return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory reading node '%.100s'", node);
 }
 
 /* Declared shape of a graph input; only float tensors are accepted. */
@@ -289,23 +277,22 @@ static enum axl_status input_decl(const Onnx__ValueInfoProto *vi, struct gvalue 
 {
     const Onnx__TypeProto *tp = vi->type;
     if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE || !tp->tensor_type) {
-        snprintf(msg, AXL_MSG_LEN, "graph input '%.200s' is not a tensor", vi->name);
-        return AXL_ERR_UNSUPPORTED;
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "graph input '%.200s' is not a tensor", vi->name);
     }
     const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
     if (tt->has_elem_type && map_dtype(tt->elem_type) != GDT_F32) {
-        snprintf(msg, AXL_MSG_LEN, "graph input '%.200s' has element type %d; only floating "
-                 "inputs are supported", vi->name, (int)tt->elem_type);
-        return AXL_ERR_UNSUPPORTED;
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "graph input '%.200s' has element type %d; only floating "
+                        "inputs are supported",
+                        vi->name, (int)tt->elem_type);
     }
     if (!tt->shape) {
-        snprintf(msg, AXL_MSG_LEN, "graph input '%.200s' has no declared shape", vi->name);
-        return AXL_ERR_UNSUPPORTED;
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "graph input '%.200s' has no declared shape",
+                        vi->name);
     }
     if (tt->shape->n_dim > AXL_MAX_DIMS) {
-        snprintf(msg, AXL_MSG_LEN, "graph input '%.200s' has rank %zu (at most %d)", vi->name,
-                 tt->shape->n_dim, AXL_MAX_DIMS);
-        return AXL_ERR_UNSUPPORTED;
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "graph input '%.200s' has rank %zu (at most %d)",
+                        vi->name, tt->shape->n_dim, AXL_MAX_DIMS);
     }
     v->ndecl = (int)tt->shape->n_dim;
     for (size_t i = 0; i < tt->shape->n_dim; i++) {
@@ -322,8 +309,7 @@ static enum axl_status read_file(const char *path, uint8_t **buf, size_t *len, c
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        snprintf(msg, AXL_MSG_LEN, "%s: cannot open: %s", path, strerror(errno));
-        return AXL_ERR_IO;
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     size_t cap = 1 << 16, n = 0;
     uint8_t *b = malloc(cap);
@@ -343,13 +329,11 @@ static enum axl_status read_file(const char *path, uint8_t **buf, size_t *len, c
     int err = ferror(f);
     fclose(f);
     if (!b) {
-        snprintf(msg, AXL_MSG_LEN, "%s: out of memory reading the file", path);
-        return AXL_ERR_NOMEM;
+        return axl_msgf(msg, AXL_ERR_NOMEM, "%s: out of memory reading the file", path);
     }
     if (err) {
         free(b);
-        snprintf(msg, AXL_MSG_LEN, "%s: read error", path);
-        return AXL_ERR_IO;
+        return axl_msgf(msg, AXL_ERR_IO, "%s: read error", path);
     }
     *buf = b;
     *len = n;
@@ -367,15 +351,17 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
     Onnx__ModelProto *m = len ? onnx__model_proto__unpack(NULL, len, buf) : NULL;
     free(buf);
     if (!m) {
-        snprintf(msg, AXL_MSG_LEN, "%s: not a valid ONNX model (the protobuf does not parse: "
-                 "truncated, or not an ONNX file)", path);
-        return AXL_ERR_FORMAT;
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s: not a valid ONNX model (the protobuf does not parse: "
+                        "truncated, or not an ONNX file)",
+                        path);
     }
     const Onnx__GraphProto *gp = m->graph;
     if (!gp || !m->has_ir_version || !gp->n_node) {
-        snprintf(msg, AXL_MSG_LEN, "%s: not an ONNX model (%s)", path,
-                 !gp ? "no graph" : !m->has_ir_version ? "no IR version" : "no nodes");
-        st = AXL_ERR_FORMAT;
+        st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: not an ONNX model (%s)", path,
+                      !gp                  ? "no graph"
+                      : !m->has_ir_version ? "no IR version"
+                                           : "no nodes");
         goto done;
     }
     g->opset = 0;
@@ -387,14 +373,14 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
     if (!m->n_opset_import)
         g->opset = 1; /* IR < 3 files have none */
     if (g->opset < 7 || g->opset > 20) {
-        snprintf(msg, AXL_MSG_LEN, "%s: opset %d of the default domain is not supported (7 to 20 "
-                 "are)", path, g->opset);
-        st = AXL_ERR_UNSUPPORTED;
+        st = axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                      "%s: opset %d of the default domain is not supported (7 to 20 "
+                      "are)",
+                      path, g->opset);
         goto done;
     }
     if (gp->n_sparse_initializer) {
-        snprintf(msg, AXL_MSG_LEN, "%s: sparse initializers are not supported", path);
-        st = AXL_ERR_UNSUPPORTED;
+        st = axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", path);
         goto done;
     }
 
@@ -467,9 +453,10 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
         if (!n->name || !n->in || !n->out)
             goto nomem;
         if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx")) {
-            snprintf(msg, AXL_MSG_LEN, "node '%.150s' (%.60s): operator domain '%.100s' is not "
-                     "supported (only the default ONNX domain)", n->name, n->op, np->domain);
-            st = AXL_ERR_UNSUPPORTED;
+            st = axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                          "node '%.150s' (%.60s): operator domain '%.100s' is not "
+                          "supported (only the default ONNX domain)",
+                          n->name, n->op, np->domain);
             goto done;
         }
         for (size_t j = 0; j < np->n_output; j++) {
@@ -480,9 +467,10 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
             }
             int v = names_find(&nm, o);
             if (v >= 0) {
-                snprintf(msg, AXL_MSG_LEN, "%.100s: node '%.150s' (%.60s): output '%.150s' is "
-                         "already defined", path, n->name, n->op, o);
-                st = AXL_ERR_FORMAT;
+                st = axl_msgf(msg, AXL_ERR_FORMAT,
+                              "%.100s: node '%.150s' (%.60s): output '%.150s' is "
+                              "already defined",
+                              path, n->name, n->op, o);
                 goto done;
             }
             if ((v = names_add(&nm, o, V_RUNTIME)) < 0)
@@ -510,10 +498,10 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
             }
             int v = names_find(&nm, s);
             if (v < 0) {
-                snprintf(msg, AXL_MSG_LEN, "%.100s: node '%.150s' (%.60s): input '%.150s' is "
-                         "missing (no initializer, graph input or node output has that name)",
-                         path, n->name, n->op, s);
-                st = AXL_ERR_FORMAT;
+                st = axl_msgf(msg, AXL_ERR_FORMAT,
+                              "%.100s: node '%.150s' (%.60s): input '%.150s' is "
+                              "missing (no initializer, graph input or node output has that name)",
+                              path, n->name, n->op, s);
                 goto done;
             }
             n->in[j] = v;
@@ -523,52 +511,23 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
         const char *s = gp->output[i]->name ? gp->output[i]->name : "";
         int v = names_find(&nm, s);
         if (v < 0) {
-            snprintf(msg, AXL_MSG_LEN, "%.100s: graph output '%.150s' is not computed by any node",
-                     path, s);
-            st = AXL_ERR_FORMAT;
+            st = axl_msgf(msg, AXL_ERR_FORMAT,
+                          "%.100s: graph output '%.150s' is not computed by any node", path, s);
             goto done;
         }
         g->vals[v].is_output = 1;
         g->outputs[g->nout++] = v;
     }
     if (!g->nout) {
-        snprintf(msg, AXL_MSG_LEN, "%.100s: the graph has no outputs", path);
-        st = AXL_ERR_FORMAT;
+        st = axl_msgf(msg, AXL_ERR_FORMAT, "%.100s: the graph has no outputs", path);
         goto done;
     }
     st = AXL_OK;
     goto done;
 nomem:
-    snprintf(msg, AXL_MSG_LEN, "%.100s: out of memory reading the model", path);
-    st = AXL_ERR_NOMEM;
+    st = axl_msgf(msg, AXL_ERR_NOMEM, "%.100s: out of memory reading the model", path);
 done:
     free(nm.slot);
     onnx__model_proto__free_unpacked(m, NULL);
     return st;
-}
-
-void gt_free(struct gtensor *t)
-{
-    if (t && t->owned)
-        free(t->data);
-    if (t) {
-        t->data = NULL;
-        t->owned = 0;
-    }
-}
-
-void gnode_free(struct gnode *n)
-{
-    free(n->name);
-    free(n->op);
-    free(n->in);
-    free(n->out);
-    for (int i = 0; i < n->n_attrs; i++) {
-        free(n->attrs[i].name);
-        free(n->attrs[i].s);
-        free(n->attrs[i].ints);
-        free(n->attrs[i].floats);
-        gt_free(&n->attrs[i].t);
-    }
-    free(n->attrs);
 }

@@ -41,12 +41,15 @@ static enum axl_status unary_check(const struct axl_graph *g, const struct gnode
     if (!strcmp(n->op, "Gelu")) {
         const char *a = ga_str(n, "approximate", "none");
         if (strcmp(a, "none") && strcmp(a, "tanh"))
-            return op_err(msg, AXL_ERR_UNSUPPORTED, "approximate='%.40s' is not supported "
-                          "(none, tanh)", a);
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                            "approximate='%.40s' is not supported "
+                            "(none, tanh)",
+                            a);
     }
     if (!strcmp(n->op, "Clip") && g->opset >= 11 && (ga_find(n, "min") || ga_find(n, "max")))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "min/max attributes are not valid from opset 11 "
-                      "(they are inputs)");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "min/max attributes are not valid from opset 11 "
+                        "(they are inputs)");
     return AXL_OK;
 }
 
@@ -54,8 +57,10 @@ static enum axl_status float_input(struct run_ctx *c, const struct gnode *n, int
 {
     struct gtensor *t = in_t(c, n, i);
     if (t && t->dtype != GDT_F32)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "input %d is an integer tensor; only float "
-                      "tensors are supported here", i);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "input %d is an integer tensor; only float "
+                        "tensors are supported here",
+                        i);
     return AXL_OK;
 }
 
@@ -144,9 +149,9 @@ static int bin_kind(const char *op)
 static enum axl_status bin_check(const struct axl_graph *g, const struct gnode *n, char *msg)
 {
     if (g->opset < 7 && ga_find(n, "broadcast"))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "legacy broadcast attribute");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "legacy broadcast attribute");
     if (!strcmp(n->op, "Mod") && ga_int(n, "fmod", 0) != 0)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "fmod=1 is not supported");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "fmod=1 is not supported");
     return AXL_OK;
 }
 
@@ -156,17 +161,17 @@ static enum axl_status bin_shape(struct run_ctx *c, const struct gnode *n, char 
     int k = bin_kind(n->op), nd;
     int64_t d[AXL_MAX_DIMS + 1];
     if (a->ndim > AXL_MAX_DIMS || b->ndim > AXL_MAX_DIMS)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "rank above %d", AXL_MAX_DIMS);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "rank above %d", AXL_MAX_DIMS);
     enum axl_status st = bcast_shape(a, b, &nd, d, msg);
     if (st != AXL_OK)
         return st;
     if (a->dtype != b->dtype && k != B_POW)
-        return op_err(msg, AXL_ERR_INVALID, "inputs of different element types");
+        return axl_msgf(msg, AXL_ERR_INVALID, "inputs of different element types");
     if (k == B_PRELU && (a->dtype != GDT_F32))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer PRelu");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "integer PRelu");
     int dt = k >= B_EQ && k <= B_OR ? GDT_I64 : a->dtype;
     if (k == B_POW && a->dtype != GDT_F32)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer Pow");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "integer Pow");
     return set_out(c, n, 0, dt, nd, d, msg);
 }
 
@@ -260,7 +265,7 @@ static enum axl_status bin_exec(struct run_ctx *c, const struct gnode *n, char *
         }
     }
     if (err)
-        return op_err(msg, AXL_ERR_INVALID, "integer division by zero");
+        return axl_msgf(msg, AXL_ERR_INVALID, "integer division by zero");
     return AXL_OK;
 }
 
@@ -277,9 +282,9 @@ static enum axl_status where_shape(struct run_ctx *c, const struct gnode *n, cha
     if (st == AXL_OK)
         st = bcast_shape(&tmp, y, &tmp.ndim, tmp.dims, msg);
     if (st == AXL_OK && x->dtype != y->dtype)
-        st = op_err(msg, AXL_ERR_INVALID, "X and Y have different element types");
+        st = axl_msgf(msg, AXL_ERR_INVALID, "X and Y have different element types");
     if (st == AXL_OK && cd->dtype != GDT_I64)
-        st = op_err(msg, AXL_ERR_INVALID, "the condition is not boolean");
+        st = axl_msgf(msg, AXL_ERR_INVALID, "the condition is not boolean");
     return st != AXL_OK ? st : set_out(c, n, 0, x->dtype, tmp.ndim, tmp.dims, msg);
 }
 
@@ -352,9 +357,10 @@ static enum axl_status bn_check(const struct axl_graph *g, const struct gnode *n
 {
     (void)g;
     if (ga_int(n, "training_mode", 0) != 0)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "training_mode=1 is not supported (inference only)");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "training_mode=1 is not supported (inference only)");
     if (ga_int(n, "spatial", 1) != 1)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "spatial=0 is not supported");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "spatial=0 is not supported");
     return AXL_OK;
 }
 
@@ -362,12 +368,12 @@ static enum axl_status bn_shape(struct run_ctx *c, const struct gnode *n, char *
 {
     struct gtensor *x = in_t(c, n, 0);
     if (x->ndim < 2)
-        return op_err(msg, AXL_ERR_INVALID, "input of rank %d (at least 2 needed)", x->ndim);
+        return axl_msgf(msg, AXL_ERR_INVALID, "input of rank %d (at least 2 needed)", x->ndim);
     for (int i = 1; i < 5; i++) {
         struct gtensor *p = in_t(c, n, i);
         if (gt_numel(p) != x->dims[1])
-            return op_err(msg, AXL_ERR_INVALID, "parameter %d has %lld values for %lld channels",
-                          i, (long long)gt_numel(p), (long long)x->dims[1]);
+            return axl_msgf(msg, AXL_ERR_INVALID, "parameter %d has %lld values for %lld channels",
+                            i, (long long)gt_numel(p), (long long)x->dims[1]);
     }
     return same_shape(c, n, msg);
 }
@@ -403,8 +409,10 @@ static enum axl_status ln_shape(struct run_ctx *c, const struct gnode *n, char *
     for (int i = 1; i < 3; i++) {
         struct gtensor *p = in_t(c, n, i);
         if (p && gt_numel(p) != inner && gt_numel(p) != 1)
-            return op_err(msg, AXL_ERR_UNSUPPORTED, "scale/bias of %lld values for %lld "
-                          "normalised ones", (long long)gt_numel(p), (long long)inner);
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                            "scale/bias of %lld values for %lld "
+                            "normalised ones",
+                            (long long)gt_numel(p), (long long)inner);
     }
     enum axl_status st = same_shape(c, n, msg);
     int64_t d[AXL_MAX_DIMS];
@@ -466,14 +474,16 @@ static enum axl_status pool_check(const struct axl_graph *g, const struct gnode 
     if (!strncmp(n->op, "Global", 6))
         return AXL_OK;
     if (nk < 1 || nk > 2)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "kernel_shape of %lld dimensions (1 or 2 are "
-                      "supported)", (long long)nk);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "kernel_shape of %lld dimensions (1 or 2 are "
+                        "supported)",
+                        (long long)nk);
     const char *ap = ga_str(n, "auto_pad", "NOTSET");
     if (strcmp(ap, "NOTSET") && strcmp(ap, "SAME_UPPER") && strcmp(ap, "SAME_LOWER") &&
         strcmp(ap, "VALID"))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "auto_pad='%.40s' is not supported", ap);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "auto_pad='%.40s' is not supported", ap);
     if (ga_int(n, "storage_order", 0) != 0)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "storage_order=1 is not supported");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "storage_order=1 is not supported");
     return AXL_OK;
 }
 
@@ -484,12 +494,13 @@ static enum axl_status pool_geom(const struct gnode *n, const struct gtensor *x,
     int64_t nk = ga_ints(n, "kernel_shape", &ks);
     p->sp = (int)nk;
     if (x->ndim != nk + 2)
-        return op_err(msg, AXL_ERR_INVALID, "input of rank %d for a %lld-D kernel", x->ndim,
-                      (long long)nk);
+        return axl_msgf(msg, AXL_ERR_INVALID, "input of rank %d for a %lld-D kernel", x->ndim,
+                        (long long)nk);
     int64_t ns = ga_ints(n, "strides", &st), nd = ga_ints(n, "dilations", &dl),
             np = ga_ints(n, "pads", &pd);
     if ((ns >= 0 && ns != nk) || (nd >= 0 && nd != nk) || (np >= 0 && np != 2 * nk))
-        return op_err(msg, AXL_ERR_INVALID, "strides/dilations/pads do not match the kernel rank");
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "strides/dilations/pads do not match the kernel rank");
     const char *ap = ga_str(n, "auto_pad", "NOTSET");
     int ceil_mode = (int)ga_int(n, "ceil_mode", 0);
     for (int i = 0; i < nk; i++) {
@@ -500,7 +511,7 @@ static enum axl_status pool_geom(const struct gnode *n, const struct gtensor *x,
         p->pe[i] = np > 0 ? pd[i + nk] : 0;
         p->in[i] = x->dims[2 + i];
         if (p->k[i] < 1 || p->s[i] < 1 || p->d[i] < 1 || p->pb[i] < 0 || p->pe[i] < 0)
-            return op_err(msg, AXL_ERR_INVALID, "kernel, strides and dilations must be positive");
+            return axl_msgf(msg, AXL_ERR_INVALID, "kernel, strides and dilations must be positive");
         int64_t ext = (p->k[i] - 1) * p->d[i] + 1;
         if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
             p->out[i] = (p->in[i] + p->s[i] - 1) / p->s[i];
@@ -514,8 +525,10 @@ static enum axl_status pool_geom(const struct gnode *n, const struct gtensor *x,
             p->pb[i] = p->pe[i] = 0;
         int64_t span = p->in[i] + p->pb[i] + p->pe[i] - ext;
         if (span < 0)
-            return op_err(msg, AXL_ERR_INVALID, "a %lld-wide window does not fit a padded input of "
-                          "%lld", (long long)ext, (long long)(p->in[i] + p->pb[i] + p->pe[i]));
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "a %lld-wide window does not fit a padded input of "
+                            "%lld",
+                            (long long)ext, (long long)(p->in[i] + p->pb[i] + p->pe[i]));
         p->out[i] = (ceil_mode ? (span + p->s[i] - 1) / p->s[i] : span / p->s[i]) + 1;
         /* the last window must start inside the input or its left padding */
         if (ceil_mode && (p->out[i] - 1) * p->s[i] >= p->in[i] + p->pb[i])
@@ -538,8 +551,8 @@ static enum axl_status pool_shape(struct run_ctx *c, const struct gnode *n, char
     int64_t d[AXL_MAX_DIMS];
     if (!strncmp(n->op, "Global", 6)) {
         if (x->ndim < 3)
-            return op_err(msg, AXL_ERR_INVALID, "input of rank %d (N, C and spatial dims needed)",
-                          x->ndim);
+            return axl_msgf(msg, AXL_ERR_INVALID, "input of rank %d (N, C and spatial dims needed)",
+                            x->ndim);
         memcpy(d, x->dims, sizeof d);
         for (int i = 2; i < x->ndim; i++)
             d[i] = 1;
@@ -628,8 +641,8 @@ static int reduce_axes_from_input(const struct axl_graph *g, const struct gnode 
 static enum axl_status reduce_check(const struct axl_graph *g, const struct gnode *n, char *msg)
 {
     if (reduce_axes_from_input(g, n) && ga_find(n, "axes"))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "axes attribute at opset %d (an input now)",
-                      g->opset);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "axes attribute at opset %d (an input now)",
+                        g->opset);
     return AXL_OK;
 }
 
@@ -645,7 +658,7 @@ static enum axl_status reduce_mask(struct run_ctx *c, const struct gnode *n, uns
     if (reduce_axes_from_input(c->g, n)) {
         at = in_t(c, n, 1);
         if (at && !at->data)
-            return op_err(msg, AXL_ERR_UNSUPPORTED, "axes computed from run-time data");
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "axes computed from run-time data");
         na = at ? gt_numel(at) : 0;
     } else {
         na = ga_ints(n, "axes", &av);
@@ -705,7 +718,7 @@ static enum axl_status reduce_exec(struct run_ctx *c, const struct gnode *n, cha
              : !strcmp(n->op, "ReduceMax") ? 2 : 3;
     double *acc = malloc((size_t)(ocnt > 0 ? ocnt : 1) * sizeof *acc);
     if (!acc)
-        return op_err(msg, AXL_ERR_NOMEM, "out of memory");
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < ocnt; i++)
         acc[i] = kind == 2 ? -INFINITY : kind == 3 ? INFINITY : 0.0;
     const float *x = xt->data;

@@ -23,14 +23,14 @@ static enum axl_status conv_check(const struct axl_graph *g, const struct gnode 
     const char *ap = ga_str(n, "auto_pad", "NOTSET");
     if (strcmp(ap, "NOTSET") && strcmp(ap, "SAME_UPPER") && strcmp(ap, "SAME_LOWER") &&
         strcmp(ap, "VALID"))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "auto_pad='%.40s' is not supported", ap);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "auto_pad='%.40s' is not supported", ap);
     const int64_t *v;
     int64_t k = ga_ints(n, "kernel_shape", &v);
     if (k == 0 || k > 2)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "%lld-D convolution (1-D and 2-D are supported)",
-                      (long long)k);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%lld-D convolution (1-D and 2-D are supported)",
+                        (long long)k);
     if (ga_int(n, "group", 1) < 1)
-        return op_err(msg, AXL_ERR_INVALID, "group %lld", (long long)ga_int(n, "group", 1));
+        return axl_msgf(msg, AXL_ERR_INVALID, "group %lld", (long long)ga_int(n, "group", 1));
     return AXL_OK;
 }
 
@@ -40,13 +40,15 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
     const struct gtensor *x = in_t(c, n, 0), *w = in_t(c, n, 1), *b = in_t(c, n, 2);
     int tr = !strcmp(n->op, "ConvTranspose");
     if (x->dtype != GDT_F32 || w->dtype != GDT_F32 || (b && b->dtype != GDT_F32))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
     if (x->ndim != 3 && x->ndim != 4)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "input of rank %d (1-D and 2-D convolutions, "
-                      "N x C x [H x] W, are supported)", x->ndim);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "input of rank %d (1-D and 2-D convolutions, "
+                        "N x C x [H x] W, are supported)",
+                        x->ndim);
     if (w->ndim != x->ndim)
-        return op_err(msg, AXL_ERR_INVALID, "weights of rank %d for an input of rank %d",
-                      w->ndim, x->ndim);
+        return axl_msgf(msg, AXL_ERR_INVALID, "weights of rank %d for an input of rank %d", w->ndim,
+                        x->ndim);
     memset(g, 0, sizeof *g);
     g->sp = x->ndim - 2;
     g->n = x->dims[0];
@@ -55,21 +57,25 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
     if (tr) {
         g->oc = w->dims[1] * g->groups;
         if (w->dims[0] != g->c)
-            return op_err(msg, AXL_ERR_INVALID, "weights for %lld input channels, the input has "
-                          "%lld", (long long)w->dims[0], (long long)g->c);
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "weights for %lld input channels, the input has "
+                            "%lld",
+                            (long long)w->dims[0], (long long)g->c);
     } else {
         g->oc = w->dims[0];
         if (w->dims[1] * g->groups != g->c || g->oc % g->groups)
-            return op_err(msg, AXL_ERR_INVALID, "weights %lldx%lld do not fit %lld input channels "
-                          "in %lld groups", (long long)w->dims[0], (long long)w->dims[1],
-                          (long long)g->c, (long long)g->groups);
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "weights %lldx%lld do not fit %lld input channels "
+                            "in %lld groups",
+                            (long long)w->dims[0], (long long)w->dims[1], (long long)g->c,
+                            (long long)g->groups);
     }
     if (g->c % g->groups)
-        return op_err(msg, AXL_ERR_INVALID, "%lld channels in %lld groups", (long long)g->c,
-                      (long long)g->groups);
+        return axl_msgf(msg, AXL_ERR_INVALID, "%lld channels in %lld groups", (long long)g->c,
+                        (long long)g->groups);
     if (b && gt_numel(b) != g->oc)
-        return op_err(msg, AXL_ERR_INVALID, "bias of %lld values for %lld output channels",
-                      (long long)gt_numel(b), (long long)g->oc);
+        return axl_msgf(msg, AXL_ERR_INVALID, "bias of %lld values for %lld output channels",
+                        (long long)gt_numel(b), (long long)g->oc);
     const int64_t *ks, *st, *dl, *pd, *op, *os;
     int64_t nk = ga_ints(n, "kernel_shape", &ks), ns = ga_ints(n, "strides", &st),
             nd = ga_ints(n, "dilations", &dl), np = ga_ints(n, "pads", &pd),
@@ -78,8 +84,10 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
     if ((nk >= 0 && nk != sp) || (ns >= 0 && ns != sp) || (nd >= 0 && nd != sp) ||
         (np >= 0 && np != 2 * sp) || (nop >= 0 && nop != sp) ||
         (nos >= 0 && nos != sp && nos != sp + 2))
-        return op_err(msg, AXL_ERR_INVALID, "kernel_shape/strides/dilations/pads/output_padding "
-                      "do not have %d spatial dimensions", sp);
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "kernel_shape/strides/dilations/pads/output_padding "
+                        "do not have %d spatial dimensions",
+                        sp);
     const char *ap = ga_str(n, "auto_pad", "NOTSET");
     int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
     int upper = !strcmp(ap, "SAME_UPPER");
@@ -87,8 +95,9 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
         g->in[i] = x->dims[2 + i];
         g->k[i] = w->dims[2 + i];
         if (nk > 0 && ks[i] != g->k[i])
-            return op_err(msg, AXL_ERR_INVALID, "kernel_shape %lld differs from the weights' %lld",
-                          (long long)ks[i], (long long)g->k[i]);
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "kernel_shape %lld differs from the weights' %lld", (long long)ks[i],
+                            (long long)g->k[i]);
         g->s[i] = ns > 0 ? st[i] : 1;
         g->d[i] = nd > 0 ? dl[i] : 1;
         g->pb[i] = np > 0 ? pd[i] : 0;
@@ -96,8 +105,9 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
         g->op[i] = nop > 0 ? op[i] : 0;
         if (g->s[i] < 1 || g->d[i] < 1 || g->k[i] < 1 || g->pb[i] < 0 || g->pe[i] < 0 ||
             g->op[i] < 0)
-            return op_err(msg, AXL_ERR_INVALID, "strides, dilations and kernel must be positive, "
-                          "pads non-negative");
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "strides, dilations and kernel must be positive, "
+                            "pads non-negative");
         int64_t ext = (g->k[i] - 1) * g->d[i] + 1;
         if (!strcmp(ap, "VALID"))
             g->pb[i] = g->pe[i] = 0;
@@ -111,9 +121,10 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
             }
             int64_t span = g->in[i] + g->pb[i] + g->pe[i] - ext;
             if (span < 0)
-                return op_err(msg, AXL_ERR_INVALID, "a kernel spanning %lld does not fit a padded "
-                              "input of %lld", (long long)ext,
-                              (long long)(g->in[i] + g->pb[i] + g->pe[i]));
+                return axl_msgf(msg, AXL_ERR_INVALID,
+                                "a kernel spanning %lld does not fit a padded "
+                                "input of %lld",
+                                (long long)ext, (long long)(g->in[i] + g->pb[i] + g->pe[i]));
             g->out[i] = span / g->s[i] + 1;
         } else {
             int64_t full = g->s[i] * (g->in[i] - 1) + g->op[i] + ext;
@@ -121,15 +132,16 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
                 int64_t want = nos > 0 ? os[nos - sp + i] : g->in[i] * g->s[i];
                 int64_t tot = full - want;
                 if (tot < 0)
-                    return op_err(msg, AXL_ERR_UNSUPPORTED, "output_shape %lld is larger than "
-                                  "the full transposed convolution (%lld)", (long long)want,
-                                  (long long)full);
+                    return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                                    "output_shape %lld is larger than "
+                                    "the full transposed convolution (%lld)",
+                                    (long long)want, (long long)full);
                 g->pb[i] = upper ? tot / 2 : tot - tot / 2;
                 g->pe[i] = tot - g->pb[i];
             }
             g->out[i] = full - g->pb[i] - g->pe[i];
             if (g->out[i] < 1)
-                return op_err(msg, AXL_ERR_INVALID, "the pads leave no output");
+                return axl_msgf(msg, AXL_ERR_INVALID, "the pads leave no output");
         }
     }
     if (sp == 1) {
@@ -201,7 +213,7 @@ static enum axl_status convt_exec(struct run_ctx *c, const struct gnode *n, char
     float *wz = malloc((size_t)(g.oc * cg * kk) * sizeof *wz);
     if (!xz || !wz) {
         free(xz), free(wz);
-        return op_err(msg, AXL_ERR_NOMEM, "out of memory for the zero-inserted input");
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the zero-inserted input");
     }
     const float *x = xt->data, *w = wt->data;
     for (int64_t p = 0; p < g.n * g.c; p++)
@@ -245,25 +257,27 @@ static enum axl_status gemm_dims(struct run_ctx *c, const struct gnode *n, int64
 {
     const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1), *cc = in_t(c, n, 2);
     if (a->dtype != GDT_F32 || b->dtype != GDT_F32 || (cc && cc->dtype != GDT_F32))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
     if (a->ndim != 2 || b->ndim != 2)
-        return op_err(msg, AXL_ERR_INVALID, "A and B must be matrices (ranks %d and %d)", a->ndim,
-                      b->ndim);
+        return axl_msgf(msg, AXL_ERR_INVALID, "A and B must be matrices (ranks %d and %d)", a->ndim,
+                        b->ndim);
     int ta = (int)ga_int(n, "transA", 0), tb = (int)ga_int(n, "transB", 0);
     *m = a->dims[ta ? 1 : 0];
     *k = a->dims[ta ? 0 : 1];
     *nn = b->dims[tb ? 0 : 1];
     if (b->dims[tb ? 1 : 0] != *k)
-        return op_err(msg, AXL_ERR_INVALID, "A is %lldx%lld and B %lldx%lld: inner sizes differ "
-                      "(transA=%d transB=%d)", (long long)a->dims[0], (long long)a->dims[1],
-                      (long long)b->dims[0], (long long)b->dims[1], ta, tb);
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "A is %lldx%lld and B %lldx%lld: inner sizes differ "
+                        "(transA=%d transB=%d)",
+                        (long long)a->dims[0], (long long)a->dims[1], (long long)b->dims[0],
+                        (long long)b->dims[1], ta, tb);
     if (cc) {
         int64_t od[2] = {*m, *nn};
         for (int i = 0; i < cc->ndim; i++) {
             int64_t dv = cc->dims[i], want = od[2 - cc->ndim + i];
             if (cc->ndim > 2 || (dv != 1 && dv != want))
-                return op_err(msg, AXL_ERR_INVALID, "C does not broadcast to %lldx%lld",
-                              (long long)*m, (long long)*nn);
+                return axl_msgf(msg, AXL_ERR_INVALID, "C does not broadcast to %lldx%lld",
+                                (long long)*m, (long long)*nn);
         }
     }
     return AXL_OK;
@@ -307,7 +321,7 @@ static enum axl_status gemm_exec(struct run_ctx *c, const struct gnode *n, char 
     if (cd && row && alpha == 1.0f) {
         if (beta != 1.0f) {
             if (!(tmpb = malloc((size_t)nn * sizeof *tmpb)))
-                return op_err(msg, AXL_ERR_NOMEM, "out of memory");
+                return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
             for (int64_t j = 0; j < nn; j++)
                 tmpb[j] = beta * cd[j];
         }
@@ -356,9 +370,9 @@ static enum axl_status mm_geom(struct run_ctx *c, const struct gnode *n, struct 
 {
     const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1);
     if (a->dtype != GDT_F32 || b->dtype != GDT_F32)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
     if (a->ndim < 1 || b->ndim < 1)
-        return op_err(msg, AXL_ERR_INVALID, "scalar operands");
+        return axl_msgf(msg, AXL_ERR_INVALID, "scalar operands");
     memset(g, 0, sizeof *g);
     int a1 = a->ndim == 1, b1 = b->ndim == 1;
     g->m = a1 ? 1 : a->dims[a->ndim - 2];
@@ -366,8 +380,8 @@ static enum axl_status mm_geom(struct run_ctx *c, const struct gnode *n, struct 
     g->n = b1 ? 1 : b->dims[b->ndim - 1];
     int64_t kb = b1 ? b->dims[0] : b->dims[b->ndim - 2];
     if (kb != g->k)
-        return op_err(msg, AXL_ERR_INVALID, "inner sizes differ: %lld and %lld", (long long)g->k,
-                      (long long)kb);
+        return axl_msgf(msg, AXL_ERR_INVALID, "inner sizes differ: %lld and %lld", (long long)g->k,
+                        (long long)kb);
     struct gtensor ba, bb;
     memset(&ba, 0, sizeof ba);
     memset(&bb, 0, sizeof bb);

@@ -33,7 +33,7 @@ static enum axl_status transpose_shape(struct run_ctx *c, const struct gnode *n,
     const struct gtensor *x = in_t(c, n, 0);
     int64_t p[AXL_MAX_DIMS], d[AXL_MAX_DIMS];
     if (!get_perm(n, x->ndim, p))
-        return op_err(msg, AXL_ERR_INVALID, "perm is not a permutation of %d axes", x->ndim);
+        return axl_msgf(msg, AXL_ERR_INVALID, "perm is not a permutation of %d axes", x->ndim);
     for (int i = 0; i < x->ndim; i++)
         d[i] = x->dims[p[i]];
     return set_out(c, n, 0, x->dtype, x->ndim, d, msg);
@@ -87,7 +87,7 @@ static enum axl_status concat_shape(struct run_ctx *c, const struct gnode *n, ch
     if (ax < 0)
         return AXL_ERR_INVALID;
     if (!ga_find(n, "axis"))
-        return op_err(msg, AXL_ERR_INVALID, "no axis attribute");
+        return axl_msgf(msg, AXL_ERR_INVALID, "no axis attribute");
     int64_t d[AXL_MAX_DIMS];
     memcpy(d, x0->dims, sizeof d);
     d[ax] = 0;
@@ -96,11 +96,13 @@ static enum axl_status concat_shape(struct run_ctx *c, const struct gnode *n, ch
         if (!x)
             continue;
         if (x->ndim != x0->ndim || x->dtype != x0->dtype)
-            return op_err(msg, AXL_ERR_INVALID, "input %d has another rank or element type", i);
+            return axl_msgf(msg, AXL_ERR_INVALID, "input %d has another rank or element type", i);
         for (int k = 0; k < x->ndim; k++)
             if (k != ax && x->dims[k] != x0->dims[k])
-                return op_err(msg, AXL_ERR_INVALID, "input %d: dimension %d is %lld, input 0 has "
-                              "%lld", i, k, (long long)x->dims[k], (long long)x0->dims[k]);
+                return axl_msgf(msg, AXL_ERR_INVALID,
+                                "input %d: dimension %d is %lld, input 0 has "
+                                "%lld",
+                                i, k, (long long)x->dims[k], (long long)x0->dims[k]);
         d[ax] += x->dims[ax];
     }
     return set_out(c, n, 0, x0->dtype, x0->ndim, d, msg);
@@ -132,8 +134,8 @@ static enum axl_status concat_exec(struct run_ctx *c, const struct gnode *n, cha
 static enum axl_status split_check(const struct axl_graph *g, const struct gnode *n, char *msg)
 {
     if (g->opset >= 13 && ga_find(n, "split"))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "split attribute at opset %d (an input now)",
-                      g->opset);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "split attribute at opset %d (an input now)",
+                        g->opset);
     return AXL_OK;
 }
 
@@ -148,21 +150,21 @@ static enum axl_status split_sizes(struct run_ctx *c, const struct gnode *n, int
     int64_t dim = x->dims[ax], tot = 0;
     if (k >= 0) {
         if (k != n->n_out)
-            return op_err(msg, AXL_ERR_INVALID, "%lld split sizes for %d outputs", (long long)k,
-                          n->n_out);
+            return axl_msgf(msg, AXL_ERR_INVALID, "%lld split sizes for %d outputs", (long long)k,
+                            n->n_out);
         for (int i = 0; i < n->n_out; i++) {
             sz[i] = v ? v[i] : gt_geti(s, i);
             tot += sz[i];
         }
         if (tot != dim)
-            return op_err(msg, AXL_ERR_INVALID, "split sizes add to %lld, the axis has %lld",
-                          (long long)tot, (long long)dim);
+            return axl_msgf(msg, AXL_ERR_INVALID, "split sizes add to %lld, the axis has %lld",
+                            (long long)tot, (long long)dim);
         return AXL_OK;
     }
     int64_t each = (dim + n->n_out - 1) / n->n_out;
     if (!ga_find(n, "num_outputs") && dim % n->n_out)
-        return op_err(msg, AXL_ERR_INVALID, "axis of %lld does not split evenly into %d",
-                      (long long)dim, n->n_out);
+        return axl_msgf(msg, AXL_ERR_INVALID, "axis of %lld does not split evenly into %d",
+                        (long long)dim, n->n_out);
     for (int i = 0; i < n->n_out; i++) {
         sz[i] = dim - tot < each ? dim - tot : each;
         tot += sz[i];
@@ -178,7 +180,7 @@ static enum axl_status split_shape(struct run_ctx *c, const struct gnode *n, cha
         return AXL_ERR_INVALID;
     int64_t *sz = malloc((size_t)n->n_out * sizeof *sz), d[AXL_MAX_DIMS];
     if (!sz)
-        return op_err(msg, AXL_ERR_NOMEM, "out of memory");
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     enum axl_status st = split_sizes(c, n, ax, sz, msg);
     memcpy(d, x->dims, sizeof d);
     for (int i = 0; i < n->n_out && st == AXL_OK; i++) {
@@ -234,7 +236,7 @@ static enum axl_status slice_geom(struct run_ctx *c, const struct gnode *n, stru
     if (old) {
         k = ga_ints(n, "starts", &as);
         if (ga_ints(n, "ends", &ae) != k || k < 0)
-            return op_err(msg, AXL_ERR_INVALID, "starts and ends differ in length");
+            return axl_msgf(msg, AXL_ERR_INVALID, "starts and ends differ in length");
         ka = ga_ints(n, "axes", &aa);
     } else {
         if ((st = need_data(ts, "starts", msg)) || (st = need_data(te, "ends", msg)) ||
@@ -242,13 +244,13 @@ static enum axl_status slice_geom(struct run_ctx *c, const struct gnode *n, stru
             return st;
         k = gt_numel(ts);
         if (gt_numel(te) != k)
-            return op_err(msg, AXL_ERR_INVALID, "starts and ends differ in length");
+            return axl_msgf(msg, AXL_ERR_INVALID, "starts and ends differ in length");
         ka = ta ? gt_numel(ta) : -1;
         if (tp && gt_numel(tp) != k)
-            return op_err(msg, AXL_ERR_INVALID, "steps and starts differ in length");
+            return axl_msgf(msg, AXL_ERR_INVALID, "steps and starts differ in length");
     }
     if (ka >= 0 && ka != k)
-        return op_err(msg, AXL_ERR_INVALID, "axes and starts differ in length");
+        return axl_msgf(msg, AXL_ERR_INVALID, "axes and starts differ in length");
     for (int i = 0; i < r; i++) {
         sl->start[i] = 0;
         sl->step[i] = 1;
@@ -260,13 +262,13 @@ static enum axl_status slice_geom(struct run_ctx *c, const struct gnode *n, stru
         if (a < 0)
             return AXL_ERR_INVALID;
         if (seen >> a & 1)
-            return op_err(msg, AXL_ERR_INVALID, "axis %d repeated", a);
+            return axl_msgf(msg, AXL_ERR_INVALID, "axis %d repeated", a);
         seen |= 1u << a;
         int64_t dim = x->dims[a];
         int64_t s = old ? as[i] : gt_geti(ts, i), e = old ? ae[i] : gt_geti(te, i);
         int64_t p = tp ? gt_geti(tp, i) : 1;
         if (p == 0)
-            return op_err(msg, AXL_ERR_INVALID, "step 0 on axis %d", a);
+            return axl_msgf(msg, AXL_ERR_INVALID, "step 0 on axis %d", a);
         if (s < 0)
             s = s < -dim ? 0 : s + dim;
         if (e < 0)
@@ -328,10 +330,10 @@ static enum axl_status gather_shape(struct run_ctx *c, const struct gnode *n, ch
     if (ax < 0)
         return AXL_ERR_INVALID;
     if (ix->dtype != GDT_I64)
-        return op_err(msg, AXL_ERR_INVALID, "indices are not integers");
+        return axl_msgf(msg, AXL_ERR_INVALID, "indices are not integers");
     int r = x->ndim - 1 + ix->ndim;
     if (r > AXL_MAX_DIMS)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "rank %d exceeds %d", r, AXL_MAX_DIMS);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "rank %d exceeds %d", r, AXL_MAX_DIMS);
     int64_t d[AXL_MAX_DIMS];
     int k = 0;
     for (int i = 0; i < ax; i++)
@@ -357,8 +359,10 @@ static enum axl_status gather_exec(struct run_ctx *c, const struct gnode *n, cha
     for (int64_t j = 0; j < ni; j++) {
         int64_t id = gt_geti(ix, j);
         if (id < -dim || id >= dim)
-            return op_err(msg, AXL_ERR_INVALID, "index %lld is out of range for a dimension of "
-                          "%lld", (long long)id, (long long)dim);
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "index %lld is out of range for a dimension of "
+                            "%lld",
+                            (long long)id, (long long)dim);
     }
     for (int64_t o = 0; o < outer; o++)
         for (int64_t j = 0; j < ni; j++) {
@@ -378,8 +382,8 @@ static enum axl_status expand_shape(struct run_ctx *c, const struct gnode *n, ch
     if (st != AXL_OK)
         return st;
     if (s->ndim != 1 || s->dims[0] > AXL_MAX_DIMS)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "the shape must be 1-D with at most %d values",
-                      AXL_MAX_DIMS);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "the shape must be 1-D with at most %d values",
+                        AXL_MAX_DIMS);
     struct gtensor t;
     memset(&t, 0, sizeof t);
     t.ndim = (int)s->dims[0];
@@ -418,8 +422,8 @@ static enum axl_status tile_shape(struct run_ctx *c, const struct gnode *n, char
     if (st != AXL_OK)
         return st;
     if (gt_numel(rp) != x->ndim)
-        return op_err(msg, AXL_ERR_INVALID, "%lld repeats for rank %d", (long long)gt_numel(rp),
-                      x->ndim);
+        return axl_msgf(msg, AXL_ERR_INVALID, "%lld repeats for rank %d", (long long)gt_numel(rp),
+                        x->ndim);
     int64_t d[AXL_MAX_DIMS];
     for (int i = 0; i < x->ndim; i++)
         d[i] = x->dims[i] * gt_geti(rp, i);
@@ -449,13 +453,15 @@ static enum axl_status pad_check(const struct axl_graph *g, const struct gnode *
 {
     const char *m = ga_str(n, "mode", "constant");
     if (strcmp(m, "constant") && strcmp(m, "reflect") && strcmp(m, "edge"))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "mode='%.40s' is not supported (constant, "
-                      "reflect, edge)", m);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "mode='%.40s' is not supported (constant, "
+                        "reflect, edge)",
+                        m);
     if (g->opset >= 11 && (ga_find(n, "pads") || ga_find(n, "value")))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "pads/value attributes at opset %d (inputs now)",
-                      g->opset);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "pads/value attributes at opset %d (inputs now)",
+                        g->opset);
     if (g->opset < 11 && !ga_find(n, "pads"))
-        return op_err(msg, AXL_ERR_INVALID, "no pads");
+        return axl_msgf(msg, AXL_ERR_INVALID, "no pads");
     return AXL_OK;
 }
 
@@ -479,7 +485,7 @@ static enum axl_status pad_amounts(struct run_ctx *c, const struct gnode *n, int
     }
     int na = at ? (int)gt_numel(at) : r;
     if (na > r || k != 2 * na)
-        return op_err(msg, AXL_ERR_INVALID, "%lld pads for %d axes", (long long)k, na);
+        return axl_msgf(msg, AXL_ERR_INVALID, "%lld pads for %d axes", (long long)k, na);
     for (int i = 0; i < r; i++)
         pb[i] = pe[i] = 0;
     for (int i = 0; i < na; i++) {
@@ -503,12 +509,14 @@ static enum axl_status pad_shape(struct run_ctx *c, const struct gnode *n, char 
     for (int i = 0; i < x->ndim; i++) {
         d[i] = x->dims[i] + pb[i] + pe[i];
         if (d[i] < 0)
-            return op_err(msg, AXL_ERR_INVALID, "pads make axis %d negative", i);
+            return axl_msgf(msg, AXL_ERR_INVALID, "pads make axis %d negative", i);
         if (!strcmp(m, "reflect") && (pb[i] >= x->dims[i] || pe[i] >= x->dims[i]))
-            return op_err(msg, AXL_ERR_UNSUPPORTED, "reflect pads of axis %d reach past its %lld "
-                          "values", i, (long long)x->dims[i]);
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                            "reflect pads of axis %d reach past its %lld "
+                            "values",
+                            i, (long long)x->dims[i]);
         if (strcmp(m, "constant") && x->dims[i] == 0 && d[i] > 0)
-            return op_err(msg, AXL_ERR_INVALID, "%s padding of an empty axis", m);
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s padding of an empty axis", m);
     }
     return set_out(c, n, 0, x->dtype, x->ndim, d, msg);
 }

@@ -28,7 +28,7 @@ static enum axl_status ident_shape(struct run_ctx *c, const struct gnode *n, cha
     if (st == AXL_OK && !strcmp(n->op, "Dropout")) {
         const struct gtensor *tm = in_t(c, n, 2);
         if (tm && (!tm->data || gt_geti(tm, 0) != 0))
-            return op_err(msg, AXL_ERR_UNSUPPORTED, "training_mode must be a constant false");
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "training_mode must be a constant false");
         st = set_out(c, n, 1, GDT_I64, x->ndim, x->dims, msg);
     }
     return st;
@@ -49,8 +49,10 @@ static enum axl_status cast_check(const struct axl_graph *g, const struct gnode 
     (void)g;
     int64_t to = ga_int(n, "to", -1);
     if (cast_target(to) < 0)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "to=%lld is not supported (float, double and "
-                      "integer or boolean types are)", (long long)to);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "to=%lld is not supported (float, double and "
+                        "integer or boolean types are)",
+                        (long long)to);
     return AXL_OK;
 }
 
@@ -122,15 +124,15 @@ static enum axl_status const_check(const struct axl_graph *g, const struct gnode
 {
     (void)g;
     if (n->n_attrs != 1)
-        return op_err(msg, AXL_ERR_INVALID, "needs exactly one value attribute");
+        return axl_msgf(msg, AXL_ERR_INVALID, "needs exactly one value attribute");
     const struct gattr *a = &n->attrs[0];
     if (!strcmp(a->name, "value") ? a->type != GA_TENSOR
         : !strcmp(a->name, "value_float") ? a->type != GA_FLOAT
         : !strcmp(a->name, "value_int") ? a->type != GA_INT
         : !strcmp(a->name, "value_floats") ? a->type != GA_FLOATS
         : !strcmp(a->name, "value_ints") ? a->type != GA_INTS : 1)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "value attribute '%.40s' is not supported",
-                      a->name);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "value attribute '%.40s' is not supported",
+                        a->name);
     return AXL_OK;
 }
 
@@ -168,12 +170,12 @@ static enum axl_status cos_shape(struct run_ctx *c, const struct gnode *n, char 
     const struct gattr *v = ga_find(n, "value");
     int64_t d[AXL_MAX_DIMS];
     if (s->ndim != 1 || s->dims[0] > AXL_MAX_DIMS)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "the shape input must be 1-D of at most %d values",
-                      AXL_MAX_DIMS);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "the shape input must be 1-D of at most %d values", AXL_MAX_DIMS);
     for (int i = 0; i < s->dims[0]; i++)
         d[i] = gt_geti(s, i);
     if (v && (v->type != GA_TENSOR || gt_numel(&v->t) != 1))
-        return op_err(msg, AXL_ERR_INVALID, "value must be a one-element tensor");
+        return axl_msgf(msg, AXL_ERR_INVALID, "value must be a one-element tensor");
     return set_out(c, n, 0, v ? v->t.dtype : GDT_F32, (int)s->dims[0], d, msg);
 }
 
@@ -198,7 +200,7 @@ static enum axl_status range_shape(struct run_ctx *c, const struct gnode *n, cha
         return st;
     double dv = gt_getd(d, 0);
     if (dv == 0)
-        return op_err(msg, AXL_ERR_INVALID, "delta is 0");
+        return axl_msgf(msg, AXL_ERR_INVALID, "delta is 0");
     double cnt = (gt_getd(l, 0) - gt_getd(s, 0)) / dv;
     int64_t k = cnt > 0 ? (int64_t)cnt : 0;
     if ((double)k < cnt)
@@ -228,8 +230,8 @@ static enum axl_status reshape_shape(struct run_ctx *c, const struct gnode *n, c
     if (st != AXL_OK)
         return st;
     if (s->ndim != 1 || s->dims[0] > AXL_MAX_DIMS)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "the shape must be 1-D with at most %d values",
-                      AXL_MAX_DIMS);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "the shape must be 1-D with at most %d values",
+                        AXL_MAX_DIMS);
     int r = (int)s->dims[0], neg = -1;
     int64_t d[AXL_MAX_DIMS], known = 1;
     int allowzero = (int)ga_int(n, "allowzero", 0);
@@ -237,16 +239,18 @@ static enum axl_status reshape_shape(struct run_ctx *c, const struct gnode *n, c
         d[i] = gt_geti(s, i);
         if (d[i] == 0 && !allowzero) {
             if (i >= x->ndim)
-                return op_err(msg, AXL_ERR_INVALID, "shape value 0 at %d copies a dimension the "
-                              "input does not have", i);
+                return axl_msgf(msg, AXL_ERR_INVALID,
+                                "shape value 0 at %d copies a dimension the "
+                                "input does not have",
+                                i);
             d[i] = x->dims[i];
         }
         if (d[i] == -1) {
             if (neg >= 0)
-                return op_err(msg, AXL_ERR_INVALID, "more than one -1 in the shape");
+                return axl_msgf(msg, AXL_ERR_INVALID, "more than one -1 in the shape");
             neg = i;
         } else if (d[i] < 0) {
-            return op_err(msg, AXL_ERR_INVALID, "shape value %lld", (long long)d[i]);
+            return axl_msgf(msg, AXL_ERR_INVALID, "shape value %lld", (long long)d[i]);
         } else {
             known *= d[i];
         }
@@ -254,12 +258,14 @@ static enum axl_status reshape_shape(struct run_ctx *c, const struct gnode *n, c
     int64_t cnt = gt_numel(x);
     if (neg >= 0) {
         if (known == 0 || cnt % known)
-            return op_err(msg, AXL_ERR_INVALID, "cannot reshape %lld values with a -1 dimension "
-                          "and %lld others", (long long)cnt, (long long)known);
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "cannot reshape %lld values with a -1 dimension "
+                            "and %lld others",
+                            (long long)cnt, (long long)known);
         d[neg] = cnt / known;
     } else if (known != cnt) {
-        return op_err(msg, AXL_ERR_INVALID, "cannot reshape %lld values into %lld",
-                      (long long)cnt, (long long)known);
+        return axl_msgf(msg, AXL_ERR_INVALID, "cannot reshape %lld values into %lld",
+                        (long long)cnt, (long long)known);
     }
     return set_out(c, n, 0, x->dtype, r, d, msg);
 }
@@ -269,7 +275,7 @@ static enum axl_status flatten_shape(struct run_ctx *c, const struct gnode *n, c
     const struct gtensor *x = in_t(c, n, 0);
     int64_t ax = ga_int(n, "axis", 1), d[2] = {1, 1};
     if (ax < -x->ndim || ax > x->ndim)
-        return op_err(msg, AXL_ERR_INVALID, "axis %lld for rank %d", (long long)ax, x->ndim);
+        return axl_msgf(msg, AXL_ERR_INVALID, "axis %lld for rank %d", (long long)ax, x->ndim);
     if (ax < 0)
         ax += x->ndim;
     for (int i = 0; i < x->ndim; i++)
@@ -282,12 +288,12 @@ static int axes_from_input(const struct axl_graph *g) { return g->opset >= 13; }
 static enum axl_status axes_check(const struct axl_graph *g, const struct gnode *n, char *msg)
 {
     if (axes_from_input(g) && ga_find(n, "axes"))
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "axes attribute at opset %d (an input now)",
-                      g->opset);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "axes attribute at opset %d (an input now)",
+                        g->opset);
     if (!axes_from_input(g) && n->n_in > 1)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "axes input before opset 13");
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "axes input before opset 13");
     if (!strcmp(n->op, "Unsqueeze") && !axes_from_input(g) && !ga_find(n, "axes"))
-        return op_err(msg, AXL_ERR_INVALID, "no axes");
+        return axl_msgf(msg, AXL_ERR_INVALID, "no axes");
     return AXL_OK;
 }
 
@@ -302,7 +308,7 @@ static int get_axes(struct run_ctx *c, const struct gnode *n, int64_t *ax, char 
             return -1;
         int64_t k = gt_numel(a);
         if (k > AXL_MAX_DIMS) {
-            op_err(msg, AXL_ERR_INVALID, "too many axes");
+            axl_msgf(msg, AXL_ERR_INVALID, "too many axes");
             return -1;
         }
         for (int64_t i = 0; i < k; i++)
@@ -312,7 +318,7 @@ static int get_axes(struct run_ctx *c, const struct gnode *n, int64_t *ax, char 
     const int64_t *v;
     int64_t k = ga_ints(n, "axes", &v);
     if (k > AXL_MAX_DIMS) {
-        op_err(msg, AXL_ERR_INVALID, "too many axes");
+        axl_msgf(msg, AXL_ERR_INVALID, "too many axes");
         return -1;
     }
     for (int64_t i = 0; i < k; i++)
@@ -333,8 +339,8 @@ static enum axl_status squeeze_shape(struct run_ctx *c, const struct gnode *n, c
         if (a < 0)
             return AXL_ERR_INVALID;
         if (x->dims[a] != 1)
-            return op_err(msg, AXL_ERR_INVALID, "cannot squeeze axis %d of size %lld", a,
-                          (long long)x->dims[a]);
+            return axl_msgf(msg, AXL_ERR_INVALID, "cannot squeeze axis %d of size %lld", a,
+                            (long long)x->dims[a]);
         mask |= 1u << a;
     }
     for (int i = 0; i < x->ndim; i++)
@@ -353,13 +359,13 @@ static enum axl_status unsqueeze_shape(struct run_ctx *c, const struct gnode *n,
         return AXL_ERR_INVALID;
     r = x->ndim + na;
     if (r > AXL_MAX_DIMS)
-        return op_err(msg, AXL_ERR_UNSUPPORTED, "rank %d exceeds %d", r, AXL_MAX_DIMS);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "rank %d exceeds %d", r, AXL_MAX_DIMS);
     for (int i = 0; i < na; i++) {
         int a = norm_axis(ax[i], r, n, msg);
         if (a < 0)
             return AXL_ERR_INVALID;
         if (mask >> a & 1)
-            return op_err(msg, AXL_ERR_INVALID, "axis %d repeated", a);
+            return axl_msgf(msg, AXL_ERR_INVALID, "axis %d repeated", a);
         mask |= 1u << a;
     }
     for (int i = 0, k = 0; i < r; i++)

@@ -88,6 +88,12 @@ struct axl_format {
  * NULL). */
 enum axl_status axl_format_parse(const char *name, struct axl_format *out, char *msg);
 
+/* 1 when x and y define the same arithmetic: kind, bits, ebits, mbits,
+ * special, subnormals, overflow and bias all equal (the name is not
+ * compared).  Integer descriptors made by axl_format_parse have zero in the
+ * floating-only fields, so two of them are equal when kind and width are. */
+int axl_format_equal(const struct axl_format *x, const struct axl_format *y);
+
 /* Named formats, for listing. */
 size_t axl_format_named_count(void);
 const char *axl_format_named(size_t i);
@@ -104,6 +110,17 @@ float axl_format_epsilon(const struct axl_format *f);       /* 2^-m; 1 for ints 
  * and its parser (also accepts "rne", "rtz", "ru", "rd", "sr"). */
 const char *axl_round_name(enum axl_round r);
 enum axl_status axl_round_parse(const char *s, enum axl_round *out);
+
+/* The names of the other format enums, as table files store them: kinds
+ * "float", "int", "uint"; special-value families "ieee", "fn", "fnuz",
+ * "finite"; overflow "saturate", "special".  A value out of range is named
+ * "?"; the parsers return AXL_ERR_INVALID for an unknown name. */
+const char *axl_format_kind_name(enum axl_format_kind k);
+enum axl_status axl_format_kind_parse(const char *s, enum axl_format_kind *out);
+const char *axl_special_name(enum axl_special s);
+enum axl_status axl_special_parse(const char *s, enum axl_special *out);
+const char *axl_overflow_name(enum axl_overflow o);
+enum axl_status axl_overflow_parse(const char *s, enum axl_overflow *out);
 
 /* --- the arithmetic, shared by host and device ------------------------- */
 

@@ -38,6 +38,11 @@ extern "C" {
 /* Stored in table files as the strings "full" and "mantissa". */
 enum axl_table_path { AXL_TABLE_FULL = 0, AXL_TABLE_MANTISSA = 1 };
 
+/* "full" or "mantissa" ("?" out of range), and its parser (AXL_ERR_INVALID
+ * for another name). */
+const char *axl_table_path_name(enum axl_table_path p);
+enum axl_status axl_table_path_parse(const char *s, enum axl_table_path *out);
+
 /* Error of a table against the exact unit on the same formats; every field
  * is defined in tables/SCHEMA.md. */
 struct axl_metrics {
