@@ -17,7 +17,6 @@
 #include "internal.h"
 
 /* enum axl_op has no name table of its own yet (include/axlut/design.h) */
-static const char *const k_op[] = {"mul", "add"};
 
 /* The six format groups of attributes: prefix and where it lives in info. */
 #define N_FMT 6
@@ -259,7 +258,7 @@ static int write_root(hid_t f, const struct axl_table_info *in)
         put_str(f, "citation", in->citation) < 0 ||
         put_u32(f, "design_version", in->design_version) < 0 ||
         put_str(f, "design_source_sha256", in->source_sha256) < 0 ||
-        put_str(f, "op", k_op[in->op < 2 ? in->op : 0]) < 0 ||
+        put_str(f, "op", axl_op_name(in->op < 2 ? (enum axl_op)in->op : AXL_OP_MUL)) < 0 ||
         put_str(f, "path", axl_table_path_name(in->path < 2 ? in->path : 0)) < 0 ||
         put_str(f, "core_design", in->core_design) < 0 ||
         put_str(f, "round", axl_round_name((enum axl_round)in->round)) < 0 ||
@@ -450,14 +449,6 @@ done:
     return s;
 }
 
-static int find_name(const char *const *names, int n, const char *s)
-{
-    for (int i = 0; i < n; i++)
-        if (!strcmp(names[i], s))
-            return i;
-    return -1;
-}
-
 /* A format name: the parser's grammar, or int<N>/uint<N> up to 32 bits
  * (wide integer results of integer multipliers). */
 static int parse_format(const char *name, struct axl_format *f)
@@ -569,12 +560,12 @@ static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *i
     if ((st = get_num(r, f, "", "design_version", H5T_NATIVE_UINT32, &in->design_version)) !=
         AXL_OK)
         return st;
-    int v;
     if ((st = get_str(r, f, "", "op", s, sizeof s)) != AXL_OK)
         return st;
-    if ((v = find_name(k_op, 2, s)) < 0)
+    enum axl_op op;
+    if (axl_op_parse(s, &op) != AXL_OK)
         return missing(r, "", "op", "is neither mul nor add");
-    in->op = (uint32_t)v;
+    in->op = (uint32_t)op;
     if ((st = get_str(r, f, "", "path", s, sizeof s)) != AXL_OK)
         return st;
     enum axl_table_path path;

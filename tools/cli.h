@@ -2,6 +2,7 @@
 #ifndef AXLUT_TOOLS_CLI_H
 #define AXLUT_TOOLS_CLI_H
 
+#include <stdint.h>
 #include <stdio.h>
 
 #include "axlut/emu.h"
@@ -32,6 +33,21 @@ struct json_t *cli_json_number(double v, int digits);
  * renamed when complete, or to stdout when path is NULL.  An exit status;
  * messages start with cmd. */
 int cli_json_write(struct json_t *root, const char *path, int digits, const char *cmd);
+
+/* 1 when arg is one of the MAC options of `axlut run` (--mul, --format,
+ * ...), with *key the configuration field it sets (axl_layers_set_default). */
+int cli_mac_option(const char *arg, const char **key);
+
+/* axlut bench --network (tools/cli_bench_net.c). */
+struct cli_bench_net {
+    const char *model, *data;
+    enum axl_backend be;
+    int64_t batch, limit;
+    int reps;
+    const char *mac_keys[64], *mac_vals[64];
+    int nmac;
+};
+int cli_bench_network(const struct cli_bench_net *o);
 
 int cli_list(int argc, char **argv);
 int cli_quantize(int argc, char **argv);

@@ -20,7 +20,9 @@ static void bench_usage(FILE *o)
 {
     fprintf(o,
             "usage: axlut bench [--quick] [--json FILE] [--device cpu|cuda] [--threads N]\n"
-            "                   [--case NAME] [--reps N] [--list]\n\n"
+            "                   [--case NAME] [--reps N] [--list]\n"
+            "       axlut bench --network MODEL.onnx --data DATA.h5 [--limit N] [--batch N]\n"
+            "                   [--reps N] [--device cpu|cuda] [--threads N] [MAC options]\n\n"
             "Measures approximate multiply-accumulates per second of the MAC engine on\n"
             "ResNet-18's 3x3 convolutions at 224x224 (batch 1 and 8) and a 1024^3 GEMM, for\n"
             "an int8 table (mitchell), an fp8 e4m3 table (fpmul_drum k=4) and a bf16 design\n"
@@ -37,12 +39,17 @@ static void bench_usage(FILE *o)
             "                  a group (resnet18, gemm, tiny) or a config\n"
             "  --reps N        timed repetitions after the warm-up (default: 5 under a\n"
             "                  second, 3 under ten, else 1); the median is reported\n"
-            "  --list          list the shapes, the configs and the cases selected; run nothing\n\n"
+            "  --list          list the shapes, the configs and the cases selected; run nothing\n"
+            "  --network M     instead: whole-network images/s of `axlut run M --data D` (the\n"
+            "                  approximate pass; MAC options as for axlut run) with weights\n"
+            "                  prepared once per plan, against encoding them on every call,\n"
+            "                  alternating rounds (--reps, default 3; --limit default 200)\n\n"
             "Times are wall-clock medians.  The engine, the naive loop and BLAS are warmed\n"
             "up, then run in interleaved rounds, so that a change of load on a shared\n"
             "machine weighs on all three.  The engine's time includes encoding activations\n"
-            "and weights, the naive loop's its quantization and padding, BLAS's its im2col\n"
-            "(also reported on its own).\n\n"
+            "(weights are prepared once per plan, as in a network run, during the warm-up),\n"
+            "the naive loop's its quantization and padding, BLAS's its im2col (also\n"
+            "reported on its own).\n\n"
             "OpenBLAS reads its settings when it loads: OPENBLAS_CORETYPE picks its kernels\n"
             "where it does not recognise the CPU (a notice says so), and\n"
             "OPENBLAS_THREAD_TIMEOUT=4 stops its idle workers spinning against OpenMP.\n"
@@ -459,9 +466,10 @@ static int parse_int(const char *s, int lo, int hi, int *out)
 int cli_bench(int argc, char **argv)
 {
     struct opts o = {.be = AXL_BACKEND_CPU};
+    struct cli_bench_net net = {.limit = 200};
     int list = 0;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
+        const char *a = argv[i], *key;
         int has_val = i + 1 < argc;
         if (cli_is_help(a)) {
             bench_usage(stdout);
@@ -490,6 +498,21 @@ int cli_bench(int argc, char **argv)
                         argv[i]);
                 return CLI_USAGE;
             }
+        } else if (!strcmp(a, "--network") && has_val) {
+            net.model = argv[++i];
+        } else if (!strcmp(a, "--data") && has_val) {
+            net.data = argv[++i];
+        } else if ((!strcmp(a, "--limit") || !strcmp(a, "--batch")) && has_val) {
+            int v;
+            if (!parse_int(argv[++i], 1, 1 << 30, &v)) {
+                fprintf(stderr, "axlut bench: %s wants a positive integer, not '%s'\n", a,
+                        argv[i]);
+                return CLI_USAGE;
+            }
+            *(a[2] == 'l' ? &net.limit : &net.batch) = v;
+        } else if (cli_mac_option(a, &key) && has_val && net.nmac < 64) {
+            net.mac_keys[net.nmac] = key;
+            net.mac_vals[net.nmac++] = argv[++i];
         } else if (!strcmp(a, "--reps") && has_val) {
             if (!parse_int(argv[++i], 1, MAX_REPS, &o.reps)) {
                 fprintf(stderr, "axlut bench: --reps wants an integer from 1 to %d, not '%s'\n",
@@ -504,6 +527,22 @@ int cli_bench(int argc, char **argv)
     if (list) {
         list_cases(o.quick, o.name);
         return CLI_OK;
+    }
+    if (net.model || net.data || net.nmac) {
+        if (!net.model || !net.data) {
+            fprintf(stderr, "axlut bench: --network MODEL.onnx and --data DATA.h5 go together; "
+                    "MAC options only with them\n");
+            return CLI_USAGE;
+        }
+        if (o.threads > 0)
+            omp_set_num_threads(o.threads);
+        net.be = o.be;
+        if (net.be == AXL_BACKEND_CUDA && axl_cuda_device_count(NULL, 0) == 0) {
+            fprintf(stderr, "axlut bench: no CUDA device visible; running on the cpu\n");
+            net.be = AXL_BACKEND_CPU;
+        }
+        net.reps = o.reps;
+        return cli_bench_network(&net);
     }
 
     size_t ncases = 0;

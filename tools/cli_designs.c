@@ -32,7 +32,7 @@ int cli_list_designs(void)
     for (size_t i = 0; i < n; i++) {
         const struct axl_design *d = axl_design_at(i);
         char buf[160];
-        printf("%-16s %-4s %-34s", d->name, d->op == AXL_OP_MUL ? "mul" : "add",
+        printf("%-16s %-4s %-34s", d->name, axl_op_name((enum axl_op)d->op),
                operands_text(d, buf, sizeof buf));
         if (d->nparams == 0)
             printf(" -");

@@ -68,9 +68,8 @@ static int list_formats(void)
         } else {
             printf("%-14s %-14s %-14s", "-", "-", "-");
         }
-        static const char *fam[] = {"ieee", "fn", "fnuz", "finite"};
         if (f.kind == AXL_KIND_FLOAT)
-            printf("  e%um%u %s: %s\n", (unsigned)f.ebits, (unsigned)f.mbits, fam[f.special],
+            printf("  e%um%u %s: %s\n", (unsigned)f.ebits, (unsigned)f.mbits, axl_special_name(f.special),
                    axl_format_named_note(i));
         else
             printf("  %s\n", axl_format_named_note(i));

@@ -91,8 +91,8 @@ static void progress_bar(void *user, uint64_t done, uint64_t total)
     fflush(stderr);
 }
 
-static const char *op_name(uint32_t op) { return op == AXL_OP_ADD ? "add" : "mul"; }
-static const char *path_name(uint32_t p) { return p == AXL_TABLE_MANTISSA ? "mantissa" : "full"; }
+static const char *op_name(uint32_t op) { return axl_op_name((enum axl_op)op); }
+static const char *path_name(uint32_t p) { return axl_table_path_name((enum axl_table_path)p); }
 
 static void print_summary(const struct axl_table_info *in)
 {
@@ -323,9 +323,8 @@ done:
 
 static json_t *format_json(const struct axl_format *f)
 {
-    static const char *kinds[] = {"float", "int", "uint"};
     json_t *o = json_pack("{s:s, s:s, s:I}", "name", f->name, "kind",
-                          kinds[f->kind < 3 ? f->kind : 0], "bits", (json_int_t)f->bits);
+                          axl_format_kind_name(f->kind), "bits", (json_int_t)f->bits);
     if (o && f->kind == AXL_KIND_FLOAT) {
         json_object_set_new(o, "ebits", json_integer((json_int_t)f->ebits));
         json_object_set_new(o, "mbits", json_integer((json_int_t)f->mbits));

@@ -101,7 +101,7 @@ static void print_report(const struct axl_run_report *r)
            r->samples_per_s, r->exact_seconds);
 }
 
-static int is_mac_option(const char *a, const char **key)
+int cli_mac_option(const char *a, const char **key)
 {
     static const char *const opts[][2] = {
         {"--mul", "mul"},         {"--param", "param"},         {"--format", "format"},
@@ -138,7 +138,7 @@ static int parse_args(int argc, char **argv, struct run_args *r)
         if (cli_is_help(a)) {
             usage(stdout);
             return -1;
-        } else if (is_mac_option(a, &key)) {
+        } else if (cli_mac_option(a, &key)) {
             if (!has || r->nmac >= 64) {
                 fprintf(stderr, "axlut run: %s needs a value\n", a);
                 return CLI_USAGE;

@@ -1,19 +1,64 @@
 /* The MAC engine's entry points: argument checks, then the backend's
  * kernels with the plan (plan.h). */
 #include <stdio.h>
+#include <string.h>
 
 #include "plan.h"
 
+/* One name table per enum, indexed by its values. */
+static const char *const k_path_names[] = {"auto", "table", "mantissa", "function"};
+static const char *const k_order_names[] = {"sequential", "pairwise", "chunked"};
+static const char *const k_wquant_names[] = {"per-channel", "per-tensor"};
+#define N_OF(a) (sizeof(a) / sizeof(a)[0])
+
+static int name_index(const char *const *names, size_t n, const char *s)
+{
+    for (size_t i = 0; s && i < n; i++)
+        if (!strcmp(s, names[i]))
+            return (int)i;
+    return -1;
+}
+
 const char *axl_path_name(enum axl_path p)
 {
-    static const char *n[] = {"auto", "table", "mantissa", "function"};
-    return (unsigned)p < 4 ? n[p] : "?";
+    return (unsigned)p < N_OF(k_path_names) ? k_path_names[p] : "?";
+}
+
+enum axl_status axl_path_parse(const char *s, enum axl_path *out)
+{
+    int i = name_index(k_path_names, N_OF(k_path_names), s);
+    if (i < 0)
+        return AXL_ERR_INVALID;
+    *out = (enum axl_path)i;
+    return AXL_OK;
 }
 
 const char *axl_order_name(enum axl_order o)
 {
-    static const char *n[] = {"sequential", "pairwise", "chunked"};
-    return (unsigned)o < 3 ? n[o] : "?";
+    return (unsigned)o < N_OF(k_order_names) ? k_order_names[o] : "?";
+}
+
+enum axl_status axl_order_parse(const char *s, enum axl_order *out)
+{
+    int i = name_index(k_order_names, N_OF(k_order_names), s);
+    if (i < 0)
+        return AXL_ERR_INVALID;
+    *out = (enum axl_order)i;
+    return AXL_OK;
+}
+
+const char *axl_wquant_name(enum axl_wquant w)
+{
+    return (unsigned)w < N_OF(k_wquant_names) ? k_wquant_names[w] : "?";
+}
+
+enum axl_status axl_wquant_parse(const char *s, enum axl_wquant *out)
+{
+    int i = name_index(k_wquant_names, N_OF(k_wquant_names), s);
+    if (i < 0)
+        return AXL_ERR_INVALID;
+    *out = (enum axl_wquant)i;
+    return AXL_OK;
 }
 
 enum axl_status axl_conv_out_size(const struct axl_conv_args *a, int64_t *oh, int64_t *ow,

@@ -100,7 +100,7 @@ static enum axl_status bind_operands(struct axl_mac *m, const struct axl_mac_spe
 static enum axl_status check_table_formats(const char *path, const struct axl_table_info *ti,
                                            const struct axl_mac *m, char *msg)
 {
-    if (!axl_plan_same_format(&ti->fa, &m->fa) || !axl_plan_same_format(&ti->fb, &m->fw))
+    if (!axl_format_equal(&ti->fa, &m->fa) || !axl_format_equal(&ti->fb, &m->fw))
         return axl_msgf(msg, AXL_ERR_MISMATCH,
                         "table '%s' is for %s x %s operands, the layer uses %s x %s", path,
                         ti->fa.name, ti->fb.name, m->fa.name, m->fw.name);
@@ -195,10 +195,10 @@ static enum axl_status bind_adder(struct axl_mac *m, const struct axl_mac_spec *
         if ((st = axl_design_bind(m->add_d, &m->facc, &m->facc, &m->facc, spec->add_params,
                                   spec->n_add_params, &m->add_c, msg)) != AXL_OK)
             return st;
-        if (!axl_plan_same_format(&m->add_c.fr, &m->facc))
+        if (!axl_format_equal(&m->add_c.fr, &m->facc))
             return axl_msgf(msg, AXL_ERR_MISMATCH, "adder '%s' gives %s results, the accumulator "
                             "is %s", spec->add, m->add_c.fr.name, m->facc.name);
-        m->convert_p = !axl_plan_same_format(&m->fp, &m->facc);
+        m->convert_p = !axl_format_equal(&m->fp, &m->facc);
     }
     m->acc_zero = axl_format_encode(&m->facc, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
     return AXL_OK;
@@ -277,12 +277,12 @@ static void choose_kinds(struct axl_mac *m)
     axl_format_parse("fp32", &f32, NULL);
     /* a float32 multiply is the correctly rounded fp32 product */
     if (m->path == AXL_PATH_FUNCTION && m->acc == AXL_ACC_F32 &&
-        axl_plan_same_format(&m->fa, &f32) && axl_plan_same_format(&m->fw, &f32) &&
-        axl_plan_same_format(&m->fp, &f32))
+        axl_format_equal(&m->fa, &f32) && axl_format_equal(&m->fw, &f32) &&
+        axl_format_equal(&m->fp, &f32))
         m->src = AXL_SRC_EXACT_F32;
     /* the float32 product of two bf16/fp16 values is exact: one rounding */
     else if (m->path != AXL_PATH_TABLE && m->acc != AXL_ACC_CODE &&
-             axl_plan_same_format(&m->fa, &m->fw) && axl_plan_same_format(&m->fa, &m->fp) &&
+             axl_format_equal(&m->fa, &m->fw) && axl_format_equal(&m->fa, &m->fp) &&
              (m->narrow_op = axl_plan_narrow_kind(&m->fa)) != AXL_NARROW_NONE)
         m->src = AXL_SRC_EXACT_NARROW;
 }

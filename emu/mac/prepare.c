@@ -9,20 +9,13 @@
 #include "designs/builtin.h"
 #include "prepare.h"
 
-int axl_plan_same_format(const struct axl_format *x, const struct axl_format *y)
-{
-    return x->kind == y->kind && x->bits == y->bits && x->ebits == y->ebits &&
-           x->mbits == y->mbits && x->special == y->special && x->subnormals == y->subnormals &&
-           x->overflow == y->overflow && x->bias == y->bias;
-}
-
 enum axl_narrow axl_plan_narrow_kind(const struct axl_format *f)
 {
     struct axl_format bf16, fp16;
     axl_format_parse("bf16", &bf16, NULL);
     axl_format_parse("fp16", &fp16, NULL);
-    return axl_plan_same_format(f, &bf16)   ? AXL_NARROW_BF16
-           : axl_plan_same_format(f, &fp16) ? AXL_NARROW_FP16
+    return axl_format_equal(f, &bf16)   ? AXL_NARROW_BF16
+           : axl_format_equal(f, &fp16) ? AXL_NARROW_FP16
                                             : AXL_NARROW_NONE;
 }
 
@@ -82,7 +75,7 @@ static enum axl_status prepare_mantissa_fast(struct axl_mac *m, char *msg)
 {
     if (m->acc != AXL_ACC_F32 || m->src != AXL_SRC_MANTISSA ||
         m->mul_c.round != AXL_ROUND_NEAREST_EVEN || m->fa.bits > 16 ||
-        !axl_plan_same_format(&m->fa, &m->fw) || !axl_plan_same_format(&m->fa, &m->fp) ||
+        !axl_format_equal(&m->fa, &m->fw) || !axl_format_equal(&m->fa, &m->fp) ||
         m->fp.bias < 1 || (int)(axl_format_max_mag(&m->fp) >> m->fp.mbits) - m->fp.bias < 2)
         return AXL_OK;
     const uint32_t mb = m->fa.mbits, rows = 1u << (mb + 1), cols = m->mt_cols;

@@ -5,8 +5,6 @@
 
 #include "plan.h"
 
-/* Every field that defines a format's arithmetic is equal. */
-int axl_plan_same_format(const struct axl_format *x, const struct axl_format *y);
 /* AXL_NARROW_BF16 / AXL_NARROW_FP16 for those formats, else AXL_NARROW_NONE. */
 enum axl_narrow axl_plan_narrow_kind(const struct axl_format *f);
 /* Builds what the plan's kinds read (m->path, m->src and m->acc chosen);

@@ -44,6 +44,7 @@ struct axl_wcache {
     size_t bytes;
     uint64_t clock;
     int64_t encoded, reused;
+    int off; /* axl_mac_cache_weights(m, 0): encode on every call (measurements) */
 };
 
 enum axl_status axl_wcache_create(struct axl_wcache **out)
@@ -185,7 +186,10 @@ enum axl_status axl_weights_acquire(const struct axl_mac *m, const float *w, int
         else if (e->users == 0 && !stale)
             stale = e;
     }
-    if (hit) {
+    if (hit && c->off && hit->users == 0) {
+        encode_into(m, hit, w);
+        c->encoded++;
+    } else if (hit && !c->off) {
         c->reused++;
     } else if (stale) { /* same tensor, new values: encode again in place */
         hit = stale;
@@ -211,6 +215,14 @@ enum axl_status axl_weights_acquire(const struct axl_mac *m, const float *w, int
     pthread_mutex_unlock(&c->lock);
     *out = &hit->w;
     return AXL_OK;
+}
+
+void axl_mac_cache_weights(struct axl_mac *m, int on)
+{
+    struct axl_wcache *c = m->wcache;
+    pthread_mutex_lock(&c->lock);
+    c->off = !on;
+    pthread_mutex_unlock(&c->lock);
 }
 
 void axl_weights_release(const struct axl_mac *m, const struct axl_weights *w)

@@ -72,26 +72,23 @@ static int copy(char *dst, size_t cap, const char *src)
     return 1;
 }
 
-static enum axl_status parse_enum(const char *what, const char *v, const char *const *names,
-                                  int n, int *out, char *msg, const char *where)
+/* The refusal of a value that is none of an enum's names (listed from the
+ * enum's own name function, values 0 .. n-1). */
+static enum axl_status bad_enum(const char *what, const char *v, const char *(*name)(int), int n,
+                                char *msg, const char *where)
 {
-    for (int i = 0; i < n; i++)
-        if (!strcmp(v, names[i])) {
-            *out = i;
-            return AXL_OK;
-        }
     char allowed[160] = "";
     for (int i = 0; i < n; i++) {
-        strncat(allowed, names[i], sizeof allowed - strlen(allowed) - 1);
+        strncat(allowed, name(i), sizeof allowed - strlen(allowed) - 1);
         if (i + 1 < n)
             strncat(allowed, ", ", sizeof allowed - strlen(allowed) - 1);
     }
     return axl_msgf(msg, AXL_ERR_INVALID, "%s%s '%s' is not one of %s", where, what, v, allowed);
 }
 
-static const char *const k_orders[] = {"sequential", "pairwise", "chunked"};
-static const char *const k_paths[] = {"auto", "table", "mantissa", "function"};
-static const char *const k_wquant[] = {"per-channel", "per-tensor"};
+static const char *order_name(int i) { return axl_order_name((enum axl_order)i); }
+static const char *path_name(int i) { return axl_path_name((enum axl_path)i); }
+static const char *wquant_name(int i) { return axl_wquant_name((enum axl_wquant)i); }
 
 /* Set one field of a rule from text; `where` prefixes messages. */
 static enum axl_status set_field(struct rule *r, const char *key, const char *v, char *msg,
@@ -99,7 +96,6 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
 {
     char tmp[AXL_MSG_LEN];
     struct axl_format f;
-    int e;
     if (!strcmp(key, "mul")) {
         if (!copy(r->mul, sizeof r->mul, v))
             goto toolong;
@@ -155,9 +151,8 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
             goto toolong;
         r->set |= F_ADD;
     } else if (!strcmp(key, "order")) {
-        if (parse_enum("order", v, k_orders, 3, &e, msg, where) != AXL_OK)
-            return AXL_ERR_INVALID;
-        r->order = (enum axl_order)e;
+        if (axl_order_parse(v, &r->order) != AXL_OK)
+            return bad_enum("order", v, order_name, AXL_ORDER_CHUNKED + 1, msg, where);
         r->set |= F_ORDER;
     } else if (!strcmp(key, "chunk")) {
         char *end;
@@ -169,14 +164,12 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
         r->chunk = (uint32_t)c;
         r->set |= F_CHUNK;
     } else if (!strcmp(key, "path")) {
-        if (parse_enum("path", v, k_paths, 4, &e, msg, where) != AXL_OK)
-            return AXL_ERR_INVALID;
-        r->path = (enum axl_path)e;
+        if (axl_path_parse(v, &r->path) != AXL_OK)
+            return bad_enum("path", v, path_name, AXL_PATH_FUNCTION + 1, msg, where);
         r->set |= F_PATH;
     } else if (!strcmp(key, "wquant")) {
-        if (parse_enum("wquant", v, k_wquant, 2, &e, msg, where) != AXL_OK)
-            return AXL_ERR_INVALID;
-        r->wquant = (enum axl_wquant)e;
+        if (axl_wquant_parse(v, &r->wquant) != AXL_OK)
+            return bad_enum("wquant", v, wquant_name, AXL_WQUANT_PER_TENSOR + 1, msg, where);
         r->set |= F_WQUANT;
     } else if (!strcmp(key, "exact")) {
         r->exact = !strcmp(v, "1") || !strcmp(v, "true");

@@ -98,10 +98,22 @@ struct axl_mac;
 enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac **out, char *msg);
 void axl_mac_free(struct axl_mac *m);
 
+/* Weights are encoded once per plan and weight tensor and reused while the
+ * tensor's values stay the same (on by default); off encodes them on every
+ * call, as before plans kept them: for measuring what that saves. */
+void axl_mac_cache_weights(struct axl_mac *m, int on);
+
 /* The path chosen for the multiply. */
 enum axl_path axl_mac_path(const struct axl_mac *m);
+/* Names of the enums ("auto", "table", "mantissa", "function";
+ * "sequential", "pairwise", "chunked"; "per-channel", "per-tensor"), "?"
+ * out of range; each parse gives AXL_ERR_INVALID for any other text. */
 const char *axl_path_name(enum axl_path p);
+enum axl_status axl_path_parse(const char *s, enum axl_path *out);
 const char *axl_order_name(enum axl_order o);
+enum axl_status axl_order_parse(const char *s, enum axl_order *out);
+const char *axl_wquant_name(enum axl_wquant w);
+enum axl_status axl_wquant_parse(const char *s, enum axl_wquant *out);
 /* One line: "mul=drum(k=6) e4m3 x e4m3 -> e4m3 via table, add=fp32 sequential". */
 void axl_mac_describe(const struct axl_mac *m, char *buf, size_t len);
 

@@ -1,0 +1,106 @@
+/* axlut bench --network: whole-network throughput, images per second of the
+ * approximate pass of `axlut run`, with each layer's weights prepared once
+ * by its plan (the default) and, in the same run as the baseline, encoded
+ * again on every call (axl_mac_cache_weights(m, 0)).  Rounds alternate the
+ * two so that a change of load weighs on both. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/dataset.h"
+#include "axlut/graph.h"
+#include "axlut/layers.h"
+#include "axlut/run.h"
+#include "cli.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *v, int n)
+{
+    qsort(v, (size_t)n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* One pass over the dataset; images/s of the approximate pass. */
+static int one_run(const struct axl_graph *g, const struct axl_layer_macs *lm,
+                   struct axl_dataset *ds, const struct axl_run_settings *set, double *ips)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_run_report rep;
+    memset(&rep, 0, sizeof rep);
+    if (axl_run_dataset(g, lm->macs, ds, set, &rep, msg) != AXL_OK) {
+        fprintf(stderr, "axlut bench: %s\n", msg);
+        axl_run_report_free(&rep);
+        return CLI_FAIL;
+    }
+    *ips = rep.samples_per_s;
+    axl_run_report_free(&rep);
+    return CLI_OK;
+}
+
+static void cache_weights(const struct axl_layer_macs *lm, int on)
+{
+    for (size_t i = 0; i < lm->nowned; i++)
+        axl_mac_cache_weights(lm->owned[i], on);
+}
+
+int cli_bench_network(const struct cli_bench_net *o)
+{
+    char msg[AXL_MSG_LEN];
+    int rc = CLI_USAGE;
+    struct axl_graph *g = NULL;
+    struct axl_layers *layers = NULL;
+    struct axl_dataset *ds = NULL;
+    struct axl_layer_macs lm = {0};
+    if (axl_graph_load(o->model, &g, msg) != AXL_OK || axl_layers_new(&layers, msg) != AXL_OK) {
+        fprintf(stderr, "axlut bench: %s\n", msg);
+        goto done;
+    }
+    for (int i = 0; i < o->nmac; i++)
+        if (axl_layers_set_default(layers, o->mac_keys[i], o->mac_vals[i], msg) != AXL_OK) {
+            fprintf(stderr, "axlut bench: --%s: %s\n", o->mac_keys[i], msg);
+            goto done;
+        }
+    if (axl_layers_bind(layers, g, &lm, msg) != AXL_OK ||
+        axl_dataset_open(o->data, g, &ds, msg) != AXL_OK) {
+        fprintf(stderr, "axlut bench: %s\n", msg);
+        goto done;
+    }
+    int reps = o->reps > 0 ? o->reps : 3;
+    struct axl_run_settings set = {o->be, o->batch > 0 ? o->batch : 50, o->limit, NULL, NULL,
+                                   NULL, 0};
+    double once[64], every[64], ips;
+    printf("axlut bench --network %s: %lld image(s) a pass, batch %lld, %d thread(s), %d "
+           "round(s)\n", o->model, (long long)o->limit, (long long)set.batch,
+           omp_get_max_threads(), reps);
+    rc = CLI_FAIL;
+    cache_weights(&lm, 1); /* warm-up: tables built, weights encoded, caches warm */
+    if (one_run(g, &lm, ds, &set, &ips) != CLI_OK)
+        goto done;
+    for (int r = 0; r < reps; r++) {
+        cache_weights(&lm, 1);
+        if (one_run(g, &lm, ds, &set, &once[r]) != CLI_OK)
+            goto done;
+        cache_weights(&lm, 0);
+        if (one_run(g, &lm, ds, &set, &every[r]) != CLI_OK)
+            goto done;
+    }
+    double a = median(once, reps), b = median(every, reps);
+    printf("%-40s %12s\n", "weights", "images/s");
+    printf("%-40s %12.1f\n", "prepared once per plan (default)", a);
+    printf("%-40s %12.1f\n", "encoded on every call (baseline)", b);
+    printf("ratio %.2f (medians of the approximate pass, shadow layers included)\n", a / b);
+    rc = CLI_OK;
+done:
+    axl_layer_macs_free(&lm);
+    axl_dataset_close(ds);
+    axl_layers_free(layers);
+    axl_graph_free(g);
+    return rc;
+}
