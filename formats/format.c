@@ -360,55 +360,6 @@ enum axl_status axl_round_parse(const char *s, enum axl_round *out)
 static const char *const k_kind_names[] = {"float", "int", "uint"};
 static const char *const k_special_names[] = {"ieee", "fn", "fnuz", "finite"};
 static const char *const k_overflow_names[] = {"saturate", "special"};
-#define N_OF(a) (sizeof a / sizeof a[0])
-
-/* The index of s in names, or -1. */
-static int name_index(const char *const *names, size_t n, const char *s)
-{
-    for (size_t i = 0; s && i < n; i++)
-        if (strcmp(names[i], s) == 0)
-            return (int)i;
-    return -1;
-}
-
-const char *axl_format_kind_name(enum axl_format_kind k)
-{
-    return (unsigned)k < N_OF(k_kind_names) ? k_kind_names[k] : "?";
-}
-
-enum axl_status axl_format_kind_parse(const char *s, enum axl_format_kind *out)
-{
-    int i = name_index(k_kind_names, N_OF(k_kind_names), s);
-    if (i < 0)
-        return AXL_ERR_INVALID;
-    *out = (enum axl_format_kind)i;
-    return AXL_OK;
-}
-
-const char *axl_special_name(enum axl_special s)
-{
-    return (unsigned)s < N_OF(k_special_names) ? k_special_names[s] : "?";
-}
-
-enum axl_status axl_special_parse(const char *s, enum axl_special *out)
-{
-    int i = name_index(k_special_names, N_OF(k_special_names), s);
-    if (i < 0)
-        return AXL_ERR_INVALID;
-    *out = (enum axl_special)i;
-    return AXL_OK;
-}
-
-const char *axl_overflow_name(enum axl_overflow o)
-{
-    return (unsigned)o < N_OF(k_overflow_names) ? k_overflow_names[o] : "?";
-}
-
-enum axl_status axl_overflow_parse(const char *s, enum axl_overflow *out)
-{
-    int i = name_index(k_overflow_names, N_OF(k_overflow_names), s);
-    if (i < 0)
-        return AXL_ERR_INVALID;
-    *out = (enum axl_overflow)i;
-    return AXL_OK;
-}
+AXL_ENUM_NAMES_DEFINE(axl_format_kind, axl_format_kind_name, axl_format_kind_parse, k_kind_names)
+AXL_ENUM_NAMES_DEFINE(axl_special, axl_special_name, axl_special_parse, k_special_names)
+AXL_ENUM_NAMES_DEFINE(axl_overflow, axl_overflow_name, axl_overflow_parse, k_overflow_names)

@@ -18,20 +18,8 @@
 #include "axlut/design.h"
 #include "designs/builtin.h"
 
-const char *axl_op_name(enum axl_op op)
-{
-    return op == AXL_OP_MUL ? "mul" : op == AXL_OP_ADD ? "add" : "?";
-}
-
-enum axl_status axl_op_parse(const char *s, enum axl_op *out)
-{
-    for (int op = AXL_OP_MUL; op <= AXL_OP_ADD; op++)
-        if (!strcmp(s, axl_op_name((enum axl_op)op))) {
-            *out = (enum axl_op)op;
-            return AXL_OK;
-        }
-    return AXL_ERR_INVALID;
-}
+static const char *const k_op_names[] = {"mul", "add"};
+AXL_ENUM_NAMES_DEFINE(axl_op, axl_op_name, axl_op_parse, k_op_names)
 #include "designs/registry.h"
 
 static const char *kind_name(const struct axl_format *f)

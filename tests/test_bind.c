@@ -85,20 +85,31 @@ Test(bind, empty_configuration_is_exact)
     axl_layers_free(l);
 }
 
-Test(bind, rules_give_one_engine_per_configuration)
+/* A configuration from a file holding `json` (written to a temporary file
+ * whose name lands in path, removed after loading). */
+static struct axl_layers *config_of(const char *json, char path[64])
 {
-    char path[64] = "/tmp/axl_bind_XXXXXX", msg[AXL_MSG_LEN];
+    char msg[AXL_MSG_LEN];
+    snprintf(path, 64, "/tmp/axl_bind_XXXXXX");
     int fd = mkstemp(path);
     cr_assert(fd >= 0);
     FILE *f = fdopen(fd, "w");
-    fputs("{\"default\": {\"mul\": \"mul_exact\", \"format\": \"e4m3\"},\n"
-          " \"layers\": [{\"match\": \"/conv1/Conv\", \"exact\": true},\n"
-          "            {\"op\": \"Gemm\", \"format\": \"bf16\"}]}\n",
-          f);
+    fputs(json, f);
     fclose(f);
     struct axl_layers *l;
     cr_assert_eq(axl_layers_load_json(path, &l, msg), AXL_OK, "%s", msg);
     unlink(path);
+    return l;
+}
+
+Test(bind, rules_give_one_engine_per_configuration)
+{
+    char path[64], msg[AXL_MSG_LEN];
+    struct axl_layers *l =
+        config_of("{\"default\": {\"mul\": \"mul_exact\", \"format\": \"e4m3\"},\n"
+                  " \"layers\": [{\"match\": \"/conv1/Conv\", \"exact\": true},\n"
+                  "            {\"op\": \"Gemm\", \"format\": \"bf16\"}]}\n",
+                  path);
     struct axl_layer_macs b;
     cr_assert_eq(axl_layers_bind(l, g_graph, &b, msg), AXL_OK, "%s", msg);
     cr_assert_eq(b.nowned, 2, "conv2 on the default, the Gemms on their rule");
@@ -117,15 +128,9 @@ Test(bind, rules_give_one_engine_per_configuration)
 
 Test(bind, rule_matching_nothing_names_the_file)
 {
-    char path[64] = "/tmp/axl_bind_XXXXXX", msg[AXL_MSG_LEN];
-    int fd = mkstemp(path);
-    cr_assert(fd >= 0);
-    FILE *f = fdopen(fd, "w");
-    fputs("{\"layers\": [{\"match\": \"/conv3/Conv\", \"exact\": true}]}\n", f);
-    fclose(f);
-    struct axl_layers *l;
-    cr_assert_eq(axl_layers_load_json(path, &l, msg), AXL_OK, "%s", msg);
-    unlink(path);
+    char path[64], msg[AXL_MSG_LEN];
+    struct axl_layers *l =
+        config_of("{\"layers\": [{\"match\": \"/conv3/Conv\", \"exact\": true}]}\n", path);
     struct axl_layer_macs b;
     cr_assert_eq(axl_layers_bind(l, g_graph, &b, msg), AXL_ERR_INVALID);
     cr_expect(!strncmp(msg, path, strlen(path)) && strstr(msg, ": layer rule 0"), "%s", msg);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mac_spec.h"
 #include "axlut/emu.h"
 #include "axlut/graph.h"
 #include "axlut/mac.h"
@@ -53,17 +54,7 @@ static struct axl_mac *make_mac(const struct cfg *c)
     if (!c->mul)
         return NULL;
     struct axl_mac_spec s;
-    memset(&s, 0, sizeof s);
-    s.mul = c->mul;
-    s.mul_params[0] = c->mp;
-    s.n_mul_params = c->mp != NULL;
-    s.fmt_a = c->fmt;
-    s.add = c->add;
-    s.add_params[0] = c->ap;
-    s.n_add_params = c->ap != NULL;
-    s.fmt_acc = c->acc;
-    s.order = c->order;
-    s.path = c->path;
+    mac_spec_of(&s, c->mul, c->mp, c->fmt, c->add, c->ap, c->acc, c->order, c->path);
     char msg[AXL_MSG_LEN] = "";
     struct axl_mac *m = NULL;
     cr_assert_eq(axl_mac_create(&s, &m, msg), AXL_OK, "%s: %s", c->label, msg);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "mac_spec.h"
 #include "axlut/emu.h"
 #include "axlut/mac.h"
 
@@ -50,18 +51,8 @@ Test(gpu, mac_parity, .timeout = 600)
     for (size_t ci = 0; ci < sizeof k_cfgs / sizeof k_cfgs[0]; ci++) {
         const struct cfg *c = &k_cfgs[ci];
         struct axl_mac_spec s;
-        memset(&s, 0, sizeof s);
-        s.mul = c->mul;
-        s.mul_params[0] = c->mp;
-        s.n_mul_params = c->mp != NULL;
-        s.fmt_a = c->fmt;
-        s.add = c->add;
-        s.add_params[0] = c->ap;
-        s.n_add_params = c->ap != NULL;
-        s.fmt_acc = c->acc;
-        s.order = c->order;
+        mac_spec_of(&s, c->mul, c->mp, c->fmt, c->add, c->ap, c->acc, c->order, c->path);
         s.chunk = 7;
-        s.path = c->path;
         s.round = c->round;
         s.seed = 5;
         char msg[AXL_MSG_LEN];

@@ -9,57 +9,9 @@
 static const char *const k_path_names[] = {"auto", "table", "mantissa", "function"};
 static const char *const k_order_names[] = {"sequential", "pairwise", "chunked"};
 static const char *const k_wquant_names[] = {"per-channel", "per-tensor"};
-#define N_OF(a) (sizeof(a) / sizeof(a)[0])
-
-static int name_index(const char *const *names, size_t n, const char *s)
-{
-    for (size_t i = 0; s && i < n; i++)
-        if (!strcmp(s, names[i]))
-            return (int)i;
-    return -1;
-}
-
-const char *axl_path_name(enum axl_path p)
-{
-    return (unsigned)p < N_OF(k_path_names) ? k_path_names[p] : "?";
-}
-
-enum axl_status axl_path_parse(const char *s, enum axl_path *out)
-{
-    int i = name_index(k_path_names, N_OF(k_path_names), s);
-    if (i < 0)
-        return AXL_ERR_INVALID;
-    *out = (enum axl_path)i;
-    return AXL_OK;
-}
-
-const char *axl_order_name(enum axl_order o)
-{
-    return (unsigned)o < N_OF(k_order_names) ? k_order_names[o] : "?";
-}
-
-enum axl_status axl_order_parse(const char *s, enum axl_order *out)
-{
-    int i = name_index(k_order_names, N_OF(k_order_names), s);
-    if (i < 0)
-        return AXL_ERR_INVALID;
-    *out = (enum axl_order)i;
-    return AXL_OK;
-}
-
-const char *axl_wquant_name(enum axl_wquant w)
-{
-    return (unsigned)w < N_OF(k_wquant_names) ? k_wquant_names[w] : "?";
-}
-
-enum axl_status axl_wquant_parse(const char *s, enum axl_wquant *out)
-{
-    int i = name_index(k_wquant_names, N_OF(k_wquant_names), s);
-    if (i < 0)
-        return AXL_ERR_INVALID;
-    *out = (enum axl_wquant)i;
-    return AXL_OK;
-}
+AXL_ENUM_NAMES_DEFINE(axl_path, axl_path_name, axl_path_parse, k_path_names)
+AXL_ENUM_NAMES_DEFINE(axl_order, axl_order_name, axl_order_parse, k_order_names)
+AXL_ENUM_NAMES_DEFINE(axl_wquant, axl_wquant_name, axl_wquant_parse, k_wquant_names)
 
 enum axl_status axl_conv_out_size(const struct axl_conv_args *a, int64_t *oh, int64_t *ow,
                                   char *msg)
@@ -67,19 +19,20 @@ enum axl_status axl_conv_out_size(const struct axl_conv_args *a, int64_t *oh, in
     if (a->n < 1 || a->c < 1 || a->h < 1 || a->w < 1 || a->oc < 1 || a->kh < 1 || a->kw < 1 ||
         a->stride_h < 1 || a->stride_w < 1 || a->dil_h < 1 || a->dil_w < 1 || a->groups < 1 ||
         a->pad_t < 0 || a->pad_l < 0 || a->pad_b < 0 || a->pad_r < 0)
-        return axl_msgf(msg, AXL_ERR_INVALID, "convolution: sizes, strides, dilations and groups must be "
-                 "positive and pads non-negative");
+        return axl_msgf(msg, AXL_ERR_INVALID, "convolution: sizes, strides, dilations and "
+                        "groups must be positive and pads non-negative");
     if (a->c % a->groups || a->oc % a->groups)
-        return axl_msgf(msg, AXL_ERR_INVALID, "convolution: %lld input and %lld output channels are not "
-                 "divisible by %lld groups", (long long)a->c, (long long)a->oc,
-                 (long long)a->groups);
+        return axl_msgf(msg, AXL_ERR_INVALID, "convolution: %lld input and %lld output "
+                        "channels are not divisible by %lld groups", (long long)a->c,
+                        (long long)a->oc, (long long)a->groups);
     int64_t eh = a->h + a->pad_t + a->pad_b - a->dil_h * (a->kh - 1) - 1;
     int64_t ew = a->w + a->pad_l + a->pad_r - a->dil_w * (a->kw - 1) - 1;
     if (eh < 0 || ew < 0)
-        return axl_msgf(msg, AXL_ERR_INVALID, "convolution: a %lldx%lld kernel (dilation %lldx%lld) does not "
-                 "fit a padded %lldx%lld input", (long long)a->kh, (long long)a->kw,
-                 (long long)a->dil_h, (long long)a->dil_w, (long long)(a->h + a->pad_t + a->pad_b),
-                 (long long)(a->w + a->pad_l + a->pad_r));
+        return axl_msgf(msg, AXL_ERR_INVALID, "convolution: a %lldx%lld kernel (dilation "
+                        "%lldx%lld) does not fit a padded %lldx%lld input", (long long)a->kh,
+                        (long long)a->kw, (long long)a->dil_h, (long long)a->dil_w,
+                        (long long)(a->h + a->pad_t + a->pad_b),
+                        (long long)(a->w + a->pad_l + a->pad_r));
     *oh = eh / a->stride_h + 1;
     *ow = ew / a->stride_w + 1;
     return AXL_OK;
@@ -89,7 +42,8 @@ enum axl_status axl_conv_out_size(const struct axl_conv_args *a, int64_t *oh, in
 static int cuda_ready(char *msg)
 {
     if (!axl_cuda_compiled()) {
-        axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu backend");
+        axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu "
+                 "backend");
         return 0;
     }
     if (axl_cuda_device_count(NULL, 0) == 0) {
@@ -103,8 +57,8 @@ enum axl_status axl_mac_gemm(const struct axl_mac *m, enum axl_backend be,
                              const struct axl_gemm_args *g, char *msg)
 {
     if (g->m < 1 || g->n < 1 || g->k < 1)
-        return axl_msgf(msg, AXL_ERR_INVALID, "gemm: sizes must be positive (m=%lld n=%lld k=%lld)",
-                 (long long)g->m, (long long)g->n, (long long)g->k);
+        return axl_msgf(msg, AXL_ERR_INVALID, "gemm: sizes must be positive (m=%lld n=%lld "
+                        "k=%lld)", (long long)g->m, (long long)g->n, (long long)g->k);
     if (be == AXL_BACKEND_CUDA)
         return cuda_ready(msg) ? axl_cuda_gemm(m, g, msg) : AXL_ERR_UNSUPPORTED;
     return axl_cpu_gemm(m, g, msg);
@@ -126,6 +80,7 @@ enum axl_status axl_mac_conv1d(const struct axl_mac *m, enum axl_backend be,
                                const struct axl_conv_args *a, char *msg)
 {
     if (a->h != 1 || a->kh != 1 || a->pad_t || a->pad_b)
-        return axl_msgf(msg, AXL_ERR_INVALID, "conv1d: h and kh must be 1 and there is no vertical padding");
+        return axl_msgf(msg, AXL_ERR_INVALID, "conv1d: h and kh must be 1 and there is no "
+                        "vertical padding");
     return axl_mac_conv2d(m, be, a, msg);
 }

@@ -36,8 +36,7 @@ extern "C" {
 /* Stored in table files: only grow at the end. */
 enum axl_op { AXL_OP_MUL = 0, AXL_OP_ADD = 1 };
 /* "mul", "add" ("?" out of range); parse gives AXL_ERR_INVALID otherwise. */
-const char *axl_op_name(enum axl_op op);
-enum axl_status axl_op_parse(const char *s, enum axl_op *out);
+AXL_ENUM_NAMES_DECL(axl_op, axl_op_name, axl_op_parse);
 
 /* Which operand formats a design accepts. */
 enum axl_operands {

@@ -115,12 +115,9 @@ enum axl_status axl_round_parse(const char *s, enum axl_round *out);
  * "float", "int", "uint"; special-value families "ieee", "fn", "fnuz",
  * "finite"; overflow "saturate", "special".  A value out of range is named
  * "?"; the parsers return AXL_ERR_INVALID for an unknown name. */
-const char *axl_format_kind_name(enum axl_format_kind k);
-enum axl_status axl_format_kind_parse(const char *s, enum axl_format_kind *out);
-const char *axl_special_name(enum axl_special s);
-enum axl_status axl_special_parse(const char *s, enum axl_special *out);
-const char *axl_overflow_name(enum axl_overflow o);
-enum axl_status axl_overflow_parse(const char *s, enum axl_overflow *out);
+AXL_ENUM_NAMES_DECL(axl_format_kind, axl_format_kind_name, axl_format_kind_parse);
+AXL_ENUM_NAMES_DECL(axl_special, axl_special_name, axl_special_parse);
+AXL_ENUM_NAMES_DECL(axl_overflow, axl_overflow_name, axl_overflow_parse);
 
 /* --- the arithmetic, shared by host and device ------------------------- */
 

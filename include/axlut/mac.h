@@ -108,12 +108,9 @@ enum axl_path axl_mac_path(const struct axl_mac *m);
 /* Names of the enums ("auto", "table", "mantissa", "function";
  * "sequential", "pairwise", "chunked"; "per-channel", "per-tensor"), "?"
  * out of range; each parse gives AXL_ERR_INVALID for any other text. */
-const char *axl_path_name(enum axl_path p);
-enum axl_status axl_path_parse(const char *s, enum axl_path *out);
-const char *axl_order_name(enum axl_order o);
-enum axl_status axl_order_parse(const char *s, enum axl_order *out);
-const char *axl_wquant_name(enum axl_wquant w);
-enum axl_status axl_wquant_parse(const char *s, enum axl_wquant *out);
+AXL_ENUM_NAMES_DECL(axl_path, axl_path_name, axl_path_parse);
+AXL_ENUM_NAMES_DECL(axl_order, axl_order_name, axl_order_parse);
+AXL_ENUM_NAMES_DECL(axl_wquant, axl_wquant_name, axl_wquant_parse);
 /* One line: "mul=drum(k=6) e4m3 x e4m3 -> e4m3 via table, add=fp32 sequential". */
 void axl_mac_describe(const struct axl_mac *m, char *buf, size_t len);
 

@@ -41,6 +41,31 @@ const char *axl_strerror(enum axl_status s);
  *     return axl_msgf(msg, AXL_ERR_INVALID, "table '%s': %s", path, why); */
 enum axl_status axl_msgf(char *msg, enum axl_status st, const char *fmt, ...) AXL_PRINTF(3, 4);
 
+/* The name and the parser of an enum whose values index a table of names,
+ * one definition for every enum that files or options spell out:
+ *     const char *NAME_FN(enum T v)         the name, "?" out of range
+ *     enum axl_status PARSE_FN(const char *s, enum T *out)
+ *                                           AXL_ERR_INVALID for other text
+ * AXL_ENUM_NAMES_DECL declares them (in the enum's header),
+ * AXL_ENUM_NAMES_DEFINE defines them over TABLE (needs <string.h>). */
+#define AXL_ENUM_NAMES_DECL(T, NAME_FN, PARSE_FN)                                                 \
+    const char *NAME_FN(enum T v);                                                                \
+    enum axl_status PARSE_FN(const char *s, enum T *out)
+#define AXL_ENUM_NAMES_DEFINE(T, NAME_FN, PARSE_FN, TABLE)                                        \
+    const char *NAME_FN(enum T v)                                                                 \
+    {                                                                                             \
+        return (unsigned)v < sizeof(TABLE) / sizeof(TABLE)[0] ? (TABLE)[v] : "?";                 \
+    }                                                                                             \
+    enum axl_status PARSE_FN(const char *s, enum T *out)                                          \
+    {                                                                                             \
+        for (unsigned i_ = 0; s && i_ < sizeof(TABLE) / sizeof(TABLE)[0]; i_++)                   \
+            if (!strcmp(s, (TABLE)[i_])) {                                                        \
+                *out = (enum T)i_;                                                                \
+                return AXL_OK;                                                                    \
+            }                                                                                     \
+        return AXL_ERR_INVALID;                                                                   \
+    }
+
 #ifdef __cplusplus
 }
 #endif

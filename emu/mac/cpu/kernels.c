@@ -129,62 +129,59 @@ AXL_CLONES static void mul_add_f32(float *restrict acc, const uint32_t *restrict
 _Static_assert(NG == AXL_VBMI_NG, "one task size for both kernels");
 #define KT 64
 
+/* A block of NG channels x MB positions walked in tiles of KT reductions:
+ * STEP(acc_row, b, xk) adds the products of weight code b with the
+ * activation codes xk to one channel's accumulators, in k order; STORE
+ * writes a channel's outputs. */
+#define DEFINE_TILED_BLOCK(NAME, ACC, STEP, STORE)                                                \
+    static void NAME(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)       \
+    {                                                                                             \
+        const struct axl_mac *m = c->m;                                                           \
+        ACC acc[NG][MB];                                                                          \
+        memset(acc, 0, sizeof acc);                                                               \
+        const int lv = (int)((len + 15) & ~15); /* whole vectors; the buffer is padded to MB */  \
+        (void)m;                                                                                  \
+        (void)lv;                                                                                 \
+        for (int64_t k0 = 0; k0 < c->k; k0 += KT) {                                               \
+            int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;                                         \
+            for (int64_t n = n0; n < n1; n++) {                                                   \
+                const uint32_t *wrow = c->w + n * c->k;                                           \
+                for (int64_t k = k0; k < k1; k++)                                                 \
+                    STEP(acc[n - n0], wrow[k], c->x + k * c->mcount + m0);                        \
+            }                                                                                     \
+        }                                                                                         \
+        for (int64_t n = n0; n < n1; n++)                                                         \
+            STORE(c, n, m0, len, acc[n - n0]);                                                    \
+    }
+
 /* Float32 adds in sequential order, products from the table (a gather) or
  * a float32 multiply (AXL_SRC_EXACT_F32). */
-static void block_f32_seq(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
-{
-    const struct axl_mac *m = c->m;
-    float acc[NG][MB];
-    memset(acc, 0, sizeof acc);
-    const int lv = (int)((len + 15) & ~15); /* whole vectors; the buffer is padded to MB */
-    for (int64_t k0 = 0; k0 < c->k; k0 += KT) {
-        int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;
-        for (int64_t n = n0; n < n1; n++) {
-            const uint32_t *wrow = c->w + n * c->k;
-            for (int64_t k = k0; k < k1; k++) {
-                const uint32_t *xk = c->x + k * c->mcount + m0;
-                if (m->src == AXL_SRC_TABLE)
-                    gather_add_f32(acc[n - n0], m->tf + (size_t)wrow[k] * m->na, xk, lv);
-                else /* AXL_SRC_EXACT_F32 */
-                    mul_add_f32(acc[n - n0], xk, axl_f32_from_bits(wrow[k]), lv);
-            }
-        }
-    }
-    for (int64_t n = n0; n < n1; n++)
-        store_f32(c, n, m0, len, acc[n - n0]);
-}
+#define STEP_F32(row, b, xk)                                                                      \
+    do {                                                                                          \
+        if (m->src == AXL_SRC_TABLE)                                                              \
+            gather_add_f32(row, m->tf + (size_t)(b) * m->na, xk, lv);                             \
+        else                                                                                      \
+            mul_add_f32(row, xk, axl_f32_from_bits(b), lv);                                       \
+    } while (0)
+DEFINE_TILED_BLOCK(block_f32_seq, float, STEP_F32, store_f32)
 
 /* Integers: int32 products, wrapping int32 adds (any order gives the same
  * bits), then the zero-point correction and dequantization.  Products from
  * the table (a gather) or the design's function. */
-static void block_int(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+static void int_products_add(const struct axl_mac *m, int32_t *acc, uint32_t b,
+                             const uint32_t *xk, int64_t len, int lv)
 {
-    const struct axl_mac *m = c->m;
-    int32_t acc[NG][MB];
-    memset(acc, 0, sizeof acc);
-    const int lv = (int)((len + 15) & ~15); /* whole vectors; the buffer is padded to MB */
-    for (int64_t k0 = 0; k0 < c->k; k0 += KT) {
-        int64_t k1 = k0 + KT < c->k ? k0 + KT : c->k;
-        for (int64_t n = n0; n < n1; n++) {
-            const uint32_t *wrow = c->w + n * c->k;
-            for (int64_t k = k0; k < k1; k++) {
-                const uint32_t *xk = c->x + k * c->mcount + m0;
-                uint32_t b = wrow[k];
-                if (m->src == AXL_SRC_TABLE) {
-                    gather_add_i32(acc[n - n0], m->ti + (size_t)b * m->na, xk, lv);
-                } else {
-                    for (int64_t i = 0; i < len; i++) {
-                        uint32_t p = m->mul_d->eval(&m->mul_c, xk[i], b);
-                        acc[n - n0][i] =
-                            axl_add_i32(acc[n - n0][i], (int32_t)axl_format_decode(&m->fp, p));
-                    }
-                }
-            }
-        }
+    if (m->src == AXL_SRC_TABLE) {
+        gather_add_i32(acc, m->ti + (size_t)b * m->na, xk, lv);
+        return;
     }
-    for (int64_t n = n0; n < n1; n++)
-        store_int(c, n, m0, len, acc[n - n0]);
+    for (int64_t i = 0; i < len; i++) {
+        uint32_t p = m->mul_d->eval(&m->mul_c, xk[i], b);
+        acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&m->fp, p));
+    }
 }
+#define STEP_INT(row, b, xk) int_products_add(m, row, b, xk, len, lv)
+DEFINE_TILED_BLOCK(block_int, int32_t, STEP_INT, store_int)
 
 /* One product through the mantissa table: the built-in floating
  * multiplier's own sign, exponent, specials and rounding around a lookup of

@@ -138,10 +138,9 @@ static void dev_weights_free(void *p)
     struct dev_weights *w = (struct dev_weights *)p;
     if (!w)
         return;
-    free_dev(w->codes);
-    free_dev(w->scale);
-    free_dev(w->zw);
-    free_dev(w->sumw);
+    void *const bufs[] = {w->codes, w->scale, w->zw, w->sumw};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free_dev(bufs[i]);
     free(w);
 }
 
@@ -163,12 +162,9 @@ extern "C" void axl_cuda_plan_free(struct axl_cuda_plan *p)
         return;
     if (p->tex)
         cudaDestroyTextureObject(p->tex);
-    free_dev(p->dtab);
-    free_dev(p->dstab);
-    free_dev(p->dslut);
-    free_dev(p->dacts);
-    free_dev(p->dbias);
-    free_dev(p->dy);
+    void *const bufs[] = {p->dtab, p->dstab, p->dslut, p->dacts, p->dbias, p->dy};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+        free_dev(bufs[i]);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

@@ -25,7 +25,8 @@ enum axl_status axl_cuda_gemm(const struct axl_mac *m, const struct axl_gemm_arg
 {
     (void)m;
     (void)g;
-    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu backend");
+    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu "
+                    "backend");
 }
 
 enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
@@ -35,5 +36,6 @@ enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_a
     (void)a;
     (void)oh;
     (void)ow;
-    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu backend");
+    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu "
+                    "backend");
 }

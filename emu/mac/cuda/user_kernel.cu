@@ -197,23 +197,31 @@ static enum axl_status compile_with(const char *source, const char *user_source,
     return st;
 }
 
-/* The source of the user design that serves this kernel. */
-static const char *user_text(const struct axl_mac *m, int user_mul)
+/* The program of one kernel configuration (*source, malloc'd) and the text
+ * of the user design that serves it (*text). */
+static enum axl_status kernel_texts(const struct axl_mac *m, int user_mul, int user_add, int acc,
+                                    int src, int order, char **source, const char **text,
+                                    char *msg)
 {
     const struct axl_user_design *u = user_mul ? m->mul_user : m->add_user;
-    return u ? axl_user_design_source(u) : NULL;
+    *text = u ? axl_user_design_source(u) : NULL;
+    *source = axl_user_kernel_source(m, user_mul, user_add, acc, src, order);
+    if (*source && *text)
+        return AXL_OK;
+    free(*source);
+    *source = NULL;
+    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "a GPU kernel takes one user design (multiplier "
+                    "or adder), not both");
 }
 
 enum axl_status axl_user_kernel_ptx(const struct axl_mac *m, int user_mul, int user_add, int acc,
                                     int src, int order, int arch, char **ptx, char **log, char *msg)
 {
-    const char *text = user_text(m, user_mul);
-    char *source = axl_user_kernel_source(m, user_mul, user_add, acc, src, order);
-    if (!source || !text) {
-        free(source);
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "a GPU kernel takes one user design (multiplier or adder), "
-                 "not both");
-    }
+    const char *text;
+    char *source;
+    enum axl_status tst = kernel_texts(m, user_mul, user_add, acc, src, order, &source, &text, msg);
+    if (tst != AXL_OK)
+        return tst;
     pthread_mutex_lock(&g_lock);
     enum axl_status st = compile_with(source, text, arch, ptx, log, msg);
     pthread_mutex_unlock(&g_lock);
@@ -235,13 +243,11 @@ enum axl_status axl_user_kernel_launch(const struct axl_mac *m, int user_mul, in
                                        int acc, int src, int order, const struct dev_conv *d,
                                        unsigned blocks, char *msg)
 {
-    const char *text = user_text(m, user_mul);
-    char *source = axl_user_kernel_source(m, user_mul, user_add, acc, src, order);
-    if (!source || !text) {
-        free(source);
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "a GPU kernel takes one user design (multiplier or adder), "
-                 "not both");
-    }
+    const char *text;
+    char *source;
+    enum axl_status tst = kernel_texts(m, user_mul, user_add, acc, src, order, &source, &text, msg);
+    if (tst != AXL_OK)
+        return tst;
     int dev = 0;
     cudaDeviceProp prop;
     if (cudaGetDevice(&dev) != cudaSuccess || cudaGetDeviceProperties(&prop, dev) != cudaSuccess) {
