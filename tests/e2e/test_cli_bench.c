@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* The value after "key": in a JSON text, as a number; NAN for null; the
@@ -80,4 +81,40 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
         double e = json_value(text, "approx_rel_rms_err", c);
         cr_expect(e >= 0.0 && e < 0.2, "case %d: relative error %g against float32", c, e);
     }
+}
+
+/* --network: both measurements print, as positive rates, and their ratio;
+ * a model without its dataset is refused as bad usage. */
+Test(cli_bench, network_prepared_against_per_call_weights, .timeout = 300)
+{
+    const char *bdir = getenv("AXL_BUILD_DIR"), *sdir = getenv("AXL_SOURCE_DIR");
+    cr_assert(bdir && sdir, "AXL_BUILD_DIR / AXL_SOURCE_DIR are not set (run through ctest)");
+    char out[256], cmd[2048];
+    snprintf(out, sizeof out, "/tmp/axl-test-bench-net-%ld.txt", (long)getpid());
+    snprintf(cmd, sizeof cmd,
+             "'%s/axlut' bench --network '%s/tests/data/models/lenet.onnx' --data "
+             "'%s/tests/data/models/lenet.h5' --limit 4 --batch 2 --reps 1 --mul fpmul_drum "
+             "--param k=4 --format e4m3 > '%s'",
+             bdir, sdir, sdir, out);
+    cr_assert_eq(system(cmd), 0, "%s failed", cmd);
+    FILE *f = fopen(out, "r");
+    cr_assert(f);
+    static char text[1 << 14];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    remove(out);
+    text[n] = 0;
+    double once = -1, every = -1, ratio = -1;
+    const char *p = strstr(text, "prepared once per plan (default)");
+    const char *q = strstr(text, "encoded on every call (baseline)");
+    const char *r = strstr(text, "ratio ");
+    cr_assert(p && q && r, "%s", text);
+    sscanf(p + strlen("prepared once per plan (default)"), "%lf", &once);
+    sscanf(q + strlen("encoded on every call (baseline)"), "%lf", &every);
+    sscanf(r + strlen("ratio "), "%lf", &ratio);
+    cr_expect(once > 0 && every > 0 && ratio > 0, "%s", text);
+    snprintf(cmd, sizeof cmd, "'%s/axlut' bench --network '%s/tests/data/models/lenet.onnx' "
+             "2> /dev/null", bdir, sdir);
+    int rc = system(cmd);
+    cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "no --data: exit %d", rc);
 }
