@@ -463,21 +463,23 @@ static int parse_int(const char *s, int lo, int hi, int *out)
     return 1;
 }
 
-int cli_bench(int argc, char **argv)
+/* The options into o and net (and --list into *list): CLI_OK, -1 after
+ * --help, or the exit status after a message. */
+static int parse_args(int argc, char **argv, struct opts *op, struct cli_bench_net *np, int *list)
 {
     struct opts o = {.be = AXL_BACKEND_CPU};
     struct cli_bench_net net = {.limit = 200};
-    int list = 0;
+    *list = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *key;
         int has_val = i + 1 < argc;
         if (cli_is_help(a)) {
             bench_usage(stdout);
-            return CLI_OK;
+            return -1;
         } else if (!strcmp(a, "--quick")) {
             o.quick = 1;
         } else if (!strcmp(a, "--list")) {
-            list = 1;
+            *list = 1;
         } else if (!strcmp(a, "--json") && has_val) {
             o.json = argv[++i];
         } else if (!strcmp(a, "--case") && has_val) {
@@ -524,6 +526,19 @@ int cli_bench(int argc, char **argv)
             return CLI_USAGE;
         }
     }
+    *op = o;
+    *np = net;
+    return CLI_OK;
+}
+
+int cli_bench(int argc, char **argv)
+{
+    struct opts o;
+    struct cli_bench_net net;
+    int list;
+    int rc = parse_args(argc, argv, &o, &net, &list);
+    if (rc != CLI_OK)
+        return rc < 0 ? CLI_OK : rc;
     if (list) {
         list_cases(o.quick, o.name);
         return CLI_OK;
@@ -607,7 +622,7 @@ int cli_bench(int argc, char **argv)
             }
             print_row(&res[n++]);
         }
-    int rc = CLI_OK;
+    rc = CLI_OK;
     if (o.json)
         rc = write_json(o.json, res, n, threads, device, cpu);
     free(res);
