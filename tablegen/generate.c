@@ -146,8 +146,8 @@ static enum axl_status bind_core(const struct axl_design *d, const struct axl_de
             }
     char sub[AXL_MSG_LEN];
     enum axl_status s = axl_design_bind(core, &ua, &ub, NULL, params, np, cc, sub);
-    if (s != AXL_OK && msg)
-        snprintf(msg, AXL_MSG_LEN, "mantissa core %s of %s: %.400s", core->name, d->name, sub);
+    if (s != AXL_OK)
+        s = axl_msgf(msg, s, "mantissa core %s of %s: %.400s", core->name, d->name, sub);
     cc->round = c->round;
     return s;
 }
@@ -234,11 +234,10 @@ enum axl_status axl_tg_prepare(const struct axl_design *d, const struct axl_desi
         const struct axl_design *core =
             o->mantissa_core ? o->mantissa_core : axl_design_find(d->mantissa_core);
         if (!core) {
-            if (msg)
-                snprintf(msg, AXL_MSG_LEN, "design %s: its mantissa core '%s' is not a built-in "
-                                           "design", d->name, d->mantissa_core);
             free(t);
-            return AXL_ERR_INVALID;
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "design %s: its mantissa core '%s' is not a built-in design", d->name,
+                            d->mantissa_core);
         }
         if ((s = bind_core(d, c, core, ec, msg)) != AXL_OK) {
             free(t);

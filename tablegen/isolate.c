@@ -273,6 +273,131 @@ static void describe_pairs(const struct shared *sh, int nt, int crashed, const c
         snprintf(buf + used, cap - used, " (and %d more)", busy - 4);
 }
 
+/* Threads the child runs: opts->threads, else OpenMP's count, within 1 to
+ * MAX_SLOTS and at most one a row. */
+static int thread_count(const struct axl_table_opts *o, uint64_t rows)
+{
+    int nt = o->threads > 0 ? o->threads : omp_get_max_threads();
+    if (nt < 1)
+        nt = 1;
+    if (nt > MAX_SLOTS)
+        nt = MAX_SLOTS;
+    if ((uint64_t)nt > rows)
+        nt = (int)rows;
+    return nt;
+}
+
+/* The memory parent and child share (struct shared, then the entries on a
+ * page boundary), *map_len bytes, and the job that fills it; MAP_FAILED
+ * (errno set) when it cannot be mapped. */
+static void *map_job(const struct axl_table_info *in, const struct axl_design *ed,
+                     const struct axl_design_ctx *ec, struct job *job, size_t *map_len)
+{
+    const size_t bytes = (size_t)(in->rows * in->cols * in->entry_bytes);
+    const long page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
+    const size_t data_off = (sizeof(struct shared) + (size_t)page - 1) / (size_t)page * (size_t)page;
+    *map_len = data_off + bytes;
+    void *map = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED)
+        return map;
+    struct shared *sh = map;
+    sh->state = ST_RUNNING;
+    sh->crashed_slot = -1;
+    atomic_init(&sh->next_row, 0);
+    atomic_init(&sh->rows_done, 0);
+    for (int i = 0; i < MAX_SLOTS; i++)
+        sh->slots[i].row = -1;
+    memset(job, 0, sizeof *job);
+    job->sh = sh;
+    job->d = ed;
+    job->c = ec;
+    job->rows = in->rows;
+    job->cols = in->cols;
+    job->eb = in->entry_bytes;
+    job->data = (char *)map + data_off;
+    job->bad = UINT64_MAX;
+    pthread_mutex_init(&job->lock, NULL);
+    return map;
+}
+
+/* Waits for the evaluating process pid, showing its progress through
+ * o->progress (o NULL: none) and killing it after timeout_s (*timed_out then
+ * set); *status as waitpid gives it.  An error only when the process is lost. */
+static enum axl_status wait_child(pid_t pid, struct shared *sh, const struct axl_table_info *in,
+                                  const struct axl_table_opts *o, double t0, double timeout_s,
+                                  const char *name, int *status, int *timed_out, char *msg)
+{
+    const uint64_t total = in->rows * in->cols;
+    struct timespec nap = {0, 200000}; /* 0.2 ms, growing to 20 ms */
+    uint64_t shown = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, status, WNOHANG);
+        if (r == pid)
+            return AXL_OK;
+        if (r < 0 && errno != EINTR) {
+            enum axl_status s = axl_msgf(msg, AXL_ERR_IO,
+                                         "lost the process evaluating design %s: %s", name,
+                                         strerror(errno));
+            kill(pid, SIGKILL);
+            return s;
+        }
+        if (timeout_s > 0 && now_s() - t0 > timeout_s) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+                ;
+            *timed_out = 1;
+            return AXL_OK;
+        }
+        if (o) {
+            uint64_t done = atomic_load(&sh->rows_done) * in->cols;
+            if (done != shown && done < total)
+                o->progress(o->progress_user, shown = done, total);
+        }
+        nanosleep(&nap, NULL);
+        if (nap.tv_nsec < 20000000)
+            nap.tv_nsec *= 2;
+    }
+}
+
+/* How the evaluation ended, from the process's status and the shared state:
+ * AXL_OK when it finished, else rep filled and the message naming the pairs
+ * the threads were on. */
+static enum axl_status judge_child(const struct axl_design *d, struct shared *sh, int nt,
+                                   const struct axl_table_info *in, int status, int timed_out,
+                                   double timeout_s, struct axl_isolate_report *rep, char *msg)
+{
+    char where[256];
+    const char *kind = in->path == AXL_TABLE_MANTISSA ? " (significands)" : "";
+    if (timed_out) {
+        rep->outcome = AXL_ISOLATE_TIMEOUT;
+        describe_pairs(sh, nt, -1, ", still evaluating", rep, where, sizeof where);
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "design %s did not finish within %g s%s%s; stopped it (a loop that never "
+                        "ends? a longer limit: --timeout)",
+                        d->name, timeout_s, where, kind);
+    }
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        rep->outcome = AXL_ISOLATE_SIGNAL;
+        rep->signal = sig;
+        describe_pairs(sh, nt, sh->crashed_slot, " while evaluating", rep, where, sizeof where);
+        return axl_msgf(msg, AXL_ERR_INVALID, "design %s crashed: %s (%s)%s%s", d->name,
+                        axl_signal_name(sig), strsignal(sig), where, kind);
+    }
+    if (sh->state == ST_ERROR)
+        return axl_msgf(msg, (enum axl_status)sh->status, "%s", sh->msg);
+    if (sh->state != ST_DONE || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        rep->outcome = AXL_ISOLATE_EXIT;
+        rep->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        describe_pairs(sh, nt, -1, " while evaluating", rep, where, sizeof where);
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "design %s ended the evaluation with exit status %d%s%s (a design must "
+                        "return, not exit)",
+                        d->name, rep->exit_status, where, kind);
+    }
+    return AXL_OK;
+}
+
 enum axl_status axl_table_generate_isolated(const struct axl_design *d,
                                             const struct axl_design_ctx *c,
                                             const struct axl_table_opts *opts, double timeout_s,
@@ -298,44 +423,18 @@ enum axl_status axl_table_generate_isolated(const struct axl_design *d,
     const struct axl_table_info *in = &t->info;
     const uint64_t total = in->rows * in->cols;
     const size_t bytes = (size_t)(total * in->entry_bytes);
-    const long page = sysconf(_SC_PAGESIZE) > 0 ? sysconf(_SC_PAGESIZE) : 4096;
-    const size_t data_off = (sizeof(struct shared) + (size_t)page - 1) / (size_t)page * (size_t)page;
-    const size_t map_len = data_off + bytes;
-    int nt = o->threads > 0 ? o->threads : omp_get_max_threads();
-    if (nt < 1)
-        nt = 1;
-    if (nt > MAX_SLOTS)
-        nt = MAX_SLOTS;
-    if ((uint64_t)nt > in->rows)
-        nt = (int)in->rows;
-
-    void *map = mmap(NULL, map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    const int nt = thread_count(o, in->rows);
+    struct job job;
+    size_t map_len;
+    void *map = map_job(in, ed, &ec, &job, &map_len);
     if (map == MAP_FAILED) {
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "cannot map %zu bytes of shared memory for the table of %s: "
-                                       "%s", map_len, d->name, strerror(errno));
+        s = axl_msgf(msg, AXL_ERR_NOMEM,
+                     "cannot map %zu bytes of shared memory for the table of %s: %s", map_len,
+                     d->name, strerror(errno));
         axl_table_free(t);
-        return AXL_ERR_NOMEM;
+        return s;
     }
     struct shared *sh = map;
-    sh->state = ST_RUNNING;
-    sh->crashed_slot = -1;
-    atomic_init(&sh->next_row, 0);
-    atomic_init(&sh->rows_done, 0);
-    for (int i = 0; i < MAX_SLOTS; i++)
-        sh->slots[i].row = -1;
-
-    struct job job;
-    memset(&job, 0, sizeof job);
-    job.sh = sh;
-    job.d = ed;
-    job.c = &ec;
-    job.rows = in->rows;
-    job.cols = in->cols;
-    job.eb = in->entry_bytes;
-    job.data = (char *)map + data_off;
-    job.bad = UINT64_MAX;
-    pthread_mutex_init(&job.lock, NULL);
 
     const int report = o->progress && total > AXL_TABLE_PROGRESS_MIN;
     if (report)
@@ -352,76 +451,13 @@ enum axl_status axl_table_generate_isolated(const struct axl_design *d,
         child_main(&job, nt); /* does not return */
 
     int status = 0, timed_out = 0;
-    struct timespec nap = {0, 200000}; /* 0.2 ms, growing to 20 ms */
-    uint64_t shown = 0;
-    for (;;) {
-        pid_t r = waitpid(pid, &status, WNOHANG);
-        if (r == pid)
-            break;
-        if (r < 0 && errno != EINTR) {
-            if (msg)
-                snprintf(msg, AXL_MSG_LEN, "lost the process evaluating design %s: %s", d->name,
-                         strerror(errno));
-            kill(pid, SIGKILL);
-            s = AXL_ERR_IO;
-            goto fail;
-        }
-        if (timeout_s > 0 && now_s() - t0 > timeout_s) {
-            kill(pid, SIGKILL);
-            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-                ;
-            timed_out = 1;
-            break;
-        }
-        if (report) {
-            uint64_t done = atomic_load(&sh->rows_done) * in->cols;
-            if (done != shown && done < total)
-                o->progress(o->progress_user, shown = done, total);
-        }
-        nanosleep(&nap, NULL);
-        if (nap.tv_nsec < 20000000)
-            nap.tv_nsec *= 2;
-    }
+    if ((s = wait_child(pid, sh, in, report ? o : NULL, t0, timeout_s, d->name, &status,
+                        &timed_out, msg)) != AXL_OK)
+        goto fail;
     rep->seconds = now_s() - t0;
 
-    char where[256];
-    const char *kind = in->path == AXL_TABLE_MANTISSA ? " (significands)" : "";
-    s = AXL_ERR_INVALID;
-    if (timed_out) {
-        rep->outcome = AXL_ISOLATE_TIMEOUT;
-        describe_pairs(sh, nt, -1, ", still evaluating", rep, where, sizeof where);
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN,
-                     "design %s did not finish within %g s%s%s; stopped it (a loop that never "
-                     "ends? a longer limit: --timeout)",
-                     d->name, timeout_s, where, kind);
+    if ((s = judge_child(d, sh, nt, in, status, timed_out, timeout_s, rep, msg)) != AXL_OK)
         goto fail;
-    }
-    if (WIFSIGNALED(status)) {
-        int sig = WTERMSIG(status);
-        rep->outcome = AXL_ISOLATE_SIGNAL;
-        rep->signal = sig;
-        describe_pairs(sh, nt, sh->crashed_slot, " while evaluating", rep, where, sizeof where);
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN, "design %s crashed: %s (%s)%s%s", d->name,
-                     axl_signal_name(sig), strsignal(sig), where, kind);
-        goto fail;
-    }
-    if (sh->state == ST_ERROR) {
-        s = axl_msgf(msg, (enum axl_status)sh->status, "%s", sh->msg);
-        goto fail;
-    }
-    if (sh->state != ST_DONE || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        rep->outcome = AXL_ISOLATE_EXIT;
-        rep->exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        describe_pairs(sh, nt, -1, " while evaluating", rep, where, sizeof where);
-        if (msg)
-            snprintf(msg, AXL_MSG_LEN,
-                     "design %s ended the evaluation with exit status %d%s%s (a design must "
-                     "return, not exit)",
-                     d->name, rep->exit_status, where, kind);
-        goto fail;
-    }
 
     if (!(t->data = malloc(bytes))) {
         s = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the table of %s", d->name);

@@ -110,27 +110,12 @@ static enum axl_round ref_round(const struct axl_table_info *in)
                : (enum axl_round)in->round;
 }
 
-enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const void *entries,
-                                          int threads, struct axl_metrics *out, char *msg)
+/* First pass: each row's sums and worst cases, into rs[row] (rows in any
+ * order, each row's pairs in column order). */
+static void row_stats(const struct axl_table_info *in, enum axl_round round, const void *entries,
+                      const double *xv, const double *yv, int nt, struct row_stat *rs)
 {
     const uint64_t rows = in->rows, cols = in->cols;
-    const enum axl_round round = ref_round(in);
-    const int nt = threads > 0 ? threads : omp_get_max_threads();
-    memset(out, 0, sizeof *out);
-    struct row_stat *rs = calloc(rows, sizeof *rs);
-    double *xv = malloc(rows * sizeof *xv), *yv = malloc(cols * sizeof *yv);
-    if (!rs || !xv || !yv) {
-        free(rs);
-        free(xv);
-        free(yv);
-        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory computing the metrics of %s",
-                        in->design);
-    }
-    for (uint64_t a = 0; a < rows; a++)
-        xv[a] = decode_d(&in->ta, (uint32_t)a);
-    for (uint64_t b = 0; b < cols; b++)
-        yv[b] = decode_d(&in->tb, (uint32_t)b);
-
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
     for (int64_t a = 0; a < (int64_t)rows; a++) {
         struct row_stat *r = &rs[a];
@@ -161,9 +146,16 @@ enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const
             }
         }
     }
+}
 
+/* The rows' statistics added in row order (so the same bits for any number
+ * of threads), and the metrics that follow from the totals. */
+static void combine_rows(const struct axl_table_info *in, const struct row_stat *rs,
+                         struct axl_metrics *out)
+{
+    const uint64_t rows = in->rows, cols = in->cols;
     double sum_err = 0, sum_abs = 0, sum_sq = 0, sum_red = 0, wre_mag = 0;
-    int have_wce = 0, have_wre = 0;
+    int have_wce = 0;
     for (uint64_t a = 0; a < rows; a++) {
         const struct row_stat *r = &rs[a];
         sum_err += r->sum_err;
@@ -190,10 +182,8 @@ enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const
             out->wre = r->wre;
             out->wre_a = (uint32_t)a;
             out->wre_b = r->wre_b;
-            have_wre = 1;
         }
     }
-    (void)have_wre;
     out->pairs = rows * cols;
     out->ep = (double)out->errors / (double)out->pairs;
     if (out->compared) {
@@ -214,9 +204,15 @@ enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const
     out->wcre_pct = 100.0 * wre_mag;
     out->mae_pct = 100.0 * out->mae / out->output_range;
     out->wce_pct = 100.0 * out->wce / out->output_range;
+}
 
-    /* second pass: the histogram over [-wce, wce] (integer counts, so the
-     * order of the additions does not matter) */
+/* Second pass: the histogram of errors over [-wce, wce] (integer counts, so
+ * the order of the additions does not matter). */
+static void error_histogram(const struct axl_table_info *in, enum axl_round round,
+                            const void *entries, const double *xv, const double *yv, int nt,
+                            struct axl_metrics *out)
+{
+    const uint64_t rows = in->rows, cols = in->cols;
     const double R = out->wce, w = 2.0 * R / AXL_TABLE_HIST_BINS;
     out->hist_range = R;
     uint64_t *hist = out->hist;
@@ -240,6 +236,31 @@ enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const
         for (int i = 0; i < AXL_TABLE_HIST_BINS; i++)
             hist[i] += h[i];
     }
+}
+
+enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const void *entries,
+                                          int threads, struct axl_metrics *out, char *msg)
+{
+    const uint64_t rows = in->rows, cols = in->cols;
+    const enum axl_round round = ref_round(in);
+    const int nt = threads > 0 ? threads : omp_get_max_threads();
+    memset(out, 0, sizeof *out);
+    struct row_stat *rs = calloc(rows, sizeof *rs);
+    double *xv = malloc(rows * sizeof *xv), *yv = malloc(cols * sizeof *yv);
+    if (!rs || !xv || !yv) {
+        free(rs);
+        free(xv);
+        free(yv);
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory computing the metrics of %s",
+                        in->design);
+    }
+    for (uint64_t a = 0; a < rows; a++)
+        xv[a] = decode_d(&in->ta, (uint32_t)a);
+    for (uint64_t b = 0; b < cols; b++)
+        yv[b] = decode_d(&in->tb, (uint32_t)b);
+    row_stats(in, round, entries, xv, yv, nt, rs);
+    combine_rows(in, rs, out);
+    error_histogram(in, round, entries, xv, yv, nt, out);
     free(rs);
     free(xv);
     free(yv);

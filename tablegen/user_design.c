@@ -195,6 +195,52 @@ static enum axl_status check_design(const char *path, const struct axl_design *d
     return AXL_OK;
 }
 
+/* Compiles the design at path into the cache as `object` (built under a
+ * temporary name, then renamed); when the compiler fails, its output goes
+ * to *log (log NULL: dropped). */
+static enum axl_status compile_design(const char *path, const char *cc, const char *inc,
+                                      const char *dir, const char *key, const char *object,
+                                      char **log, char *msg)
+{
+    char tmp[PATH_CAP], logp[PATH_CAP];
+    snprintf(tmp, sizeof tmp, "%s/%s.so.tmp%ld", dir, key, (long)getpid());
+    snprintf(logp, sizeof logp, "%s/%s.log.tmp%ld", dir, key, (long)getpid());
+    int rc = run_compiler(cc, inc, path, tmp, logp);
+    if (rc != 0) {
+        size_t ln = 0;
+        char *text = read_file(logp, &ln);
+        if (text) {
+            char *t2 = realloc(text, ln + 1);
+            if (t2) {
+                t2[ln] = '\0';
+                text = t2;
+            }
+        }
+        if (log && text && ln > 0)
+            *log = text;
+        else
+            free(text);
+        unlink(tmp);
+        unlink(logp);
+        if (rc < 0)
+            return axl_msgf(msg, AXL_ERR_COMPILE, "%s: cannot run the C compiler '%s'", path, cc);
+        if (rc == 127)
+            return axl_msgf(msg, AXL_ERR_COMPILE,
+                            "%s: the C compiler '%s' was not found (set CC)", path, cc);
+        return axl_msgf(msg, AXL_ERR_COMPILE, "%s: compilation with '%s' failed (exit %d)", path,
+                        cc, rc);
+    }
+    unlink(logp);
+    if (rename(tmp, object) != 0) {
+        enum axl_status st = axl_msgf(msg, AXL_ERR_IO,
+                                      "%s: cannot store the compiled design in %s: %s", path, dir,
+                                      strerror(errno));
+        unlink(tmp);
+        return st;
+    }
+    return AXL_OK;
+}
+
 enum axl_status axl_user_design_load(const char *path, struct axl_user_design **out, char **log,
                                      char *msg)
 {
@@ -208,7 +254,7 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
                         strerror(errno ? errno : EIO));
     }
     struct axl_user_design *u = calloc(1, sizeof *u);
-    char *keybuf = NULL, dir[PATH_CAP / 2], tmp[PATH_CAP], logp[PATH_CAP];
+    char *keybuf = NULL, dir[PATH_CAP / 2];
     enum axl_status st = AXL_ERR_NOMEM;
     if (!u)
         goto out;
@@ -241,44 +287,9 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
         goto out;
     }
     snprintf(u->object, sizeof u->object, "%s/%s.so", dir, key);
-    if (access(u->object, R_OK) != 0) {
-        snprintf(tmp, sizeof tmp, "%s/%s.so.tmp%ld", dir, key, (long)getpid());
-        snprintf(logp, sizeof logp, "%s/%s.log.tmp%ld", dir, key, (long)getpid());
-        int rc = run_compiler(cc, inc, path, tmp, logp);
-        if (rc != 0) {
-            size_t ln = 0;
-            char *text = read_file(logp, &ln);
-            if (text) {
-                char *t2 = realloc(text, ln + 1);
-                if (t2) {
-                    t2[ln] = '\0';
-                    text = t2;
-                }
-            }
-            if (log && text && ln > 0)
-                *log = text;
-            else
-                free(text);
-            unlink(tmp);
-            unlink(logp);
-            if (rc < 0)
-                st = axl_msgf(msg, AXL_ERR_COMPILE, "%s: cannot run the C compiler '%s'", path, cc);
-            else if (rc == 127)
-                st = axl_msgf(msg, AXL_ERR_COMPILE,
-                              "%s: the C compiler '%s' was not found (set CC)", path, cc);
-            else
-                st = axl_msgf(msg, AXL_ERR_COMPILE, "%s: compilation with '%s' failed (exit %d)",
-                              path, cc, rc);
-            goto out;
-        }
-        unlink(logp);
-        if (rename(tmp, u->object) != 0) {
-            st = axl_msgf(msg, AXL_ERR_IO, "%s: cannot store the compiled design in %s: %s", path,
-                          dir, strerror(errno));
-            unlink(tmp);
-            goto out;
-        }
-    }
+    if (access(u->object, R_OK) != 0 &&
+        (st = compile_design(path, cc, inc, dir, key, u->object, log, msg)) != AXL_OK)
+        goto out;
     st = AXL_ERR_COMPILE;
     dlerror();
     if (!(u->handle = dlopen(u->object, RTLD_NOW | RTLD_LOCAL))) {

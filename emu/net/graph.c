@@ -97,11 +97,12 @@ enum axl_status need_data(const struct gtensor *t, const char *what, char *msg)
 }
 
 /* ---- loading ---------------------------------------------------------------- */
-static void node_msg(const struct gnode *n, const char *inner, char *msg)
+/* The message for node n failing with st for the reason `inner` (never msg
+ * itself); returns st. */
+static enum axl_status node_msg(const struct gnode *n, enum axl_status st, const char *inner,
+                                char *msg)
 {
-    char tmp[AXL_MSG_LEN];
-    snprintf(tmp, sizeof tmp, "%s", inner);
-    snprintf(msg, AXL_MSG_LEN, "node '%.120s' (%.40s): %s", n->name, n->op, tmp);
+    return axl_msgf(msg, st, "node '%.120s' (%.40s): %s", n->name, n->op, inner);
 }
 
 static int attr_listed(const char *list, const char *name)
@@ -125,8 +126,7 @@ static enum axl_status bind_ops(struct axl_graph *g, char *msg)
         n->def = axl_op_find(n->op);
         if (!n->def) {
             snprintf(tmp, sizeof tmp, "operator %.60s is not supported", n->op);
-            node_msg(n, tmp, msg);
-            return AXL_ERR_UNSUPPORTED;
+            return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
         }
         const struct op_def *d = n->def;
         int nin = n->n_in, nout = n->n_out;
@@ -136,34 +136,29 @@ static enum axl_status bind_ops(struct axl_graph *g, char *msg)
             snprintf(tmp, sizeof tmp, "has %d inputs and %d outputs; %d..%d inputs and %d..%d "
                      "outputs are supported", nin, nout, d->min_in, d->max_in, d->min_out,
                      d->max_out);
-            node_msg(n, tmp, msg);
-            return AXL_ERR_UNSUPPORTED;
+            return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
         }
         for (int i = 0; i < d->min_in; i++)
             if (n->in[i] < 0) {
                 snprintf(tmp, sizeof tmp, "required input %d is empty", i);
-                node_msg(n, tmp, msg);
-                return AXL_ERR_FORMAT;
+                return node_msg(n, AXL_ERR_FORMAT, tmp, msg);
             }
         for (int i = 0; i < n->n_attrs; i++) {
             if (!attr_listed(d->attrs, n->attrs[i].name)) {
                 snprintf(tmp, sizeof tmp, "attribute '%.60s' is not supported", n->attrs[i].name);
-                node_msg(n, tmp, msg);
-                return AXL_ERR_UNSUPPORTED;
+                return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
             }
             if (n->attrs[i].type == GA_OTHER) {
                 snprintf(tmp, sizeof tmp, "attribute '%.60s' has an unsupported type (graphs, "
                          "strings lists and sparse tensors are not)", n->attrs[i].name);
-                node_msg(n, tmp, msg);
-                return AXL_ERR_UNSUPPORTED;
+                return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
             }
         }
         if (d->check) {
             tmp[0] = 0;
             enum axl_status st = d->check(g, n, tmp);
             if (st != AXL_OK) {
-                node_msg(n, tmp, msg);
-                return st;
+                return node_msg(n, st, tmp, msg);
             }
         }
     }
@@ -271,8 +266,7 @@ static enum axl_status shape_pass(const struct axl_graph *g, struct run_ctx *c, 
         }
         tmp[0] = 0;
         if ((st = n->def->shape(c, n, tmp)) != AXL_OK) {
-            node_msg(n, tmp, msg);
-            return st;
+            return node_msg(n, st, tmp, msg);
         }
         if (macs && n->pub >= 0)
             macs[n->pub] = c->macs;
@@ -282,15 +276,15 @@ static enum axl_status shape_pass(const struct axl_graph *g, struct run_ctx *c, 
         for (int i = 0; i < n->n_in; i++) {
             struct gtensor *t = in_t(c, n, i);
             if (t && !t->data && !(i == 0 && n->def->shape_of_input)) {
-                node_msg(n, "an integer result computed from run-time float data is not "
-                         "supported", msg);
-                return AXL_ERR_UNSUPPORTED;
+                return node_msg(n, AXL_ERR_UNSUPPORTED,
+                                "an integer result computed from run-time float data is not "
+                                "supported",
+                                msg);
             }
         }
         if ((st = alloc_outputs(c, n, 1, tmp)) != AXL_OK ||
             (st = n->def->exec(c, n, tmp)) != AXL_OK) {
-            node_msg(n, tmp, msg);
-            return st;
+            return node_msg(n, st, tmp, msg);
         }
     }
     return AXL_OK;
@@ -354,7 +348,7 @@ static enum axl_status fold_constants(struct axl_graph *g, char *msg)
         tmp[0] = 0;
         if ((st = n->def->shape(&c, n, tmp)) != AXL_OK || (st = alloc_outputs(&c, n, 0, tmp)) ||
             (st = n->def->exec(&c, n, tmp)) != AXL_OK) {
-            node_msg(n, tmp, msg);
+            st = node_msg(n, st, tmp, msg);
             break;
         }
         for (int i = 0; i < n->n_out; i++) {
@@ -407,21 +401,21 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
     strcpy(g->path, onnx_path);
     enum axl_status st = axl_onnx_read(onnx_path, g, msg);
     if (st == AXL_OK && (st = bind_ops(g, tmp)) != AXL_OK)
-        snprintf(msg, AXL_MSG_LEN, "%.100s: %s", onnx_path, tmp);
+        st = axl_msgf(msg, st, "%.100s: %s", onnx_path, tmp);
     if (st == AXL_OK)
         st = topo_sort(g, msg);
     if (st == AXL_OK && (st = fold_constants(g, tmp)) != AXL_OK)
-        snprintf(msg, AXL_MSG_LEN, "%.100s: %s", onnx_path, tmp);
+        st = axl_msgf(msg, st, "%.100s: %s", onnx_path, tmp);
     for (int i = 0; i < g->nin && st == AXL_OK; i++)
         if (g->vals[g->inputs[i]].ndecl > 0 && g->vals[g->inputs[i]].decl[0] < 0)
             g->batch_symbolic = 1;
     int64_t od2[16][AXL_MAX_DIMS];
     int ond2[16];
     if (st == AXL_OK && (st = probe(g, 1, g->out_decl, g->out_ndim, tmp)) != AXL_OK)
-        snprintf(msg, AXL_MSG_LEN, "%.100s: %s", onnx_path, tmp);
+        st = axl_msgf(msg, st, "%.100s: %s", onnx_path, tmp);
     if (st == AXL_OK && g->batch_symbolic) {
         if ((st = probe(g, 2, od2, ond2, tmp)) != AXL_OK)
-            snprintf(msg, AXL_MSG_LEN, "%.100s: with a batch of 2: %s", onnx_path, tmp);
+            st = axl_msgf(msg, st, "%.100s: with a batch of 2: %s", onnx_path, tmp);
         for (int i = 0; st == AXL_OK && i < g->nout && i < 16; i++)
             for (int d = 0; d < g->out_ndim[i] && d < ond2[i]; d++)
                 if (g->out_decl[i][d] != od2[i][d])
@@ -447,7 +441,7 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
         struct axl_mac_spec spec;
         memset(&spec, 0, sizeof spec);
         if ((st = axl_mac_create(&spec, &g->exact, tmp)) != AXL_OK)
-            snprintf(msg, AXL_MSG_LEN, "creating the exact MAC configuration: %s", tmp);
+            st = axl_msgf(msg, st, "creating the exact MAC configuration: %s", tmp);
     }
     if (st != AXL_OK) {
         axl_graph_free(g);
@@ -568,12 +562,97 @@ static enum axl_status check_inputs(const struct axl_graph *g, const struct axl_
         for (int d = 0; d < t->ndim && d < AXL_MAX_DIMS && gl < sizeof got - 24; d++)
             gl += (size_t)snprintf(got + gl, sizeof got - gl, "%s%lld", d ? "x" : "",
                                    (long long)t->dims[d]);
-        snprintf(msg, AXL_MSG_LEN, "input '%.100s' of %.100s: %s; the model expects shape %s "
-                 "(-1: any)", v->name, g->path, t->data ? "" : "no data", want);
-        if (t->data)
-            snprintf(msg, AXL_MSG_LEN, "input '%.100s' of %.100s has shape %s; the model expects "
-                     "%s (-1: any)", v->name, g->path, got[0] ? got : "(scalar)", want);
-        return AXL_ERR_MISMATCH;
+        if (!t->data)
+            return axl_msgf(msg, AXL_ERR_MISMATCH,
+                            "input '%.100s' of %.100s: %s; the model expects shape %s (-1: any)",
+                            v->name, g->path, "no data", want);
+        return axl_msgf(msg, AXL_ERR_MISMATCH,
+                        "input '%.100s' of %.100s has shape %s; the model expects %s (-1: any)",
+                        v->name, g->path, got[0] ? got : "(scalar)", want);
+    }
+    return AXL_OK;
+}
+
+/* Runs public node p: its MAC, then (with opts->shadow) the exact MAC on the
+ * same inputs, hands both to opts->observe, and frees the run-time values
+ * whose last use this was. */
+static enum axl_status run_node(const struct axl_graph *g, const struct axl_run_opts *opts,
+                                const struct axl_mac *exact, struct run_ctx *c, size_t p,
+                                char *msg)
+{
+    char tmp[AXL_MSG_LEN];
+    struct axl_tensor obs[16];
+    enum axl_status st;
+    const struct gnode *n = &g->nodes[g->pub[p]];
+    const struct axl_mac *m = opts->mac && n->def->is_mac ? opts->mac[p] : NULL;
+    c->mac = m ? m : exact;
+    tmp[0] = 0;
+    if ((st = alloc_outputs(c, n, 0, tmp)) != AXL_OK || (st = n->def->exec(c, n, tmp)) != AXL_OK)
+        return node_msg(n, st, tmp, msg);
+    struct axl_tensor shadow, *sp = NULL;
+    if (opts->shadow && m && m != exact) {
+        struct gtensor *o = out_t(c, n, 0);
+        void *keep = o->data;
+        int64_t cnt = gt_numel(o);
+        o->data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
+        if (!o->data) {
+            o->data = keep;
+            return axl_msgf(msg, AXL_ERR_NOMEM, "node '%.150s': out of memory for the shadow run",
+                            n->name);
+        }
+        c->mac = exact;
+        st = n->def->exec(c, n, tmp);
+        to_axl(o, &shadow);
+        o->data = keep;
+        sp = &shadow;
+        if (st != AXL_OK) {
+            free(shadow.data);
+            return node_msg(n, st, tmp, msg);
+        }
+    }
+    if (opts->observe) {
+        int no = n->n_out < 16 ? n->n_out : 16;
+        for (int i = 0; i < no; i++) {
+            struct gtensor *o = out_t(c, n, i);
+            memset(&obs[i], 0, sizeof obs[i]);
+            if (o)
+                to_axl(o, &obs[i]);
+        }
+        opts->observe(opts->user, p, obs, sp);
+    }
+    if (sp)
+        free(shadow.data);
+    for (int i = 0; i < n->n_in; i++) {
+        int v = n->in[i];
+        if (v >= 0 && g->vals[v].last_use == (int)p && !g->vals[v].is_output &&
+            g->vals[v].kind == V_RUNTIME)
+            gt_free(&c->rt[v]);
+    }
+    return AXL_OK;
+}
+
+/* The graph outputs as float tensors the caller owns (taken over where they
+ * already are float, converted where not). */
+static enum axl_status take_outputs(const struct axl_graph *g, struct run_ctx *c,
+                                    struct axl_tensor *outputs, char *msg)
+{
+    for (int i = 0; i < g->nout; i++) {
+        struct gtensor *t = &c->rt[g->outputs[i]];
+        int64_t cnt = gt_numel(t);
+        outputs[i].ndim = t->ndim;
+        memcpy(outputs[i].dims, t->dims, sizeof t->dims);
+        if (t->owned && t->dtype == GDT_F32) {
+            outputs[i].data = t->data;
+            t->owned = 0;
+            continue;
+        }
+        outputs[i].data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
+        if (!outputs[i].data) {
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for output '%.100s'",
+                            g->vals[g->outputs[i]].name);
+        }
+        for (int64_t k = 0; k < cnt; k++)
+            outputs[i].data[k] = (float)gt_getd(t, k);
     }
     return AXL_OK;
 }
@@ -583,8 +662,6 @@ enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_op
                               char *msg)
 {
     struct axl_run_opts dflt;
-    char tmp[AXL_MSG_LEN];
-    struct axl_tensor obs[16];
     struct run_ctx c;
     memset(&dflt, 0, sizeof dflt);
     if (!opts)
@@ -606,77 +683,10 @@ enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_op
     st = shape_pass(g, &c, NULL, msg);
     for (int i = 0; i < g->nin; i++)
         c.rt[g->inputs[i]].data = inputs[i].data;
-    for (size_t p = 0; st == AXL_OK && p < g->npub; p++) {
-        const struct gnode *n = &g->nodes[g->pub[p]];
-        const struct axl_mac *m = opts->mac && n->def->is_mac ? opts->mac[p] : NULL;
-        c.mac = m ? m : exact;
-        tmp[0] = 0;
-        if ((st = alloc_outputs(&c, n, 0, tmp)) != AXL_OK ||
-            (st = n->def->exec(&c, n, tmp)) != AXL_OK) {
-            node_msg(n, tmp, msg);
-            break;
-        }
-        struct axl_tensor shadow, *sp = NULL;
-        if (opts->shadow && m && m != exact) {
-            struct gtensor *o = out_t(&c, n, 0);
-            void *keep = o->data;
-            int64_t cnt = gt_numel(o);
-            o->data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
-            if (!o->data) {
-                o->data = keep;
-                st = axl_msgf(msg, AXL_ERR_NOMEM, "node '%.150s': out of memory for the shadow run",
-                              n->name);
-                break;
-            }
-            c.mac = exact;
-            st = n->def->exec(&c, n, tmp);
-            to_axl(o, &shadow);
-            o->data = keep;
-            sp = &shadow;
-            if (st != AXL_OK) {
-                free(shadow.data);
-                node_msg(n, tmp, msg);
-                break;
-            }
-        }
-        if (opts->observe) {
-            int no = n->n_out < 16 ? n->n_out : 16;
-            for (int i = 0; i < no; i++) {
-                struct gtensor *o = out_t(&c, n, i);
-                memset(&obs[i], 0, sizeof obs[i]);
-                if (o)
-                    to_axl(o, &obs[i]);
-            }
-            opts->observe(opts->user, p, obs, sp);
-        }
-        if (sp)
-            free(shadow.data);
-        for (int i = 0; i < n->n_in; i++) {
-            int v = n->in[i];
-            if (v >= 0 && g->vals[v].last_use == (int)p && !g->vals[v].is_output &&
-                g->vals[v].kind == V_RUNTIME)
-                gt_free(&c.rt[v]);
-        }
-    }
-    for (int i = 0; st == AXL_OK && i < g->nout; i++) {
-        struct gtensor *t = &c.rt[g->outputs[i]];
-        int64_t cnt = gt_numel(t);
-        outputs[i].ndim = t->ndim;
-        memcpy(outputs[i].dims, t->dims, sizeof t->dims);
-        if (t->owned && t->dtype == GDT_F32) {
-            outputs[i].data = t->data;
-            t->owned = 0;
-            continue;
-        }
-        outputs[i].data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
-        if (!outputs[i].data) {
-            st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for output '%.100s'",
-                          g->vals[g->outputs[i]].name);
-            break;
-        }
-        for (int64_t k = 0; k < cnt; k++)
-            outputs[i].data[k] = (float)gt_getd(t, k);
-    }
+    for (size_t p = 0; st == AXL_OK && p < g->npub; p++)
+        st = run_node(g, opts, exact, &c, p, msg);
+    if (st == AXL_OK)
+        st = take_outputs(g, &c, outputs, msg);
     if (st != AXL_OK)
         for (int i = 0; i < g->nout; i++)
             axl_tensor_free(&outputs[i]);

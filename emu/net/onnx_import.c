@@ -340,6 +340,199 @@ static enum axl_status read_file(const char *path, uint8_t **buf, size_t *len, c
     return AXL_OK;
 }
 
+/* The message for running out of memory while reading the model at path. */
+static enum axl_status model_nomem(const char *path, char *msg)
+{
+    return axl_msgf(msg, AXL_ERR_NOMEM, "%.100s: out of memory reading the model", path);
+}
+
+/* Checks what the whole model must have (a graph, an IR version, nodes, a
+ * supported opset, no sparse initializers) and sets g->opset. */
+static enum axl_status check_model(const char *path, const Onnx__ModelProto *m,
+                                   struct axl_graph *g, char *msg)
+{
+    const Onnx__GraphProto *gp = m->graph;
+    if (!gp || !m->has_ir_version || !gp->n_node) {
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: not an ONNX model (%s)", path,
+                        !gp                  ? "no graph"
+                        : !m->has_ir_version ? "no IR version"
+                                             : "no nodes");
+    }
+    g->opset = 0;
+    for (size_t i = 0; i < m->n_opset_import; i++) {
+        const char *d = m->opset_import[i]->domain;
+        if ((!d || !*d || !strcmp(d, "ai.onnx")) && m->opset_import[i]->has_version)
+            g->opset = (int)m->opset_import[i]->version;
+    }
+    if (!m->n_opset_import)
+        g->opset = 1; /* IR < 3 files have none */
+    if (g->opset < 7 || g->opset > 20) {
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "%s: opset %d of the default domain is not supported (7 to 20 "
+                        "are)",
+                        path, g->opset);
+    }
+    if (gp->n_sparse_initializer) {
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%s: sparse initializers are not supported",
+                        path);
+    }
+    return AXL_OK;
+}
+
+/* The name table and the graph's arrays, sized for every value the file can
+ * name; -1 when out of memory. */
+static int alloc_graph(const Onnx__GraphProto *gp, struct names *nm, struct axl_graph *g)
+{
+    size_t nouts = 0;
+    for (size_t i = 0; i < gp->n_node; i++)
+        nouts += gp->node[i]->n_output;
+    size_t maxv = gp->n_initializer + gp->n_input + nouts + 1;
+    for (nm->cap = 16; nm->cap < 2 * maxv; nm->cap *= 2)
+        ;
+    nm->slot = malloc(nm->cap * sizeof *nm->slot);
+    g->vals = calloc(maxv, sizeof *g->vals);
+    g->nodes = calloc(gp->n_node, sizeof *g->nodes);
+    g->inputs = malloc((gp->n_input + 1) * sizeof *g->inputs);
+    g->outputs = malloc((gp->n_output + 1) * sizeof *g->outputs);
+    if (!nm->slot || !g->vals || !g->nodes || !g->inputs || !g->outputs)
+        return -1;
+    memset(nm->slot, 0xff, nm->cap * sizeof *nm->slot);
+    return 0;
+}
+
+/* The initializers (constants) and then the graph inputs, as values. */
+static enum axl_status read_values(const char *path, const Onnx__GraphProto *gp,
+                                   struct names *nm, struct axl_graph *g, char *msg)
+{
+    enum axl_status st;
+    for (size_t i = 0; i < gp->n_initializer; i++) {
+        const Onnx__TensorProto *tp = gp->initializer[i];
+        const char *name = tp->name ? tp->name : "";
+        if (names_find(nm, name) >= 0)
+            continue; /* a duplicate: the first wins */
+        int v = names_add(nm, name, V_CONST);
+        if (v < 0)
+            return model_nomem(path, msg);
+        char what[300];
+        snprintf(what, sizeof what, "%.100s: initializer '%.150s'", path, name);
+        if ((st = convert_tensor(tp, what, &g->vals[v].c, msg)) != AXL_OK)
+            return st;
+    }
+    for (size_t i = 0; i < gp->n_input; i++) {
+        const Onnx__ValueInfoProto *vi = gp->input[i];
+        if (names_find(nm, vi->name ? vi->name : "") >= 0)
+            continue; /* an initializer listed as input (IR < 4) */
+        int v = names_add(nm, vi->name ? vi->name : "", V_INPUT);
+        if (v < 0)
+            return model_nomem(path, msg);
+        char why[AXL_MSG_LEN];
+        if ((st = input_decl(vi, &g->vals[v], why)) != AXL_OK)
+            return axl_msgf(msg, st, "%.100s: %s", path, why);
+        g->vals[v].input_index = g->nin;
+        g->inputs[g->nin++] = v;
+    }
+    return AXL_OK;
+}
+
+/* Node k's operator, name, attributes and outputs (its inputs are linked
+ * once every node's outputs have names). */
+static enum axl_status read_node(const char *path, const Onnx__NodeProto *np, size_t k,
+                                 struct names *nm, struct axl_graph *g, char *msg)
+{
+    enum axl_status st;
+    struct gnode *n = &g->nodes[k];
+    n->file_index = (int)k;
+    n->pub = -1;
+    n->op = dupstr(np->op_type);
+    if (!n->op)
+        return model_nomem(path, msg);
+    if (np->name && *np->name) {
+        n->name = dupstr(np->name);
+    } else {
+        char tmp[64];
+        snprintf(tmp, sizeof tmp, "%.40s_%zu", np->op_type ? np->op_type : "node", k);
+        n->name = dupstr(tmp);
+    }
+    n->n_in = (int)np->n_input;
+    n->n_out = (int)np->n_output;
+    n->in = malloc((np->n_input + 1) * sizeof *n->in);
+    n->out = malloc((np->n_output + 1) * sizeof *n->out);
+    if (!n->name || !n->in || !n->out)
+        return model_nomem(path, msg);
+    if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx")) {
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "node '%.150s' (%.60s): operator domain '%.100s' is not "
+                        "supported (only the default ONNX domain)",
+                        n->name, n->op, np->domain);
+    }
+    for (size_t j = 0; j < np->n_output; j++) {
+        const char *o = np->output[j];
+        if (!o || !*o) {
+            n->out[j] = -1;
+            continue;
+        }
+        int v = names_find(nm, o);
+        if (v >= 0) {
+            return axl_msgf(msg, AXL_ERR_FORMAT,
+                            "%.100s: node '%.150s' (%.60s): output '%.150s' is "
+                            "already defined",
+                            path, n->name, n->op, o);
+        }
+        if ((v = names_add(nm, o, V_RUNTIME)) < 0)
+            return model_nomem(path, msg);
+        g->vals[v].producer = (int)k;
+        n->out[j] = v;
+    }
+    n->attrs = calloc(np->n_attribute + 1, sizeof *n->attrs);
+    if (!n->attrs)
+        return model_nomem(path, msg);
+    for (size_t j = 0; j < np->n_attribute; j++) {
+        n->n_attrs++;
+        if ((st = convert_attr(np->attribute[j], &n->attrs[j], n->name, msg)) != AXL_OK)
+            return st;
+    }
+    return AXL_OK;
+}
+
+/* Every node input and graph output resolved to a value by name. */
+static enum axl_status link_names(const char *path, const Onnx__GraphProto *gp,
+                                  const struct names *nm, struct axl_graph *g, char *msg)
+{
+    for (size_t k = 0; k < gp->n_node; k++) {
+        const Onnx__NodeProto *np = gp->node[k];
+        struct gnode *n = &g->nodes[k];
+        for (size_t j = 0; j < np->n_input; j++) {
+            const char *s = np->input[j];
+            if (!s || !*s) {
+                n->in[j] = -1;
+                continue;
+            }
+            int v = names_find(nm, s);
+            if (v < 0) {
+                return axl_msgf(msg, AXL_ERR_FORMAT,
+                                "%.100s: node '%.150s' (%.60s): input '%.150s' is "
+                                "missing (no initializer, graph input or node output has that "
+                                "name)",
+                                path, n->name, n->op, s);
+            }
+            n->in[j] = v;
+        }
+    }
+    for (size_t i = 0; i < gp->n_output; i++) {
+        const char *s = gp->output[i]->name ? gp->output[i]->name : "";
+        int v = names_find(nm, s);
+        if (v < 0) {
+            return axl_msgf(msg, AXL_ERR_FORMAT,
+                            "%.100s: graph output '%.150s' is not computed by any node", path, s);
+        }
+        g->vals[v].is_output = 1;
+        g->outputs[g->nout++] = v;
+    }
+    if (!g->nout)
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%.100s: the graph has no outputs", path);
+    return AXL_OK;
+}
+
 enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
 {
     uint8_t *buf = NULL;
@@ -357,175 +550,20 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
                         path);
     }
     const Onnx__GraphProto *gp = m->graph;
-    if (!gp || !m->has_ir_version || !gp->n_node) {
-        st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: not an ONNX model (%s)", path,
-                      !gp                  ? "no graph"
-                      : !m->has_ir_version ? "no IR version"
-                                           : "no nodes");
+    if ((st = check_model(path, m, g, msg)) != AXL_OK)
+        goto done;
+    if (alloc_graph(gp, &nm, g) < 0) {
+        st = model_nomem(path, msg);
         goto done;
     }
-    g->opset = 0;
-    for (size_t i = 0; i < m->n_opset_import; i++) {
-        const char *d = m->opset_import[i]->domain;
-        if ((!d || !*d || !strcmp(d, "ai.onnx")) && m->opset_import[i]->has_version)
-            g->opset = (int)m->opset_import[i]->version;
-    }
-    if (!m->n_opset_import)
-        g->opset = 1; /* IR < 3 files have none */
-    if (g->opset < 7 || g->opset > 20) {
-        st = axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                      "%s: opset %d of the default domain is not supported (7 to 20 "
-                      "are)",
-                      path, g->opset);
+    if ((st = read_values(path, gp, &nm, g, msg)) != AXL_OK)
         goto done;
-    }
-    if (gp->n_sparse_initializer) {
-        st = axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%s: sparse initializers are not supported", path);
-        goto done;
-    }
-
-    size_t nouts = 0;
-    for (size_t i = 0; i < gp->n_node; i++)
-        nouts += gp->node[i]->n_output;
-    size_t maxv = gp->n_initializer + gp->n_input + nouts + 1;
-    for (nm.cap = 16; nm.cap < 2 * maxv; nm.cap *= 2)
-        ;
-    nm.slot = malloc(nm.cap * sizeof *nm.slot);
-    g->vals = calloc(maxv, sizeof *g->vals);
-    g->nodes = calloc(gp->n_node, sizeof *g->nodes);
-    g->inputs = malloc((gp->n_input + 1) * sizeof *g->inputs);
-    g->outputs = malloc((gp->n_output + 1) * sizeof *g->outputs);
-    if (!nm.slot || !g->vals || !g->nodes || !g->inputs || !g->outputs)
-        goto nomem;
-    memset(nm.slot, 0xff, nm.cap * sizeof *nm.slot);
-
-    for (size_t i = 0; i < gp->n_initializer; i++) {
-        const Onnx__TensorProto *tp = gp->initializer[i];
-        const char *name = tp->name ? tp->name : "";
-        if (names_find(&nm, name) >= 0)
-            continue; /* a duplicate: the first wins */
-        int v = names_add(&nm, name, V_CONST);
-        if (v < 0)
-            goto nomem;
-        char what[300];
-        snprintf(what, sizeof what, "%.100s: initializer '%.150s'", path, name);
-        if ((st = convert_tensor(tp, what, &g->vals[v].c, msg)) != AXL_OK)
-            goto done;
-    }
-    for (size_t i = 0; i < gp->n_input; i++) {
-        const Onnx__ValueInfoProto *vi = gp->input[i];
-        if (names_find(&nm, vi->name ? vi->name : "") >= 0)
-            continue; /* an initializer listed as input (IR < 4) */
-        int v = names_add(&nm, vi->name ? vi->name : "", V_INPUT);
-        if (v < 0)
-            goto nomem;
-        if ((st = input_decl(vi, &g->vals[v], msg)) != AXL_OK) {
-            char tmp[AXL_MSG_LEN];
-            snprintf(tmp, sizeof tmp, "%s", msg);
-            snprintf(msg, AXL_MSG_LEN, "%.100s: %s", path, tmp);
-            goto done;
-        }
-        g->vals[v].input_index = g->nin;
-        g->inputs[g->nin++] = v;
-    }
-
     /* node outputs first, so that inputs may refer to later nodes */
     g->nnodes = (int)gp->n_node;
-    for (size_t k = 0; k < gp->n_node; k++) {
-        const Onnx__NodeProto *np = gp->node[k];
-        struct gnode *n = &g->nodes[k];
-        n->file_index = (int)k;
-        n->pub = -1;
-        n->op = dupstr(np->op_type);
-        if (!n->op)
-            goto nomem;
-        if (np->name && *np->name) {
-            n->name = dupstr(np->name);
-        } else {
-            char tmp[64];
-            snprintf(tmp, sizeof tmp, "%.40s_%zu", np->op_type ? np->op_type : "node", k);
-            n->name = dupstr(tmp);
-        }
-        n->n_in = (int)np->n_input;
-        n->n_out = (int)np->n_output;
-        n->in = malloc((np->n_input + 1) * sizeof *n->in);
-        n->out = malloc((np->n_output + 1) * sizeof *n->out);
-        if (!n->name || !n->in || !n->out)
-            goto nomem;
-        if (np->domain && *np->domain && strcmp(np->domain, "ai.onnx")) {
-            st = axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                          "node '%.150s' (%.60s): operator domain '%.100s' is not "
-                          "supported (only the default ONNX domain)",
-                          n->name, n->op, np->domain);
+    for (size_t k = 0; k < gp->n_node; k++)
+        if ((st = read_node(path, gp->node[k], k, &nm, g, msg)) != AXL_OK)
             goto done;
-        }
-        for (size_t j = 0; j < np->n_output; j++) {
-            const char *o = np->output[j];
-            if (!o || !*o) {
-                n->out[j] = -1;
-                continue;
-            }
-            int v = names_find(&nm, o);
-            if (v >= 0) {
-                st = axl_msgf(msg, AXL_ERR_FORMAT,
-                              "%.100s: node '%.150s' (%.60s): output '%.150s' is "
-                              "already defined",
-                              path, n->name, n->op, o);
-                goto done;
-            }
-            if ((v = names_add(&nm, o, V_RUNTIME)) < 0)
-                goto nomem;
-            g->vals[v].producer = (int)k;
-            n->out[j] = v;
-        }
-        n->attrs = calloc(np->n_attribute + 1, sizeof *n->attrs);
-        if (!n->attrs)
-            goto nomem;
-        for (size_t j = 0; j < np->n_attribute; j++) {
-            n->n_attrs++;
-            if ((st = convert_attr(np->attribute[j], &n->attrs[j], n->name, msg)) != AXL_OK)
-                goto done;
-        }
-    }
-    for (size_t k = 0; k < gp->n_node; k++) {
-        const Onnx__NodeProto *np = gp->node[k];
-        struct gnode *n = &g->nodes[k];
-        for (size_t j = 0; j < np->n_input; j++) {
-            const char *s = np->input[j];
-            if (!s || !*s) {
-                n->in[j] = -1;
-                continue;
-            }
-            int v = names_find(&nm, s);
-            if (v < 0) {
-                st = axl_msgf(msg, AXL_ERR_FORMAT,
-                              "%.100s: node '%.150s' (%.60s): input '%.150s' is "
-                              "missing (no initializer, graph input or node output has that name)",
-                              path, n->name, n->op, s);
-                goto done;
-            }
-            n->in[j] = v;
-        }
-    }
-    for (size_t i = 0; i < gp->n_output; i++) {
-        const char *s = gp->output[i]->name ? gp->output[i]->name : "";
-        int v = names_find(&nm, s);
-        if (v < 0) {
-            st = axl_msgf(msg, AXL_ERR_FORMAT,
-                          "%.100s: graph output '%.150s' is not computed by any node", path, s);
-            goto done;
-        }
-        g->vals[v].is_output = 1;
-        g->outputs[g->nout++] = v;
-    }
-    if (!g->nout) {
-        st = axl_msgf(msg, AXL_ERR_FORMAT, "%.100s: the graph has no outputs", path);
-        goto done;
-    }
-    st = AXL_OK;
-    goto done;
-nomem:
-    st = axl_msgf(msg, AXL_ERR_NOMEM, "%.100s: out of memory reading the model", path);
+    st = link_names(path, gp, &nm, g, msg);
 done:
     free(nm.slot);
     onnx__model_proto__free_unpacked(m, NULL);

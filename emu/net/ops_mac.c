@@ -34,21 +34,12 @@ static enum axl_status conv_check(const struct axl_graph *g, const struct gnode 
     return AXL_OK;
 }
 
-static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struct conv *g,
-                                 char *msg)
+/* Batch, channels and groups of a convolution from its input, weights and
+ * bias, checked against each other. */
+static enum axl_status conv_channels(const struct gnode *n, const struct gtensor *x,
+                                     const struct gtensor *w, const struct gtensor *b, int tr,
+                                     struct conv *g, char *msg)
 {
-    const struct gtensor *x = in_t(c, n, 0), *w = in_t(c, n, 1), *b = in_t(c, n, 2);
-    int tr = !strcmp(n->op, "ConvTranspose");
-    if (x->dtype != GDT_F32 || w->dtype != GDT_F32 || (b && b->dtype != GDT_F32))
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
-    if (x->ndim != 3 && x->ndim != 4)
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                        "input of rank %d (1-D and 2-D convolutions, "
-                        "N x C x [H x] W, are supported)",
-                        x->ndim);
-    if (w->ndim != x->ndim)
-        return axl_msgf(msg, AXL_ERR_INVALID, "weights of rank %d for an input of rank %d", w->ndim,
-                        x->ndim);
     memset(g, 0, sizeof *g);
     g->sp = x->ndim - 2;
     g->n = x->dims[0];
@@ -76,8 +67,78 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
     if (b && gt_numel(b) != g->oc)
         return axl_msgf(msg, AXL_ERR_INVALID, "bias of %lld values for %lld output channels",
                         (long long)gt_numel(b), (long long)g->oc);
-    const int64_t *ks, *st, *dl, *pd, *op, *os;
-    int64_t nk = ga_ints(n, "kernel_shape", &ks), ns = ga_ints(n, "strides", &st),
+    return AXL_OK;
+}
+
+/* Pads and output extent of spatial axis i (its input, kernel, strides,
+ * dilations, pads and output padding already in g), under auto_pad `ap` and,
+ * for a transposed convolution, the nos values of output_shape os. */
+static enum axl_status conv_axis_out(struct conv *g, int i, int tr, const char *ap, int64_t nos,
+                                     const int64_t *os, char *msg)
+{
+    int sp = g->sp;
+    int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
+    int upper = !strcmp(ap, "SAME_UPPER");
+    int64_t ext = (g->k[i] - 1) * g->d[i] + 1;
+    if (!strcmp(ap, "VALID"))
+        g->pb[i] = g->pe[i] = 0;
+    if (!tr) {
+        if (same) {
+            int64_t out = (g->in[i] + g->s[i] - 1) / g->s[i];
+            int64_t tot = (out - 1) * g->s[i] + ext - g->in[i];
+            tot = tot > 0 ? tot : 0;
+            g->pb[i] = upper ? tot / 2 : tot - tot / 2;
+            g->pe[i] = tot - g->pb[i];
+        }
+        int64_t span = g->in[i] + g->pb[i] + g->pe[i] - ext;
+        if (span < 0)
+            return axl_msgf(msg, AXL_ERR_INVALID,
+                            "a kernel spanning %lld does not fit a padded "
+                            "input of %lld",
+                            (long long)ext, (long long)(g->in[i] + g->pb[i] + g->pe[i]));
+        g->out[i] = span / g->s[i] + 1;
+        return AXL_OK;
+    }
+    int64_t full = g->s[i] * (g->in[i] - 1) + g->op[i] + ext;
+    if (nos > 0 || same) {
+        int64_t want = nos > 0 ? os[nos - sp + i] : g->in[i] * g->s[i];
+        int64_t tot = full - want;
+        if (tot < 0)
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                            "output_shape %lld is larger than "
+                            "the full transposed convolution (%lld)",
+                            (long long)want, (long long)full);
+        g->pb[i] = upper ? tot / 2 : tot - tot / 2;
+        g->pe[i] = tot - g->pb[i];
+    }
+    g->out[i] = full - g->pb[i] - g->pe[i];
+    if (g->out[i] < 1)
+        return axl_msgf(msg, AXL_ERR_INVALID, "the pads leave no output");
+    return AXL_OK;
+}
+
+/* The whole geometry of a Conv or ConvTranspose node from its inputs and
+ * attributes; a 1-D one comes out as 2-D with H = 1. */
+static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struct conv *g,
+                                 char *msg)
+{
+    const struct gtensor *x = in_t(c, n, 0), *w = in_t(c, n, 1), *b = in_t(c, n, 2);
+    int tr = !strcmp(n->op, "ConvTranspose");
+    enum axl_status st;
+    if (x->dtype != GDT_F32 || w->dtype != GDT_F32 || (b && b->dtype != GDT_F32))
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "integer tensors");
+    if (x->ndim != 3 && x->ndim != 4)
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "input of rank %d (1-D and 2-D convolutions, "
+                        "N x C x [H x] W, are supported)",
+                        x->ndim);
+    if (w->ndim != x->ndim)
+        return axl_msgf(msg, AXL_ERR_INVALID, "weights of rank %d for an input of rank %d", w->ndim,
+                        x->ndim);
+    if ((st = conv_channels(n, x, w, b, tr, g, msg)) != AXL_OK)
+        return st;
+    const int64_t *ks, *sv, *dl, *pd, *op, *os;
+    int64_t nk = ga_ints(n, "kernel_shape", &ks), ns = ga_ints(n, "strides", &sv),
             nd = ga_ints(n, "dilations", &dl), np = ga_ints(n, "pads", &pd),
             nop = ga_ints(n, "output_padding", &op), nos = ga_ints(n, "output_shape", &os);
     int sp = g->sp;
@@ -89,8 +150,6 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
                         "do not have %d spatial dimensions",
                         sp);
     const char *ap = ga_str(n, "auto_pad", "NOTSET");
-    int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
-    int upper = !strcmp(ap, "SAME_UPPER");
     for (int i = 0; i < sp; i++) {
         g->in[i] = x->dims[2 + i];
         g->k[i] = w->dims[2 + i];
@@ -98,7 +157,7 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
             return axl_msgf(msg, AXL_ERR_INVALID,
                             "kernel_shape %lld differs from the weights' %lld", (long long)ks[i],
                             (long long)g->k[i]);
-        g->s[i] = ns > 0 ? st[i] : 1;
+        g->s[i] = ns > 0 ? sv[i] : 1;
         g->d[i] = nd > 0 ? dl[i] : 1;
         g->pb[i] = np > 0 ? pd[i] : 0;
         g->pe[i] = np > 0 ? pd[i + sp] : 0;
@@ -108,41 +167,8 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
             return axl_msgf(msg, AXL_ERR_INVALID,
                             "strides, dilations and kernel must be positive, "
                             "pads non-negative");
-        int64_t ext = (g->k[i] - 1) * g->d[i] + 1;
-        if (!strcmp(ap, "VALID"))
-            g->pb[i] = g->pe[i] = 0;
-        if (!tr) {
-            if (same) {
-                int64_t out = (g->in[i] + g->s[i] - 1) / g->s[i];
-                int64_t tot = (out - 1) * g->s[i] + ext - g->in[i];
-                tot = tot > 0 ? tot : 0;
-                g->pb[i] = upper ? tot / 2 : tot - tot / 2;
-                g->pe[i] = tot - g->pb[i];
-            }
-            int64_t span = g->in[i] + g->pb[i] + g->pe[i] - ext;
-            if (span < 0)
-                return axl_msgf(msg, AXL_ERR_INVALID,
-                                "a kernel spanning %lld does not fit a padded "
-                                "input of %lld",
-                                (long long)ext, (long long)(g->in[i] + g->pb[i] + g->pe[i]));
-            g->out[i] = span / g->s[i] + 1;
-        } else {
-            int64_t full = g->s[i] * (g->in[i] - 1) + g->op[i] + ext;
-            if (nos > 0 || same) {
-                int64_t want = nos > 0 ? os[nos - sp + i] : g->in[i] * g->s[i];
-                int64_t tot = full - want;
-                if (tot < 0)
-                    return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                                    "output_shape %lld is larger than "
-                                    "the full transposed convolution (%lld)",
-                                    (long long)want, (long long)full);
-                g->pb[i] = upper ? tot / 2 : tot - tot / 2;
-                g->pe[i] = tot - g->pb[i];
-            }
-            g->out[i] = full - g->pb[i] - g->pe[i];
-            if (g->out[i] < 1)
-                return axl_msgf(msg, AXL_ERR_INVALID, "the pads leave no output");
-        }
+        if ((st = conv_axis_out(g, i, tr, ap, nos, os, msg)) != AXL_OK)
+            return st;
     }
     if (sp == 1) {
         g->in[1] = g->in[0], g->k[1] = g->k[0], g->s[1] = g->s[0], g->d[1] = g->d[0];

@@ -1,0 +1,42 @@
+/* What the table writer (h5io.c) and the table reader (h5read.c) share: the
+ * names of the attribute groups in a table file (tables/SCHEMA.md), the
+ * memory types of /lut, and switching HDF5's own error printing off while
+ * library code works (library code does not print). */
+#ifndef AXLUT_TABLEGEN_H5IO_H
+#define AXLUT_TABLEGEN_H5IO_H
+
+#include <hdf5.h>
+#include <stddef.h>
+
+#include "internal.h"
+
+/* The six format groups of attributes: prefix and where it lives in info. */
+#define AXL_H5_N_FMT 6
+extern const char *const axl_h5_fmt_attr[AXL_H5_N_FMT];
+struct axl_format *axl_h5_fmt_slot(struct axl_table_info *in, int i);
+
+/* Metric attributes of /metrics: name and offset of a double or a count. */
+struct axl_h5_metric {
+    const char *name;
+    size_t off;
+    int is_count;
+};
+extern const struct axl_h5_metric axl_h5_metrics[];
+extern const size_t axl_h5_n_metrics;
+
+/* The native memory type of /lut entries of `bytes` bytes (1, 2 or 4). */
+hid_t axl_h5_mem_uint_type(uint32_t bytes);
+
+/* HDF5's error handler, saved while it is switched off. */
+struct axl_h5_quiet {
+    H5E_auto2_t func;
+    void *data;
+};
+
+/* Switch HDF5's error printing off, saving the handler in q; -1 (nothing
+ * changed) when HDF5 cannot. */
+int axl_h5_quiet_on(struct axl_h5_quiet *q);
+/* Restore the handler saved by axl_h5_quiet_on; -1 when HDF5 cannot. */
+int axl_h5_quiet_off(const struct axl_h5_quiet *q);
+
+#endif
