@@ -23,21 +23,9 @@ struct axl_format axl_tg_uint_format(uint32_t n)
     return f;
 }
 
-const char *axl_table_path_name(enum axl_table_path p)
-{
-    return p == AXL_TABLE_FULL ? "full" : p == AXL_TABLE_MANTISSA ? "mantissa" : "?";
-}
-
-enum axl_status axl_table_path_parse(const char *s, enum axl_table_path *out)
-{
-    for (int p = AXL_TABLE_FULL; s && p <= AXL_TABLE_MANTISSA; p++) {
-        if (strcmp(s, axl_table_path_name((enum axl_table_path)p)) == 0) {
-            *out = (enum axl_table_path)p;
-            return AXL_OK;
-        }
-    }
-    return AXL_ERR_INVALID;
-}
+static const char *const k_table_path_names[] = {"full", "mantissa"};
+AXL_ENUM_NAMES_DEFINE(axl_table_path, axl_table_path_name, axl_table_path_parse,
+                      k_table_path_names)
 
 enum axl_status axl_tg_finish_info(struct axl_table_info *info, char *msg)
 {

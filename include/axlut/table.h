@@ -40,8 +40,7 @@ enum axl_table_path { AXL_TABLE_FULL = 0, AXL_TABLE_MANTISSA = 1 };
 
 /* "full" or "mantissa" ("?" out of range), and its parser (AXL_ERR_INVALID
  * for another name). */
-const char *axl_table_path_name(enum axl_table_path p);
-enum axl_status axl_table_path_parse(const char *s, enum axl_table_path *out);
+AXL_ENUM_NAMES_DECL(axl_table_path, axl_table_path_name, axl_table_path_parse);
 
 /* Error of a table against the exact unit on the same formats; every field
  * is defined in tables/SCHEMA.md. */
