@@ -44,6 +44,13 @@ int axl_h5_quiet_off(const struct axl_h5_quiet *q)
 
 /* A scalar attribute `name` of file type ftype on loc, written from v; -1 on
  * any HDF5 failure (a close included). */
+/* Closes an HDF5 handle that is open (>= 0): 0, or -1 when the close
+ * fails; `rc |= close_id(...)` keeps a write's -1. */
+static int close_id(hid_t id, herr_t (*close)(hid_t))
+{
+    return id >= 0 && close(id) < 0 ? -1 : 0;
+}
+
 static int put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v)
 {
     hid_t sp = -1, a = -1;
@@ -56,10 +63,8 @@ static int put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const
         goto fail;
     rc = 0;
 fail:
-    if (a >= 0 && H5Aclose(a) < 0)
-        rc = -1;
-    if (sp >= 0 && H5Sclose(sp) < 0)
-        rc = -1;
+    rc |= close_id(a, H5Aclose);
+    rc |= close_id(sp, H5Sclose);
     return rc;
 }
 
@@ -74,8 +79,7 @@ static int put_str(hid_t loc, const char *name, const char *s)
         goto fail;
     rc = put_attr(loc, name, t, t, &s);
 fail:
-    if (t >= 0 && H5Tclose(t) < 0)
-        rc = -1;
+    rc |= close_id(t, H5Tclose);
     return rc;
 }
 
@@ -197,12 +201,9 @@ static int write_lut(hid_t f, const struct axl_table *t)
         goto fail;
     rc = 0;
 fail:
-    if (ds >= 0 && H5Dclose(ds) < 0)
-        rc = -1;
-    if (dcpl >= 0 && H5Pclose(dcpl) < 0)
-        rc = -1;
-    if (sp >= 0 && H5Sclose(sp) < 0)
-        rc = -1;
+    rc |= close_id(ds, H5Dclose);
+    rc |= close_id(dcpl, H5Pclose);
+    rc |= close_id(sp, H5Sclose);
     return rc;
 }
 
@@ -234,14 +235,10 @@ static int write_hist(hid_t f, const struct axl_metrics *m)
         goto fail;
     rc = 0;
 fail:
-    if (a >= 0 && H5Aclose(a) < 0)
-        rc = -1;
-    if (ds >= 0 && H5Dclose(ds) < 0)
-        rc = -1;
-    if (esp >= 0 && H5Sclose(esp) < 0)
-        rc = -1;
-    if (sp >= 0 && H5Sclose(sp) < 0)
-        rc = -1;
+    rc |= close_id(a, H5Aclose);
+    rc |= close_id(ds, H5Dclose);
+    rc |= close_id(esp, H5Sclose);
+    rc |= close_id(sp, H5Sclose);
     return rc;
 }
 
@@ -303,10 +300,8 @@ static int write_file(const char *name, const struct axl_table *t, const char **
     rc = 0;
     *what = "close";
 fail:
-    if (g >= 0 && H5Gclose(g) < 0)
-        rc = -1;
-    if (f >= 0 && H5Fclose(f) < 0)
-        rc = -1;
+    rc |= close_id(g, H5Gclose);
+    rc |= close_id(f, H5Fclose);
     return rc;
 }
 

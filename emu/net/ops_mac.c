@@ -432,34 +432,45 @@ static enum axl_status mm_geom(struct run_ctx *c, const struct gnode *n, struct 
     return AXL_OK;
 }
 
-static enum axl_status mm_shape(struct run_ctx *c, const struct gnode *n, char *msg)
-{
+/* A MatMul's geometry, its output shape and the number of matrix products
+ * of the batch. */
+struct mm_call {
     struct mm g;
     int nd;
     int64_t d[AXL_MAX_DIMS + 2];
-    enum axl_status st = mm_geom(c, n, &g, &nd, d, msg);
+    int64_t batch;
+};
+
+static enum axl_status mm_prepare(struct run_ctx *c, const struct gnode *n, struct mm_call *q,
+                                  char *msg)
+{
+    enum axl_status st = mm_geom(c, n, &q->g, &q->nd, q->d, msg);
+    q->batch = 1;
+    for (int i = 0; st == AXL_OK && i < q->g.r; i++)
+        q->batch *= q->g.bd[i];
+    return st;
+}
+
+static enum axl_status mm_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct mm_call q;
+    enum axl_status st = mm_prepare(c, n, &q, msg);
     if (st != AXL_OK)
         return st;
-    int64_t batch = 1;
-    for (int i = 0; i < g.r; i++)
-        batch *= g.bd[i];
-    c->macs = batch * g.m * g.n * g.k;
-    return set_out(c, n, 0, GDT_F32, nd, d, msg);
+    c->macs = q.batch * q.g.m * q.g.n * q.g.k;
+    return set_out(c, n, 0, GDT_F32, q.nd, q.d, msg);
 }
 
 static enum axl_status mm_exec(struct run_ctx *c, const struct gnode *n, char *msg)
 {
-    struct mm g;
-    int nd;
-    int64_t d[AXL_MAX_DIMS + 2];
-    enum axl_status st = mm_geom(c, n, &g, &nd, d, msg);
+    struct mm_call q;
+    enum axl_status st = mm_prepare(c, n, &q, msg);
     if (st != AXL_OK)
         return st;
+    const struct mm g = q.g;
+    const int64_t batch = q.batch;
     const float *a = in_t(c, n, 0)->data, *b = in_t(c, n, 1)->data;
     float *y = out_t(c, n, 0)->data;
-    int64_t batch = 1;
-    for (int i = 0; i < g.r; i++)
-        batch *= g.bd[i];
     if (g.m == 0 || g.n == 0 || batch == 0)
         return AXL_OK;
     if (g.k == 0) {
