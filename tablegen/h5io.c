@@ -44,12 +44,6 @@ int axl_h5_quiet_off(const struct axl_h5_quiet *q)
 
 /* A scalar attribute `name` of file type ftype on loc, written from v; -1 on
  * any HDF5 failure (a close included). */
-/* Closes an HDF5 handle that is open (>= 0): 0, or -1 when the close
- * fails; `rc |= close_id(...)` keeps a write's -1. */
-static int close_id(hid_t id, herr_t (*close)(hid_t))
-{
-    return id >= 0 && close(id) < 0 ? -1 : 0;
-}
 
 static int put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const void *v)
 {
@@ -63,8 +57,8 @@ static int put_attr(hid_t loc, const char *name, hid_t ftype, hid_t mtype, const
         goto fail;
     rc = 0;
 fail:
-    rc |= close_id(a, H5Aclose);
-    rc |= close_id(sp, H5Sclose);
+    rc |= axl_h5_close(a, H5Aclose);
+    rc |= axl_h5_close(sp, H5Sclose);
     return rc;
 }
 
@@ -79,7 +73,7 @@ static int put_str(hid_t loc, const char *name, const char *s)
         goto fail;
     rc = put_attr(loc, name, t, t, &s);
 fail:
-    rc |= close_id(t, H5Tclose);
+    rc |= axl_h5_close(t, H5Tclose);
     return rc;
 }
 
@@ -201,9 +195,9 @@ static int write_lut(hid_t f, const struct axl_table *t)
         goto fail;
     rc = 0;
 fail:
-    rc |= close_id(ds, H5Dclose);
-    rc |= close_id(dcpl, H5Pclose);
-    rc |= close_id(sp, H5Sclose);
+    rc |= axl_h5_close(ds, H5Dclose);
+    rc |= axl_h5_close(dcpl, H5Pclose);
+    rc |= axl_h5_close(sp, H5Sclose);
     return rc;
 }
 
@@ -235,10 +229,10 @@ static int write_hist(hid_t f, const struct axl_metrics *m)
         goto fail;
     rc = 0;
 fail:
-    rc |= close_id(a, H5Aclose);
-    rc |= close_id(ds, H5Dclose);
-    rc |= close_id(esp, H5Sclose);
-    rc |= close_id(sp, H5Sclose);
+    rc |= axl_h5_close(a, H5Aclose);
+    rc |= axl_h5_close(ds, H5Dclose);
+    rc |= axl_h5_close(esp, H5Sclose);
+    rc |= axl_h5_close(sp, H5Sclose);
     return rc;
 }
 
@@ -300,8 +294,8 @@ static int write_file(const char *name, const struct axl_table *t, const char **
     rc = 0;
     *what = "close";
 fail:
-    rc |= close_id(g, H5Gclose);
-    rc |= close_id(f, H5Fclose);
+    rc |= axl_h5_close(g, H5Gclose);
+    rc |= axl_h5_close(f, H5Fclose);
     return rc;
 }
 

@@ -39,4 +39,11 @@ int axl_h5_quiet_on(struct axl_h5_quiet *q);
 /* Restore the handler saved by axl_h5_quiet_on; -1 when HDF5 cannot. */
 int axl_h5_quiet_off(const struct axl_h5_quiet *q);
 
+/* Closes an HDF5 handle that is open (>= 0): 0, or -1 when the close
+ * fails; a writer's `rc |= axl_h5_close(...)` keeps its -1. */
+static inline int axl_h5_close(hid_t id, herr_t (*close)(hid_t))
+{
+    return id >= 0 && close(id) < 0 ? -1 : 0;
+}
+
 #endif

@@ -73,14 +73,10 @@ static enum axl_status get_str(struct rd *r, hid_t loc, const char *obj, const c
 bad:
     s = missing(r, obj, name, "attribute is not a readable string");
 done:
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
+    (void)axl_h5_close(mt, H5Tclose);
+    (void)axl_h5_close(sp, H5Sclose);
+    (void)axl_h5_close(t, H5Tclose);
+    (void)axl_h5_close(a, H5Aclose);
     return s;
 }
 
@@ -105,12 +101,9 @@ static enum axl_status get_num(struct rd *r, hid_t loc, const char *obj, const c
 bad:
     s = missing(r, obj, name, "attribute is not a readable number");
 done:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
+    (void)axl_h5_close(sp, H5Sclose);
+    (void)axl_h5_close(t, H5Tclose);
+    (void)axl_h5_close(a, H5Aclose);
     return s;
 }
 
@@ -314,12 +307,9 @@ static enum axl_status read_metrics(struct rd *r, hid_t f, struct axl_metrics *m
         goto out;
     st = AXL_OK;
 out:
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
+    (void)axl_h5_close(a, H5Aclose);
+    (void)axl_h5_close(sp, H5Sclose);
+    (void)axl_h5_close(ds, H5Dclose);
     H5Gclose(g);
     return st;
 }
@@ -386,12 +376,9 @@ static enum axl_status read_lut(struct rd *r, hid_t f, const struct axl_table_in
 bad:
     st = missing(r, "", "lut", "cannot be opened");
 out:
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ds >= 0)
-        H5Dclose(ds);
+    (void)axl_h5_close(t, H5Tclose);
+    (void)axl_h5_close(sp, H5Sclose);
+    (void)axl_h5_close(ds, H5Dclose);
     return st;
 }
 
@@ -435,8 +422,7 @@ static enum axl_status load(const char *path, struct axl_table_info *in, struct 
     }
 out:
     axl_table_free(t);
-    if (f >= 0)
-        H5Fclose(f);
+    (void)axl_h5_close(f, H5Fclose);
     /* the table is read (or refused) by now: a handler that cannot be
      * restored changes neither */
     (void)axl_h5_quiet_off(&q);

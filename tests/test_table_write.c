@@ -49,6 +49,16 @@ static void expect_only(const char *dir, const char *name)
     cr_assert_str_eq(names, name);
 }
 
+/* A new directory `name` under the tests' temporary directory, and in
+ * path (600 bytes) the table file inside it. */
+static const char *made_dir(const char *name, char *path)
+{
+    const char *dir = tmp_path(name);
+    mkdir(dir, 0755);
+    snprintf(path, 600, "%s/t.h5", dir);
+    return dir;
+}
+
 static struct axl_table *small_table(void)
 {
     struct axl_design_ctx c = ctx3("uint4", "uint4", "uint8");
@@ -89,10 +99,8 @@ Test(table_write, directory_is_a_regular_file)
 Test(table_write, rename_onto_a_directory)
 {
     struct axl_table *t = small_table();
-    const char *dir = tmp_path("occupied");
-    mkdir(dir, 0755);
     char path[600], inner[700];
-    snprintf(path, sizeof path, "%s/t.h5", dir);
+    const char *dir = made_dir("occupied", path);
     mkdir(path, 0755);
     snprintf(inner, sizeof inner, "%s/keep", path);
     write_text(inner, "keep\n");
@@ -107,10 +115,8 @@ Test(table_write, rename_onto_a_directory)
 Test(table_write, writable_directory_succeeds)
 {
     struct axl_table *t = small_table();
-    const char *dir = tmp_path("fine");
-    mkdir(dir, 0755);
     char path[600], msg[AXL_MSG_LEN] = "";
-    snprintf(path, sizeof path, "%s/t.h5", dir);
+    const char *dir = made_dir("fine", path);
     cr_assert_eq(axl_table_write(t, path, 0, msg), AXL_OK, "%s", msg);
     expect_only(dir, "t.h5");
     axl_table_free(t);
