@@ -82,8 +82,8 @@ static int load_nvrtc(char *msg)
         !SYM(h, g_nvrtc.log, "nvrtcGetProgramLog") || !SYM(h, g_nvrtc.ptx_size, "nvrtcGetPTXSize") ||
         !SYM(h, g_nvrtc.ptx, "nvrtcGetPTX") || !SYM(h, g_nvrtc.destroy, "nvrtcDestroyProgram") ||
         !SYM(h, g_nvrtc.error, "nvrtcGetErrorString")) {
-        snprintf(msg, AXL_MSG_LEN, "NVRTC (libnvrtc.so, from the CUDA toolkit) could not be "
-                 "loaded: a user design's function needs it on the GPU");
+        axl_msgf(msg, AXL_ERR_UNSUPPORTED, "NVRTC (libnvrtc.so, from the CUDA toolkit) could "
+                 "not be loaded: a user design's function needs it on the GPU");
         return 0;
     }
     g_nvrtc_ok = 1;
@@ -179,10 +179,9 @@ static enum axl_status compile_with(const char *source, const char *user_source,
         }
     }
     if (r != NVRTC_SUCCESS) {
-        snprintf(msg, AXL_MSG_LEN, "NVRTC could not compile the user design for the GPU (%s); "
-                 "note: on the GPU the design is compiled as C++20, so designated initialisers "
-                 "must follow the order of struct axl_design", g_nvrtc.error(r));
-        st = AXL_ERR_COMPILE;
+        st = axl_msgf(msg, AXL_ERR_COMPILE, "NVRTC could not compile the user design for the "
+                      "GPU (%s); note: on the GPU the design is compiled as C++20, so designated "
+                      "initialisers must follow the order of struct axl_design", g_nvrtc.error(r));
     } else {
         size_t pn = 0;
         g_nvrtc.ptx_size(prog, &pn);
