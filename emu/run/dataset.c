@@ -1,5 +1,6 @@
 /* Datasets in HDF5 (include/axlut/dataset.h). */
 #include <hdf5.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,18 +40,61 @@ void axl_dataset_close(struct axl_dataset *d)
 }
 
 int64_t axl_dataset_count(const struct axl_dataset *d) { return d->count; }
+const char *axl_dataset_path(const struct axl_dataset *d) { return d->path; }
 int axl_dataset_has_labels(const struct axl_dataset *d) { return d->labels >= 0; }
 
-static int read_attr_double(hid_t obj, const char *name, double *v)
+/* HDF5 prints its own error stack on every failed call; our one-line
+ * messages say what is wrong, so its printing is off while a dataset is
+ * opened or read, and restored after. */
+struct h5_quiet {
+    H5E_auto2_t func;
+    void *data;
+    int saved;
+};
+
+static void quiet_on(struct h5_quiet *q)
+{
+    q->saved = H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) >= 0 &&
+               H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0;
+}
+
+static void quiet_off(const struct h5_quiet *q)
+{
+    if (q->saved)
+        H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
+}
+
+/* A scalar attribute (one element) read as a double: 1, 0 when missing or
+ * unreadable, -1 when it holds another number of values, *count of them
+ * (reading an array into v would write past it). */
+static int read_attr_double(hid_t obj, const char *name, double *v, int64_t *count)
 {
     if (H5Aexists(obj, name) <= 0)
         return 0;
     hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
     if (a < 0)
         return 0;
+    hid_t sp = H5Aget_space(a);
+    hssize_t np = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (np != 1) {
+        *count = (int64_t)np;
+        H5Aclose(a);
+        return -1;
+    }
     herr_t r = H5Aread(a, H5T_NATIVE_DOUBLE, v);
     H5Aclose(a);
     return r >= 0;
+}
+
+/* a * b into *out; 0 when it exceeds limit (or a, b are negative). */
+static int mul_within(int64_t a, int64_t b, int64_t limit, int64_t *out)
+{
+    if (a < 0 || b < 0 || (a && b > limit / a))
+        return 0;
+    *out = a * b;
+    return 1;
 }
 
 /* Opens one input dataset and checks it against the model input. */
@@ -78,16 +122,34 @@ static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *
                         shown, nd, AXL_MAX_DIMS);
     }
     src->ndim = nd;
+    /* every size computed from the dims later (samples x values per sample
+     * x 4 bytes) must fit in int64_t and size_t */
+    int64_t per = 1;
+    for (int i = 1; i < nd; i++)
+        if (src->dims[i] > (hsize_t)INT64_MAX ||
+            !mul_within(per, (int64_t)src->dims[i], INT64_MAX / (int64_t)sizeof(float), &per))
+            return axl_msgf(msg, AXL_ERR_TOO_LARGE, "%s: %s has too many values per sample",
+                            d->path, shown);
+    if (src->dims[0] > (hsize_t)INT64_MAX)
+        return axl_msgf(msg, AXL_ERR_TOO_LARGE, "%s: %s has too many samples", d->path, shown);
     if (cls == H5T_FLOAT) {
         src->is_u8 = 0;
     } else if (cls == H5T_INTEGER && size == 1) {
         src->is_u8 = 1;
-        if (!read_attr_double(src->dset, "scale", &src->scale) ||
-            !read_attr_double(src->dset, "offset", &src->offset)) {
-            return axl_msgf(msg, AXL_ERR_FORMAT,
-                            "%s: %s is uint8 but lacks its 'scale' and 'offset' "
-                            "attributes (value = scale * code + offset)",
-                            d->path, shown);
+        static const char *const names[2] = {"scale", "offset"};
+        for (int k = 0; k < 2; k++) {
+            int64_t nv = 0;
+            int r = read_attr_double(src->dset, names[k], k ? &src->offset : &src->scale, &nv);
+            if (r < 0)
+                return axl_msgf(msg, AXL_ERR_FORMAT,
+                                "%s: %s attribute '%s' must be a single number (it holds %lld "
+                                "values)",
+                                d->path, shown, names[k], (long long)nv);
+            if (r == 0)
+                return axl_msgf(msg, AXL_ERR_FORMAT,
+                                "%s: %s is uint8 but lacks its 'scale' and 'offset' "
+                                "attributes (value = scale * code + offset)",
+                                d->path, shown);
         }
     } else {
         return axl_msgf(msg, AXL_ERR_FORMAT, "%s: %s must be float32 or uint8 with scale/offset",
@@ -115,8 +177,8 @@ static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *
     return AXL_OK;
 }
 
-enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
-                                 struct axl_dataset **out, char *msg)
+static enum axl_status dataset_open(const char *path, const struct axl_graph *g,
+                                    struct axl_dataset **out, char *msg)
 {
     *out = NULL;
     struct axl_dataset *d = calloc(1, sizeof *d);
@@ -187,7 +249,7 @@ enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
         if (nd == 1)
             H5Sget_simple_extent_dims(sp, &n, NULL);
         H5Sclose(sp);
-        if (nd != 1 || (int64_t)n != d->count) {
+        if (nd != 1 || n != (hsize_t)d->count) {
             st = axl_msgf(msg, AXL_ERR_FORMAT,
                           "%s: /labels must be 1-D with one label per sample (%lld)", path,
                           (long long)d->count);
@@ -201,26 +263,34 @@ fail:
     return st;
 }
 
-enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
-                                 struct axl_tensor *inputs, int64_t *labels, char *msg)
+static enum axl_status dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
+                                    struct axl_tensor *inputs, int64_t *labels, char *msg)
 {
+    enum axl_status st = AXL_ERR_IO;
     for (size_t i = 0; i < d->ninputs; i++)
         memset(&inputs[i], 0, sizeof inputs[i]);
     for (size_t i = 0; i < d->ninputs; i++) {
         struct input_src *s = &d->in[i];
         struct axl_tensor *t = &inputs[i];
         t->ndim = s->ndim;
-        int64_t per = 1;
+        int64_t per = 1, numel;
         for (int k = 1; k < s->ndim; k++) {
             t->dims[k] = (int64_t)s->dims[k];
-            per *= t->dims[k];
+            per *= t->dims[k]; /* bounded when the dataset was opened */
         }
         t->dims[0] = n;
-        t->data = malloc((size_t)(n * per) * sizeof(float));
-        unsigned char *u8 = s->is_u8 ? malloc((size_t)(n * per)) : NULL;
+        if (!mul_within(n, per, (int64_t)(SIZE_MAX / sizeof(float) < INT64_MAX
+                                              ? SIZE_MAX / sizeof(float) : INT64_MAX),
+                        &numel)) {
+            st = axl_msgf(msg, AXL_ERR_TOO_LARGE, "%s: %lld samples of %lld values do not fit in "
+                          "memory", d->path, (long long)n, (long long)per);
+            goto fail;
+        }
+        t->data = malloc((size_t)numel * sizeof(float));
+        unsigned char *u8 = s->is_u8 ? malloc((size_t)numel) : NULL;
         if (!t->data || (s->is_u8 && !u8)) {
             free(u8);
-            axl_msgf(msg, AXL_ERR_IO, "out of memory reading %lld samples", (long long)n);
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory reading %lld samples", (long long)n);
             goto fail;
         }
         hsize_t off[AXL_MAX_DIMS] = {0}, cnt[AXL_MAX_DIMS];
@@ -238,12 +308,12 @@ enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n
         H5Sclose(fs);
         if (r < 0) {
             free(u8);
-            axl_msgf(msg, AXL_ERR_IO, "%s: reading samples %lld..%lld failed (damaged file?)",
+            st = axl_msgf(msg, AXL_ERR_IO, "%s: reading samples %lld..%lld failed (damaged file?)",
                      d->path, (long long)start, (long long)(start + n - 1));
             goto fail;
         }
         if (u8) {
-            for (int64_t k = 0; k < n * per; k++)
+            for (int64_t k = 0; k < numel; k++)
                 t->data[k] = (float)(s->scale * u8[k] + s->offset);
             free(u8);
         }
@@ -257,7 +327,8 @@ enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n
         H5Sclose(ms);
         H5Sclose(fs);
         if (r < 0) {
-            axl_msgf(msg, AXL_ERR_IO, "%s: reading /labels failed (not integers?)", d->path);
+            st = axl_msgf(msg, AXL_ERR_FORMAT, "%s: reading /labels failed (not integers?)",
+                          d->path);
             goto fail;
         }
     }
@@ -265,5 +336,25 @@ enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n
 fail:
     for (size_t i = 0; i < d->ninputs; i++)
         axl_tensor_free(&inputs[i]);
-    return AXL_ERR_IO;
+    return st;
+}
+
+enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
+                                 struct axl_dataset **out, char *msg)
+{
+    struct h5_quiet q;
+    quiet_on(&q);
+    enum axl_status st = dataset_open(path, g, out, msg);
+    quiet_off(&q);
+    return st;
+}
+
+enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
+                                 struct axl_tensor *inputs, int64_t *labels, char *msg)
+{
+    struct h5_quiet q;
+    quiet_on(&q);
+    enum axl_status st = dataset_read(d, start, n, inputs, labels, msg);
+    quiet_off(&q);
+    return st;
 }

@@ -2,6 +2,7 @@
  * (include/axlut/run.h). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
+#include <stdint.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -320,7 +321,15 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
         total = set->limit;
     int64_t batch = set->batch > 0 ? set->batch : 32;
     if (total <= 0)
-        return axl_msgf(msg, AXL_ERR_INVALID, "the dataset holds no samples");
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s: the dataset holds no samples",
+                        axl_dataset_path(d));
+    /* no batch is larger than the samples run: the same batches, and buffer
+     * sizes computed from a huge --batch cannot wrap */
+    if (batch > total)
+        batch = total;
+    if ((uint64_t)batch > SIZE_MAX / sizeof(int64_t))
+        return axl_msgf(msg, AXL_ERR_TOO_LARGE, "%s: a batch of %lld samples does not fit in "
+                        "memory", axl_dataset_path(d), (long long)batch);
     struct run_state s;
     memset(&s, 0, sizeof s);
     s.g = g;

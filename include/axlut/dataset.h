@@ -27,6 +27,8 @@ struct axl_dataset;
 enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
                                  struct axl_dataset **out, char *msg);
 int64_t axl_dataset_count(const struct axl_dataset *d);
+/* The path it was opened from, for messages (owned by d). */
+const char *axl_dataset_path(const struct axl_dataset *d);
 int axl_dataset_has_labels(const struct axl_dataset *d);
 /* Samples [start, start + n) into inputs (axl_graph_input_count() tensors,
  * allocated here; free with axl_tensor_free) and labels (n, or NULL). */
