@@ -16,6 +16,18 @@ struct cli_command {
 /* Exit codes: 0 success, 1 failure while working, 2 bad usage or input. */
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
+/* The exit status for a library error once the inputs are open: CLI_USAGE
+ * where the input is at fault (invalid, malformed, mismatched, unsupported,
+ * too large), CLI_FAIL for a failure while working (memory, I/O, CUDA, the
+ * compiler).  Errors opening an input stay CLI_USAGE at their call. */
+int cli_exit_for(enum axl_status st);
+
+/* CLI_OK when path is a regular file, a directory or missing (the library
+ * then says what is wrong); CLI_USAGE after one line "CMD: PATH: not a
+ * regular file" for a device, FIFO or socket, which could be endless
+ * (/dev/zero) or block forever. */
+int cli_input_file(const char *cmd, const char *path);
+
 /* 1 when argv[i] asks for help. */
 int cli_is_help(const char *arg);
 

@@ -1,13 +1,38 @@
 /* axlut list formats, axlut quantize. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "axlut/format.h"
 #include "cli.h"
+
+int cli_exit_for(enum axl_status st)
+{
+    switch (st) {
+    case AXL_OK: return CLI_OK;
+    case AXL_ERR_INVALID:
+    case AXL_ERR_FORMAT:
+    case AXL_ERR_MISMATCH:
+    case AXL_ERR_UNSUPPORTED:
+    case AXL_ERR_TOO_LARGE: return CLI_USAGE;
+    default: return CLI_FAIL; /* NOMEM, IO, CUDA, COMPILE (the compiler's own failure) */
+    }
+}
+
+int cli_input_file(const char *cmd, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || S_ISREG(sb.st_mode) || S_ISDIR(sb.st_mode))
+        return CLI_OK;
+    fprintf(stderr, "%s: %s: not a regular file\n", cmd, path);
+    return CLI_USAGE;
+}
 
 int cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
@@ -100,13 +125,17 @@ int cli_list(int argc, char **argv)
 static void quantize_usage(FILE *o)
 {
     fprintf(o,
-            "usage: axlut quantize FORMAT [--round MODE] [--seed N] [--raw] [--] VALUE...\n\n"
+            "usage: axlut quantize FORMAT [--round MODE] [--seed N] [--raw] [--] VALUE...\n"
+            "       axlut quantize FORMAT --decode [--raw] CODE...\n\n"
             "Encodes each VALUE (float32) into FORMAT and prints the code in hex and the\n"
-            "value it decodes to.  Negative values work as they are or after '--'.\n\n"
+            "value it decodes to.  Negative values work as they are or after '--'.\n"
+            "With --decode, prints the value of each CODE (decimal or 0x hex) instead.\n\n"
             "  --round MODE  nearest (default), zero, up, down, stochastic\n"
             "  --seed N      seed of stochastic rounding (value i uses element index i)\n"
+            "  --decode      decode codes of FORMAT to values\n"
             "  --raw         read little-endian float32 from stdin, write little-endian\n"
-            "                uint32 codes to stdout\n");
+            "                uint32 codes to stdout (with --decode: uint32 codes in,\n"
+            "                float32 values out); a trailing partial value is an error\n");
 }
 
 /* A value argument: a number as strtof reads it (also inf, nan, -0). */
@@ -118,23 +147,67 @@ static int parse_value(const char *s, float *v)
     return end != s && *end == '\0';
 }
 
-static int quantize_raw(const struct axl_format *f, enum axl_round r, uint64_t seed)
+/* A code argument of f: decimal or 0x hex, below 2^bits. */
+static int parse_code(const struct axl_format *f, const char *s, uint32_t *code)
 {
-    float in[4096];
+    int hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+    const char *digits = hex ? s + 2 : s;
+    char *end;
+    if (!(hex ? isxdigit((unsigned char)digits[0]) : isdigit((unsigned char)digits[0])))
+        return 0;
+    errno = 0;
+    unsigned long long v = strtoull(digits, &end, hex ? 16 : 10);
+    if (*end || errno == ERANGE || v >> f->bits)
+        return 0;
+    *code = (uint32_t)v;
+    return 1;
+}
+
+/* --raw: 4-byte items from stdin, each item through one() into 4 bytes on
+ * stdout.  A trailing partial item is refused (CLI_USAGE), not dropped. */
+static int raw_stream(const struct axl_format *f, enum axl_round r, uint64_t seed, int decode)
+{
+    unsigned char in[4 * 4096];
     uint32_t out[4096];
     uint64_t index = 0;
-    size_t n;
-    while ((n = fread(in, sizeof in[0], 4096, stdin)) > 0) {
-        for (size_t i = 0; i < n; i++, index++)
-            out[i] = axl_format_encode(f, in[i], r, axl_rand32(seed, index));
-        if (fwrite(out, sizeof out[0], n, stdout) != n) {
+    size_t have = 0, n;
+    while ((n = fread(in + have, 1, sizeof in - have, stdin)) > 0) {
+        have += n;
+        size_t items = have / 4;
+        for (size_t i = 0; i < items; i++, index++) {
+            if (decode) {
+                uint32_t code;
+                memcpy(&code, in + 4 * i, 4);
+                if (code >> f->bits) {
+                    fprintf(stderr, "axlut quantize: code %llu (0x%x) does not fit in %s (%u "
+                                    "bits)\n",
+                            (unsigned long long)index, code, f->name, (unsigned)f->bits);
+                    return CLI_USAGE;
+                }
+                float v = axl_format_decode(f, code);
+                memcpy(&out[i], &v, 4);
+            } else {
+                float v;
+                memcpy(&v, in + 4 * i, 4);
+                out[i] = axl_format_encode(f, v, r, axl_rand32(seed, index));
+            }
+        }
+        if (fwrite(out, sizeof out[0], items, stdout) != items) {
             fprintf(stderr, "axlut quantize: write to stdout failed\n");
             return CLI_FAIL;
         }
+        have -= 4 * items;
+        memmove(in, in + 4 * items, have);
     }
     if (ferror(stdin)) {
         fprintf(stderr, "axlut quantize: read from stdin failed\n");
         return CLI_FAIL;
+    }
+    if (have) {
+        fprintf(stderr, "axlut quantize: stdin ends with a partial %s (%zu of 4 bytes) after "
+                        "%llu whole ones\n",
+                decode ? "code" : "value", have, (unsigned long long)index);
+        return CLI_USAGE;
     }
     return CLI_OK;
 }
@@ -144,11 +217,15 @@ int cli_quantize(int argc, char **argv)
     const char *fmt_name = NULL;
     enum axl_round round = AXL_ROUND_NEAREST_EVEN;
     uint64_t seed = 0;
-    int raw = 0, only_values = 0;
+    int raw = 0, decode = 0, only_values = 0;
     float *vals = calloc((size_t)argc, sizeof *vals);
+    const char **texts = calloc((size_t)argc, sizeof *texts);
     int nv = 0;
-    if (!vals)
+    if (!vals || !texts) {
+        free(vals);
+        free(texts);
         return CLI_FAIL;
+    }
     int rc = CLI_USAGE;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -175,6 +252,8 @@ int cli_quantize(int argc, char **argv)
             i++;
         } else if (!only_values && !strcmp(a, "--raw")) {
             raw = 1;
+        } else if (!only_values && !strcmp(a, "--decode")) {
+            decode = 1;
         } else if (!fmt_name && !(a[0] == '-' && parse_value(a, &v))) {
             if (!only_values && a[0] == '-' && a[1] == '-') {
                 fprintf(stderr, "axlut quantize: unknown option '%s'\n", a);
@@ -182,6 +261,7 @@ int cli_quantize(int argc, char **argv)
             }
             fmt_name = a;
         } else if (parse_value(a, &v)) {
+            texts[nv] = a;
             vals[nv++] = v;
         } else {
             fprintf(stderr, "axlut quantize: '%s' is not a number\n", a);
@@ -203,14 +283,40 @@ int cli_quantize(int argc, char **argv)
             fprintf(stderr, "axlut quantize: --raw reads values from stdin, not arguments\n");
             goto done;
         }
-        rc = quantize_raw(&f, round, seed);
+        rc = raw_stream(&f, round, seed, decode);
         goto done;
     }
     if (nv == 0) {
-        fprintf(stderr, "axlut quantize: no values given\n");
+        fprintf(stderr, "axlut quantize: no %s given\n", decode ? "codes" : "values");
         goto done;
     }
     int hexw = (f.bits + 3) / 4;
+    if (decode) {
+        uint32_t *codes = calloc((size_t)nv, sizeof *codes);
+        if (!codes) {
+            rc = CLI_FAIL;
+            goto done;
+        }
+        for (int i = 0; i < nv; i++)
+            if (!parse_code(&f, texts[i], &codes[i])) {
+                fprintf(stderr, "axlut quantize: '%s' is not a code of %s (decimal or 0x hex "
+                                "below 2^%u)\n",
+                        texts[i], f.name, (unsigned)f.bits);
+                free(codes);
+                goto done;
+            }
+        printf("%-*s %s\n", hexw + 2 > 6 ? hexw + 2 : 6, "code", f.name);
+        for (int i = 0; i < nv; i++) {
+            char hex[16];
+            snprintf(hex, sizeof hex, "0x%0*x", hexw, codes[i]);
+            printf("%-*s ", hexw + 2 > 6 ? hexw + 2 : 6, hex);
+            print_value(axl_format_decode(&f, codes[i]));
+            printf("\n");
+        }
+        free(codes);
+        rc = CLI_OK;
+        goto done;
+    }
     printf("%-16s %-*s %s\n", "value", hexw + 2 > 6 ? hexw + 2 : 6, "code", f.name);
     for (int i = 0; i < nv; i++) {
         uint32_t code = axl_format_encode(&f, vals[i], round, axl_rand32(seed, (uint64_t)i));
@@ -223,5 +329,6 @@ int cli_quantize(int argc, char **argv)
     rc = CLI_OK;
 done:
     free(vals);
+    free(texts);
     return rc;
 }

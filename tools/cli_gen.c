@@ -242,6 +242,13 @@ int cli_gen(int argc, char **argv)
     struct axl_table *table = NULL;
     const struct axl_design *d;
     if (is_user_file(design)) {
+        size_t len = strlen(design);
+        if (len < 2 || strcmp(design + len - 2, ".c")) {
+            fprintf(stderr, "axlut gen: %s: a user design is a C file ending in .c\n", design);
+            return CLI_USAGE;
+        }
+        if (cli_input_file("axlut gen", design) != CLI_OK)
+            return CLI_USAGE;
         char *log = NULL;
         enum axl_status s = axl_user_design_load(design, &user, &log, msg);
         if (s != AXL_OK) {

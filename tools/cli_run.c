@@ -229,6 +229,14 @@ int cli_run(int argc, char **argv)
     struct axl_run_report rep;
     memset(&rep, 0, sizeof rep);
 
+    if (cli_input_file("axlut run", ra.model) != CLI_OK ||
+        cli_input_file("axlut run", ra.data) != CLI_OK ||
+        (ra.config && cli_input_file("axlut run", ra.config) != CLI_OK))
+        goto done;
+    for (int i = 0; i < ra.nmac; i++)
+        if (!strcmp(ra.mac_keys[i], "mul") && strchr(ra.mac_vals[i], '/') &&
+            cli_input_file("axlut run", ra.mac_vals[i]) != CLI_OK)
+            goto done;
     if (axl_graph_load(ra.model, &g, msg) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;
@@ -249,8 +257,9 @@ int cli_run(int argc, char **argv)
     struct axl_run_settings set = {be, ra.batch, ra.limit, progress, &bar, ra.save,
                                    ra.save_layers};
     rc = CLI_FAIL;
-    if (axl_run_dataset(g, lm.macs, ds, &set, &rep, msg) != AXL_OK) {
+    if ((st = axl_run_dataset(g, lm.macs, ds, &set, &rep, msg)) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
+        rc = cli_exit_for(st);
         goto done;
     }
     if (!ra.quiet)

@@ -132,15 +132,21 @@ int cli_sweep(int argc, char **argv)
     snprintf(csv, sizeof csv, "%s.csv", ra.out);
     snprintf(json, sizeof json, "%s.json", ra.out);
     struct axl_sweep *sw = NULL;
+    for (size_t i = 0; i < ra.nmodels; i++)
+        if (cli_input_file("axlut sweep", ra.models[i]) != CLI_OK)
+            return CLI_USAGE;
+    if (cli_input_file("axlut sweep", ra.data) != CLI_OK)
+        return CLI_USAGE;
     if (axl_sweep_create(&set, &sw, msg) != AXL_OK || axl_sweep_resume(sw, csv, msg) != AXL_OK) {
         fprintf(stderr, "axlut sweep: %s\n", msg);
         axl_sweep_free(sw);
         return CLI_USAGE;
     }
     rc = CLI_OK;
-    if (axl_sweep_run(sw, msg) != AXL_OK) {
+    enum axl_status st = axl_sweep_run(sw, msg);
+    if (st != AXL_OK) {
         fprintf(stderr, "\naxlut sweep: %s\n", msg);
-        rc = CLI_FAIL;
+        rc = cli_exit_for(st);
     }
     if (tty)
         fprintf(stderr, "\r%60s\r", "");
