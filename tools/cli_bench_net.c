@@ -34,10 +34,11 @@ static int one_run(const struct axl_graph *g, const struct axl_layer_macs *lm,
     char msg[AXL_MSG_LEN];
     struct axl_run_report rep;
     memset(&rep, 0, sizeof rep);
-    if (axl_run_dataset(g, lm->macs, ds, set, &rep, msg) != AXL_OK) {
+    enum axl_status st = axl_run_dataset(g, lm->macs, ds, set, &rep, msg);
+    if (st != AXL_OK) {
         fprintf(stderr, "axlut bench: %s\n", msg);
         axl_run_report_free(&rep);
-        return CLI_FAIL;
+        return cli_exit_for(st);
     }
     *ips = rep.samples_per_s;
     axl_run_report_free(&rep);
@@ -58,6 +59,9 @@ int cli_bench_network(const struct cli_bench_net *o)
     struct axl_layers *layers = NULL;
     struct axl_dataset *ds = NULL;
     struct axl_layer_macs lm = {0};
+    if (cli_input_file("axlut bench", o->model) != CLI_OK ||
+        cli_input_file("axlut bench", o->data) != CLI_OK)
+        goto done;
     if (axl_graph_load(o->model, &g, msg) != AXL_OK || axl_layers_new(&layers, msg) != AXL_OK) {
         fprintf(stderr, "axlut bench: %s\n", msg);
         goto done;
@@ -79,16 +83,15 @@ int cli_bench_network(const struct cli_bench_net *o)
     printf("axlut bench --network %s: %lld image(s) a pass, batch %lld, %d thread(s), %d "
            "round(s)\n", o->model, (long long)o->limit, (long long)set.batch,
            omp_get_max_threads(), reps);
-    rc = CLI_FAIL;
     cache_weights(&lm, 1); /* warm-up: tables built, weights encoded, caches warm */
-    if (one_run(g, &lm, ds, &set, &ips) != CLI_OK)
+    if ((rc = one_run(g, &lm, ds, &set, &ips)) != CLI_OK)
         goto done;
     for (int r = 0; r < reps; r++) {
         cache_weights(&lm, 1);
-        if (one_run(g, &lm, ds, &set, &once[r]) != CLI_OK)
+        if ((rc = one_run(g, &lm, ds, &set, &once[r])) != CLI_OK)
             goto done;
         cache_weights(&lm, 0);
-        if (one_run(g, &lm, ds, &set, &every[r]) != CLI_OK)
+        if ((rc = one_run(g, &lm, ds, &set, &every[r])) != CLI_OK)
             goto done;
     }
     double a = median(once, reps), b = median(every, reps);
