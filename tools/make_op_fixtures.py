@@ -428,6 +428,59 @@ def bad_cases():
           [("y", x)], inits={"w": r(1, 1, 1, 1, 1)}, ref=False)
 
 
+def limit_cases():
+    """Sizes that would wrap int64 and inputs or data that are missing: each
+    bad_* model must be refused with one line naming its node; the others
+    have references.  Fixed data, not rng: the cases before keep their
+    random draws."""
+    big, i64 = 1 << 62, np.int64
+    x = np.arange(32, dtype=np.float32).reshape(1, 2, 4, 4)
+
+    def bad(name, nodes, inits, xin=x, opset=13):
+        write(name, nodes, [("x", xin)], [("y", xin)], inits=inits, opset=opset, ref=False)
+
+    # constant-folded shapes of 2^62 and more elements
+    bad("bad_range_huge", [node("Range", ["s", "l", "d"], ["r"], "range_big"),
+                           node("Cast", ["r"], ["rf"], "cast_r", to=1),
+                           node("Add", ["x", "rf"], ["y"], "add_r")],
+        {"s": np.array(0, i64), "l": np.array(big, i64), "d": np.array(1, i64)})
+    bad("bad_cos_huge", [node("ConstantOfShape", ["shp"], ["z"], "cos_big"),
+                         node("Add", ["x", "z"], ["y"], "add_z")],
+        {"shp": np.array([1 << 31, 1 << 31, 4], i64)})
+    bad("bad_expand_huge", [node("Expand", ["x", "shp"], ["y"], "expand_big")],
+        {"shp": np.array([1 << 40, 1 << 40, 1, 1, 1], i64)})
+    bad("bad_tile_huge", [node("Tile", ["x", "rep"], ["y"], "tile_big")],
+        {"rep": np.array([big, 1, 1, 1], i64)})
+    # 32 * (2^59 + 1) wraps to the 32 values of x
+    bad("bad_reshape_wrap", [node("Reshape", ["x", "shp"], ["y"], "reshape_wrap")],
+        {"shp": np.array([32, (1 << 59) + 1], i64)})
+    bad("bad_maxpool_pads", [node("MaxPool", ["x"], ["y"], "pool_big", kernel_shape=[2, 2],
+                                  pads=[big, 0, 0, 0])], {})
+    bad("bad_conv_dilations", [node("Conv", ["x", "w"], ["y"], "conv_dil", dilations=[big, 1])],
+        {"w": np.ones((1, 2, 2, 2), np.float32)})
+    bad("bad_pad_huge", [node("Pad", ["x", "p"], ["y"], "pad_big")],
+        {"p": np.array([0, 0, 0, -big, 0, 0, 0, big + 4], i64)})
+    # missing inputs and run-time data
+    bad("bad_slice_data_only", [node("Slice", ["x"], ["y"], "slice_1")], {})
+    bad("bad_pad_data_only", [node("Pad", ["x"], ["y"], "pad_1")], {})
+    xs = np.array([2, 3], np.float32)
+    bad("bad_cos_runtime", [node("ConstantOfShape", ["x"], ["y"], "cos_rt")], {}, xin=xs)
+    bad("bad_gather_scalar_data", [node("Gather", ["s", "i"], ["gs"], "gather_s"),
+                                   node("Add", ["x", "gs"], ["y"], "add_g")],
+        {"s": np.array(1.5, np.float32), "i": np.array(0, i64)})
+    # correct results at the edges: steps of INT64_MAX and INT64_MIN take one
+    # element; a scalar index drops the axis
+    lo, hi = np.iinfo(i64).min, np.iinfo(i64).max
+    one("slice_step_max", "Slice", [x], x[:, :, :, 0:1],
+        inits={"st": np.array([0], i64), "en": np.array([hi], i64),
+               "ax": np.array([3], i64), "sp": np.array([hi], i64)})
+    one("slice_step_min", "Slice", [x], x[:, :, :, 3:4],
+        inits={"st": np.array([hi], i64), "en": np.array([lo], i64),
+               "ax": np.array([3], i64), "sp": np.array([lo], i64)})
+    xg = np.arange(6, dtype=np.float32).reshape(2, 3)
+    one("gather_scalar_index", "Gather", [xg], xg[:, 1], inits={"i": np.array(1, i64)}, axis=1)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -439,6 +492,7 @@ def main():
     pattern_cases()
     chain_cases()
     bad_cases()
+    limit_cases()
 
 
 if __name__ == "__main__":

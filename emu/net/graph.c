@@ -24,12 +24,23 @@ enum axl_status set_out(struct run_ctx *c, const struct gnode *n, int i, int dty
     struct gtensor *t = out_t(c, n, i);
     if (!t)
         return AXL_OK; /* an omitted optional output */
-    if (ndim > AXL_MAX_DIMS)
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "output rank %d exceeds %d", ndim, AXL_MAX_DIMS);
+    if (ndim > AXL_MAX_DIMS || ndim < 0)
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "output rank %d is outside 0..%d", ndim,
+                        AXL_MAX_DIMS);
     for (int k = 0; k < ndim; k++)
         if (dims[k] < 0)
             return axl_msgf(msg, AXL_ERR_INVALID, "output dimension %d would be %lld", k,
                             (long long)dims[k]);
+    if (gt_count(ndim, dims) < 0) {
+        char shp[AXL_MAX_DIMS * 21 + 1];
+        size_t l = 0;
+        for (int k = 0; k < ndim; k++)
+            l += (size_t)snprintf(shp + l, sizeof shp - l, "%s%lld", k ? "x" : "",
+                                  (long long)dims[k]);
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "output %d of shape %s would have more than %lld values (the limit "
+                        "for one tensor)", i, shp, (long long)GT_MAX_NUMEL);
+    }
     t->dtype = dtype;
     t->ndim = ndim;
     if (ndim)
@@ -84,6 +95,14 @@ const struct op_def *axl_op_find(const char *name)
             if (!strcmp(d->name, name))
                 return d;
     return NULL;
+}
+
+enum axl_status attr_bound(const char *what, int64_t v, char *msg)
+{
+    if (v > GT_MAX_NUMEL)
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%s %lld is larger than %lld", what,
+                        (long long)v, (long long)GT_MAX_NUMEL);
+    return AXL_OK;
 }
 
 enum axl_status need_data(const struct gtensor *t, const char *what, char *msg)
@@ -226,7 +245,10 @@ static enum axl_status alloc_outputs(struct run_ctx *c, const struct gnode *n, i
         struct gtensor *t = out_t(c, n, i);
         if (!t || t->data || (ints_only && t->dtype != GDT_I64))
             continue;
-        int64_t cnt = gt_numel(t);
+        int64_t cnt = gt_count(t->ndim, t->dims);
+        if (cnt < 0) /* set_out refuses such shapes; this keeps the size from wrapping */
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "output %d would have more than %lld values",
+                            i, (long long)GT_MAX_NUMEL);
         t->data = malloc((size_t)(cnt > 0 ? cnt : 1) * gt_esize(t->dtype));
         if (!t->data)
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for an output of %lld values",
@@ -552,6 +574,10 @@ static enum axl_status check_inputs(const struct axl_graph *g, const struct axl_
         int bad = t->ndim != v->ndecl || !t->data;
         for (int d = 0; !bad && d < v->ndecl; d++)
             bad = t->dims[d] < 1 || (v->decl[d] >= 0 && t->dims[d] != v->decl[d]);
+        if (!bad && gt_count(t->ndim, t->dims) < 0)
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                            "input '%.100s' of %.100s has more than %lld values (the limit for "
+                            "one tensor)", v->name, g->path, (long long)GT_MAX_NUMEL);
         if (!bad)
             continue;
         char want[160] = "", got[160] = "";

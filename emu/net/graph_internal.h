@@ -122,6 +122,24 @@ const struct op_def *axl_op_find(const char *name);
 extern const struct op_def axl_ops_elem[], axl_ops_shape[], axl_ops_move[], axl_ops_mac[];
 
 /* ---- the IR: sizes, accessors, freeing (emu/net/ir.c) ------------------- */
+/* The most elements one tensor may have: 2^31 (8 GiB of float32, 16 GiB of
+ * int64).  set_out refuses a node whose output would be larger, and the
+ * operators bound attribute values (pads, strides, steps) by it, so that
+ * every size and index product they form stays far inside int64. */
+#define GT_MAX_NUMEL ((int64_t)1 << 31)
+/* a * b and a + b into *r; nonzero when the result overflows int64 */
+static inline int gt_mul(int64_t a, int64_t b, int64_t *r)
+{
+    return __builtin_mul_overflow(a, b, r);
+}
+static inline int gt_add(int64_t a, int64_t b, int64_t *r)
+{
+    return __builtin_add_overflow(a, b, r);
+}
+/* elements of a shape: -1 when a dimension is negative or the count
+ * exceeds GT_MAX_NUMEL */
+int64_t gt_count(int ndim, const int64_t *dims);
+/* elements of t (INT64_MAX when they overflow, which set_out prevents) */
 int64_t gt_numel(const struct gtensor *t);
 size_t gt_esize(int dtype);
 /* integer view of an int64 or (constant) float tensor's element i */
@@ -157,6 +175,11 @@ enum axl_status bcast_shape(const struct gtensor *a, const struct gtensor *b, in
                             int64_t *dims, char *msg);
 /* strides of t (element units) broadcast onto an output of ndim dims */
 void bcast_strides(const struct gtensor *t, int ndim, const int64_t *odims, int64_t *strides);
+
+/* AXL_OK when attribute value v (of `what`) is at most GT_MAX_NUMEL; a
+ * message naming it otherwise.  Bounds geometry (strides, pads, dilations)
+ * so that sums and products with tensor sizes stay inside int64. */
+enum axl_status attr_bound(const char *what, int64_t v, char *msg);
 
 /* AXL_OK when t is absent or its data is known (constant or integer);
  * otherwise a message that `what` may not come from run-time float data */

@@ -8,13 +8,27 @@
 #include "graph_internal.h"
 
 /* ---- tensors ---------------------------------------------------------------- */
-int64_t gt_numel(const struct gtensor *t)
+/* the product of n dims: 0 when one is 0 (whatever the others), INT64_MAX
+ * when it overflows, -1 when a dim is negative */
+static int64_t dims_product(int ndim, const int64_t *dims)
 {
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] <= 0)
+            return dims[i] < 0 ? -1 : 0;
     int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++)
-        n *= t->dims[i];
+    for (int i = 0; i < ndim; i++)
+        if (gt_mul(n, dims[i], &n))
+            return INT64_MAX;
     return n;
 }
+
+int64_t gt_count(int ndim, const int64_t *dims)
+{
+    int64_t n = dims_product(ndim, dims);
+    return n > GT_MAX_NUMEL ? -1 : n;
+}
+
+int64_t gt_numel(const struct gtensor *t) { return dims_product(t->ndim, t->dims); }
 
 size_t gt_esize(int dtype) { return dtype == GDT_I64 ? sizeof(int64_t) : sizeof(float); }
 
@@ -29,13 +43,7 @@ double gt_getd(const struct gtensor *t, int64_t i)
                                : (double)((const float *)t->data)[i];
 }
 
-int64_t axl_tensor_numel(const struct axl_tensor *t)
-{
-    int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++)
-        n *= t->dims[i];
-    return n;
-}
+int64_t axl_tensor_numel(const struct axl_tensor *t) { return dims_product(t->ndim, t->dims); }
 
 void axl_tensor_free(struct axl_tensor *t)
 {

@@ -302,6 +302,13 @@ static enum axl_status input_decl(const Onnx__ValueInfoProto *vi, struct gvalue 
                          ? d->dim_value
                          : -1;
     }
+    int64_t known[AXL_MAX_DIMS];
+    for (int i = 0; i < v->ndecl; i++)
+        known[i] = v->decl[i] > 0 ? v->decl[i] : 1;
+    if (gt_count(v->ndecl, known) < 0)
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "graph input '%.200s' declares more than %lld values (the limit for one "
+                        "tensor)", vi->name, (long long)GT_MAX_NUMEL);
     return AXL_OK;
 }
 

@@ -512,7 +512,15 @@ static enum axl_status pool_geom(const struct gnode *n, const struct gtensor *x,
         p->in[i] = x->dims[2 + i];
         if (p->k[i] < 1 || p->s[i] < 1 || p->d[i] < 1 || p->pb[i] < 0 || p->pe[i] < 0)
             return axl_msgf(msg, AXL_ERR_INVALID, "kernel, strides and dilations must be positive");
+        enum axl_status err;
+        if ((err = attr_bound("kernel_shape", p->k[i], msg)) ||
+            (err = attr_bound("strides", p->s[i], msg)) ||
+            (err = attr_bound("dilations", p->d[i], msg)) ||
+            (err = attr_bound("pads", p->pb[i], msg)) || (err = attr_bound("pads", p->pe[i], msg)))
+            return err;
         int64_t ext = (p->k[i] - 1) * p->d[i] + 1;
+        if ((err = attr_bound("the dilated window's extent", ext, msg)) != AXL_OK)
+            return err;
         if (!strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER")) {
             p->out[i] = (p->in[i] + p->s[i] - 1) / p->s[i];
             int64_t tot = (p->out[i] - 1) * p->s[i] + ext - p->in[i];

@@ -79,7 +79,10 @@ static enum axl_status conv_axis_out(struct conv *g, int i, int tr, const char *
     int sp = g->sp;
     int same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
     int upper = !strcmp(ap, "SAME_UPPER");
-    int64_t ext = (g->k[i] - 1) * g->d[i] + 1;
+    int64_t ext = (g->k[i] - 1) * g->d[i] + 1; /* both at most 2^31: no overflow */
+    enum axl_status st;
+    if ((st = attr_bound("the dilated kernel's extent", ext, msg)) != AXL_OK)
+        return st;
     if (!strcmp(ap, "VALID"))
         g->pb[i] = g->pe[i] = 0;
     if (!tr) {
@@ -102,6 +105,8 @@ static enum axl_status conv_axis_out(struct conv *g, int i, int tr, const char *
     int64_t full = g->s[i] * (g->in[i] - 1) + g->op[i] + ext;
     if (nos > 0 || same) {
         int64_t want = nos > 0 ? os[nos - sp + i] : g->in[i] * g->s[i];
+        if (nos > 0 && (st = attr_bound("output_shape", want, msg)) != AXL_OK)
+            return st;
         int64_t tot = full - want;
         if (tot < 0)
             return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
@@ -167,6 +172,11 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
             return axl_msgf(msg, AXL_ERR_INVALID,
                             "strides, dilations and kernel must be positive, "
                             "pads non-negative");
+        if ((st = attr_bound("strides", g->s[i], msg)) ||
+            (st = attr_bound("dilations", g->d[i], msg)) ||
+            (st = attr_bound("pads", g->pb[i], msg)) || (st = attr_bound("pads", g->pe[i], msg)) ||
+            (st = attr_bound("output_padding", g->op[i], msg)))
+            return st;
         if ((st = conv_axis_out(g, i, tr, ap, nos, os, msg)) != AXL_OK)
             return st;
     }
@@ -188,10 +198,13 @@ static enum axl_status conv_shape(struct run_ctx *c, const struct gnode *n, char
     int64_t d[4] = {g.n, g.oc, g.out[0], g.out[1]};
     if (g.sp == 1)
         d[2] = g.out[1];
+    if ((st = set_out(c, n, 0, GDT_F32, g.sp + 2, d, msg)) != AXL_OK)
+        return st;
     /* a transposed convolution runs as a stride-1 convolution over every
-     * position of the zero-inserted input: that is the work counted */
+     * position of the zero-inserted input: that is the work counted (the
+     * output and the weights are at most 2^31 values each, so no overflow) */
     c->macs = g.n * g.oc * g.out[0] * g.out[1] * (g.c / g.groups) * g.k[0] * g.k[1];
-    return set_out(c, n, 0, GDT_F32, g.sp + 2, d, msg);
+    return AXL_OK;
 }
 
 static enum axl_status conv_exec(struct run_ctx *c, const struct gnode *n, char *msg)
@@ -235,6 +248,12 @@ static enum axl_status convt_exec(struct run_ctx *c, const struct gnode *n, char
         hp[i] = (g.in[i] - 1) * g.s[i] + 1 + lead[i] + ext - g.pe[i] + g.op[i];
     }
     int64_t cg = g.c / g.groups, ocg = g.oc / g.groups, kk = g.k[0] * g.k[1];
+    int64_t zd[4] = {g.n, g.c, hp[0], hp[1]};
+    if (gt_count(4, zd) < 0)
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "the zero-inserted input (%lldx%lldx%lldx%lld) would have more than "
+                        "%lld values", (long long)g.n, (long long)g.c, (long long)hp[0],
+                        (long long)hp[1], (long long)GT_MAX_NUMEL);
     float *xz = calloc((size_t)(g.n * g.c * hp[0] * hp[1]), sizeof *xz);
     float *wz = malloc((size_t)(g.oc * cg * kk) * sizeof *wz);
     if (!xz || !wz) {

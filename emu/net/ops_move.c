@@ -154,7 +154,8 @@ static enum axl_status split_sizes(struct run_ctx *c, const struct gnode *n, int
                             n->n_out);
         for (int i = 0; i < n->n_out; i++) {
             sz[i] = v ? v[i] : gt_geti(s, i);
-            tot += sz[i];
+            if (sz[i] < 0 || gt_add(tot, sz[i], &tot))
+                return axl_msgf(msg, AXL_ERR_INVALID, "split size %lld", (long long)sz[i]);
         }
         if (tot != dim)
             return axl_msgf(msg, AXL_ERR_INVALID, "split sizes add to %lld, the axis has %lld",
@@ -219,6 +220,19 @@ static enum axl_status split_exec(struct run_ctx *c, const struct gnode *n, char
 }
 
 /* ---- Slice ---------------------------------------------------------------------------------- */
+static enum axl_status slice_check(const struct axl_graph *g, const struct gnode *n, char *msg)
+{
+    int nin = n->n_in;
+    while (nin > 0 && n->in[nin - 1] < 0)
+        nin--;
+    if (g->opset >= 10 && (nin < 3 || n->in[1] < 0 || n->in[2] < 0))
+        return axl_msgf(msg, AXL_ERR_INVALID, "starts and ends are required inputs at opset %d",
+                        g->opset);
+    if (g->opset < 10 && (!ga_find(n, "starts") || !ga_find(n, "ends")))
+        return axl_msgf(msg, AXL_ERR_INVALID, "no starts or ends attribute");
+    return AXL_OK;
+}
+
 struct slice {
     int64_t start[AXL_MAX_DIMS], step[AXL_MAX_DIMS], len[AXL_MAX_DIMS];
 };
@@ -273,14 +287,16 @@ static enum axl_status slice_geom(struct run_ctx *c, const struct gnode *n, stru
             s = s < -dim ? 0 : s + dim;
         if (e < 0)
             e = e < -dim ? -1 : e + dim; /* -1: before the start, for negative steps */
+        /* ceil(span / |step|) as (span - 1) / |step| + 1: no sum with the step, which
+         * may be as large as INT64_MAX (or as small as INT64_MIN) */
         if (p > 0) {
             s = s > dim ? dim : s;
             e = e < 0 ? 0 : e > dim ? dim : e;
-            sl->len[a] = e > s ? (e - s + p - 1) / p : 0;
+            sl->len[a] = e > s ? (e - s - 1) / p + 1 : 0;
         } else {
             s = s > dim - 1 ? dim - 1 : s;
             e = e > dim - 1 ? dim - 1 : e;
-            sl->len[a] = s > e ? (s - e + (-p) - 1) / (-p) : 0;
+            sl->len[a] = s > e ? (p == INT64_MIN ? 0 : (s - e - 1) / -p) + 1 : 0;
         }
         sl->start[a] = s;
         sl->step[a] = p;
@@ -326,6 +342,8 @@ static enum axl_status slice_exec(struct run_ctx *c, const struct gnode *n, char
 static enum axl_status gather_shape(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     const struct gtensor *x = in_t(c, n, 0), *ix = in_t(c, n, 1);
+    if (x->ndim < 1)
+        return axl_msgf(msg, AXL_ERR_INVALID, "data is a scalar (Gather needs rank 1 or more)");
     int ax = norm_axis(ga_int(n, "axis", 0), x->ndim, n, msg);
     if (ax < 0)
         return AXL_ERR_INVALID;
@@ -425,8 +443,14 @@ static enum axl_status tile_shape(struct run_ctx *c, const struct gnode *n, char
         return axl_msgf(msg, AXL_ERR_INVALID, "%lld repeats for rank %d", (long long)gt_numel(rp),
                         x->ndim);
     int64_t d[AXL_MAX_DIMS];
-    for (int i = 0; i < x->ndim; i++)
-        d[i] = x->dims[i] * gt_geti(rp, i);
+    for (int i = 0; i < x->ndim; i++) {
+        int64_t r = gt_geti(rp, i);
+        if (r < 0 || gt_mul(x->dims[i], r, &d[i]) || d[i] > GT_MAX_NUMEL)
+            return axl_msgf(msg, r < 0 ? AXL_ERR_INVALID : AXL_ERR_UNSUPPORTED,
+                            "repeats %lld of axis %d (of %lld values) is negative or gives more "
+                            "than %lld values", (long long)r, i, (long long)x->dims[i],
+                            (long long)GT_MAX_NUMEL);
+    }
     return set_out(c, n, 0, x->dtype, x->ndim, d, msg);
 }
 
@@ -462,6 +486,8 @@ static enum axl_status pad_check(const struct axl_graph *g, const struct gnode *
                         g->opset);
     if (g->opset < 11 && !ga_find(n, "pads"))
         return axl_msgf(msg, AXL_ERR_INVALID, "no pads");
+    if (g->opset >= 11 && (n->n_in < 2 || n->in[1] < 0))
+        return axl_msgf(msg, AXL_ERR_INVALID, "pads is a required input at opset %d", g->opset);
     return AXL_OK;
 }
 
@@ -494,6 +520,12 @@ static enum axl_status pad_amounts(struct run_ctx *c, const struct gnode *n, int
             return AXL_ERR_INVALID;
         pb[a] = v ? v[i] : gt_geti(pt, i);
         pe[a] = v ? v[i + na] : gt_geti(pt, i + na);
+        /* bounded so that size + pads and the index arithmetic cannot overflow */
+        if (pb[a] < -GT_MAX_NUMEL || pb[a] > GT_MAX_NUMEL || pe[a] < -GT_MAX_NUMEL ||
+            pe[a] > GT_MAX_NUMEL)
+            return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "pads %lld and %lld of axis %d: beyond "
+                            "+-%lld", (long long)pb[a], (long long)pe[a], a,
+                            (long long)GT_MAX_NUMEL);
     }
     return AXL_OK;
 }
@@ -573,7 +605,7 @@ const struct op_def axl_ops_move[] = {
     MOVE("Concat", "axis", 1, 1 << 20, NULL, concat_shape, concat_exec),
     {"Split", "axis,split,num_outputs", 1, 2, 1, 1 << 20, 0, 0, split_check, split_shape,
      split_exec},
-    MOVE("Slice", "starts,ends,axes", 1, 5, NULL, slice_shape, slice_exec),
+    MOVE("Slice", "starts,ends,axes", 1, 5, slice_check, slice_shape, slice_exec),
     MOVE("Gather", "axis", 2, 2, NULL, gather_shape, gather_exec),
     MOVE("Expand", "", 2, 2, NULL, expand_shape, expand_exec),
     MOVE("Tile", "", 2, 2, NULL, tile_shape, tile_exec),

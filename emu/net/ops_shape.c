@@ -169,6 +169,9 @@ static enum axl_status cos_shape(struct run_ctx *c, const struct gnode *n, char 
     const struct gtensor *s = in_t(c, n, 0);
     const struct gattr *v = ga_find(n, "value");
     int64_t d[AXL_MAX_DIMS];
+    enum axl_status st = need_data(s, "the shape", msg);
+    if (st != AXL_OK)
+        return st;
     if (s->ndim != 1 || s->dims[0] > AXL_MAX_DIMS)
         return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
                         "the shape input must be 1-D of at most %d values", AXL_MAX_DIMS);
@@ -202,6 +205,10 @@ static enum axl_status range_shape(struct run_ctx *c, const struct gnode *n, cha
     if (dv == 0)
         return axl_msgf(msg, AXL_ERR_INVALID, "delta is 0");
     double cnt = (gt_getd(l, 0) - gt_getd(s, 0)) / dv;
+    if (cnt > (double)GT_MAX_NUMEL) /* before the conversion, which would overflow */
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "start, limit and delta give %.17g values, more than %lld (the limit "
+                        "for one tensor)", cnt, (long long)GT_MAX_NUMEL);
     int64_t k = cnt > 0 ? (int64_t)cnt : 0;
     if ((double)k < cnt)
         k++;
@@ -216,8 +223,10 @@ static enum axl_status range_exec(struct run_ctx *c, const struct gnode *n, char
     for (int64_t i = 0; i < y->dims[0]; i++) {
         if (y->dtype == GDT_F32)
             ((float *)y->data)[i] = (float)(gt_getd(s, 0) + (double)i * gt_getd(d, 0));
-        else
-            ((int64_t *)y->data)[i] = gt_geti(s, 0) + i * gt_geti(d, 0);
+        else /* in unsigned arithmetic: every value lies between start and limit, but
+              * i * delta alone may not fit */
+            ((int64_t *)y->data)[i] =
+                (int64_t)((uint64_t)gt_geti(s, 0) + (uint64_t)i * (uint64_t)gt_geti(d, 0));
     }
     return AXL_OK;
 }
@@ -251,8 +260,8 @@ static enum axl_status reshape_shape(struct run_ctx *c, const struct gnode *n, c
             neg = i;
         } else if (d[i] < 0) {
             return axl_msgf(msg, AXL_ERR_INVALID, "shape value %lld", (long long)d[i]);
-        } else {
-            known *= d[i];
+        } else if (gt_mul(known, d[i], &known)) {
+            return axl_msgf(msg, AXL_ERR_INVALID, "the shape's values multiply past 2^63");
         }
     }
     int64_t cnt = gt_numel(x);

@@ -1,0 +1,109 @@
+/* Hardening of the network layer (issue 14, items 1 and 2): sizes that
+ * would wrap int64 or exceed one tensor's limit, geometry attributes at
+ * absurd values, and missing inputs or run-time data where constants are
+ * needed.  Each bad_* model of tests/data/onnx_ops (tools/make_op_fixtures.py,
+ * limit_cases) must be refused at load with one line naming its node and
+ * what is wrong; the edge cases that ONNX defines must give its results. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/graph.h"
+
+static void ops_path(char *buf, size_t len, const char *name)
+{
+    const char *s = getenv("AXL_SOURCE_DIR");
+    snprintf(buf, len, "%s/tests/data/onnx_ops/%s", s ? s : ".", name);
+}
+
+struct refusal {
+    const char *file, *node, *what;
+    enum axl_status status;
+};
+
+static const struct refusal refusals[] = {
+    /* 1: sizes that wrap */
+    {"bad_range_huge.onnx", "range_big", "2147483648", AXL_ERR_UNSUPPORTED},
+    {"bad_cos_huge.onnx", "cos_big", "2147483648", AXL_ERR_UNSUPPORTED},
+    {"bad_expand_huge.onnx", "expand_big", "2147483648", AXL_ERR_UNSUPPORTED},
+    {"bad_tile_huge.onnx", "tile_big", "repeats", AXL_ERR_UNSUPPORTED},
+    {"bad_reshape_wrap.onnx", "reshape_wrap", "multiply past", AXL_ERR_INVALID},
+    {"bad_maxpool_pads.onnx", "pool_big", "pads", AXL_ERR_UNSUPPORTED},
+    {"bad_conv_dilations.onnx", "conv_dil", "dilations", AXL_ERR_UNSUPPORTED},
+    {"bad_pad_huge.onnx", "pad_big", "pads", AXL_ERR_UNSUPPORTED},
+    /* 2: missing inputs and data */
+    {"bad_slice_data_only.onnx", "slice_1", "starts and ends", AXL_ERR_INVALID},
+    {"bad_pad_data_only.onnx", "pad_1", "pads", AXL_ERR_INVALID},
+    {"bad_cos_runtime.onnx", "cos_rt", "run-time", AXL_ERR_UNSUPPORTED},
+    {"bad_gather_scalar_data.onnx", "gather_s", "scalar", AXL_ERR_INVALID},
+};
+
+Test(net_limits, refusals_name_node_and_cause)
+{
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        const struct refusal *r = &refusals[i];
+        char path[1024], msg[AXL_MSG_LEN] = "";
+        struct axl_graph *g = NULL;
+        ops_path(path, sizeof path, r->file);
+        enum axl_status st = axl_graph_load(path, &g, msg);
+        cr_expect_eq(st, r->status, "%s: status %d (%s), expected %d", r->file, st, msg,
+                     r->status);
+        cr_expect_null(g, "%s: loaded", r->file);
+        cr_expect(strstr(msg, r->node), "%s: '%s' does not name node '%s'", r->file, msg, r->node);
+        cr_expect(strstr(msg, r->what), "%s: '%s' does not say '%s'", r->file, msg, r->what);
+        cr_expect(!strchr(msg, '\n'), "%s: not one line: %s", r->file, msg);
+        cr_log_info("%s", msg);
+        axl_graph_free(g);
+    }
+}
+
+/* Loads name, runs it on x and checks the single output's shape and values
+ * exactly (a copy involves no arithmetic). */
+static void expect_run(const char *name, const struct axl_tensor *x, int ndim,
+                       const int64_t *dims, const float *want, int64_t nwant)
+{
+    char path[1024], msg[AXL_MSG_LEN] = "";
+    struct axl_graph *g = NULL;
+    ops_path(path, sizeof path, name);
+    cr_assert_eq(axl_graph_load(path, &g, msg), AXL_OK, "%s: %s", name, msg);
+    struct axl_tensor out[1];
+    cr_assert_eq(axl_graph_run(g, NULL, x, out, msg), AXL_OK, "%s: %s", name, msg);
+    cr_expect_eq(out[0].ndim, ndim, "%s: rank %d, want %d", name, out[0].ndim, ndim);
+    for (int d = 0; d < ndim && d < out[0].ndim; d++)
+        cr_expect_eq(out[0].dims[d], dims[d], "%s: dim %d is %lld, want %lld", name, d,
+                     (long long)out[0].dims[d], (long long)dims[d]);
+    if (axl_tensor_numel(&out[0]) == nwant)
+        for (int64_t k = 0; k < nwant; k++)
+            cr_expect_eq(out[0].data[k], want[k], "%s: [%lld] is %g, want %g", name,
+                         (long long)k, out[0].data[k], want[k]);
+    else
+        cr_expect_fail("%s: %lld values, want %lld", name, (long long)axl_tensor_numel(&out[0]),
+                       (long long)nwant);
+    axl_tensor_free(&out[0]);
+    axl_graph_free(g);
+}
+
+/* steps of INT64_MAX and INT64_MIN (with ends at the other extreme) take one
+ * element per axis: x[..., 0:1] and x[..., 3:4] */
+Test(net_limits, slice_extreme_steps)
+{
+    float xv[32], a[8], b[8];
+    for (int i = 0; i < 32; i++)
+        xv[i] = (float)i;
+    for (int r = 0; r < 8; r++)
+        a[r] = (float)(4 * r), b[r] = (float)(4 * r + 3);
+    struct axl_tensor x = {.ndim = 4, .dims = {1, 2, 4, 4}, .data = xv};
+    const int64_t dims[4] = {1, 2, 4, 1};
+    expect_run("slice_step_max.onnx", &x, 4, dims, a, 8);
+    expect_run("slice_step_min.onnx", &x, 4, dims, b, 8);
+}
+
+/* a scalar index drops the axis (ONNX: rank q + r - 1 = 1) */
+Test(net_limits, gather_scalar_index)
+{
+    float xv[6] = {0, 1, 2, 3, 4, 5}, want[2] = {1, 4};
+    struct axl_tensor x = {.ndim = 2, .dims = {2, 3}, .data = xv};
+    const int64_t dims[1] = {2};
+    expect_run("gather_scalar_index.onnx", &x, 1, dims, want, 2);
+}
