@@ -13,29 +13,18 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static char g_dir[64];
-static char g_axlut[1024], g_model[1200], g_data[1200];
+#include "e2e.h"
+
+static char g_model[1200], g_data[1200];
 
 static void setup(void)
 {
-    const char *b = getenv("AXL_BUILD_DIR"), *s = getenv("AXL_SOURCE_DIR");
-    cr_assert(b && s, "AXL_BUILD_DIR and AXL_SOURCE_DIR must be set (ctest sets them)");
-    snprintf(g_axlut, sizeof g_axlut, "%s/axlut", b);
-    snprintf(g_model, sizeof g_model, "%s/tests/data/models/lenet.onnx", s);
-    snprintf(g_data, sizeof g_data, "%s/tests/data/models/lenet.h5", s);
-    snprintf(g_dir, sizeof g_dir, "/tmp/axl_exit_XXXXXX");
-    cr_assert(mkdtemp(g_dir));
+    e2e_setup("/tmp/axl_exit_XXXXXX");
+    snprintf(g_model, sizeof g_model, "%s/tests/data/models/lenet.onnx", g_src);
+    snprintf(g_data, sizeof g_data, "%s/tests/data/models/lenet.h5", g_src);
 }
 
-static void teardown(void)
-{
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        cr_log_warn("could not remove %s", g_dir);
-}
-
-TestSuite(cli_exit, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(cli_exit, .init = setup, .fini = e2e_teardown, .timeout = 300);
 
 static const char *in_dir(const char *name)
 {
@@ -47,24 +36,7 @@ static const char *in_dir(const char *name)
 }
 
 /* Runs a shell command (stdout to g_dir/out.bin); its exit status, stderr in err. */
-static int sh(char *err, size_t cap, const char *fmt, ...)
-{
-    char cmd[4096], full[4600];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(full, sizeof full, "%s >'%s/out.bin' 2>'%s/stderr.txt'", cmd, g_dir, g_dir);
-    int rc = system(full);
-    err[0] = '\0';
-    FILE *f = fopen(in_dir("stderr.txt"), "r");
-    if (f) {
-        size_t n = fread(err, 1, cap - 1, f);
-        err[n] = '\0';
-        fclose(f);
-    }
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+#define sh(err, cap, ...) e2e_sh("out.bin", err, cap, __VA_ARGS__)
 
 static int lines(const char *s)
 {

@@ -13,53 +13,14 @@
 #include <unistd.h>
 
 #include "axlut/run.h"
+#include "e2e.h"
 
-static char g_dir[64];
-static char g_axlut[1024], g_src[1024];
+static void setup(void) { e2e_setup("/tmp/axl_run_XXXXXX"); }
 
-static void setup(void)
-{
-    const char *b = getenv("AXL_BUILD_DIR"), *s = getenv("AXL_SOURCE_DIR");
-    cr_assert(b && s, "AXL_BUILD_DIR and AXL_SOURCE_DIR must be set (ctest sets them)");
-    snprintf(g_axlut, sizeof g_axlut, "%s/axlut", b);
-    snprintf(g_src, sizeof g_src, "%s", s);
-    snprintf(g_dir, sizeof g_dir, "/tmp/axl_run_XXXXXX");
-    cr_assert(mkdtemp(g_dir));
-}
-
-static void teardown(void)
-{
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    if (system(cmd) != 0)
-        cr_log_warn("could not remove %s", g_dir);
-}
-
-TestSuite(cli_run, .init = setup, .fini = teardown, .timeout = 300);
+TestSuite(cli_run, .init = setup, .fini = e2e_teardown, .timeout = 300);
 
 /* Runs a shell command; returns its exit status, stderr in err. */
-static int sh(char *err, size_t cap, const char *fmt, ...)
-{
-    char cmd[4096], ef[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    snprintf(ef, sizeof ef, "%s/stderr.txt", g_dir);
-    char full[4300];
-    snprintf(full, sizeof full, "%s 2>'%s'", cmd, ef);
-    int rc = system(full);
-    if (err) {
-        err[0] = '\0';
-        FILE *f = fopen(ef, "r");
-        if (f) {
-            size_t n = fread(err, 1, cap - 1, f);
-            err[n] = '\0';
-            fclose(f);
-        }
-    }
-    return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
+#define sh(err, cap, ...) e2e_sh(NULL, err, cap, __VA_ARGS__)
 
 static float *read_f32(const char *path, const char *dset, long long *n)
 {
