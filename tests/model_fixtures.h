@@ -5,6 +5,7 @@
 #ifndef AXL_TESTS_MODEL_FIXTURES_H
 #define AXL_TESTS_MODEL_FIXTURES_H
 
+#include <criterion/criterion.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,29 @@ static inline int read_h5(hid_t f, const char *group, const char *name, struct a
     H5Sclose(s);
     H5Dclose(d);
     return ok;
+}
+
+/* The graph of fixture NAME (tests/data/models/NAME.onnx under
+ * $AXL_SOURCE_DIR, which ctest sets); the test fails if it does not load. */
+static inline struct axl_graph *fixture_graph(const char *name)
+{
+    const char *src = getenv("AXL_SOURCE_DIR");
+    cr_assert(src, "AXL_SOURCE_DIR must be set (ctest sets it)");
+    char path[1024], msg[AXL_MSG_LEN];
+    snprintf(path, sizeof path, "%s/tests/data/models/%s.onnx", src, name);
+    struct axl_graph *g = NULL;
+    cr_assert_eq(axl_graph_load(path, &g, msg), AXL_OK, "%s", msg);
+    return g;
+}
+
+/* dir/name in one of four rotating buffers (so that a call can take a few). */
+static inline const char *path_in(const char *dir, const char *name)
+{
+    static char p[4][256];
+    static int k;
+    k = (k + 1) % 4;
+    snprintf(p[k], sizeof p[k], "%s/%s", dir, name);
+    return p[k];
 }
 
 #endif

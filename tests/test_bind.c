@@ -10,17 +10,11 @@
 
 #include "axlut/graph.h"
 #include "axlut/layers.h"
+#include "model_fixtures.h"
 
 static struct axl_graph *g_graph;
 
-static void setup(void)
-{
-    const char *s = getenv("AXL_SOURCE_DIR");
-    cr_assert(s, "AXL_SOURCE_DIR must be set (ctest sets it)");
-    char path[1024], msg[AXL_MSG_LEN];
-    snprintf(path, sizeof path, "%s/tests/data/models/lenet.onnx", s);
-    cr_assert_eq(axl_graph_load(path, &g_graph, msg), AXL_OK, "%s", msg);
-}
+static void setup(void) { g_graph = fixture_graph("lenet"); }
 
 static void teardown(void) { axl_graph_free(g_graph); }
 

@@ -14,17 +14,14 @@
 #include "axlut/dataset.h"
 #include "axlut/layers.h"
 #include "axlut/run.h"
+#include "model_fixtures.h"
 
 static char g_dir[64];
 static struct axl_graph *g_graph;
 
 static void setup(void)
 {
-    const char *s = getenv("AXL_SOURCE_DIR");
-    cr_assert(s, "AXL_SOURCE_DIR must be set (ctest sets it)");
-    char model[1024], msg[AXL_MSG_LEN];
-    snprintf(model, sizeof model, "%s/tests/data/models/lenet.onnx", s);
-    cr_assert_eq(axl_graph_load(model, &g_graph, msg), AXL_OK, "%s", msg);
+    g_graph = fixture_graph("lenet");
     snprintf(g_dir, sizeof g_dir, "/tmp/axl_dslim_XXXXXX");
     cr_assert(mkdtemp(g_dir));
 }
@@ -39,14 +36,7 @@ static void teardown(void)
 
 TestSuite(dataset_limits, .init = setup, .fini = teardown, .timeout = 120);
 
-static const char *path_in_dir(const char *name)
-{
-    static char p[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-    return p[k];
-}
+static const char *path_in_dir(const char *name) { return path_in(g_dir, name); }
 
 /* What a dataset file holds, for write_dataset. */
 struct spec {

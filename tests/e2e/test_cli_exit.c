@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "model_fixtures.h"
 
 static char g_model[1200], g_data[1200];
 
@@ -26,14 +27,7 @@ static void setup(void)
 
 TestSuite(cli_exit, .init = setup, .fini = e2e_teardown, .timeout = 300);
 
-static const char *in_dir(const char *name)
-{
-    static char p[4][256];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-    return p[k];
-}
+static const char *in_dir(const char *name) { return path_in(g_dir, name); }
 
 /* Runs a shell command (stdout to g_dir/out.bin); its exit status, stderr in err. */
 #define sh(err, cap, ...) e2e_sh("out.bin", err, cap, __VA_ARGS__)
