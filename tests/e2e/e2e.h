@@ -12,6 +12,7 @@
 
 static char g_dir[64];
 static char g_axlut[1024], g_src[1024];
+static char g_lenet[1200], g_lenet_data[1200]; /* the LeNet-5 fixture and its data */
 
 /* tmpl: the temporary directory's mkdtemp template. */
 static inline void e2e_setup(const char *tmpl)
@@ -20,6 +21,8 @@ static inline void e2e_setup(const char *tmpl)
     cr_assert(b && s, "AXL_BUILD_DIR and AXL_SOURCE_DIR must be set (ctest sets them)");
     snprintf(g_axlut, sizeof g_axlut, "%s/axlut", b);
     snprintf(g_src, sizeof g_src, "%s", s);
+    snprintf(g_lenet, sizeof g_lenet, "%s/tests/data/models/lenet.onnx", s);
+    snprintf(g_lenet_data, sizeof g_lenet_data, "%s/tests/data/models/lenet.h5", s);
     snprintf(g_dir, sizeof g_dir, "%s", tmpl);
     cr_assert(mkdtemp(g_dir));
 }

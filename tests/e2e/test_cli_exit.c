@@ -16,14 +16,7 @@
 #include "e2e.h"
 #include "model_fixtures.h"
 
-static char g_model[1200], g_data[1200];
-
-static void setup(void)
-{
-    e2e_setup("/tmp/axl_exit_XXXXXX");
-    snprintf(g_model, sizeof g_model, "%s/tests/data/models/lenet.onnx", g_src);
-    snprintf(g_data, sizeof g_data, "%s/tests/data/models/lenet.h5", g_src);
-}
+static void setup(void) { e2e_setup("/tmp/axl_exit_XXXXXX"); }
 
 TestSuite(cli_exit, .init = setup, .fini = e2e_teardown, .timeout = 300);
 
@@ -103,24 +96,24 @@ Test(cli_exit, bad_datasets_exit_2_with_one_line)
     const char *empty = in_dir("empty.h5");
     write_dataset(empty, 0, 0, 0);
     int rc = sh(err, sizeof err, "'%s' run '%s' --data '%s' --quiet --report '%s'", g_axlut,
-                g_model, empty, in_dir("rep.json"));
+                g_lenet, empty, in_dir("rep.json"));
     expect_bad_input(rc, err, empty, "empty dataset");
 
     const char *strl = in_dir("string_labels.h5");
     write_dataset(strl, 3, 0, 1);
     rc = sh(err, sizeof err, "'%s' run '%s' --data '%s' --quiet --report '%s'", g_axlut,
-            g_model, strl, in_dir("rep.json"));
+            g_lenet, strl, in_dir("rep.json"));
     expect_bad_input(rc, err, strl, "string labels");
 
     const char *arr = in_dir("array_scale.h5");
     write_dataset(arr, 2, 4, 0);
     rc = sh(err, sizeof err, "'%s' run '%s' --data '%s' --quiet --report '%s'", g_axlut,
-            g_model, arr, in_dir("rep.json"));
+            g_lenet, arr, in_dir("rep.json"));
     expect_bad_input(rc, err, arr, "array scale");
     cr_expect(strstr(err, "'scale'"), "%s", err);
 
     rc = sh(err, sizeof err, "'%s' sweep '%s' --data '%s' --formats bf16 --designs mul_exact "
-            "-o '%s' --quiet", g_axlut, g_model, empty, in_dir("sw"));
+            "-o '%s' --quiet", g_axlut, g_lenet, empty, in_dir("sw"));
     cr_expect_eq(rc, 2, "sweep over an empty dataset: exit %d: %s", rc, err);
     cr_expect(strstr(err, empty), "%s", err);
 }
@@ -129,7 +122,7 @@ Test(cli_exit, huge_batch_runs_the_samples_there_are)
 {
     char err[4096];
     int rc = sh(err, sizeof err, "'%s' run '%s' --data '%s' --quiet --batch 2305843009213693952 "
-                "--report '%s'", g_axlut, g_model, g_data, in_dir("big.json"));
+                "--report '%s'", g_axlut, g_lenet, g_lenet_data, in_dir("big.json"));
     cr_expect_eq(rc, 0, "exit %d: %s", rc, err);
     rc = sh(err, sizeof err, "grep -q '\"samples\": 2' '%s'", in_dir("big.json"));
     cr_expect_eq(rc, 0, "the report does not hold 2 samples");
@@ -155,10 +148,10 @@ Test(cli_exit, devices_and_non_c_designs_exit_2)
     expect_bad_input(rc, err, txt, "gen on a text file");
 
     rc = sh(err, sizeof err, "timeout 60 '%s' run /dev/zero --data '%s' --quiet --report '%s'",
-            g_axlut, g_data, in_dir("rep.json"));
+            g_axlut, g_lenet_data, in_dir("rep.json"));
     expect_bad_input(rc, err, "/dev/zero", "run /dev/zero");
     rc = sh(err, sizeof err, "timeout 60 '%s' run '%s' --data /dev/zero --quiet --report '%s'",
-            g_axlut, g_model, in_dir("rep.json"));
+            g_axlut, g_lenet, in_dir("rep.json"));
     expect_bad_input(rc, err, "/dev/zero", "run --data /dev/zero");
 }
 

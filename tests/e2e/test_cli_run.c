@@ -14,6 +14,7 @@
 
 #include "axlut/run.h"
 #include "e2e.h"
+#include "model_fixtures.h"
 
 static void setup(void) { e2e_setup("/tmp/axl_run_XXXXXX"); }
 
@@ -86,13 +87,10 @@ Test(cli_run, exact_mode_matches_pytorch_through_cli)
  * leaves every layer before it bit-identical to the exact network. */
 Test(cli_run, per_layer_config_changes_only_its_layer)
 {
-    char err[2048], model[1200], data[1200], cfg[200], ex[200], ap[200], rep[200];
-    snprintf(model, sizeof model, "%s/tests/data/models/lenet.onnx", g_src);
-    snprintf(data, sizeof data, "%s/tests/data/models/lenet.h5", g_src);
-    snprintf(cfg, sizeof cfg, "%s/cfg.json", g_dir);
-    snprintf(ex, sizeof ex, "%s/exact.h5", g_dir);
-    snprintf(ap, sizeof ap, "%s/approx.h5", g_dir);
-    snprintf(rep, sizeof rep, "%s/r.json", g_dir);
+    char err[2048];
+    const char *model = g_lenet, *data = g_lenet_data, *cfg = path_in(g_dir, "cfg.json");
+    const char *ex = path_in(g_dir, "exact.h5"), *ap = path_in(g_dir, "approx.h5");
+    const char *rep = path_in(g_dir, "r.json");
     FILE *f = fopen(cfg, "w");
     fputs("{\"layers\": [{\"match\": \"/fc1/Gemm\", \"mul\": \"fpmul_mitchell\", "
           "\"format\": \"e4m3\"}]}\n", f);
@@ -130,9 +128,8 @@ Test(cli_run, per_layer_config_changes_only_its_layer)
 /* Each bad input: one line naming the problem, exit 2, no report. */
 Test(cli_run, bad_inputs_exit_2_without_report)
 {
-    char model[1200], data[1200], txt[200], trunc[200], cfg[200], badcfg[200], wrongdata[200];
-    snprintf(model, sizeof model, "%s/tests/data/models/lenet.onnx", g_src);
-    snprintf(data, sizeof data, "%s/tests/data/models/lenet.h5", g_src);
+    const char *model = g_lenet, *data = g_lenet_data;
+    char txt[200], trunc[200], cfg[200], badcfg[200], wrongdata[200];
     snprintf(txt, sizeof txt, "%s/notamodel.onnx", g_dir);
     snprintf(trunc, sizeof trunc, "%s/trunc.onnx", g_dir);
     snprintf(cfg, sizeof cfg, "%s/unknown_layer.json", g_dir);
