@@ -158,7 +158,7 @@ static int valid_name(const char *s)
     if (!s || !*s)
         return 0;
     for (; *s; s++)
-        if (!(islower((unsigned char)*s) || isdigit((unsigned char)*s) || *s == '_'))
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
             return 0;
     return 1;
 }
@@ -173,7 +173,7 @@ static enum axl_status check_design(const char *path, const struct axl_design *d
     }
     const char *bad = NULL;
     if (!valid_name(d->name))
-        bad = ".name must be a non-empty [a-z0-9_] identifier";
+        bad = ".name must be a non-empty [A-Za-z0-9_] identifier (e.g. mul8u_FTA)";
     else if (!d->eval)
         bad = ".eval is NULL";
     else if (d->op > AXL_OP_ADD)
@@ -188,7 +188,7 @@ static enum axl_status check_design(const char *path, const struct axl_design *d
         bad = ".mantissa_only needs .mantissa_core";
     for (uint32_t i = 0; !bad && i < d->nparams; i++)
         if (!valid_name(d->params[i].name))
-            bad = "a parameter name is not a [a-z0-9_] identifier";
+            bad = "a parameter name is not a [A-Za-z0-9_] identifier";
     if (bad) {
         return axl_msgf(msg, AXL_ERR_INVALID, "%s: axl_user_design: %s", path, bad);
     }

@@ -214,3 +214,35 @@ Test(user_design, isolated_equals_in_process)
     cr_assert_str_eq(axl_signal_name(SIGSEGV), "SIGSEGV");
     cr_assert_str_eq(axl_signal_name(SIGFPE), "SIGFPE");
 }
+
+/* Published circuit names keep their case (EvoApprox's mul8u_FTA); a name
+ * with any other character is refused, and the message says the rule. */
+Test(user_design, names_are_letters_digits_underscore)
+{
+    static const char *const names[] = {"mul8u_FTA", "mul-8u", "mul 8u", ""};
+    static const int ok[] = {1, 0, 0, 0};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char msg[AXL_MSG_LEN] = "", text[1024], file[32];
+        snprintf(text, sizeof text,
+                 "#include <axlut/design.h>\n"
+                 "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
+                 "{ (void)c; return a * b; }\n"
+                 "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI,\n"
+                 "  .name = \"%s\", .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT,\n"
+                 "  .eval = ev, .version = 1 };\n",
+                 names[i]);
+        snprintf(file, sizeof file, "u_name%zu.c", i);
+        const char *src = tmp_path(file);
+        write_text(src, text);
+        struct axl_user_design *u = NULL;
+        enum axl_status st = axl_user_design_load(src, &u, NULL, msg);
+        if (ok[i]) {
+            cr_expect_eq(st, AXL_OK, "'%s': %s", names[i], msg);
+            cr_expect(u && !strcmp(axl_user_design_get(u)->name, names[i]));
+        } else {
+            cr_expect_eq(st, AXL_ERR_INVALID, "'%s' accepted", names[i]);
+            cr_expect(strstr(msg, "[A-Za-z0-9_]"), "'%s': %s", names[i], msg);
+        }
+        axl_user_design_free(u);
+    }
+}

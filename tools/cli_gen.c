@@ -99,8 +99,10 @@ static void print_summary(const struct axl_table_info *in)
     const struct axl_metrics *m = &in->metrics;
     printf("design      %s%s%s%s  (version %u)\n", in->design, in->parameters[0] ? " (" : "",
            in->parameters, in->parameters[0] ? ")" : "", in->design_version);
-    printf("operation   %s: %s x %s -> %s, round %s\n", op_name(in->op), in->fa.name,
-           in->fb.name, in->fr.name, axl_round_name((enum axl_round)in->round));
+    /* integer results are exact integers: no rounding to show */
+    printf("operation   %s: %s x %s -> %s%s%s\n", op_name(in->op), in->fa.name, in->fb.name,
+           in->fr.name, in->fr.kind == AXL_KIND_FLOAT ? ", round " : "",
+           in->fr.kind == AXL_KIND_FLOAT ? axl_round_name((enum axl_round)in->round) : "");
     if (in->path == AXL_TABLE_MANTISSA)
         printf("table       mantissa: core %s over %s x %s -> %s, %llu x %llu entries of %u "
                "bytes\n",

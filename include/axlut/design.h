@@ -69,7 +69,8 @@ typedef uint32_t (*axl_eval_fn)(const struct axl_design_ctx *c, uint32_t a, uint
 
 struct axl_design {
     uint32_t abi;            /* AXL_DESIGN_ABI */
-    const char *name;        /* short identifier, [a-z0-9_] */
+    const char *name;        /* short identifier, [A-Za-z0-9_] (published names such as
+                                EvoApprox's mul8u_FTA keep their case) */
     const char *description; /* one line */
     const char *citation;    /* the publication it implements */
     uint8_t op;              /* enum axl_op */

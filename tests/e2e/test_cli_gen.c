@@ -403,3 +403,29 @@ Test(cli_gen, plot_script_draws_a_png, .timeout = 120)
         cr_expect_gt(size, 30 * 1024, "%s: PNG of %ld bytes", designs[i], size);
     }
 }
+
+/* The summary shows a rounding mode only where results are rounded:
+ * floating results, not the exact integers of an integer design. */
+Test(cli_gen, rounding_shown_for_floating_results_only)
+{
+    static const struct {
+        const char *args, *want;
+        int has_round;
+    } cases[] = {
+        {"gen drum --param k=4 --format int8", "-> int16\n", 0},
+        {"gen fpmul_drum --param k=4 --format e4m3", "-> e4m3fn, round nearest\n", 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char cmd[1024], line[256] = "";
+        const char *txt = tmp_path("summary.txt");
+        snprintf(cmd, sizeof cmd, "%s %s -o %s --force | grep '^operation' > %s", axlut_bin(),
+                 cases[i].args, tmp_path("round.h5"), txt);
+        cr_assert_eq(run_sh(cmd), 0, "%s", cmd);
+        FILE *f = fopen(txt, "r");
+        cr_assert(f && fgets(line, sizeof line, f), "no summary from %s", cmd);
+        fclose(f);
+        cr_expect(strstr(line, cases[i].want), "%s: %s", cases[i].args, line);
+        cr_expect_eq(strstr(line, "round") != NULL, cases[i].has_round, "%s: %s", cases[i].args,
+                     line);
+    }
+}
