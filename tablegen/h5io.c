@@ -27,19 +27,6 @@ struct axl_format *axl_h5_fmt_slot(struct axl_table_info *in, int i)
     return s[i];
 }
 
-int axl_h5_quiet_on(struct axl_h5_quiet *q)
-{
-    if (H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) < 0 ||
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL) < 0)
-        return -1;
-    return 0;
-}
-
-int axl_h5_quiet_off(const struct axl_h5_quiet *q)
-{
-    return H5Eset_auto2(H5E_DEFAULT, q->func, q->data) < 0 ? -1 : 0;
-}
-
 /* --- writing ------------------------------------------------------------- */
 
 /* A scalar attribute `name` of file type ftype on loc, written from v; -1 on

@@ -8,6 +8,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 
+#include "h5quiet.h"
 #include "internal.h"
 
 /* The six format groups of attributes: prefix and where it lives in info. */
@@ -27,17 +28,6 @@ extern const size_t axl_h5_n_metrics;
 /* The native memory type of /lut entries of `bytes` bytes (1, 2 or 4). */
 hid_t axl_h5_mem_uint_type(uint32_t bytes);
 
-/* HDF5's error handler, saved while it is switched off. */
-struct axl_h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-};
-
-/* Switch HDF5's error printing off, saving the handler in q; -1 (nothing
- * changed) when HDF5 cannot. */
-int axl_h5_quiet_on(struct axl_h5_quiet *q);
-/* Restore the handler saved by axl_h5_quiet_on; -1 when HDF5 cannot. */
-int axl_h5_quiet_off(const struct axl_h5_quiet *q);
 
 /* Closes an HDF5 handle that is open (>= 0): 0, or -1 when the close
  * fails; a writer's `rc |= axl_h5_close(...)` keeps its -1. */

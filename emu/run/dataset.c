@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5quiet.h"
 #include "axlut/dataset.h"
 
 struct input_src {
@@ -42,27 +43,6 @@ void axl_dataset_close(struct axl_dataset *d)
 int64_t axl_dataset_count(const struct axl_dataset *d) { return d->count; }
 const char *axl_dataset_path(const struct axl_dataset *d) { return d->path; }
 int axl_dataset_has_labels(const struct axl_dataset *d) { return d->labels >= 0; }
-
-/* HDF5 prints its own error stack on every failed call; our one-line
- * messages say what is wrong, so its printing is off while a dataset is
- * opened or read, and restored after. */
-struct h5_quiet {
-    H5E_auto2_t func;
-    void *data;
-    int saved;
-};
-
-static void quiet_on(struct h5_quiet *q)
-{
-    q->saved = H5Eget_auto2(H5E_DEFAULT, &q->func, &q->data) >= 0 &&
-               H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0;
-}
-
-static void quiet_off(const struct h5_quiet *q)
-{
-    if (q->saved)
-        H5Eset_auto2(H5E_DEFAULT, q->func, q->data);
-}
 
 /* A scalar attribute (one element) read as a double: 1, 0 when missing or
  * unreadable, -1 when it holds another number of values, *count of them
@@ -342,19 +322,19 @@ fail:
 enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
                                  struct axl_dataset **out, char *msg)
 {
-    struct h5_quiet q;
-    quiet_on(&q);
+    struct axl_h5_quiet q;
+    (void)axl_h5_quiet_on(&q); /* HDF5 diagnostics off while a dataset is opened or read */
     enum axl_status st = dataset_open(path, g, out, msg);
-    quiet_off(&q);
+    (void)axl_h5_quiet_off(&q);
     return st;
 }
 
 enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
                                  struct axl_tensor *inputs, int64_t *labels, char *msg)
 {
-    struct h5_quiet q;
-    quiet_on(&q);
+    struct axl_h5_quiet q;
+    (void)axl_h5_quiet_on(&q); /* HDF5 diagnostics off while a dataset is opened or read */
     enum axl_status st = dataset_read(d, start, n, inputs, labels, msg);
-    quiet_off(&q);
+    (void)axl_h5_quiet_off(&q);
     return st;
 }
