@@ -314,7 +314,7 @@ static enum axl_status shape_pass(const struct axl_graph *g, struct run_ctx *c, 
 
 static void release_run(const struct axl_graph *g, struct run_ctx *c)
 {
-    if (!c->rt)
+    if (!c || !c->rt)
         return;
     for (int v = 0; v < g->nvals; v++)
         gt_free(&c->rt[v]);
@@ -460,6 +460,11 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
                 if (n->in[i] >= 0)
                     g->vals[n->in[i]].last_use = (int)n->pub;
         }
+        st = axl_graph_find_params(g, tmp);
+        if (st != AXL_OK)
+            st = axl_msgf(msg, st, "%.100s: %s", onnx_path, tmp);
+    }
+    if (st == AXL_OK) {
         struct axl_mac_spec spec;
         memset(&spec, 0, sizeof spec);
         if ((st = axl_mac_create(&spec, &g->exact, tmp)) != AXL_OK)
@@ -648,7 +653,7 @@ static enum axl_status run_node(const struct axl_graph *g, const struct axl_run_
     }
     if (sp)
         free(shadow.data);
-    for (int i = 0; i < n->n_in; i++) {
+    for (int i = 0; i < n->n_in && !c->keep; i++) {
         int v = n->in[i];
         if (v >= 0 && g->vals[v].last_use == (int)p && !g->vals[v].is_output &&
             g->vals[v].kind == V_RUNTIME)
@@ -667,7 +672,7 @@ static enum axl_status take_outputs(const struct axl_graph *g, struct run_ctx *c
         int64_t cnt = gt_numel(t);
         outputs[i].ndim = t->ndim;
         memcpy(outputs[i].dims, t->dims, sizeof t->dims);
-        if (t->owned && t->dtype == GDT_F32) {
+        if (t->owned && t->dtype == GDT_F32 && !c->keep) {
             outputs[i].data = t->data;
             t->owned = 0;
             continue;
@@ -683,13 +688,13 @@ static enum axl_status take_outputs(const struct axl_graph *g, struct run_ctx *c
     return AXL_OK;
 }
 
-enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_opts *opts,
-                              const struct axl_tensor *inputs, struct axl_tensor *outputs,
-                              char *msg)
+enum axl_status axl_graph_exec(const struct axl_graph *g, const struct axl_run_opts *opts,
+                               const struct axl_tensor *inputs, struct axl_tensor *outputs,
+                               struct run_ctx *c, int keep, char *msg)
 {
     struct axl_run_opts dflt;
-    struct run_ctx c;
     memset(&dflt, 0, sizeof dflt);
+    memset(c, 0, sizeof *c);
     if (!opts)
         opts = &dflt;
     for (int i = 0; i < g->nout; i++)
@@ -697,27 +702,46 @@ enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_op
     enum axl_status st = check_inputs(g, inputs, msg);
     if (st != AXL_OK)
         return st;
-    if ((st = init_run(g, &c, 1, msg)) != AXL_OK)
+    if ((st = init_run(g, c, 1, msg)) != AXL_OK)
         return st;
-    c.be = opts->backend;
+    c->be = opts->backend;
+    c->train = opts->train;
+    c->bn_train = opts->train && opts->bn_train;
+    c->seed = opts->seed;
+    c->keep = keep;
+    c->macs_of = opts->mac;
     const struct axl_mac *exact = opts->exact ? opts->exact : g->exact;
     for (int i = 0; i < g->nin; i++) {
-        struct gtensor *t = &c.rt[g->inputs[i]];
+        struct gtensor *t = &c->rt[g->inputs[i]];
         t->ndim = inputs[i].ndim;
         memcpy(t->dims, inputs[i].dims, sizeof t->dims);
     }
-    st = shape_pass(g, &c, NULL, msg);
+    st = shape_pass(g, c, NULL, msg);
     for (int i = 0; i < g->nin; i++)
-        c.rt[g->inputs[i]].data = inputs[i].data;
+        c->rt[g->inputs[i]].data = inputs[i].data;
     for (size_t p = 0; st == AXL_OK && p < g->npub; p++)
-        st = run_node(g, opts, exact, &c, p, msg);
+        st = run_node(g, opts, exact, c, p, msg);
     if (st == AXL_OK)
-        st = take_outputs(g, &c, outputs, msg);
+        st = take_outputs(g, c, outputs, msg);
     if (st != AXL_OK)
         for (int i = 0; i < g->nout; i++)
             axl_tensor_free(&outputs[i]);
-    for (int i = 0; i < g->nin; i++)
-        c.rt[g->inputs[i]].data = NULL;
-    release_run(g, &c);
+    return st;
+}
+
+void axl_run_release(const struct axl_graph *g, struct run_ctx *c)
+{
+    for (int i = 0; c->rt && i < g->nin; i++)
+        c->rt[g->inputs[i]].data = NULL;
+    release_run(g, c);
+}
+
+enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_opts *opts,
+                              const struct axl_tensor *inputs, struct axl_tensor *outputs,
+                              char *msg)
+{
+    struct run_ctx c;
+    enum axl_status st = axl_graph_exec(g, opts, inputs, outputs, &c, 0, msg);
+    axl_run_release(g, &c);
     return st;
 }

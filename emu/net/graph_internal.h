@@ -55,6 +55,8 @@ struct gvalue {
     int64_t decl[AXL_MAX_DIMS];
     int last_use;     /* exec position of the last exposed consumer, -1 none */
     int is_output;
+    int is_init;      /* V_CONST read from the file's initializers (not folded) */
+    int param;        /* index among the trainable parameters, -1 otherwise */
 };
 
 struct op_def;
@@ -90,6 +92,8 @@ struct axl_graph {
     int out_ndim[16];
     struct axl_mac *exact;
     int batch_symbolic;
+    int *params; /* value indices of the trainable parameters (autodiff.c) */
+    int nparams;
 };
 
 /* One run (or one shape pass): the tensor of every value. */
@@ -99,7 +103,14 @@ struct run_ctx {
     enum axl_backend be;
     const struct axl_mac *mac; /* the configuration of the node being run */
     int64_t macs;        /* set by a MAC node's shape function */
+    /* training forward (axl_run_opts): Dropout drops, BatchNormalization
+     * uses batch statistics; keep: no value is freed after its last use */
+    int train, bn_train, keep;
+    uint64_t seed;
+    const struct axl_mac *const *macs_of; /* per exposed node, or NULL (for the backward) */
 };
+
+struct grad_ctx;
 
 struct op_def {
     const char *name;
@@ -115,6 +126,12 @@ struct op_def {
     enum axl_status (*shape)(struct run_ctx *c, const struct gnode *n, char *msg);
     /* the outputs' data, buffers already allocated */
     enum axl_status (*exec)(struct run_ctx *c, const struct gnode *n, char *msg);
+    /* training: adds the gradients of the inputs from those of the outputs
+     * (emu/net/autodiff.h); NULL: the operator has no backward */
+    enum axl_status (*backward)(struct grad_ctx *gc, const struct gnode *n, char *msg);
+    /* bit i: input i carries no gradient (indices, shapes, statistics,
+     * bounds), so an initializer read only there is not a parameter */
+    uint32_t nodiff;
 };
 
 const struct op_def *axl_op_find(const char *name);
@@ -184,6 +201,17 @@ enum axl_status attr_bound(const char *what, int64_t v, char *msg);
 /* AXL_OK when t is absent or its data is known (constant or integer);
  * otherwise a message that `what` may not come from run-time float data */
 enum axl_status need_data(const struct gtensor *t, const char *what, char *msg);
+
+/* A run of g (axl_graph_run's work) into c, which the caller releases with
+ * axl_run_release whatever the status; with keep, every value stays in c
+ * (the graph's outputs are copied to outputs, not taken). */
+enum axl_status axl_graph_exec(const struct axl_graph *g, const struct axl_run_opts *opts,
+                               const struct axl_tensor *inputs, struct axl_tensor *outputs,
+                               struct run_ctx *c, int keep, char *msg);
+void axl_run_release(const struct axl_graph *g, struct run_ctx *c);
+
+/* Marks the trainable parameters (g->params, gvalue.param); at load. */
+enum axl_status axl_graph_find_params(struct axl_graph *g, char *msg);
 
 /* ---- the importer (emu/net/onnx_import.c) ------------------------------- */
 /* Fills g's values, nodes, inputs, outputs and opset from the file. */

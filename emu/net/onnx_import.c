@@ -420,6 +420,7 @@ static enum axl_status read_values(const char *path, const Onnx__GraphProto *gp,
         int v = names_add(nm, name, V_CONST);
         if (v < 0)
             return model_nomem(path, msg);
+        g->vals[v].is_init = 1;
         char what[300];
         snprintf(what, sizeof what, "%.100s: initializer '%.150s'", path, name);
         if ((st = convert_tensor(tp, what, &g->vals[v].c, msg)) != AXL_OK)

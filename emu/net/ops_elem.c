@@ -752,32 +752,32 @@ static enum axl_status reduce_exec(struct run_ctx *c, const struct gnode *n, cha
     return AXL_OK;
 }
 
-#define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, same_shape, unary_exec}
-#define BIN(name) {name, "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec}
+#define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, same_shape, unary_exec, NULL, 0}
+#define BIN(name) {name, "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, NULL, 0}
 #define RED(name) {name, "axes,keepdims,noop_with_empty_axes", 1, 2, 1, 1, 0, 0, reduce_check, \
-                   reduce_shape, reduce_exec}
+                   reduce_shape, reduce_exec, NULL, 0}
 const struct op_def axl_ops_elem[] = {
     UN("Relu", ""), UN("LeakyRelu", "alpha"), UN("Sigmoid", ""), UN("Tanh", ""),
     UN("HardSigmoid", "alpha,beta"), UN("HardSwish", ""), UN("Erf", ""), UN("Gelu", "approximate"),
     UN("Sqrt", ""), UN("Exp", ""), UN("Log", ""), UN("Abs", ""), UN("Neg", ""),
     UN("Reciprocal", ""), UN("Floor", ""), UN("Ceil", ""), UN("Elu", "alpha"),
     UN("Softplus", ""), UN("Sin", ""), UN("Cos", ""),
-    {"Clip", "min,max", 1, 3, 1, 1, 0, 0, unary_check, same_shape, unary_exec},
+    {"Clip", "min,max", 1, 3, 1, 1, 0, 0, unary_check, same_shape, unary_exec, NULL, 0},
     BIN("Add"), BIN("Sub"), BIN("Mul"), BIN("Div"), BIN("Pow"), BIN("Max"), BIN("Min"),
     BIN("PRelu"), BIN("Equal"), BIN("Less"), BIN("Greater"), BIN("LessOrEqual"),
     BIN("GreaterOrEqual"), BIN("And"), BIN("Or"), BIN("Mod"),
-    {"Where", "", 3, 3, 1, 1, 0, 0, NULL, where_shape, where_exec},
-    {"Softmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec},
-    {"LogSoftmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec},
+    {"Where", "", 3, 3, 1, 1, 0, 0, NULL, where_shape, where_exec, NULL, 0},
+    {"Softmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec, NULL, 0},
+    {"LogSoftmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec, NULL, 0},
     {"BatchNormalization", "epsilon,momentum,training_mode,spatial", 5, 5, 1, 1, 0, 0, bn_check,
-     bn_shape, bn_exec},
-    {"LayerNormalization", "axis,epsilon,stash_type", 2, 3, 1, 3, 0, 0, NULL, ln_shape, ln_exec},
+     bn_shape, bn_exec, NULL, 0},
+    {"LayerNormalization", "axis,epsilon,stash_type", 2, 3, 1, 3, 0, 0, NULL, ln_shape, ln_exec, NULL, 0},
     {"MaxPool", "auto_pad,ceil_mode,dilations,kernel_shape,pads,storage_order,strides", 1, 1, 1,
-     1, 0, 0, pool_check, pool_shape, pool_exec},
+     1, 0, 0, pool_check, pool_shape, pool_exec, NULL, 0},
     {"AveragePool", "auto_pad,ceil_mode,count_include_pad,dilations,kernel_shape,pads,strides", 1,
-     1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec},
-    {"GlobalAveragePool", "", 1, 1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec},
-    {"GlobalMaxPool", "", 1, 1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec},
+     1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec, NULL, 0},
+    {"GlobalAveragePool", "", 1, 1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec, NULL, 0},
+    {"GlobalMaxPool", "", 1, 1, 1, 1, 0, 0, pool_check, pool_shape, pool_exec, NULL, 0},
     RED("ReduceMean"), RED("ReduceSum"), RED("ReduceMax"), RED("ReduceMin"),
-    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

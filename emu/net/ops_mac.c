@@ -530,10 +530,10 @@ static enum axl_status mm_exec(struct run_ctx *c, const struct gnode *n, char *m
 
 const struct op_def axl_ops_mac[] = {
     {"Conv", "auto_pad,dilations,group,kernel_shape,pads,strides", 2, 3, 1, 1, 1, 0, conv_check,
-     conv_shape, conv_exec},
+     conv_shape, conv_exec, NULL, 0},
     {"ConvTranspose", "auto_pad,dilations,group,kernel_shape,output_padding,output_shape,pads,"
-     "strides", 2, 3, 1, 1, 1, 0, conv_check, conv_shape, convt_exec},
-    {"Gemm", "alpha,beta,transA,transB", 2, 3, 1, 1, 1, 0, NULL, gemm_shape, gemm_exec},
-    {"MatMul", "", 2, 2, 1, 1, 1, 0, NULL, mm_shape, mm_exec},
-    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+     "strides", 2, 3, 1, 1, 1, 0, conv_check, conv_shape, convt_exec, NULL, 0},
+    {"Gemm", "alpha,beta,transA,transB", 2, 3, 1, 1, 1, 0, NULL, gemm_shape, gemm_exec, NULL, 0},
+    {"MatMul", "", 2, 2, 1, 1, 1, 0, NULL, mm_shape, mm_exec, NULL, 0},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

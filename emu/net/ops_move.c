@@ -599,16 +599,16 @@ static enum axl_status pad_exec(struct run_ctx *c, const struct gnode *n, char *
 }
 
 #define MOVE(name, attrs, mi, ma, check, shape, exec) {name, attrs, mi, ma, 1, 1, 0, 0, check, \
-                                                       shape, exec}
+                                                       shape, exec, NULL, 0}
 const struct op_def axl_ops_move[] = {
     MOVE("Transpose", "perm", 1, 1, NULL, transpose_shape, transpose_exec),
     MOVE("Concat", "axis", 1, 1 << 20, NULL, concat_shape, concat_exec),
     {"Split", "axis,split,num_outputs", 1, 2, 1, 1 << 20, 0, 0, split_check, split_shape,
-     split_exec},
+     split_exec, NULL, 0},
     MOVE("Slice", "starts,ends,axes", 1, 5, slice_check, slice_shape, slice_exec),
     MOVE("Gather", "axis", 2, 2, NULL, gather_shape, gather_exec),
     MOVE("Expand", "", 2, 2, NULL, expand_shape, expand_exec),
     MOVE("Tile", "", 2, 2, NULL, tile_shape, tile_exec),
     MOVE("Pad", "mode,pads,value", 1, 4, pad_check, pad_shape, pad_exec),
-    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

@@ -383,13 +383,13 @@ static enum axl_status unsqueeze_shape(struct run_ctx *c, const struct gnode *n,
 }
 
 #define MOVE(name, attrs, mi, ma, check, shape, exec) {name, attrs, mi, ma, 1, 1, 0, 0, check, \
-                                                       shape, exec}
+                                                       shape, exec, NULL, 0}
 const struct op_def axl_ops_shape[] = {
     MOVE("Identity", "", 1, 1, NULL, ident_shape, copy_in0),
-    {"Dropout", "ratio,seed,is_test", 1, 3, 1, 2, 0, 0, NULL, ident_shape, copy_in0},
+    {"Dropout", "ratio,seed,is_test", 1, 3, 1, 2, 0, 0, NULL, ident_shape, copy_in0, NULL, 0},
     MOVE("Cast", "to,saturate", 1, 1, cast_check, cast_shape, cast_exec),
-    {"Shape", "start,end", 1, 1, 1, 1, 0, 1, NULL, shape_shape, shape_exec},
-    {"Size", "", 1, 1, 1, 1, 0, 1, NULL, shape_shape, shape_exec},
+    {"Shape", "start,end", 1, 1, 1, 1, 0, 1, NULL, shape_shape, shape_exec, NULL, 0},
+    {"Size", "", 1, 1, 1, 1, 0, 1, NULL, shape_shape, shape_exec, NULL, 0},
     MOVE("Constant", "value,value_float,value_floats,value_int,value_ints,value_string,"
          "value_strings,sparse_value", 0, 0, const_check, const_shape, const_exec),
     MOVE("ConstantOfShape", "value", 1, 1, NULL, cos_shape, cos_exec),
@@ -398,5 +398,5 @@ const struct op_def axl_ops_shape[] = {
     MOVE("Flatten", "axis", 1, 1, NULL, flatten_shape, copy_in0),
     MOVE("Squeeze", "axes", 1, 2, axes_check, squeeze_shape, copy_in0),
     MOVE("Unsqueeze", "axes", 1, 2, axes_check, unsqueeze_shape, copy_in0),
-    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL},
+    {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

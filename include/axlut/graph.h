@@ -111,6 +111,13 @@ struct axl_run_opts {
     int shadow;             /* also run approximate MAC nodes exactly */
     axl_observe_fn observe; /* may be NULL */
     void *user;
+    /* training forward (axl_graph_forward): Dropout drops (masks drawn
+     * from seed, the node and the element index: the same whatever the
+     * thread count); with bn_train BatchNormalization normalises with the
+     * batch's statistics and updates the graph's running averages */
+    int train;
+    int bn_train;
+    uint64_t seed;
 };
 
 /* Run the graph on axl_graph_input_count() inputs (same order, every
@@ -122,6 +129,55 @@ struct axl_run_opts {
 enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_opts *opts,
                               const struct axl_tensor *inputs, struct axl_tensor *outputs,
                               char *msg);
+
+/* ---- training: reverse-mode differentiation over the graph -------------------
+ *
+ * Parameters are the float initializers of the file with more than one
+ * value that some exposed node reads at a differentiable input (a weight,
+ * a bias, a norm's scale and shift, an embedding); BatchNormalization's
+ * running statistics, scalars and values folded at load are constants.
+ * Training changes their values in place (axl_graph_param), so a graph
+ * being trained must not be run by another thread at the same time. */
+size_t axl_graph_param_count(const struct axl_graph *g);
+const char *axl_graph_param_name(const struct axl_graph *g, size_t i);
+/* The parameter's values, row-major float32, owned by the graph and
+ * writable: an optimizer updates them between steps. */
+struct axl_tensor axl_graph_param(struct axl_graph *g, size_t i);
+/* Index of the parameter called name, or -1. */
+int64_t axl_graph_find_param(const struct axl_graph *g, const char *name);
+
+/* AXL_OK when every exposed node through which a gradient must flow (on a
+ * path from a parameter to an output) has a backward; otherwise one line
+ * naming the first such node and its operator. */
+enum axl_status axl_graph_check_backward(const struct axl_graph *g, char *msg);
+
+/* The forward activations of one run, kept for its backward. */
+struct axl_tape;
+
+/* As axl_graph_run, keeping every value for axl_graph_backward.  *tape is
+ * NULL on error; free it with axl_tape_free (outputs stay the caller's). */
+enum axl_status axl_graph_forward(const struct axl_graph *g, const struct axl_run_opts *opts,
+                                  const struct axl_tensor *inputs, struct axl_tensor *outputs,
+                                  struct axl_tape **tape, char *msg);
+
+struct axl_grad_opts {
+    /* 0: the straight-through estimator: the MAC nodes' gradient products
+     * are exact float32, evaluated at the operands as the configured
+     * formats quantize them; 1: those products also go through each node's
+     * approximate MAC configuration (multiplier, formats, adder) */
+    int approx;
+};
+
+/* Gradients of a scalar loss from dout (one per graph output, shaped as
+ * it; data NULL: no gradient through that output).  Adds into
+ * param_grad[i] (axl_graph_param_count() arrays shaped as the parameters;
+ * a NULL entry is not computed) and, when input_grad is not NULL, into
+ * input_grad[i] (axl_graph_input_count() arrays or NULL entries).  The MAC
+ * configurations and backend are those of the forward. */
+enum axl_status axl_graph_backward(struct axl_tape *tape, const struct axl_grad_opts *o,
+                                   const struct axl_tensor *dout, float *const *param_grad,
+                                   float *const *input_grad, char *msg);
+void axl_tape_free(struct axl_tape *t);
 
 #ifdef __cplusplus
 }
