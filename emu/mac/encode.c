@@ -2,6 +2,8 @@
  * CPU and CUDA backends so that both see the same codes: floating formats
  * by axl_format_encode, integer formats by affine quantization. */
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "plan.h"
 
@@ -134,3 +136,60 @@ void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nou
     }
 }
 
+
+/* ---- the values multiplied (the straight-through estimator) ------------------ */
+static int passes_through(const struct axl_format *f)
+{
+    return f->kind == AXL_KIND_FLOAT && f->bits == 32 && f->ebits == 8 && f->mbits == 23 &&
+           f->subnormals && f->special == AXL_SPECIAL_IEEE;
+}
+
+enum axl_status axl_mac_quantize_acts(const struct axl_mac *m, const float *x, int64_t n,
+                                      float *out, char *msg)
+{
+    if (passes_through(&m->fa) && !m->int_mode) {
+        memmove(out, x, (size_t)n * sizeof *out);
+        return AXL_OK;
+    }
+    uint32_t *codes = malloc((size_t)(n > 0 ? n : 1) * sizeof *codes);
+    if (!codes)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    struct axl_quant q;
+    axl_emu_encode_acts(m, x, n, codes, &q);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++) {
+        float v = axl_format_decode(&m->fa, codes[i]);
+        out[i] = m->int_mode ? q.s * (v - (float)q.z) : v;
+    }
+    free(codes);
+    return AXL_OK;
+}
+
+enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w, int64_t nout,
+                                         int64_t k, int64_t sn, int64_t sk, float *out,
+                                         char *msg)
+{
+    if (passes_through(&m->fw) && !m->int_mode) {
+        for (int64_t n = 0; n < nout; n++)
+            for (int64_t j = 0; j < k; j++)
+                out[n * sn + j * sk] = w[n * sn + j * sk];
+        return AXL_OK;
+    }
+    uint32_t *codes = malloc((size_t)(nout * k > 0 ? nout * k : 1) * sizeof *codes);
+    struct axl_quant *qw = malloc((size_t)(nout > 0 ? nout : 1) * sizeof *qw);
+    if (!codes || !qw) {
+        free(codes);
+        free(qw);
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    }
+    axl_emu_encode_weights(m, w, nout, k, sn, sk, codes, qw);
+#pragma omp parallel for schedule(static)
+    for (int64_t n = 0; n < nout; n++)
+        for (int64_t j = 0; j < k; j++) {
+            float v = axl_format_decode(&m->fw, codes[n * k + j]);
+            out[n * sn + j * sk] = m->int_mode ? qw[n].s * (v - (float)qw[n].z) : v;
+        }
+    free(codes);
+    free(qw);
+    return AXL_OK;
+}

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "axlut/mac.h"
+#include "autodiff.h"
 #include "graph_internal.h"
 
 /* ---- convolution geometry ---------------------------------------------------- */
@@ -528,12 +529,269 @@ static enum axl_status mm_exec(struct run_ctx *c, const struct gnode *n, char *m
     return st;
 }
 
+/* ---- backward ---------------------------------------------------------------------
+ * The gradient products of a MAC node are themselves GEMMs.  With the
+ * straight-through estimator (the default) they are exact float32 GEMMs
+ * over the operands as the node's formats quantize them (the values the
+ * forward multiplied); with gc->approx they go through the node's own
+ * configuration instead, the output gradient as the activation operand
+ * of the input gradient and as the weight operand of the weight gradient,
+ * as approximate-backpropagation tools compute them. */
+
+/* C[M][N] = op(A) op(B) through the backward's configuration */
+static enum axl_status bw_gemm(struct grad_ctx *gc, int ta, int tb, int64_t m, int64_t n,
+                               int64_t k, const float *a, int64_t lda, const float *b,
+                               int64_t ldb, float *c, char *msg)
+{
+    struct axl_gemm_args ga;
+    memset(&ga, 0, sizeof ga);
+    ga.trans_a = ta, ga.trans_b = tb;
+    ga.m = m, ga.n = n, ga.k = k;
+    ga.a = a, ga.lda = lda, ga.b = b, ga.ldb = ldb, ga.c = c, ga.ldc = n;
+    if (m == 0 || n == 0)
+        return AXL_OK;
+    if (k == 0) {
+        memset(c, 0, (size_t)(m * n) * sizeof *c);
+        return AXL_OK;
+    }
+    return axl_mac_gemm(gc->approx ? gc->mac : gc->exact, gc->c->be, &ga, msg);
+}
+
+static float *bw_alloc(int64_t n)
+{
+    return malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+}
+
+/* The operands of the gradient products: the forward's quantized values
+ * (straight-through) or the raw ones (approximate products quantize them
+ * themselves).  *qa, *qb are NULL when the raw ones serve. */
+static enum axl_status bw_operands(struct grad_ctx *gc, const float *a, int64_t na,
+                                   const float *b, int64_t nout, int64_t k, int64_t sn,
+                                   int64_t sk, float **qa, float **qb, char *msg)
+{
+    *qa = *qb = NULL;
+    if (gc->approx || gc->mac == gc->exact)
+        return AXL_OK;
+    *qa = bw_alloc(na);
+    *qb = bw_alloc(nout * k);
+    if (!*qa || !*qb)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    enum axl_status st = axl_mac_quantize_acts(gc->mac, a, na, *qa, msg);
+    if (st == AXL_OK)
+        st = axl_mac_quantize_weights(gc->mac, b, nout, k, sn, sk, *qb, msg);
+    return st;
+}
+
+static enum axl_status gemm_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    struct run_ctx *c = gc->c;
+    int64_t m = 0, nn = 0, k = 0;
+    enum axl_status st = gemm_dims(c, n, &m, &nn, &k, msg);
+    if (st != AXL_OK)
+        return st;
+    const float *dy = grad_out(gc, n, 0);
+    const struct gtensor *at = in_t(c, n, 0), *bt = in_t(c, n, 1);
+    int ta = (int)ga_int(n, "transA", 0), tb = (int)ga_int(n, "transB", 0);
+    float alpha = ga_float(n, "alpha", 1.0f), beta = ga_float(n, "beta", 1.0f);
+    float *ga_, *gb, *gcc, *qa = NULL, *qb = NULL, *t = NULL;
+    if ((st = grad_in(gc, n, 0, &ga_, msg)) || (st = grad_in(gc, n, 1, &gb, msg)) ||
+        (st = grad_in(gc, n, 2, &gcc, msg)))
+        return st;
+    if (gcc && beta != 0.0f) {
+        int64_t od[2] = {m, nn};
+        if (!(t = bw_alloc(m * nn)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; i < m * nn; i++)
+            t[i] = beta * dy[i];
+        st = grad_in_reduce(gc, n, 2, t, 2, od, msg);
+        free(t);
+        t = NULL;
+    }
+    if (st == AXL_OK)
+        st = bw_operands(gc, at->data, m * k, bt->data, nn, k, tb ? k : 1, tb ? 1 : nn, &qa, &qb,
+                         msg);
+    const float *a = qa ? qa : at->data, *b = qb ? qb : bt->data;
+    if (st == AXL_OK && ga_) { /* d op(A) [m][k] = dY [m][n] x op(B)^T [n][k] */
+        if (!(t = bw_alloc(m * k)))
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        else if ((st = bw_gemm(gc, 0, !tb, m, k, nn, dy, nn, b, bt->dims[1], t, msg)) == AXL_OK)
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = 0; j < k; j++)
+                    ga_[ta ? j * m + i : i * k + j] += alpha * t[i * k + j];
+        free(t);
+        t = NULL;
+    }
+    if (st == AXL_OK && gb) { /* d op(B) [k][n] = op(A)^T [k][m] x dY [m][n] */
+        if (!(t = bw_alloc(k * nn)))
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        else if ((st = bw_gemm(gc, !ta, 0, k, nn, m, a, at->dims[1], dy, nn, t, msg)) == AXL_OK)
+            for (int64_t i = 0; i < k; i++)
+                for (int64_t j = 0; j < nn; j++)
+                    gb[tb ? j * k + i : i * nn + j] += alpha * t[i * nn + j];
+        free(t);
+    }
+    free(qa);
+    free(qb);
+    return st;
+}
+
+/* adds the gradients of one product C[m][n] = A[m][k] B[k][n] of a MatMul
+ * (row-major slices, dy its output gradient) into ga and gb (either NULL) */
+static enum axl_status mm_bw_slice(struct grad_ctx *gc, const float *a, const float *b,
+                                   const float *dy, int64_t m, int64_t nn, int64_t k, float *ga,
+                                   float *gb, float *tmp, char *msg)
+{
+    float *qa = NULL, *qb = NULL;
+    enum axl_status st = bw_operands(gc, a, m * k, b, nn, k, 1, nn, &qa, &qb, msg);
+    if (qa)
+        a = qa;
+    if (qb)
+        b = qb;
+    if (st == AXL_OK && ga && (st = bw_gemm(gc, 0, 1, m, k, nn, dy, nn, b, nn, tmp, msg)) == 0)
+        for (int64_t i = 0; i < m * k; i++)
+            ga[i] += tmp[i];
+    if (st == AXL_OK && gb && (st = bw_gemm(gc, 1, 0, k, nn, m, a, k, dy, nn, tmp, msg)) == 0)
+        for (int64_t i = 0; i < k * nn; i++)
+            gb[i] += tmp[i];
+    free(qa);
+    free(qb);
+    return st;
+}
+
+static enum axl_status mm_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    struct mm_call q;
+    enum axl_status st = mm_prepare(gc->c, n, &q, msg);
+    if (st != AXL_OK)
+        return st;
+    const struct mm g = q.g;
+    const float *a = in_t(gc->c, n, 0)->data, *b = in_t(gc->c, n, 1)->data;
+    const float *dy = grad_out(gc, n, 0);
+    float *ga, *gb;
+    if ((st = grad_in(gc, n, 0, &ga, msg)) || (st = grad_in(gc, n, 1, &gb, msg)))
+        return st;
+    if (g.m == 0 || g.n == 0 || g.k == 0 || q.batch == 0)
+        return AXL_OK;
+    float *tmp = bw_alloc((g.m > g.n ? g.m : g.n) * g.k);
+    if (!tmp)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    int a_full = 1;
+    for (int i = 0; i < g.r; i++)
+        if (g.bd[i] != 1 && g.sa[i] == 0)
+            a_full = 0;
+    if (g.b_shared && a_full) { /* as the forward: one product over all of A's rows */
+        free(tmp);
+        if (!(tmp = bw_alloc((q.batch * g.m > g.n ? q.batch * g.m : g.n) * g.k)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        st = mm_bw_slice(gc, a, b, dy, q.batch * g.m, g.n, g.k, ga, gb, tmp, msg);
+        free(tmp);
+        return st;
+    }
+    for (int64_t t = 0; t < q.batch && st == AXL_OK; t++) {
+        int64_t rem = t, oa = 0, ob = 0;
+        for (int i = g.r - 1; i >= 0; i--) {
+            int64_t qi = rem % g.bd[i];
+            rem /= g.bd[i];
+            oa += qi * g.sa[i];
+            ob += qi * g.sb[i];
+        }
+        st = mm_bw_slice(gc, a + oa * g.m * g.k, b + ob * g.k * g.n, dy + t * g.m * g.n, g.m,
+                         g.n, g.k, ga ? ga + oa * g.m * g.k : NULL,
+                         gb ? gb + ob * g.k * g.n : NULL, tmp, msg);
+    }
+    free(tmp);
+    return st;
+}
+
+/* im2col of one image and group: col[K][P], K = cg*KH*KW, P = OH*OW */
+static void im2col(const struct conv *g, const float *x, int64_t cg, float *col)
+{
+    const int64_t oh = g->out[0], ow = g->out[1], P = oh * ow;
+#pragma omp parallel for schedule(static) if (cg * g->k[0] * g->k[1] * P > 65536)
+    for (int64_t r = 0; r < cg * g->k[0] * g->k[1]; r++) {
+        int64_t ci = r / (g->k[0] * g->k[1]), ki = r / g->k[1] % g->k[0], kj = r % g->k[1];
+        for (int64_t p = 0; p < P; p++) {
+            int64_t yi = p / ow * g->s[0] - g->pb[0] + ki * g->d[0];
+            int64_t xi = p % ow * g->s[1] - g->pb[1] + kj * g->d[1];
+            int in = yi >= 0 && yi < g->in[0] && xi >= 0 && xi < g->in[1];
+            col[r * P + p] = in ? x[(ci * g->in[0] + yi) * g->in[1] + xi] : 0.0f;
+        }
+    }
+}
+
+/* adds colT[P][K] (the transposed im2col gradient) into one image's group */
+static void col2im_add(const struct conv *g, const float *colT, int64_t cg, float *dx)
+{
+    const int64_t oh = g->out[0], ow = g->out[1], P = oh * ow, K = cg * g->k[0] * g->k[1];
+#pragma omp parallel for schedule(static) if (K * P > 65536)
+    for (int64_t ci = 0; ci < cg; ci++) /* one channel per thread: no two add at once */
+        for (int64_t kk = 0; kk < g->k[0] * g->k[1]; kk++) {
+            int64_t r = ci * g->k[0] * g->k[1] + kk, ki = kk / g->k[1], kj = kk % g->k[1];
+            for (int64_t p = 0; p < P; p++) {
+                int64_t yi = p / ow * g->s[0] - g->pb[0] + ki * g->d[0];
+                int64_t xi = p % ow * g->s[1] - g->pb[1] + kj * g->d[1];
+                if (yi >= 0 && yi < g->in[0] && xi >= 0 && xi < g->in[1])
+                    dx[(ci * g->in[0] + yi) * g->in[1] + xi] += colT[p * K + r];
+            }
+        }
+}
+
+static enum axl_status conv_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    struct conv g;
+    enum axl_status st = conv_geom(gc->c, n, &g, msg);
+    if (st != AXL_OK)
+        return st;
+    const struct gtensor *xt = in_t(gc->c, n, 0), *wt = in_t(gc->c, n, 1);
+    const float *dy = grad_out(gc, n, 0);
+    float *gx, *gw, *gb, *qx = NULL, *qw = NULL;
+    if ((st = grad_in(gc, n, 0, &gx, msg)) || (st = grad_in(gc, n, 1, &gw, msg)) ||
+        (st = grad_in(gc, n, 2, &gb, msg)))
+        return st;
+    const int64_t G = g.groups, cg = g.c / G, ocg = g.oc / G, P = g.out[0] * g.out[1];
+    const int64_t K = cg * g.k[0] * g.k[1], hw = g.in[0] * g.in[1];
+    if (gb)
+        for (int64_t i = 0; i < g.n; i++)
+            for (int64_t o = 0; o < g.oc; o++)
+                for (int64_t p = 0; p < P; p++)
+                    gb[o] += dy[(i * g.oc + o) * P + p];
+    if (!gx && !gw)
+        return AXL_OK;
+    st = bw_operands(gc, xt->data, g.n * g.c * hw, wt->data, g.oc, K, K, 1, &qx, &qw, msg);
+    const float *x = qx ? qx : xt->data, *w = qw ? qw : wt->data;
+    float *col = bw_alloc(K * P), *t = bw_alloc(K * (P > ocg ? P : ocg));
+    if (st == AXL_OK && (!col || !t))
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < g.n && st == AXL_OK; i++)
+        for (int64_t gi = 0; gi < G && st == AXL_OK; gi++) {
+            const float *dyg = dy + (i * g.oc + gi * ocg) * P;
+            if (gw) { /* dW^T [K][ocg] = col [K][P] x dY^T [P][ocg] */
+                im2col(&g, x + (i * g.c + gi * cg) * hw, cg, col);
+                if ((st = bw_gemm(gc, 0, 1, K, ocg, P, col, P, dyg, P, t, msg)) != AXL_OK)
+                    break;
+                for (int64_t o = 0; o < ocg; o++)
+                    for (int64_t r = 0; r < K; r++)
+                        gw[(gi * ocg + o) * K + r] += t[r * ocg + o];
+            }
+            if (gx) { /* dcol^T [P][K] = dY^T [P][ocg] x W [ocg][K] */
+                if ((st = bw_gemm(gc, 1, 0, P, K, ocg, dyg, P, w + gi * ocg * K, K, t, msg)))
+                    break;
+                col2im_add(&g, t, cg, gx + (i * g.c + gi * cg) * hw);
+            }
+        }
+    free(col);
+    free(t);
+    free(qx);
+    free(qw);
+    return st;
+}
+
 const struct op_def axl_ops_mac[] = {
     {"Conv", "auto_pad,dilations,group,kernel_shape,pads,strides", 2, 3, 1, 1, 1, 0, conv_check,
-     conv_shape, conv_exec, NULL, 0},
+     conv_shape, conv_exec, conv_backward, 0},
     {"ConvTranspose", "auto_pad,dilations,group,kernel_shape,output_padding,output_shape,pads,"
      "strides", 2, 3, 1, 1, 1, 0, conv_check, conv_shape, convt_exec, NULL, 0},
-    {"Gemm", "alpha,beta,transA,transB", 2, 3, 1, 1, 1, 0, NULL, gemm_shape, gemm_exec, NULL, 0},
-    {"MatMul", "", 2, 2, 1, 1, 1, 0, NULL, mm_shape, mm_exec, NULL, 0},
+    {"Gemm", "alpha,beta,transA,transB", 2, 3, 1, 1, 1, 0, NULL, gemm_shape, gemm_exec, gemm_backward, 0},
+    {"MatMul", "", 2, 2, 1, 1, 1, 0, NULL, mm_shape, mm_exec, mm_backward, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

@@ -154,6 +154,18 @@ enum axl_status axl_mac_conv2d(const struct axl_mac *m, enum axl_backend be,
 enum axl_status axl_mac_conv1d(const struct axl_mac *m, enum axl_backend be,
                                const struct axl_conv_args *a, char *msg);
 
+/* The values a configuration multiplies, as float32, for the straight-
+ * through estimator of training: x[n] encoded as activations and decoded
+ * back (integer formats: s * (q - z), the tensor's own range unless a
+ * range is calibrated), or weights W[nout][k] at offsets n*sn + j*sk (per
+ * output channel as configured), written at the same offsets of out.
+ * Fails only for want of memory. */
+enum axl_status axl_mac_quantize_acts(const struct axl_mac *m, const float *x, int64_t n,
+                                      float *out, char *msg);
+enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w, int64_t nout,
+                                         int64_t k, int64_t sn, int64_t sk, float *out,
+                                         char *msg);
+
 #ifdef __cplusplus
 }
 #endif
