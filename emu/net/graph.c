@@ -89,7 +89,8 @@ void bcast_strides(const struct gtensor *t, int ndim, const int64_t *odims, int6
 
 const struct op_def *axl_op_find(const char *name)
 {
-    const struct op_def *tables[] = {axl_ops_mac, axl_ops_elem, axl_ops_shape, axl_ops_move};
+    const struct op_def *tables[] = {axl_ops_mac, axl_ops_elem, axl_ops_norm, axl_ops_shape,
+                                     axl_ops_move};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const struct op_def *d = tables[t]; d->name; d++)
             if (!strcmp(d->name, name))
@@ -113,6 +114,24 @@ enum axl_status need_data(const struct gtensor *t, const char *what, char *msg)
                         "supported (it must be constant or follow from shapes)",
                         what);
     return AXL_OK;
+}
+
+enum axl_status float_input(struct run_ctx *c, const struct gnode *n, int i, char *msg)
+{
+    struct gtensor *t = in_t(c, n, i);
+    if (t && t->dtype != GDT_F32)
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
+                        "input %d is an integer tensor; only float "
+                        "tensors are supported here",
+                        i);
+    return AXL_OK;
+}
+
+enum axl_status same_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    struct gtensor *x = in_t(c, n, 0);
+    enum axl_status st = float_input(c, n, 0, msg);
+    return st != AXL_OK ? st : set_out(c, n, 0, GDT_F32, x->ndim, x->dims, msg);
 }
 
 /* ---- loading ---------------------------------------------------------------- */

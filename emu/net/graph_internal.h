@@ -136,7 +136,8 @@ struct op_def {
 
 const struct op_def *axl_op_find(const char *name);
 /* the operator tables, each ended by a NULL name */
-extern const struct op_def axl_ops_elem[], axl_ops_shape[], axl_ops_move[], axl_ops_mac[];
+extern const struct op_def axl_ops_elem[], axl_ops_norm[], axl_ops_shape[], axl_ops_move[],
+    axl_ops_mac[];
 
 /* ---- the IR: sizes, accessors, freeing (emu/net/ir.c) ------------------- */
 /* The most elements one tensor may have: 2^31 (8 GiB of float32, 16 GiB of
@@ -197,6 +198,14 @@ void bcast_strides(const struct gtensor *t, int ndim, const int64_t *odims, int6
  * message naming it otherwise.  Bounds geometry (strides, pads, dilations)
  * so that sums and products with tensor sizes stay inside int64. */
 enum axl_status attr_bound(const char *what, int64_t v, char *msg);
+
+/* AXL_OK when input i is absent or float; else a message */
+enum axl_status float_input(struct run_ctx *c, const struct gnode *n, int i, char *msg);
+/* output 0 shaped as input 0, which must be float */
+enum axl_status same_shape(struct run_ctx *c, const struct gnode *n, char *msg);
+
+/* elements below which threads do not pay */
+#define PAR_MIN 32768
 
 /* AXL_OK when t is absent or its data is known (constant or integer);
  * otherwise a message that `what` may not come from run-time float data */
