@@ -15,6 +15,7 @@ static const struct cli_command k_commands[] = {
     {"gen", "evaluate a design into a table file with its error metrics", cli_gen},
     {"info", "show what a table file holds and its metrics", cli_info},
     {"run", "run an ONNX network over a dataset with approximate layers", cli_run},
+    {"train", "fine-tune a network through its approximate layers (retraining)", cli_train},
     {"sweep", "run every combination of formats, designs and accumulators", cli_sweep},
     {"bench", "measure the MAC kernels against BLAS and a naive LUT loop", cli_bench},
 };

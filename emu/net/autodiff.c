@@ -44,7 +44,44 @@ enum axl_status axl_graph_find_params(struct axl_graph *g, char *msg)
         }
     }
     g->params = list;
+    free(g->buffers);
+    g->nbuffers = 0;
+    if (!(g->buffers = malloc(((size_t)g->nvals + 1) * sizeof *g->buffers)))
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    for (size_t p = 0; p < g->npub; p++) {
+        const struct gnode *n = &g->nodes[g->pub[p]];
+        for (int i = 3; i < 5 && !strcmp(n->op, "BatchNormalization") && i < n->n_in; i++) {
+            int v = n->in[i], dup = 0;
+            if (v < 0 || g->vals[v].kind != V_CONST || !g->vals[v].is_init ||
+                g->vals[v].c.dtype != GDT_F32)
+                continue;
+            for (int k = 0; k < g->nbuffers; k++)
+                dup |= g->buffers[k] == v;
+            if (!dup)
+                g->buffers[g->nbuffers++] = v;
+        }
+    }
     return AXL_OK;
+}
+
+size_t axl_graph_buffer_count(const struct axl_graph *g) { return (size_t)g->nbuffers; }
+
+const char *axl_graph_buffer_name(const struct axl_graph *g, size_t i)
+{
+    return i < (size_t)g->nbuffers ? g->vals[g->buffers[i]].name : NULL;
+}
+
+struct axl_tensor axl_graph_buffer(struct axl_graph *g, size_t i)
+{
+    struct axl_tensor t;
+    memset(&t, 0, sizeof t);
+    if (i < (size_t)g->nbuffers) {
+        const struct gtensor *c = &g->vals[g->buffers[i]].c;
+        t.ndim = c->ndim;
+        memcpy(t.dims, c->dims, sizeof t.dims);
+        t.data = c->data;
+    }
+    return t;
 }
 
 size_t axl_graph_param_count(const struct axl_graph *g) { return (size_t)g->nparams; }

@@ -94,6 +94,8 @@ struct axl_graph {
     int batch_symbolic;
     int *params; /* value indices of the trainable parameters (autodiff.c) */
     int nparams;
+    int *buffers; /* value indices of BatchNormalization running statistics */
+    int nbuffers;
 };
 
 /* One run (or one shape pass): the tensor of every value. */

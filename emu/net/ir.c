@@ -135,6 +135,7 @@ void axl_graph_free(struct axl_graph *g)
     free(g->inputs);
     free(g->outputs);
     free(g->params);
+    free(g->buffers);
     free(g->path);
     axl_mac_free(g->exact);
     free(g);

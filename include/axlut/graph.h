@@ -145,6 +145,12 @@ const char *axl_graph_param_name(const struct axl_graph *g, size_t i);
 struct axl_tensor axl_graph_param(struct axl_graph *g, size_t i);
 /* Index of the parameter called name, or -1. */
 int64_t axl_graph_find_param(const struct axl_graph *g, const char *name);
+/* Buffers: initializers a training forward changes that are not
+ * parameters (BatchNormalization's running mean and variance); a
+ * checkpoint and the saved model keep them too. */
+size_t axl_graph_buffer_count(const struct axl_graph *g);
+const char *axl_graph_buffer_name(const struct axl_graph *g, size_t i);
+struct axl_tensor axl_graph_buffer(struct axl_graph *g, size_t i);
 
 /* AXL_OK when every exposed node through which a gradient must flow (on a
  * path from a parameter to an output) has a backward; otherwise one line
