@@ -4,7 +4,8 @@
     tools/export_model.py MODEL -o MODEL.onnx [--h5 REF.h5 | --no-h5]
         [--batch B] [--data DATA.h5] [--input-shape [NAME=]DIMS]...
         [--input-name NAME]... [--output-name NAME]... [--opset N]
-        [--seed S] [--weights STATE.pt] [--keep-bn] [--static-batch]
+        [--seed S] [--weights STATE.pt] [--load-onnx RETRAINED.onnx]
+        [--save-state STATE.pt] [--keep-bn] [--static-batch]
 
 MODEL is a built-in name (run --list) or `module:function` /
 `path/to/file.py:function`, where function() returns an nn.Module, or a
@@ -25,6 +26,16 @@ and root attributes model, opset, inputs_from, seed, torch_version.
 Inputs are standard-normal random numbers (fixed --seed) or, with --data,
 the first B samples of an axlut dataset file (uint8 inputs decoded with
 their scale and offset).
+
+--load-onnx takes the weights of a retrained ONNX file (e.g. written by
+axlut's training, which keeps the exported initializers' names) into the
+model: each initializer whose name is a state_dict key replaces that entry
+(after --weights, if given).  Initializers without a key are listed; those
+called onnx::Conv_* or onnx::MatMul_* are tensors the exporter made up (a
+BatchNormalization folded into its Conv: export with --keep-bn to keep the
+names; a transposed weight), whose values cannot go back into the model.
+Nothing matched is an error.  --save-state writes the state_dict (for
+continuing in PyTorch); with it, -o is optional.
 
 The ONNX file is checked with onnx.checker (and run with onnxruntime where
 it is installed) before it is renamed into place; the set of operator types
@@ -146,6 +157,71 @@ def read_data_inputs(path, names, batch):
                                  "expected float32 or uint8")
             out[name] = arr
     return out
+
+
+def load_onnx_weights(model, path):
+    """Copy the initializers of the ONNX file at `path` into `model`'s
+    parameters and buffers, matching initializer names to state_dict keys
+    (the first of duplicated names).  Returns (matched, unmatched): the keys
+    set, and the initializer names with no key.  A shape that differs from
+    the key's is an InputError; the model is then unchanged."""
+    import onnx
+    import torch
+    from onnx import numpy_helper
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # protobuf's on a file that is not ONNX
+            m = onnx.load(path)
+    except Exception as e:
+        raise InputError(f"{path}: not a readable ONNX file ({type(e).__name__}: {e})")
+    state = model.state_dict()
+    found, unmatched = {}, []
+    for init in m.graph.initializer:
+        if init.name in found:
+            continue
+        if init.name not in state:
+            unmatched.append(init.name)
+            continue
+        arr = numpy_helper.to_array(init)
+        want = tuple(state[init.name].shape)
+        if tuple(arr.shape) != want:
+            raise InputError(f"{path}: initializer '{init.name}' has shape "
+                             f"{tuple(arr.shape)}, the model's {want}")
+        found[init.name] = arr
+    with torch.no_grad():
+        for k, arr in found.items():
+            state[k].copy_(torch.from_numpy(np.array(arr)).to(state[k].dtype))
+    return list(found), unmatched
+
+
+def report_onnx_weights(path, model, matched, unmatched):
+    """Say what --load-onnx matched; InputError when nothing did."""
+    if not matched:
+        raise InputError(f"{path}: none of its {len(unmatched)} initializers is a "
+                         "state_dict key of the model (is it an export of this model?)")
+    keys = list(model.state_dict())
+    print(f"{path}: {len(matched)} of {len(keys)} state_dict entries loaded: "
+          f"{' '.join(matched)}")
+    made_up = [n for n in unmatched if n.startswith("onnx::")]
+    if unmatched:
+        print(f"{path}: warning: {len(unmatched)} initializers match no state_dict key "
+              f"and were not loaded: {' '.join(unmatched)}", file=sys.stderr)
+    if made_up:
+        print(f"{path}: warning: names like {made_up[0]} are tensors the exporter made "
+              "(a BatchNormalization folded into its Conv, a transposed weight); the "
+              "model keeps its previous values there (export with --keep-bn to keep "
+              "BatchNormalization's names)", file=sys.stderr)
+    rest = [k for k in keys if k not in matched and not k.endswith("num_batches_tracked")]
+    if rest:
+        print(f"{path}: warning: {len(rest)} state_dict entries keep their previous "
+              f"values: {' '.join(rest)}", file=sys.stderr)
+
+
+def save_state(model, path):
+    import torch
+    with atomic_output(path) as tmp:
+        torch.save(model.state_dict(), tmp)
+    print(f"{path}: state_dict of {len(model.state_dict())} entries")
 
 
 def op_types(onnx_model):
@@ -271,6 +347,10 @@ def main(argv):
     ap.add_argument("--opset", type=int, default=13, help="ONNX opset (default 13)")
     ap.add_argument("--seed", type=int, default=0, help="seed for weights and inputs")
     ap.add_argument("--weights", metavar="STATE.pt", help="load a state_dict")
+    ap.add_argument("--load-onnx", metavar="RETRAINED.onnx",
+                    help="load the weights of a retrained ONNX file by initializer name")
+    ap.add_argument("--save-state", metavar="STATE.pt",
+                    help="write the model's state_dict (after --weights, --load-onnx)")
     ap.add_argument("--keep-bn", action="store_true",
                     help="keep BatchNormalization nodes (no Conv+BN folding)")
     ap.add_argument("--static-batch", action="store_true", help="no dynamic batch axis")
@@ -281,8 +361,9 @@ def main(argv):
         for name, (mod, fn) in BUILTINS.items():
             print(f"{name:20s} tools/{mod}.py:{fn}")
         return 0
-    if not args.model or not args.output:
-        fail(PROG, "a MODEL and -o MODEL.onnx are required (see --help)")
+    if not args.model or not (args.output or args.save_state):
+        fail(PROG, "a MODEL and -o MODEL.onnx (or --save-state STATE.pt) are required "
+             "(see --help)")
     if not 7 <= args.opset <= 17:
         fail(PROG, f"--opset {args.opset}: this exporter supports 7..17")
     if args.batch <= 0:
@@ -302,6 +383,15 @@ def main(argv):
                 first = str(e).strip().splitlines()
                 raise InputError(f"{args.weights}: does not fit the model "
                                  f"({' '.join(x.strip() for x in first[:3])})")
+        if args.load_onnx:
+            if not os.path.isfile(args.load_onnx):
+                raise InputError(f"{args.load_onnx}: no such file")
+            matched, unmatched = load_onnx_weights(model, args.load_onnx)
+            report_onnx_weights(args.load_onnx, model, matched, unmatched)
+        if args.save_state:
+            save_state(model, args.save_state)
+            if not args.output:
+                return 0
         # Input names and shapes: command line over what the model declares.
         given = {}
         for item in args.input_shape:

@@ -227,5 +227,8 @@ enum axl_status axl_graph_find_params(struct axl_graph *g, char *msg);
 /* ---- the importer (emu/net/onnx_import.c) ------------------------------- */
 /* Fills g's values, nodes, inputs, outputs and opset from the file. */
 enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg);
+/* The whole file at path into *buf (malloc'd, the caller frees it) and *len;
+ * an error names the file. */
+enum axl_status axl_onnx_read_bytes(const char *path, uint8_t **buf, size_t *len, char *msg);
 
 #endif

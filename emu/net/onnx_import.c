@@ -312,7 +312,7 @@ static enum axl_status input_decl(const Onnx__ValueInfoProto *vi, struct gvalue 
     return AXL_OK;
 }
 
-static enum axl_status read_file(const char *path, uint8_t **buf, size_t *len, char *msg)
+enum axl_status axl_onnx_read_bytes(const char *path, uint8_t **buf, size_t *len, char *msg)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
@@ -546,7 +546,7 @@ enum axl_status axl_onnx_read(const char *path, struct axl_graph *g, char *msg)
     uint8_t *buf = NULL;
     size_t len = 0;
     struct names nm = {NULL, 0, g};
-    enum axl_status st = read_file(path, &buf, &len, msg);
+    enum axl_status st = axl_onnx_read_bytes(path, &buf, &len, msg);
     if (st != AXL_OK)
         return st;
     Onnx__ModelProto *m = len ? onnx__model_proto__unpack(NULL, len, buf) : NULL;
