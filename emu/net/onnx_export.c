@@ -36,7 +36,7 @@ struct swap {
     uint8_t *raw;
 };
 
-static int same_shape(const Onnx__TensorProto *tp, const struct gtensor *c)
+static int same_dims(const Onnx__TensorProto *tp, const struct gtensor *c)
 {
     if (tp->n_dims != (size_t)c->ndim)
         return 0;
@@ -83,13 +83,29 @@ static void set_float_raw(Onnx__TensorProto *tp, uint8_t *raw, size_t len)
     tp->uint64_data = NULL;
 }
 
-/* Replaces the parameters' initializers in gp, recording each in sw (room
+/* The index among parameters then buffers (the values training changes)
+ * of the value called name, -1 when it is neither. */
+static int64_t changed_value(const struct axl_graph *g, const char *name)
+{
+    int64_t p = axl_graph_find_param(g, name);
+    for (int b = 0; p < 0 && b < g->nbuffers; b++)
+        if (!strcmp(g->vals[g->buffers[b]].name, name))
+            p = g->nparams + b;
+    return p;
+}
+
+static int changed_index(const struct axl_graph *g, int64_t p)
+{
+    return p < g->nparams ? g->params[p] : g->buffers[p - g->nparams];
+}
+
+/* Replaces the parameters' (and running statistics') initializers in gp, recording each in sw (room
  * for gp->n_initializer).  Errors are the reason only (the caller names the
  * output file). */
 static enum axl_status replace_params(const struct axl_graph *g, Onnx__GraphProto *gp,
                                       struct swap *sw, size_t *nsw, char *why)
 {
-    unsigned char *seen = calloc((size_t)g->nparams + 1, 1);
+    unsigned char *seen = calloc((size_t)(g->nparams + g->nbuffers) + 1, 1);
     if (!seen)
         return axl_msgf(why, AXL_ERR_NOMEM, "out of memory");
     enum axl_status st = AXL_OK;
@@ -105,11 +121,11 @@ static enum axl_status replace_params(const struct axl_graph *g, Onnx__GraphProt
                           name);
             break;
         }
-        int64_t p = axl_graph_find_param(g, name);
+        int64_t p = changed_value(g, name);
         if (p < 0)
             continue;
-        const struct gtensor *c = &g->vals[g->params[p]].c;
-        if (!same_shape(tp, c)) {
+        const struct gtensor *c = &g->vals[changed_index(g, p)].c;
+        if (!same_dims(tp, c)) {
             st = axl_msgf(why, AXL_ERR_MISMATCH,
                           "initializer '%.150s' in %.200s has another shape than when the "
                           "graph was loaded (the file changed since)",
@@ -129,12 +145,12 @@ static enum axl_status replace_params(const struct axl_graph *g, Onnx__GraphProt
         set_float_raw(tp, raw, (size_t)n * 4);
         seen[p] = 1;
     }
-    for (int p = 0; st == AXL_OK && p < g->nparams; p++)
+    for (int p = 0; st == AXL_OK && p < g->nparams + g->nbuffers; p++)
         if (!seen[p])
             st = axl_msgf(why, AXL_ERR_MISMATCH,
                           "%.200s has no initializer '%.150s' any more (the file changed since "
                           "the graph was loaded)",
-                          g->path, g->vals[g->params[p]].name);
+                          g->path, g->vals[changed_index(g, p)].name);
     free(seen);
     return st;
 }

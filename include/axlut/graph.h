@@ -186,9 +186,10 @@ enum axl_status axl_graph_backward(struct axl_tape *tape, const struct axl_grad_
 void axl_tape_free(struct axl_tape *t);
 
 /* Writes the graph as ONNX to out_path: its source file (re-read from the
- * path it was loaded from) with every parameter's initializer holding the
- * current values, as FLOAT raw data (also where the source had fp16, bf16
- * or double); everything else in the file is kept.  out_path is complete
+ * path it was loaded from) with every parameter's (and buffer's)
+ * initializer holding the current values, as FLOAT raw data (also where
+ * the source had fp16, bf16 or double); everything else in the file is
+ * kept.  out_path is complete
  * or untouched (written beside it, then renamed; it may be the source
  * itself).  An error is one line naming out_path and the cause: a path
  * that cannot be written, external data, a source changed since load. */

@@ -1,0 +1,206 @@
+/* axlut train as a library: determinism, exact resume from a checkpoint,
+ * the NaN stop, and bad datasets.  Accuracy against PyTorch is proven by
+ * tests/e2e/train_step_check.py (one step on three models) and by the
+ * LeNet-5 run of the retraining report. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "axlut/train.h"
+#include "model_fixtures.h"
+
+static char g_dir[64];
+
+static void setup(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/axl_train_XXXXXX");
+    cr_assert(mkdtemp(g_dir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+/* n LeNet-shaped samples whose label is a simple function of the image
+ * (so that training makes progress), labels shifted by label_shift; no
+ * labels when label_shift < 0 */
+static const char *make_data(const char *name, int n, int label_shift)
+{
+    const char *p = path_in(g_dir, name);
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    hsize_t dims[4] = {(hsize_t)n, 1, 28, 28}, ld = (hsize_t)n;
+    float *x = malloc((size_t)n * 784 * sizeof *x);
+    int64_t *y = malloc((size_t)n * sizeof *y);
+    uint32_t s = 12345;
+    for (int i = 0; i < n; i++) {
+        y[i] = i % 10;
+        for (int k = 0; k < 784; k++) {
+            s = s * 1664525u + 1013904223u;
+            float noise = (float)(s >> 8) / 16777216.0f - 0.5f;
+            x[i * 784 + k] = noise + ((k / 28) / 3 == y[i] ? 1.5f : 0.0f);
+        }
+        y[i] += label_shift > 0 ? label_shift : 0;
+    }
+    hid_t sp = H5Screate_simple(4, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d);
+    H5Sclose(sp);
+    if (label_shift >= 0) {
+        sp = H5Screate_simple(1, &ld, NULL);
+        d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+        H5Dclose(d);
+        H5Sclose(sp);
+    }
+    H5Fclose(f);
+    free(x);
+    free(y);
+    return p;
+}
+
+/* trains a fresh LeNet fixture; the concatenated parameters (malloc'd) */
+static float *train_lenet(const char *data, struct axl_train_settings *s, enum axl_status want,
+                          char *msg, struct axl_train_report *rep_out)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    struct axl_dataset *d = NULL;
+    cr_assert_eq(axl_dataset_open(data, g, &d, msg), AXL_OK, "%s", msg);
+    struct axl_train_report rep;
+    enum axl_status st = axl_train(g, NULL, d, NULL, s, &rep, msg);
+    cr_assert_eq(st, want, "status %d: %s", st, msg);
+    size_t total = 0;
+    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
+        struct axl_tensor p = axl_graph_param(g, i);
+        total += (size_t)axl_tensor_numel(&p);
+    }
+    float *all = malloc(total * sizeof *all + 1), *q = all;
+    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
+        struct axl_tensor p = axl_graph_param(g, i);
+        memcpy(q, p.data, (size_t)axl_tensor_numel(&p) * sizeof *q);
+        q += axl_tensor_numel(&p);
+    }
+    if (rep_out)
+        *rep_out = rep;
+    else
+        axl_train_report_free(&rep);
+    axl_dataset_close(d);
+    axl_graph_free(g);
+    return all;
+}
+
+static size_t lenet_params(void)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    size_t total = 0;
+    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
+        struct axl_tensor p = axl_graph_param(g, i);
+        total += (size_t)axl_tensor_numel(&p);
+    }
+    axl_graph_free(g);
+    return total;
+}
+
+TestSuite(train, .init = setup, .fini = teardown, .timeout = 600);
+
+Test(train, learns_and_is_deterministic)
+{
+    char msg[AXL_MSG_LEN];
+    const char *data = make_data("d.h5", 200, 0);
+    struct axl_train_settings s;
+    axl_train_defaults(&s);
+    s.epochs = 3;
+    s.batch = 20;
+    s.lr = 0.02f;
+    s.seed = 5;
+    struct axl_train_report rep;
+    float *a = train_lenet(data, &s, AXL_OK, msg, &rep);
+    cr_assert_eq(rep.nepochs, 3);
+    cr_assert(rep.epochs[2].train_loss < rep.epochs[0].train_loss, "loss %g then %g",
+              rep.epochs[0].train_loss, rep.epochs[2].train_loss);
+    axl_train_report_free(&rep);
+    float *b = train_lenet(data, &s, AXL_OK, msg, NULL);
+    cr_assert(!memcmp(a, b, lenet_params() * sizeof *a), "two runs with one seed differ");
+    s.seed = 6;
+    float *c = train_lenet(data, &s, AXL_OK, msg, NULL);
+    cr_assert(memcmp(a, c, lenet_params() * sizeof *a), "another seed gave the same weights");
+    free(a), free(b), free(c);
+}
+
+Test(train, resume_continues_exactly)
+{
+    char msg[AXL_MSG_LEN];
+    const char *data = make_data("d.h5", 120, 0);
+    struct axl_train_settings s;
+    axl_train_defaults(&s);
+    s.epochs = 3;
+    s.batch = 16;
+    s.optimizer = AXL_OPTIMIZER_ADAM;
+    s.lr = 1e-3f;
+    s.checkpoint_dir = path_in(g_dir, "full");
+    float *full = train_lenet(data, &s, AXL_OK, msg, NULL);
+    /* stopped after epoch 2 (the run of 3 epochs with its last checkpoint
+     * removed), then resumed */
+    char ck[1024];
+    snprintf(ck, sizeof ck, "%s/epoch-0003.h5", s.checkpoint_dir);
+    cr_assert_eq(unlink(ck), 0, "%s was not written", ck);
+    s.resume = 1;
+    struct axl_train_report rep;
+    float *resumed = train_lenet(data, &s, AXL_OK, msg, &rep);
+    cr_assert_eq(rep.start_epoch, 3);
+    cr_assert_eq(rep.nepochs, 3, "the report keeps the epochs before the resume");
+    axl_train_report_free(&rep);
+    cr_assert(!memcmp(full, resumed, lenet_params() * sizeof *full),
+              "resuming gave other weights than the uninterrupted run");
+    free(full), free(resumed);
+}
+
+Test(train, nan_loss_stops_and_keeps_the_last_good_weights)
+{
+    char msg[AXL_MSG_LEN];
+    const char *data = make_data("d.h5", 64, 0);
+    struct axl_train_settings s;
+    axl_train_defaults(&s);
+    s.epochs = 2;
+    s.batch = 16;
+    s.lr = 1e30f;
+    s.momentum = 0;
+    s.schedule = AXL_SCHEDULE_CONSTANT;
+    struct axl_graph *g = fixture_graph("lenet");
+    struct axl_tensor p0 = axl_graph_param(g, 0);
+    size_t n0 = (size_t)axl_tensor_numel(&p0);
+    float *before = malloc(n0 * sizeof *before);
+    memcpy(before, p0.data, n0 * sizeof *before);
+    struct axl_dataset *d = NULL;
+    cr_assert_eq(axl_dataset_open(data, g, &d, msg), AXL_OK, "%s", msg);
+    struct axl_train_report rep;
+    cr_assert_eq(axl_train(g, NULL, d, NULL, &s, &rep, msg), AXL_ERR_INVALID);
+    cr_assert(strstr(msg, "NaN") || strstr(msg, "infinite"), "%s", msg);
+    cr_assert(strstr(msg, "epoch 1"), "%s", msg);
+    cr_assert(!memcmp(before, p0.data, n0 * sizeof *before), "weights not restored");
+    axl_train_report_free(&rep);
+    axl_dataset_close(d);
+    axl_graph_free(g);
+    free(before);
+}
+
+Test(train, datasets_without_labels_or_with_bad_ones_are_refused)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_train_settings s;
+    axl_train_defaults(&s);
+    s.epochs = 1;
+    free(train_lenet(make_data("nolabels.h5", 10, -1), &s, AXL_ERR_INVALID, msg, NULL));
+    cr_assert(strstr(msg, "nolabels.h5") && strstr(msg, "labels"), "%s", msg);
+    free(train_lenet(make_data("range.h5", 10, 5), &s, AXL_ERR_INVALID, msg, NULL));
+    cr_assert(strstr(msg, "range.h5") && strstr(msg, "outside"), "%s", msg);
+}
