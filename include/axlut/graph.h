@@ -125,7 +125,9 @@ struct axl_run_opts {
  * entries, filled with tensors the caller frees with axl_tensor_free (also
  * on error, where they are empty).  opts NULL: exact on the CPU.  A wrong
  * input shape, or a failure of a node, is one line naming it.  The graph
- * is not changed: several threads may run one graph at once. */
+ * is not changed (except by opts->bn_train, which updates its
+ * BatchNormalization running statistics): several threads may run one
+ * graph at once. */
 enum axl_status axl_graph_run(const struct axl_graph *g, const struct axl_run_opts *opts,
                               const struct axl_tensor *inputs, struct axl_tensor *outputs,
                               char *msg);
