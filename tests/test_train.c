@@ -204,3 +204,53 @@ Test(train, datasets_without_labels_or_with_bad_ones_are_refused)
     free(train_lenet(make_data("range.h5", 10, 5), &s, AXL_ERR_INVALID, msg, NULL));
     cr_assert(strstr(msg, "range.h5") && strstr(msg, "outside"), "%s", msg);
 }
+
+/* Regression: /targets instead of /labels, mean squared error.  A single
+ * Gemm (the gemm_basic gradient fixture: y = A B + C, A 4x6) fitted to
+ * targets that some B and C reach exactly: the loss must fall to nearly 0. */
+Test(train, regression_targets_mean_squared_error)
+{
+    char msg[AXL_MSG_LEN];
+    const char *p = path_in(g_dir, "reg.h5");
+    float a[4][6], y[4][5];
+    for (int i = 0; i < 4; i++)
+        for (int k = 0; k < 6; k++)
+            a[i][k] = (float)((i * 7 + k * 3) % 5) - 2.0f;
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 5; j++) {
+            y[i][j] = 0.25f * (float)j;
+            for (int k = 0; k < 6; k++)
+                y[i][j] += 0.1f * (float)((j + k) % 3 - 1) * a[i][k];
+        }
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t da[2] = {4, 6}, dy[2] = {4, 5};
+    hid_t s1 = H5Screate_simple(2, da, NULL), s2 = H5Screate_simple(2, dy, NULL);
+    hid_t d1 = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, s1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t d2 = H5Dcreate2(f, "/targets", H5T_IEEE_F32LE, s2, H5P_DEFAULT, H5P_DEFAULT,
+                          H5P_DEFAULT);
+    cr_assert(H5Dwrite(d1, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a) >= 0);
+    cr_assert(H5Dwrite(d2, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d1), H5Dclose(d2), H5Sclose(s1), H5Sclose(s2), H5Fclose(f);
+    char model[1024];
+    snprintf(model, sizeof model, "%s/tests/data/grad_ops/gemm_basic.onnx",
+             getenv("AXL_SOURCE_DIR"));
+    struct axl_graph *g = NULL;
+    cr_assert_eq(axl_graph_load(model, &g, msg), AXL_OK, "%s", msg);
+    struct axl_dataset *d = NULL;
+    cr_assert_eq(axl_dataset_open(p, g, &d, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_dataset_target_size(d), 5);
+    struct axl_train_settings s;
+    axl_train_defaults(&s);
+    s.epochs = 300;
+    s.batch = 4;
+    s.lr = 0.02f;
+    s.schedule = AXL_SCHEDULE_CONSTANT;
+    struct axl_train_report rep;
+    cr_assert_eq(axl_train(g, NULL, d, NULL, &s, &rep, msg), AXL_OK, "%s", msg);
+    double first = rep.epochs[0].train_loss, last = rep.epochs[rep.nepochs - 1].train_loss;
+    cr_assert(last < 1e-3 * first && last < 1e-4, "loss %g -> %g", first, last);
+    cr_assert(isnan(rep.epochs[0].train_acc));
+    axl_train_report_free(&rep);
+    axl_dataset_close(d);
+    axl_graph_free(g);
+}

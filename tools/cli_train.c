@@ -26,7 +26,8 @@ static void usage(FILE *o)
         "Fine-tunes the network with its configured layers approximate in the forward\n"
         "pass (every product and add as in axlut run; weights re-encoded from the float\n"
         "master copy after every update), softmax cross-entropy of output 0 against the\n"
-        "dataset's /labels, and writes the same ONNX graph with updated initializers.\n\n"
+        "dataset's /labels (or the mean squared error against its /targets), and\n"
+        "writes the same ONNX graph with updated initializers.\n\n"
         "MAC options and --config mean exactly what they mean in axlut run (axlut run\n"
         "--help lists them); without any, every layer is exact float32.\n\n"
         "  --backward exact   (default) the straight-through estimator: the gradient\n"
@@ -176,8 +177,10 @@ static void progress(void *user, int epoch, int64_t done, int64_t total, double 
     fprintf(stderr, "\repoch %d/%d [", epoch, b->epochs);
     for (int i = 0; i < w; i++)
         fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
-    fprintf(stderr, "] %lld/%lld loss %.4f acc %.2f%%  ", (long long)done, (long long)total,
-            loss, 100 * acc);
+    fprintf(stderr, "] %lld/%lld loss %.4f", (long long)done, (long long)total, loss);
+    if (!isnan(acc))
+        fprintf(stderr, " acc %.2f%%", 100 * acc);
+    fprintf(stderr, "  ");
     if (done >= total)
         fprintf(stderr, "\r%*s\r", 100, "");
     fflush(stderr);

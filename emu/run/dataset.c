@@ -22,6 +22,8 @@ struct axl_dataset {
     size_t ninputs;
     struct input_src *in;
     hid_t labels;
+    hid_t targets;    /* float /targets, -1 when absent */
+    int64_t tper;     /* its values per sample */
     int64_t count;
 };
 
@@ -34,6 +36,8 @@ void axl_dataset_close(struct axl_dataset *d)
             H5Dclose(d->in[i].dset);
     if (d->labels >= 0)
         H5Dclose(d->labels);
+    if (d->targets >= 0)
+        H5Dclose(d->targets);
     if (d->file >= 0)
         H5Fclose(d->file);
     free(d->in);
@@ -43,6 +47,10 @@ void axl_dataset_close(struct axl_dataset *d)
 int64_t axl_dataset_count(const struct axl_dataset *d) { return d->count; }
 const char *axl_dataset_path(const struct axl_dataset *d) { return d->path; }
 int axl_dataset_has_labels(const struct axl_dataset *d) { return d->labels >= 0; }
+int64_t axl_dataset_target_size(const struct axl_dataset *d)
+{
+    return d->targets >= 0 ? d->tper : 0;
+}
 
 /* A scalar attribute (one element) read as a double: 1, 0 when missing or
  * unreadable, -1 when it holds another number of values, *count of them
@@ -157,6 +165,29 @@ static enum axl_status open_input(struct axl_dataset *d, hid_t loc, const char *
     return AXL_OK;
 }
 
+/* /targets: floating, the sample first, at most 2^31 values per sample */
+static enum axl_status open_targets(struct axl_dataset *d, char *msg)
+{
+    hsize_t dims[AXL_MAX_DIMS];
+    d->targets = H5Dopen2(d->file, "targets", H5P_DEFAULT);
+    hid_t sp = d->targets >= 0 ? H5Dget_space(d->targets) : -1;
+    hid_t ty = d->targets >= 0 ? H5Dget_type(d->targets) : -1;
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    int ok = nd >= 1 && nd <= AXL_MAX_DIMS && H5Sget_simple_extent_dims(sp, dims, NULL) == nd &&
+             ty >= 0 && H5Tget_class(ty) == H5T_FLOAT && dims[0] == (hsize_t)d->count;
+    d->tper = 1;
+    for (int k = 1; ok && k < nd; k++)
+        ok = mul_within(d->tper, (int64_t)dims[k], (int64_t)1 << 31, &d->tper);
+    if (ty >= 0)
+        H5Tclose(ty);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (!ok)
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: /targets must be floating point with one row "
+                        "per sample (%lld)", d->path, (long long)d->count);
+    return AXL_OK;
+}
+
 static enum axl_status dataset_open(const char *path, const struct axl_graph *g,
                                     struct axl_dataset **out, char *msg)
 {
@@ -164,7 +195,7 @@ static enum axl_status dataset_open(const char *path, const struct axl_graph *g,
     struct axl_dataset *d = calloc(1, sizeof *d);
     if (!d)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-    d->file = d->labels = -1;
+    d->file = d->labels = d->targets = -1;
     snprintf(d->path, sizeof d->path, "%s", path);
     enum axl_status st = AXL_ERR_FORMAT;
     H5E_BEGIN_TRY { d->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT); }
@@ -236,6 +267,9 @@ static enum axl_status dataset_open(const char *path, const struct axl_graph *g,
             goto fail;
         }
     }
+    if (H5Lexists(d->file, "targets", H5P_DEFAULT) > 0 &&
+        (st = open_targets(d, msg)) != AXL_OK)
+        goto fail;
     *out = d;
     return AXL_OK;
 fail:
@@ -337,4 +371,31 @@ enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n
     enum axl_status st = dataset_read(d, start, n, inputs, labels, msg);
     (void)axl_h5_quiet_off(&q);
     return st;
+}
+
+enum axl_status axl_dataset_read_targets(struct axl_dataset *d, int64_t start, int64_t n,
+                                         float *out, char *msg)
+{
+    if (d->targets < 0)
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s has no /targets", d->path);
+    struct axl_h5_quiet q;
+    (void)axl_h5_quiet_on(&q);
+    hsize_t off[AXL_MAX_DIMS] = {0}, cnt[AXL_MAX_DIMS];
+    hid_t fs = H5Dget_space(d->targets);
+    int nd = H5Sget_simple_extent_ndims(fs);
+    herr_t r = nd >= 1 ? H5Sget_simple_extent_dims(fs, cnt, NULL) : -1;
+    off[0] = (hsize_t)start;
+    cnt[0] = (hsize_t)n;
+    hid_t ms = r >= 0 ? H5Screate_simple(nd, cnt, NULL) : -1;
+    if (r >= 0 && ms >= 0)
+        r = H5Sselect_hyperslab(fs, H5S_SELECT_SET, off, NULL, cnt, NULL);
+    if (r >= 0 && ms >= 0)
+        r = H5Dread(d->targets, H5T_NATIVE_FLOAT, ms, fs, H5P_DEFAULT, out);
+    if (ms >= 0)
+        H5Sclose(ms);
+    H5Sclose(fs);
+    (void)axl_h5_quiet_off(&q);
+    if (r < 0 || ms < 0)
+        return axl_msgf(msg, AXL_ERR_IO, "%s: reading /targets failed (damaged file?)", d->path);
+    return AXL_OK;
 }

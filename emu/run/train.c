@@ -100,6 +100,8 @@ struct tset {
     int64_t *labels;
     struct axl_tensor *batch; /* nin tensors of up to B samples */
     int64_t *blabels;
+    int64_t tper;             /* regression: target values per sample (no labels) */
+    float *targets, *btargets;
 };
 
 static void tset_free(struct tset *t)
@@ -112,6 +114,8 @@ static void tset_free(struct tset *t)
     free(t->batch);
     free(t->labels);
     free(t->blabels);
+    free(t->targets);
+    free(t->btargets);
 }
 
 static enum axl_status tset_load(const struct axl_graph *g, struct axl_dataset *d, int64_t limit,
@@ -122,9 +126,10 @@ static enum axl_status tset_load(const struct axl_graph *g, struct axl_dataset *
     t->n = axl_dataset_count(d);
     if (limit > 0 && limit < t->n)
         t->n = limit;
-    if (!axl_dataset_has_labels(d))
-        return axl_msgf(msg, AXL_ERR_INVALID, "%s has no /labels: training needs a label per "
-                        "sample (softmax cross-entropy)", axl_dataset_path(d));
+    if (!axl_dataset_has_labels(d) && !(t->tper = axl_dataset_target_size(d)))
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s has neither /labels nor /targets: training "
+                        "needs a label per sample (softmax cross-entropy) or a target (mean "
+                        "squared error)", axl_dataset_path(d));
     if (t->n < 1)
         return axl_msgf(msg, AXL_ERR_INVALID, "%s holds no samples", axl_dataset_path(d));
     t->all = calloc(t->nin + 1, sizeof *t->all);
@@ -133,7 +138,12 @@ static enum axl_status tset_load(const struct axl_graph *g, struct axl_dataset *
     t->blabels = malloc((size_t)B * sizeof *t->blabels);
     if (!t->all || !t->batch || !t->labels || !t->blabels)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-    enum axl_status st = axl_dataset_read(d, 0, t->n, t->all, t->labels, msg);
+    if (t->tper && (!(t->targets = malloc((size_t)(t->n * t->tper) * sizeof(float))) ||
+                    !(t->btargets = malloc((size_t)(B * t->tper) * sizeof(float)))))
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    enum axl_status st = axl_dataset_read(d, 0, t->n, t->all, t->tper ? NULL : t->labels, msg);
+    if (st == AXL_OK && t->tper)
+        st = axl_dataset_read_targets(d, 0, t->n, t->targets, msg);
     for (size_t i = 0; st == AXL_OK && i < t->nin; i++) {
         t->batch[i] = t->all[i];
         t->batch[i].dims[0] = B;
@@ -155,7 +165,11 @@ static void tset_gather(struct tset *t, const int64_t *order, int64_t n)
                    (size_t)row * sizeof(float));
     }
     for (int64_t j = 0; j < n; j++)
-        t->blabels[j] = t->labels[order[j]];
+        if (t->tper)
+            memcpy(t->btargets + j * t->tper, t->targets + order[j] * t->tper,
+                   (size_t)t->tper * sizeof(float));
+        else
+            t->blabels[j] = t->labels[order[j]];
 }
 
 /* the epoch's order: Fisher-Yates from (seed, epoch), the same for any run */
@@ -195,6 +209,19 @@ static double xent(const float *logits, const int64_t *labels, int64_t n, int64_
         *right += axl_argmax(z, c) == labels[i];
     }
     return loss / (double)n;
+}
+
+/* Mean squared error over every value (as torch's MSELoss), its gradient
+ * into dy. */
+static double mse(const float *y, const float *target, int64_t cnt, float *dy)
+{
+    double loss = 0;
+    for (int64_t k = 0; k < cnt; k++) {
+        double e = (double)y[k] - (double)target[k];
+        loss += e * e;
+        dy[k] = (float)(2 * e / (double)cnt);
+    }
+    return loss / (double)cnt;
 }
 
 /* ---- optimizer ------------------------------------------------------------------- */
@@ -315,12 +342,17 @@ static enum axl_status train_batch(struct trainer *t, int epoch, int64_t b, int6
     double t1 = now();
     if (axl_tensor_numel(&t->out[0]) != n * t->classes) {
         axl_tape_free(tape);
+        int64_t got = axl_tensor_numel(&t->out[0]);
+        for (size_t i = 0; i < t->nout; i++)
+            axl_tensor_free(&t->out[i]);
         return axl_msgf(msg, AXL_ERR_MISMATCH, "output 0 has %lld values for a batch of %lld "
-                        "(expected %lld classes per sample)",
-                        (long long)axl_tensor_numel(&t->out[0]), (long long)n,
-                        (long long)t->classes);
+                        "(expected %lld per sample)",
+                        (long long)got, (long long)n, (long long)t->classes);
     }
-    *loss = xent(t->out[0].data, t->ts.blabels, n, t->classes, t->dlogits, right);
+    if (t->ts.tper)
+        *loss = mse(t->out[0].data, t->ts.btargets, n * t->classes, t->dlogits);
+    else
+        *loss = xent(t->out[0].data, t->ts.blabels, n, t->classes, t->dlogits, right);
     struct axl_tensor dout[16];
     memset(dout, 0, sizeof dout);
     dout[0] = t->out[0];
@@ -394,11 +426,11 @@ static enum axl_status run_epoch(struct trainer *t, int epoch, struct axl_train_
         done += n;
         if (s->progress)
             s->progress(s->progress_user, epoch, done, t->ts.n, sum / (double)done,
-                        (double)right / (double)done);
+                        t->ts.tper ? NAN : (double)right / (double)done);
     }
     e->samples = done;
     e->train_loss = done ? sum / (double)done : NAN;
-    e->train_acc = done ? (double)right / (double)done : NAN;
+    e->train_acc = done && !t->ts.tper ? (double)right / (double)done : NAN;
     e->seconds = now() - start;
     return st;
 }
@@ -412,6 +444,13 @@ static enum axl_status classes_of(struct trainer *t, char *msg)
     int64_t c = 1;
     for (int i = 1; i < nd; i++)
         c *= dims[i] > 0 ? dims[i] : 1;
+    if (t->ts.tper) {
+        t->classes = c;
+        if (nd >= 1 && c == t->ts.tper)
+            return AXL_OK;
+        return axl_msgf(msg, AXL_ERR_MISMATCH, "/targets has %lld values per sample, output 0 "
+                        "of the model %lld", (long long)t->ts.tper, (long long)c);
+    }
     if (nd < 1 || c < 2)
         return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "output 0 has %lld value(s) per sample; "
                         "training needs class scores (logits)", (long long)c);

@@ -4,7 +4,9 @@
  * A dataset file holds `/inputs` (float32 of any rank whose first axis is
  * the sample, or uint8 with `scale` and `offset` attributes: value =
  * scale * code + offset), or a group `/inputs` with one such dataset per
- * model input name; optional `/labels` (integers, one per sample).
+ * model input name; optional `/labels` (integers, one per sample) and
+ * `/targets` (floating, the sample first: what a regression is trained to
+ * output).
  */
 #ifndef AXLUT_DATASET_H
 #define AXLUT_DATASET_H
@@ -30,6 +32,12 @@ int64_t axl_dataset_count(const struct axl_dataset *d);
 /* The path it was opened from, for messages (owned by d). */
 const char *axl_dataset_path(const struct axl_dataset *d);
 int axl_dataset_has_labels(const struct axl_dataset *d);
+/* Values per sample of /targets (float, first axis the sample: regression
+ * targets for training), 0 without them. */
+int64_t axl_dataset_target_size(const struct axl_dataset *d);
+/* Targets of samples [start, start + n) into out (n * target_size). */
+enum axl_status axl_dataset_read_targets(struct axl_dataset *d, int64_t start, int64_t n,
+                                         float *out, char *msg);
 /* Samples [start, start + n) into inputs (axl_graph_input_count() tensors,
  * allocated here; free with axl_tensor_free) and labels (n, or NULL). */
 enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,
