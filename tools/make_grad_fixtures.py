@@ -67,7 +67,7 @@ def vi(name, shape):
 
 
 def put_tensor(f, a):
-    a = np.ascontiguousarray(np.asarray(a, dtype=np.float32))
+    a = np.array(a, dtype=np.float32, order="C")  # ascontiguousarray would make a scalar 1-D
     f.write(struct.pack("<I", a.ndim))
     for d in a.shape:
         f.write(struct.pack("<q", d))

@@ -7,9 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph_internal.h"
-
-
+#include "autodiff.h"
 
 /* ---- unary -------------------------------------------------------------------- */
 enum un { U_RELU, U_LEAKY, U_SIGMOID, U_TANH, U_HSIG, U_HSWISH, U_ERF, U_GELU, U_GELU_TANH,
@@ -60,6 +58,31 @@ static float scalar_in(struct run_ctx *c, const struct gnode *n, int i, float df
     return t && t->data && gt_numel(t) > 0 ? (float)gt_getd(t, 0) : dflt;
 }
 
+/* the attributes (and Clip's bounds) of a unary node */
+struct uparams {
+    int k; /* enum un */
+    float alpha, beta, lo, hi;
+};
+
+static struct uparams unary_params(struct run_ctx *c, const struct gnode *n)
+{
+    struct uparams p;
+    p.k = unary_kind(n);
+    p.alpha = ga_float(n, "alpha", p.k == U_LEAKY ? 0.01f : p.k == U_HSIG ? 0.2f : 1.0f);
+    p.beta = ga_float(n, "beta", 0.5f);
+    p.lo = -INFINITY, p.hi = INFINITY;
+    if (p.k == U_CLIP) {
+        if (c->g->opset < 11) {
+            p.lo = ga_float(n, "min", -FLT_MAX);
+            p.hi = ga_float(n, "max", FLT_MAX);
+        } else {
+            p.lo = scalar_in(c, n, 1, -INFINITY);
+            p.hi = scalar_in(c, n, 2, INFINITY);
+        }
+    }
+    return p;
+}
+
 static enum axl_status unary_exec(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     (void)msg;
@@ -67,19 +90,9 @@ static enum axl_status unary_exec(struct run_ctx *c, const struct gnode *n, char
     const float *x = xt->data;
     float *y = out_t(c, n, 0)->data;
     int64_t cnt = gt_numel(xt);
-    int k = unary_kind(n);
-    float alpha = ga_float(n, "alpha", k == U_LEAKY ? 0.01f : k == U_HSIG ? 0.2f : 1.0f);
-    float beta = ga_float(n, "beta", 0.5f);
-    float lo = -INFINITY, hi = INFINITY;
-    if (k == U_CLIP) {
-        if (c->g->opset < 11) {
-            lo = ga_float(n, "min", -FLT_MAX);
-            hi = ga_float(n, "max", FLT_MAX);
-        } else {
-            lo = scalar_in(c, n, 1, -INFINITY);
-            hi = scalar_in(c, n, 2, INFINITY);
-        }
-    }
+    const struct uparams p = unary_params(c, n);
+    const int k = p.k;
+    const float alpha = p.alpha, beta = p.beta, lo = p.lo, hi = p.hi;
 #pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
     for (int64_t i = 0; i < cnt; i++) {
         float v = x[i], r;
@@ -110,6 +123,66 @@ static enum axl_status unary_exec(struct run_ctx *c, const struct gnode *n, char
         default: r = cosf(v); break;
         }
         y[i] = r;
+    }
+    return AXL_OK;
+}
+
+/* d y / d x at x = v, y = r.  Where the function has a kink the value is
+ * PyTorch's: Relu 0 and LeakyRelu alpha at 0, Abs 0 at 0, Elu alpha at 0,
+ * HardSigmoid 0 at its corners, HardSwish -0.5 at -3 and 1.5 at 3, Clip 1
+ * on its bounds (torch.clamp passes the gradient where min <= x <= max). */
+static double unary_grad(const struct uparams *p, double v, double r)
+{
+    const double k0 = 0.7978845608028654, c3 = 0.044715; /* sqrt(2/pi), tanh-Gelu's cubic */
+    switch (p->k) {
+    case U_RELU: return v > 0;
+    case U_LEAKY: return v > 0 ? 1.0 : p->alpha;
+    case U_SIGMOID: return r * (1.0 - r);
+    case U_TANH: return 1.0 - r * r;
+    case U_HSIG: {
+        float s = p->alpha * (float)v + p->beta;
+        return s > 0.0f && s < 1.0f ? p->alpha : 0.0;
+    }
+    case U_HSWISH: return v < -3.0 ? 0.0 : v <= 3.0 ? v / 3.0 + 0.5 : 1.0;
+    case U_ERF: return 1.1283791670955126 * exp(-v * v); /* 2/sqrt(pi) */
+    case U_GELU: /* Phi(v) + v phi(v) */
+        return 0.5 * (1.0 + erf(v / 1.4142135623730951)) +
+               v * 0.3989422804014327 * exp(-0.5 * v * v);
+    case U_GELU_TANH: {
+        double t = tanh(k0 * (v + c3 * v * v * v));
+        return 0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * k0 * (1.0 + 3.0 * c3 * v * v);
+    }
+    case U_SQRT: return 0.5 / r;
+    case U_EXP: return r;
+    case U_LOG: return 1.0 / v;
+    case U_ABS: return v > 0 ? 1.0 : v < 0 ? -1.0 : 0.0;
+    case U_NEG: return -1.0;
+    case U_RECIP: return -r * r;
+    case U_ELU: return v > 0 ? 1.0 : p->alpha * exp(v);
+    case U_SOFTPLUS: return v > 20.0 ? 1.0 : 1.0 / (1.0 + exp(-v)); /* the forward's threshold */
+    case U_CLIP: return v >= p->lo && v <= p->hi;
+    case U_SIN: return cos(v);
+    case U_COS: return -sin(v);
+    default: return 0.0; /* Floor, Ceil: piecewise constant */
+    }
+}
+
+static enum axl_status unary_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const float *dy = grad_out(gc, n, 0);
+    float *gx;
+    enum axl_status st = grad_in(gc, n, 0, &gx, msg);
+    const struct uparams p = unary_params(gc->c, n);
+    if (st != AXL_OK || !gx || !dy || p.k == U_FLOOR || p.k == U_CEIL)
+        return st;
+    const struct gtensor *xt = in_t(gc->c, n, 0);
+    const float *x = xt->data, *y = out_t(gc->c, n, 0)->data;
+    int64_t cnt = gt_numel(xt);
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t i = 0; i < cnt; i++) {
+        double d = unary_grad(&p, x[i], y[i]);
+        if (d != 0.0) /* a masked element stays 0 whatever dy holds, as torch's where */
+            gx[i] += (float)(dy[i] * d);
     }
     return AXL_OK;
 }
@@ -252,6 +325,113 @@ static enum axl_status bin_exec(struct run_ctx *c, const struct gnode *n, char *
     return AXL_OK;
 }
 
+/* ---- backward of the broadcasting operators ------------------------------------------- */
+/* Where a backward adds input i's gradient computed at the output's shape
+ * y: straight into the input's gradient when the input has the output's
+ * size (then it was not broadcast), else into a temporary that sink_close
+ * sums over the broadcast dimensions.  dst NULL: no gradient wanted. */
+struct sink {
+    float *dst, *tmp;
+};
+
+static enum axl_status sink_open(struct grad_ctx *gc, const struct gnode *n, int i,
+                                 const struct gtensor *y, struct sink *s, char *msg)
+{
+    s->dst = s->tmp = NULL;
+    const struct gtensor *x = in_t(gc->c, n, i);
+    float *g;
+    if (!x || x->dtype != GDT_F32)
+        return AXL_OK;
+    enum axl_status st = grad_in(gc, n, i, &g, msg);
+    int64_t cnt = gt_numel(y);
+    if (st != AXL_OK || !g || gt_numel(x) == cnt) {
+        s->dst = g;
+        return st;
+    }
+    if (!(s->tmp = calloc((size_t)(cnt > 0 ? cnt : 1), sizeof(float))))
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for a gradient of %lld values",
+                        (long long)cnt);
+    s->dst = s->tmp;
+    return AXL_OK;
+}
+
+/* st, or the reduction's failure; frees the temporary either way */
+static enum axl_status sink_close(struct grad_ctx *gc, const struct gnode *n, int i,
+                                  const struct gtensor *y, struct sink *s, enum axl_status st,
+                                  char *msg)
+{
+    if (s->tmp && st == AXL_OK)
+        st = grad_in_reduce(gc, n, i, s->tmp, y->ndim, y->dims, msg);
+    free(s->tmp);
+    s->tmp = s->dst = NULL;
+    return st;
+}
+
+/* d y / d a and d y / d b of y = a (op) b; ties of Max and Min split the
+ * gradient evenly and PRelu's slope gets none at x = 0, as in PyTorch
+ * (torch.maximum, torch.minimum, F.prelu) */
+static void bin_grad(int k, double a, double b, double *da, double *db)
+{
+    switch (k) {
+    case B_ADD: *da = 1.0, *db = 1.0; break;
+    case B_SUB: *da = 1.0, *db = -1.0; break;
+    case B_MUL: *da = b, *db = a; break;
+    case B_DIV: *da = 1.0 / b, *db = -a / (b * b); break;
+    case B_POW: /* torch: 0 for a zero exponent, and for a zero base with b >= 0 */
+        *da = b == 0.0 ? 0.0 : b * pow(a, b - 1.0);
+        *db = a == 0.0 && b >= 0.0 ? 0.0 : pow(a, b) * log(a);
+        break;
+    case B_MAX:
+        *da = a == b ? 0.5 : a < b ? 0.0 : 1.0;
+        *db = a == b ? 0.5 : a > b ? 0.0 : 1.0;
+        break;
+    case B_MIN:
+        *da = a == b ? 0.5 : a > b ? 0.0 : 1.0;
+        *db = a == b ? 0.5 : a < b ? 0.0 : 1.0;
+        break;
+    default: /* PRelu: a the input, b the slope */
+        *da = a > 0 ? 1.0 : b;
+        *db = a > 0 ? 0.0 : a;
+        break;
+    }
+}
+
+static enum axl_status bin_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const struct gtensor *a = in_t(gc->c, n, 0), *b = in_t(gc->c, n, 1);
+    const struct gtensor *y = out_t(gc->c, n, 0);
+    const float *dy = grad_out(gc, n, 0);
+    if (!dy || y->dtype != GDT_F32)
+        return AXL_OK;
+    struct sink sa, sb = {NULL, NULL};
+    enum axl_status st = sink_open(gc, n, 0, y, &sa, msg);
+    if (st == AXL_OK)
+        st = sink_open(gc, n, 1, y, &sb, msg);
+    int k = bin_kind(n->op), r = y->ndim;
+    int64_t str_a[AXL_MAX_DIMS], str_b[AXL_MAX_DIMS], cnt = gt_numel(y);
+    bcast_strides(a, r, y->dims, str_a);
+    bcast_strides(b, r, y->dims, str_b);
+    float *ga = sa.dst, *gb = sb.dst;
+    int64_t todo = st == AXL_OK && (ga || gb) ? cnt : 0;
+#pragma omp parallel for schedule(static) if (todo > PAR_MIN)
+    for (int64_t o = 0; o < todo; o++) {
+        int64_t rem = o, pa = 0, pb = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            int64_t q = rem % y->dims[d];
+            rem /= y->dims[d];
+            pa += q * str_a[d], pb += q * str_b[d];
+        }
+        double da, db;
+        bin_grad(k, ((const float *)a->data)[pa], gt_getd(b, pb), &da, &db);
+        if (ga && da != 0.0)
+            ga[o] += (float)(dy[o] * da);
+        if (gb && db != 0.0)
+            gb[o] += (float)(dy[o] * db);
+    }
+    st = sink_close(gc, n, 0, y, &sa, st, msg);
+    return sink_close(gc, n, 1, y, &sb, st, msg);
+}
+
 /* Sum, Mean, Max, Min with any number of inputs are folded pairwise by the
  * binary ones; here only the two-input forms are listed. */
 
@@ -297,8 +477,42 @@ static enum axl_status where_exec(struct run_ctx *c, const struct gnode *n, char
     return AXL_OK;
 }
 
+/* The condition carries no gradient (nodiff); X's and Y's are the output's
+ * where it took them. */
+static enum axl_status where_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const struct gtensor *cd = in_t(gc->c, n, 0), *y = out_t(gc->c, n, 0);
+    const float *dy = grad_out(gc, n, 0);
+    if (!dy || y->dtype != GDT_F32)
+        return AXL_OK;
+    struct sink sx, sy = {NULL, NULL};
+    enum axl_status st = sink_open(gc, n, 1, y, &sx, msg);
+    if (st == AXL_OK)
+        st = sink_open(gc, n, 2, y, &sy, msg);
+    int r = y->ndim;
+    int64_t s0[AXL_MAX_DIMS], cnt = gt_numel(y);
+    bcast_strides(cd, r, y->dims, s0);
+    float *gx = sx.dst, *gy = sy.dst;
+    int64_t todo = st == AXL_OK && (gx || gy) ? cnt : 0;
+#pragma omp parallel for schedule(static) if (todo > PAR_MIN)
+    for (int64_t i = 0; i < todo; i++) {
+        int64_t rem = i, p0 = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            p0 += rem % y->dims[d] * s0[d];
+            rem /= y->dims[d];
+        }
+        float *g = ((const int64_t *)cd->data)[p0] != 0 ? gx : gy;
+        if (g)
+            g[i] += dy[i];
+    }
+    st = sink_close(gc, n, 1, y, &sx, st, msg);
+    return sink_close(gc, n, 2, y, &sy, st, msg);
+}
+
 /* ---- softmax ------------------------------------------------------------------------ */
-static enum axl_status softmax_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+/* the softmax's rows: outer x len x inner, normalised along len */
+static enum axl_status softmax_geom(struct run_ctx *c, const struct gnode *n, int64_t *outer,
+                                   int64_t *len, int64_t *inner, char *msg)
 {
     const struct gtensor *xt = in_t(c, n, 0);
     int r = xt->ndim;
@@ -306,15 +520,25 @@ static enum axl_status softmax_exec(struct run_ctx *c, const struct gnode *n, ch
     int ax = norm_axis(axis, r, n, msg);
     if (ax < 0)
         return AXL_ERR_INVALID;
-    int64_t outer = 1, len = 1, inner = 1;
+    *outer = *len = *inner = 1;
     for (int d = 0; d < r; d++) {
         if (d < ax)
-            outer *= xt->dims[d];
+            *outer *= xt->dims[d];
         else if (d == ax || c->g->opset < 13) /* before 13: coerced to 2-D at axis */
-            len *= xt->dims[d];
+            *len *= xt->dims[d];
         else
-            inner *= xt->dims[d];
+            *inner *= xt->dims[d];
     }
+    return AXL_OK;
+}
+
+static enum axl_status softmax_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *xt = in_t(c, n, 0);
+    int64_t outer, len, inner;
+    enum axl_status st = softmax_geom(c, n, &outer, &len, &inner, msg);
+    if (st != AXL_OK)
+        return st;
     const float *x = xt->data;
     float *y = out_t(c, n, 0)->data;
     int logsm = !strcmp(n->op, "LogSoftmax");
@@ -330,6 +554,37 @@ static enum axl_status softmax_exec(struct run_ctx *c, const struct gnode *n, ch
         for (int64_t k = 0; k < len; k++) {
             double v = (double)x[base + k * inner] - mx;
             y[base + k * inner] = logsm ? (float)(v - log(s)) : (float)(exp(v) / s);
+        }
+    }
+    return AXL_OK;
+}
+
+/* From the outputs y: Softmax dx = y (dy - sum(dy y)), LogSoftmax
+ * dx = dy - exp(y) sum(dy), each sum along the row (the forward's rows,
+ * opset < 13's 2-D coercion included). */
+static enum axl_status softmax_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    int64_t outer, len, inner;
+    const float *dy = grad_out(gc, n, 0);
+    float *gx;
+    enum axl_status st = grad_in(gc, n, 0, &gx, msg);
+    if (st != AXL_OK || !gx || !dy)
+        return st;
+    if ((st = softmax_geom(gc->c, n, &outer, &len, &inner, msg)) != AXL_OK)
+        return st;
+    const float *y = out_t(gc->c, n, 0)->data;
+    int logsm = !strcmp(n->op, "LogSoftmax");
+#pragma omp parallel for schedule(static) if (outer * inner * len > PAR_MIN)
+    for (int64_t oi = 0; oi < outer * inner; oi++) {
+        int64_t base = oi / inner * len * inner + oi % inner;
+        double s = 0;
+        for (int64_t k = 0; k < len; k++)
+            s += logsm ? (double)dy[base + k * inner]
+                       : (double)dy[base + k * inner] * y[base + k * inner];
+        for (int64_t k = 0; k < len; k++) {
+            int64_t e = base + k * inner;
+            gx[e] += logsm ? (float)(dy[e] - exp((double)y[e]) * s)
+                           : (float)(y[e] * (dy[e] - s));
         }
     }
     return AXL_OK;
@@ -403,6 +658,35 @@ static enum axl_status reduce_shape(struct run_ctx *c, const struct gnode *n, ch
     return set_out(c, n, 0, GDT_F32, r, d, msg);
 }
 
+enum { R_MEAN, R_SUM, R_MAX, R_MIN };
+
+static int reduce_kind(const struct gnode *n)
+{
+    return !strcmp(n->op, "ReduceMean") ? R_MEAN : !strcmp(n->op, "ReduceSum") ? R_SUM
+         : !strcmp(n->op, "ReduceMax") ? R_MAX : R_MIN;
+}
+
+/* strides (element units of the output) of x's dimensions: 0 on reduced ones */
+static void reduce_strides(const struct gtensor *x, unsigned mask, int64_t *ostr)
+{
+    int64_t s = 1;
+    for (int i = x->ndim - 1; i >= 0; i--) {
+        ostr[i] = (mask >> i & 1) ? 0 : s;
+        s *= (mask >> i & 1) ? 1 : x->dims[i];
+    }
+}
+
+/* the output element input element i is reduced into */
+static int64_t reduce_out(const struct gtensor *x, const int64_t *ostr, int64_t i)
+{
+    int64_t o = 0;
+    for (int d = x->ndim - 1; d >= 0; d--) {
+        o += (i % x->dims[d]) * ostr[d];
+        i /= x->dims[d];
+    }
+    return o;
+}
+
 static enum axl_status reduce_exec(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     const struct gtensor *xt = in_t(c, n, 0);
@@ -411,30 +695,21 @@ static enum axl_status reduce_exec(struct run_ctx *c, const struct gnode *n, cha
     enum axl_status st = reduce_mask(c, n, &mask, msg);
     if (st != AXL_OK)
         return st;
-    int r = xt->ndim;
-    int64_t ostr[AXL_MAX_DIMS], s = 1, cnt = gt_numel(xt), ocnt = gt_numel(yt);
-    for (int i = r - 1; i >= 0; i--) {
-        ostr[i] = (mask >> i & 1) ? 0 : s;
-        s *= (mask >> i & 1) ? 1 : xt->dims[i];
-    }
-    int kind = !strcmp(n->op, "ReduceMean") ? 0 : !strcmp(n->op, "ReduceSum") ? 1
-             : !strcmp(n->op, "ReduceMax") ? 2 : 3;
+    int64_t ostr[AXL_MAX_DIMS], cnt = gt_numel(xt), ocnt = gt_numel(yt);
+    reduce_strides(xt, mask, ostr);
+    int kind = reduce_kind(n);
     double *acc = malloc((size_t)(ocnt > 0 ? ocnt : 1) * sizeof *acc);
     if (!acc)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; i < ocnt; i++)
-        acc[i] = kind == 2 ? -INFINITY : kind == 3 ? INFINITY : 0.0;
+        acc[i] = kind == R_MAX ? -INFINITY : kind == R_MIN ? INFINITY : 0.0;
     const float *x = xt->data;
     for (int64_t i = 0; i < cnt; i++) {
-        int64_t rem = i, o = 0;
-        for (int d = r - 1; d >= 0; d--) {
-            o += (rem % xt->dims[d]) * ostr[d];
-            rem /= xt->dims[d];
-        }
+        int64_t o = reduce_out(xt, ostr, i);
         double v = x[i];
-        if (kind <= 1)
+        if (kind == R_MEAN || kind == R_SUM)
             acc[o] += v;
-        else if (kind == 2)
+        else if (kind == R_MAX)
             acc[o] = v > acc[o] ? v : acc[o];
         else
             acc[o] = v < acc[o] ? v : acc[o];
@@ -442,28 +717,78 @@ static enum axl_status reduce_exec(struct run_ctx *c, const struct gnode *n, cha
     float *y = yt->data;
     double per = ocnt ? (double)cnt / (double)ocnt : 1;
     for (int64_t i = 0; i < ocnt; i++)
-        y[i] = (float)(kind == 0 ? acc[i] / per : acc[i]);
+        y[i] = (float)(kind == R_MEAN ? acc[i] / per : acc[i]);
     free(acc);
     return AXL_OK;
 }
 
-#define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, same_shape, unary_exec, NULL, 0}
-#define BIN(name) {name, "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, NULL, 0}
+/* ReduceMax and ReduceMin share the gradient evenly among the elements
+ * equal to the extremum, as torch.amax and torch.amin do (torch.max(dim)
+ * would give it all to one of them). */
+static enum axl_status reduce_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const float *dy = grad_out(gc, n, 0);
+    float *gx;
+    unsigned mask;
+    enum axl_status st = grad_in(gc, n, 0, &gx, msg);
+    if (st != AXL_OK || !gx || !dy)
+        return st;
+    if ((st = reduce_mask(gc->c, n, &mask, msg)) != AXL_OK)
+        return st;
+    const struct gtensor *xt = in_t(gc->c, n, 0), *yt = out_t(gc->c, n, 0);
+    const float *x = xt->data, *y = yt->data;
+    int64_t ostr[AXL_MAX_DIMS], cnt = gt_numel(xt), ocnt = gt_numel(yt);
+    int kind = reduce_kind(n);
+    double per = ocnt ? (double)cnt / (double)ocnt : 1;
+    int64_t *ties = NULL;
+    reduce_strides(xt, mask, ostr);
+    if (kind == R_MAX || kind == R_MIN) {
+        if (!(ties = calloc((size_t)(ocnt > 0 ? ocnt : 1), sizeof *ties)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        for (int64_t i = 0; i < cnt; i++) {
+            int64_t o = reduce_out(xt, ostr, i);
+            ties[o] += x[i] == y[o];
+        }
+    }
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t i = 0; i < cnt; i++) {
+        int64_t o = reduce_out(xt, ostr, i);
+        if (kind == R_SUM)
+            gx[i] += dy[o];
+        else if (kind == R_MEAN)
+            gx[i] += (float)(dy[o] / per);
+        else if (x[i] == y[o])
+            gx[i] += (float)((double)dy[o] / (double)ties[o]);
+    }
+    free(ties);
+    return AXL_OK;
+}
+
+#define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, same_shape, unary_exec, \
+                         unary_backward, 0}
+/* arithmetic: both operands differentiable (Pow's exponent too; PRelu's slope) */
+#define BIN(name) {name, "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, bin_backward, 0}
+/* comparisons and logic: integer outputs, no gradient through them; Mod
+ * has no backward */
+#define CMP(name) {name, "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, NULL, 3}
+/* the axes input is nodiff */
 #define RED(name) {name, "axes,keepdims,noop_with_empty_axes", 1, 2, 1, 1, 0, 0, reduce_check, \
-                   reduce_shape, reduce_exec, NULL, 0}
+                   reduce_shape, reduce_exec, reduce_backward, 2}
 const struct op_def axl_ops_elem[] = {
     UN("Relu", ""), UN("LeakyRelu", "alpha"), UN("Sigmoid", ""), UN("Tanh", ""),
     UN("HardSigmoid", "alpha,beta"), UN("HardSwish", ""), UN("Erf", ""), UN("Gelu", "approximate"),
     UN("Sqrt", ""), UN("Exp", ""), UN("Log", ""), UN("Abs", ""), UN("Neg", ""),
     UN("Reciprocal", ""), UN("Floor", ""), UN("Ceil", ""), UN("Elu", "alpha"),
     UN("Softplus", ""), UN("Sin", ""), UN("Cos", ""),
-    {"Clip", "min,max", 1, 3, 1, 1, 0, 0, unary_check, same_shape, unary_exec, NULL, 0},
+    /* min and max are bounds: nodiff */
+    {"Clip", "min,max", 1, 3, 1, 1, 0, 0, unary_check, same_shape, unary_exec, unary_backward, 6},
     BIN("Add"), BIN("Sub"), BIN("Mul"), BIN("Div"), BIN("Pow"), BIN("Max"), BIN("Min"),
-    BIN("PRelu"), BIN("Equal"), BIN("Less"), BIN("Greater"), BIN("LessOrEqual"),
-    BIN("GreaterOrEqual"), BIN("And"), BIN("Or"), BIN("Mod"),
-    {"Where", "", 3, 3, 1, 1, 0, 0, NULL, where_shape, where_exec, NULL, 0},
-    {"Softmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec, NULL, 0},
-    {"LogSoftmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec, NULL, 0},
+    BIN("PRelu"), CMP("Equal"), CMP("Less"), CMP("Greater"), CMP("LessOrEqual"),
+    CMP("GreaterOrEqual"), CMP("And"), CMP("Or"),
+    {"Mod", "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, NULL, 0},
+    {"Where", "", 3, 3, 1, 1, 0, 0, NULL, where_shape, where_exec, where_backward, 1},
+    {"Softmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec, softmax_backward, 0},
+    {"LogSoftmax", "axis", 1, 1, 1, 1, 0, 0, NULL, same_shape, softmax_exec, softmax_backward, 0},
     RED("ReduceMean"), RED("ReduceSum"), RED("ReduceMax"), RED("ReduceMin"),
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
