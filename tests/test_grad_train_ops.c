@@ -12,10 +12,14 @@
 
 #include "autodiff.h"
 #include "axlut/graph.h"
+#include "graph_internal.h"
 
-#define ROWS 100 /* Dropout models: x is (N, 100); 100 rows give 10000 elements */
+/* Dropout models: x is (N, 100); 400 rows give 40000 elements, more than
+ * PAR_MIN, so that the forward and the backward run on threads */
+#define ROWS 400
 #define COLS 100
 #define NUM (ROWS * COLS)
+_Static_assert(NUM > PAR_MIN, "the Dropout tests should run threaded");
 
 static struct axl_graph *load(const char *name)
 {
@@ -85,7 +89,8 @@ Test(grad_train, dropout_inference_is_the_identity)
 }
 
 /* the training forward of one model: about ratio dropped, kept ones scaled
- * by exactly 1/(1 - ratio), the mask agreeing, the mask dropout_keep draws */
+ * by exactly 1/(1 - ratio), the mask agreeing, and the mask dropout_keep
+ * draws one element after the other (whatever the threads did) */
 static void check_training_forward(const char *name, float ratio)
 {
     static float x[NUM];
