@@ -139,7 +139,7 @@ struct op_def {
 const struct op_def *axl_op_find(const char *name);
 /* the operator tables, each ended by a NULL name */
 extern const struct op_def axl_ops_elem[], axl_ops_norm[], axl_ops_shape[], axl_ops_move[],
-    axl_ops_mac[];
+    axl_ops_pad[], axl_ops_mac[];
 
 /* ---- the IR: sizes, accessors, freeing (emu/net/ir.c) ------------------- */
 /* The most elements one tensor may have: 2^31 (8 GiB of float32, 16 GiB of

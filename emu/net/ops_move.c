@@ -1,10 +1,37 @@
-/* Operators that move data: Transpose, Concat, Split, Slice, Gather, Expand,
- * Tile, Pad.  Element copies by size, so that float tensors (exec pass) and
- * int64 ones (shape pass) share the code. */
+/* Operators that move data: Transpose, Concat, Split, Slice, Gather
+ * (Expand, Tile and Pad are in emu/net/ops_pad.c).  Element copies by size,
+ * so that float tensors (exec pass) and int64 ones (shape pass) share the
+ * code.  The backward sends each output element's gradient back to the
+ * element it was copied from; Gather's adds where indices repeat and stays
+ * sequential, the one-to-one ones may use threads. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "autodiff.h"
 #include "graph_internal.h"
+
+/* row-major strides (element units) of t */
+static void row_strides(const struct gtensor *t, int64_t *s)
+{
+    int64_t acc = 1;
+    for (int i = t->ndim - 1; i >= 0; i--) {
+        s[i] = acc;
+        acc *= t->dims[i];
+    }
+}
+
+/* The gradient of output 0 and the buffer of input 0's; both NULL when
+ * there is nothing to do (the output has no gradient or the input wants none). */
+static enum axl_status bw_io0(struct grad_ctx *gc, const struct gnode *n, const float **dy,
+                              float **gx, char *msg)
+{
+    *dy = grad_out(gc, n, 0);
+    *gx = NULL;
+    enum axl_status st = *dy ? grad_in(gc, n, 0, gx, msg) : AXL_OK;
+    if (!*gx)
+        *dy = NULL;
+    return st;
+}
 
 /* ---- Transpose --------------------------------------------------------------------------- */
 static int get_perm(const struct gnode *n, int r, int64_t *p)
@@ -39,21 +66,24 @@ static enum axl_status transpose_shape(struct run_ctx *c, const struct gnode *n,
     return set_out(c, n, 0, x->dtype, x->ndim, d, msg);
 }
 
+/* s[i]: the input stride along output axis i */
+static void transpose_strides(const struct gnode *n, const struct gtensor *x, int64_t *s)
+{
+    int64_t p[AXL_MAX_DIMS], xs[AXL_MAX_DIMS];
+    get_perm(n, x->ndim, p);
+    row_strides(x, xs);
+    for (int i = 0; i < x->ndim; i++)
+        s[i] = xs[p[i]];
+}
+
 static enum axl_status transpose_exec(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     (void)msg;
     const struct gtensor *x = in_t(c, n, 0);
     struct gtensor *y = out_t(c, n, 0);
     int r = x->ndim;
-    int64_t p[AXL_MAX_DIMS], xs[AXL_MAX_DIMS], s[AXL_MAX_DIMS], cnt = gt_numel(x);
-    get_perm(n, r, p);
-    int64_t acc = 1;
-    for (int i = r - 1; i >= 0; i--) {
-        xs[i] = acc;
-        acc *= x->dims[i];
-    }
-    for (int i = 0; i < r; i++)
-        s[i] = xs[p[i]];
+    int64_t s[AXL_MAX_DIMS], cnt = gt_numel(x);
+    transpose_strides(n, x, s);
     size_t es = gt_esize(x->dtype);
     int64_t inner = r ? y->dims[r - 1] : 1, is = r ? s[r - 1] : 0;
     int64_t outer = inner ? cnt / inner : 0;
@@ -75,6 +105,30 @@ static enum axl_status transpose_exec(struct run_ctx *c, const struct gnode *n, 
             for (int64_t i = 0; i < inner; i++)
                 yi[i] = xi[src + i * is];
         }
+    }
+    return AXL_OK;
+}
+
+static enum axl_status transpose_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const float *dy;
+    float *gx;
+    enum axl_status st = bw_io0(gc, n, &dy, &gx, msg);
+    if (!dy)
+        return st;
+    const struct gtensor *x = in_t(gc->c, n, 0), *y = out_t(gc->c, n, 0);
+    int64_t s[AXL_MAX_DIMS], cnt = gt_numel(y);
+    int r = y->ndim;
+    transpose_strides(n, x, s);
+    /* a permutation: no two outputs add into one input element */
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t o = 0; o < cnt; o++) {
+        int64_t rem = o, src = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            src += rem % y->dims[d] * s[d];
+            rem /= y->dims[d];
+        }
+        gx[src] += dy[o];
     }
     return AXL_OK;
 }
@@ -219,6 +273,74 @@ static enum axl_status split_exec(struct run_ctx *c, const struct gnode *n, char
     return AXL_OK;
 }
 
+/* outer and inner sizes around axis ax of t */
+static void around_axis(const struct gtensor *t, int ax, int64_t *outer, int64_t *inner)
+{
+    *outer = *inner = 1;
+    for (int k = 0; k < ax; k++)
+        *outer *= t->dims[k];
+    for (int k = ax + 1; k < t->ndim; k++)
+        *inner *= t->dims[k];
+}
+
+/* Concat's and Split's gradients: the whole tensor w (Concat's output,
+ * Split's input) is cut along ax into the parts (Concat's inputs, Split's
+ * outputs); gradient flows from w's part to each piece (to_part) or back */
+static void part_add(const struct gtensor *w, int ax, int64_t off, int64_t len, float *dst,
+                     const float *src, int to_part)
+{
+    int64_t outer, inner;
+    around_axis(w, ax, &outer, &inner);
+    for (int64_t o = 0; o < outer; o++) {
+        int64_t pw = (o * w->dims[ax] + off) * inner, pp = o * len * inner;
+        for (int64_t k = 0; k < len * inner; k++) {
+            if (to_part)
+                dst[pp + k] += src[pw + k];
+            else
+                dst[pw + k] += src[pp + k];
+        }
+    }
+}
+
+static enum axl_status concat_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const struct gtensor *y = out_t(gc->c, n, 0);
+    const float *dy = grad_out(gc, n, 0);
+    int ax = norm_axis(ga_int(n, "axis", 0), y->ndim, n, msg);
+    enum axl_status st = AXL_OK;
+    int64_t off = 0;
+    for (int i = 0; i < n->n_in && dy && st == AXL_OK; i++) {
+        const struct gtensor *x = in_t(gc->c, n, i);
+        float *gx;
+        if (!x)
+            continue;
+        /* an input given twice (Concat(a, a)) gets both parts, added */
+        if ((st = grad_in(gc, n, i, &gx, msg)) == AXL_OK && gx)
+            part_add(y, ax, off, x->dims[ax], gx, dy, 1);
+        off += x->dims[ax];
+    }
+    return st;
+}
+
+static enum axl_status split_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const struct gtensor *x = in_t(gc->c, n, 0);
+    int ax = norm_axis(ga_int(n, "axis", 0), x->ndim, n, msg);
+    float *gx;
+    enum axl_status st = grad_in(gc, n, 0, &gx, msg);
+    int64_t off = 0;
+    for (int i = 0; i < n->n_out && gx && st == AXL_OK; i++) {
+        const struct gtensor *y = out_t(gc->c, n, i);
+        const float *dy = grad_out(gc, n, i);
+        if (!y)
+            continue;
+        if (dy) /* an output nothing used: its part of the gradient is zero */
+            part_add(x, ax, off, y->dims[ax], gx, dy, 0);
+        off += y->dims[ax];
+    }
+    return st;
+}
+
 /* ---- Slice ---------------------------------------------------------------------------------- */
 static enum axl_status slice_check(const struct axl_graph *g, const struct gnode *n, char *msg)
 {
@@ -321,11 +443,8 @@ static enum axl_status slice_exec(struct run_ctx *c, const struct gnode *n, char
     if (st != AXL_OK)
         return st;
     int r = x->ndim;
-    int64_t xs[AXL_MAX_DIMS], acc = 1, cnt = gt_numel(y);
-    for (int i = r - 1; i >= 0; i--) {
-        xs[i] = acc;
-        acc *= x->dims[i];
-    }
+    int64_t xs[AXL_MAX_DIMS], cnt = gt_numel(y);
+    row_strides(x, xs);
     size_t es = gt_esize(x->dtype);
     for (int64_t o = 0; o < cnt; o++) {
         int64_t rem = o, src = 0;
@@ -334,6 +453,31 @@ static enum axl_status slice_exec(struct run_ctx *c, const struct gnode *n, char
             rem /= y->dims[d];
         }
         memcpy((char *)y->data + (size_t)o * es, (const char *)x->data + (size_t)src * es, es);
+    }
+    return AXL_OK;
+}
+
+static enum axl_status slice_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const float *dy;
+    float *gx;
+    struct slice sl;
+    enum axl_status st = bw_io0(gc, n, &dy, &gx, msg);
+    if (!dy || (st = slice_geom(gc->c, n, &sl, msg)) != AXL_OK)
+        return st;
+    const struct gtensor *x = in_t(gc->c, n, 0), *y = out_t(gc->c, n, 0);
+    int64_t xs[AXL_MAX_DIMS], cnt = gt_numel(y);
+    int r = x->ndim;
+    row_strides(x, xs);
+    /* distinct outputs read distinct elements (a step is never 0) */
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t o = 0; o < cnt; o++) {
+        int64_t rem = o, src = 0;
+        for (int d = r - 1; d >= 0; d--) {
+            src += (sl.start[d] + rem % y->dims[d] * sl.step[d]) * xs[d];
+            rem /= y->dims[d];
+        }
+        gx[src] += dy[o];
     }
     return AXL_OK;
 }
@@ -392,223 +536,40 @@ static enum axl_status gather_exec(struct run_ctx *c, const struct gnode *n, cha
     return AXL_OK;
 }
 
-/* ---- Expand, Tile, Pad: every output element from a source index ------------------------- */
-static enum axl_status expand_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+/* scatter-add: an index given several times gathers all its outputs' gradients */
+static enum axl_status gather_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
 {
-    const struct gtensor *x = in_t(c, n, 0), *s = in_t(c, n, 1);
-    enum axl_status st = need_data(s, "the shape", msg);
-    if (st != AXL_OK)
+    const float *dy;
+    float *gx;
+    enum axl_status st = bw_io0(gc, n, &dy, &gx, msg);
+    if (!dy)
         return st;
-    if (s->ndim != 1 || s->dims[0] > AXL_MAX_DIMS)
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "the shape must be 1-D with at most %d values",
-                        AXL_MAX_DIMS);
-    struct gtensor t;
-    memset(&t, 0, sizeof t);
-    t.ndim = (int)s->dims[0];
-    for (int i = 0; i < t.ndim; i++)
-        t.dims[i] = gt_geti(s, i);
-    int64_t d[AXL_MAX_DIMS];
-    int r;
-    if ((st = bcast_shape(x, &t, &r, d, msg)) != AXL_OK)
-        return st;
-    return set_out(c, n, 0, x->dtype, r, d, msg);
-}
-
-static enum axl_status expand_exec(struct run_ctx *c, const struct gnode *n, char *msg)
-{
-    (void)msg;
-    const struct gtensor *x = in_t(c, n, 0);
-    struct gtensor *y = out_t(c, n, 0);
-    int64_t st[AXL_MAX_DIMS], cnt = gt_numel(y);
-    bcast_strides(x, y->ndim, y->dims, st);
-    size_t es = gt_esize(x->dtype);
-    for (int64_t o = 0; o < cnt; o++) {
-        int64_t rem = o, src = 0;
-        for (int d = y->ndim - 1; d >= 0; d--) {
-            src += (rem % y->dims[d]) * st[d];
-            rem /= y->dims[d];
+    const struct gtensor *x = in_t(gc->c, n, 0), *ix = in_t(gc->c, n, 1);
+    int ax = norm_axis(ga_int(n, "axis", 0), x->ndim, n, msg);
+    int64_t outer, inner, ni = gt_numel(ix), dim = x->dims[ax];
+    around_axis(x, ax, &outer, &inner);
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t j = 0; j < ni; j++) {
+            int64_t id = gt_geti(ix, j); /* in range: the forward checked */
+            float *g = gx + (o * dim + (id < 0 ? id + dim : id)) * inner;
+            const float *d = dy + (o * ni + j) * inner;
+            for (int64_t k = 0; k < inner; k++)
+                g[k] += d[k];
         }
-        memcpy((char *)y->data + (size_t)o * es, (const char *)x->data + (size_t)src * es, es);
-    }
     return AXL_OK;
 }
 
-static enum axl_status tile_shape(struct run_ctx *c, const struct gnode *n, char *msg)
-{
-    const struct gtensor *x = in_t(c, n, 0), *rp = in_t(c, n, 1);
-    enum axl_status st = need_data(rp, "repeats", msg);
-    if (st != AXL_OK)
-        return st;
-    if (gt_numel(rp) != x->ndim)
-        return axl_msgf(msg, AXL_ERR_INVALID, "%lld repeats for rank %d", (long long)gt_numel(rp),
-                        x->ndim);
-    int64_t d[AXL_MAX_DIMS];
-    for (int i = 0; i < x->ndim; i++) {
-        int64_t r = gt_geti(rp, i);
-        if (r < 0 || gt_mul(x->dims[i], r, &d[i]) || d[i] > GT_MAX_NUMEL)
-            return axl_msgf(msg, r < 0 ? AXL_ERR_INVALID : AXL_ERR_UNSUPPORTED,
-                            "repeats %lld of axis %d (of %lld values) is negative or gives more "
-                            "than %lld values", (long long)r, i, (long long)x->dims[i],
-                            (long long)GT_MAX_NUMEL);
-    }
-    return set_out(c, n, 0, x->dtype, x->ndim, d, msg);
-}
-
-static enum axl_status tile_exec(struct run_ctx *c, const struct gnode *n, char *msg)
-{
-    (void)msg;
-    const struct gtensor *x = in_t(c, n, 0);
-    struct gtensor *y = out_t(c, n, 0);
-    int64_t cnt = gt_numel(y);
-    size_t es = gt_esize(x->dtype);
-    for (int64_t o = 0; o < cnt; o++) {
-        int64_t rem = o, src = 0, mul = 1;
-        for (int d = y->ndim - 1; d >= 0; d--) {
-            src += ((rem % y->dims[d]) % x->dims[d]) * mul;
-            mul *= x->dims[d];
-            rem /= y->dims[d];
-        }
-        memcpy((char *)y->data + (size_t)o * es, (const char *)x->data + (size_t)src * es, es);
-    }
-    return AXL_OK;
-}
-
-static enum axl_status pad_check(const struct axl_graph *g, const struct gnode *n, char *msg)
-{
-    const char *m = ga_str(n, "mode", "constant");
-    if (strcmp(m, "constant") && strcmp(m, "reflect") && strcmp(m, "edge"))
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                        "mode='%.40s' is not supported (constant, "
-                        "reflect, edge)",
-                        m);
-    if (g->opset >= 11 && (ga_find(n, "pads") || ga_find(n, "value")))
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "pads/value attributes at opset %d (inputs now)",
-                        g->opset);
-    if (g->opset < 11 && !ga_find(n, "pads"))
-        return axl_msgf(msg, AXL_ERR_INVALID, "no pads");
-    if (g->opset >= 11 && (n->n_in < 2 || n->in[1] < 0))
-        return axl_msgf(msg, AXL_ERR_INVALID, "pads is a required input at opset %d", g->opset);
-    return AXL_OK;
-}
-
-/* begin and end pads of every axis */
-static enum axl_status pad_amounts(struct run_ctx *c, const struct gnode *n, int64_t *pb,
-                                   int64_t *pe, char *msg)
-{
-    const struct gtensor *x = in_t(c, n, 0);
-    int r = x->ndim;
-    int64_t k;
-    const int64_t *v = NULL;
-    const struct gtensor *pt = NULL, *at = in_t(c, n, 3);
-    enum axl_status st;
-    if (c->g->opset < 11) {
-        k = ga_ints(n, "pads", &v);
-    } else {
-        pt = in_t(c, n, 1);
-        if ((st = need_data(pt, "pads", msg)) || (st = need_data(at, "axes", msg)))
-            return st;
-        k = gt_numel(pt);
-    }
-    int na = at ? (int)gt_numel(at) : r;
-    if (na > r || k != 2 * na)
-        return axl_msgf(msg, AXL_ERR_INVALID, "%lld pads for %d axes", (long long)k, na);
-    for (int i = 0; i < r; i++)
-        pb[i] = pe[i] = 0;
-    for (int i = 0; i < na; i++) {
-        int a = at ? norm_axis(gt_geti(at, i), r, n, msg) : i;
-        if (a < 0)
-            return AXL_ERR_INVALID;
-        pb[a] = v ? v[i] : gt_geti(pt, i);
-        pe[a] = v ? v[i + na] : gt_geti(pt, i + na);
-        /* bounded so that size + pads and the index arithmetic cannot overflow */
-        if (pb[a] < -GT_MAX_NUMEL || pb[a] > GT_MAX_NUMEL || pe[a] < -GT_MAX_NUMEL ||
-            pe[a] > GT_MAX_NUMEL)
-            return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "pads %lld and %lld of axis %d: beyond "
-                            "+-%lld", (long long)pb[a], (long long)pe[a], a,
-                            (long long)GT_MAX_NUMEL);
-    }
-    return AXL_OK;
-}
-
-static enum axl_status pad_shape(struct run_ctx *c, const struct gnode *n, char *msg)
-{
-    const struct gtensor *x = in_t(c, n, 0);
-    int64_t pb[AXL_MAX_DIMS], pe[AXL_MAX_DIMS], d[AXL_MAX_DIMS];
-    enum axl_status st = pad_amounts(c, n, pb, pe, msg);
-    if (st != AXL_OK)
-        return st;
-    const char *m = ga_str(n, "mode", "constant");
-    for (int i = 0; i < x->ndim; i++) {
-        d[i] = x->dims[i] + pb[i] + pe[i];
-        if (d[i] < 0)
-            return axl_msgf(msg, AXL_ERR_INVALID, "pads make axis %d negative", i);
-        if (!strcmp(m, "reflect") && (pb[i] >= x->dims[i] || pe[i] >= x->dims[i]))
-            return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                            "reflect pads of axis %d reach past its %lld "
-                            "values",
-                            i, (long long)x->dims[i]);
-        if (strcmp(m, "constant") && x->dims[i] == 0 && d[i] > 0)
-            return axl_msgf(msg, AXL_ERR_INVALID, "%s padding of an empty axis", m);
-    }
-    return set_out(c, n, 0, x->dtype, x->ndim, d, msg);
-}
-
-static enum axl_status pad_exec(struct run_ctx *c, const struct gnode *n, char *msg)
-{
-    const struct gtensor *x = in_t(c, n, 0), *cv = in_t(c, n, 2);
-    struct gtensor *y = out_t(c, n, 0);
-    int64_t pb[AXL_MAX_DIMS], pe[AXL_MAX_DIMS], xs[AXL_MAX_DIMS], acc = 1, cnt = gt_numel(y);
-    enum axl_status st = pad_amounts(c, n, pb, pe, msg);
-    if (st != AXL_OK)
-        return st;
-    int r = x->ndim, mode = !strcmp(ga_str(n, "mode", "constant"), "constant") ? 0
-                          : !strcmp(ga_str(n, "mode", "constant"), "edge") ? 1 : 2;
-    for (int i = r - 1; i >= 0; i--) {
-        xs[i] = acc;
-        acc *= x->dims[i];
-    }
-    double val = c->g->opset < 11 ? ga_float(n, "value", 0.0f)
-               : cv && cv->data && gt_numel(cv) ? gt_getd(cv, 0) : 0.0;
-    size_t es = gt_esize(x->dtype);
-#pragma omp parallel for schedule(static) if (cnt > 65536)
-    for (int64_t o = 0; o < cnt; o++) {
-        int64_t rem = o, src = 0;
-        int outside = 0;
-        for (int d = r - 1; d >= 0; d--) {
-            int64_t i = rem % y->dims[d] - pb[d], dim = x->dims[d];
-            rem /= y->dims[d];
-            if (i < 0 || i >= dim) {
-                if (mode == 0)
-                    outside = 1;
-                else if (mode == 1)
-                    i = i < 0 ? 0 : dim - 1;
-                else
-                    i = i < 0 ? -i : 2 * (dim - 1) - i;
-            }
-            src += i * xs[d];
-        }
-        char *dst = (char *)y->data + (size_t)o * es;
-        if (!outside)
-            memcpy(dst, (const char *)x->data + (size_t)src * es, es);
-        else if (es == 4)
-            *(float *)dst = (float)val;
-        else
-            *(int64_t *)dst = (int64_t)val;
-    }
-    return AXL_OK;
-}
-
-#define MOVE(name, attrs, mi, ma, check, shape, exec) {name, attrs, mi, ma, 1, 1, 0, 0, check, \
-                                                       shape, exec, NULL, 0}
+#define MOVE(name, attrs, mi, ma, check, shape, exec, bw, nodiff) \
+    {name, attrs, mi, ma, 1, 1, 0, 0, check, shape, exec, bw, nodiff}
 const struct op_def axl_ops_move[] = {
-    MOVE("Transpose", "perm", 1, 1, NULL, transpose_shape, transpose_exec),
-    MOVE("Concat", "axis", 1, 1 << 20, NULL, concat_shape, concat_exec),
+    MOVE("Transpose", "perm", 1, 1, NULL, transpose_shape, transpose_exec, transpose_backward, 0),
+    MOVE("Concat", "axis", 1, 1 << 20, NULL, concat_shape, concat_exec, concat_backward, 0),
+    /* split sizes (input 1) */
     {"Split", "axis,split,num_outputs", 1, 2, 1, 1 << 20, 0, 0, split_check, split_shape,
-     split_exec, NULL, 0},
-    MOVE("Slice", "starts,ends,axes", 1, 5, slice_check, slice_shape, slice_exec),
-    MOVE("Gather", "axis", 2, 2, NULL, gather_shape, gather_exec),
-    MOVE("Expand", "", 2, 2, NULL, expand_shape, expand_exec),
-    MOVE("Tile", "", 2, 2, NULL, tile_shape, tile_exec),
-    MOVE("Pad", "mode,pads,value", 1, 4, pad_check, pad_shape, pad_exec),
+     split_exec, split_backward, 1u << 1},
+    /* starts, ends, axes, steps */
+    MOVE("Slice", "starts,ends,axes", 1, 5, slice_check, slice_shape, slice_exec, slice_backward,
+         0xfu << 1),
+    MOVE("Gather", "axis", 2, 2, NULL, gather_shape, gather_exec, gather_backward, 1u << 1),
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

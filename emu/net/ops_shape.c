@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "autodiff.h"
 #include "graph_internal.h"
 
 static enum axl_status copy_in0(struct run_ctx *c, const struct gnode *n, char *msg)
@@ -21,17 +22,105 @@ static enum axl_status copy_in0(struct run_ctx *c, const struct gnode *n, char *
     return AXL_OK;
 }
 
+/* The backward of a copy (Identity, Reshape, Flatten, Squeeze, Unsqueeze,
+ * Cast to float, Dropout outside training): the gradient, reshaped. */
+static enum axl_status copy_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    const struct gtensor *y = out_t(gc->c, n, 0);
+    const float *dy = grad_out(gc, n, 0);
+    float *gx;
+    enum axl_status st = grad_in(gc, n, 0, &gx, msg);
+    if (!dy || !gx || y->dtype != GDT_F32)
+        return st; /* an integer result (Cast to int) carries no gradient */
+    int64_t cnt = gt_numel(y);
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t i = 0; i < cnt; i++)
+        gx[i] += dy[i];
+    return AXL_OK;
+}
+
+/* Dropout's training_mode input (opset 12 on) and is_test attribute (before
+ * opset 7) are not read: axl_run_opts.train decides, for the whole graph,
+ * whether a run is a training one. */
 static enum axl_status ident_shape(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     const struct gtensor *x = in_t(c, n, 0);
     enum axl_status st = set_out(c, n, 0, x->dtype, x->ndim, x->dims, msg);
-    if (st == AXL_OK && !strcmp(n->op, "Dropout")) {
-        const struct gtensor *tm = in_t(c, n, 2);
-        if (tm && (!tm->data || gt_geti(tm, 0) != 0))
-            return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "training_mode must be a constant false");
+    if (st == AXL_OK && !strcmp(n->op, "Dropout"))
         st = set_out(c, n, 1, GDT_I64, x->ndim, x->dims, msg);
-    }
     return st;
+}
+
+/* ---- Dropout in training ------------------------------------------------------------- */
+/* The drop probability: the ratio attribute before opset 12, input 1 from
+ * then on; 0.5 when absent. */
+static enum axl_status dropout_ratio(struct run_ctx *c, const struct gnode *n, float *r,
+                                     char *msg)
+{
+    const struct gtensor *t = in_t(c, n, 1);
+    *r = 0.5f;
+    if (c->g->opset < 12)
+        *r = ga_float(n, "ratio", 0.5f);
+    else if (t && (!t->data || gt_numel(t) != 1))
+        return axl_msgf(msg, AXL_ERR_INVALID, "ratio is not one known value");
+    else if (t)
+        *r = (float)gt_getd(t, 0);
+    if (!(*r >= 0.0f && *r <= 1.0f))
+        return axl_msgf(msg, AXL_ERR_INVALID, "ratio %g is outside [0, 1]", (double)*r);
+    return AXL_OK;
+}
+
+/* Kept elements are scaled by 1/(1 - ratio) as one float32 factor, as
+ * PyTorch does (its mask holds that factor); ratio 1 drops everything. */
+static float dropout_scale(float ratio)
+{
+    return ratio < 1.0f ? 1.0f / (1.0f - ratio) : 0.0f;
+}
+
+/* Outside training the identity (bit for bit as before); in training each
+ * element is kept when dropout_keep says so, from the run's seed. */
+static enum axl_status dropout_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *x = in_t(c, n, 0);
+    struct gtensor *y = out_t(c, n, 0), *mt = out_t(c, n, 1);
+    float ratio;
+    if (!c->train || x->dtype != GDT_F32)
+        return copy_in0(c, n, msg);
+    enum axl_status st = dropout_ratio(c, n, &ratio, msg);
+    if (st != AXL_OK)
+        return st;
+    const float *xf = x->data, scale = dropout_scale(ratio);
+    float *yf = y ? y->data : NULL;
+    int64_t *m = mt ? mt->data : NULL, cnt = gt_numel(x);
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t i = 0; i < cnt; i++) {
+        int keep = dropout_keep(c->seed, n, i, ratio);
+        if (yf)
+            yf[i] = keep ? xf[i] * scale : 0.0f;
+        if (m)
+            m[i] = keep;
+    }
+    return AXL_OK;
+}
+
+/* the forward's mask, drawn again from the same seed, times the scale */
+static enum axl_status dropout_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    struct run_ctx *c = gc->c;
+    if (!c->train)
+        return copy_backward(gc, n, msg);
+    const float *dy = grad_out(gc, n, 0);
+    float *gx, ratio;
+    enum axl_status st = grad_in(gc, n, 0, &gx, msg);
+    if (!dy || !gx || (st = dropout_ratio(c, n, &ratio, msg)) != AXL_OK)
+        return st;
+    const float scale = dropout_scale(ratio);
+    int64_t cnt = gt_numel(in_t(c, n, 0));
+#pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
+    for (int64_t i = 0; i < cnt; i++)
+        if (dropout_keep(c->seed, n, i, ratio))
+            gx[i] += dy[i] * scale;
+    return AXL_OK;
 }
 
 /* ---- Cast ------------------------------------------------------------------------------ */
@@ -382,21 +471,25 @@ static enum axl_status unsqueeze_shape(struct run_ctx *c, const struct gnode *n,
     return set_out(c, n, 0, x->dtype, r, d, msg);
 }
 
-#define MOVE(name, attrs, mi, ma, check, shape, exec) {name, attrs, mi, ma, 1, 1, 0, 0, check, \
-                                                       shape, exec, NULL, 0}
+#define MOVE(name, attrs, mi, ma, check, shape, exec, bw, nodiff) \
+    {name, attrs, mi, ma, 1, 1, 0, 0, check, shape, exec, bw, nodiff}
 const struct op_def axl_ops_shape[] = {
-    MOVE("Identity", "", 1, 1, NULL, ident_shape, copy_in0),
-    {"Dropout", "ratio,seed,is_test", 1, 3, 1, 2, 0, 0, NULL, ident_shape, copy_in0, NULL, 0},
-    MOVE("Cast", "to,saturate", 1, 1, cast_check, cast_shape, cast_exec),
+    MOVE("Identity", "", 1, 1, NULL, ident_shape, copy_in0, copy_backward, 0),
+    /* ratio and training_mode carry no gradient */
+    {"Dropout", "ratio,seed,is_test", 1, 3, 1, 2, 0, 0, NULL, ident_shape, dropout_exec,
+     dropout_backward, 0x3u << 1},
+    MOVE("Cast", "to,saturate", 1, 1, cast_check, cast_shape, cast_exec, copy_backward, 0),
     {"Shape", "start,end", 1, 1, 1, 1, 0, 1, NULL, shape_shape, shape_exec, NULL, 0},
     {"Size", "", 1, 1, 1, 1, 0, 1, NULL, shape_shape, shape_exec, NULL, 0},
     MOVE("Constant", "value,value_float,value_floats,value_int,value_ints,value_string,"
-         "value_strings,sparse_value", 0, 0, const_check, const_shape, const_exec),
-    MOVE("ConstantOfShape", "value", 1, 1, NULL, cos_shape, cos_exec),
-    MOVE("Range", "", 3, 3, NULL, range_shape, range_exec),
-    MOVE("Reshape", "allowzero", 2, 2, NULL, reshape_shape, copy_in0),
-    MOVE("Flatten", "axis", 1, 1, NULL, flatten_shape, copy_in0),
-    MOVE("Squeeze", "axes", 1, 2, axes_check, squeeze_shape, copy_in0),
-    MOVE("Unsqueeze", "axes", 1, 2, axes_check, unsqueeze_shape, copy_in0),
+         "value_strings,sparse_value", 0, 0, const_check, const_shape, const_exec, NULL, 0),
+    MOVE("ConstantOfShape", "value", 1, 1, NULL, cos_shape, cos_exec, NULL, 0),
+    MOVE("Range", "", 3, 3, NULL, range_shape, range_exec, NULL, 0),
+    /* the shape, the axes (input 1) carry no gradient */
+    MOVE("Reshape", "allowzero", 2, 2, NULL, reshape_shape, copy_in0, copy_backward, 1u << 1),
+    MOVE("Flatten", "axis", 1, 1, NULL, flatten_shape, copy_in0, copy_backward, 0),
+    MOVE("Squeeze", "axes", 1, 2, axes_check, squeeze_shape, copy_in0, copy_backward, 1u << 1),
+    MOVE("Unsqueeze", "axes", 1, 2, axes_check, unsqueeze_shape, copy_in0, copy_backward,
+         1u << 1),
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };
