@@ -164,7 +164,7 @@ static int check_case(const char *name)
     read_fixture(path, &x);
     snprintf(path, sizeof path, "%s/tests/data/grad_ops/%s.onnx", src_dir(), name);
     struct axl_graph *g = NULL;
-    cr_assert_eq(axl_graph_load(path, &g, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_graph_load_trainable(path, &g, msg), AXL_OK, "%s", msg);
     cr_assert_eq(axl_graph_check_backward(g, msg), AXL_OK, "%s", msg);
     cr_assert_eq(axl_graph_input_count(g), x.nin, "%s: inputs", name);
     struct axl_tensor out[MAXT];
@@ -263,4 +263,22 @@ Test(grad_ops, required_operators_have_a_backward)
         }
     }
     cr_assert_eq(missing, 0, "%d operators without a backward", missing);
+}
+
+/* A weight read through a node folded at load (Transpose of the
+ * initializer): an inference load folds it into a constant, a training
+ * load keeps it a parameter. */
+Test(grad_ops, training_load_keeps_weights_behind_folded_nodes)
+{
+    char path[1024], msg[AXL_MSG_LEN];
+    snprintf(path, sizeof path, "%s/tests/data/grad_ops/matmul_transposed_weight.onnx",
+             src_dir());
+    struct axl_graph *g = NULL;
+    cr_assert_eq(axl_graph_load(path, &g, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_graph_param_count(g), 0);
+    axl_graph_free(g);
+    cr_assert_eq(axl_graph_load_trainable(path, &g, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_graph_param_count(g), 1);
+    cr_assert_str_eq(axl_graph_param_name(g, 0), "W");
+    axl_graph_free(g);
 }

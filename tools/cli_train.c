@@ -280,7 +280,7 @@ static int open_inputs(const struct train_args *ra, struct axl_graph **g, struct
         (ra->val && cli_input_file("axlut train", ra->val)) ||
         (ra->config && cli_input_file("axlut train", ra->config)) || output_writable(ra->out))
         return CLI_USAGE;
-    if ((st = axl_graph_load(ra->model, g, msg)) != AXL_OK ||
+    if ((st = axl_graph_load_trainable(ra->model, g, msg)) != AXL_OK ||
         (st = axl_graph_check_backward(*g, msg)) != AXL_OK ||
         (st = ra->config ? axl_layers_load_json(ra->config, l, msg) : axl_layers_new(l, msg)))
         goto fail;

@@ -82,3 +82,18 @@ CASES = [
     lambda: matmul_case("matmul_vec", (5,), (5, 3)),
     lambda: matmul_case("matmul_vec_right", (2, 4, 5), (5,), b_param=False),
 ]
+
+
+def matmul_transposed_weight():
+    """A weight read through a Transpose of the initializer: folded into a
+    constant by an inference load, kept as a parameter by a training one."""
+    name = "matmul_transposed_weight"
+    g = rng_for(name)
+    a, w = u(g, 3, 6), u(g, 4, 6)
+    nodes = [helper.make_node("Transpose", ["W"], ["Wt"], perm=[1, 0]),
+             helper.make_node("MatMul", ["A", "Wt"], ["y"])]
+    return Case(name, nodes, [("A", a)], ["y"], lambda t: [t["A"] @ t["W"].T],
+                params={"W": w})
+
+
+CASES.append(matmul_transposed_weight)

@@ -368,7 +368,21 @@ static enum axl_status init_run(const struct axl_graph *g, struct run_ctx *c, in
     return AXL_OK;
 }
 
-/* Evaluates nodes whose inputs are all constant (never MAC nodes). */
+/* 1 when n reads, where a gradient flows, a float initializer of more than
+ * one value: a parameter, once the node is not folded. */
+static int reads_weights(const struct axl_graph *g, const struct gnode *n)
+{
+    for (int i = 0; i < n->n_in; i++) {
+        const struct gvalue *v = n->in[i] >= 0 ? &g->vals[n->in[i]] : NULL;
+        if (v && v->is_init && v->c.dtype == GDT_F32 && gt_numel(&v->c) > 1 &&
+            !(i < 32 && (n->def->nodiff >> i & 1)))
+            return 1;
+    }
+    return 0;
+}
+
+/* Evaluates nodes whose inputs are all constant (never MAC nodes; for
+ * training, never a node that reads a parameter: see reads_weights). */
 static enum axl_status fold_constants(struct axl_graph *g, char *msg)
 {
     struct run_ctx c;
@@ -378,7 +392,7 @@ static enum axl_status fold_constants(struct axl_graph *g, char *msg)
         return st;
     for (int oi = 0; oi < g->norder && st == AXL_OK; oi++) {
         struct gnode *n = &g->nodes[g->order[oi]];
-        if (n->def->is_mac)
+        if (n->def->is_mac || (g->trainable && reads_weights(g, n)))
             continue;
         int ok = 1;
         for (int i = 0; i < n->n_in; i++)
@@ -430,7 +444,8 @@ static enum axl_status probe(struct axl_graph *g, int64_t batch, int64_t (*od)[A
     return st;
 }
 
-enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, char *msg)
+static enum axl_status load(const char *onnx_path, int trainable, struct axl_graph **out,
+                            char *msg)
 {
     char tmp[AXL_MSG_LEN];
     *out = NULL;
@@ -439,6 +454,7 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
         free(g);
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
+    g->trainable = trainable;
     strcpy(g->path, onnx_path);
     enum axl_status st = axl_onnx_read(onnx_path, g, msg);
     if (st == AXL_OK && (st = bind_ops(g, tmp)) != AXL_OK)
@@ -495,6 +511,17 @@ enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, ch
     }
     *out = g;
     return AXL_OK;
+}
+
+enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, char *msg)
+{
+    return load(onnx_path, 0, out, msg);
+}
+
+enum axl_status axl_graph_load_trainable(const char *onnx_path, struct axl_graph **out,
+                                         char *msg)
+{
+    return load(onnx_path, 1, out, msg);
 }
 
 /* ---- introspection ---------------------------------------------------------- */

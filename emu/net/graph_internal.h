@@ -94,6 +94,7 @@ struct axl_graph {
     int batch_symbolic;
     int *params; /* value indices of the trainable parameters (autodiff.c) */
     int nparams;
+    int trainable; /* loaded for training: nodes reading weights are not folded */
     int *buffers; /* value indices of BatchNormalization running statistics */
     int nbuffers;
 };

@@ -55,6 +55,12 @@ struct axl_graph;
  * what is not supported.  The graph also owns an exact fp32 MAC
  * configuration (mul_exact, fp32 adds, sequential) for its MAC nodes. */
 enum axl_status axl_graph_load(const char *onnx_path, struct axl_graph **out, char *msg);
+/* As axl_graph_load for training: a node that reads a float initializer of
+ * more than one value (a Transpose of a weight, an Expand of a class token
+ * with a constant shape) is not folded into a constant at load, so that
+ * the initializer stays a parameter and gets its gradient. */
+enum axl_status axl_graph_load_trainable(const char *onnx_path, struct axl_graph **out,
+                                         char *msg);
 void axl_graph_free(struct axl_graph *g);
 
 /* The exposed nodes (see above).  Strings live as long as the graph.
