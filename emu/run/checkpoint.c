@@ -169,6 +169,7 @@ static int get_str_attr(hid_t obj, const char *key, char *out, size_t cap)
     char *s = NULL;
     int ok = a >= 0 && t >= 0 && mt >= 0 && H5Tget_class(t) == H5T_STRING &&
              H5Tis_variable_str(t) > 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 &&
+             H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
              H5Aread(a, mt, &s) >= 0 && s;
     if (ok)
         snprintf(out, cap, "%s", s);

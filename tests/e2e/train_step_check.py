@@ -50,6 +50,13 @@ def models():
     res, rshape = make_model_fixtures.resnet_bn()
     make_model_fixtures.settle_norm_layers(res, tuple(rshape["input"]), 1)
     vit = train_zoo.build("vit", 1)
+    # no two parameters equal (the exporter would merge them into one
+    # initializer: LayerNorm's ones and zeros at initialisation)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():
+        for m in (lenet, res, vit):
+            for p in m.parameters():
+                p.add_(0.05 * torch.randn(p.shape, generator=g))
     return [("lenet", lenet, (1, 28, 28), False), ("resnet_bn", res, (3, 16, 16), True),
             ("vit", vit, (1, 28, 28), False)]
 
@@ -62,9 +69,10 @@ def torch_step(model, x, y, opt, lr, bn_train):
     o.zero_grad()
     loss = F.cross_entropy(model(x), y)
     loss.backward()
+    grads = {k: p.grad.detach().clone().numpy() for k, p in model.named_parameters()}
     o.step()
     model.eval()
-    return float(loss)
+    return grads
 
 
 def write_data(path, x, y):
@@ -108,7 +116,7 @@ def check(name, model, shape, bn, opt, axlut, tmp):
     lr = 0.05 if opt == "sgd" else 1e-3
     bn_train = bn and opt == "bn-train"
     ref = copy.deepcopy(model)
-    torch_step(ref, x, y, "adam" if opt == "adam" else "sgd", lr, bn_train)
+    grads = torch_step(ref, x, y, "adam" if opt == "adam" else "sgd", lr, bn_train)
     out = os.path.join(tmp, f"{name}-{opt}.onnx")
     cmd = [axlut, "train", src, "--data", data, "-o", out, "--epochs", "1", "--batch",
            str(BATCH), "--limit", str(BATCH), "--lr", str(lr), "--schedule", "constant",
@@ -121,22 +129,37 @@ def check(name, model, shape, bn, opt, axlut, tmp):
         return 1
     after = onnx_weights(out)
     state = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
-    bad = checked = 0
+    bad = checked = moved_some = 0
     for n, a in after.items():
         if n not in names or a.dtype != np.float32:
             continue
         k, tr = names[n]
         want = state[k].T if tr else state[k]
         checked += 1
-        err = np.abs(a - want).max() if a.size else 0.0
-        moved = np.abs(want - (before[n])).max() if a.size else 0.0
-        tol = 2e-5 + 1e-3 * float(np.abs(want).max())
-        if err > tol:
-            print(f"{name} {opt}: {n} ({k}) differs from torch by {err:.3g} "
-                  f"(the step moved it by {moved:.3g})")
+        step = np.abs(want - before[n])
+        # float32 gradients summed in another order: an error well below the
+        # step itself, per element
+        tol = 1e-6 + 1e-6 * np.abs(want) + 2e-3 * step
+        over = np.abs(a - want) > tol
+        if opt == "adam" and k in grads:
+            # a gradient that is zero but for rounding (the key bias of
+            # attention: softmax ignores it) has a random sign: Adam moves
+            # it by the rate either way; such elements prove nothing
+            gr = np.abs(grads[k].T if tr else grads[k])
+            over &= gr > 1e-4 * gr.max() + 1e-9
+        moved_some += float(np.median(step)) > 1e-5
+        if over.sum() > 0:
+            i = int(np.argmax(np.abs(a - want) - tol))
+            print(f"{name} {opt}: {n} ({k}): {int(over.sum())} of {a.size} elements differ "
+                  f"from torch, e.g. [{i}] {a.flat[i]:.8g} against {want.flat[i]:.8g} "
+                  f"(moved by {step.flat[i]:.3g})")
             bad += 1
     if checked < len(list(model.parameters())):
         print(f"{name} {opt}: only {checked} initializers were compared")
+        bad += 1
+    if 2 * moved_some < checked:
+        print(f"{name} {opt}: the step moved only {moved_some} of {checked} initializers "
+              "noticeably: the comparison proves little")
         bad += 1
     print(f"{name} {opt}: {checked} initializers compared, {bad} differ")
     return bad
