@@ -345,3 +345,48 @@ enum axl_status axl_graph_backward(struct axl_tape *tape, const struct axl_grad_
     free(want);
     return st;
 }
+
+/* ---- exact float32 products of the backward ------------------------------------ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define GRAD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define GRAD_CLONES
+#endif
+
+/* c[0..n) += a * b[0..n): products and sums each rounded (no fused
+ * multiply-add), so the result does not depend on the machine */
+GRAD_CLONES static void axpy(float *restrict c, float a, const float *restrict b, int64_t n)
+{
+    for (int64_t j = 0; j < n; j++)
+        c[j] += a * b[j];
+}
+
+enum axl_status grad_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
+                           int64_t lda, const float *b, int64_t ldb, float *c, char *msg)
+{
+    /* op(B) as a dense k x n block, so that the inner loop runs along a row */
+    float *bt = NULL;
+    const float *bb = b;
+    int64_t ldbb = ldb;
+    if (tb || ldb != n) {
+        if (!(bt = malloc((size_t)(k * n > 0 ? k * n : 1) * sizeof *bt)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        for (int64_t p = 0; p < k; p++)
+            for (int64_t j = 0; j < n; j++)
+                bt[p * n + j] = tb ? b[j * ldb + p] : b[p * ldb + j];
+        bb = bt;
+        ldbb = n;
+    }
+    /* rows of C in parallel, each summed over p in order: the same bits for
+     * any thread count */
+#pragma omp parallel for schedule(static) if (m * n * k > 65536)
+    for (int64_t i = 0; i < m; i++) {
+        float *ci = c + i * n;
+        memset(ci, 0, (size_t)n * sizeof *ci);
+        for (int64_t p = 0; p < k; p++) {
+            axpy(ci, ta ? a[p * lda + i] : a[i * lda + p], bb + p * ldbb, n);
+        }
+    }
+    free(bt);
+    return AXL_OK;
+}

@@ -38,6 +38,12 @@ enum axl_status grad_in(struct grad_ctx *gc, const struct gnode *n, int i, float
 enum axl_status grad_in_reduce(struct grad_ctx *gc, const struct gnode *n, int i,
                                const float *g, int ondim, const int64_t *odims, char *msg);
 
+/* C[m][n] = op(A) op(B) in exact float32 (op: transpose when ta / tb; A
+ * is m x k or k x m with row stride lda, likewise B), C dense: the gradient
+ * products of the straight-through estimator.  Fails only for memory. */
+enum axl_status grad_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
+                           int64_t lda, const float *b, int64_t ldb, float *c, char *msg);
+
 /* The Dropout keep decision of element i of node n's input: the same
  * stream for the forward and the backward, for any thread count. */
 int dropout_keep(uint64_t seed, const struct gnode *n, int64_t i, float ratio);

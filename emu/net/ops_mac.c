@@ -554,7 +554,9 @@ static enum axl_status bw_gemm(struct grad_ctx *gc, int ta, int tb, int64_t m, i
         memset(c, 0, (size_t)(m * n) * sizeof *c);
         return AXL_OK;
     }
-    return axl_mac_gemm(gc->approx ? gc->mac : gc->exact, gc->c->be, &ga, msg);
+    if (!gc->approx)
+        return grad_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, msg);
+    return axl_mac_gemm(gc->mac, gc->c->be, &ga, msg);
 }
 
 static float *bw_alloc(int64_t n)
@@ -703,37 +705,91 @@ static enum axl_status mm_backward(struct grad_ctx *gc, const struct gnode *n, c
     return st;
 }
 
-/* im2col of one image and group: col[K][P], K = cg*KH*KW, P = OH*OW */
-static void im2col(const struct conv *g, const float *x, int64_t cg, float *col)
+/* im2col of one image and group into columns [off, off + P) of col[K][ld],
+ * K = cg*KH*KW, P = OH*OW */
+static void im2col(const struct conv *g, const float *x, int64_t cg, float *col, int64_t ld,
+                   int64_t off)
 {
     const int64_t oh = g->out[0], ow = g->out[1], P = oh * ow;
 #pragma omp parallel for schedule(static) if (cg * g->k[0] * g->k[1] * P > 65536)
     for (int64_t r = 0; r < cg * g->k[0] * g->k[1]; r++) {
         int64_t ci = r / (g->k[0] * g->k[1]), ki = r / g->k[1] % g->k[0], kj = r % g->k[1];
-        for (int64_t p = 0; p < P; p++) {
-            int64_t yi = p / ow * g->s[0] - g->pb[0] + ki * g->d[0];
-            int64_t xi = p % ow * g->s[1] - g->pb[1] + kj * g->d[1];
-            int in = yi >= 0 && yi < g->in[0] && xi >= 0 && xi < g->in[1];
-            col[r * P + p] = in ? x[(ci * g->in[0] + yi) * g->in[1] + xi] : 0.0f;
+        float *dst = col + r * ld + off;
+        for (int64_t oy = 0; oy < oh; oy++) {
+            int64_t yi = oy * g->s[0] - g->pb[0] + ki * g->d[0];
+            const float *src = x + (ci * g->in[0] + yi) * g->in[1];
+            for (int64_t ox = 0; ox < ow; ox++) {
+                int64_t xi = ox * g->s[1] - g->pb[1] + kj * g->d[1];
+                dst[oy * ow + ox] = yi >= 0 && yi < g->in[0] && xi >= 0 && xi < g->in[1]
+                                        ? src[xi] : 0.0f;
+            }
         }
     }
 }
 
-/* adds colT[P][K] (the transposed im2col gradient) into one image's group */
-static void col2im_add(const struct conv *g, const float *colT, int64_t cg, float *dx)
+/* adds rows [off, off + P) of colT[.][K] (the transposed im2col gradient)
+ * into one image's group */
+static void col2im_add(const struct conv *g, const float *colT, int64_t off, int64_t cg,
+                       float *dx)
 {
-    const int64_t oh = g->out[0], ow = g->out[1], P = oh * ow, K = cg * g->k[0] * g->k[1];
-#pragma omp parallel for schedule(static) if (K * P > 65536)
+    const int64_t oh = g->out[0], ow = g->out[1], K = cg * g->k[0] * g->k[1];
+#pragma omp parallel for schedule(static) if (K * oh * ow > 65536)
     for (int64_t ci = 0; ci < cg; ci++) /* one channel per thread: no two add at once */
         for (int64_t kk = 0; kk < g->k[0] * g->k[1]; kk++) {
             int64_t r = ci * g->k[0] * g->k[1] + kk, ki = kk / g->k[1], kj = kk % g->k[1];
-            for (int64_t p = 0; p < P; p++) {
-                int64_t yi = p / ow * g->s[0] - g->pb[0] + ki * g->d[0];
-                int64_t xi = p % ow * g->s[1] - g->pb[1] + kj * g->d[1];
-                if (yi >= 0 && yi < g->in[0] && xi >= 0 && xi < g->in[1])
-                    dx[(ci * g->in[0] + yi) * g->in[1] + xi] += colT[p * K + r];
+            for (int64_t oy = 0; oy < oh; oy++) {
+                int64_t yi = oy * g->s[0] - g->pb[0] + ki * g->d[0];
+                if (yi < 0 || yi >= g->in[0])
+                    continue;
+                float *drow = dx + (ci * g->in[0] + yi) * g->in[1];
+                const float *src = colT + (off + oy * ow) * K + r;
+                for (int64_t ox = 0; ox < ow; ox++) {
+                    int64_t xi = ox * g->s[1] - g->pb[1] + kj * g->d[1];
+                    if (xi >= 0 && xi < g->in[1])
+                        drow[xi] += src[ox * K];
+                }
             }
         }
+}
+
+/* Buffers of one chunk of images of a convolution's backward. */
+struct conv_bw {
+    float *col;  /* [K][nb*P] im2col of the chunk */
+    float *dyg;  /* [ocg][nb*P] the group's output gradient */
+    float *t;    /* [max(K*ocg, nb*P*K)] a product */
+    int64_t nb;  /* images per chunk */
+};
+
+/* dW and dX of images [i0, i0 + nb) and group gi: one product each over
+ * the whole chunk, the weight gradient summed over its images there */
+static enum axl_status conv_bw_chunk(struct grad_ctx *gc, const struct conv *g, const float *x,
+                                     const float *w, const float *dy, float *gx, float *gw,
+                                     struct conv_bw *b, int64_t i0, int64_t nb, int64_t gi,
+                                     char *msg)
+{
+    const int64_t G = g->groups, cg = g->c / G, ocg = g->oc / G, P = g->out[0] * g->out[1];
+    const int64_t K = cg * g->k[0] * g->k[1], hw = g->in[0] * g->in[1], L = nb * P;
+    enum axl_status st = AXL_OK;
+    for (int64_t i = 0; i < nb; i++)
+        for (int64_t o = 0; o < ocg; o++)
+            memcpy(b->dyg + o * L + i * P, dy + ((i0 + i) * g->oc + gi * ocg + o) * P,
+                   (size_t)P * sizeof(float));
+    if (gw) { /* dW^T [K][ocg] = col [K][L] x dY^T [L][ocg] */
+        for (int64_t i = 0; i < nb; i++)
+            im2col(g, x + ((i0 + i) * g->c + gi * cg) * hw, cg, b->col, L, i * P);
+        if ((st = bw_gemm(gc, 0, 1, K, ocg, L, b->col, L, b->dyg, L, b->t, msg)) != AXL_OK)
+            return st;
+        for (int64_t o = 0; o < ocg; o++)
+            for (int64_t r = 0; r < K; r++)
+                gw[(gi * ocg + o) * K + r] += b->t[r * ocg + o];
+    }
+    if (gx) { /* dcol^T [L][K] = dY^T [L][ocg] x W [ocg][K] */
+        if ((st = bw_gemm(gc, 1, 0, L, K, ocg, b->dyg, L, w + gi * ocg * K, K, b->t, msg)))
+            return st;
+        for (int64_t i = 0; i < nb; i++)
+            col2im_add(g, b->t, i * P, cg, gx + ((i0 + i) * g->c + gi * cg) * hw);
+    }
+    return AXL_OK;
 }
 
 static enum axl_status conv_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
@@ -755,32 +811,24 @@ static enum axl_status conv_backward(struct grad_ctx *gc, const struct gnode *n,
             for (int64_t o = 0; o < g.oc; o++)
                 for (int64_t p = 0; p < P; p++)
                     gb[o] += dy[(i * g.oc + o) * P + p];
-    if (!gx && !gw)
+    if ((!gx && !gw) || P == 0 || K == 0)
         return AXL_OK;
     st = bw_operands(gc, xt->data, g.n * g.c * hw, wt->data, g.oc, K, K, 1, &qx, &qw, msg);
     const float *x = qx ? qx : xt->data, *w = qw ? qw : wt->data;
-    float *col = bw_alloc(K * P), *t = bw_alloc(K * (P > ocg ? P : ocg));
-    if (st == AXL_OK && (!col || !t))
+    /* images per chunk: an im2col buffer of at most 4 Mi values (16 MiB) */
+    struct conv_bw b = {NULL, NULL, NULL, (4ll << 20) / (K * P)};
+    b.nb = b.nb < 1 ? 1 : b.nb > g.n ? g.n : b.nb;
+    int64_t L = b.nb * P, tn = K * ocg > L * K ? K * ocg : L * K;
+    b.col = bw_alloc(K * L), b.dyg = bw_alloc(ocg * L), b.t = bw_alloc(tn);
+    if (st == AXL_OK && (!b.col || !b.dyg || !b.t))
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; i < g.n && st == AXL_OK; i++)
-        for (int64_t gi = 0; gi < G && st == AXL_OK; gi++) {
-            const float *dyg = dy + (i * g.oc + gi * ocg) * P;
-            if (gw) { /* dW^T [K][ocg] = col [K][P] x dY^T [P][ocg] */
-                im2col(&g, x + (i * g.c + gi * cg) * hw, cg, col);
-                if ((st = bw_gemm(gc, 0, 1, K, ocg, P, col, P, dyg, P, t, msg)) != AXL_OK)
-                    break;
-                for (int64_t o = 0; o < ocg; o++)
-                    for (int64_t r = 0; r < K; r++)
-                        gw[(gi * ocg + o) * K + r] += t[r * ocg + o];
-            }
-            if (gx) { /* dcol^T [P][K] = dY^T [P][ocg] x W [ocg][K] */
-                if ((st = bw_gemm(gc, 1, 0, P, K, ocg, dyg, P, w + gi * ocg * K, K, t, msg)))
-                    break;
-                col2im_add(&g, t, cg, gx + (i * g.c + gi * cg) * hw);
-            }
-        }
-    free(col);
-    free(t);
+    for (int64_t i0 = 0; i0 < g.n && st == AXL_OK; i0 += b.nb)
+        for (int64_t gi = 0; gi < G && st == AXL_OK; gi++)
+            st = conv_bw_chunk(gc, &g, x, w, dy, gx, gw, &b, i0,
+                               g.n - i0 < b.nb ? g.n - i0 : b.nb, gi, msg);
+    free(b.col);
+    free(b.dyg);
+    free(b.t);
     free(qx);
     free(qw);
     return st;
