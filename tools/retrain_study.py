@@ -71,8 +71,39 @@ def pct(v):
     return "-" if v is None else f"{100 * v:.2f}%"
 
 
+def parity(a, data):
+    """LeNet-5 from random weights, exact arithmetic: axlut train against
+    tools/train_demo.py (PyTorch) for the same epochs, batch and rate."""
+    if "parity" in data:
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    rand = os.path.join(a.work, "lenet5_random.onnx")
+    subprocess.run([sys.executable, os.path.join(here, "export_model.py"), "lenet", "-o", rand,
+                    "--no-h5", "--seed", "0"], check=True, stdout=subprocess.DEVNULL)
+    rep = os.path.join(a.work, "parity.train.json")
+    t0 = time.time()
+    subprocess.run([a.axlut, "train", rand, "--data", a.train, "--val", a.test, "--epochs",
+                    str(a.parity_epochs), "--batch", "128", "--optimizer", "adam", "--lr",
+                    "3e-3", "--schedule", "cosine", "-o", os.path.join(a.work, "parity.onnx"),
+                    "--report", rep, "--quiet"], check=True)
+    ta = time.time() - t0
+    with open(rep) as f:
+        axl = json.load(f)["epochs"][-1]["val_top1"]
+    t0 = time.time()
+    out = subprocess.run([sys.executable, os.path.join(here, "train_demo.py"), "--epochs",
+                          str(a.parity_epochs), "-o", os.path.join(a.work, "demo.onnx"),
+                          "--readme", os.path.join(a.work, "demo.md"), "--quiet-epochs"],
+                         check=True, capture_output=True, text=True).stdout
+    tt = time.time() - t0
+    acc = [ln for ln in out.splitlines() if ln.startswith("test accuracy")][0]
+    torch_acc = float(acc.split()[2].rstrip("%")) / 100
+    data["parity"] = {"epochs": a.parity_epochs, "axlut": axl, "torch": torch_acc,
+                      "axlut_s": ta, "torch_s": tt}
+
+
 def write_md(path, data, a):
-    rows = sorted(data.values(), key=lambda r: (MODELS.index(r["model"])
+    rows = sorted([r for k, r in data.items() if k != "parity"],
+                  key=lambda r: (MODELS.index(r["model"])
                                                 if r["model"] in MODELS else 99, r["config"]))
     lines = [
         "# Retraining: recovering the accuracy approximate arithmetic costs",
@@ -103,6 +134,17 @@ def write_md(path, data, a):
                      f"{pct(r.get('after_approx'))} | "
                      f"{'-' if rec is None else f'{100 * rec:.0f}%'} | "
                      f"{r['time_exact']:.0f} | {r.get('time_approx', 0):.0f} |")
+    p = data.get("parity")
+    if p:
+        lines += ["", "## Exact arithmetic: axlut train against PyTorch", "",
+                  f"LeNet-5 from random weights, {p['epochs']} epochs over the 60000 training "
+                  "images, Adam, peak rate 3e-3, batch 128: `axlut train` (cosine decay) "
+                  "against `tools/train_demo.py` (PyTorch, one-cycle), top-1 on the test set.",
+                  "", "| | top-1 | wall time s |", "|---|---:|---:|",
+                  f"| axlut train | {pct(p['axlut'])} | {p['axlut_s']:.0f} |",
+                  f"| PyTorch (train_demo.py) | {pct(p['torch'])} | {p['torch_s']:.0f} |",
+                  "", f"Difference: {100 * (p['axlut'] - p['torch']):+.2f} points."]
+    rows = [r for r in rows if isinstance(r, dict) and "model" in r]
     skipped = [r for r in rows if "after_exact" not in r]
     if skipped:
         lines += ["", "Pairs within the threshold (not retrained): " +
@@ -127,6 +169,8 @@ def main(argv):
     ap.add_argument("--min-loss", type=float, default=2.0)
     ap.add_argument("--work", default="retrain-work")
     ap.add_argument("-o", "--output", default="docs/RETRAIN.md")
+    ap.add_argument("--parity-epochs", type=int, default=3,
+                    help="epochs of the exact-mode comparison with PyTorch (0: skip it)")
     a = ap.parse_args(argv)
     import h5py
     with h5py.File(a.test) as f:
@@ -134,6 +178,9 @@ def main(argv):
     os.makedirs(a.work, exist_ok=True)
     res_path = os.path.join(a.work, "results.json")
     data = load(res_path)
+    if a.parity_epochs > 0:
+        parity(a, data)
+        save(res_path, data)
     for m in a.models.split(","):
         model = os.path.join(a.zoo, m + ".onnx")
         if not os.path.exists(model):
