@@ -1,0 +1,109 @@
+/* axlut train end to end: a run with validation, report and checkpoints
+ * whose output axlut run reads, resuming, and the bad inputs, each with one
+ * line naming what is wrong, exit status 2 and no output file. */
+#define _DEFAULT_SOURCE /* mkdtemp */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static void setup(void) { e2e_setup("/tmp/axl_train_cli_XXXXXX"); }
+
+TestSuite(cli_train, .init = setup, .fini = e2e_teardown, .timeout = 600);
+
+#define sh(err, cap, ...) e2e_sh(NULL, err, cap, __VA_ARGS__)
+
+/* g_dir/name: n LeNet-shaped samples, labels 0..9 plus shift */
+static const char *data_file(const char *name, int n, int shift)
+{
+    static char p[2][300];
+    static int k;
+    k ^= 1;
+    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
+    hid_t f = H5Fcreate(p[k], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hsize_t dims[4] = {(hsize_t)n, 1, 28, 28}, ld = (hsize_t)n;
+    float *x = malloc((size_t)n * 784 * sizeof *x);
+    int64_t *y = malloc((size_t)n * sizeof *y);
+    for (int i = 0; i < n; i++) {
+        y[i] = i % 10 + shift;
+        for (int j = 0; j < 784; j++)
+            x[i * 784 + j] = (j / 28) / 3 == i % 10 ? 1.0f : (float)((i * 31 + j) % 7) * 0.05f;
+    }
+    hid_t sp = H5Screate_simple(4, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d), H5Sclose(sp);
+    sp = H5Screate_simple(1, &ld, NULL);
+    d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
+    free(x), free(y);
+    return p[k];
+}
+
+static int exists(const char *name)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", g_dir, name);
+    return access(p, F_OK) == 0;
+}
+
+Test(cli_train, trains_reports_checkpoints_and_resumes)
+{
+    char err[4096];
+    const char *d = data_file("d.h5", 64, 0);
+    int rc = sh(err, sizeof err,
+                "'%s' train '%s' --data '%s' --val '%s' -o '%s/out.onnx' --epochs 2 --batch 16 "
+                "--report '%s/r.json' --checkpoint '%s/ck' --mul fpmul_drum --param k=4 "
+                "--format e4m3 --backward approx --quiet",
+                g_axlut, g_lenet, d, d, g_dir, g_dir, g_dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(exists("out.onnx") && exists("r.json") && exists("ck/epoch-0001.h5") &&
+              exists("ck/epoch-0002.h5"));
+    rc = sh(err, sizeof err, "grep -c '\"epoch\":' '%s/r.json' | grep -qx 2", g_dir);
+    cr_assert_eq(rc, 0, "the report does not hold two epochs");
+    rc = sh(err, sizeof err, "'%s' run '%s/out.onnx' --data '%s' --quiet", g_axlut, g_dir, d);
+    cr_assert_eq(rc, 0, "axlut run cannot read the retrained model: %s", err);
+    rc = sh(err, sizeof err,
+            "'%s' train '%s' --data '%s' -o '%s/out2.onnx' --epochs 3 --batch 16 "
+            "--checkpoint '%s/ck' --resume --mul fpmul_drum --param k=4 --format e4m3 "
+            "--backward approx",
+            g_axlut, g_lenet, d, g_dir, g_dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(exists("ck/epoch-0003.h5") && exists("out2.onnx"));
+}
+
+Test(cli_train, bad_inputs_are_one_line_and_exit_2)
+{
+    char err[4096];
+    const char *ok = data_file("ok.h5", 32, 0), *range = data_file("range.h5", 32, 3);
+    struct {
+        const char *args, *want;
+    } cases[] = {
+        {"--data '%s' -o '%s/o.onnx'", "labels"}, /* the fixture's data has no labels */
+        {"--data '%s' -o '%s/o.onnx'", "outside"},
+        {"--data '%s' -o '%s/o.onnx' --lr 1e30 --momentum 0 --schedule constant --batch 8",
+         "NaN"},
+        {"--data '%s' -o '%s/no/such/dir/o.onnx'", "cannot be written"},
+        {"--data '%s' --output-missing '%s'", "unknown option"},
+        {"--data '%s' -o '%s/o.onnx' --backward sideways", "--backward"},
+        {"--data '%s' -o '%s/o.onnx' --resume", "--checkpoint"},
+    };
+    const char *data[] = {g_lenet_data, range, ok, ok, ok, ok, ok};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char args[600], cmd[1200];
+        snprintf(args, sizeof args, cases[i].args, data[i], g_dir);
+        snprintf(cmd, sizeof cmd, "'%s' train '%s' %s --quiet", g_axlut, g_lenet, args);
+        int rc = sh(err, sizeof err, "%s", cmd);
+        cr_expect_eq(rc, 2, "case %zu: exit %d: %s", i, rc, err);
+        cr_expect(strstr(err, cases[i].want), "case %zu: '%s' not in: %s", i, cases[i].want,
+                  err);
+        cr_expect(!strchr(err, '\n') || strchr(err, '\n') == err + strlen(err) - 1,
+                  "case %zu: more than one line: %s", i, err);
+        cr_expect(!exists("o.onnx"), "case %zu left an output", i);
+    }
+}
