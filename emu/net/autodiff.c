@@ -13,6 +13,18 @@ struct axl_tape {
     const struct axl_mac **mac; /* per exposed node: the forward's configuration */
 };
 
+/* value v's constant data as a public tensor (shared, writable) */
+static struct axl_tensor value_tensor(struct axl_graph *g, int v)
+{
+    struct axl_tensor t;
+    memset(&t, 0, sizeof t);
+    const struct gtensor *c = &g->vals[v].c;
+    t.ndim = c->ndim;
+    memcpy(t.dims, c->dims, sizeof t.dims);
+    t.data = c->data;
+    return t;
+}
+
 /* ---- parameters ----------------------------------------------------------- */
 static int diff_input(const struct gnode *n, int i)
 {
@@ -75,13 +87,7 @@ struct axl_tensor axl_graph_buffer(struct axl_graph *g, size_t i)
 {
     struct axl_tensor t;
     memset(&t, 0, sizeof t);
-    if (i < (size_t)g->nbuffers) {
-        const struct gtensor *c = &g->vals[g->buffers[i]].c;
-        t.ndim = c->ndim;
-        memcpy(t.dims, c->dims, sizeof t.dims);
-        t.data = c->data;
-    }
-    return t;
+    return i < (size_t)g->nbuffers ? value_tensor(g, g->buffers[i]) : t;
 }
 
 size_t axl_graph_param_count(const struct axl_graph *g) { return (size_t)g->nparams; }
@@ -95,13 +101,7 @@ struct axl_tensor axl_graph_param(struct axl_graph *g, size_t i)
 {
     struct axl_tensor t;
     memset(&t, 0, sizeof t);
-    if (i < (size_t)g->nparams) {
-        const struct gtensor *c = &g->vals[g->params[i]].c;
-        t.ndim = c->ndim;
-        memcpy(t.dims, c->dims, sizeof t.dims);
-        t.data = c->data;
-    }
-    return t;
+    return i < (size_t)g->nparams ? value_tensor(g, g->params[i]) : t;
 }
 
 int64_t axl_graph_find_param(const struct axl_graph *g, const char *name)
