@@ -6,6 +6,7 @@
 #include <criterion/criterion.h>
 #include <hdf5.h>
 #include <math.h>
+#include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,4 +254,22 @@ Test(train, regression_targets_mean_squared_error)
     axl_train_report_free(&rep);
     axl_dataset_close(d);
     axl_graph_free(g);
+}
+
+/* The bits of a run do not depend on the thread count (train.h). */
+Test(train, thread_count_does_not_change_the_bits)
+{
+    char msg[AXL_MSG_LEN];
+    const char *data = make_data("d.h5", 96, 0);
+    struct axl_train_settings s;
+    axl_train_defaults(&s);
+    s.epochs = 1;
+    s.batch = 32;
+    omp_set_num_threads(1);
+    float *one = train_lenet(data, &s, AXL_OK, msg, NULL);
+    omp_set_num_threads(3);
+    float *three = train_lenet(data, &s, AXL_OK, msg, NULL);
+    cr_assert(!memcmp(one, three, lenet_params() * sizeof *one),
+              "1 and 3 threads gave other weights");
+    free(one), free(three);
 }

@@ -7,6 +7,13 @@
 
 #include "autodiff.h"
 
+#ifdef AXL_HAVE_BLAS
+#include <cblas.h>
+/* OpenBLAS's, repeated so that another cblas.h cannot leave them undeclared */
+void openblas_set_num_threads(int num_threads);
+int openblas_get_num_threads(void);
+#endif
+
 struct axl_tape {
     const struct axl_graph *g;
     struct run_ctx c;
@@ -364,6 +371,28 @@ GRAD_CLONES static void axpy(float *restrict c, float a, const float *restrict b
 enum axl_status grad_sgemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a,
                            int64_t lda, const float *b, int64_t ldb, float *c, char *msg)
 {
+#ifdef AXL_HAVE_BLAS
+    if (m <= INT32_MAX && n <= INT32_MAX && k <= INT32_MAX && lda <= INT32_MAX &&
+        ldb <= INT32_MAX) {
+        /* OpenBLAS's own threads would fight OpenMP's (idle OpenMP threads
+         * spin): blocks of rows of C in an OpenMP loop instead, OpenBLAS on
+         * one thread meanwhile.  Blocks of a fixed height, so that every row
+         * is computed the same way whatever the thread count. */
+        const int64_t rb = 64;
+        int keep = openblas_get_num_threads();
+        openblas_set_num_threads(1);
+#pragma omp parallel for schedule(dynamic) if (m > rb && m * n * k > 262144)
+        for (int64_t i0 = 0; i0 < m; i0 += rb) {
+            int64_t h = m - i0 < rb ? m - i0 : rb;
+            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                        tb ? CblasTrans : CblasNoTrans, (blasint)h, (blasint)n, (blasint)k, 1.0f,
+                        ta ? a + i0 : a + i0 * lda, (blasint)lda, b, (blasint)ldb, 0.0f,
+                        c + i0 * n, (blasint)n);
+        }
+        openblas_set_num_threads(keep);
+        return AXL_OK;
+    }
+#endif
     /* op(B) as a dense k x n block, so that the inner loop runs along a row */
     float *bt = NULL;
     const float *bb = b;
