@@ -5,12 +5,16 @@
  * Each step runs a batch forward through the configured layers (weights
  * re-encoded from the float32 master copy whenever they change: fake
  * quantization), the softmax cross-entropy of output 0 against the
- * dataset's labels, the backward (graph.h: the straight-through estimator,
- * or the gradient products through the same approximate MACs), and one
- * optimizer update of every parameter.  Everything is deterministic given
- * the seed (shuffling, Dropout) and the thread count (OpenMP reductions in
- * the kernels are per output and ordered, so the thread count does not
- * change the bits of the MAC layers; the optimizer is sequential).
+ * dataset's labels (or the mean squared error against its targets), the
+ * backward (graph.h: the straight-through estimator, or the gradient
+ * products through the same approximate MACs), and one optimizer update of
+ * every parameter.  Everything is deterministic given the seed (shuffling,
+ * Dropout), and the thread count does not change the bits: the MAC kernels
+ * sum each output in a fixed order, the exact gradient products split
+ * their result into rows of a fixed height (OpenBLAS's sgemm on one thread
+ * per block when the library was built with it, grad_sgemm's loop
+ * otherwise), and the optimizer is sequential.  Another machine may give
+ * other bits where OpenBLAS picks another kernel.
  *
  * Checkpoints (HDF5, one per epoch, written atomically) hold the
  * parameters, the running statistics and the optimizer state; resuming
