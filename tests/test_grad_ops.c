@@ -282,3 +282,71 @@ Test(grad_ops, training_load_keeps_weights_behind_folded_nodes)
     cr_assert_str_eq(axl_graph_param_name(g, 0), "W");
     axl_graph_free(g);
 }
+
+/* --backward approx: the gradient products through a narrow format.
+ * Output gradients of about 1e-3 lie far below e2m3's smallest value
+ * (0.125): without the per-tensor scaling they would all flush to zero.
+ * With it, the weight gradient of a Gemm must be near the straight-through
+ * one (e2m3 keeps 3 mantissa bits: a few percent). */
+Test(grad_ops, approximate_backward_scales_small_gradients)
+{
+    char path[1024], msg[AXL_MSG_LEN];
+    snprintf(path, sizeof path, "%s/tests/data/grad_ops/gemm_basic.onnx", src_dir());
+    struct axl_graph *g = NULL;
+    cr_assert_eq(axl_graph_load_trainable(path, &g, msg), AXL_OK, "%s", msg);
+    struct axl_mac_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.mul = "mul_exact";
+    spec.fmt_a = "e2m3";
+    struct axl_mac *m = NULL;
+    cr_assert_eq(axl_mac_create(&spec, &m, msg), AXL_OK, "%s", msg);
+    size_t nn = axl_graph_node_count(g);
+    const struct axl_mac **macs = calloc(nn, sizeof *macs);
+    for (size_t i = 0; i < nn; i++)
+        macs[i] = axl_graph_node_is_mac(g, i) ? m : NULL;
+    struct axl_tensor in, out, dout;
+    float a[24], d[20];
+    memset(&in, 0, sizeof in);
+    in.ndim = 2, in.dims[0] = 4, in.dims[1] = 6, in.data = a;
+    for (int i = 0; i < 24; i++)
+        a[i] = (float)((i * 7) % 11) / 4.0f - 1.25f;
+    for (int i = 0; i < 20; i++)
+        d[i] = 1e-3f * (float)((i * 5) % 9 - 4);
+    struct axl_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.mac = macs;
+    float *gr[2][4];
+    for (int mode = 0; mode < 2; mode++) {
+        struct axl_tape *tape = NULL;
+        cr_assert_eq(axl_graph_forward(g, &o, &in, &out, &tape, msg), AXL_OK, "%s", msg);
+        dout = out;
+        dout.data = d;
+        size_t np = axl_graph_param_count(g);
+        for (size_t i = 0; i < np; i++) {
+            struct axl_tensor p = axl_graph_param(g, i);
+            gr[mode][i] = calloc((size_t)axl_tensor_numel(&p), sizeof(float));
+        }
+        struct axl_grad_opts go = {mode};
+        cr_assert_eq(axl_graph_backward(tape, &go, &dout, gr[mode], NULL, msg), AXL_OK, "%s",
+                     msg);
+        axl_tape_free(tape);
+        axl_tensor_free(&out);
+    }
+    int64_t b = axl_graph_find_param(g, "B");
+    struct axl_tensor pb = axl_graph_param(g, (size_t)b);
+    double num = 0, den = 0;
+    for (int64_t i = 0; i < axl_tensor_numel(&pb); i++) {
+        double e = (double)gr[1][b][i] - gr[0][b][i];
+        num += e * e;
+        den += (double)gr[0][b][i] * gr[0][b][i];
+    }
+    cr_assert(den > 0);
+    cr_assert(num < 0.01 * den, "approximate weight gradient off by %.3g (relative)",
+              sqrt(num / den));
+    for (int mode = 0; mode < 2; mode++)
+        for (size_t i = 0; i < axl_graph_param_count(g); i++)
+            free(gr[mode][i]);
+    free(macs);
+    axl_mac_free(m);
+    axl_graph_free(g);
+}

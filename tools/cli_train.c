@@ -81,8 +81,10 @@ static int value_option(struct train_args *r, const char *a, const char *v)
     else if (!strcmp(a, "--checkpoint")) r->ckpt = v;
     else if (!strcmp(a, "--device")) r->device = v;
     else if (!strcmp(a, "--epochs") && (rc = num_arg(a, v, 1, &x)) == CLI_OK) r->s.epochs = (int)x;
-    else if (!strcmp(a, "--batch") && (rc = num_arg(a, v, 1, &x)) == CLI_OK) r->s.batch = (int64_t)x;
-    else if (!strcmp(a, "--limit") && (rc = num_arg(a, v, 0, &x)) == CLI_OK) r->s.limit = (int64_t)x;
+    else if (!strcmp(a, "--batch") && (rc = num_arg(a, v, 1, &x)) == CLI_OK)
+        r->s.batch = (int64_t)x;
+    else if (!strcmp(a, "--limit") && (rc = num_arg(a, v, 0, &x)) == CLI_OK)
+        r->s.limit = (int64_t)x;
     else if (!strcmp(a, "--val-limit") && (rc = num_arg(a, v, 0, &x)) == CLI_OK)
         r->s.val_limit = (int64_t)x;
     else if (!strcmp(a, "--lr") && (rc = num_arg(a, v, 0, &x)) == CLI_OK) r->s.lr = (float)x;

@@ -193,3 +193,13 @@ enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w
     free(qw);
     return AXL_OK;
 }
+
+float axl_mac_operand_scale(const struct axl_mac *m, int role, float amax)
+{
+    const struct axl_format *f = role ? &m->fw : &m->fa;
+    if (m->int_mode || passes_through(f) || !(amax > 0.0f) || !isfinite(amax))
+        return 1.0f;
+    int e;
+    frexpf(axl_format_max_finite(f) / amax, &e); /* ratio = r * 2^e, 0.5 <= r < 1 */
+    return ldexpf(1.0f, e - 1);
+}

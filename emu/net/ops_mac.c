@@ -4,6 +4,7 @@
  * activations by weights itself; what remains is layout (ConvTranspose's
  * zero insertion, MatMul's batching) and the exact float32 epilogues ONNX
  * defines (Gemm's alpha and beta). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -538,9 +539,44 @@ static enum axl_status mm_exec(struct run_ctx *c, const struct gnode *n, char *m
  * of the input gradient and as the weight operand of the weight gradient,
  * as approximate-backpropagation tools compute them. */
 
-/* C[M][N] = op(A) op(B) through the backward's configuration */
-static enum axl_status bw_gemm(struct grad_ctx *gc, int ta, int tb, int64_t m, int64_t n,
-                               int64_t k, const float *a, int64_t lda, const float *b,
+static float *bw_alloc(int64_t n);
+
+/* The approximate product with the gradient operand (A when grad_a, B
+ * otherwise; stored as rows x ld) scaled by a power of two into its
+ * format's range first, and the result scaled back: without it, gradients
+ * of 1e-3 flush to zero in the narrow floating formats. */
+static enum axl_status bw_gemm_scaled(struct grad_ctx *gc, struct axl_gemm_args *ga, int grad_a,
+                                      char *msg)
+{
+    int64_t rows = grad_a ? (ga->trans_a ? ga->k : ga->m) : (ga->trans_b ? ga->n : ga->k);
+    int64_t ld = grad_a ? ga->lda : ga->ldb, cnt = rows * ld;
+    const float *g = grad_a ? ga->a : ga->b;
+    float amax = 0.0f;
+    for (int64_t i = 0; i < cnt; i++)
+        amax = fabsf(g[i]) > amax ? fabsf(g[i]) : amax;
+    float s = axl_mac_operand_scale(gc->mac, !grad_a, amax);
+    if (s == 1.0f)
+        return axl_mac_gemm(gc->mac, gc->c->be, ga, msg);
+    float *t = bw_alloc(cnt);
+    if (!t)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; i < cnt; i++)
+        t[i] = g[i] * s;
+    if (grad_a)
+        ga->a = t;
+    else
+        ga->b = t;
+    enum axl_status st = axl_mac_gemm(gc->mac, gc->c->be, ga, msg);
+    free(t);
+    for (int64_t i = 0; st == AXL_OK && i < ga->m * ga->n; i++)
+        ga->c[i] /= s;
+    return st;
+}
+
+/* C[M][N] = op(A) op(B) through the backward's configuration; grad_a: A
+ * is the output gradient (else B) */
+static enum axl_status bw_gemm(struct grad_ctx *gc, int grad_a, int ta, int tb, int64_t m,
+                               int64_t n, int64_t k, const float *a, int64_t lda, const float *b,
                                int64_t ldb, float *c, char *msg)
 {
     struct axl_gemm_args ga;
@@ -556,7 +592,7 @@ static enum axl_status bw_gemm(struct grad_ctx *gc, int ta, int tb, int64_t m, i
     }
     if (!gc->approx)
         return grad_sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, msg);
-    return axl_mac_gemm(gc->mac, gc->c->be, &ga, msg);
+    return bw_gemm_scaled(gc, &ga, grad_a, msg);
 }
 
 static float *bw_alloc(int64_t n)
@@ -616,7 +652,8 @@ static enum axl_status gemm_backward(struct grad_ctx *gc, const struct gnode *n,
     if (st == AXL_OK && ga_) { /* d op(A) [m][k] = dY [m][n] x op(B)^T [n][k] */
         if (!(t = bw_alloc(m * k)))
             st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-        else if ((st = bw_gemm(gc, 0, !tb, m, k, nn, dy, nn, b, bt->dims[1], t, msg)) == AXL_OK)
+        else if ((st = bw_gemm(gc, 1, 0, !tb, m, k, nn, dy, nn, b, bt->dims[1], t, msg)) ==
+                 AXL_OK)
             for (int64_t i = 0; i < m; i++)
                 for (int64_t j = 0; j < k; j++)
                     ga_[ta ? j * m + i : i * k + j] += alpha * t[i * k + j];
@@ -626,7 +663,8 @@ static enum axl_status gemm_backward(struct grad_ctx *gc, const struct gnode *n,
     if (st == AXL_OK && gb) { /* d op(B) [k][n] = op(A)^T [k][m] x dY [m][n] */
         if (!(t = bw_alloc(k * nn)))
             st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-        else if ((st = bw_gemm(gc, !ta, 0, k, nn, m, a, at->dims[1], dy, nn, t, msg)) == AXL_OK)
+        else if ((st = bw_gemm(gc, 0, !ta, 0, k, nn, m, a, at->dims[1], dy, nn, t, msg)) ==
+                 AXL_OK)
             for (int64_t i = 0; i < k; i++)
                 for (int64_t j = 0; j < nn; j++)
                     gb[tb ? j * k + i : i * nn + j] += alpha * t[i * nn + j];
@@ -649,10 +687,12 @@ static enum axl_status mm_bw_slice(struct grad_ctx *gc, const float *a, const fl
         a = qa;
     if (qb)
         b = qb;
-    if (st == AXL_OK && ga && (st = bw_gemm(gc, 0, 1, m, k, nn, dy, nn, b, nn, tmp, msg)) == 0)
+    if (st == AXL_OK && ga &&
+        (st = bw_gemm(gc, 1, 0, 1, m, k, nn, dy, nn, b, nn, tmp, msg)) == AXL_OK)
         for (int64_t i = 0; i < m * k; i++)
             ga[i] += tmp[i];
-    if (st == AXL_OK && gb && (st = bw_gemm(gc, 1, 0, k, nn, m, a, k, dy, nn, tmp, msg)) == 0)
+    if (st == AXL_OK && gb &&
+        (st = bw_gemm(gc, 0, 1, 0, k, nn, m, a, k, dy, nn, tmp, msg)) == AXL_OK)
         for (int64_t i = 0; i < k * nn; i++)
             gb[i] += tmp[i];
     free(qa);
@@ -777,14 +817,14 @@ static enum axl_status conv_bw_chunk(struct grad_ctx *gc, const struct conv *g, 
     if (gw) { /* dW^T [K][ocg] = col [K][L] x dY^T [L][ocg] */
         for (int64_t i = 0; i < nb; i++)
             im2col(g, x + ((i0 + i) * g->c + gi * cg) * hw, cg, b->col, L, i * P);
-        if ((st = bw_gemm(gc, 0, 1, K, ocg, L, b->col, L, b->dyg, L, b->t, msg)) != AXL_OK)
+        if ((st = bw_gemm(gc, 0, 0, 1, K, ocg, L, b->col, L, b->dyg, L, b->t, msg)) != AXL_OK)
             return st;
         for (int64_t o = 0; o < ocg; o++)
             for (int64_t r = 0; r < K; r++)
                 gw[(gi * ocg + o) * K + r] += b->t[r * ocg + o];
     }
     if (gx) { /* dcol^T [L][K] = dY^T [L][ocg] x W [ocg][K] */
-        if ((st = bw_gemm(gc, 1, 0, L, K, ocg, b->dyg, L, w + gi * ocg * K, K, b->t, msg)))
+        if ((st = bw_gemm(gc, 1, 1, 0, L, K, ocg, b->dyg, L, w + gi * ocg * K, K, b->t, msg)))
             return st;
         for (int64_t i = 0; i < nb; i++)
             col2im_add(g, b->t, i * P, cg, gx + ((i0 + i) * g->c + gi * cg) * hw);
@@ -839,7 +879,8 @@ const struct op_def axl_ops_mac[] = {
      conv_shape, conv_exec, conv_backward, 0},
     {"ConvTranspose", "auto_pad,dilations,group,kernel_shape,output_padding,output_shape,pads,"
      "strides", 2, 3, 1, 1, 1, 0, conv_check, conv_shape, convt_exec, NULL, 0},
-    {"Gemm", "alpha,beta,transA,transB", 2, 3, 1, 1, 1, 0, NULL, gemm_shape, gemm_exec, gemm_backward, 0},
+    {"Gemm", "alpha,beta,transA,transB", 2, 3, 1, 1, 1, 0, NULL, gemm_shape, gemm_exec,
+     gemm_backward, 0},
     {"MatMul", "", 2, 2, 1, 1, 1, 0, NULL, mm_shape, mm_exec, mm_backward, 0},
     {NULL, NULL, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0},
 };

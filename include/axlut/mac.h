@@ -166,6 +166,15 @@ enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w
                                          int64_t k, int64_t sn, int64_t sk, float *out,
                                          char *msg);
 
+/* A power of two s such that s * amax sits just below the largest finite
+ * value of operand `role` (0 activation, 1 weight) of m: the per-tensor
+ * scaling with which reduced-precision training keeps small values such
+ * as gradients from flushing to zero (Micikevicius et al., "Mixed
+ * precision training", ICLR 2018; "FP8 formats for deep learning", 2022).
+ * 1 for integer formats (quantized with their own scale), for float32, and
+ * when amax is 0 or not finite. */
+float axl_mac_operand_scale(const struct axl_mac *m, int role, float amax);
+
 #ifdef __cplusplus
 }
 #endif
