@@ -150,6 +150,9 @@ def write_md(path, data, a):
         lines += ["", "Pairs within the threshold (not retrained): " +
                   ", ".join(f"{r['model']}/{r['config']} ({pct(r['before'])} vs "
                             f"{pct(r['exact'])})" for r in skipped) + "."]
+    if a.notes and os.path.exists(a.notes):
+        with open(a.notes) as f:
+            lines += ["", f.read().rstrip()]
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         f.write("\n".join(lines) + "\n")
@@ -169,6 +172,8 @@ def main(argv):
     ap.add_argument("--min-loss", type=float, default=2.0)
     ap.add_argument("--work", default="retrain-work")
     ap.add_argument("-o", "--output", default="docs/RETRAIN.md")
+    ap.add_argument("--notes", metavar="FILE",
+                    help="Markdown appended as is: the findings, written from the tables")
     ap.add_argument("--parity-epochs", type=int, default=3,
                     help="epochs of the exact-mode comparison with PyTorch (0: skip it)")
     a = ap.parse_args(argv)
