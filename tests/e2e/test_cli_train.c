@@ -107,3 +107,15 @@ Test(cli_train, bad_inputs_are_one_line_and_exit_2)
         cr_expect(!exists("o.onnx"), "case %zu left an output", i);
     }
 }
+
+/* An operator without a backward is refused before any work, naming it. */
+Test(cli_train, operator_without_backward_is_named)
+{
+    char err[4096];
+    const char *d = data_file("d.h5", 8, 0);
+    int rc = sh(err, sizeof err, "'%s' train '%s/tests/data/onnx_ops/convtranspose.onnx' "
+                "--data '%s' -o '%s/o.onnx'", g_axlut, g_src, d, g_dir);
+    cr_assert_eq(rc, 2, "%s", err);
+    cr_assert(strstr(err, "ConvTranspose") && strstr(err, "no backward"), "%s", err);
+    cr_assert(!exists("o.onnx"));
+}
