@@ -42,9 +42,9 @@ static void usage(FILE *o)
         "Defaults fine-tune a trained model without tuning: SGD, momentum 0.9, learning\n"
         "rate 0.005 with a cosine decay to 0 over 2 epochs, batch 64, no weight decay\n"
         "(Adam: rate 1e-4).  The run is deterministic given --seed (order of samples,\n"
-        "Dropout masks) on any thread count.  --checkpoint DIR writes DIR/epoch-N.h5\n"
-        "after every epoch (weights, running statistics, optimizer state); --resume\n"
-        "continues from the last one exactly.  The report gives per epoch the training\n"
+        "Dropout masks; also the rounding seed of the MAC options) on any thread count.\n"
+        "--checkpoint DIR writes DIR/epoch-N.h5 after every epoch (weights, running\n"
+        "statistics, optimizer state); --resume continues from the last one exactly.  The report gives per epoch the training\n"
         "loss and accuracy and the validation top-1 under the approximate and the exact\n"
         "arithmetic.\n");
 }
@@ -69,32 +69,53 @@ static int num_arg(const char *opt, const char *v, double lo, double *out)
     return CLI_OK;
 }
 
-/* one option with a value; CLI_OK, or an exit status after a message */
+/* a numeric option into its field: 1 when a is one (*rc its status) */
+static int numeric_option(struct train_args *r, const char *a, const char *v, int *rc)
+{
+    static const struct {
+        const char *name;
+        double lo;
+    } nums[] = {{"--epochs", 1},   {"--batch", 1},    {"--limit", 0},        {"--val-limit", 0},
+                {"--lr", 0},       {"--momentum", 0}, {"--weight-decay", 0}, {"--seed", 0}};
+    for (int i = 0; i < (int)(sizeof nums / sizeof nums[0]); i++) {
+        double x;
+        if (strcmp(a, nums[i].name))
+            continue;
+        if ((*rc = num_arg(a, v, nums[i].lo, &x)) != CLI_OK)
+            return 1;
+        if ((i < 4 || i == 7) && x != (double)(int64_t)x) {
+            fprintf(stderr, "axlut train: %s needs an integer, not '%s'\n", a, v);
+            *rc = CLI_USAGE;
+            return 1;
+        }
+        switch (i) {
+        case 0: r->s.epochs = (int)x; break;
+        case 1: r->s.batch = (int64_t)x; break;
+        case 2: r->s.limit = (int64_t)x; break;
+        case 3: r->s.val_limit = (int64_t)x; break;
+        case 4: r->s.lr = (float)x; break;
+        case 5: r->s.momentum = (float)x; break;
+        case 6: r->s.weight_decay = (float)x; break;
+        default: r->s.seed = strtoull(v, NULL, 10); break;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* one option with a value; CLI_OK, or an exit status after a message, or
+ * -2 when a is not such an option */
 static int value_option(struct train_args *r, const char *a, const char *v)
 {
-    double x = 0;
     int rc = CLI_OK;
-    if (!strcmp(a, "--data")) r->data = v;
+    if (numeric_option(r, a, v, &rc)) return rc;
+    else if (!strcmp(a, "--data")) r->data = v;
     else if (!strcmp(a, "--val")) r->val = v;
     else if (!strcmp(a, "-o") || !strcmp(a, "--output")) r->out = v;
     else if (!strcmp(a, "--config")) r->config = v;
     else if (!strcmp(a, "--report")) r->report = v;
     else if (!strcmp(a, "--checkpoint")) r->ckpt = v;
     else if (!strcmp(a, "--device")) r->device = v;
-    else if (!strcmp(a, "--epochs") && (rc = num_arg(a, v, 1, &x)) == CLI_OK) r->s.epochs = (int)x;
-    else if (!strcmp(a, "--batch") && (rc = num_arg(a, v, 1, &x)) == CLI_OK)
-        r->s.batch = (int64_t)x;
-    else if (!strcmp(a, "--limit") && (rc = num_arg(a, v, 0, &x)) == CLI_OK)
-        r->s.limit = (int64_t)x;
-    else if (!strcmp(a, "--val-limit") && (rc = num_arg(a, v, 0, &x)) == CLI_OK)
-        r->s.val_limit = (int64_t)x;
-    else if (!strcmp(a, "--lr") && (rc = num_arg(a, v, 0, &x)) == CLI_OK) r->s.lr = (float)x;
-    else if (!strcmp(a, "--momentum") && (rc = num_arg(a, v, 0, &x)) == CLI_OK)
-        r->s.momentum = (float)x;
-    else if (!strcmp(a, "--weight-decay") && (rc = num_arg(a, v, 0, &x)) == CLI_OK)
-        r->s.weight_decay = (float)x;
-    else if (!strcmp(a, "--seed") && (rc = num_arg(a, v, 0, &x)) == CLI_OK)
-        r->s.seed = strtoull(v, NULL, 10);
     else if (!strcmp(a, "--optimizer")) {
         if (axl_optimizer_parse(v, &r->s.optimizer) != AXL_OK)
             rc = CLI_USAGE, fprintf(stderr, "axlut train: --optimizer is sgd or adam\n");
@@ -127,6 +148,13 @@ static int parse_args(int argc, char **argv, struct train_args *r)
         if (cli_is_help(a)) {
             usage(stdout);
             return -1;
+        } else if (!strcmp(a, "--seed") && has) {
+            /* the training seed, and the MAC options' rounding seed as in
+             * axlut run */
+            if ((rc = value_option(r, a, argv[i + 1])) != CLI_OK || r->nmac >= 64)
+                return rc != CLI_OK ? rc : CLI_USAGE;
+            r->mac_keys[r->nmac] = "seed";
+            r->mac_vals[r->nmac++] = argv[++i];
         } else if (cli_mac_option(a, &key)) {
             if (!has || r->nmac >= 64) {
                 fprintf(stderr, "axlut train: %s needs a value\n", a);

@@ -119,3 +119,17 @@ Test(cli_train, operator_without_backward_is_named)
     cr_assert(strstr(err, "ConvTranspose") && strstr(err, "no backward"), "%s", err);
     cr_assert(!exists("o.onnx"));
 }
+
+/* A bad number is one line (not also "unknown option"), exit 2. */
+Test(cli_train, bad_numbers_are_one_line)
+{
+    char err[4096];
+    const char *opts[] = {"--epochs 0", "--batch 1.5", "--seed abc", "--lr -1", "--limit x"};
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        int rc = sh(err, sizeof err, "'%s' train '%s' --data x.h5 -o '%s/o.onnx' %s", g_axlut,
+                    g_lenet, g_dir, opts[i]);
+        cr_expect_eq(rc, 2, "%s: exit %d", opts[i], rc);
+        cr_expect(strchr(err, '\n') == err + strlen(err) - 1, "%s: %s", opts[i], err);
+        cr_expect(!strstr(err, "unknown option"), "%s: %s", opts[i], err);
+    }
+}
