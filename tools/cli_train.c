@@ -44,9 +44,9 @@ static void usage(FILE *o)
         "(Adam: rate 1e-4).  The run is deterministic given --seed (order of samples,\n"
         "Dropout masks; also the rounding seed of the MAC options) on any thread count.\n"
         "--checkpoint DIR writes DIR/epoch-N.h5 after every epoch (weights, running\n"
-        "statistics, optimizer state); --resume continues from the last one exactly.  The report gives per epoch the training\n"
-        "loss and accuracy and the validation top-1 under the approximate and the exact\n"
-        "arithmetic.\n");
+        "statistics, optimizer state); --resume continues from the last one exactly.\n"
+        "The report gives per epoch the training loss and accuracy and the validation\n"
+        "top-1 under the approximate and the exact arithmetic.\n");
 }
 
 struct train_args {
