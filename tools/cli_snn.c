@@ -122,19 +122,25 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
                                     AXL_DESIGN_MAX_PARAMS);
         else
             r->s.add_params[r->s.n_add_params++] = v;
-    } else if (!strcmp(a, "--percentile") && (rc = num_arg(a, v, 1e-9, 100, &x)) == CLI_OK)
-        r->s.percentile = x;
-    else if (!strcmp(a, "--calib-limit") && (rc = num_arg(a, v, 1, 1e15, &x)) == CLI_OK)
-        r->s.calib_limit = (int64_t)x;
-    else if (!strcmp(a, "--max-steps") && (rc = num_arg(a, v, 1, 1 << 20, &x)) == CLI_OK)
-        r->s.max_steps = (int64_t)x;
-    else if (!strcmp(a, "--batch") && (rc = num_arg(a, v, 1, 1e6, &x)) == CLI_OK)
-        r->e.batch = r->s.batch = (int64_t)x;
-    else if (!strcmp(a, "--limit") && (rc = num_arg(a, v, 1, 1e15, &x)) == CLI_OK)
-        r->e.limit = (int64_t)x;
-    else if (!strcmp(a, "--seed") && (rc = num_arg(a, v, 0, 1.8e19, &x)) == CLI_OK)
-        r->s.seed = strtoull(v, NULL, 10);
-    else if (!strcmp(a, "--reset")) {
+    } else if (!strcmp(a, "--percentile")) {
+        if ((rc = num_arg(a, v, 1e-9, 100, &x)) == CLI_OK)
+            r->s.percentile = x;
+    } else if (!strcmp(a, "--calib-limit")) {
+        if ((rc = num_arg(a, v, 1, 1e15, &x)) == CLI_OK)
+            r->s.calib_limit = (int64_t)x;
+    } else if (!strcmp(a, "--max-steps")) {
+        if ((rc = num_arg(a, v, 1, 1 << 20, &x)) == CLI_OK)
+            r->s.max_steps = (int64_t)x;
+    } else if (!strcmp(a, "--batch")) {
+        if ((rc = num_arg(a, v, 1, 1e6, &x)) == CLI_OK)
+            r->e.batch = r->s.batch = (int64_t)x;
+    } else if (!strcmp(a, "--limit")) {
+        if ((rc = num_arg(a, v, 1, 1e15, &x)) == CLI_OK)
+            r->e.limit = (int64_t)x;
+    } else if (!strcmp(a, "--seed")) {
+        if ((rc = num_arg(a, v, 0, 1.8e19, &x)) == CLI_OK)
+            r->s.seed = strtoull(v, NULL, 10);
+    } else if (!strcmp(a, "--reset")) {
         if (axl_snn_reset_parse(v, &r->s.reset) != AXL_OK)
             rc = CLI_USAGE, fprintf(stderr, "axlut snn: --reset is subtract or zero\n");
     } else if (!strcmp(a, "--coding")) {
