@@ -41,7 +41,8 @@ static void usage(FILE *o)
         "  --max-steps T      intN membranes: the readout's range covers T steps\n"
         "                     (default: the largest --steps)\n"
         "Per layer the report gives the firing rate and the synaptic operations\n"
-        "(spikes x fan-out) per sample.  docs/SNN.md describes the semantics.\n");
+        "(spikes x fan-out) per sample.  include/axlut/snn.h defines the semantics\n"
+        "(order of the adds, formats, fixed point).\n");
 }
 
 struct snn_args {
