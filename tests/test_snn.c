@@ -141,15 +141,17 @@ static double ref_value(const struct ref_arith *a, uint32_t c)
 }
 
 /* The synaptic input of neuron j from spikes `in` (gathered over its
- * receptive field in ascending input order), then the bias, then the
- * threshold and reset by subtraction. */
+ * receptive field in ascending input order) or its input current cur[j],
+ * then the bias, then the threshold and reset by subtraction. */
 static void ref_layer_step(const struct ref_arith *a, const struct axl_snn_layer_info *li,
                            const struct axl_snn_layer_codes *c, const struct axl_window *w,
-                           const int8_t *in, uint32_t *v, int8_t *out)
+                           const int8_t *in, const uint32_t *cur, uint32_t *v, int8_t *out)
 {
     for (int64_t j = 0; j < li->neurons; j++) {
         uint32_t x = v[j];
-        if (li->kind == AXL_SNN_DENSE) {
+        if (cur) {
+            x = ref_add(a, x, cur[j]); /* direct coding: the input current */
+        } else if (li->kind == AXL_SNN_DENSE) {
             for (int64_t i = 0; i < li->inputs; i++)
                 if (in[i])
                     x = ref_add(a, x, in[i] > 0 ? c->w[j * li->inputs + i]
@@ -181,12 +183,44 @@ static void ref_layer_step(const struct ref_arith *a, const struct axl_snn_layer
     }
 }
 
+/* The input currents I_j = sum_i w_ji x_i of a conv layer in fp32 (the
+ * weights' codes are their values), summed over (channel, kernel row,
+ * kernel column) as the MAC engine's sequential order does: padding left
+ * out (adding its +-0 products to a sum started at +0 changes nothing). */
+static uint32_t *direct_currents(const struct axl_snn_layer_info *li,
+                                 const struct axl_snn_layer_codes *c, const struct axl_window *w,
+                                 const float *x)
+{
+    uint32_t *cur = malloc((size_t)li->neurons * 4);
+    int64_t cpg = w->c / w->groups;
+    for (int64_t j = 0; j < li->neurons; j++) {
+        int64_t oc = j / (w->oh * w->ow), oy = j / w->ow % w->oh, ox = j % w->ow;
+        int64_t grp = oc / (w->oc / w->groups);
+        float sum = 0;
+        for (int64_t ci = 0; ci < cpg; ci++)
+            for (int64_t ky = 0; ky < w->kh; ky++)
+                for (int64_t kx = 0; kx < w->kw; kx++) {
+                    int64_t y = oy * w->stride_h - w->pad_t + ky * w->dil_h;
+                    int64_t xx = ox * w->stride_w - w->pad_l + kx * w->dil_w;
+                    if (y < 0 || y >= w->h || xx < 0 || xx >= w->w)
+                        continue;
+                    float wv;
+                    memcpy(&wv, &c->w[((oc * cpg + ci) * w->kh + ky) * w->kw + kx], 4);
+                    sum += wv * x[((grp * cpg + ci) * w->h + y) * w->w + xx];
+                }
+        memcpy(&cur[j], &sum, 4);
+    }
+    return cur;
+}
+
 /* Simulates s on the first samples of x for T steps tracing layer k of
  * sample 1, and checks the trace against the reference step by step:
- * membranes bit for bit, spikes equal.  The number of mismatches (the
- * first ten logged as errors when log is set). */
+ * membranes bit for bit, spikes equal.  cur_of: the first layer under
+ * direct coding in fp32, driven by the currents of sample 1.  The number of
+ * mismatches (the first ten logged as errors when log is set). */
 static int check_layer(const struct axl_graph *g, const struct axl_snn *s, size_t k,
-                       const struct axl_tensor *x, int64_t T, const struct ref_arith *a, int log)
+                       const struct axl_tensor *x, int64_t T, const struct ref_arith *a, int log,
+                       int cur_of)
 {
     struct axl_snn_layer_info li;
     struct axl_snn_layer_codes c;
@@ -204,10 +238,11 @@ static int check_layer(const struct axl_graph *g, const struct axl_snn *s, size_
     float *ro = malloc((size_t)(x->dims[0] * axl_snn_outputs(s)) * sizeof *ro);
     cr_assert_eq(axl_snn_simulate(s, x, &o, ro, NULL, NULL, msg), AXL_OK, "%s", msg);
     uint32_t *v = calloc((size_t)li.neurons, 4);
+    uint32_t *cur = cur_of ? direct_currents(&li, &c, &w, x->data + li.inputs) : NULL;
     int8_t *out = calloc((size_t)li.neurons, 1);
-    int bad = 0, spikes = 0, inputs = 0;
+    int bad = 0, spikes = 0, inputs = cur != NULL;
     for (int64_t t = 0; t < T; t++) {
-        ref_layer_step(a, &li, &c, &w, tr.in + t * li.inputs, v, out);
+        ref_layer_step(a, &li, &c, &w, tr.in + t * li.inputs, cur, v, out);
         for (int64_t i = 0; i < li.inputs; i++)
             inputs += tr.in[t * li.inputs + i] != 0;
         for (int64_t j = 0; j < li.neurons; j++) {
@@ -223,7 +258,48 @@ static int check_layer(const struct axl_graph *g, const struct axl_snn *s, size_
     /* a test that saw no spikes in or out would prove little */
     cr_assert(inputs > 0 && (spikes > 0 || !li.spiking), "layer %s: %d input spikes, %d spikes",
               li.name, inputs, spikes);
-    free(tr.v), free(tr.in), free(tr.out), free(ro), free(v), free(out);
+    free(tr.v), free(tr.in), free(tr.out), free(ro), free(v), free(out), free(cur);
+    return bad;
+}
+
+/* The max-pool gate of layer k against the rule of snn.h: the spikes of the
+ * window's input with the highest count so far (ties: the lowest index). */
+static int check_gate(const struct axl_graph *g, const struct axl_snn *s, size_t k,
+                      const struct axl_tensor *x, int64_t T)
+{
+    struct axl_snn_layer_info li;
+    axl_snn_layer(s, k, &li);
+    struct axl_window w;
+    char msg[AXL_MSG_LEN];
+    cr_assert_eq(axl_graph_node_window(g, (size_t)axl_graph_find_node(g, li.name), &w, msg),
+                 AXL_OK, "%s", msg);
+    struct axl_snn_trace tr = {k, 1, NULL, malloc((size_t)(T * li.inputs)),
+                               malloc((size_t)(T * li.neurons))};
+    int64_t steps[1] = {T};
+    struct axl_snn_sim o = {.steps = steps, .nsteps = 1, .trace = &tr};
+    float *ro = malloc((size_t)(x->dims[0] * axl_snn_outputs(s)) * sizeof *ro);
+    cr_assert_eq(axl_snn_simulate(s, x, &o, ro, NULL, NULL, msg), AXL_OK, "%s", msg);
+    int *cnt = calloc((size_t)li.inputs, sizeof *cnt), bad = 0, passed = 0;
+    for (int64_t t = 0; t < T; t++) {
+        const int8_t *in = tr.in + t * li.inputs;
+        for (int64_t i = 0; i < li.inputs; i++)
+            cnt[i] += in[i];
+        for (int64_t j = 0; j < li.neurons; j++) {
+            int64_t ch = j / (w.oh * w.ow), oy = j / w.ow % w.oh, ox = j % w.ow, best = -1;
+            for (int64_t ky = 0; ky < w.kh; ky++)
+                for (int64_t kx = 0; kx < w.kw; kx++) {
+                    int64_t y = oy * w.stride_h - w.pad_t + ky * w.dil_h;
+                    int64_t xx = ox * w.stride_w - w.pad_l + kx * w.dil_w;
+                    int64_t i = (ch * w.h + y) * w.w + xx;
+                    if (y >= 0 && y < w.h && xx >= 0 && xx < w.w && (best < 0 || cnt[i] > cnt[best]))
+                        best = i;
+                }
+            passed += in[best];
+            bad += tr.out[t * li.neurons + j] != in[best];
+        }
+    }
+    cr_assert(passed > 0, "the gate %s passed no spike", li.name);
+    free(tr.in), free(tr.out), free(ro), free(cnt);
     return bad;
 }
 
@@ -250,10 +326,12 @@ Test(snn, if_dynamics_match_a_reference_bit_for_bit)
     struct axl_tensor x = read_inputs(g, data, 2);
     struct ref_arith a = {.f = {0}};
     axl_format_parse("fp32", &a.f, NULL);
-    const char *names[] = {"/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"};
-    for (int i = 0; i < 4; i++)
-        cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 24, &a, 1), 0, "%s",
-                     names[i]);
+    const char *names[] = {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"};
+    for (int i = 0; i < 5; i++) /* conv1: the analog input's current */
+        cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 24, &a, 1, i == 0), 0,
+                     "%s", names[i]);
+    cr_expect_eq(check_gate(g, s, layer_named(s, "/pool1/MaxPool"), &x, 24), 0);
+    cr_expect_eq(check_gate(g, s, layer_named(s, "/pool2/MaxPool"), &x, 24), 0);
     axl_tensor_free(&x);
     axl_snn_free(s);
     axl_graph_free(g);
@@ -454,11 +532,11 @@ Test(snn, every_membrane_add_goes_through_the_adder)
         struct ref_arith a = {.plus_one = plus};
         axl_format_parse("int16", &a.f, NULL);
         for (int i = 0; i < 5; i++)
-            cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 16, &a, 1), 0,
+            cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 16, &a, 1, 0), 0,
                          "%s with %s", names[i], plus ? "add_plus1" : "add_exact");
         if (plus) { /* the reference does see the difference */
             a.plus_one = 0;
-            cr_expect_gt(check_layer(g, s, layer_named(s, "/fc1/Gemm"), &x, 16, &a, 0), 0);
+            cr_expect_gt(check_layer(g, s, layer_named(s, "/fc1/Gemm"), &x, 16, &a, 0, 0), 0);
         }
         axl_tensor_free(&x);
         axl_snn_free(s);
