@@ -16,6 +16,7 @@ static const struct cli_command k_commands[] = {
     {"info", "show what a table file holds and its metrics", cli_info},
     {"run", "run an ONNX network over a dataset with approximate layers", cli_run},
     {"train", "fine-tune a network through its approximate layers (retraining)", cli_train},
+    {"snn", "convert a ReLU network into a spiking one and evaluate it over time steps", cli_snn},
     {"sweep", "run every combination of formats, designs and accumulators", cli_sweep},
     {"bench", "measure the MAC kernels against BLAS and a naive LUT loop", cli_bench},
 };

@@ -368,6 +368,13 @@ static enum axl_status init_run(const struct axl_graph *g, struct run_ctx *c, in
     return AXL_OK;
 }
 
+enum axl_status axl_graph_shapes(const struct axl_graph *g, int64_t batch, struct run_ctx *c,
+                                 char *msg)
+{
+    enum axl_status st = init_run(g, c, batch, msg);
+    return st == AXL_OK ? shape_pass(g, c, NULL, msg) : st;
+}
+
 /* 1 when n reads, where a gradient flows, a float initializer of more than
  * one value: a parameter, once the node is not folded. */
 static int reads_weights(const struct axl_graph *g, const struct gnode *n)

@@ -222,6 +222,18 @@ enum axl_status axl_graph_exec(const struct axl_graph *g, const struct axl_run_o
                                struct run_ctx *c, int keep, char *msg);
 void axl_run_release(const struct axl_graph *g, struct run_ctx *c);
 
+/* The shape pass of a run of batch samples into c (every value shaped,
+ * integer values computed, float data not), for inspecting the graph;
+ * the caller releases c with axl_run_release whatever the status. */
+enum axl_status axl_graph_shapes(const struct axl_graph *g, int64_t batch, struct run_ctx *c,
+                                 char *msg);
+/* The geometry of Conv (ops_mac.c) and of the pools (ops_norm.c) after a
+ * shape pass, for axl_graph_node_window; messages unprefixed. */
+enum axl_status axl_conv_window(struct run_ctx *c, const struct gnode *n, struct axl_window *w,
+                                char *msg);
+enum axl_status axl_pool_window(struct run_ctx *c, const struct gnode *n, struct axl_window *w,
+                                char *msg);
+
 /* Marks the trainable parameters (g->params, gvalue.param); at load. */
 enum axl_status axl_graph_find_params(struct axl_graph *g, char *msg);
 

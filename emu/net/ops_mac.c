@@ -191,6 +191,21 @@ static enum axl_status conv_geom(struct run_ctx *c, const struct gnode *n, struc
     return AXL_OK;
 }
 
+enum axl_status axl_conv_window(struct run_ctx *c, const struct gnode *n, struct axl_window *w,
+                                char *msg)
+{
+    struct conv g;
+    enum axl_status st = conv_geom(c, n, &g, msg);
+    if (st != AXL_OK)
+        return st;
+    *w = (struct axl_window){.c = g.c, .h = g.in[0], .w = g.in[1], .oc = g.oc, .oh = g.out[0],
+                             .ow = g.out[1], .kh = g.k[0], .kw = g.k[1], .stride_h = g.s[0],
+                             .stride_w = g.s[1], .dil_h = g.d[0], .dil_w = g.d[1],
+                             .pad_t = g.pb[0], .pad_l = g.pb[1], .pad_b = g.pe[0],
+                             .pad_r = g.pe[1], .groups = g.groups};
+    return AXL_OK;
+}
+
 static enum axl_status conv_shape(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     struct conv g;

@@ -477,6 +477,40 @@ static enum axl_status pool_shape(struct run_ctx *c, const struct gnode *n, char
     return set_out(c, n, 0, GDT_F32, x->ndim, d, msg);
 }
 
+enum axl_status axl_pool_window(struct run_ctx *c, const struct gnode *n, struct axl_window *w,
+                                char *msg)
+{
+    const struct gtensor *x = in_t(c, n, 0);
+    if (x->ndim < 3 || x->ndim > 4)
+        return axl_msgf(msg, AXL_ERR_INVALID, "input of rank %d (1-D and 2-D pools are "
+                        "described)", x->ndim);
+    int64_t h = x->ndim == 4 ? x->dims[2] : 1, wd = x->dims[x->ndim - 1];
+    memset(w, 0, sizeof *w);
+    w->c = w->oc = x->dims[1];
+    w->h = h, w->w = wd;
+    w->stride_h = w->stride_w = w->dil_h = w->dil_w = w->groups = 1;
+    if (!strncmp(n->op, "Global", 6)) {
+        w->oh = w->ow = 1, w->kh = h, w->kw = wd;
+        return AXL_OK;
+    }
+    struct pool p;
+    enum axl_status st = pool_geom(n, x, &p, msg);
+    if (st != AXL_OK)
+        return st;
+    int a = p.sp == 2 ? 0 : 1, b = p.sp == 2 ? 1 : 0; /* 1-D: pool_geom's axis 0 is our w */
+    if (p.sp == 1) {
+        w->oh = w->kh = 1;
+        w->pad_t = w->pad_b = 0;
+    } else {
+        w->oh = p.out[a], w->kh = p.k[a], w->stride_h = p.s[a], w->dil_h = p.d[a];
+        w->pad_t = p.pb[a], w->pad_b = p.pe[a];
+    }
+    w->ow = p.out[b], w->kw = p.k[b], w->stride_w = p.s[b], w->dil_w = p.d[b];
+    w->pad_l = p.pb[b], w->pad_r = p.pe[b];
+    w->count_include_pad = (int)ga_int(n, "count_include_pad", 0);
+    return AXL_OK;
+}
+
 /* One window of a pooled plane xp: the maximum and the element PyTorch
  * routes its gradient to (the first maximum in scan order, a NaN winning
  * as it does in the forward; the first element inside the input when none

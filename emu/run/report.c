@@ -1,5 +1,6 @@
-/* The JSON reports of the run layer: a run's (include/axlut/run.h) and a
- * sweep's results (include/axlut/sweep.h), both written with jansson to a
+/* The JSON reports of the run layer: a run's (include/axlut/run.h), a
+ * sweep's results (include/axlut/sweep.h) and an SNN evaluation's
+ * (include/axlut/snn.h), all written with jansson to a
  * temporary name and renamed when complete. */
 #define _POSIX_C_SOURCE 200809L
 #include <jansson.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "axlut/run.h"
+#include "axlut/snn.h"
 #include "axlut/sweep.h"
 
 /* TEXT into PATH through PATH.tmpPID; 0 on success, nothing left behind
@@ -186,5 +188,52 @@ enum axl_status axl_sweep_write_json(const char *csv, const char *json, char *ms
     free(text);
     if (rc != 0)
         return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write", json);
+    return AXL_OK;
+}
+
+/* ---- an SNN evaluation ------------------------------------------------------ */
+
+static json_t *snn_layer_json(const struct axl_snn_layer_result *L, int nsteps,
+                              const struct axl_snn_step_result *steps)
+{
+    json_t *per = json_array();
+    for (int i = 0; i < nsteps; i++)
+        json_array_append_new(per, json_pack("{s:I, s:o, s:o}", "steps",
+                                             (json_int_t)steps[i].steps, "firing_rate",
+                                             num(L->rate[i]), "synops_per_sample",
+                                             num(L->synops[i])));
+    const struct axl_snn_layer_info *f = &L->info;
+    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:o, s:i, s:o}", "name", f->name,
+                     "op", f->op, "kind", axl_snn_layer_kind_name(f->kind), "spiking", f->spiking,
+                     "readout", f->readout, "inputs", (json_int_t)f->inputs, "neurons",
+                     (json_int_t)f->neurons, "synapses", (json_int_t)f->synapses, "lambda",
+                     num(f->lambda), "frac_bits", f->frac_bits, "per_steps", per);
+}
+
+enum axl_status axl_snn_report_write_json(const struct axl_snn_report *r, const char *path,
+                                          const char *model, const char *data, char *msg)
+{
+    json_t *steps = json_array(), *layers = json_array();
+    for (int i = 0; i < r->nsteps; i++)
+        json_array_append_new(steps, json_pack("{s:I, s:o, s:o}", "steps",
+                                               (json_int_t)r->steps[i].steps, "top1",
+                                               num(r->steps[i].top1), "agreement",
+                                               num(r->steps[i].agreement)));
+    for (size_t k = 0; k < r->nlayers; k++)
+        json_array_append_new(layers, snn_layer_json(&r->layers[k], r->nsteps, r->steps));
+    json_t *root = json_pack(
+        "{s:s, s:s?, s:s?, s:I, s:b, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "axlut_snn_report",
+        "1", "model", model, "data", data, "samples", (json_int_t)r->samples, "has_labels",
+        r->has_labels, "ann_top1", num(r->ann_top1), "arithmetic", r->arithmetic, "kernel",
+        r->kernel, "percentile", num(r->percentile), "seconds", num(r->seconds), "ann_seconds",
+        num(r->ann_seconds), "steps", steps, "layers", layers);
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(root);
+    if (!text)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory building the report");
+    int rc = write_atomic(path, text);
+    free(text);
+    if (rc != 0)
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the report", path);
     return AXL_OK;
 }

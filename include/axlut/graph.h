@@ -98,6 +98,57 @@ const char *axl_graph_output_name(const struct axl_graph *g, size_t i);
  * symbolic batch (kept for the first 16 outputs; -1 is returned beyond). */
 int axl_graph_output_shape(const struct axl_graph *g, size_t i, int64_t *dims);
 
+/* ---- structure: for tools that rebuild a network from the graph ------------
+ * (the SNN conversion of snn.h walks a graph with these).  They describe the
+ * graph after folding: a weight read through a folded Transpose is the
+ * constant it became. */
+
+/* Where one input of an exposed node (or one graph output) comes from. */
+enum axl_source {
+    AXL_SOURCE_NONE = 0,  /* an omitted optional input */
+    AXL_SOURCE_NODE = 1,  /* output `output` of exposed node `index` */
+    AXL_SOURCE_INPUT = 2, /* graph input `index` */
+    AXL_SOURCE_CONST = 3, /* a float constant (initializer or folded), in `value` */
+    AXL_SOURCE_SHAPE = 4, /* integer bookkeeping (a shape, indices, sizes) */
+};
+struct axl_node_input {
+    enum axl_source kind;
+    int64_t index;
+    int output;
+    /* AXL_SOURCE_CONST: the data, owned by the graph (read only, valid as long
+     * as the graph); empty otherwise */
+    struct axl_tensor value;
+};
+/* Inputs of exposed node `node` (as in the file, omitted ones included). */
+int axl_graph_node_input_count(const struct axl_graph *g, size_t node);
+/* Input i of node (i past the count: AXL_SOURCE_NONE). */
+void axl_graph_node_input(const struct axl_graph *g, size_t node, int i, struct axl_node_input *out);
+/* What graph output i is (an exposed node's output, an input or a constant). */
+void axl_graph_output_source(const struct axl_graph *g, size_t i, struct axl_node_input *out);
+/* An attribute of the node as the file gives it, or dflt when absent (an
+ * INT attribute is also read as a float). */
+int64_t axl_graph_node_attr_int(const struct axl_graph *g, size_t node, const char *name,
+                                int64_t dflt);
+float axl_graph_node_attr_float(const struct axl_graph *g, size_t node, const char *name,
+                                float dflt);
+
+/* The sliding-window geometry of a Conv, MaxPool, AveragePool,
+ * GlobalAveragePool or GlobalMaxPool node for one sample, as the executor
+ * runs it: auto_pad and ceil_mode resolved into pads and output sizes; a
+ * 1-D node comes out as 2-D with h = kh = 1. */
+struct axl_window {
+    int64_t c, h, w;    /* input channels and size */
+    int64_t oc, oh, ow; /* output (oc = c for pools) */
+    int64_t kh, kw, stride_h, stride_w, dil_h, dil_w;
+    int64_t pad_t, pad_l, pad_b, pad_r;
+    int64_t groups;        /* 1 for pools */
+    int count_include_pad; /* AveragePool's attribute */
+};
+/* AXL_ERR_INVALID (one line naming the node) for another operator or a
+ * geometry that does not work out at the probe batch. */
+enum axl_status axl_graph_node_window(const struct axl_graph *g, size_t node,
+                                      struct axl_window *w, char *msg);
+
 /* Called after each exposed node has run.  out points to the node's
  * n_outputs outputs (axl_node_info; at most the first 16, an omitted
  * optional output has data NULL); exact is NULL unless the run is a

@@ -1,0 +1,115 @@
+/* The converted SNN's inside, shared by the conversion (snn_convert.c,
+ * snn_calib.c), the simulation (snn_sim.c) and the evaluation (snn.c). */
+#ifndef AXLUT_EMU_SNN_INTERNAL_H
+#define AXLUT_EMU_SNN_INTERNAL_H
+
+#include <stdint.h>
+
+#include "axlut/mac.h"
+#include "axlut/snn.h"
+#include "axlut/user_design.h"
+
+/* The membrane arithmetic: ADD on codes of facc. */
+struct snn_arith {
+    struct axl_format facc;
+    int f32;                     /* exact float32 adds (fp32 membrane, no design) */
+    const struct axl_design *d;  /* else: the adder */
+    struct axl_design_ctx c;
+    int is_int;                  /* intN membrane: results saturate from rbits to N bits */
+    int rbits;
+    int32_t lo, hi;
+    uint32_t mask;
+};
+
+static inline int32_t snn_sext(uint32_t code, int bits)
+{
+    uint32_t sh = 32u - (uint32_t)bits;
+    return (int32_t)(code << sh) >> sh;
+}
+
+static inline uint32_t snn_add_codes(const struct snn_arith *a, uint32_t x, uint32_t y)
+{
+    if (a->f32)
+        return axl_f32_bits(axl_f32_from_bits(x) + axl_f32_from_bits(y));
+    uint32_t r = a->d->eval(&a->c, x, y);
+    if (!a->is_int)
+        return r;
+    int32_t v = snn_sext(r, a->rbits);
+    v = v < a->lo ? a->lo : v > a->hi ? a->hi : v;
+    return (uint32_t)v & a->mask;
+}
+
+/* -code: the sign flipped (floating) or the saturated negation (integer) */
+static inline uint32_t snn_neg(const struct snn_arith *a, uint32_t code)
+{
+    if (!a->is_int)
+        return code ^ (1u << (a->facc.bits - 1));
+    int32_t v = -snn_sext(code, a->facc.bits);
+    return (uint32_t)(v > a->hi ? a->hi : v) & a->mask;
+}
+
+struct snn_layer {
+    char *name, *op;
+    enum axl_snn_layer_kind kind;
+    int spiking, readout;
+    int nonneg;                /* avgpool of spikes: may become spiking without a Relu */
+    int64_t node, calib_node;  /* exposed nodes: the synapses', the calibrated output's */
+    int64_t n_in, n_out;       /* per sample */
+    struct axl_window win;     /* conv and pools */
+    int64_t cpg, ocpg;         /* conv: input and output channels per group */
+    /* the ANN's parameters (BatchNormalization folded): conv [OC][C/g][KH][KW],
+     * dense [out][in]; NULL for pools */
+    float *w, *b;
+    int64_t nw;
+    int has_bias;
+    /* after normalisation */
+    double lambda;
+    int frac;
+    float *wq;                 /* first layer, direct coding: quantised weight values */
+    uint32_t *wc, *bc;         /* codes in the membrane format (avgpool: [OH][OW]) */
+    int64_t nwc;
+    uint32_t theta, neg_theta;
+    float theta_val;
+    float scale;               /* decoded code * scale = value (2^-frac; 1 for floats) */
+    /* calibration */
+    int64_t *hist;             /* positive activations by the top 16 bits of float32 */
+    double out_max;            /* readout: the largest |output| */
+};
+
+struct axl_snn {
+    struct snn_layer *L;
+    size_t n;
+    struct snn_arith ar;
+    struct axl_format fw;
+    struct axl_user_design *user;
+    enum axl_snn_reset reset;
+    enum axl_snn_coding coding;
+    uint64_t seed;
+    double percentile, lambda_in;
+    int64_t *in_hist;          /* |x| of the calibration inputs (Bernoulli) */
+    int in_ndim;
+    int64_t in_dims[AXL_MAX_DIMS]; /* per sample, first axis 1 */
+    int64_t n_in;
+    struct axl_mac *exact;     /* the first layer's currents */
+    char desc[256];
+};
+
+#define SNN_HIST_BINS 0x7F80 /* positive finite float32 >> 16 */
+
+/* snn_calib.c: the percentile of a histogram (nearest rank over the
+ * counted values; the upper edge of the bin: a relative error below 2^-7);
+ * 0 when it is empty */
+double snn_hist_percentile(const int64_t *hist, double p);
+void snn_hist_add(int64_t *hist, const float *x, int64_t n, int absolute);
+/* runs the ANN over the calibration set, filling every layer's histogram
+ * (and the readout's out_max, and s->in_hist) */
+enum axl_status snn_calibrate(struct axl_snn *s, const struct axl_graph *g,
+                              struct axl_dataset *d, const struct axl_snn_settings *st, char *msg);
+/* snn_convert.c: the layers of g (no normalisation yet); *out has *n */
+enum axl_status snn_build_layers(const struct axl_graph *g, struct axl_snn *s, char *msg);
+/* snn_encode.c: the arithmetic bound, then every layer normalised and encoded */
+enum axl_status snn_bind_arith(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
+enum axl_status snn_encode(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
+void snn_layer_free(struct snn_layer *l);
+
+#endif

@@ -1,0 +1,458 @@
+/* Simulating a converted SNN (include/axlut/snn.h): the synaptic kernels,
+ * event-driven and dense, the IF neurons, the max-pool gates, the input
+ * coding, and the time loop over a batch (samples in parallel, each one's
+ * simulation sequential, so the thread count does not change the bits).
+ *
+ * Both kernels give every membrane its adds in ascending presynaptic
+ * order: the event-driven one walks the ascending list of the neurons that
+ * spiked and scatters each one's fan-out; the dense one visits, for every
+ * postsynaptic neuron, its receptive field in ascending input order (for
+ * conv and pools: channel, kernel row, kernel column) and adds where the
+ * input spiked. */
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "snn_internal.h"
+
+/* the spikes a layer receives: s dense ({-1, 0, 1}), idx the ascending
+ * list of the n nonzero ones */
+struct spikes {
+    const int8_t *s;
+    const int32_t *idx;
+    int64_t n;
+};
+
+static inline uint32_t syn_w(const struct snn_arith *a, uint32_t w, int8_t s)
+{
+    return s < 0 ? snn_neg(a, w) : w;
+}
+
+static inline uint32_t conv_w(const struct snn_layer *l, int64_t oc, int64_t ci, int64_t ky,
+                              int64_t kx, int64_t oy, int64_t ox)
+{
+    const struct axl_window *w = &l->win;
+    return l->kind == AXL_SNN_AVGPOOL ? l->wc[oy * w->ow + ox]
+                                      : l->wc[((oc * l->cpg + ci) * w->kh + ky) * w->kw + kx];
+}
+
+/* conv and average pool, event-driven: each input spike to the outputs
+ * whose window holds it */
+static int64_t conv_event(const struct snn_arith *a, const struct snn_layer *l, struct spikes in,
+                          uint32_t *v)
+{
+    const struct axl_window *w = &l->win;
+    int64_t hw = w->h * w->w, adds = 0;
+    for (int64_t e = 0; e < in.n; e++) {
+        int64_t i = in.idx[e], c = i / hw, y = (i / w->w) % w->h, x = i % w->w;
+        int64_t g = c / l->cpg, ci = c % l->cpg;
+        for (int64_t ky = 0; ky < w->kh; ky++) {
+            int64_t ty = y + w->pad_t - ky * w->dil_h;
+            if (ty < 0 || ty % w->stride_h || ty / w->stride_h >= w->oh)
+                continue;
+            for (int64_t kx = 0; kx < w->kw; kx++) {
+                int64_t tx = x + w->pad_l - kx * w->dil_w;
+                if (tx < 0 || tx % w->stride_w || tx / w->stride_w >= w->ow)
+                    continue;
+                int64_t oy = ty / w->stride_h, ox = tx / w->stride_w;
+                for (int64_t o = 0; o < l->ocpg; o++) {
+                    int64_t oc = g * l->ocpg + o, j = (oc * w->oh + oy) * w->ow + ox;
+                    v[j] = snn_add_codes(a, v[j], syn_w(a, conv_w(l, oc, ci, ky, kx, oy, ox),
+                                                        in.s[i]));
+                }
+                adds += l->ocpg;
+            }
+        }
+    }
+    return adds;
+}
+
+/* conv and average pool, dense: every output over its receptive field */
+static int64_t conv_dense(const struct snn_arith *a, const struct snn_layer *l, struct spikes in,
+                          uint32_t *v)
+{
+    const struct axl_window *w = &l->win;
+    int64_t adds = 0;
+    for (int64_t oc = 0; oc < w->oc; oc++) {
+        int64_t g = oc / l->ocpg;
+        for (int64_t oy = 0; oy < w->oh; oy++)
+            for (int64_t ox = 0; ox < w->ow; ox++) {
+                int64_t j = (oc * w->oh + oy) * w->ow + ox;
+                uint32_t acc = v[j];
+                for (int64_t ci = 0; ci < l->cpg; ci++)
+                    for (int64_t ky = 0; ky < w->kh; ky++) {
+                        int64_t y = oy * w->stride_h - w->pad_t + ky * w->dil_h;
+                        if (y < 0 || y >= w->h)
+                            continue;
+                        for (int64_t kx = 0; kx < w->kw; kx++) {
+                            int64_t x = ox * w->stride_w - w->pad_l + kx * w->dil_w;
+                            int64_t i = ((g * l->cpg + ci) * w->h + y) * w->w + x;
+                            if (x < 0 || x >= w->w || !in.s[i])
+                                continue;
+                            acc = snn_add_codes(a, acc, syn_w(a, conv_w(l, oc, ci, ky, kx, oy,
+                                                                        ox), in.s[i]));
+                            adds++;
+                        }
+                    }
+                v[j] = acc;
+            }
+    }
+    return adds;
+}
+
+static int64_t dense_event(const struct snn_arith *a, const struct snn_layer *l,
+                           struct spikes in, uint32_t *v)
+{
+    int64_t K = l->n_in, N = l->n_out;
+    for (int64_t e = 0; e < in.n; e++) {
+        int64_t i = in.idx[e];
+        for (int64_t j = 0; j < N; j++)
+            v[j] = snn_add_codes(a, v[j], syn_w(a, l->wc[j * K + i], in.s[i]));
+    }
+    return in.n * N;
+}
+
+static int64_t dense_dense(const struct snn_arith *a, const struct snn_layer *l,
+                           struct spikes in, uint32_t *v)
+{
+    int64_t K = l->n_in, N = l->n_out, adds = 0;
+    for (int64_t j = 0; j < N; j++) {
+        uint32_t acc = v[j];
+        const uint32_t *row = l->wc + j * K;
+        for (int64_t i = 0; i < K; i++)
+            if (in.s[i]) {
+                acc = snn_add_codes(a, acc, syn_w(a, row[i], in.s[i]));
+                adds++;
+            }
+        v[j] = acc;
+    }
+    return adds;
+}
+
+/* Rueckauer et al.'s spiking max-pooling: each window passes the spikes of
+ * its input with the highest count so far (this step's included; ties:
+ * the lowest index) */
+static void maxpool_gate(const struct snn_layer *l, struct spikes in, int32_t *cnt, int8_t *s,
+                         int32_t *idx, int64_t *n)
+{
+    const struct axl_window *w = &l->win;
+    for (int64_t e = 0; e < in.n; e++)
+        cnt[in.idx[e]]++;
+    *n = 0;
+    for (int64_t c = 0; c < w->c; c++)
+        for (int64_t oy = 0; oy < w->oh; oy++)
+            for (int64_t ox = 0; ox < w->ow; ox++) {
+                int64_t best = -1, bc = -1;
+                for (int64_t ky = 0; ky < w->kh; ky++) {
+                    int64_t y = oy * w->stride_h - w->pad_t + ky * w->dil_h;
+                    for (int64_t kx = 0; y >= 0 && y < w->h && kx < w->kw; kx++) {
+                        int64_t x = ox * w->stride_w - w->pad_l + kx * w->dil_w;
+                        int64_t i = (c * w->h + y) * w->w + x;
+                        if (x >= 0 && x < w->w && cnt[i] > bc)
+                            bc = cnt[i], best = i;
+                    }
+                }
+                int64_t j = (c * w->oh + oy) * w->ow + ox;
+                s[j] = best >= 0 ? in.s[best] : 0;
+                if (s[j])
+                    idx[(*n)++] = (int32_t)j;
+            }
+}
+
+/* bias adds, then threshold and reset, j ascending */
+static void neurons(const struct axl_snn *S, const struct snn_layer *l, uint32_t *v, int8_t *s,
+                    int32_t *idx, int64_t *n)
+{
+    const struct snn_arith *a = &S->ar;
+    int64_t per = l->kind == AXL_SNN_CONV ? l->win.oh * l->win.ow : 1;
+    if (l->bc)
+        for (int64_t j = 0; j < l->n_out; j++)
+            v[j] = snn_add_codes(a, v[j], l->bc[j / per]);
+    *n = 0;
+    if (!l->spiking)
+        return;
+    for (int64_t j = 0; j < l->n_out; j++) {
+        s[j] = axl_format_decode(&a->facc, v[j]) >= l->theta_val;
+        if (!s[j])
+            continue;
+        idx[(*n)++] = (int32_t)j;
+        v[j] = S->reset == AXL_SNN_RESET_SUBTRACT ? snn_add_codes(a, v[j], l->neg_theta) : 0;
+    }
+}
+
+/* ---- one sample over time ------------------------------------------------- */
+
+/* A thread's simulation state: every layer's membrane, spikes and spike
+ * list, the gates' counts, the input's spikes. */
+struct sim_state {
+    uint32_t **v;
+    int8_t **s;
+    int32_t **idx;
+    int64_t *n;
+    int32_t **cnt;
+    int8_t *in_s;
+    int32_t *in_idx;
+    int64_t in_n;
+    int64_t *cum; /* [2][layers]: spikes and adds so far */
+};
+
+static void state_free(const struct axl_snn *S, struct sim_state *t)
+{
+    for (size_t k = 0; t->v && k < S->n; k++)
+        free(t->v[k]), free(t->s[k]), free(t->idx[k]), free(t->cnt[k]);
+    free(t->v), free(t->s), free(t->idx), free(t->cnt), free(t->n);
+    free(t->in_s), free(t->in_idx), free(t->cum);
+    memset(t, 0, sizeof *t);
+}
+
+static int state_alloc(const struct axl_snn *S, struct sim_state *t)
+{
+    memset(t, 0, sizeof *t);
+    size_t n = S->n + 1;
+    t->v = calloc(n, sizeof *t->v), t->s = calloc(n, sizeof *t->s);
+    t->idx = calloc(n, sizeof *t->idx), t->cnt = calloc(n, sizeof *t->cnt);
+    t->n = calloc(n, sizeof *t->n);
+    t->in_s = calloc((size_t)S->n_in + 1, 1);
+    t->in_idx = malloc(((size_t)S->n_in + 1) * sizeof *t->in_idx);
+    t->cum = calloc(2 * n, sizeof *t->cum);
+    int ok = t->v && t->s && t->idx && t->cnt && t->n && t->in_s && t->in_idx && t->cum;
+    for (size_t k = 0; ok && k < S->n; k++) {
+        const struct snn_layer *l = &S->L[k];
+        size_t m = (size_t)l->n_out + 1;
+        t->s[k] = calloc(m, 1);
+        t->idx[k] = malloc(m * sizeof **t->idx);
+        ok = t->s[k] && t->idx[k];
+        if (ok && l->kind == AXL_SNN_MAXPOOL)
+            ok = (t->cnt[k] = calloc((size_t)l->n_in + 1, sizeof **t->cnt)) != NULL;
+        else if (ok)
+            ok = (t->v[k] = calloc(m, sizeof **t->v)) != NULL; /* +0 in every format */
+    }
+    if (!ok)
+        state_free(S, t);
+    return ok;
+}
+
+/* zero state for the next sample */
+static void state_reset(const struct axl_snn *S, struct sim_state *t)
+{
+    for (size_t k = 0; k < S->n; k++) {
+        const struct snn_layer *l = &S->L[k];
+        if (t->v[k])
+            memset(t->v[k], 0, (size_t)l->n_out * sizeof **t->v);
+        if (t->cnt[k])
+            memset(t->cnt[k], 0, (size_t)l->n_in * sizeof **t->cnt);
+        memset(t->s[k], 0, (size_t)l->n_out);
+        t->n[k] = 0;
+    }
+    memset(t->in_s, 0, (size_t)S->n_in);
+    memset(t->cum, 0, 2 * (S->n + 1) * sizeof *t->cum);
+    t->in_n = 0;
+}
+
+/* Bernoulli input spikes of step `step` (1-based) for the sample at dataset index gi */
+static void bernoulli(const struct axl_snn *S, const float *x, int64_t gi, int64_t step,
+                      struct sim_state *t)
+{
+    uint64_t base = (((uint64_t)gi << 20) + (uint64_t)step) * (uint64_t)S->n_in;
+    float inv = (float)(1.0 / S->lambda_in);
+    t->in_n = 0;
+    for (int64_t i = 0; i < S->n_in; i++) {
+        float p = (x[i] < 0 ? -x[i] : x[i]) * inv;
+        float u = (float)(axl_rand32(S->seed, base + (uint64_t)i) >> 8) * 0x1p-24f;
+        t->in_s[i] = u < p ? (x[i] < 0 ? -1 : 1) : 0;
+        if (t->in_s[i])
+            t->in_idx[t->in_n++] = (int32_t)i;
+    }
+}
+
+/* One step of layer k: synaptic adds, bias, threshold; its adds */
+static int64_t layer_step(const struct axl_snn *S, size_t k, enum axl_snn_kernel kern,
+                          const uint32_t *cur, struct sim_state *t)
+{
+    const struct snn_layer *l = &S->L[k];
+    const struct snn_arith *a = &S->ar;
+    struct spikes in = k ? (struct spikes){t->s[k - 1], t->idx[k - 1], t->n[k - 1]}
+                         : (struct spikes){t->in_s, t->in_idx, t->in_n};
+    if (l->kind == AXL_SNN_MAXPOOL) {
+        maxpool_gate(l, in, t->cnt[k], t->s[k], t->idx[k], &t->n[k]);
+        return 0;
+    }
+    uint32_t *v = t->v[k];
+    int64_t adds;
+    if (cur) { /* the first layer's analog input current */
+        for (int64_t j = 0; j < l->n_out; j++)
+            v[j] = snn_add_codes(a, v[j], cur[j]);
+        adds = l->n_out;
+    } else if (l->kind == AXL_SNN_DENSE) {
+        adds = kern == AXL_SNN_KERNEL_DENSE ? dense_dense(a, l, in, v) : dense_event(a, l, in, v);
+    } else {
+        adds = kern == AXL_SNN_KERNEL_DENSE ? conv_dense(a, l, in, v) : conv_event(a, l, in, v);
+    }
+    neurons(S, l, v, t->s[k], t->idx[k], &t->n[k]);
+    return adds;
+}
+
+static void trace_step(const struct axl_snn *S, const struct axl_snn_trace *tr, int64_t step,
+                       const struct sim_state *t, int direct)
+{
+    size_t k = tr->layer;
+    const struct snn_layer *l = &S->L[k];
+    int64_t s0 = step - 1;
+    if (tr->v && t->v[k])
+        memcpy(tr->v + s0 * l->n_out, t->v[k], (size_t)l->n_out * sizeof *tr->v);
+    if (tr->out)
+        memcpy(tr->out + s0 * l->n_out, t->s[k], (size_t)l->n_out);
+    if (tr->in) {
+        const int8_t *src = k ? t->s[k - 1] : t->in_s;
+        if (k == 0 && direct)
+            memset(tr->in + s0 * l->n_in, 0, (size_t)l->n_in);
+        else
+            memcpy(tr->in + s0 * l->n_in, src, (size_t)l->n_in);
+    }
+}
+
+/* the whole time loop of one sample; counts[nsteps][2][layers] */
+static void sim_sample(const struct axl_snn *S, const struct axl_snn_sim *o, const float *x,
+                       const uint32_t *cur, int64_t b, int64_t batch, struct sim_state *t,
+                       float *readout, int64_t *counts)
+{
+    state_reset(S, t);
+    const struct snn_layer *ro = &S->L[S->n - 1];
+    int direct = S->coding == AXL_SNN_CODING_DIRECT;
+    int64_t T = o->steps[o->nsteps - 1], nl = (int64_t)S->n;
+    int64_t *spk = t->cum, *adds = t->cum + nl;
+    int r = 0;
+    for (int64_t step = 1; step <= T; step++) {
+        if (!direct)
+            bernoulli(S, x, o->first_index + b, step, t);
+        for (size_t k = 0; k < S->n; k++) {
+            int64_t a = layer_step(S, k, o->kernel, k == 0 && direct ? cur : NULL, t);
+            adds[k] += a, spk[k] += t->n[k];
+        }
+        if (o->trace && o->trace->sample == b)
+            trace_step(S, o->trace, step, t, direct);
+        for (; r < o->nsteps && o->steps[r] == step; r++) {
+            float *out = readout + ((int64_t)r * batch + b) * ro->n_out;
+            for (int64_t j = 0; j < ro->n_out; j++)
+                out[j] = axl_format_decode(&S->ar.facc, t->v[S->n - 1][j]) * ro->scale;
+            for (int64_t k = 0; k < nl; k++) {
+                counts[((int64_t)r * 2 + 0) * nl + k] = spk[k];
+                counts[((int64_t)r * 2 + 1) * nl + k] = adds[k];
+            }
+        }
+    }
+}
+
+/* the first layer's input currents I = W x (exact float32, the MAC
+ * engine), encoded in the membrane format: [batch][neurons] */
+static enum axl_status currents(const struct axl_snn *S, const struct axl_tensor *in,
+                                uint32_t *cur, char *msg)
+{
+    const struct snn_layer *l = &S->L[0];
+    int64_t B = in->dims[0], N = l->n_out;
+    float *y = malloc((size_t)(B * N) * sizeof *y + 1);
+    if (!y)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the input currents");
+    enum axl_status st;
+    if (l->kind == AXL_SNN_CONV) {
+        const struct axl_window *w = &l->win;
+        struct axl_conv_args a = {
+            .n = B, .c = w->c, .h = w->h, .w = w->w, .oc = w->oc, .kh = w->kh, .kw = w->kw,
+            .stride_h = w->stride_h, .stride_w = w->stride_w, .pad_t = w->pad_t,
+            .pad_l = w->pad_l, .pad_b = w->pad_b, .pad_r = w->pad_r, .dil_h = w->dil_h,
+            .dil_w = w->dil_w, .groups = w->groups, .x = in->data, .weight = l->wq, .y = y};
+        st = axl_mac_conv2d(S->exact, AXL_BACKEND_CPU, &a, msg);
+    } else {
+        struct axl_gemm_args g = {.trans_b = 1, .m = B, .n = N, .k = l->n_in, .a = in->data,
+                                  .lda = l->n_in, .b = l->wq, .ldb = l->n_in, .c = y, .ldc = N};
+        st = axl_mac_gemm(S->exact, AXL_BACKEND_CPU, &g, msg);
+    }
+    for (int64_t p = 0; st == AXL_OK && p < B * N; p++)
+        cur[p] = axl_format_encode(&S->ar.facc, y[p] / l->scale, AXL_ROUND_NEAREST_EVEN, 0);
+    free(y);
+    return st;
+}
+
+static enum axl_status check_sim(const struct axl_snn *S, const struct axl_tensor *in,
+                                 const struct axl_snn_sim *o, char *msg)
+{
+    if (!o || o->nsteps < 1 || !o->steps)
+        return axl_msgf(msg, AXL_ERR_INVALID, "no step count given");
+    for (int r = 0; r < o->nsteps; r++) {
+        if (o->steps[r] < 1)
+            return axl_msgf(msg, AXL_ERR_INVALID, "T = %lld: the number of time steps must be "
+                            "at least 1", (long long)o->steps[r]);
+        if (o->steps[r] > (1 << 20))
+            return axl_msgf(msg, AXL_ERR_INVALID, "T = %lld: at most %d time steps",
+                            (long long)o->steps[r], 1 << 20);
+        if (r && o->steps[r] <= o->steps[r - 1])
+            return axl_msgf(msg, AXL_ERR_INVALID, "step counts must be given in ascending order");
+    }
+    int bad = in->ndim != S->in_ndim || !in->data || in->dims[0] < 1;
+    for (int d = 1; !bad && d < in->ndim; d++)
+        bad = in->dims[d] != S->in_dims[d];
+    if (bad)
+        return axl_msgf(msg, AXL_ERR_MISMATCH, "input of rank %d does not have the network's "
+                        "shape per sample", in->ndim);
+    if (o->trace && (o->trace->layer >= S->n || o->trace->sample < 0))
+        return axl_msgf(msg, AXL_ERR_INVALID, "trace of layer %zu: the network has %zu layers",
+                        o->trace->layer, S->n);
+    return AXL_OK;
+}
+
+enum axl_status axl_snn_simulate(const struct axl_snn *S, const struct axl_tensor *input,
+                                 const struct axl_snn_sim *o, float *readout, int64_t *spikes,
+                                 int64_t *adds, char *msg)
+{
+    enum axl_status st = check_sim(S, input, o, msg);
+    if (st != AXL_OK)
+        return st;
+    int64_t B = input->dims[0], nl = (int64_t)S->n, per = 2 * nl * o->nsteps;
+    int direct = S->coding == AXL_SNN_CODING_DIRECT;
+    uint32_t *cur = direct ? malloc((size_t)(B * S->L[0].n_out) * sizeof *cur + 1) : NULL;
+    int64_t *counts = calloc((size_t)(B * per) + 1, sizeof *counts);
+    if ((direct && !cur) || !counts) {
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if (direct && (st = currents(S, input, cur, msg)) != AXL_OK)
+        goto done;
+    int64_t x_per = S->n_in, c_per = direct ? S->L[0].n_out : 0;
+    int fail = 0;
+#pragma omp parallel
+    {
+        struct sim_state t;
+        int ok = state_alloc(S, &t);
+        if (!ok) {
+#pragma omp atomic write
+            fail = 1;
+        }
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t b = 0; b < B; b++)
+            if (ok)
+                sim_sample(S, o, input->data + b * x_per, direct ? cur + b * c_per : NULL, b, B,
+                           &t, readout, counts + b * per);
+        if (ok)
+            state_free(S, &t);
+    }
+    if (fail) {
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the simulation state");
+        goto done;
+    }
+    for (int r = 0; r < o->nsteps; r++)
+        for (int64_t k = 0; k < nl; k++) {
+            int64_t sp = 0, ad = 0;
+            for (int64_t b = 0; b < B; b++) {
+                sp += counts[b * per + ((int64_t)r * 2 + 0) * nl + k];
+                ad += counts[b * per + ((int64_t)r * 2 + 1) * nl + k];
+            }
+            if (spikes)
+                spikes[r * nl + k] = sp;
+            if (adds)
+                adds[r * nl + k] = ad;
+        }
+done:
+    free(cur);
+    free(counts);
+    return st;
+}

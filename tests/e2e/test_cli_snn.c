@@ -1,0 +1,126 @@
+/* axlut snn end to end: a run with its report, and the bad inputs (T = 0, a
+ * calibration set of the wrong shape, an operator that cannot spike, an
+ * unknown adder), each one line on stderr, exit status 2 and no report. */
+#define _DEFAULT_SOURCE /* mkdtemp */
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "e2e.h"
+
+static void setup(void) { e2e_setup("/tmp/axl_snn_cli_XXXXXX"); }
+
+TestSuite(cli_snn, .init = setup, .fini = e2e_teardown, .timeout = 600);
+
+#define sh(err, cap, ...) e2e_sh(NULL, err, cap, __VA_ARGS__)
+
+/* g_dir/name: n samples of side x side pixels, labels 0..9 */
+static const char *data_file(const char *name, int n, int side)
+{
+    static char p[2][300];
+    static int k;
+    k ^= 1;
+    snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
+    hid_t f = H5Fcreate(p[k], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    int px = side * side;
+    hsize_t dims[4] = {(hsize_t)n, 1, (hsize_t)side, (hsize_t)side}, ld = (hsize_t)n;
+    float *x = malloc((size_t)n * (size_t)px * sizeof *x);
+    int64_t *y = malloc((size_t)n * sizeof *y);
+    for (int i = 0; i < n; i++) {
+        y[i] = i % 10;
+        for (int j = 0; j < px; j++)
+            x[i * px + j] = (j / side) / 3 == i % 10 ? 1.0f : (float)((i * 31 + j) % 7) * 0.05f;
+    }
+    hid_t sp = H5Screate_simple(4, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d), H5Sclose(sp);
+    sp = H5Screate_simple(1, &ld, NULL);
+    d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
+    free(x), free(y);
+    return p[k];
+}
+
+static int exists(const char *name)
+{
+    char p[400];
+    snprintf(p, sizeof p, "%s/%s", g_dir, name);
+    return access(p, F_OK) == 0;
+}
+
+static int lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+Test(cli_snn, converts_evaluates_and_reports)
+{
+    char err[4096];
+    const char *d = data_file("d.h5", 24, 28);
+    int rc = sh(err, sizeof err,
+                "'%s' snn '%s' --data '%s' --calib '%s' --steps 16,4 --acc-format fp16 "
+                "--add fpadd_loa --add-param k=4 --report '%s/r.json' --quiet",
+                g_axlut, g_lenet, d, d, g_dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    cr_assert(exists("r.json"));
+    rc = sh(err, sizeof err, "grep -c '\"top1\":' '%s/r.json' | grep -qx 2 && "
+            "grep -q '\"ann_top1\":' '%s/r.json' && grep -q '\"steps\": 4,' '%s/r.json' && "
+            "grep -q 'fpadd_loa(k=4)' '%s/r.json' && grep -q '\"synops_per_sample\"' '%s/r.json'",
+            g_dir, g_dir, g_dir, g_dir, g_dir);
+    cr_assert_eq(rc, 0, "the report lacks a field");
+    /* the table on stdout: one row per T */
+    rc = e2e_sh("out.txt", err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 "
+                "--kernel dense --limit 10", g_axlut, g_lenet, d, d);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = sh(err, sizeof err, "grep -q 'ANN (exact fp32) top-1' '%s/out.txt' && "
+            "grep -Eq '^ +8 ' '%s/out.txt' && grep -q '/pool1/MaxPool' '%s/out.txt'", g_dir, g_dir,
+            g_dir);
+    cr_assert_eq(rc, 0, "the printed report lacks a line");
+}
+
+Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
+{
+    char err[4096];
+    const char *d = data_file("d.h5", 8, 28), *small = data_file("small.h5", 8, 14);
+    char resnet[1200];
+    snprintf(resnet, sizeof resnet, "%s/tests/data/models/resnet_bn.onnx", g_src);
+    struct {
+        const char *args, *want;
+    } cases[] = {
+        {"--steps 0", "T = 0"},
+        {"--steps 8,x", "T = x"},
+        {"--steps 8 --add nope", "unknown design 'nope'"},
+        {"--steps 8 --acc-format int16 --add fpadd_loa", "int16"},
+        {"--steps 8 --acc-format e9m9", "e9m9"},
+        {"--steps 8 --percentile 0", "--percentile"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s --report "
+                    "'%s/bad.json'", g_axlut, g_lenet, d, d, cases[i].args, g_dir);
+        cr_expect_eq(rc, 2, "%s: exit %d", cases[i].args, rc);
+        cr_expect(strstr(err, cases[i].want) && lines(err) == 1, "%s: %s", cases[i].args, err);
+    }
+    /* a calibration set of the wrong shape: named, before any work */
+    int rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 --report "
+                "'%s/bad.json'", g_axlut, g_lenet, d, small, g_dir);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(err, small) && lines(err) == 1, "%s", err);
+    /* an operator that cannot become spiking, named with its node */
+    rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 --report "
+            "'%s/bad.json'", g_axlut, resnet, d, d, g_dir);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(err, "(Add)") && strstr(err, "node '") && lines(err) == 1, "%s", err);
+    /* missing arguments */
+    rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --steps 8", g_axlut, g_lenet, d);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(err, "--calib") && lines(err) == 1, "%s", err);
+    cr_expect(!exists("bad.json"), "a report was written for a refused run");
+}

@@ -1,0 +1,656 @@
+/* SNN conversion and simulation (include/axlut/snn.h): the IF dynamics of
+ * layers against a reference loop written here, bit for bit; the
+ * normalisation against a percentile computed here; dense and event-driven
+ * kernels giving the same bits; every membrane add going through the adder
+ * (a user adder that adds one more than it should, checked by the same
+ * reference); the LeNet fixture approaching its ANN as T grows; refusals. */
+#define _POSIX_C_SOURCE 200809L
+#include <criterion/criterion.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "axlut/snn.h"
+#include "axlut/train.h"
+#include "model_fixtures.h"
+
+static char g_dir[64];
+
+static void setup(void)
+{
+    snprintf(g_dir, sizeof g_dir, "/tmp/axl_snn_XXXXXX");
+    cr_assert(mkdtemp(g_dir));
+    setenv("AXL_CACHE_DIR", g_dir, 1); /* the user design's object */
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(snn, .init = setup, .fini = teardown, .timeout = 600);
+
+/* n LeNet-shaped samples: a band of rows chosen by the label, amp above
+ * uniform noise (tests/test_train.c's data, with its amplitude and seed) */
+static const char *make_data_amp(const char *name, int n, float amp, uint32_t seed)
+{
+    const char *p = path_in(g_dir, name);
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    hsize_t dims[4] = {(hsize_t)n, 1, 28, 28}, ld = (hsize_t)n;
+    float *x = malloc((size_t)n * 784 * sizeof *x);
+    int64_t *y = malloc((size_t)n * sizeof *y);
+    uint32_t s = seed;
+    for (int i = 0; i < n; i++) {
+        y[i] = i % 10;
+        for (int k = 0; k < 784; k++) {
+            s = s * 1664525u + 1013904223u;
+            float noise = (float)(s >> 8) / 16777216.0f - 0.5f;
+            x[i * 784 + k] = noise + ((k / 28) / 3 == y[i] ? amp : 0.0f);
+        }
+    }
+    hid_t sp = H5Screate_simple(4, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d), H5Sclose(sp);
+    sp = H5Screate_simple(1, &ld, NULL);
+    d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
+    free(x), free(y);
+    return p;
+}
+
+static const char *make_data(const char *name, int n)
+{
+    return make_data_amp(name, n, 1.5f, 12345);
+}
+
+static struct axl_snn *convert(const struct axl_graph *g, const char *calib,
+                               const struct axl_snn_settings *s)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_dataset *d = NULL;
+    cr_assert_eq(axl_dataset_open(calib, g, &d, msg), AXL_OK, "%s", msg);
+    struct axl_snn *snn = NULL;
+    cr_assert_eq(axl_snn_convert(g, d, s, &snn, msg), AXL_OK, "%s", msg);
+    axl_dataset_close(d);
+    return snn;
+}
+
+/* the first n samples of a dataset */
+static struct axl_tensor read_inputs(const struct axl_graph *g, const char *path, int64_t n)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_dataset *d = NULL;
+    struct axl_tensor t = {0};
+    cr_assert_eq(axl_dataset_open(path, g, &d, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_dataset_read(d, 0, n, &t, NULL, msg), AXL_OK, "%s", msg);
+    axl_dataset_close(d);
+    return t;
+}
+
+/* ---- the reference: one layer's IF dynamics, written from the semantics
+ * of snn.h and nothing else ------------------------------------------------ */
+
+struct ref_arith {
+    struct axl_format f;
+    int plus_one; /* the add_plus1 user design on intN: x + y + 1, saturated */
+};
+
+static uint32_t ref_add(const struct ref_arith *a, uint32_t x, uint32_t y)
+{
+    if (a->f.kind == AXL_KIND_FLOAT) { /* fp32, exact */
+        float fx, fy;
+        memcpy(&fx, &x, 4), memcpy(&fy, &y, 4);
+        float r = fx + fy;
+        uint32_t u;
+        memcpy(&u, &r, 4);
+        return u;
+    }
+    int n = a->f.bits;
+    int64_t vx = (int32_t)(x << (32 - n)) >> (32 - n), vy = (int32_t)(y << (32 - n)) >> (32 - n);
+    int64_t v = vx + vy + (a->plus_one ? 1 : 0), hi = (1 << (n - 1)) - 1, lo = -hi - 1;
+    v = v > hi ? hi : v < lo ? lo : v;
+    return (uint32_t)v & ((1u << n) - 1u);
+}
+
+static uint32_t ref_neg(const struct ref_arith *a, uint32_t w)
+{
+    if (a->f.kind == AXL_KIND_FLOAT)
+        return w ^ 0x80000000u;
+    int n = a->f.bits;
+    int32_t v = -((int32_t)(w << (32 - n)) >> (32 - n));
+    v = v > (1 << (n - 1)) - 1 ? (1 << (n - 1)) - 1 : v;
+    return (uint32_t)v & ((1u << n) - 1u);
+}
+
+static double ref_value(const struct ref_arith *a, uint32_t c)
+{
+    if (a->f.kind == AXL_KIND_FLOAT) {
+        float f;
+        memcpy(&f, &c, 4);
+        return f;
+    }
+    int n = a->f.bits;
+    return (int32_t)(c << (32 - n)) >> (32 - n);
+}
+
+/* The synaptic input of neuron j from spikes `in` (gathered over its
+ * receptive field in ascending input order) or its input current cur[j],
+ * then the bias, then the threshold and reset by subtraction. */
+static void ref_layer_step(const struct ref_arith *a, const struct axl_snn_layer_info *li,
+                           const struct axl_snn_layer_codes *c, const struct axl_window *w,
+                           const int8_t *in, const uint32_t *cur, uint32_t *v, int8_t *out)
+{
+    for (int64_t j = 0; j < li->neurons; j++) {
+        uint32_t x = v[j];
+        if (cur) {
+            x = ref_add(a, x, cur[j]); /* direct coding: the input current */
+        } else if (li->kind == AXL_SNN_DENSE) {
+            for (int64_t i = 0; i < li->inputs; i++)
+                if (in[i])
+                    x = ref_add(a, x, in[i] > 0 ? c->w[j * li->inputs + i]
+                                                : ref_neg(a, c->w[j * li->inputs + i]));
+        } else { /* conv */
+            int64_t oc = j / (w->oh * w->ow), oy = j / w->ow % w->oh, ox = j % w->ow;
+            int64_t cpg = w->c / w->groups, grp = oc / (w->oc / w->groups);
+            for (int64_t ci = 0; ci < cpg; ci++)
+                for (int64_t ky = 0; ky < w->kh; ky++)
+                    for (int64_t kx = 0; kx < w->kw; kx++) {
+                        int64_t y = oy * w->stride_h - w->pad_t + ky * w->dil_h;
+                        int64_t xx = ox * w->stride_w - w->pad_l + kx * w->dil_w;
+                        if (y < 0 || y >= w->h || xx < 0 || xx >= w->w)
+                            continue;
+                        int8_t s = in[((grp * cpg + ci) * w->h + y) * w->w + xx];
+                        uint32_t wc = c->w[((oc * cpg + ci) * w->kh + ky) * w->kw + kx];
+                        if (s)
+                            x = ref_add(a, x, s > 0 ? wc : ref_neg(a, wc));
+                    }
+        }
+        if (c->b)
+            x = ref_add(a, x, c->b[li->kind == AXL_SNN_DENSE ? j : j / (w->oh * w->ow)]);
+        out[j] = 0;
+        if (li->spiking && ref_value(a, x) >= ref_value(a, c->theta)) {
+            out[j] = 1;
+            x = ref_add(a, x, c->neg_theta);
+        }
+        v[j] = x;
+    }
+}
+
+/* The input currents I_j = sum_i w_ji x_i of a conv layer in fp32 (the
+ * weights' codes are their values), summed over (channel, kernel row,
+ * kernel column) as the MAC engine's sequential order does: padding left
+ * out (adding its +-0 products to a sum started at +0 changes nothing). */
+static uint32_t *direct_currents(const struct axl_snn_layer_info *li,
+                                 const struct axl_snn_layer_codes *c, const struct axl_window *w,
+                                 const float *x)
+{
+    uint32_t *cur = malloc((size_t)li->neurons * 4);
+    int64_t cpg = w->c / w->groups;
+    for (int64_t j = 0; j < li->neurons; j++) {
+        int64_t oc = j / (w->oh * w->ow), oy = j / w->ow % w->oh, ox = j % w->ow;
+        int64_t grp = oc / (w->oc / w->groups);
+        float sum = 0;
+        for (int64_t ci = 0; ci < cpg; ci++)
+            for (int64_t ky = 0; ky < w->kh; ky++)
+                for (int64_t kx = 0; kx < w->kw; kx++) {
+                    int64_t y = oy * w->stride_h - w->pad_t + ky * w->dil_h;
+                    int64_t xx = ox * w->stride_w - w->pad_l + kx * w->dil_w;
+                    if (y < 0 || y >= w->h || xx < 0 || xx >= w->w)
+                        continue;
+                    float wv;
+                    memcpy(&wv, &c->w[((oc * cpg + ci) * w->kh + ky) * w->kw + kx], 4);
+                    sum += wv * x[((grp * cpg + ci) * w->h + y) * w->w + xx];
+                }
+        memcpy(&cur[j], &sum, 4);
+    }
+    return cur;
+}
+
+/* Simulates s on the first samples of x for T steps tracing layer k of
+ * sample 1, and checks the trace against the reference step by step:
+ * membranes bit for bit, spikes equal.  cur_of: the first layer under
+ * direct coding in fp32, driven by the currents of sample 1.  The number of
+ * mismatches (the first ten logged as errors when log is set). */
+static int check_layer(const struct axl_graph *g, const struct axl_snn *s, size_t k,
+                       const struct axl_tensor *x, int64_t T, const struct ref_arith *a, int log,
+                       int cur_of)
+{
+    struct axl_snn_layer_info li;
+    struct axl_snn_layer_codes c;
+    axl_snn_layer(s, k, &li);
+    axl_snn_layer_codes(s, k, &c);
+    struct axl_window w = {0};
+    char msg[AXL_MSG_LEN];
+    if (li.kind == AXL_SNN_CONV)
+        cr_assert_eq(axl_graph_node_window(g, (size_t)axl_graph_find_node(g, li.name), &w, msg),
+                     AXL_OK, "%s", msg);
+    struct axl_snn_trace tr = {k, 1, malloc((size_t)(T * li.neurons) * 4),
+                               malloc((size_t)(T * li.inputs)), malloc((size_t)(T * li.neurons))};
+    int64_t steps[1] = {T};
+    struct axl_snn_sim o = {.steps = steps, .nsteps = 1, .trace = &tr};
+    float *ro = malloc((size_t)(x->dims[0] * axl_snn_outputs(s)) * sizeof *ro);
+    cr_assert_eq(axl_snn_simulate(s, x, &o, ro, NULL, NULL, msg), AXL_OK, "%s", msg);
+    uint32_t *v = calloc((size_t)li.neurons, 4);
+    uint32_t *cur = cur_of ? direct_currents(&li, &c, &w, x->data + li.inputs) : NULL;
+    int8_t *out = calloc((size_t)li.neurons, 1);
+    int bad = 0, spikes = 0, inputs = cur != NULL;
+    for (int64_t t = 0; t < T; t++) {
+        ref_layer_step(a, &li, &c, &w, tr.in + t * li.inputs, cur, v, out);
+        for (int64_t i = 0; i < li.inputs; i++)
+            inputs += tr.in[t * li.inputs + i] != 0;
+        for (int64_t j = 0; j < li.neurons; j++) {
+            spikes += out[j];
+            if (v[j] == tr.v[t * li.neurons + j] && out[j] == tr.out[t * li.neurons + j])
+                continue;
+            if (bad++ < 10 && log)
+                cr_log_error("layer %s step %lld neuron %lld: v %08x, reference %08x; spike %d, "
+                             "reference %d", li.name, (long long)t + 1, (long long)j,
+                             tr.v[t * li.neurons + j], v[j], tr.out[t * li.neurons + j], out[j]);
+        }
+    }
+    /* a test that saw no spikes in or out would prove little */
+    cr_assert(inputs > 0 && (spikes > 0 || !li.spiking), "layer %s: %d input spikes, %d spikes",
+              li.name, inputs, spikes);
+    free(tr.v), free(tr.in), free(tr.out), free(ro), free(v), free(out), free(cur);
+    return bad;
+}
+
+/* The max-pool gate of layer k against the rule of snn.h: the spikes of the
+ * window's input with the highest count so far (ties: the lowest index). */
+static int check_gate(const struct axl_graph *g, const struct axl_snn *s, size_t k,
+                      const struct axl_tensor *x, int64_t T)
+{
+    struct axl_snn_layer_info li;
+    axl_snn_layer(s, k, &li);
+    struct axl_window w;
+    char msg[AXL_MSG_LEN];
+    cr_assert_eq(axl_graph_node_window(g, (size_t)axl_graph_find_node(g, li.name), &w, msg),
+                 AXL_OK, "%s", msg);
+    struct axl_snn_trace tr = {k, 1, NULL, malloc((size_t)(T * li.inputs)),
+                               malloc((size_t)(T * li.neurons))};
+    int64_t steps[1] = {T};
+    struct axl_snn_sim o = {.steps = steps, .nsteps = 1, .trace = &tr};
+    float *ro = malloc((size_t)(x->dims[0] * axl_snn_outputs(s)) * sizeof *ro);
+    cr_assert_eq(axl_snn_simulate(s, x, &o, ro, NULL, NULL, msg), AXL_OK, "%s", msg);
+    int *cnt = calloc((size_t)li.inputs, sizeof *cnt), bad = 0, passed = 0;
+    for (int64_t t = 0; t < T; t++) {
+        const int8_t *in = tr.in + t * li.inputs;
+        for (int64_t i = 0; i < li.inputs; i++)
+            cnt[i] += in[i];
+        for (int64_t j = 0; j < li.neurons; j++) {
+            int64_t ch = j / (w.oh * w.ow), oy = j / w.ow % w.oh, ox = j % w.ow, best = -1;
+            for (int64_t ky = 0; ky < w.kh; ky++)
+                for (int64_t kx = 0; kx < w.kw; kx++) {
+                    int64_t y = oy * w.stride_h - w.pad_t + ky * w.dil_h;
+                    int64_t xx = ox * w.stride_w - w.pad_l + kx * w.dil_w;
+                    int64_t i = (ch * w.h + y) * w.w + xx;
+                    if (y >= 0 && y < w.h && xx >= 0 && xx < w.w && (best < 0 || cnt[i] > cnt[best]))
+                        best = i;
+                }
+            passed += in[best];
+            bad += tr.out[t * li.neurons + j] != in[best];
+        }
+    }
+    cr_assert(passed > 0, "the gate %s passed no spike", li.name);
+    free(tr.in), free(tr.out), free(ro), free(cnt);
+    return bad;
+}
+
+/* the layer called name */
+static size_t layer_named(const struct axl_snn *s, const char *name)
+{
+    for (size_t k = 0; k < axl_snn_layer_count(s); k++) {
+        struct axl_snn_layer_info li;
+        axl_snn_layer(s, k, &li);
+        if (!strcmp(li.name, name))
+            return k;
+    }
+    cr_assert_fail("no layer %s", name);
+    return 0;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+Test(snn, if_dynamics_match_a_reference_bit_for_bit)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 64);
+    struct axl_snn *s = convert(g, data, NULL);
+    struct axl_tensor x = read_inputs(g, data, 2);
+    struct ref_arith a = {.f = {0}};
+    axl_format_parse("fp32", &a.f, NULL);
+    const char *names[] = {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"};
+    for (int i = 0; i < 5; i++) /* conv1: the analog input's current */
+        cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 24, &a, 1, i == 0), 0,
+                     "%s", names[i]);
+    cr_expect_eq(check_gate(g, s, layer_named(s, "/pool1/MaxPool"), &x, 24), 0);
+    cr_expect_eq(check_gate(g, s, layer_named(s, "/pool2/MaxPool"), &x, 24), 0);
+    axl_tensor_free(&x);
+    axl_snn_free(s);
+    axl_graph_free(g);
+}
+
+struct collect {
+    int64_t node;
+    float *v;
+    int64_t n, cap;
+};
+
+static void collect_positive(void *user, size_t node, const struct axl_tensor *out,
+                             const struct axl_tensor *exact)
+{
+    (void)exact;
+    struct collect *c = user;
+    if ((int64_t)node != c->node)
+        return;
+    int64_t n = axl_tensor_numel(&out[0]);
+    if (c->n + n > c->cap) {
+        c->cap = 2 * (c->n + n);
+        c->v = realloc(c->v, (size_t)c->cap * sizeof *c->v);
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (out[0].data[i] > 0)
+            c->v[c->n++] = out[0].data[i];
+}
+
+static int cmp_f(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+/* the p-th percentile (nearest rank) of node's positive outputs over x */
+static double exact_percentile(const struct axl_graph *g, const char *node,
+                               const struct axl_tensor *x, double p)
+{
+    struct collect c = {axl_graph_find_node(g, node), NULL, 0, 0};
+    struct axl_run_opts o = {.observe = collect_positive, .user = &c};
+    struct axl_tensor out = {0};
+    char msg[AXL_MSG_LEN];
+    cr_assert_eq(axl_graph_run(g, &o, x, &out, msg), AXL_OK, "%s", msg);
+    axl_tensor_free(&out);
+    cr_assert(c.n > 0);
+    qsort(c.v, (size_t)c.n, sizeof *c.v, cmp_f);
+    int64_t rank = (int64_t)ceil(p / 100.0 * (double)c.n);
+    double r = c.v[rank - 1];
+    free(c.v);
+    return r;
+}
+
+Test(snn, normalisation_is_the_percentile_of_the_activations)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 48);
+    struct axl_snn_settings st;
+    axl_snn_defaults(&st);
+    st.percentile = 99.0;
+    st.batch = 7; /* batches do not change the histograms */
+    struct axl_snn *s = convert(g, data, &st);
+    struct axl_tensor x = read_inputs(g, data, 48);
+    const char *nodes[] = {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm"};
+    for (int i = 0; i < 4; i++) {
+        struct axl_snn_layer_info li;
+        axl_snn_layer(s, layer_named(s, nodes[i]), &li);
+        double want = exact_percentile(g, nodes[i], &x, 99.0);
+        cr_expect(li.lambda >= want && li.lambda <= want * (1 + 0x1p-7), "%s: lambda %.9g, "
+                  "the percentile %.9g", nodes[i], li.lambda, want);
+    }
+    /* fc1: w * lambda(pool2) / lambda(fc1), b / lambda(fc1), in fp32 */
+    size_t k = layer_named(s, "/fc1/Gemm");
+    struct axl_snn_layer_info li, src;
+    struct axl_snn_layer_codes c;
+    axl_snn_layer(s, k, &li);
+    axl_snn_layer(s, k - 1, &src);
+    axl_snn_layer_codes(s, k, &c);
+    cr_assert_str_eq(src.name, "/pool2/MaxPool");
+    struct axl_node_input w, b;
+    size_t node = (size_t)axl_graph_find_node(g, "/fc1/Gemm");
+    axl_graph_node_input(g, node, 1, &w);
+    axl_graph_node_input(g, node, 2, &b);
+    cr_assert(w.kind == AXL_SOURCE_CONST && b.kind == AXL_SOURCE_CONST);
+    cr_assert_eq(c.nw, 120 * 400);
+    int bad = 0;
+    for (int64_t j = 0; j < 120; j++) {
+        for (int64_t i = 0; i < 400; i++) {
+            float want = (float)((double)w.value.data[j * 400 + i] * (src.lambda / li.lambda));
+            uint32_t u;
+            memcpy(&u, &want, 4);
+            bad += u != c.w[j * 400 + i];
+        }
+        float want = (float)((double)b.value.data[j] * (1.0 / li.lambda));
+        uint32_t u;
+        memcpy(&u, &want, 4);
+        bad += u != c.b[j];
+    }
+    cr_expect_eq(bad, 0, "%d weights or biases are not normalised", bad);
+    axl_tensor_free(&x);
+    axl_snn_free(s);
+    axl_graph_free(g);
+}
+
+/* the kernels give the same bits for every layer's membranes and spikes */
+static void compare_kernels(const struct axl_graph *g, const char *data,
+                            const struct axl_snn_settings *st)
+{
+    struct axl_snn *s = convert(g, data, st);
+    struct axl_tensor x = read_inputs(g, data, 3);
+    int64_t steps[2] = {5, 12}, T = 12, C = axl_snn_outputs(s);
+    size_t nl = axl_snn_layer_count(s);
+    char msg[AXL_MSG_LEN];
+    for (size_t k = 0; k < nl; k++) {
+        struct axl_snn_layer_info li;
+        axl_snn_layer(s, k, &li);
+        struct axl_snn_trace tr[2];
+        float *ro[2];
+        int64_t spk[2][16], add[2][16];
+        for (int kern = 0; kern < 2; kern++) {
+            tr[kern] = (struct axl_snn_trace){k, 2, calloc((size_t)(T * li.neurons), 4),
+                                              calloc((size_t)(T * li.inputs), 1),
+                                              calloc((size_t)(T * li.neurons), 1)};
+            ro[kern] = malloc((size_t)(2 * 3 * C) * sizeof(float));
+            struct axl_snn_sim o = {.kernel = (enum axl_snn_kernel)kern, .steps = steps,
+                                    .nsteps = 2, .trace = &tr[kern]};
+            cr_assert_eq(axl_snn_simulate(s, &x, &o, ro[kern], spk[kern], add[kern], msg), AXL_OK,
+                         "%s", msg);
+        }
+        cr_expect(!memcmp(tr[0].v, tr[1].v, (size_t)(T * li.neurons) * 4), "%s: membranes differ",
+                  li.name);
+        cr_expect(!memcmp(tr[0].out, tr[1].out, (size_t)(T * li.neurons)), "%s: spikes differ",
+                  li.name);
+        cr_expect(!memcmp(tr[0].in, tr[1].in, (size_t)(T * li.inputs)));
+        cr_expect(!memcmp(ro[0], ro[1], (size_t)(2 * 3 * C) * sizeof(float)));
+        cr_expect(!memcmp(spk[0], spk[1], 2 * nl * sizeof(int64_t)));
+        cr_expect(!memcmp(add[0], add[1], 2 * nl * sizeof(int64_t)), "synaptic add counts differ");
+        for (int kern = 0; kern < 2; kern++)
+            free(tr[kern].v), free(tr[kern].in), free(tr[kern].out), free(ro[kern]);
+    }
+    axl_tensor_free(&x);
+    axl_snn_free(s);
+}
+
+Test(snn, dense_and_event_driven_kernels_give_the_same_bits)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 32);
+    struct axl_snn_settings st;
+    axl_snn_defaults(&st);
+    st.fmt_acc = "fp16";
+    st.add = "fpadd_loa";
+    st.add_params[0] = "k=4";
+    st.n_add_params = 1;
+    st.coding = AXL_SNN_CODING_BERNOULLI; /* signed input spikes into conv1 */
+    st.seed = 7;
+    compare_kernels(g, data, &st);
+    axl_snn_defaults(&st);
+    st.fmt_acc = "int16";
+    st.add = "loa";
+    st.add_params[0] = "k=3";
+    st.n_add_params = 1;
+    st.fmt_w = "int8";
+    compare_kernels(g, data, &st);
+    axl_graph_free(g);
+}
+
+/* An int adder that adds one more than the exact sum: a membrane that got
+ * any add some other way would differ from the reference, which adds one
+ * at every synaptic, bias and reset add. */
+static const char k_plus1[] =
+    "#include <axlut/design.h>\n"
+    "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
+    "{\n"
+    "    int n = c->fa.bits, r = c->fr.bits;\n"
+    "    int32_t x = (int32_t)(a << (32 - n)) >> (32 - n), y = (int32_t)(b << (32 - n)) >> (32 - n);\n"
+    "    return (uint32_t)(x + y + 1) & ((1u << r) - 1u);\n"
+    "}\n"
+    "const struct axl_design axl_user_design = {.abi = AXL_DESIGN_ABI, .name = \"add_plus1\",\n"
+    "    .description = \"exact sum plus one\", .citation = \"test\", .op = AXL_OP_ADD,\n"
+    "    .operands = AXL_OPERANDS_INT, .eval = ev, .version = 1};\n";
+
+Test(snn, every_membrane_add_goes_through_the_adder)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 32);
+    const char *src = path_in(g_dir, "add_plus1.c");
+    FILE *f = fopen(src, "w");
+    cr_assert(f && fputs(k_plus1, f) >= 0 && fclose(f) == 0);
+    const char *names[] = {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"};
+    for (int plus = 0; plus < 2; plus++) {
+        struct axl_snn_settings st;
+        axl_snn_defaults(&st);
+        st.fmt_acc = "int16";
+        st.add = plus ? src : NULL; /* add_exact otherwise */
+        st.coding = AXL_SNN_CODING_BERNOULLI; /* every layer driven by spikes */
+        struct axl_snn *s = convert(g, data, &st);
+        struct axl_tensor x = read_inputs(g, data, 2);
+        struct ref_arith a = {.plus_one = plus};
+        axl_format_parse("int16", &a.f, NULL);
+        for (int i = 0; i < 5; i++)
+            cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 16, &a, 1, 0), 0,
+                         "%s with %s", names[i], plus ? "add_plus1" : "add_exact");
+        if (plus) { /* the reference does see the difference */
+            a.plus_one = 0;
+            cr_expect_gt(check_layer(g, s, layer_named(s, "/fc1/Gemm"), &x, 16, &a, 0, 0), 0);
+        }
+        axl_tensor_free(&x);
+        axl_snn_free(s);
+    }
+    axl_graph_free(g);
+}
+
+Test(snn, a_trained_lenet_approaches_its_ann_as_t_grows)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_graph *g = fixture_graph("lenet");
+    /* a faint band: the task is not trivial, the ANN is far from 100% */
+    const char *train = make_data_amp("train.h5", 200, 0.5f, 12345);
+    const char *test = make_data_amp("test.h5", 100, 0.5f, 999);
+    struct axl_dataset *tr = NULL, *te = NULL;
+    cr_assert_eq(axl_dataset_open(train, g, &tr, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_dataset_open(test, g, &te, msg), AXL_OK, "%s", msg);
+    struct axl_train_settings ts;
+    axl_train_defaults(&ts);
+    ts.epochs = 3, ts.batch = 16, ts.optimizer = AXL_OPTIMIZER_ADAM, ts.lr = 0.002f, ts.seed = 1;
+    struct axl_train_report trep;
+    cr_assert_eq(axl_train(g, NULL, tr, NULL, &ts, &trep, msg), AXL_OK, "%s", msg);
+    axl_train_report_free(&trep);
+    struct axl_snn *s = NULL;
+    cr_assert_eq(axl_snn_convert(g, tr, NULL, &s, msg), AXL_OK, "%s", msg);
+    int64_t steps[] = {4, 16, 64};
+    struct axl_snn_report r;
+    cr_assert_eq(axl_snn_evaluate(s, g, te, steps, 3, NULL, &r, msg), AXL_OK, "%s", msg);
+    cr_log_info("ANN top-1 %.2f; SNN top-1 / agreement: T=4 %.2f/%.2f, T=16 %.2f/%.2f, "
+                "T=64 %.2f/%.2f", r.ann_top1, r.steps[0].top1, r.steps[0].agreement,
+                r.steps[1].top1, r.steps[1].agreement, r.steps[2].top1, r.steps[2].agreement);
+    cr_expect(r.ann_top1 > 0.4 && r.ann_top1 < 0.95, "the ANN's top-1 %.2f", r.ann_top1);
+    cr_expect(r.steps[0].agreement < r.steps[1].agreement &&
+              r.steps[1].agreement < r.steps[2].agreement, "agreement does not grow with T");
+    cr_expect_geq(r.steps[2].agreement, 0.85);
+    cr_expect(r.steps[0].top1 < r.steps[2].top1 && fabs(r.steps[2].top1 - r.ann_top1) <= 0.1,
+              "top-1 %.2f at T=4, %.2f at T=64, the ANN's %.2f", r.steps[0].top1,
+              r.steps[2].top1, r.ann_top1);
+    /* the report: rates in [0, 1], synaptic adds grow with T, none for the gates */
+    for (size_t k = 0; k < r.nlayers; k++) {
+        const struct axl_snn_layer_result *L = &r.layers[k];
+        cr_expect(L->rate[2] >= 0 && L->rate[2] <= 1, "%s rate %g", L->info.name, L->rate[2]);
+        cr_expect(L->info.kind == AXL_SNN_MAXPOOL ? L->synops[2] == 0
+                                                  : L->synops[0] < L->synops[2], "%s",
+                  L->info.name);
+    }
+    axl_snn_report_free(&r);
+    axl_snn_free(s);
+    axl_dataset_close(tr);
+    axl_dataset_close(te);
+    axl_graph_free(g);
+}
+
+/* the message of a conversion check of fixture name */
+static enum axl_status check_fixture(const char *name, char *msg)
+{
+    struct axl_graph *g = fixture_graph(name);
+    enum axl_status st = axl_snn_check(g, msg);
+    axl_graph_free(g);
+    return st;
+}
+
+Test(snn, bad_inputs_are_refused_with_one_line)
+{
+    char msg[AXL_MSG_LEN];
+    /* operators that cannot become spiking, named with their node */
+    cr_assert_eq(check_fixture("resnet_bn", msg), AXL_ERR_UNSUPPORTED);
+    cr_expect(strstr(msg, "(Add)") && strstr(msg, "node '"), "%s", msg);
+    cr_assert_eq(check_fixture("mobilenetv2_block", msg), AXL_ERR_UNSUPPORTED);
+    cr_expect(strstr(msg, "(Clip)"), "%s", msg);
+    cr_assert_eq(check_fixture("transformer_block", msg), AXL_ERR_UNSUPPORTED);
+    cr_expect(!strchr(msg, '\n'), "%s", msg);
+
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 8);
+    struct axl_dataset *d = NULL;
+    cr_assert_eq(axl_dataset_open(data, g, &d, msg), AXL_OK, "%s", msg);
+    struct axl_snn *s = NULL;
+    struct axl_snn_settings st;
+    const char *bad_add[][2] = {{"nope", "unknown design"}, {"fpadd_loa", "int16"},
+                                {"mul_exact", "multiplier"}};
+    for (int i = 0; i < 3; i++) {
+        axl_snn_defaults(&st);
+        st.fmt_acc = "int16";
+        st.add = bad_add[i][0];
+        cr_expect_neq(axl_snn_convert(g, d, &st, &s, msg), AXL_OK, "%s", bad_add[i][0]);
+        cr_expect(strstr(msg, bad_add[i][1]) && !s, "%s: %s", bad_add[i][0], msg);
+    }
+    axl_snn_defaults(&st);
+    st.fmt_acc = "uint16";
+    cr_expect_eq(axl_snn_convert(g, d, &st, &s, msg), AXL_ERR_INVALID);
+    st.fmt_acc = NULL;
+    st.percentile = 120;
+    cr_expect_eq(axl_snn_convert(g, d, &st, &s, msg), AXL_ERR_INVALID);
+    cr_expect(strstr(msg, "percentile"), "%s", msg);
+
+    /* T = 0, steps out of order, a wrong input shape */
+    cr_assert_eq(axl_snn_convert(g, d, NULL, &s, msg), AXL_OK, "%s", msg);
+    struct axl_tensor x = read_inputs(g, data, 2);
+    float out[2 * 10 * 2];
+    int64_t zero[] = {0}, desc[] = {8, 4};
+    struct axl_snn_sim o = {.steps = zero, .nsteps = 1};
+    cr_expect_eq(axl_snn_simulate(s, &x, &o, out, NULL, NULL, msg), AXL_ERR_INVALID);
+    cr_expect(strstr(msg, "T = 0"), "%s", msg);
+    o.steps = desc, o.nsteps = 2;
+    cr_expect_eq(axl_snn_simulate(s, &x, &o, out, NULL, NULL, msg), AXL_ERR_INVALID);
+    struct axl_snn_report r;
+    cr_expect_eq(axl_snn_evaluate(s, g, d, zero, 1, NULL, &r, msg), AXL_ERR_INVALID);
+    cr_expect(strstr(msg, "T = 0"), "%s", msg);
+    x.dims[3] = 14;
+    o.nsteps = 1;
+    cr_expect_eq(axl_snn_simulate(s, &x, &o, out, NULL, NULL, msg), AXL_ERR_MISMATCH);
+    axl_tensor_free(&x);
+    axl_snn_free(s);
+    axl_dataset_close(d);
+    axl_graph_free(g);
+}
