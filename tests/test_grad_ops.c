@@ -350,3 +350,50 @@ Test(grad_ops, approximate_backward_scales_small_gradients)
     axl_mac_free(m);
     axl_graph_free(g);
 }
+
+/* The straight-through estimator passes no gradient to an activation that
+ * the format clipped (e2m3 holds at most 7.5), and passes it elsewhere. */
+Test(grad_ops, straight_through_stops_at_clipped_operands)
+{
+    char path[1024], msg[AXL_MSG_LEN];
+    snprintf(path, sizeof path, "%s/tests/data/grad_ops/gemm_basic.onnx", src_dir());
+    struct axl_graph *g = NULL;
+    cr_assert_eq(axl_graph_load_trainable(path, &g, msg), AXL_OK, "%s", msg);
+    struct axl_mac_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.mul = "mul_exact";
+    spec.fmt_a = "e2m3";
+    struct axl_mac *m = NULL;
+    cr_assert_eq(axl_mac_create(&spec, &m, msg), AXL_OK, "%s", msg);
+    size_t nn = axl_graph_node_count(g);
+    const struct axl_mac **macs = calloc(nn, sizeof *macs);
+    for (size_t i = 0; i < nn; i++)
+        macs[i] = axl_graph_node_is_mac(g, i) ? m : NULL;
+    float a[24], d[20], ga[24] = {0};
+    for (int i = 0; i < 24; i++)
+        a[i] = (float)(i % 5) * 0.5f - 1.0f;
+    a[7] = 20.0f; /* clipped to 7.5 */
+    for (int i = 0; i < 20; i++)
+        d[i] = 0.5f;
+    struct axl_tensor in = {2, {4, 6}, a}, out, dout;
+    struct axl_run_opts o;
+    memset(&o, 0, sizeof o);
+    o.mac = macs;
+    struct axl_tape *tape = NULL;
+    cr_assert_eq(axl_graph_forward(g, &o, &in, &out, &tape, msg), AXL_OK, "%s", msg);
+    dout = out;
+    dout.data = d;
+    float *ig[1] = {ga};
+    struct axl_grad_opts go = {0};
+    cr_assert_eq(axl_graph_backward(tape, &go, &dout, NULL, ig, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(ga[7], 0.0f, "a clipped activation got gradient %g", (double)ga[7]);
+    int nonzero = 0;
+    for (int i = 0; i < 24; i++)
+        nonzero += i != 7 && ga[i] != 0.0f;
+    cr_assert_eq(nonzero, 23, "the other activations must get their gradient");
+    axl_tape_free(tape);
+    axl_tensor_free(&out);
+    free(macs);
+    axl_mac_free(m);
+    axl_graph_free(g);
+}

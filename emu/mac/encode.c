@@ -203,3 +203,11 @@ float axl_mac_operand_scale(const struct axl_mac *m, int role, float amax)
     frexpf(axl_format_max_finite(f) / amax, &e); /* ratio = r * 2^e, 0.5 <= r < 1 */
     return ldexpf(1.0f, e - 1);
 }
+
+float axl_mac_operand_limit(const struct axl_mac *m, int role)
+{
+    const struct axl_format *f = role ? &m->fw : &m->fa;
+    if (m->int_mode || passes_through(f))
+        return INFINITY;
+    return axl_format_max_finite(f);
+}

@@ -615,6 +615,22 @@ static float *bw_alloc(int64_t n)
     return malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
 }
 
+/* The straight-through estimator passes no gradient to an operand the
+ * forward clipped to its format's largest value (the clipped estimator
+ * of quantization-aware training: Bengio et al., arXiv:1308.3432, 2013;
+ * Hubara et al., JMLR 18, 2018): without it, values held at the limit
+ * keep growing.  The limit of operand role, INFINITY where nothing clips
+ * or the gradient products are the approximate ones. */
+static float bw_limit(const struct grad_ctx *gc, int role)
+{
+    return gc->approx || gc->mac == gc->exact ? INFINITY : axl_mac_operand_limit(gc->mac, role);
+}
+
+static float bw_pass(float lim, float v)
+{
+    return fabsf(v) <= lim ? 1.0f : 0.0f;
+}
+
 /* The operands of the gradient products: the forward's quantized values
  * (straight-through) or the raw ones (approximate products quantize them
  * themselves).  *qa, *qb are NULL when the raw ones serve. */
@@ -664,6 +680,7 @@ static enum axl_status gemm_backward(struct grad_ctx *gc, const struct gnode *n,
         st = bw_operands(gc, at->data, m * k, bt->data, nn, k, tb ? k : 1, tb ? 1 : nn, &qa, &qb,
                          msg);
     const float *a = qa ? qa : at->data, *b = qb ? qb : bt->data;
+    const float *at_ = at->data, *bt_ = bt->data, la = bw_limit(gc, 0), lw = bw_limit(gc, 1);
     if (st == AXL_OK && ga_) { /* d op(A) [m][k] = dY [m][n] x op(B)^T [n][k] */
         if (!(t = bw_alloc(m * k)))
             st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
@@ -671,7 +688,8 @@ static enum axl_status gemm_backward(struct grad_ctx *gc, const struct gnode *n,
                  AXL_OK)
             for (int64_t i = 0; i < m; i++)
                 for (int64_t j = 0; j < k; j++)
-                    ga_[ta ? j * m + i : i * k + j] += alpha * t[i * k + j];
+                    ga_[ta ? j * m + i : i * k + j] +=
+                        alpha * t[i * k + j] * bw_pass(la, at_[ta ? j * m + i : i * k + j]);
         free(t);
         t = NULL;
     }
@@ -682,7 +700,8 @@ static enum axl_status gemm_backward(struct grad_ctx *gc, const struct gnode *n,
                  AXL_OK)
             for (int64_t i = 0; i < k; i++)
                 for (int64_t j = 0; j < nn; j++)
-                    gb[tb ? j * k + i : i * nn + j] += alpha * t[i * nn + j];
+                    gb[tb ? j * k + i : i * nn + j] +=
+                        alpha * t[i * nn + j] * bw_pass(lw, bt_[tb ? j * k + i : i * nn + j]);
         free(t);
     }
     free(qa);
@@ -696,7 +715,8 @@ static enum axl_status mm_bw_slice(struct grad_ctx *gc, const float *a, const fl
                                    const float *dy, int64_t m, int64_t nn, int64_t k, float *ga,
                                    float *gb, float *tmp, char *msg)
 {
-    float *qa = NULL, *qb = NULL;
+    float *qa = NULL, *qb = NULL, la = bw_limit(gc, 0), lw = bw_limit(gc, 1);
+    const float *ra = a, *rb = b;
     enum axl_status st = bw_operands(gc, a, m * k, b, nn, k, 1, nn, &qa, &qb, msg);
     if (qa)
         a = qa;
@@ -705,11 +725,11 @@ static enum axl_status mm_bw_slice(struct grad_ctx *gc, const float *a, const fl
     if (st == AXL_OK && ga &&
         (st = bw_gemm(gc, 1, 0, 1, m, k, nn, dy, nn, b, nn, tmp, msg)) == AXL_OK)
         for (int64_t i = 0; i < m * k; i++)
-            ga[i] += tmp[i];
+            ga[i] += tmp[i] * bw_pass(la, ra[i]);
     if (st == AXL_OK && gb &&
         (st = bw_gemm(gc, 0, 1, 0, k, nn, m, a, k, dy, nn, tmp, msg)) == AXL_OK)
         for (int64_t i = 0; i < k * nn; i++)
-            gb[i] += tmp[i];
+            gb[i] += tmp[i] * bw_pass(lw, rb[i]);
     free(qa);
     free(qb);
     return st;
@@ -785,7 +805,7 @@ static void im2col(const struct conv *g, const float *x, int64_t cg, float *col,
 /* adds rows [off, off + P) of colT[.][K] (the transposed im2col gradient)
  * into one image's group */
 static void col2im_add(const struct conv *g, const float *colT, int64_t off, int64_t cg,
-                       float *dx)
+                       float *dx, const float *x, float lim)
 {
     const int64_t oh = g->out[0], ow = g->out[1], K = cg * g->k[0] * g->k[1];
 #pragma omp parallel for schedule(static) if (K * oh * ow > 65536)
@@ -797,11 +817,12 @@ static void col2im_add(const struct conv *g, const float *colT, int64_t off, int
                 if (yi < 0 || yi >= g->in[0])
                     continue;
                 float *drow = dx + (ci * g->in[0] + yi) * g->in[1];
+                const float *xrow = x + (ci * g->in[0] + yi) * g->in[1];
                 const float *src = colT + (off + oy * ow) * K + r;
                 for (int64_t ox = 0; ox < ow; ox++) {
                     int64_t xi = ox * g->s[1] - g->pb[1] + kj * g->d[1];
                     if (xi >= 0 && xi < g->in[1])
-                        drow[xi] += src[ox * K];
+                        drow[xi] += src[ox * K] * bw_pass(lim, xrow[xi]);
                 }
             }
         }
@@ -813,6 +834,7 @@ struct conv_bw {
     float *dyg;  /* [ocg][nb*P] the group's output gradient */
     float *t;    /* [max(K*ocg, nb*P*K)] a product */
     int64_t nb;  /* images per chunk */
+    const float *xr, *wr; /* the raw input and weights (where the forward clipped) */
 };
 
 /* dW and dX of images [i0, i0 + nb) and group gi: one product each over
@@ -824,6 +846,7 @@ static enum axl_status conv_bw_chunk(struct grad_ctx *gc, const struct conv *g, 
 {
     const int64_t G = g->groups, cg = g->c / G, ocg = g->oc / G, P = g->out[0] * g->out[1];
     const int64_t K = cg * g->k[0] * g->k[1], hw = g->in[0] * g->in[1], L = nb * P;
+    const float *xr = b->xr, *wr = b->wr, lw = bw_limit(gc, 1);
     enum axl_status st = AXL_OK;
     for (int64_t i = 0; i < nb; i++)
         for (int64_t o = 0; o < ocg; o++)
@@ -836,13 +859,15 @@ static enum axl_status conv_bw_chunk(struct grad_ctx *gc, const struct conv *g, 
             return st;
         for (int64_t o = 0; o < ocg; o++)
             for (int64_t r = 0; r < K; r++)
-                gw[(gi * ocg + o) * K + r] += b->t[r * ocg + o];
+                gw[(gi * ocg + o) * K + r] +=
+                    b->t[r * ocg + o] * bw_pass(lw, wr[(gi * ocg + o) * K + r]);
     }
     if (gx) { /* dcol^T [L][K] = dY^T [L][ocg] x W [ocg][K] */
         if ((st = bw_gemm(gc, 1, 1, 0, L, K, ocg, b->dyg, L, w + gi * ocg * K, K, b->t, msg)))
             return st;
         for (int64_t i = 0; i < nb; i++)
-            col2im_add(g, b->t, i * P, cg, gx + ((i0 + i) * g->c + gi * cg) * hw);
+            col2im_add(g, b->t, i * P, cg, gx + ((i0 + i) * g->c + gi * cg) * hw,
+                       xr + ((i0 + i) * g->c + gi * cg) * hw, bw_limit(gc, 0));
     }
     return AXL_OK;
 }
@@ -871,7 +896,7 @@ static enum axl_status conv_backward(struct grad_ctx *gc, const struct gnode *n,
     st = bw_operands(gc, xt->data, g.n * g.c * hw, wt->data, g.oc, K, K, 1, &qx, &qw, msg);
     const float *x = qx ? qx : xt->data, *w = qw ? qw : wt->data;
     /* images per chunk: an im2col buffer of at most 4 Mi values (16 MiB) */
-    struct conv_bw b = {NULL, NULL, NULL, (4ll << 20) / (K * P)};
+    struct conv_bw b = {NULL, NULL, NULL, (4ll << 20) / (K * P), xt->data, wt->data};
     b.nb = b.nb < 1 ? 1 : b.nb > g.n ? g.n : b.nb;
     int64_t L = b.nb * P, tn = K * ocg > L * K ? K * ocg : L * K;
     b.col = bw_alloc(K * L), b.dyg = bw_alloc(ocg * L), b.t = bw_alloc(tn);

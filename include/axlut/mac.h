@@ -175,6 +175,12 @@ enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w
  * when amax is 0 or not finite. */
 float axl_mac_operand_scale(const struct axl_mac *m, int role, float amax);
 
+/* The largest magnitude operand `role` (0 activation, 1 weight) of m
+ * represents without clipping: the format's largest finite value for
+ * narrow floating formats, INFINITY for float32 and for integer formats
+ * (quantized with a range taken from the tensor). */
+float axl_mac_operand_limit(const struct axl_mac *m, int role);
+
 #ifdef __cplusplus
 }
 #endif
