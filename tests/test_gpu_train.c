@@ -15,30 +15,14 @@
 #include "axlut/train.h"
 #include "mac_spec.h"
 #include "model_fixtures.h"
+#include "labelled_data.h"
 
 static char g_dir[64];
 
 static const char *make_data(int n)
 {
     const char *p = path_in(g_dir, "d.h5");
-    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hsize_t dims[4] = {(hsize_t)n, 1, 28, 28}, ld = (hsize_t)n;
-    float *x = malloc((size_t)n * 784 * sizeof *x);
-    int64_t *y = malloc((size_t)n * sizeof *y);
-    for (int i = 0; i < n; i++) {
-        y[i] = i % 10;
-        for (int k = 0; k < 784; k++)
-            x[i * 784 + k] = (float)((i * 131 + k * 7) % 23) / 11.0f - 1.0f;
-    }
-    hid_t sp = H5Screate_simple(4, dims, NULL);
-    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
-    H5Dclose(d), H5Sclose(sp);
-    sp = H5Screate_simple(1, &ld, NULL);
-    d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
-    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
-    free(x), free(y);
+    write_labelled_images(p, n, 28, 1.5f, 4242, 0);
     return p;
 }
 

@@ -14,6 +14,7 @@
 
 #include "axlut/train.h"
 #include "model_fixtures.h"
+#include "labelled_data.h"
 
 static char g_dir[64];
 
@@ -30,42 +31,12 @@ static void teardown(void)
     cr_assert_eq(system(cmd), 0);
 }
 
-/* n LeNet-shaped samples whose label is a simple function of the image
- * (so that training makes progress), labels shifted by label_shift; no
- * labels when label_shift < 0 */
+/* n LeNet-shaped samples (labelled_data.h), labels shifted by label_shift;
+ * no labels when label_shift < 0 */
 static const char *make_data(const char *name, int n, int label_shift)
 {
     const char *p = path_in(g_dir, name);
-    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(f >= 0);
-    hsize_t dims[4] = {(hsize_t)n, 1, 28, 28}, ld = (hsize_t)n;
-    float *x = malloc((size_t)n * 784 * sizeof *x);
-    int64_t *y = malloc((size_t)n * sizeof *y);
-    uint32_t s = 12345;
-    for (int i = 0; i < n; i++) {
-        y[i] = i % 10;
-        for (int k = 0; k < 784; k++) {
-            s = s * 1664525u + 1013904223u;
-            float noise = (float)(s >> 8) / 16777216.0f - 0.5f;
-            x[i * 784 + k] = noise + ((k / 28) / 3 == y[i] ? 1.5f : 0.0f);
-        }
-        y[i] += label_shift > 0 ? label_shift : 0;
-    }
-    hid_t sp = H5Screate_simple(4, dims, NULL);
-    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
-    H5Dclose(d);
-    H5Sclose(sp);
-    if (label_shift >= 0) {
-        sp = H5Screate_simple(1, &ld, NULL);
-        d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
-        H5Dclose(d);
-        H5Sclose(sp);
-    }
-    H5Fclose(f);
-    free(x);
-    free(y);
+    write_labelled_images(p, n, 28, 1.5f, 12345, label_shift);
     return p;
 }
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "labelled_data.h"
 
 static void setup(void) { e2e_setup("/tmp/axl_train_cli_XXXXXX"); }
 
@@ -17,31 +18,14 @@ TestSuite(cli_train, .init = setup, .fini = e2e_teardown, .timeout = 600);
 
 #define sh(err, cap, ...) e2e_sh(NULL, err, cap, __VA_ARGS__)
 
-/* g_dir/name: n LeNet-shaped samples, labels 0..9 plus shift */
+/* g_dir/name: n LeNet-shaped samples (labelled_data.h), labels plus shift */
 static const char *data_file(const char *name, int n, int shift)
 {
     static char p[2][300];
     static int k;
     k ^= 1;
     snprintf(p[k], sizeof p[k], "%s/%s", g_dir, name);
-    hid_t f = H5Fcreate(p[k], H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    hsize_t dims[4] = {(hsize_t)n, 1, 28, 28}, ld = (hsize_t)n;
-    float *x = malloc((size_t)n * 784 * sizeof *x);
-    int64_t *y = malloc((size_t)n * sizeof *y);
-    for (int i = 0; i < n; i++) {
-        y[i] = i % 10 + shift;
-        for (int j = 0; j < 784; j++)
-            x[i * 784 + j] = (j / 28) / 3 == i % 10 ? 1.0f : (float)((i * 31 + j) % 7) * 0.05f;
-    }
-    hid_t sp = H5Screate_simple(4, dims, NULL);
-    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
-    H5Dclose(d), H5Sclose(sp);
-    sp = H5Screate_simple(1, &ld, NULL);
-    d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
-    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
-    free(x), free(y);
+    write_labelled_images(p[k], n, 28, 1.0f, 1, shift);
     return p[k];
 }
 
