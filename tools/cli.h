@@ -28,6 +28,9 @@ int cli_exit_for(enum axl_status st);
  * (/dev/zero) or block forever. */
 int cli_input_file(const char *cmd, const char *path);
 
+/* v as a percentage with two decimals ("91.92%"), "-" for NaN. */
+void cli_pct(char *buf, size_t n, double v);
+
 /* 1 when argv[i] asks for help. */
 int cli_is_help(const char *arg);
 

@@ -34,6 +34,14 @@ int cli_input_file(const char *cmd, const char *path)
     return CLI_USAGE;
 }
 
+void cli_pct(char *buf, size_t n, double v)
+{
+    if (isnan(v))
+        snprintf(buf, n, "-");
+    else
+        snprintf(buf, n, "%.2f%%", 100 * v);
+}
+
 int cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
 int cli_backend(const char *cmd, const char *device, enum axl_backend *out)

@@ -209,24 +209,16 @@ static void progress(void *user, int64_t done, int64_t total)
     fflush(stderr);
 }
 
-static void pct(char *buf, size_t n, double v)
-{
-    if (isnan(v))
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, "%.2f%%", 100 * v);
-}
-
 static void print_report(const struct axl_snn_report *r)
 {
     char a[32], b[32];
     printf("%s; %lld samples, %s kernel\n", r->arithmetic, (long long)r->samples, r->kernel);
-    pct(a, sizeof a, r->ann_top1);
+    cli_pct(a, sizeof a, r->ann_top1);
     printf("ANN (exact fp32) top-1 %s\n", a);
     printf("%8s %10s %10s\n", "T", "top-1", "agreement");
     for (int i = 0; i < r->nsteps; i++) {
-        pct(a, sizeof a, r->steps[i].top1);
-        pct(b, sizeof b, r->steps[i].agreement);
+        cli_pct(a, sizeof a, r->steps[i].top1);
+        cli_pct(b, sizeof b, r->steps[i].agreement);
         printf("%8lld %10s %10s\n", (long long)r->steps[i].steps, a, b);
     }
     int last = r->nsteps - 1;

@@ -217,28 +217,20 @@ static void progress(void *user, int epoch, int64_t done, int64_t total, double 
     fflush(stderr);
 }
 
-static void pct(char *buf, size_t n, double v)
-{
-    if (isnan(v))
-        snprintf(buf, n, "-");
-    else
-        snprintf(buf, n, "%.2f%%", 100 * v);
-}
-
 static void print_report(const struct axl_train_report *r)
 {
     char a[32], b[32];
-    pct(a, sizeof a, r->val_top1_before);
-    pct(b, sizeof b, r->val_exact_top1_before);
+    cli_pct(a, sizeof a, r->val_top1_before);
+    cli_pct(b, sizeof b, r->val_exact_top1_before);
     printf("before training: validation top-1 %s (exact arithmetic %s)\n", a, b);
     printf("%5s %10s %10s %9s %10s %10s %8s %8s %8s\n", "epoch", "lr", "loss", "train",
            "val top-1", "val exact", "time s", "fwd s", "bwd s");
     for (int i = 0; i < r->nepochs; i++) {
         const struct axl_train_epoch *e = &r->epochs[i];
         char t[32];
-        pct(t, sizeof t, e->train_acc);
-        pct(a, sizeof a, e->val_top1);
-        pct(b, sizeof b, e->val_exact_top1);
+        cli_pct(t, sizeof t, e->train_acc);
+        cli_pct(a, sizeof a, e->val_top1);
+        cli_pct(b, sizeof b, e->val_exact_top1);
         printf("%5d %10.3g %10.4f %9s %10s %10s %8.1f %8.1f %8.1f\n", e->epoch, e->lr,
                e->train_loss, t, a, b, e->seconds, e->fwd_s, e->bwd_s);
     }
