@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "axlut/hd.h"
 
 #ifdef AXL_HAVE_BLAS
 #include <cblas.h>
@@ -221,12 +222,9 @@ enum axl_status grad_in_reduce(struct grad_ctx *gc, const struct gnode *n, int i
 
 int dropout_keep(uint64_t seed, const struct gnode *n, int64_t i, float ratio)
 {
-    uint64_t z = seed ^ (uint64_t)(n->file_index + 1) * 0x9E3779B97F4A7C15ull;
-    z += (uint64_t)i * 0xD1B54A32D192ED03ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull; /* splitmix64's finaliser */
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    return (float)(z >> 40) * (1.0f / 16777216.0f) >= ratio;
+    /* the project's counter-based generator (axlut/hd.h), a stream per node */
+    uint32_t r = axl_rand32(seed ^ axl_mix64((uint64_t)n->file_index), (uint64_t)i);
+    return (float)(r >> 8) * (1.0f / 16777216.0f) >= ratio;
 }
 
 /* ---- forward and backward ---------------------------------------------------- */

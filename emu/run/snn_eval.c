@@ -6,17 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <omp.h>
 
 #include "axlut/run.h"
 #include "snn_internal.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 void axl_snn_report_free(struct axl_snn_report *r)
 {
@@ -52,15 +45,15 @@ static enum axl_status eval_batch(const struct axl_snn *s, const struct axl_grap
     enum axl_status st = labels && sp ? AXL_OK : axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     if (st == AXL_OK)
         st = axl_dataset_read(d, start, nb, &in, r->has_labels ? labels : NULL, msg);
-    double t0 = now();
+    double t0 = omp_get_wtime();
     if (st == AXL_OK && (st = axl_graph_run(g, NULL, &in, &out, msg)) == AXL_OK &&
         axl_tensor_numel(&out) != nb * axl_snn_outputs(s))
         st = axl_msgf(msg, AXL_ERR_MISMATCH, "the ANN's output does not have the readout's size");
-    double t1 = now();
+    double t1 = omp_get_wtime();
     if (st == AXL_OK)
         st = axl_snn_simulate(s, &in, o, t->readout, sp, ad, msg);
     r->ann_seconds += t1 - t0;
-    r->seconds += now() - t1;
+    r->seconds += omp_get_wtime() - t1;
     int64_t C = axl_snn_outputs(s);
     for (int64_t b = 0; st == AXL_OK && b < nb; b++) {
         int64_t ann = axl_argmax(out.data + b * C, C);

@@ -6,8 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <omp.h>
 
+#include "axlut/hd.h"
 #include "axlut/run.h"
 #include "axlut/train.h"
 #include "checkpoint.h"
@@ -35,20 +36,6 @@ void axl_train_report_free(struct axl_train_report *r)
         r->epochs = NULL;
         r->nepochs = 0;
     }
-}
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static uint64_t mix(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull; /* splitmix64's finaliser */
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
 }
 
 /* ---- evaluation ------------------------------------------------------------ */
@@ -177,10 +164,9 @@ static void shuffle(int64_t *order, int64_t n, uint64_t seed, int epoch)
 {
     for (int64_t i = 0; i < n; i++)
         order[i] = i;
-    uint64_t s = mix(seed ^ (0x53485546464C45ull + (uint64_t)epoch));
+    uint64_t s = seed ^ axl_mix64((uint64_t)epoch);
     for (int64_t i = n - 1; i > 0; i--) {
-        s = mix(s + 0x9E3779B97F4A7C15ull);
-        int64_t j = (int64_t)(s % (uint64_t)(i + 1));
+        int64_t j = (int64_t)(axl_mix64(s ^ axl_mix64((uint64_t)i)) % (uint64_t)(i + 1));
         int64_t tmp = order[i];
         order[i] = order[j];
         order[j] = tmp;
@@ -332,14 +318,14 @@ static enum axl_status train_batch(struct trainer *t, int epoch, int64_t b, int6
     ro.mac = t->macs;
     ro.train = 1;
     ro.bn_train = s->bn_train;
-    ro.seed = mix(s->seed ^ mix((uint64_t)epoch << 32 ^ (uint64_t)b));
+    ro.seed = s->seed ^ axl_mix64((uint64_t)epoch << 32 ^ (uint64_t)b);
     tset_gather(&t->ts, t->order + b * s->batch, n);
     struct axl_tape *tape = NULL;
-    double t0 = now();
+    double t0 = omp_get_wtime();
     enum axl_status st = axl_graph_forward(t->g, &ro, t->ts.batch, t->out, &tape, msg);
     if (st != AXL_OK)
         return st;
-    double t1 = now();
+    double t1 = omp_get_wtime();
     if (axl_tensor_numel(&t->out[0]) != n * t->classes) {
         axl_tape_free(tape);
         int64_t got = axl_tensor_numel(&t->out[0]);
@@ -363,12 +349,12 @@ static enum axl_status train_batch(struct trainer *t, int epoch, int64_t b, int6
     axl_tape_free(tape);
     for (size_t i = 0; i < t->nout; i++)
         axl_tensor_free(&t->out[i]);
-    double t2 = now();
+    double t2 = omp_get_wtime();
     if (st == AXL_OK && isfinite(*loss))
         optim_step(t->g, s, &t->op, lr_at(s, t->op.step, t->steps_per_epoch * s->epochs, epoch));
     e->fwd_s += t1 - t0;
     e->bwd_s += t2 - t1;
-    e->upd_s += now() - t2;
+    e->upd_s += omp_get_wtime() - t2;
     return st;
 }
 
@@ -402,7 +388,7 @@ static enum axl_status run_epoch(struct trainer *t, int epoch, struct axl_train_
 {
     const struct axl_train_settings *s = t->s;
     enum axl_status st = AXL_OK;
-    double start = now(), sum = 0;
+    double start = omp_get_wtime(), sum = 0;
     int64_t right = 0, done = 0;
     memset(e, 0, sizeof *e);
     e->epoch = epoch;
@@ -431,7 +417,7 @@ static enum axl_status run_epoch(struct trainer *t, int epoch, struct axl_train_
     e->samples = done;
     e->train_loss = done ? sum / (double)done : NAN;
     e->train_acc = done && !t->ts.tper ? (double)right / (double)done : NAN;
-    e->seconds = now() - start;
+    e->seconds = omp_get_wtime() - start;
     return st;
 }
 
