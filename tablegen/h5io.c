@@ -49,19 +49,12 @@ fail:
     return rc;
 }
 
-/* A variable-length UTF-8 string attribute (h5py reads it as str). */
+
+/* A variable-length UTF-8 string attribute (h5attr.h), under a short name
+ * beside the numeric writers. */
 static int put_str(hid_t loc, const char *name, const char *s)
 {
-    hid_t t = -1;
-    int rc = -1;
-    if ((t = H5Tcopy(H5T_C_S1)) < 0)
-        goto fail;
-    if (H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0)
-        goto fail;
-    rc = put_attr(loc, name, t, t, &s);
-fail:
-    rc |= axl_h5_close(t, H5Tclose);
-    return rc;
+    return axl_h5_put_str(loc, name, s);
 }
 
 static int put_u32(hid_t loc, const char *name, uint32_t v)

@@ -8,6 +8,7 @@
 #include <hdf5.h>
 #include <stddef.h>
 
+#include "h5attr.h"
 #include "h5quiet.h"
 #include "internal.h"
 
@@ -29,11 +30,5 @@ extern const size_t axl_h5_n_metrics;
 hid_t axl_h5_mem_uint_type(uint32_t bytes);
 
 
-/* Closes an HDF5 handle that is open (>= 0): 0, or -1 when the close
- * fails; a writer's `rc |= axl_h5_close(...)` keeps its -1. */
-static inline int axl_h5_close(hid_t id, herr_t (*close)(hid_t))
-{
-    return id >= 0 && close(id) < 0 ? -1 : 0;
-}
 
 #endif

@@ -39,45 +39,12 @@ static enum axl_status missing(struct rd *r, const char *obj, const char *name, 
 static enum axl_status get_str(struct rd *r, hid_t loc, const char *obj, const char *name,
                                char *out, size_t cap)
 {
-    enum axl_status s = AXL_ERR_FORMAT;
-    hid_t a = -1, t = -1, mt = -1, sp = -1;
-    if (H5Aexists(loc, name) <= 0)
+    int got = axl_h5_get_str(loc, name, out, cap);
+    if (got == 0)
         return missing(r, obj, name, "attribute is missing");
-    if ((a = H5Aopen(loc, name, H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0 ||
-        (sp = H5Aget_space(a)) < 0)
-        goto bad;
-    if (H5Tget_class(t) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1)
-        goto bad;
-    htri_t var = H5Tis_variable_str(t);
-    if (var < 0 || (mt = H5Tcopy(H5T_C_S1)) < 0)
-        goto bad;
-    if (var) {
-        char *v = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
-            H5Aread(a, mt, &v) < 0)
-            goto bad;
-        snprintf(out, cap, "%s", v ? v : "");
-        H5free_memory(v);
-    } else {
-        size_t n = H5Tget_size(t);
-        char *v = calloc(n + 1, 1);
-        if (!v || H5Tset_size(mt, n + 1) < 0 || H5Aread(a, mt, v) < 0) {
-            free(v);
-            goto bad;
-        }
-        snprintf(out, cap, "%s", v);
-        free(v);
-    }
-    s = AXL_OK;
-    goto done;
-bad:
-    s = missing(r, obj, name, "attribute is not a readable string");
-done:
-    (void)axl_h5_close(mt, H5Tclose);
-    (void)axl_h5_close(sp, H5Sclose);
-    (void)axl_h5_close(t, H5Tclose);
-    (void)axl_h5_close(a, H5Aclose);
-    return s;
+    if (got < 0)
+        return missing(r, obj, name, "attribute is not a readable string");
+    return AXL_OK;
 }
 
 /* A scalar numeric attribute read through HDF5's conversion to `mtype`. */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "h5attr.h"
 
 #define CKPT_FORMAT "axlut-checkpoint-1"
 
@@ -29,17 +30,6 @@ static enum axl_status put_attr(hid_t obj, const char *key, hid_t type, const vo
     return st;
 }
 
-static enum axl_status put_str_attr(hid_t obj, const char *key, const char *value)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    enum axl_status st = AXL_ERR_IO;
-    if (t >= 0 && H5Tset_size(t, H5T_VARIABLE) >= 0 && H5Tset_cset(t, H5T_CSET_UTF8) >= 0)
-        st = put_attr(obj, key, t, &value);
-    if (t >= 0)
-        H5Tclose(t);
-    return st;
-}
-
 /* /group/NNNN: n float32 values, with the value's name as an attribute */
 static enum axl_status put_array(hid_t f, const char *group, size_t i, const char *name,
                                  const float *v, int64_t n)
@@ -52,7 +42,7 @@ static enum axl_status put_array(hid_t f, const char *group, size_t i, const cha
     if (sp >= 0 &&
         (d = H5Dcreate2(f, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) >= 0 &&
         H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0)
-        st = name ? put_str_attr(d, "name", name) : AXL_OK;
+        st = name ? (axl_h5_put_str(d, "name", name) ? AXL_ERR_IO : AXL_OK) : AXL_OK;
     if (d >= 0 && H5Dclose(d) < 0)
         st = AXL_ERR_IO;
     if (sp >= 0)
@@ -72,7 +62,7 @@ static enum axl_status write_body(hid_t f, struct axl_graph *g, const struct axl
     int32_t ep = c->epoch, opt = (int32_t)c->optimizer;
     int64_t step = c->step;
     uint64_t seed = c->seed;
-    enum axl_status st = put_str_attr(f, "format", CKPT_FORMAT);
+    enum axl_status st = axl_h5_put_str(f, "format", CKPT_FORMAT) ? AXL_ERR_IO : AXL_OK;
     if (st == AXL_OK)
         st = put_attr(f, "epoch", H5T_NATIVE_INT32, &ep);
     if (st == AXL_OK)
@@ -159,30 +149,6 @@ static int get_attr(hid_t obj, const char *key, hid_t type, void *v)
     return ok;
 }
 
-static int get_str_attr(hid_t obj, const char *key, char *out, size_t cap)
-{
-    out[0] = 0;
-    if (H5Aexists(obj, key) <= 0)
-        return 0;
-    hid_t a = H5Aopen(obj, key, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1;
-    hid_t mt = H5Tcopy(H5T_C_S1);
-    char *s = NULL;
-    int ok = a >= 0 && t >= 0 && mt >= 0 && H5Tget_class(t) == H5T_STRING &&
-             H5Tis_variable_str(t) > 0 && H5Tset_size(mt, H5T_VARIABLE) >= 0 &&
-             H5Tset_cset(mt, H5Tget_cset(t)) >= 0 &&
-             H5Aread(a, mt, &s) >= 0 && s;
-    if (ok)
-        snprintf(out, cap, "%s", s);
-    free(s);
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return ok;
-}
-
 /* /group/NNNN into v (n values, and named name when name is not NULL) */
 static int get_array(hid_t f, const char *group, size_t i, const char *name, float *v,
                      int64_t n)
@@ -195,7 +161,7 @@ static int get_array(hid_t f, const char *group, size_t i, const char *name, flo
     hsize_t dim = 0;
     int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 &&
              H5Sget_simple_extent_dims(sp, &dim, NULL) == 1 && dim == (hsize_t)n &&
-             (!name || (get_str_attr(d, "name", got, sizeof got) && !strcmp(got, name))) &&
+             (!name || (axl_h5_get_str(d, "name", got, sizeof got) == 1 && !strcmp(got, name))) &&
              H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0;
     if (sp >= 0)
         H5Sclose(sp);
@@ -226,7 +192,7 @@ static const char *read_body(hid_t f, struct axl_graph *g, struct axl_ckpt *c)
 {
     char fmt[64];
     int32_t ep = 0, opt = -1;
-    if (!get_str_attr(f, "format", fmt, sizeof fmt) || strcmp(fmt, CKPT_FORMAT))
+    if (axl_h5_get_str(f, "format", fmt, sizeof fmt) != 1 || strcmp(fmt, CKPT_FORMAT))
         return "not an axlut checkpoint";
     if (!get_attr(f, "epoch", H5T_NATIVE_INT32, &ep) || ep < 1 ||
         !get_attr(f, "step", H5T_NATIVE_INT64, &c->step) || c->step < 0 ||

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "h5attr.h"
 #include "outputs.h"
 
 struct axl_outputs {
@@ -69,27 +70,6 @@ static void h5_name(const char *name, char *out, size_t cap)
         snprintf(out, cap, "node");
 }
 
-/* A variable-length UTF-8 string attribute (h5py reads it as str). */
-static enum axl_status write_name_attr(hid_t obj, const char *key, const char *value)
-{
-    enum axl_status st = AXL_ERR_IO;
-    hid_t t = -1, sp = -1, a = -1;
-    if ((t = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 ||
-        H5Tset_cset(t, H5T_CSET_UTF8) < 0 || (sp = H5Screate(H5S_SCALAR)) < 0 ||
-        (a = H5Acreate2(obj, key, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(a, t, &value) < 0)
-        goto fail;
-    st = AXL_OK;
-fail:
-    if (a >= 0 && H5Aclose(a) < 0)
-        st = AXL_ERR_IO;
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    return st;
-}
-
 /* A chunked float32 dataset [total, dims[1..]] in group. */
 static hid_t make_dset(hid_t file, const char *group, const char *name, const char *node,
                        const struct axl_tensor *t, int64_t total)
@@ -107,7 +87,7 @@ static hid_t make_dset(hid_t file, const char *group, const char *name, const ch
         (pl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(pl, t->ndim, chunk) < 0 ||
         (d = H5Dcreate2(file, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0)
         goto fail;
-    if (node && write_name_attr(d, "node", node) != AXL_OK) {
+    if (node && axl_h5_put_str(d, "node", node) != 0) {
         H5Dclose(d);
         d = -1;
     }
