@@ -28,6 +28,13 @@ int cli_exit_for(enum axl_status st);
  * (/dev/zero) or block forever. */
 int cli_input_file(const char *cmd, const char *path);
 
+/* A progress bar on stderr: "LABEL [====>    ] done/total SUFFIX" over the
+ * previous one, erased when done reaches total. */
+void cli_bar(const char *label, int64_t done, int64_t total, const char *suffix);
+/* A dataset run's progress callback (axl_run_progress_fn): a "samples" bar
+ * when *(int *)tty is nonzero (stderr is a terminal), nothing otherwise. */
+void cli_samples_bar(void *tty, int64_t done, int64_t total);
+
 /* v as a percentage with two decimals ("91.92%"), "-" for NaN. */
 void cli_pct(char *buf, size_t n, double v);
 

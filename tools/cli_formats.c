@@ -42,6 +42,24 @@ void cli_pct(char *buf, size_t n, double v)
         snprintf(buf, n, "%.2f%%", 100 * v);
 }
 
+void cli_bar(const char *label, int64_t done, int64_t total, const char *suffix)
+{
+    int w = 40, filled = (int)(w * done / (total ? total : 1));
+    fprintf(stderr, "\r%s [", label);
+    for (int i = 0; i < w; i++)
+        fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
+    fprintf(stderr, "] %lld/%lld%s", (long long)done, (long long)total, suffix);
+    if (done >= total)
+        fprintf(stderr, "\r%*s\r", 100, "");
+    fflush(stderr);
+}
+
+void cli_samples_bar(void *tty, int64_t done, int64_t total)
+{
+    if (*(const int *)tty)
+        cli_bar("samples", done, total, "");
+}
+
 int cli_is_help(const char *arg) { return !strcmp(arg, "--help") || !strcmp(arg, "-h"); }
 
 int cli_backend(const char *cmd, const char *device, enum axl_backend *out)

@@ -35,26 +35,6 @@ static void usage(FILE *o)
         "options above change its default.  Without any, every layer is exact.\n");
 }
 
-struct bar {
-    int tty;
-    int64_t last;
-};
-
-static void progress(void *user, int64_t done, int64_t total)
-{
-    struct bar *b = user;
-    if (!b->tty)
-        return;
-    int w = 40, filled = (int)(w * done / (total ? total : 1));
-    fprintf(stderr, "\rsamples [");
-    for (int i = 0; i < w; i++)
-        fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
-    fprintf(stderr, "] %lld/%lld", (long long)done, (long long)total);
-    if (done >= total)
-        fprintf(stderr, "\r%*s\r", 70, "");
-    fflush(stderr);
-}
-
 static const char *fmt_db(double v, char *buf, size_t n)
 {
     if (isinf(v))
@@ -253,8 +233,8 @@ int cli_run(int argc, char **argv)
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;
     }
-    struct bar bar = {isatty(2) && !ra.quiet, 0};
-    struct axl_run_settings set = {be, ra.batch, ra.limit, progress, &bar, ra.save,
+    int tty = isatty(2) && !ra.quiet;
+    struct axl_run_settings set = {be, ra.batch, ra.limit, cli_samples_bar, &tty, ra.save,
                                    ra.save_layers};
     rc = CLI_FAIL;
     if ((st = axl_run_dataset(g, lm.macs, ds, &set, &rep, msg)) != AXL_OK) {

@@ -195,20 +195,6 @@ static int parse_args(int argc, char **argv, struct snn_args *r)
     return CLI_OK;
 }
 
-static void progress(void *user, int64_t done, int64_t total)
-{
-    if (!*(int *)user)
-        return;
-    int w = 40, filled = (int)(w * done / (total ? total : 1));
-    fprintf(stderr, "\rsamples [");
-    for (int i = 0; i < w; i++)
-        fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
-    fprintf(stderr, "] %lld/%lld", (long long)done, (long long)total);
-    if (done >= total)
-        fprintf(stderr, "\r%*s\r", 70, "");
-    fflush(stderr);
-}
-
 static void print_report(const struct axl_snn_report *r)
 {
     char a[32], b[32];
@@ -262,7 +248,7 @@ int cli_snn(int argc, char **argv)
         goto done;
     }
     int tty = isatty(2) && !ra.quiet;
-    ra.e.progress = progress;
+    ra.e.progress = cli_samples_bar;
     ra.e.progress_user = &tty;
     if ((st = axl_snn_evaluate(snn, g, data, ra.steps, ra.nsteps, &ra.e, &rep, msg)) != AXL_OK) {
         fprintf(stderr, "axlut snn: %s\n", msg);

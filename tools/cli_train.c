@@ -202,19 +202,14 @@ static void progress(void *user, int epoch, int64_t done, int64_t total, double 
                      double acc)
 {
     struct bar *b = user;
+    char label[48], suffix[64];
     if (!b->tty)
         return;
-    int w = 30, filled = (int)(w * done / (total ? total : 1));
-    fprintf(stderr, "\repoch %d/%d [", epoch, b->epochs);
-    for (int i = 0; i < w; i++)
-        fputc(i < filled ? '=' : (i == filled ? '>' : ' '), stderr);
-    fprintf(stderr, "] %lld/%lld loss %.4f", (long long)done, (long long)total, loss);
+    snprintf(label, sizeof label, "epoch %d/%d", epoch, b->epochs);
+    int n = snprintf(suffix, sizeof suffix, " loss %.4f", loss);
     if (!isnan(acc))
-        fprintf(stderr, " acc %.2f%%", 100 * acc);
-    fprintf(stderr, "  ");
-    if (done >= total)
-        fprintf(stderr, "\r%*s\r", 100, "");
-    fflush(stderr);
+        snprintf(suffix + n, sizeof suffix - (size_t)n, " acc %.2f%%", 100 * acc);
+    cli_bar(label, done, total, suffix);
 }
 
 static void print_report(const struct axl_train_report *r)
