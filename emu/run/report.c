@@ -59,6 +59,21 @@ static json_t *layer_json(const struct axl_layer_report *L)
                      error_json(&L->accum));
 }
 
+/* root (whose reference this takes; NULL when building it failed) as
+ * indented JSON to path, atomically. */
+static enum axl_status write_report(json_t *root, const char *path, char *msg)
+{
+    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
+    json_decref(root);
+    if (!text)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory building the report");
+    int rc = write_atomic(path, text);
+    free(text);
+    if (rc != 0)
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the report", path);
+    return AXL_OK;
+}
+
 enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const char *path,
                                           const char *model, const char *data, char *msg)
 {
@@ -72,15 +87,7 @@ enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const 
         num(r->exact_top1), "exact_top5", num(r->exact_top5), "agreement", num(r->agreement),
         "seconds", num(r->seconds), "exact_seconds", num(r->exact_seconds), "samples_per_s",
         num(r->samples_per_s), "output_error", error_json(&r->output_error), "layers", layers);
-    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
-    json_decref(root);
-    if (!text)
-        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory building the report");
-    int rc = write_atomic(path, text);
-    free(text);
-    if (rc != 0)
-        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the report", path);
-    return AXL_OK;
+    return write_report(root, path, msg);
 }
 
 /* ---- a sweep's results ------------------------------------------------------ */
@@ -227,13 +234,5 @@ enum axl_status axl_snn_report_write_json(const struct axl_snn_report *r, const 
         r->has_labels, "ann_top1", num(r->ann_top1), "arithmetic", r->arithmetic, "kernel",
         r->kernel, "percentile", num(r->percentile), "seconds", num(r->seconds), "ann_seconds",
         num(r->ann_seconds), "steps", steps, "layers", layers);
-    char *text = root ? json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
-    json_decref(root);
-    if (!text)
-        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory building the report");
-    int rc = write_atomic(path, text);
-    free(text);
-    if (rc != 0)
-        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the report", path);
-    return AXL_OK;
+    return write_report(root, path, msg);
 }
