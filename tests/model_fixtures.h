@@ -52,6 +52,27 @@ static inline struct axl_graph *fixture_graph(const char *name)
     return g;
 }
 
+/* Every trainable parameter of g, concatenated in parameter order (malloc'd;
+ * free() it); their number in *count when count is not NULL. */
+static inline float *param_values(struct axl_graph *g, size_t *count)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
+        struct axl_tensor p = axl_graph_param(g, i);
+        total += (size_t)axl_tensor_numel(&p);
+    }
+    float *all = malloc(total * sizeof *all + 1), *q = all;
+    cr_assert(all);
+    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
+        struct axl_tensor p = axl_graph_param(g, i);
+        memcpy(q, p.data, (size_t)axl_tensor_numel(&p) * sizeof *q);
+        q += axl_tensor_numel(&p);
+    }
+    if (count)
+        *count = total;
+    return all;
+}
+
 /* dir/name in one of four rotating buffers (so that a call can take a few). */
 static inline const char *path_in(const char *dir, const char *name)
 {

@@ -51,17 +51,7 @@ static float *train_on(enum axl_backend be, const char *data, size_t *count)
     struct axl_train_report rep;
     cr_assert_eq(axl_train(g, macs, d, NULL, &s, &rep, msg), AXL_OK, "%s", msg);
     axl_train_report_free(&rep);
-    *count = 0;
-    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
-        struct axl_tensor p = axl_graph_param(g, i);
-        *count += (size_t)axl_tensor_numel(&p);
-    }
-    float *all = malloc(*count * sizeof *all + 1), *q = all;
-    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
-        struct axl_tensor p = axl_graph_param(g, i);
-        memcpy(q, p.data, (size_t)axl_tensor_numel(&p) * sizeof *q);
-        q += axl_tensor_numel(&p);
-    }
+    float *all = param_values(g, count);
     axl_dataset_close(d);
     free(macs);
     axl_mac_free(m);

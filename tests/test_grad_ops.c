@@ -283,6 +283,40 @@ Test(grad_ops, training_load_keeps_weights_behind_folded_nodes)
     axl_graph_free(g);
 }
 
+/* The gemm_basic fixture loaded for training with every MAC node under
+ * mul_exact on e2m3 operands (largest value 7.5, smallest 0.125). */
+struct e2m3_gemm {
+    struct axl_graph *g;
+    struct axl_mac *m;
+    const struct axl_mac **macs; /* per exposed node */
+};
+
+static struct e2m3_gemm e2m3_gemm_open(void)
+{
+    char path[1024], msg[AXL_MSG_LEN];
+    struct e2m3_gemm f = {NULL, NULL, NULL};
+    snprintf(path, sizeof path, "%s/tests/data/grad_ops/gemm_basic.onnx", src_dir());
+    cr_assert_eq(axl_graph_load_trainable(path, &f.g, msg), AXL_OK, "%s", msg);
+    struct axl_mac_spec spec;
+    memset(&spec, 0, sizeof spec);
+    spec.mul = "mul_exact";
+    spec.fmt_a = "e2m3";
+    cr_assert_eq(axl_mac_create(&spec, &f.m, msg), AXL_OK, "%s", msg);
+    size_t nn = axl_graph_node_count(f.g);
+    f.macs = calloc(nn, sizeof *f.macs);
+    cr_assert(f.macs);
+    for (size_t i = 0; i < nn; i++)
+        f.macs[i] = axl_graph_node_is_mac(f.g, i) ? f.m : NULL;
+    return f;
+}
+
+static void e2m3_gemm_close(struct e2m3_gemm *f)
+{
+    free(f->macs);
+    axl_mac_free(f->m);
+    axl_graph_free(f->g);
+}
+
 /* --backward approx: the gradient products through a narrow format.
  * Output gradients of about 1e-3 lie far below e2m3's smallest value
  * (0.125): without the per-tensor scaling they would all flush to zero.
@@ -290,20 +324,10 @@ Test(grad_ops, training_load_keeps_weights_behind_folded_nodes)
  * one (e2m3 keeps 3 mantissa bits: a few percent). */
 Test(grad_ops, approximate_backward_scales_small_gradients)
 {
-    char path[1024], msg[AXL_MSG_LEN];
-    snprintf(path, sizeof path, "%s/tests/data/grad_ops/gemm_basic.onnx", src_dir());
-    struct axl_graph *g = NULL;
-    cr_assert_eq(axl_graph_load_trainable(path, &g, msg), AXL_OK, "%s", msg);
-    struct axl_mac_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.mul = "mul_exact";
-    spec.fmt_a = "e2m3";
-    struct axl_mac *m = NULL;
-    cr_assert_eq(axl_mac_create(&spec, &m, msg), AXL_OK, "%s", msg);
-    size_t nn = axl_graph_node_count(g);
-    const struct axl_mac **macs = calloc(nn, sizeof *macs);
-    for (size_t i = 0; i < nn; i++)
-        macs[i] = axl_graph_node_is_mac(g, i) ? m : NULL;
+    char msg[AXL_MSG_LEN];
+    struct e2m3_gemm f = e2m3_gemm_open();
+    struct axl_graph *g = f.g;
+    const struct axl_mac **macs = f.macs;
     struct axl_tensor in, out, dout;
     float a[24], d[20];
     memset(&in, 0, sizeof in);
@@ -346,29 +370,17 @@ Test(grad_ops, approximate_backward_scales_small_gradients)
     for (int mode = 0; mode < 2; mode++)
         for (size_t i = 0; i < axl_graph_param_count(g); i++)
             free(gr[mode][i]);
-    free(macs);
-    axl_mac_free(m);
-    axl_graph_free(g);
+    e2m3_gemm_close(&f);
 }
 
 /* The straight-through estimator passes no gradient to an activation that
  * the format clipped (e2m3 holds at most 7.5), and passes it elsewhere. */
 Test(grad_ops, straight_through_stops_at_clipped_operands)
 {
-    char path[1024], msg[AXL_MSG_LEN];
-    snprintf(path, sizeof path, "%s/tests/data/grad_ops/gemm_basic.onnx", src_dir());
-    struct axl_graph *g = NULL;
-    cr_assert_eq(axl_graph_load_trainable(path, &g, msg), AXL_OK, "%s", msg);
-    struct axl_mac_spec spec;
-    memset(&spec, 0, sizeof spec);
-    spec.mul = "mul_exact";
-    spec.fmt_a = "e2m3";
-    struct axl_mac *m = NULL;
-    cr_assert_eq(axl_mac_create(&spec, &m, msg), AXL_OK, "%s", msg);
-    size_t nn = axl_graph_node_count(g);
-    const struct axl_mac **macs = calloc(nn, sizeof *macs);
-    for (size_t i = 0; i < nn; i++)
-        macs[i] = axl_graph_node_is_mac(g, i) ? m : NULL;
+    char msg[AXL_MSG_LEN];
+    struct e2m3_gemm f = e2m3_gemm_open();
+    struct axl_graph *g = f.g;
+    const struct axl_mac **macs = f.macs;
     float a[24], d[20], ga[24] = {0};
     for (int i = 0; i < 24; i++)
         a[i] = (float)(i % 5) * 0.5f - 1.0f;
@@ -393,7 +405,5 @@ Test(grad_ops, straight_through_stops_at_clipped_operands)
     cr_assert_eq(nonzero, 23, "the other activations must get their gradient");
     axl_tape_free(tape);
     axl_tensor_free(&out);
-    free(macs);
-    axl_mac_free(m);
-    axl_graph_free(g);
+    e2m3_gemm_close(&f);
 }

@@ -50,17 +50,7 @@ static float *train_lenet(const char *data, struct axl_train_settings *s, enum a
     struct axl_train_report rep;
     enum axl_status st = axl_train(g, NULL, d, NULL, s, &rep, msg);
     cr_assert_eq(st, want, "status %d: %s", st, msg);
-    size_t total = 0;
-    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
-        struct axl_tensor p = axl_graph_param(g, i);
-        total += (size_t)axl_tensor_numel(&p);
-    }
-    float *all = malloc(total * sizeof *all + 1), *q = all;
-    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
-        struct axl_tensor p = axl_graph_param(g, i);
-        memcpy(q, p.data, (size_t)axl_tensor_numel(&p) * sizeof *q);
-        q += axl_tensor_numel(&p);
-    }
+    float *all = param_values(g, NULL);
     if (rep_out)
         *rep_out = rep;
     else
@@ -74,10 +64,7 @@ static size_t lenet_params(void)
 {
     struct axl_graph *g = fixture_graph("lenet");
     size_t total = 0;
-    for (size_t i = 0; i < axl_graph_param_count(g); i++) {
-        struct axl_tensor p = axl_graph_param(g, i);
-        total += (size_t)axl_tensor_numel(&p);
-    }
+    free(param_values(g, &total));
     axl_graph_free(g);
     return total;
 }
