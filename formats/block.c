@@ -122,29 +122,6 @@ float axl_block_tensor_scale(const struct axl_block_format *bf, float amax)
     return isfinite(s) ? s : FLT_MAX;
 }
 
-/* Code of x * 2^shift in element format f, rounded once: for floating
- * elements x = sig * 2^k goes to axl_format_pack with k + shift, so no
- * intermediate float32 rounding (or underflow) can change the result. */
-static uint32_t encode_shifted(const struct axl_format *f, float x, int shift, enum axl_round r,
-                               uint32_t rnd)
-{
-    uint32_t u = axl_f32_bits(x);
-    uint32_t sign = u >> 31, e = (u >> 23) & 0xFFu, frac = u & 0x7FFFFFu;
-    if (f->kind == AXL_KIND_FLOAT) {
-        uint32_t sig = e ? (frac | 0x800000u) : frac;
-        int k = (int)(e ? e : 1u) - 150;
-        return axl_format_pack(f, sign, sig, k + shift, 0, r, rnd);
-    }
-    /* integers: |x * 2^shift| < 2^8 here; a value that would leave
-     * float32's normal range is far below half a unit, and 2^-100 with its
-     * sign rounds the same way in every mode */
-    if ((u & 0x7FFFFFFFu) == 0)
-        return 0;
-    int ue = e ? (int)e - 127 : -127;
-    float v = ue + shift < -100 ? (sign ? -0x1p-100f : 0x1p-100f) : ldexpf(x, shift);
-    return axl_format_encode(f, v, r, rnd);
-}
-
 /* Largest finite magnitude of a block and whether it holds NaN or inf. */
 static float block_amax(const float *x, int64_t n, int *special)
 {
@@ -215,7 +192,8 @@ enum axl_status axl_block_quantize(const struct axl_block_format *bf, const floa
             scales[b] = (uint32_t)(se + 127);
             for (int64_t i = 0; i < len; i++) {
                 uint32_t rnd = round == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)(i0 + i)) : 0;
-                c[i] = encode_shifted(&bf->elem, x[i0 + i], -se - bf->elem_shift, round, rnd);
+                c[i] = axl_format_encode_pow2(&bf->elem, x[i0 + i], -se - bf->elem_shift, round,
+                                              rnd);
                 if (bf->elem.kind == AXL_KIND_INT && c[i] == 1u << (bf->elem.bits - 1))
                     c[i]++; /* MXINT8 clamps symmetrically: -2 is not used */
             }

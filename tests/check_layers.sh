@@ -11,7 +11,7 @@ cd "$root"
 
 # layer rank of each public header
 declare -A rank=(
-  [hd.h]=0 [status.h]=0 [format.h]=0 [block.h]=0 [config.h]=0
+  [hd.h]=0 [status.h]=0 [format.h]=0 [block.h]=0 [scale.h]=0 [config.h]=0
   [design.h]=1
   [table.h]=2 [user_design.h]=2
   [emu.h]=3 [mac.h]=3

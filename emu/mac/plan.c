@@ -94,7 +94,7 @@ static enum axl_status bind_operands(struct axl_mac *m, const struct axl_mac_spe
     if (m->int_mode != (m->fw.kind != AXL_KIND_FLOAT))
         return axl_msgf(msg, AXL_ERR_INVALID, "activations %s and weights %s: both must be "
                         "integer or both floating", m->fa.name, m->fw.name);
-    return AXL_OK;
+    return axl_emu_bind_scaling(m, spec, msg);
 }
 
 static enum axl_status check_table_formats(const char *path, const struct axl_table_info *ti,
@@ -309,6 +309,12 @@ static void describe(struct axl_mac *m, const char *mul)
     snprintf(m->desc, sizeof m->desc, "mul=%s%s %s x %s -> %s via %s, add=%s %s%s",
              m->mul_d ? m->mul_d->name : (ti ? ti->design : mul), params, m->fa.name, m->fw.name,
              m->fp.name, axl_path_name(m->path), add, axl_order_name(m->order), chunk);
+    if (axl_emu_scaled(m)) {
+        size_t dl = strlen(m->desc);
+        snprintf(m->desc + dl, sizeof m->desc - dl, ", scale w=%s a=%s%s",
+                 axl_wscale_name(m->wscale), axl_ascale_name(m->ascale),
+                 m->scale_pow2 ? " pow2" : "");
+    }
 }
 
 enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac **out, char *msg)
