@@ -636,3 +636,48 @@ Test(block, dot_product_refuses_mixed_blocks)
     cr_expect_eq(axl_block_dot_ref(&va, &vb, 1, NULL, &y, msg), AXL_ERR_INVALID);
     cr_expect(strstr(msg, "mxfp8") && strstr(msg, "nvfp4"), "%s", msg);
 }
+
+/* axl_format_encode_pow2 rounds x * 2^shift once: equal to encoding the
+ * product whenever float32 holds it exactly, and where it does not (the
+ * product below float32's normal range) still correctly rounded, where
+ * encoding ldexpf's rounded product would round twice. */
+Test(block, encode_pow2_rounds_once)
+{
+    static const char *names[] = {"e4m3", "e5m2", "e2m1", "e3m2", "int8", "bf16", "e8m3"};
+    srand(9);
+    int bad = 0;
+    for (int t = 0; t < 7; t++) {
+        struct axl_format f;
+        cr_assert_eq(axl_format_parse(names[t], &f, NULL), AXL_OK);
+        for (int i = 0; i < 20000; i++) {
+            float x = (float)ldexp((double)rand() / RAND_MAX * 2 - 1, rand() % 60 - 30);
+            int shift = rand() % 80 - 40;
+            enum axl_round r = (enum axl_round)(i % 4);
+            float p = ldexpf(x, shift);
+            if (fabsf(p) < FLT_MIN && p != 0)
+                continue; /* not exact in float32 */
+            uint32_t got = axl_format_encode_pow2(&f, x, shift, r, 0);
+            uint32_t want = axl_format_encode(&f, p, r, 0);
+            if (got != want && bad++ < 10)
+                fprintf(stderr, "%s %a * 2^%d mode %d: 0x%x exp 0x%x\n", names[t], (double)x,
+                        shift, (int)r, got, want);
+        }
+    }
+    /* e8m3 (bias 127): subnormal step 2^-129.  x = 2^-100 (1 + 2^-23), shift
+     * -30: the product 2^-130 + 2^-153 is just above half a step, so one
+     * rounding gives code 1; ldexpf first would round it to 2^-130, a tie,
+     * and then to even, code 0 */
+    struct axl_format e8m3;
+    cr_assert_eq(axl_format_parse("e8m3", &e8m3, NULL), AXL_OK);
+    float x = ldexpf(1.0f + 0x1p-23f, -100);
+    cr_expect_eq(axl_format_encode_pow2(&e8m3, x, -30, AXL_ROUND_NEAREST_EVEN, 0), 1u);
+    cr_expect_eq(axl_format_encode(&e8m3, ldexpf(x, -30), AXL_ROUND_NEAREST_EVEN, 0), 0u,
+                 "the double rounding this function avoids");
+    /* int8: far below half a unit rounds like any tiny value */
+    struct axl_format i8;
+    cr_assert_eq(axl_format_parse("int8", &i8, NULL), AXL_OK);
+    cr_expect_eq(axl_format_encode_pow2(&i8, 1.0f, -140, AXL_ROUND_UP, 0), 1u);
+    cr_expect_eq(axl_format_encode_pow2(&i8, -1.0f, -140, AXL_ROUND_UP, 0), 0u);
+    cr_expect_eq(axl_format_encode_pow2(&i8, 1.0f, 200, AXL_ROUND_NEAREST_EVEN, 0), 0x7Fu);
+    cr_assert_eq(bad, 0, "%d mismatches", bad);
+}
