@@ -221,6 +221,10 @@ Test(block, names_sizes_and_elements)
     cr_expect_eq(axl_block_format_parse("mxfp5", &f, msg), AXL_ERR_INVALID);
     cr_expect(strstr(msg, "mxfp5") && strstr(msg, "nvfp4"), "%s", msg);
     cr_expect(!axl_block_format_is("e4m3"));
+    /* a block format where a format of single values is asked for says so */
+    struct axl_format single;
+    cr_expect_eq(axl_format_parse("mxfp4", &single, msg), AXL_ERR_INVALID);
+    cr_expect(strstr(msg, "block-scaled") && strstr(msg, "e2m1"), "%s", msg);
     cr_expect_eq(axl_block_count(&f, 0), 0);
 }
 
