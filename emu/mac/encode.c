@@ -127,20 +127,22 @@ static float weights_amax(const float *w, int64_t nout, int64_t k, int64_t sn, i
     return amax;
 }
 
+/* The scale of the channel whose k weights start at wn (stride sk): from
+ * the tensor's amax tmax (per tensor) or the channel's own. */
+static float channel_scale(const struct axl_mac *m, const float *wn, int64_t k, int64_t sk,
+                           float tmax)
+{
+    float amax = m->wscale == AXL_WSCALE_TENSOR ? tmax : axl_scale_amax(wn, k, sk);
+    return axl_scale_for(&m->fw, amax, m->scale_pow2, m->scale_margin);
+}
+
 void axl_emu_weight_scales(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
                            int64_t sn, int64_t sk, float *s)
 {
-    if (m->int_mode || m->wscale == AXL_WSCALE_NONE) {
-        for (int64_t n = 0; n < nout; n++)
-            s[n] = 1.0f;
-        return;
-    }
+    const int none = m->int_mode || m->wscale == AXL_WSCALE_NONE;
     const float tmax = m->wscale == AXL_WSCALE_TENSOR ? weights_amax(w, nout, k, sn, sk) : 0;
     for (int64_t n = 0; n < nout; n++)
-        s[n] = axl_scale_for(&m->fw,
-                             m->wscale == AXL_WSCALE_TENSOR ? tmax
-                                                             : weights_amax(w + n * sn, 1, k, sn, sk),
-                             m->scale_pow2, m->scale_margin);
+        s[n] = none ? 1.0f : channel_scale(m, w + n * sn, k, sk, tmax);
 }
 
 /* Code of x * s: a power of two in one rounding, any other s as hardware
@@ -218,8 +220,7 @@ void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nou
         const float tmax = m->wscale == AXL_WSCALE_TENSOR ? weights_amax(w, nout, k, sn, sk) : 0;
 #pragma omp parallel for schedule(static)
         for (int64_t n = 0; n < nout; n++) {
-            float amax = m->wscale == AXL_WSCALE_TENSOR ? tmax : weights_amax(w + n * sn, 1, k, sn, sk);
-            float s = axl_scale_for(&m->fw, amax, m->scale_pow2, m->scale_margin);
+            float s = channel_scale(m, w + n * sn, k, sk, tmax);
             qw[n] = (struct axl_quant){1.0f / s, 0};
             for (int64_t j = 0; j < k; j++) {
                 int64_t off = n * sn + j * sk;
