@@ -363,3 +363,30 @@ Test(scale, layers_json_fields)
     cr_expect_eq(s.act_amax, 2.5f);
     axl_layers_free(l);
 }
+
+/* A scaled layer's products default to float32 (operands near the top of
+ * their format multiply far beyond it); an explicit product format stays;
+ * an unscaled layer keeps the design's default. */
+Test(scale, scaled_products_default_to_fp32)
+{
+    struct axl_mac_spec s;
+    memset(&s, 0, sizeof s);
+    s.fmt_a = "e4m3";
+    s.mul = "fpmul_drum";
+    struct axl_mac *m;
+    char msg[AXL_MSG_LEN], d[320];
+    cr_assert_eq(axl_mac_create(&s, &m, msg), AXL_OK, "%s", msg);
+    axl_mac_describe(m, d, sizeof d);
+    cr_expect(strstr(d, "-> e4m3fn via"), "%s", d);
+    axl_mac_free(m);
+    s.wscale = AXL_WSCALE_CHANNEL;
+    cr_assert_eq(axl_mac_create(&s, &m, msg), AXL_OK, "%s", msg);
+    axl_mac_describe(m, d, sizeof d);
+    cr_expect(strstr(d, "-> fp32 via"), "%s", d);
+    axl_mac_free(m);
+    s.fmt_p = "bf16";
+    cr_assert_eq(axl_mac_create(&s, &m, msg), AXL_OK, "%s", msg);
+    axl_mac_describe(m, d, sizeof d);
+    cr_expect(strstr(d, "-> bf16 via"), "%s", d);
+    axl_mac_free(m);
+}

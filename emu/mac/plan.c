@@ -151,10 +151,14 @@ static enum axl_status bind_multiplier(struct axl_mac *m, const struct axl_mac_s
         return bind_table_file(m, spec, mul, msg);
     if ((st = find_design(mul, AXL_OP_MUL, &m->mul_d, &m->mul_user, msg)) != AXL_OK)
         return st;
+    /* scaled operands sit near their format's largest value, and so their
+     * products far beyond it: unless asked otherwise, products of a scaled
+     * layer are float32, as FP8 hardware keeps them (axl_emu_bind_scaling) */
+    const char *fmt_p = spec->fmt_p ? spec->fmt_p : axl_emu_scaled(m) ? "fp32" : NULL;
     struct axl_format fp_over;
-    if (spec->fmt_p && (st = axl_format_parse(spec->fmt_p, &fp_over, msg)) != AXL_OK)
+    if (fmt_p && (st = axl_format_parse(fmt_p, &fp_over, msg)) != AXL_OK)
         return st;
-    if ((st = axl_design_bind(m->mul_d, &m->fa, &m->fw, spec->fmt_p ? &fp_over : NULL,
+    if ((st = axl_design_bind(m->mul_d, &m->fa, &m->fw, fmt_p ? &fp_over : NULL,
                               spec->mul_params, spec->n_mul_params, &m->mul_c, msg)) != AXL_OK)
         return st;
     m->fp = m->mul_c.fr;
