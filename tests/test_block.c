@@ -685,3 +685,40 @@ Test(block, encode_pow2_rounds_once)
     cr_expect_eq(axl_format_encode_pow2(&i8, 1.0f, 200, AXL_ROUND_NEAREST_EVEN, 0), 0x7Fu);
     cr_assert_eq(bad, 0, "%d mismatches", bad);
 }
+
+/* Stochastic rounding of elements: the same seed gives the same codes, and
+ * over many seeds the decoded mean is the input (unbiased), while the
+ * block scale does not move. */
+Test(block, stochastic_elements_are_unbiased)
+{
+    static const char *names[] = {"mxfp4", "mxfp8", "mxint8", "nvfp4"};
+    for (int t = 0; t < 4; t++) {
+        struct axl_block_format f = parse(names[t]);
+        float x[32];
+        for (int i = 0; i < 32; i++)
+            x[i] = 0.3f + 0.01f * (float)i;
+        x[31] = 6.0f;
+        x[15] = 0.75f; /* NVFP4: block scales 0.75 / 6 * 448 = 56 and 448 are exact in
+                          E4M3, so no element is clipped by a scale rounded down */
+        double mean[32] = {0};
+        uint32_t c0[32], c1[32], s0[2], s1[2];
+        float ts;
+        const int reps = 4000;
+        for (int r = 0; r < reps; r++) {
+            float back[32];
+            cr_assert_eq(axl_block_quantize(&f, x, 32, AXL_ROUND_STOCHASTIC, (uint64_t)r, NULL,
+                                            c0, s0, &ts, NULL), AXL_OK);
+            if (r == 0) {
+                cr_assert_eq(axl_block_quantize(&f, x, 32, AXL_ROUND_STOCHASTIC, 0, NULL, c1, s1,
+                                                &ts, NULL), AXL_OK);
+                cr_expect(!memcmp(c0, c1, sizeof c0), "%s: same seed, other codes", f.name);
+            }
+            cr_assert_eq(axl_block_decode(&f, c0, s0, ts, 32, back, NULL), AXL_OK);
+            for (int i = 0; i < 32; i++)
+                mean[i] += back[i] / reps;
+        }
+        for (int i = 0; i < 31; i++)
+            cr_expect(fabs(mean[i] - x[i]) < 0.02, "%s x[%d] = %g: mean %g", f.name, i,
+                      (double)x[i], mean[i]);
+    }
+}
