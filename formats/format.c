@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axlut/block.h"
 #include "axlut/format.h"
 
 struct named_format {
@@ -296,6 +297,12 @@ enum axl_status axl_format_parse(const char *name, struct axl_format *out, char 
         canonical_name(out);
         return AXL_OK;
     }
+    struct axl_block_format bf;
+    if (axl_block_format_parse(name, &bf, NULL) == AXL_OK)
+        return axl_msgf(msg, AXL_ERR_INVALID,
+                        "format '%s' is block-scaled (%u x %s sharing one scale), not a format "
+                        "of single values; give its element format %s here", name,
+                        (unsigned)bf.size, bf.elem.name, bf.elem.name);
     return axl_msgf(msg, AXL_ERR_INVALID, "unknown format '%s': use %s", name, k_grammar);
 }
 

@@ -1,1 +1,1 @@
-set(AXL_FORMATS_SOURCES formats/format.c formats/status.c)
+set(AXL_FORMATS_SOURCES formats/format.c formats/block.c formats/scale.c formats/status.c)

@@ -11,10 +11,10 @@ cd "$root"
 
 # layer rank of each public header
 declare -A rank=(
-  [hd.h]=0 [status.h]=0 [format.h]=0 [config.h]=0
+  [hd.h]=0 [status.h]=0 [format.h]=0 [block.h]=0 [scale.h]=0 [config.h]=0
   [design.h]=1
   [table.h]=2 [user_design.h]=2
-  [emu.h]=3 [mac.h]=3
+  [emu.h]=3 [mac.h]=3 [block_mac.h]=3
   [graph.h]=4
   [dataset.h]=5 [layers.h]=5 [run.h]=5 [snn.h]=5 [sweep.h]=5 [train.h]=5
 )

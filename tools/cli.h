@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "axlut/emu.h"
+#include "axlut/format.h"
 
 struct cli_command {
     const char *name;
@@ -73,6 +74,11 @@ int cli_bench_network(const struct cli_bench_net *o);
 
 int cli_list(int argc, char **argv);
 int cli_quantize(int argc, char **argv);
+/* The block-scaled part of `list formats` and of `quantize` (cli_block.c):
+ * vals[nv] from the arguments, or stdin with raw. */
+void cli_list_block_formats(void);
+int cli_quantize_block(const char *name, enum axl_round round, uint64_t seed, int raw, int decode,
+                       const float *vals, int nv);
 int cli_run(int argc, char **argv);
 int cli_sweep(int argc, char **argv);
 int cli_train(int argc, char **argv);

@@ -9,7 +9,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "axlut/block.h"
 #include "axlut/format.h"
+#include "axlut/scale.h"
 #include "cli.h"
 
 int cli_exit_for(enum axl_status st)
@@ -125,6 +127,7 @@ static int list_formats(void)
         else
             printf("  %s\n", axl_format_named_note(i));
     }
+    cli_list_block_formats();
     printf("\nCustom formats: e<X>m<Y>[b<bias>][fn|fnuz|fin|ieee][nosub][sat|nonsat],\n"
            "1<=X<=8, 0<=Y<=23; named formats also take [nosub][sat|nonsat] (fp16nosub).\n"
            "Integers: int<N>, uint<N>, 2<=N<=16.  See docs/FORMATS.md.\n");
@@ -151,7 +154,7 @@ int cli_list(int argc, char **argv)
 static void quantize_usage(FILE *o)
 {
     fprintf(o,
-            "usage: axlut quantize FORMAT [--round MODE] [--seed N] [--raw] [--] VALUE...\n"
+            "usage: axlut quantize FORMAT [--round MODE] [--seed N] [--scale S] [--raw] [--] VALUE...\n"
             "       axlut quantize FORMAT --decode [--raw] CODE...\n\n"
             "Encodes each VALUE (float32) into FORMAT and prints the code in hex and the\n"
             "value it decodes to.  Negative values work as they are or after '--'.\n"
@@ -159,9 +162,17 @@ static void quantize_usage(FILE *o)
             "  --round MODE  nearest (default), zero, up, down, stochastic\n"
             "  --seed N      seed of stochastic rounding (value i uses element index i)\n"
             "  --decode      decode codes of FORMAT to values\n"
+            "  --scale S     floating formats: encode x * s, s from the values' largest\n"
+            "                magnitude: amax (s = max finite / amax) or amax-pow2 (s rounded\n"
+            "                down to a power of two); prints s and decode(code) / s\n"
             "  --raw         read little-endian float32 from stdin, write little-endian\n"
             "                uint32 codes to stdout (with --decode: uint32 codes in,\n"
-            "                float32 values out); a trailing partial value is an error\n");
+            "                float32 values out); a trailing partial value is an error\n\n"
+            "Block-scaled formats (mxfp8, mxfp8e5m2, mxfp6e3m2, mxfp6e2m3, mxfp4, mxint8,\n"
+            "nvfp4) quantize consecutive values in whole blocks (the last one padded with\n"
+            "zeros) and print each block's scale code and its elements' codes.  Their\n"
+            "--raw output is, per block, the scale code and the element codes as uint32\n"
+            "(nvfp4: the float32 tensor scale first); --raw --decode reads that back.\n");
 }
 
 /* A value argument: a number as strtof reads it (also inf, nan, -0). */
@@ -243,7 +254,7 @@ int cli_quantize(int argc, char **argv)
     const char *fmt_name = NULL;
     enum axl_round round = AXL_ROUND_NEAREST_EVEN;
     uint64_t seed = 0;
-    int raw = 0, decode = 0, only_values = 0;
+    int raw = 0, decode = 0, only_values = 0, scale_mode = 0;
     float *vals = calloc((size_t)argc, sizeof *vals);
     const char **texts = calloc((size_t)argc, sizeof *texts);
     int nv = 0;
@@ -276,6 +287,12 @@ int cli_quantize(int argc, char **argv)
                 goto done;
             }
             i++;
+        } else if (!only_values && !strcmp(a, "--scale")) {
+            if (i + 1 >= argc || (strcmp(argv[i + 1], "amax") && strcmp(argv[i + 1], "amax-pow2"))) {
+                fprintf(stderr, "axlut quantize: --scale needs amax or amax-pow2\n");
+                goto done;
+            }
+            scale_mode = strcmp(argv[++i], "amax") ? 2 : 1;
         } else if (!only_values && !strcmp(a, "--raw")) {
             raw = 1;
         } else if (!only_values && !strcmp(a, "--decode")) {
@@ -298,10 +315,29 @@ int cli_quantize(int argc, char **argv)
         quantize_usage(stderr);
         goto done;
     }
+    if (axl_block_format_is(fmt_name)) {
+        if (scale_mode) {
+            fprintf(stderr, "axlut quantize: --scale is for plain floating formats; %s carries "
+                            "its own block scales\n", fmt_name);
+            goto done;
+        }
+        rc = cli_quantize_block(fmt_name, round, seed, raw, decode, vals, nv);
+        goto done;
+    }
     struct axl_format f;
     char msg[AXL_MSG_LEN];
     if (axl_format_parse(fmt_name, &f, msg) != AXL_OK) {
         fprintf(stderr, "axlut quantize: %s\n", msg);
+        goto done;
+    }
+    if (scale_mode && f.kind != AXL_KIND_FLOAT) {
+        fprintf(stderr, "axlut quantize: --scale is for floating formats; %s is an integer "
+                        "format (affine quantization has its own scale)\n", f.name);
+        goto done;
+    }
+    if (scale_mode && (raw || decode)) {
+        fprintf(stderr, "axlut quantize: --scale takes values as arguments (not --raw or "
+                        "--decode): it prints the scale it chose\n");
         goto done;
     }
     if (raw) {
@@ -343,13 +379,19 @@ int cli_quantize(int argc, char **argv)
         rc = CLI_OK;
         goto done;
     }
+    float s = 1.0f;
+    if (scale_mode) {
+        s = axl_scale_for(&f, axl_scale_amax(vals, nv, 1), scale_mode == 2, 0);
+        printf("scale s = %.9g (amax %.9g); codes of x * s, decoded / s\n", (double)s,
+               (double)axl_scale_amax(vals, nv, 1));
+    }
     printf("%-16s %-*s %s\n", "value", hexw + 2 > 6 ? hexw + 2 : 6, "code", f.name);
     for (int i = 0; i < nv; i++) {
-        uint32_t code = axl_format_encode(&f, vals[i], round, axl_rand32(seed, (uint64_t)i));
+        uint32_t code = axl_format_encode(&f, vals[i] * s, round, axl_rand32(seed, (uint64_t)i));
         char hex[16];
         snprintf(hex, sizeof hex, "0x%0*x", hexw, code);
         printf("%-16.9g %-*s ", (double)vals[i], hexw + 2 > 6 ? hexw + 2 : 6, hex);
-        print_value(axl_format_decode(&f, code));
+        print_value(axl_format_decode(&f, code) / s);
         printf("\n");
     }
     rc = CLI_OK;

@@ -31,6 +31,9 @@ static void usage(FILE *o)
         "  --order sequential|pairwise|chunked, --chunk N\n"
         "  --path auto|table|mantissa|function\n"
         "  --wquant per-channel|per-tensor  integer weight quantization\n"
+        "  --wscale none|per-tensor|per-channel, --ascale none|dynamic|calibrated\n"
+        "  --scale-pow2 0|1, --scale-margin N, --act-amax A\n"
+        "                                 scaling of floating operands (docs/FORMATS.md)\n"
         "--config LAYERS.json assigns configurations per layer (docs/CONFIG.md); the\n"
         "options above change its default.  Without any, every layer is exact.\n");
 }
@@ -88,7 +91,9 @@ int cli_mac_option(const char *a, const char **key)
         {"--format-w", "format-w"}, {"--format-p", "format-p"}, {"--round", "round"},
         {"--seed", "seed"},       {"--add", "add"},             {"--add-param", "add-param"},
         {"--acc-format", "acc-format"}, {"--order", "order"},   {"--chunk", "chunk"},
-        {"--path", "path"},       {"--wquant", "wquant"},
+        {"--path", "path"},       {"--wquant", "wquant"},       {"--wscale", "wscale"},
+        {"--ascale", "ascale"},   {"--scale-pow2", "scale-pow2"},
+        {"--scale-margin", "scale-margin"}, {"--act-amax", "act-amax"},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i][0])) {

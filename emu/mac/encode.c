@@ -74,6 +74,90 @@ static void minmax(const float *x, int64_t n, float *lo, float *hi)
     *hi = n ? b : 0.0f;
 }
 
+/* ---- operand scaling of floating formats (include/axlut/scale.h) ---- */
+
+enum axl_status axl_emu_bind_scaling(struct axl_mac *m, const struct axl_mac_spec *spec,
+                                     char *msg)
+{
+    m->wscale = spec->wscale;
+    m->ascale = spec->ascale;
+    m->scale_pow2 = spec->scale_pow2 != 0;
+    m->scale_margin = spec->scale_margin;
+    m->act_amax = spec->act_amax;
+    if ((unsigned)m->wscale > AXL_WSCALE_CHANNEL || (unsigned)m->ascale > AXL_ASCALE_CALIBRATED)
+        return axl_msgf(msg, AXL_ERR_INVALID, "unknown weight or activation scaling");
+    if (m->wscale == AXL_WSCALE_NONE && m->ascale == AXL_ASCALE_NONE && !m->scale_pow2 &&
+        !m->scale_margin)
+        return AXL_OK;
+    if (m->int_mode)
+        return axl_msgf(msg, AXL_ERR_INVALID, "scaling (wscale, ascale, scale-pow2, "
+                        "scale-margin) is for floating formats; %s x %s are integer formats, "
+                        "quantized with their own affine scale (wquant)", m->fa.name, m->fw.name);
+    if (m->scale_margin < 0 || m->scale_margin > AXL_SCALE_MAX_MARGIN)
+        return axl_msgf(msg, AXL_ERR_INVALID, "scale margin %d is outside 0..%d",
+                        m->scale_margin, AXL_SCALE_MAX_MARGIN);
+    if (m->ascale == AXL_ASCALE_CALIBRATED && !(m->act_amax > 0.0f && isfinite(m->act_amax)))
+        return axl_msgf(msg, AXL_ERR_INVALID, "calibrated activation scaling needs a calibrated "
+                        "amax > 0 (act-amax), not %g", (double)m->act_amax);
+    return AXL_OK;
+}
+
+int axl_emu_scaled(const struct axl_mac *m)
+{
+    return !m->int_mode && (m->wscale != AXL_WSCALE_NONE || m->ascale != AXL_ASCALE_NONE);
+}
+
+float axl_emu_act_scale(const struct axl_mac *m, float amax)
+{
+    if (m->int_mode || m->ascale == AXL_ASCALE_NONE)
+        return 1.0f;
+    if (m->ascale == AXL_ASCALE_CALIBRATED)
+        amax = m->act_amax;
+    return axl_scale_for(&m->fa, amax, m->scale_pow2, m->scale_margin);
+}
+
+/* Largest finite magnitude of nout x k weights at offsets n*sn + j*sk. */
+static float weights_amax(const float *w, int64_t nout, int64_t k, int64_t sn, int64_t sk)
+{
+    float amax = 0.0f;
+    for (int64_t n = 0; n < nout; n++) {
+        float a = axl_scale_amax(w + n * sn, k, sk);
+        amax = a > amax ? a : amax;
+    }
+    return amax;
+}
+
+/* The scale of the channel whose k weights start at wn (stride sk): from
+ * the tensor's amax tmax (per tensor) or the channel's own. */
+static float channel_scale(const struct axl_mac *m, const float *wn, int64_t k, int64_t sk,
+                           float tmax)
+{
+    float amax = m->wscale == AXL_WSCALE_TENSOR ? tmax : axl_scale_amax(wn, k, sk);
+    return axl_scale_for(&m->fw, amax, m->scale_pow2, m->scale_margin);
+}
+
+void axl_emu_weight_scales(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
+                           int64_t sn, int64_t sk, float *s)
+{
+    const int none = m->int_mode || m->wscale == AXL_WSCALE_NONE;
+    const float tmax = m->wscale == AXL_WSCALE_TENSOR ? weights_amax(w, nout, k, sn, sk) : 0;
+    for (int64_t n = 0; n < nout; n++)
+        s[n] = none ? 1.0f : channel_scale(m, w + n * sn, k, sk, tmax);
+}
+
+/* Code of x * s: a power of two in one rounding, any other s as hardware
+ * scales, a float32 multiply before the encoding. */
+static uint32_t encode_scaled(const struct axl_mac *m, const struct axl_format *f, float x,
+                              float s, uint32_t rnd)
+{
+    if (m->scale_pow2) {
+        int e;
+        frexpf(s, &e); /* s = 0.5 * 2^e exactly */
+        return axl_format_encode_pow2(f, x, e - 1, m->round, rnd);
+    }
+    return axl_format_encode(f, x * s, m->round, rnd);
+}
+
 /* Activation codes of a whole tensor (and its quantization). */
 void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uint32_t *codes,
                         struct axl_quant *qa)
@@ -88,6 +172,17 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
             minmax(x, n, &lo, &hi);
         }
         q = quant_params(&m->fa, lo, hi);
+    }
+    if (!m->int_mode && m->ascale != AXL_ASCALE_NONE) {
+        float sa = axl_emu_act_scale(m, axl_scale_amax(x, n, 1));
+        qa->s = 1.0f / sa;
+        qa->z = 0;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t rnd = m->round == AXL_ROUND_STOCHASTIC ? axl_rand32(m->seed, (uint64_t)i) : 0;
+            codes[i] = encode_scaled(m, &m->fa, x[i], sa, rnd);
+        }
+        return;
     }
     *qa = q;
 #pragma omp parallel for schedule(static)
@@ -121,6 +216,19 @@ void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nou
         if (m->wquant == AXL_WQUANT_PER_TENSOR)
             for (int64_t n = 0; n < nout; n++)
                 qw[n] = quant_params(&m->fw, tlo, thi);
+    } else if (m->wscale != AXL_WSCALE_NONE) {
+        const float tmax = m->wscale == AXL_WSCALE_TENSOR ? weights_amax(w, nout, k, sn, sk) : 0;
+#pragma omp parallel for schedule(static)
+        for (int64_t n = 0; n < nout; n++) {
+            float s = channel_scale(m, w + n * sn, k, sk, tmax);
+            qw[n] = (struct axl_quant){1.0f / s, 0};
+            for (int64_t j = 0; j < k; j++) {
+                int64_t off = n * sn + j * sk;
+                uint32_t rnd = m->round == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)off) : 0;
+                codes[n * k + j] = encode_scaled(m, &m->fw, w[off], s, rnd);
+            }
+        }
+        return;
     } else {
         for (int64_t n = 0; n < nout; n++)
             qw[n] = (struct axl_quant){1.0f, 0};
@@ -156,10 +264,11 @@ enum axl_status axl_mac_quantize_acts(const struct axl_mac *m, const float *x, i
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     struct axl_quant q;
     axl_emu_encode_acts(m, x, n, codes, &q);
+    const int scaled = axl_emu_scaled(m);
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         float v = axl_format_decode(&m->fa, codes[i]);
-        out[i] = m->int_mode ? q.s * (v - (float)q.z) : v;
+        out[i] = m->int_mode ? q.s * (v - (float)q.z) : scaled ? v * q.s : v;
     }
     free(codes);
     return AXL_OK;
@@ -183,11 +292,13 @@ enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     axl_emu_encode_weights(m, w, nout, k, sn, sk, codes, qw);
+    const int scaled = axl_emu_scaled(m);
 #pragma omp parallel for schedule(static)
     for (int64_t n = 0; n < nout; n++)
         for (int64_t j = 0; j < k; j++) {
             float v = axl_format_decode(&m->fw, codes[n * k + j]);
-            out[n * sn + j * sk] = m->int_mode ? qw[n].s * (v - (float)qw[n].z) : v;
+            out[n * sn + j * sk] =
+                m->int_mode ? qw[n].s * (v - (float)qw[n].z) : scaled ? v * qw[n].s : v;
         }
     free(codes);
     free(qw);

@@ -1,6 +1,7 @@
 /* The MAC engine's entry points: argument checks, then the backend's
  * kernels with the plan (plan.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "plan.h"
@@ -53,15 +54,74 @@ static int cuda_ready(char *msg)
     return 1;
 }
 
+static enum axl_status gemm_on(const struct axl_mac *m, enum axl_backend be,
+                               const struct axl_gemm_args *g, char *msg)
+{
+    if (be == AXL_BACKEND_CUDA)
+        return cuda_ready(msg) ? axl_cuda_gemm(m, g, msg) : AXL_ERR_UNSUPPORTED;
+    return axl_cpu_gemm(m, g, msg);
+}
+
+static enum axl_status conv2d_on(const struct axl_mac *m, enum axl_backend be,
+                                 const struct axl_conv_args *a, int64_t oh, int64_t ow, char *msg)
+{
+    if (be == AXL_BACKEND_CUDA)
+        return cuda_ready(msg) ? axl_cuda_conv2d(m, a, oh, ow, msg) : AXL_ERR_UNSUPPORTED;
+    return axl_cpu_conv2d(m, a, oh, ow, msg);
+}
+
+/* Scaled operands (axl_emu_scaled): the kernels sum the products of the
+ * scaled codes; the outputs are scaled back here, for both backends, by
+ * alpha[n] = da * dw[n] (d = 1/s, float32) and then get the bias:
+ * y = acc * alpha[n] + bias[n].  The scales are those encoding used (the
+ * same functions of the same values). */
+static enum axl_status descale_factors(const struct axl_mac *m, float amax, const float *w,
+                                       int64_t nout, int64_t k, int64_t sn, int64_t sk,
+                                       float **alpha, char *msg)
+{
+    float *al = malloc((size_t)nout * sizeof *al);
+    if (!al)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for %lld output scales",
+                        (long long)nout);
+    axl_emu_weight_scales(m, w, nout, k, sn, sk, al);
+    float da = 1.0f / axl_emu_act_scale(m, amax);
+    for (int64_t n = 0; n < nout; n++)
+        al[n] = da * (1.0f / al[n]);
+    *alpha = al;
+    return AXL_OK;
+}
+
 enum axl_status axl_mac_gemm(const struct axl_mac *m, enum axl_backend be,
                              const struct axl_gemm_args *g, char *msg)
 {
     if (g->m < 1 || g->n < 1 || g->k < 1)
         return axl_msgf(msg, AXL_ERR_INVALID, "gemm: sizes must be positive (m=%lld n=%lld "
                         "k=%lld)", (long long)g->m, (long long)g->n, (long long)g->k);
-    if (be == AXL_BACKEND_CUDA)
-        return cuda_ready(msg) ? axl_cuda_gemm(m, g, msg) : AXL_ERR_UNSUPPORTED;
-    return axl_cpu_gemm(m, g, msg);
+    if (!axl_emu_scaled(m))
+        return gemm_on(m, be, g, msg);
+    int64_t arows = g->trans_a ? g->k : g->m, acols = g->trans_a ? g->m : g->k;
+    float amax = 0.0f;
+    for (int64_t r = 0; r < arows; r++) {
+        float x = axl_scale_amax(g->a + r * g->lda, acols, 1);
+        amax = x > amax ? x : amax;
+    }
+    float *alpha;
+    enum axl_status st = descale_factors(m, amax, g->b, g->n, g->k, g->trans_b ? g->ldb : 1,
+                                         g->trans_b ? 1 : g->ldb, &alpha, msg);
+    if (st != AXL_OK)
+        return st;
+    struct axl_gemm_args g2 = *g;
+    g2.bias = NULL;
+    if ((st = gemm_on(m, be, &g2, msg)) == AXL_OK) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < g->m; i++)
+            for (int64_t n = 0; n < g->n; n++) {
+                float *y = &g->c[i * g->ldc + n];
+                *y = g->bias ? *y * alpha[n] + g->bias[n] : *y * alpha[n];
+            }
+    }
+    free(alpha);
+    return st;
 }
 
 enum axl_status axl_mac_conv2d(const struct axl_mac *m, enum axl_backend be,
@@ -71,9 +131,27 @@ enum axl_status axl_mac_conv2d(const struct axl_mac *m, enum axl_backend be,
     enum axl_status st = axl_conv_out_size(a, &oh, &ow, msg);
     if (st != AXL_OK)
         return st;
-    if (be == AXL_BACKEND_CUDA)
-        return cuda_ready(msg) ? axl_cuda_conv2d(m, a, oh, ow, msg) : AXL_ERR_UNSUPPORTED;
-    return axl_cpu_conv2d(m, a, oh, ow, msg);
+    if (!axl_emu_scaled(m))
+        return conv2d_on(m, be, a, oh, ow, msg);
+    int64_t K = a->c / a->groups * a->kh * a->kw, P = oh * ow;
+    float *alpha;
+    st = descale_factors(m, axl_scale_amax(a->x, a->n * a->c * a->h * a->w, 1), a->weight, a->oc,
+                         K, K, 1, &alpha, msg);
+    if (st != AXL_OK)
+        return st;
+    struct axl_conv_args a2 = *a;
+    a2.bias = NULL;
+    if ((st = conv2d_on(m, be, &a2, oh, ow, msg)) == AXL_OK) {
+#pragma omp parallel for schedule(static)
+        for (int64_t io = 0; io < a->n * a->oc; io++) {
+            int64_t o = io % a->oc;
+            float *y = a->y + io * P;
+            for (int64_t p = 0; p < P; p++)
+                y[p] = a->bias ? y[p] * alpha[o] + a->bias[o] : y[p] * alpha[o];
+        }
+    }
+    free(alpha);
+    return st;
 }
 
 enum axl_status axl_mac_conv1d(const struct axl_mac *m, enum axl_backend be,

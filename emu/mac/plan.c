@@ -94,7 +94,7 @@ static enum axl_status bind_operands(struct axl_mac *m, const struct axl_mac_spe
     if (m->int_mode != (m->fw.kind != AXL_KIND_FLOAT))
         return axl_msgf(msg, AXL_ERR_INVALID, "activations %s and weights %s: both must be "
                         "integer or both floating", m->fa.name, m->fw.name);
-    return AXL_OK;
+    return axl_emu_bind_scaling(m, spec, msg);
 }
 
 static enum axl_status check_table_formats(const char *path, const struct axl_table_info *ti,
@@ -151,10 +151,14 @@ static enum axl_status bind_multiplier(struct axl_mac *m, const struct axl_mac_s
         return bind_table_file(m, spec, mul, msg);
     if ((st = find_design(mul, AXL_OP_MUL, &m->mul_d, &m->mul_user, msg)) != AXL_OK)
         return st;
+    /* scaled operands sit near their format's largest value, and so their
+     * products far beyond it: unless asked otherwise, products of a scaled
+     * layer are float32, as FP8 hardware keeps them (axl_emu_bind_scaling) */
+    const char *fmt_p = spec->fmt_p ? spec->fmt_p : axl_emu_scaled(m) ? "fp32" : NULL;
     struct axl_format fp_over;
-    if (spec->fmt_p && (st = axl_format_parse(spec->fmt_p, &fp_over, msg)) != AXL_OK)
+    if (fmt_p && (st = axl_format_parse(fmt_p, &fp_over, msg)) != AXL_OK)
         return st;
-    if ((st = axl_design_bind(m->mul_d, &m->fa, &m->fw, spec->fmt_p ? &fp_over : NULL,
+    if ((st = axl_design_bind(m->mul_d, &m->fa, &m->fw, fmt_p ? &fp_over : NULL,
                               spec->mul_params, spec->n_mul_params, &m->mul_c, msg)) != AXL_OK)
         return st;
     m->fp = m->mul_c.fr;
@@ -309,6 +313,12 @@ static void describe(struct axl_mac *m, const char *mul)
     snprintf(m->desc, sizeof m->desc, "mul=%s%s %s x %s -> %s via %s, add=%s %s%s",
              m->mul_d ? m->mul_d->name : (ti ? ti->design : mul), params, m->fa.name, m->fw.name,
              m->fp.name, axl_path_name(m->path), add, axl_order_name(m->order), chunk);
+    if (axl_emu_scaled(m)) {
+        size_t dl = strlen(m->desc);
+        snprintf(m->desc + dl, sizeof m->desc - dl, ", scale w=%s a=%s%s",
+                 axl_wscale_name(m->wscale), axl_ascale_name(m->ascale),
+                 m->scale_pow2 ? " pow2" : "");
+    }
 }
 
 enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac **out, char *msg)

@@ -54,6 +54,10 @@ struct axl_mac {
     enum axl_wquant wquant;
     int act_range_set;
     float act_min, act_max;
+    enum axl_wscale wscale; /* floating operand scaling (encode.c) */
+    enum axl_ascale ascale;
+    int scale_pow2, scale_margin;
+    float act_amax;
     int int_mode; /* integer operands: affine quantization (then acc is AXL_ACC_INT) */
 
     const struct axl_design *mul_d; /* NULL for the table of a user design */
@@ -127,6 +131,18 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
  * offset n*sn + k*sk.  qw[nout] receives each channel's quantization. */
 void axl_emu_encode_weights(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
                             int64_t sn, int64_t sk, uint32_t *codes, struct axl_quant *qw);
+
+/* Operand scaling of floating formats: the spec's scaling fields checked
+ * and copied into m (AXL_ERR_INVALID for integer formats or a bad
+ * calibrated amax or margin); whether m scales anything; the activation
+ * scale of a tensor and the weight scales of each output channel (1 where
+ * there is no scaling), the same numbers encoding used. */
+enum axl_status axl_emu_bind_scaling(struct axl_mac *m, const struct axl_mac_spec *spec,
+                                     char *msg);
+int axl_emu_scaled(const struct axl_mac *m);
+float axl_emu_act_scale(const struct axl_mac *m, float amax); /* amax: the tensor's (dynamic) */
+void axl_emu_weight_scales(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
+                           int64_t sn, int64_t sk, float *s);
 
 /* ---- prepared weights (weights.c) -------------------------------------- */
 

@@ -1,4 +1,4 @@
-set(AXL_MAC_SOURCES emu/mac/mac.c emu/mac/plan.c emu/mac/prepare.c emu/mac/weights.c emu/mac/encode.c
+set(AXL_MAC_SOURCES emu/mac/mac.c emu/mac/plan.c emu/mac/prepare.c emu/mac/weights.c emu/mac/encode.c emu/mac/block_ref.c
     emu/mac/cpu/kernels.c emu/mac/cpu/vbmi.c)
 set(AXL_MAC_CUDA_SOURCES emu/mac/cuda/device_info.cu emu/mac/cuda/mac_cuda.cu
     emu/mac/cuda/user_kernel.cu)
@@ -7,7 +7,7 @@ set(AXL_MAC_NOCUDA_SOURCES emu/mac/cuda/none.c)
 # embedded into the library (tools/embed_headers.cmake) under the names they
 # are included by.
 set(AXL_NVRTC_HEADERS include/axlut/hd.h include/axlut/status.h include/axlut/format.h
-    include/axlut/design.h include/axlut/emu.h include/axlut/mac.h
+    include/axlut/design.h include/axlut/emu.h include/axlut/mac.h include/axlut/scale.h
     emu/mac/mac_step.h emu/mac/cuda/mac_kernel.cuh
     tables/designs/aca.h tables/designs/add_exact.h tables/designs/ama5.h tables/designs/bam.h
     tables/designs/builtin.h tables/designs/common.h tables/designs/cores.h tables/designs/drum.h

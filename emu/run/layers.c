@@ -2,6 +2,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <fnmatch.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,8 @@ enum {
     F_MUL = 1 << 0, F_PARAMS = 1 << 1, F_FMT_A = 1 << 2, F_FMT_W = 1 << 3, F_FMT_P = 1 << 4,
     F_ROUND = 1 << 5, F_SEED = 1 << 6, F_ADD = 1 << 7, F_ADD_PARAMS = 1 << 8, F_ACC = 1 << 9,
     F_ORDER = 1 << 10, F_CHUNK = 1 << 11, F_PATH = 1 << 12, F_WQUANT = 1 << 13, F_EXACT = 1 << 14,
+    F_WSCALE = 1 << 15, F_ASCALE = 1 << 16, F_SPOW2 = 1 << 17, F_SMARGIN = 1 << 18,
+    F_AAMAX = 1 << 19,
 };
 
 #define STR 128
@@ -34,9 +37,13 @@ struct rule {
     enum axl_path path;
     enum axl_wquant wquant;
     int exact;
+    enum axl_wscale wscale;
+    enum axl_ascale ascale;
+    int scale_pow2, scale_margin;
+    float act_amax;
 };
 
-#define NFIELDS 15
+#define NFIELDS 20
 
 struct axl_layers {
     struct rule def;
@@ -89,6 +96,8 @@ static enum axl_status bad_enum(const char *what, const char *v, const char *(*n
 static const char *order_name(int i) { return axl_order_name((enum axl_order)i); }
 static const char *path_name(int i) { return axl_path_name((enum axl_path)i); }
 static const char *wquant_name(int i) { return axl_wquant_name((enum axl_wquant)i); }
+static const char *wscale_name(int i) { return axl_wscale_name((enum axl_wscale)i); }
+static const char *ascale_name(int i) { return axl_ascale_name((enum axl_ascale)i); }
 
 /* Set one field of a rule from text; `where` prefixes messages. */
 static enum axl_status set_field(struct rule *r, const char *key, const char *v, char *msg,
@@ -174,12 +183,43 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
     } else if (!strcmp(key, "exact")) {
         r->exact = !strcmp(v, "1") || !strcmp(v, "true");
         r->set |= F_EXACT;
+    } else if (!strcmp(key, "wscale")) {
+        if (axl_wscale_parse(v, &r->wscale) != AXL_OK)
+            return bad_enum("wscale", v, wscale_name, AXL_WSCALE_CHANNEL + 1, msg, where);
+        r->set |= F_WSCALE;
+    } else if (!strcmp(key, "ascale")) {
+        if (axl_ascale_parse(v, &r->ascale) != AXL_OK)
+            return bad_enum("ascale", v, ascale_name, AXL_ASCALE_CALIBRATED + 1, msg, where);
+        r->set |= F_ASCALE;
+    } else if (!strcmp(key, "scale-pow2")) {
+        if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "true") && strcmp(v, "false"))
+            return axl_msgf(msg, AXL_ERR_INVALID, "%sscale-pow2 '%s' must be 0, 1, true or false",
+                            where, v);
+        r->scale_pow2 = !strcmp(v, "1") || !strcmp(v, "true");
+        r->set |= F_SPOW2;
+    } else if (!strcmp(key, "scale-margin")) {
+        char *end;
+        long c = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || c < 0 || c > AXL_SCALE_MAX_MARGIN)
+            return axl_msgf(msg, AXL_ERR_INVALID, "%sscale-margin '%s' must be an integer in "
+                            "0..%d", where, v, AXL_SCALE_MAX_MARGIN);
+        r->scale_margin = (int)c;
+        r->set |= F_SMARGIN;
+    } else if (!strcmp(key, "act-amax")) {
+        char *end;
+        float a = strtof(v, &end);
+        if (*v == '\0' || *end != '\0' || !(a > 0.0f) || !isfinite(a))
+            return axl_msgf(msg, AXL_ERR_INVALID, "%sact-amax '%s' must be a finite number > 0",
+                            where, v);
+        r->act_amax = a;
+        r->set |= F_AAMAX;
     } else {
         return axl_msgf(
             msg, AXL_ERR_INVALID,
             "%sunknown key '%s' (allowed: mul, params, format, format_w, "
             "format_p, round, seed, add, add_params, acc_format, order, chunk, path, wquant, "
-            "exact, and in layer rules match, op)",
+            "wscale, ascale, scale_pow2, scale_margin, act_amax, exact, and in layer rules "
+            "match, op)",
             where, key);
     }
     return AXL_OK;
@@ -268,8 +308,10 @@ static enum axl_status rule_from_json(json_t *obj, struct rule *r, int is_defaul
             snprintf(val, sizeof val, "%lld", (long long)json_integer_value(v));
         else if (json_is_boolean(v))
             snprintf(val, sizeof val, "%s", json_is_true(v) ? "1" : "0");
+        else if (json_is_real(v))
+            snprintf(val, sizeof val, "%.9g", json_real_value(v));
         else {
-            return axl_msgf(msg, AXL_ERR_INVALID, "%s'%s' must be a string, integer or boolean",
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s'%s' must be a string, number or boolean",
                             where, k);
         }
         if (set_field(r, key, val, msg, where) != AXL_OK)
@@ -441,6 +483,16 @@ static void spec_of(const struct rule *const src[NFIELDS], struct axl_mac_spec *
         spec->path = src[12]->path;
     if (src[13])
         spec->wquant = src[13]->wquant;
+    if (src[15])
+        spec->wscale = src[15]->wscale;
+    if (src[16])
+        spec->ascale = src[16]->ascale;
+    if (src[17])
+        spec->scale_pow2 = src[17]->scale_pow2;
+    if (src[18])
+        spec->scale_margin = src[18]->scale_margin;
+    if (src[19])
+        spec->act_amax = src[19]->act_amax;
 }
 
 void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,

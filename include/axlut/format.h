@@ -384,6 +384,43 @@ AXL_HD uint32_t axl_format_encode(const struct axl_format *f, float x, enum axl_
     return axl_format_pack(f, sign, sig, k, 0, round, rnd);
 }
 
+/* Encode x * 2^shift with one rounding: the power-of-two scaling of block
+ * formats and of scaled operands.  Floating formats take x = sig * 2^k
+ * into axl_format_pack at k + shift, so no float32 rounding or underflow
+ * of the product comes first; integer formats scale in float32, exact
+ * while the product is a normal float32, and a product below 2^-100 is
+ * taken as 2^-100 with its sign (far below half a unit: it rounds the same
+ * way in every mode). */
+AXL_HD uint32_t axl_format_encode_pow2(const struct axl_format *f, float x, int shift,
+                                       enum axl_round round, uint32_t rnd)
+{
+    uint32_t u = axl_f32_bits(x);
+    uint32_t sign = u >> 31, e = (u >> 23) & 0xFFu, frac = u & 0x7FFFFFu;
+    if (e == 0xFFu || shift == 0)
+        return axl_format_encode(f, x, round, rnd);
+    if (f->kind == AXL_KIND_FLOAT) {
+        uint32_t sig = e ? (frac | 0x800000u) : frac;
+        int k = (int)(e ? e : 1u) - 150;
+        return axl_format_pack(f, sign, sig, k + shift, 0, round, rnd);
+    }
+    if ((u & 0x7FFFFFFFu) == 0)
+        return axl_format_encode(f, x, round, rnd);
+    int ue = e ? (int)e - 127 : axl_msb32(frac) - 149;
+    float v;
+    if (ue + shift < -100)
+        v = axl_f32_from_bits((sign << 31) | (27u << 23)); /* 2^-100 */
+    else if (ue + shift > 127)
+        v = axl_f32_from_bits((sign << 31) | (0xFEu << 23)); /* saturates every integer */
+    else {
+        /* x * 2^shift by its exponent field (a normal float32 here) */
+        uint32_t sig = e ? (frac | 0x800000u) : frac;
+        int p = axl_msb32(sig);
+        v = axl_f32_from_bits((sign << 31) | ((uint32_t)(ue + shift + 127) << 23) |
+                              ((sig << (23 - p)) & 0x7FFFFFu));
+    }
+    return axl_format_encode(f, v, round, rnd);
+}
+
 /* Decode code -> float32 (exact).  Integer codes decode to their value. */
 AXL_HD float axl_format_decode(const struct axl_format *f, uint32_t code)
 {

@@ -49,7 +49,7 @@ enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, 
 /* Set one field of the default from a command-line style option:
  * key one of mul, param (value "k=4", repeatable), format, format-w,
  * format-p, round, seed, add, add-param, acc-format, order, chunk, path,
- * wquant, exact ("1"). */
+ * wquant, wscale, ascale, scale-pow2, scale-margin, act-amax, exact ("1"). */
 enum axl_status axl_layers_set_default(struct axl_layers *l, const char *key, const char *value,
                                        char *msg);
 

@@ -16,6 +16,12 @@
  * convolution enters as the code of 0.0 and goes through MUL like any
  * activation (hardware feeds zeros; it does not skip them).
  *
+ * With operand scaling (spec.wscale, spec.ascale; floating formats), x and
+ * w are multiplied by their scales sa, sw[n] before encoding and the sum
+ * by da * dw[n] (d = 1/s, float32) before the bias:
+ *
+ *     y = acc * (da * dw[n]) + bias[n]
+ *
  * Integer formats use affine quantization, as TFLite-style accelerators:
  * activations per tensor (symmetric for intN, asymmetric for uintN, from
  * the tensor's own range unless a calibrated range is given), weights per
@@ -38,6 +44,7 @@
 #include "design.h"
 #include "emu.h"
 #include "format.h"
+#include "scale.h"
 #include "status.h"
 
 #ifdef __cplusplus
@@ -87,6 +94,13 @@ struct axl_mac_spec {
     enum axl_wquant wquant;
     int act_range_set;    /* integer formats: use [act_min, act_max] instead of */
     float act_min, act_max; /* each tensor's own range */
+    /* floating formats: operand scaling (include/axlut/scale.h); all zero is
+     * none, operands encoded as they are.  Refused for integer formats. */
+    enum axl_wscale wscale;
+    enum axl_ascale ascale;
+    int scale_pow2;       /* scales rounded down to powers of two */
+    int scale_margin;     /* 0..AXL_SCALE_MAX_MARGIN */
+    float act_amax;       /* AXL_ASCALE_CALIBRATED: the calibrated amax (> 0) */
 };
 
 /* A prepared configuration (formats parsed, design bound, tables built). */

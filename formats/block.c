@@ -1,0 +1,280 @@
+/* Block-scaled formats (include/axlut/block.h): the named formats and their
+ * conversion.  Element arithmetic is format.h's: elements are encoded by
+ * axl_format_pack / axl_format_encode and decoded by axl_format_decode, so
+ * an MX element is bit for bit the code its element format gives. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "axlut/block.h"
+
+struct named_block {
+    const char *name;
+    const char *elem;  /* element format, format.h grammar */
+    enum axl_block_scale scale;
+    int size, emax, shift;
+    const char *note;
+};
+
+/* OCP MX v1.0, section 5 (table of concrete MX formats): block size 32,
+ * E8M0 scale; emax_elem is the exponent of the element format's largest
+ * normal (E4M3 448 = 1.75 * 2^8, E5M2 57344 = 1.75 * 2^15, E3M2 28 = 1.75
+ * * 2^4, E2M3 7.5 = 1.875 * 2^2, E2M1 6 = 1.5 * 2^2, INT8 1.984375 =
+ * 127 * 2^-6).  MX conversion clamps elements to the largest normal, so
+ * e5m2 is taken saturating.  NVFP4: arXiv:2509.25149, section 2. */
+static const struct named_block k_blocks[] = {
+    [AXL_BLOCK_MXFP8] = {"mxfp8", "e4m3", AXL_BSCALE_E8M0, 32, 8, 0,
+                         "OCP MX: 32 x e4m3, E8M0 scale"},
+    [AXL_BLOCK_MXFP8E5M2] = {"mxfp8e5m2", "e5m2sat", AXL_BSCALE_E8M0, 32, 15, 0,
+                             "OCP MX: 32 x e5m2 (saturating), E8M0 scale"},
+    [AXL_BLOCK_MXFP6E3M2] = {"mxfp6e3m2", "e3m2", AXL_BSCALE_E8M0, 32, 4, 0,
+                             "OCP MX: 32 x e3m2, E8M0 scale"},
+    [AXL_BLOCK_MXFP6E2M3] = {"mxfp6e2m3", "e2m3", AXL_BSCALE_E8M0, 32, 2, 0,
+                             "OCP MX: 32 x e2m3, E8M0 scale"},
+    [AXL_BLOCK_MXFP4] = {"mxfp4", "e2m1", AXL_BSCALE_E8M0, 32, 2, 0,
+                         "OCP MX: 32 x e2m1, E8M0 scale"},
+    [AXL_BLOCK_MXINT8] = {"mxint8", "int8", AXL_BSCALE_E8M0, 32, 0, -6,
+                          "OCP MX: 32 x int8 (value code/64), E8M0 scale"},
+    [AXL_BLOCK_NVFP4] = {"nvfp4", "e2m1", AXL_BSCALE_E4M3, 16, 2, 0,
+                         "NVIDIA: 16 x e2m1, E4M3 scale, fp32 tensor scale"},
+};
+
+#define N_BLOCKS (sizeof k_blocks / sizeof k_blocks[0])
+
+size_t axl_block_named_count(void) { return N_BLOCKS; }
+const char *axl_block_named(size_t i) { return i < N_BLOCKS ? k_blocks[i].name : NULL; }
+const char *axl_block_named_note(size_t i) { return i < N_BLOCKS ? k_blocks[i].note : NULL; }
+
+int axl_block_format_is(const char *name)
+{
+    for (size_t i = 0; name && i < N_BLOCKS; i++)
+        if (!strcmp(name, k_blocks[i].name))
+            return 1;
+    return 0;
+}
+
+enum axl_status axl_block_format_parse(const char *name, struct axl_block_format *out, char *msg)
+{
+    for (size_t i = 0; name && i < N_BLOCKS; i++) {
+        if (strcmp(name, k_blocks[i].name))
+            continue;
+        const struct named_block *b = &k_blocks[i];
+        struct axl_block_format f;
+        memset(&f, 0, sizeof f);
+        enum axl_status st = axl_format_parse(b->elem, &f.elem, msg);
+        if (st != AXL_OK)
+            return st;
+        if (b->scale == AXL_BSCALE_E4M3 && (st = axl_format_parse("e4m3", &f.sfmt, msg)) != AXL_OK)
+            return st;
+        f.kind = (uint8_t)i;
+        f.scale = (uint8_t)b->scale;
+        f.size = (uint16_t)b->size;
+        f.emax = b->emax;
+        f.elem_shift = b->shift;
+        snprintf(f.name, sizeof f.name, "%s", b->name);
+        *out = f;
+        return AXL_OK;
+    }
+    char list[128] = "";
+    for (size_t i = 0; i < N_BLOCKS; i++) {
+        strncat(list, k_blocks[i].name, sizeof list - strlen(list) - 1);
+        if (i + 1 < N_BLOCKS)
+            strncat(list, ", ", sizeof list - strlen(list) - 1);
+    }
+    return axl_msgf(msg, AXL_ERR_INVALID, "block format '%s': unknown; use one of %s",
+                    name ? name : "(null)", list);
+}
+
+int64_t axl_block_count(const struct axl_block_format *bf, int64_t n)
+{
+    return n <= 0 ? 0 : (n + bf->size - 1) / bf->size;
+}
+
+int axl_block_scale_is_nan(const struct axl_block_format *bf, uint32_t scale_code)
+{
+    if (bf->scale == AXL_BSCALE_E8M0)
+        return scale_code == 0xFFu;
+    return axl_format_is_nan(&bf->sfmt, scale_code);
+}
+
+float axl_block_scale_value(const struct axl_block_format *bf, uint32_t scale_code)
+{
+    if (axl_block_scale_is_nan(bf, scale_code))
+        return NAN;
+    if (bf->scale == AXL_BSCALE_E8M0)
+        return ldexpf(1.0f, (int)scale_code - 127);
+    return axl_format_decode(&bf->sfmt, scale_code);
+}
+
+double axl_block_elem_value(const struct axl_block_format *bf, uint32_t code)
+{
+    return ldexp((double)axl_format_decode(&bf->elem, code), bf->elem_shift);
+}
+
+float axl_block_tensor_scale(const struct axl_block_format *bf, float amax)
+{
+    if (bf->scale != AXL_BSCALE_E4M3 || !(amax > 0.0f) || !isfinite(amax))
+        return 1.0f;
+    /* 6 = e2m1's largest value, 448 = e4m3's: the tensor's largest block
+     * scale lands on e4m3's largest value */
+    float s = (6.0f * 448.0f) / amax;
+    return isfinite(s) ? s : FLT_MAX;
+}
+
+/* Largest finite magnitude of a block and whether it holds NaN or inf. */
+static float block_amax(const float *x, int64_t n, int *special)
+{
+    float amax = 0.0f;
+    *special = 0;
+    for (int64_t i = 0; i < n; i++) {
+        float a = fabsf(x[i]);
+        if (!isfinite(a))
+            *special = 1;
+        else if (a > amax)
+            amax = a;
+    }
+    return amax;
+}
+
+/* floor(log2(a)) of a finite a > 0, from its bits. */
+static int floor_log2(float a)
+{
+    uint32_t u = axl_f32_bits(a);
+    uint32_t e = (u >> 23) & 0xFFu;
+    return e ? (int)e - 127 : axl_msb32(u & 0x7FFFFFu) - 149;
+}
+
+static uint32_t scale_nan_code(const struct axl_block_format *bf)
+{
+    return bf->scale == AXL_BSCALE_E8M0 ? 0xFFu : axl_format_nan_code(&bf->sfmt);
+}
+
+enum axl_status axl_block_quantize(const struct axl_block_format *bf, const float *x, int64_t n,
+                                   enum axl_round round, uint64_t seed,
+                                   const float *given_tensor_scale, uint32_t *codes,
+                                   uint32_t *scales, float *tensor_scale, char *msg)
+{
+    if (n < 0 || (n > 0 && (!x || !codes || !scales)) || !tensor_scale)
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s: quantize needs n >= 0 and its buffers",
+                        bf->name);
+    const int nvfp = bf->scale == AXL_BSCALE_E4M3;
+    float ts = 1.0f;
+    if (nvfp && given_tensor_scale) {
+        ts = *given_tensor_scale;
+        if (!(ts > 0.0f) || !isfinite(ts))
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s: tensor scale %g must be positive and "
+                            "finite", bf->name, (double)ts);
+    } else if (nvfp) {
+        int special;
+        ts = axl_block_tensor_scale(bf, block_amax(x, n, &special));
+    }
+    *tensor_scale = ts;
+    const int64_t size = bf->size, nb = axl_block_count(bf, n);
+    const uint32_t zero = axl_format_encode(&bf->elem, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    for (int64_t b = 0; b < nb; b++) {
+        const int64_t i0 = b * size, len = n - i0 < size ? n - i0 : size;
+        uint32_t *c = codes + i0;
+        for (int64_t i = 0; i < size; i++)
+            c[i] = zero; /* the padding of a partial last block, and NaN blocks */
+        int special;
+        float amax = block_amax(x + i0, len, &special);
+        if (special) {
+            scales[b] = scale_nan_code(bf);
+            continue;
+        }
+        if (!nvfp) {
+            /* OCP MX v1.0 section 6.3: shared_exp = floor(log2(amax)) -
+             * emax_elem, in E8M0's range; V_i / X to the element format,
+             * clamped to its largest normal */
+            int se = amax > 0.0f ? floor_log2(amax) - bf->emax : -127;
+            se = se < -127 ? -127 : (se > 127 ? 127 : se);
+            scales[b] = (uint32_t)(se + 127);
+            for (int64_t i = 0; i < len; i++) {
+                uint32_t rnd = round == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)(i0 + i)) : 0;
+                c[i] = axl_format_encode_pow2(&bf->elem, x[i0 + i], -se - bf->elem_shift, round,
+                                              rnd);
+                if (bf->elem.kind == AXL_KIND_INT && c[i] == 1u << (bf->elem.bits - 1))
+                    c[i]++; /* MXINT8 clamps symmetrically: -2 is not used */
+            }
+            continue;
+        }
+        /* NVFP4: the block's decode scale amax_b / 6 times the tensor's
+         * encode scale, to E4M3 (nearest-even, saturating); elements are
+         * x * (ts / scale) to E2M1 */
+        uint32_t sb = axl_format_encode(&bf->sfmt, (amax / 6.0f) * ts, AXL_ROUND_NEAREST_EVEN, 0);
+        scales[b] = sb;
+        float sbv = axl_format_decode(&bf->sfmt, sb);
+        if (sbv == 0.0f)
+            continue; /* every element is below half of e2m1's smallest step */
+        float r = ts / sbv;
+        if (!isfinite(r))
+            r = FLT_MAX;
+        for (int64_t i = 0; i < len; i++) {
+            uint32_t rnd = round == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)(i0 + i)) : 0;
+            c[i] = axl_format_encode(&bf->elem, x[i0 + i] * r, round, rnd);
+        }
+    }
+    return AXL_OK;
+}
+
+enum axl_status axl_block_decode(const struct axl_block_format *bf, const uint32_t *codes,
+                                 const uint32_t *scales, float tensor_scale, int64_t n,
+                                 float *out, char *msg)
+{
+    if (n < 0 || (n > 0 && (!codes || !scales || !out)))
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s: decode needs n >= 0 and its buffers",
+                        bf->name);
+    for (int64_t i = 0; i < n; i++) {
+        uint32_t s = scales[i / bf->size];
+        double v = axl_block_elem_value(bf, codes[i]);
+        if (axl_block_scale_is_nan(bf, s))
+            out[i] = NAN;
+        else if (bf->scale == AXL_BSCALE_E8M0)
+            out[i] = (float)ldexp(v, (int)s - 127);
+        else
+            out[i] = (float)v * axl_block_scale_value(bf, s) / tensor_scale; /* e2m1 x e4m3
+                                                        is exact: one rounding, the divide */
+    }
+    return AXL_OK;
+}
+
+enum axl_status axl_block_dot_ref(const struct axl_block_vec *a, const struct axl_block_vec *w,
+                                  int64_t nblocks, const struct axl_block_mul *mul, float *out,
+                                  char *msg)
+{
+    const struct axl_block_format *fa = a->bf, *fw = w->bf;
+    if (fa->size != fw->size || fa->scale != fw->scale)
+        return axl_msgf(msg, AXL_ERR_INVALID, "block dot: %s and %s differ in block size or "
+                        "scale encoding", fa->name, fw->name);
+    if (nblocks < 0)
+        return axl_msgf(msg, AXL_ERR_INVALID, "block dot: %lld blocks", (long long)nblocks);
+    const int exact = !mul || !mul->eval;
+    const int shift = fa->elem_shift + fw->elem_shift;
+    float acc = 0.0f;
+    for (int64_t b = 0; b < nblocks; b++) {
+        const uint32_t *ca = a->codes + b * fa->size, *cw = w->codes + b * fw->size;
+        float bsum = 0.0f; /* the block accumulator: exact fp32 adds, in i order */
+        for (int i = 0; i < fa->size; i++) {
+            float p;
+            if (exact)
+                p = (float)axl_block_elem_value(fa, ca[i]) * (float)axl_block_elem_value(fw, cw[i]);
+            else
+                p = ldexpf(axl_format_decode(&mul->fp, mul->eval(mul->ctx, ca[i], cw[i])), shift);
+            bsum += p;
+        }
+        uint32_t sa = a->scales[b], sw = w->scales[b];
+        float term;
+        if (axl_block_scale_is_nan(fa, sa) || axl_block_scale_is_nan(fw, sw))
+            term = NAN;
+        else if (fa->scale == AXL_BSCALE_E8M0)
+            term = ldexpf(bsum, ((int)sa - 127) + ((int)sw - 127));
+        else
+            term = (bsum * axl_block_scale_value(fa, sa)) * axl_block_scale_value(fw, sw);
+        acc += term;
+    }
+    if (fa->scale == AXL_BSCALE_E4M3)
+        acc *= 1.0f / (a->tensor_scale * w->tensor_scale);
+    *out = acc;
+    return AXL_OK;
+}

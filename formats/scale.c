@@ -1,0 +1,45 @@
+/* Scaling of floating operands (include/axlut/scale.h). */
+#include <float.h>
+#include <math.h>
+#include <string.h>
+
+#include "axlut/scale.h"
+
+static const char *const k_wscale_names[] = {"none", "per-tensor", "per-channel"};
+static const char *const k_ascale_names[] = {"none", "dynamic", "calibrated"};
+AXL_ENUM_NAMES_DEFINE(axl_wscale, axl_wscale_name, axl_wscale_parse, k_wscale_names)
+AXL_ENUM_NAMES_DEFINE(axl_ascale, axl_ascale_name, axl_ascale_parse, k_ascale_names)
+
+float axl_scale_for(const struct axl_format *f, float amax, int pow2, int margin)
+{
+    if (f->kind != AXL_KIND_FLOAT || !(amax > 0.0f) || !isfinite(amax))
+        return 1.0f;
+    margin = margin < 0 ? 0 : (margin > AXL_SCALE_MAX_MARGIN ? AXL_SCALE_MAX_MARGIN : margin);
+    const float fmax = axl_format_max_finite(f);
+    if (pow2) {
+        /* floor(log2(fmax / amax)) of the exact quotient, not of a rounded
+         * one (that can round up to the next power of two, and then
+         * s * amax > fmax): the exponents' difference, less one when
+         * amax's significand is the larger */
+        int ef, ea;
+        float mf = frexpf(fmax, &ef), ma = frexpf(amax, &ea);
+        int e = ef - ea - (mf < ma) - margin;
+        return ldexpf(1.0f, e > 127 ? 127 : (e < -149 ? -149 : e));
+    }
+    float ratio = fmax / amax; /* one rounding */
+    if (!isfinite(ratio))
+        ratio = FLT_MAX;
+    float s = ldexpf(ratio, -margin);
+    return s > 0.0f ? s : FLT_TRUE_MIN;
+}
+
+float axl_scale_amax(const float *x, int64_t n, int64_t stride)
+{
+    float amax = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        float a = fabsf(x[i * stride]);
+        if (a > amax && a <= FLT_MAX)
+            amax = a;
+    }
+    return amax;
+}
