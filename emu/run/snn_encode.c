@@ -125,67 +125,127 @@ static int64_t pool_div(const struct axl_window *w, int incl, int64_t oy, int64_
     return cnt ? cnt : 1;
 }
 
-/* the normalised weight values of l (avgpool: one per output position) */
+/* the normalised weight values of l (avgpool: one per output position; an
+ * Add's identity shortcut: one for all) */
 static enum axl_status scaled_weights(struct snn_layer *l, double sw, float **out, char *msg)
 {
     int pool = l->kind == AXL_SNN_AVGPOOL;
-    l->nwc = pool ? l->win.oh * l->win.ow : l->nw;
+    l->nwc = pool ? l->win.oh * l->win.ow : l->kind == AXL_SNN_ADD ? 1 : l->nw;
     float *v = malloc((size_t)l->nwc * sizeof *v + 1);
     if (!v)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     for (int64_t p = 0; p < l->nwc; p++)
         v[p] = pool ? (float)(sw / (double)pool_div(&l->win, l->win.count_include_pad,
                                                      p / l->win.ow, p % l->win.ow))
-                    : (float)(l->w[p] * sw);
+             : l->kind == AXL_SNN_ADD ? (float)sw : (float)(l->w[p] * sw);
     *out = v;
     return AXL_OK;
 }
 
-/* l's weights, biases and threshold in the membrane format, for lambda of
- * its source lam_src; readout_range: the readout's largest expected |value| */
-static enum axl_status encode_layer(struct axl_snn *s, struct snn_layer *l, double lam_src,
-                                    const struct axl_snn_settings *st, char *msg)
+static int has_synapses(const struct snn_layer *l)
 {
-    double sw = lam_src / l->lambda, sb = 1.0 / l->lambda, wmax = 0, bmax = 0;
-    float *v = NULL;
-    enum axl_status rc = scaled_weights(l, sw, &v, msg);
+    return l->kind == AXL_SNN_CONV || l->kind == AXL_SNN_DENSE || l->kind == AXL_SNN_AVGPOOL ||
+           (l->kind == AXL_SNN_ADD && l->src >= 0);
+}
+
+/* biases per layer: an Add's are the sum of its projections' */
+static int64_t bias_count(const struct snn_layer *l)
+{
+    return l->has_bias && l->into < 0 ? l->n_out / l->bias_per : 0;
+}
+
+/* l's weights normalised for its source's lambda lam_src and its
+ * membrane's lambda lam_dst, quantised to the weight format: l->wv */
+static enum axl_status prepare_layer(struct axl_snn *s, struct snn_layer *l, double lam_src,
+                                     double lam_dst, char *msg)
+{
+    enum axl_status rc = scaled_weights(l, lam_src / lam_dst, &l->wv, msg);
     if (rc != AXL_OK)
         return rc;
+    l->wmax = 0;
     for (int64_t p = 0; p < l->nwc; p++)
-        wmax = fmax(wmax, fabs((double)v[p]));
+        l->wmax = fmax(l->wmax, fabs((double)l->wv[p]));
     int qbits = s->fw.kind == AXL_KIND_INT ? s->fw.bits : 0;
-    double q = qbits ? wmax / (double)((1u << (qbits - 1)) - 1u) : 0;
+    double q = qbits ? l->wmax / (double)((1u << (qbits - 1)) - 1u) : 0;
     for (int64_t p = 0; p < l->nwc; p++)
-        v[p] = quantize_w(s, v[p], q);
-    int64_t nb = l->has_bias ? l->n_out / (l->kind == AXL_SNN_CONV ? l->win.oh * l->win.ow : 1)
-                             : 0;
-    for (int64_t j = 0; j < nb; j++)
-        bmax = fmax(bmax, fabs((double)l->b[j] * sb));
-    l->scale = 1;
-    if (s->ar.is_int) {
-        double B = 4 * fmax(1.0, fmax(wmax, bmax));
-        if (l->readout)
-            B = fmax(4 * fmax(wmax, bmax), 2.0 * (double)st->max_steps * l->out_max);
-        l->frac = frac_bits(&s->ar.facc, B > 0 ? B : 1);
-        l->scale = (float)ldexp(1.0, -l->frac);
-    }
-    l->wc = malloc((size_t)l->nwc * sizeof *l->wc + 1);
+        l->wv[p] = quantize_w(s, l->wv[p], q);
+    return AXL_OK;
+}
+
+/* the intN fixed point of membrane owner o: 4 x the largest of threshold,
+ * weights and biases of it and its projections fits (the membrane
+ * readout: 2 * max_steps times the largest |ANN output| too) */
+static void fixed_point(struct axl_snn *s, struct snn_layer *o, const struct axl_snn_settings *st)
+{
+    double m = fmax(o->wmax, o->bmax);
+    for (size_t k = 0; k < s->n; k++)
+        if (s->L[k].into == o - s->L)
+            m = fmax(m, s->L[k].wmax);
+    double B = 4 * fmax(1.0, m);
+    if (o->readout && !o->spiking)
+        B = fmax(4 * m, 2.0 * (double)st->max_steps * o->out_max);
+    o->frac = frac_bits(&s->ar.facc, B > 0 ? B : 1);
+    o->scale = (float)ldexp(1.0, -o->frac);
+}
+
+/* l's weights, biases and threshold as codes of the membrane format */
+static enum axl_status encode_layer(struct axl_snn *s, struct snn_layer *l, char *msg)
+{
+    int64_t nb = bias_count(l);
+    l->wc = l->wv ? malloc((size_t)l->nwc * sizeof *l->wc + 1) : NULL;
     l->bc = nb ? malloc((size_t)nb * sizeof *l->bc) : NULL;
-    if (!l->wc || (nb && !l->bc)) {
-        free(v);
+    if ((l->wv && !l->wc) || (nb && !l->bc))
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-    }
-    for (int64_t p = 0; p < l->nwc; p++)
-        l->wc[p] = enc(s, l, v[p]);
+    for (int64_t p = 0; l->wv && p < l->nwc; p++)
+        l->wc[p] = enc(s, l, l->wv[p]);
     for (int64_t j = 0; j < nb; j++)
-        l->bc[j] = enc(s, l, (double)l->b[j] * sb);
+        l->bc[j] = enc(s, l, (double)l->b[j] / l->lambda);
     l->theta = enc(s, l, 1.0);
     l->neg_theta = enc(s, l, -1.0);
     l->theta_val = axl_format_decode(&s->ar.facc, l->theta);
     if (l == &s->L[0] && s->coding == AXL_SNN_CODING_DIRECT)
-        l->wq = v; /* the first layer's currents are computed from the values */
-    else
-        free(v);
+        l->wq = l->wv, l->wv = NULL; /* the first layer's currents come from the values */
+    free(l->wv);
+    l->wv = NULL;
+    return AXL_OK;
+}
+
+/* Concat's sources share the largest of their lambdas (repeated: a
+ * source may be in two concats) */
+static void share_concat_lambdas(struct axl_snn *s)
+{
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t k = 0; k < s->n; k++) {
+            struct snn_layer *c = &s->L[k];
+            if (c->kind != AXL_SNN_CONCAT)
+                continue;
+            double m = 0;
+            for (int i = 0; i < c->nsrc; i++)
+                m = fmax(m, s->L[c->srcs[i]].lambda);
+            for (int i = 0; i < c->nsrc; i++) {
+                changed |= s->L[c->srcs[i]].lambda != m;
+                s->L[c->srcs[i]].lambda = m;
+            }
+            c->lambda = m;
+        }
+    }
+}
+
+/* an Add's bias: the sum of its projections' */
+static enum axl_status sum_biases(struct axl_snn *s, struct snn_layer *a, char *msg)
+{
+    int64_t nb = a->n_out / a->bias_per;
+    for (size_t k = 0; k < s->n; k++) {
+        const struct snn_layer *p = &s->L[k];
+        if (p->into != a - s->L || !p->has_bias)
+            continue;
+        if (!a->b && !(a->b = calloc((size_t)nb + 1, sizeof *a->b)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        for (int64_t j = 0; j < nb; j++)
+            a->b[j] += p->b[j];
+        a->has_bias = 1;
+    }
     return AXL_OK;
 }
 
@@ -199,19 +259,47 @@ enum axl_status snn_encode(struct axl_snn *s, const struct axl_snn_settings *st,
             return axl_msgf(msg, AXL_ERR_INVALID, "the calibration inputs are all zero: "
                             "Bernoulli coding has no scale");
     }
-    double lam_src = s->lambda_in;
+    /* lambdas: IF layers from their percentile, then concats, gates and
+     * projections from theirs (a source precedes its readers) */
     for (size_t k = 0; k < s->n; k++) {
         struct snn_layer *l = &s->L[k];
-        if (l->kind == AXL_SNN_MAXPOOL) {
-            l->lambda = lam_src; /* rates pass through the gate unscaled */
+        if (l->kind == AXL_SNN_MAXPOOL || l->kind == AXL_SNN_CONCAT || l->into >= 0)
             continue;
-        }
-        double lam = l->readout ? 1 : snn_hist_percentile(l->hist, p);
+        double lam = l->readout && !l->spiking ? 1 : snn_hist_percentile(l->hist, p);
         l->lambda = lam > 0 ? lam : 1; /* a layer silent on the calibration set */
-        enum axl_status rc = encode_layer(s, l, lam_src, st, msg);
-        if (rc != AXL_OK)
-            return rc;
-        lam_src = l->lambda;
     }
-    return AXL_OK;
+    share_concat_lambdas(s);
+    for (size_t k = 0; k < s->n; k++) {
+        struct snn_layer *l = &s->L[k];
+        if (l->kind == AXL_SNN_MAXPOOL)
+            l->lambda = l->src >= 0 ? s->L[l->src].lambda : s->lambda_in; /* rates pass */
+    }
+    enum axl_status rc = AXL_OK;
+    for (size_t k = 0; k < s->n && rc == AXL_OK; k++) {
+        struct snn_layer *l = &s->L[k];
+        if (l->into >= 0)
+            l->lambda = s->L[l->into].lambda;
+        if (l->kind == AXL_SNN_ADD)
+            rc = sum_biases(s, l, msg);
+        if (rc == AXL_OK && has_synapses(l))
+            rc = prepare_layer(s, l, l->src >= 0 ? s->L[l->src].lambda : s->lambda_in,
+                               l->lambda, msg);
+        l->bmax = 0;
+        for (int64_t j = 0; j < bias_count(l); j++)
+            l->bmax = fmax(l->bmax, fabs((double)l->b[j] / l->lambda));
+    }
+    for (size_t k = 0; k < s->n && rc == AXL_OK; k++) {
+        struct snn_layer *l = &s->L[k];
+        l->scale = 1;
+        if (s->ar.is_int && l->into < 0)
+            fixed_point(s, l, st);
+    }
+    for (size_t k = 0; k < s->n && rc == AXL_OK; k++) {
+        struct snn_layer *l = &s->L[k];
+        if (l->into >= 0)
+            l->scale = s->L[l->into].scale, l->frac = s->L[l->into].frac;
+        if (l->kind != AXL_SNN_MAXPOOL && l->kind != AXL_SNN_CONCAT)
+            rc = encode_layer(s, l, msg);
+    }
+    return rc;
 }

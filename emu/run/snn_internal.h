@@ -53,6 +53,11 @@ struct snn_layer {
     enum axl_snn_layer_kind kind;
     int spiking, readout;
     int nonneg;                /* avgpool of spikes: may become spiking without a Relu */
+    int64_t src;               /* the layer whose spikes it reads; -1: the input, or none */
+    int64_t into;              /* a projection: the Add whose membrane it feeds; -1 */
+    int64_t *srcs;             /* a concat: its sources, in order */
+    int nsrc;
+    int64_t bias_per;          /* neurons sharing one bias (conv: OH x OW) */
     int64_t node, calib_node;  /* exposed nodes: the synapses', the calibrated output's */
     int64_t n_in, n_out;       /* per sample */
     struct axl_window win;     /* conv and pools */
@@ -72,6 +77,8 @@ struct snn_layer {
     float theta_val;
     float scale;               /* decoded code * scale = value (2^-frac; 1 for floats) */
     /* calibration */
+    float *wv;                 /* while encoding: the normalised, quantised weights */
+    double wmax, bmax;         /* their and the biases' largest magnitude */
     int64_t *hist;             /* positive activations by the top 16 bits of float32 */
     double out_max;            /* readout: the largest |output| */
 };
@@ -85,7 +92,8 @@ struct axl_snn {
     enum axl_snn_reset reset;
     enum axl_snn_coding coding;
     uint64_t seed;
-    double percentile, lambda_in;
+    double percentile, lambda_in, leak;
+    enum axl_snn_readout readout;
     int64_t *in_hist;          /* |x| of the calibration inputs (Bernoulli) */
     int in_ndim;
     int64_t in_dims[AXL_MAX_DIMS]; /* per sample, first axis 1 */
@@ -111,5 +119,10 @@ enum axl_status snn_build_layers(const struct axl_graph *g, struct axl_snn *s, c
 enum axl_status snn_bind_arith(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
 enum axl_status snn_encode(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
 void snn_layer_free(struct snn_layer *l);
+/* the layer whose membrane l's synaptic adds go to */
+static inline int64_t snn_owner(const struct axl_snn *s, const struct snn_layer *l)
+{
+    return l->into >= 0 ? l->into : (int64_t)(l - s->L);
+}
 
 #endif

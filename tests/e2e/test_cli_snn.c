@@ -67,14 +67,24 @@ Test(cli_snn, converts_evaluates_and_reports)
             "grep -Eq '^ +8 ' '%s/out.txt' && grep -q '/pool1/MaxPool' '%s/out.txt'", g_dir, g_dir,
             g_dir);
     cr_assert_eq(rc, 0, "the printed report lacks a line");
+    /* leaky IF, spike-count readout, the automatic kernel: the rate error in both */
+    rc = e2e_sh("out2.txt", err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 "
+                "--leak 0.05 --readout spikes --kernel auto --limit 10 --report '%s/r2.json'",
+                g_axlut, g_lenet, d, d, g_dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = sh(err, sizeof err, "grep -q 'leak 0.05' '%s/out2.txt' && grep -q 'spikes readout' "
+            "'%s/out2.txt' && grep -q 'rate err' '%s/out2.txt' && grep -q '\"rate_error\": [0-9]' "
+            "'%s/r2.json' && grep -q '\"kernel\": \"auto\"' '%s/r2.json'", g_dir, g_dir, g_dir,
+            g_dir, g_dir);
+    cr_assert_eq(rc, 0, "the leak, readout, kernel or rate error is missing from the output");
 }
 
 Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
 {
     char err[4096];
     const char *d = data_file("d.h5", 8, 28), *small = data_file("small.h5", 8, 14);
-    char resnet[1200];
-    snprintf(resnet, sizeof resnet, "%s/tests/data/models/resnet_bn.onnx", g_src);
+    char mbv2[1200];
+    snprintf(mbv2, sizeof mbv2, "%s/tests/data/models/mobilenetv2_block.onnx", g_src);
     struct {
         const char *args, *want;
     } cases[] = {
@@ -84,6 +94,9 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
         {"--steps 8 --acc-format int16 --add fpadd_loa", "int16"},
         {"--steps 8 --acc-format e9m9", "e9m9"},
         {"--steps 8 --percentile 0", "--percentile"},
+        {"--steps 8 --leak 1", "--leak"},
+        {"--steps 8 --readout logits", "--readout"},
+        {"--steps 8 --kernel sparse", "--kernel"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s --report "
@@ -98,9 +111,9 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
     cr_expect(strstr(err, small) && lines(err) == 1, "%s", err);
     /* an operator that cannot become spiking, named with its node */
     rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 --report "
-            "'%s/bad.json'", g_axlut, resnet, d, d, g_dir);
+            "'%s/bad.json'", g_axlut, mbv2, d, d, g_dir);
     cr_expect_eq(rc, 2);
-    cr_expect(strstr(err, "(Add)") && strstr(err, "node '") && lines(err) == 1, "%s", err);
+    cr_expect(strstr(err, "(Clip)") && strstr(err, "node '") && lines(err) == 1, "%s", err);
     /* missing arguments */
     rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --steps 8", g_axlut, g_lenet, d);
     cr_expect_eq(rc, 2);
