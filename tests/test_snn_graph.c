@@ -439,3 +439,71 @@ Test(snn_graph, the_thread_count_does_not_change_the_bits)
     axl_snn_free(s);
     axl_graph_free(g);
 }
+
+/* argmax per row of /outputs/name (rows x C) */
+static int64_t *saved_argmax(const char *path, const char *name, int64_t rows, int64_t C)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    cr_assert(f >= 0, "%s does not open", path);
+    char ds[64];
+    snprintf(ds, sizeof ds, "/outputs/%s", name);
+    hid_t d = H5Dopen2(f, ds, H5P_DEFAULT);
+    cr_assert(d >= 0, "%s: no %s", path, ds);
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[2];
+    cr_assert_eq(H5Sget_simple_extent_dims(sp, dims, NULL), 2);
+    cr_assert(dims[0] == (hsize_t)rows && dims[1] == (hsize_t)C, "%s is %llux%llu", ds,
+              (unsigned long long)dims[0], (unsigned long long)dims[1]);
+    float *v = malloc((size_t)(rows * C) * sizeof *v);
+    cr_assert(H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v) >= 0);
+    H5Sclose(sp), H5Dclose(d), H5Fclose(f);
+    int64_t *am = malloc((size_t)rows * sizeof *am);
+    for (int64_t r = 0; r < rows; r++) {
+        am[r] = 0;
+        for (int64_t c = 1; c < C; c++)
+            if (v[r * C + c] > v[r * C + am[r]])
+                am[r] = c;
+    }
+    free(v);
+    return am;
+}
+
+/* the saved readouts give the report's top-1 and agreement at every T (rows
+ * over several batches); a path that cannot be written is refused before
+ * any work and leaves nothing */
+Test(snn_graph, saved_outputs_hold_the_readout_at_every_t)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = noise_data("d.h5", 23, 1, 28, 17);
+    struct axl_snn *s = convert(g, data, NULL);
+    struct axl_dataset *d = NULL;
+    char msg[AXL_MSG_LEN];
+    cr_assert_eq(axl_dataset_open(data, g, &d, msg), AXL_OK, "%s", msg);
+    int64_t steps[2] = {4, 16}, C = axl_snn_outputs(s);
+    const char *out = path_in(g_dir, "o.h5");
+    struct axl_snn_eval e = {.batch = 10, .save_outputs = out};
+    struct axl_snn_report r;
+    cr_assert_eq(axl_snn_evaluate(s, g, d, steps, 2, &e, &r, msg), AXL_OK, "%s", msg);
+    int64_t *ann = saved_argmax(out, "ann", 23, C);
+    for (int i = 0; i < 2; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "snn_T%lld", (long long)steps[i]);
+        int64_t *y = saved_argmax(out, name, 23, C);
+        int right = 0, agree = 0;
+        for (int64_t b = 0; b < 23; b++)
+            right += y[b] == b % 10, agree += y[b] == ann[b];
+        cr_expect(fabs(right / 23.0 - r.steps[i].top1) < 1e-9 &&
+                  fabs(agree / 23.0 - r.steps[i].agreement) < 1e-9, "T=%lld: saved %d right, "
+                  "%d agree; report %g, %g", (long long)steps[i], right, agree, r.steps[i].top1,
+                  r.steps[i].agreement);
+        free(y);
+    }
+    free(ann);
+    axl_snn_report_free(&r);
+    e.save_outputs = path_in(g_dir, "no/such/dir/o.h5");
+    cr_expect_eq(axl_snn_evaluate(s, g, d, steps, 2, &e, &r, msg), AXL_ERR_IO);
+    cr_expect(strstr(msg, "no/such/dir"), "%s", msg);
+    axl_dataset_close(d);
+    axl_snn_free(s);
+    axl_graph_free(g);
+}

@@ -22,7 +22,7 @@ static void usage(FILE *o)
         "                 [--reset subtract|zero] [--coding direct|bernoulli] [--seed S]\n"
         "                 [--leak F] [--readout membrane|spikes]\n"
         "                 [--kernel event|dense|auto] [--max-steps T] [--batch N] [--limit N]\n"
-        "                 [--report R.json] [--quiet]\n\n"
+        "                 [--report R.json] [--save-outputs OUT.h5] [--quiet]\n\n"
         "Converts the ReLU network into integrate-and-fire neurons (Diehl et al. 2015,\n"
         "Rueckauer et al. 2017): weights normalised by the P-th percentile (default\n"
         "99.9) of each layer's activations over the calibration set, threshold 1, reset\n"
@@ -43,6 +43,8 @@ static void usage(FILE *o)
         "                     fraction F (an add of -F*v through the adder); default 0\n"
         "  --readout          membrane (default): the last layer's membrane potential;\n"
         "                     spikes: its neurons fire too, the output is their count\n"
+        "  --save-outputs F   HDF5: /outputs/snn_T<T> (the readout at each T) and\n"
+        "                     /outputs/ann (the ANN's outputs), [samples][classes]\n"
         "  --coding           direct (default): the analog input as a current every step;\n"
         "                     bernoulli: seeded input spikes\n"
         "  --max-steps T      intN membranes: the readout's range covers T steps\n"
@@ -121,6 +123,7 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
     if (!strcmp(a, "--data")) r->data = v;
     else if (!strcmp(a, "--calib")) r->calib = v;
     else if (!strcmp(a, "--report")) r->report = v;
+    else if (!strcmp(a, "--save-outputs")) r->e.save_outputs = v;
     else if (!strcmp(a, "--steps")) rc = parse_steps(v, r);
     else if (!strcmp(a, "--acc-format")) r->s.fmt_acc = v;
     else if (!strcmp(a, "--format-w")) r->s.fmt_w = v;

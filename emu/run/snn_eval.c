@@ -9,6 +9,7 @@
 #include <omp.h>
 
 #include "axlut/run.h"
+#include "outputs.h"
 #include "snn_internal.h"
 
 void axl_snn_report_free(struct axl_snn_report *r)
@@ -27,6 +28,8 @@ struct tally {
     int64_t *right, *agree, ann_right, *spikes, *adds;
     float *readout;
     double *rerr, *ann_sum; /* [nsteps][layers], [layers] */
+    struct axl_outputs *save; /* or NULL */
+    int64_t total;
 };
 
 static void tally_free(struct tally *t)
@@ -66,6 +69,26 @@ static void capture(void *user, size_t node, const struct axl_tensor *out,
     memcpy(c->ann[k], out[0].data, (size_t)n * sizeof **c->ann);
     for (int64_t i = 0; i < n; i++)
         c->ann_sum[k] += out[0].data[i] > 0 ? out[0].data[i] : 0;
+}
+
+/* the batch's readouts at every T and the ANN's outputs, rows [start, start + nb) */
+static enum axl_status save_batch(struct tally *t, const struct axl_snn_sim *o,
+                                  const struct axl_tensor *ann, int64_t start, int64_t nb,
+                                  int64_t C, char *msg)
+{
+    char name[32];
+    for (int i = 0; i <= o->nsteps; i++) {
+        struct axl_tensor r = {.ndim = 2, .dims = {nb, C}};
+        r.data = i < o->nsteps ? t->readout + (int64_t)i * nb * C : ann->data;
+        if (i < o->nsteps)
+            snprintf(name, sizeof name, "snn_T%lld", (long long)o->steps[i]);
+        else
+            snprintf(name, sizeof name, "ann");
+        if (axl_outputs_write(t->save, (size_t)i, "/outputs", name, NULL, &r, start, t->total))
+            return axl_msgf(msg, AXL_ERR_IO, "writing /outputs/%s to the outputs file failed",
+                            name);
+    }
+    return AXL_OK;
 }
 
 /* one batch: the ANN, the SNN, the counts */
@@ -108,6 +131,8 @@ static enum axl_status eval_batch(const struct axl_snn *s, const struct axl_grap
         st = axl_snn_simulate(s, &in, &so, t->readout, sp, ad, msg);
     for (int64_t k = 0; st == AXL_OK && k < o->nsteps * nl; k++)
         t->rerr[k] += rerr[k];
+    if (st == AXL_OK && t->save)
+        st = save_batch(t, o, &out, start, nb, axl_snn_outputs(s), msg);
     r->ann_seconds += t1 - t0;
     r->seconds += omp_get_wtime() - t1;
     int64_t C = axl_snn_outputs(s);
@@ -208,11 +233,14 @@ enum axl_status axl_snn_evaluate(const struct axl_snn *s, const struct axl_graph
                       calloc((size_t)(nsteps * nl), sizeof(int64_t)),
                       malloc((size_t)(nsteps * batch * C) * sizeof(float)),
                       calloc((size_t)(nsteps * nl), sizeof(double)),
-                      calloc((size_t)nl, sizeof(double))};
+                      calloc((size_t)nl, sizeof(double)), NULL, 0};
+    t.total = total;
     if (!t.right || !t.agree || !t.spikes || !t.adds || !t.readout || !t.rerr || !t.ann_sum)
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     else
         st = report_init(s, nsteps, r, msg);
+    if (st == AXL_OK && ev.save_outputs)
+        st = axl_outputs_open(ev.save_outputs, 0, (size_t)nsteps + 1, &t.save, msg);
     snprintf(r->kernel, sizeof r->kernel, "%s", axl_snn_kernel_name(ev.kernel));
     for (int64_t start = 0; st == AXL_OK && start < total; start += batch) {
         int64_t nb = total - start < batch ? total - start : batch;
@@ -222,6 +250,9 @@ enum axl_status axl_snn_evaluate(const struct axl_snn *s, const struct axl_graph
         if (st == AXL_OK && ev.progress)
             ev.progress(ev.progress_user, start + nb, total);
     }
+    enum axl_status cst = axl_outputs_close(t.save, st == AXL_OK, st == AXL_OK ? msg : NULL);
+    if (st == AXL_OK)
+        st = cst;
     if (st == AXL_OK)
         report_finish(s, steps, &t, r);
     else

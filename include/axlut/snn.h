@@ -285,6 +285,10 @@ struct axl_snn_eval {
     int64_t limit;   /* first samples only; <= 0: all */
     axl_snn_progress_fn progress;
     void *progress_user;
+    /* HDF5 path or NULL: /outputs/snn_T<T> float32 [samples][outputs], the
+     * readout at each listed T, and /outputs/ann, the ANN's outputs;
+     * written to a temporary name, renamed when the evaluation completes */
+    const char *save_outputs;
 };
 
 /* Run the ANN g (exact) and the SNN s over d, the readout at every T of

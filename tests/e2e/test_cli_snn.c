@@ -50,10 +50,10 @@ Test(cli_snn, converts_evaluates_and_reports)
     const char *d = data_file("d.h5", 24, 28);
     int rc = sh(err, sizeof err,
                 "'%s' snn '%s' --data '%s' --calib '%s' --steps 16,4 --acc-format fp16 "
-                "--add fpadd_loa --add-param k=4 --report '%s/r.json' --quiet",
-                g_axlut, g_lenet, d, d, g_dir);
+                "--add fpadd_loa --add-param k=4 --report '%s/r.json' --save-outputs '%s/o.h5' "
+                "--quiet", g_axlut, g_lenet, d, d, g_dir, g_dir);
     cr_assert_eq(rc, 0, "%s", err);
-    cr_assert(exists("r.json"));
+    cr_assert(exists("r.json") && exists("o.h5"));
     rc = sh(err, sizeof err, "grep -c '\"top1\":' '%s/r.json' | grep -qx 2 && "
             "grep -q '\"ann_top1\":' '%s/r.json' && grep -q '\"steps\": 4,' '%s/r.json' && "
             "grep -q 'fpadd_loa(k=4)' '%s/r.json' && grep -q '\"synops_per_sample\"' '%s/r.json'",
@@ -100,7 +100,8 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s --report "
-                    "'%s/bad.json'", g_axlut, g_lenet, d, d, cases[i].args, g_dir);
+                    "'%s/bad.json' --save-outputs '%s/bad.h5'", g_axlut, g_lenet, d, d,
+                    cases[i].args, g_dir, g_dir);
         cr_expect_eq(rc, 2, "%s: exit %d", cases[i].args, rc);
         cr_expect(strstr(err, cases[i].want) && lines(err) == 1, "%s: %s", cases[i].args, err);
     }
@@ -118,5 +119,6 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
     rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --steps 8", g_axlut, g_lenet, d);
     cr_expect_eq(rc, 2);
     cr_expect(strstr(err, "--calib") && lines(err) == 1, "%s", err);
-    cr_expect(!exists("bad.json"), "a report was written for a refused run");
+    cr_expect(!exists("bad.json") && !exists("bad.h5"), "a report or outputs file was written "
+              "for a refused run");
 }
