@@ -81,14 +81,40 @@ static uint32_t *direct_currents(const struct axl_snn_layer_info *li,
     return cur;
 }
 
+/* The currents of the first layer through the MAC engine configured by
+ * spec (its own tests prove it against references): what the SNN must
+ * use when given a multiplier for its input products. */
+static uint32_t *mac_currents(const struct axl_snn_layer_info *li,
+                              const struct axl_snn_layer_codes *c, const struct axl_window *w,
+                              const float *x, const struct axl_mac_spec *spec)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac *m = NULL;
+    cr_assert_eq(axl_mac_create(spec, &m, msg), AXL_OK, "%s", msg);
+    float *y = malloc((size_t)li->neurons * sizeof *y), *wv = malloc((size_t)c->nw * 4);
+    memcpy(wv, c->w, (size_t)c->nw * 4); /* fp32 membrane: the codes are the values */
+    struct axl_conv_args a = {
+        .n = 1, .c = w->c, .h = w->h, .w = w->w, .oc = w->oc, .kh = w->kh, .kw = w->kw,
+        .stride_h = w->stride_h, .stride_w = w->stride_w, .pad_t = w->pad_t, .pad_l = w->pad_l,
+        .pad_b = w->pad_b, .pad_r = w->pad_r, .dil_h = w->dil_h, .dil_w = w->dil_w,
+        .groups = w->groups, .x = x, .weight = wv, .y = y};
+    cr_assert_eq(axl_mac_conv2d(m, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
+    uint32_t *cur = malloc((size_t)li->neurons * 4);
+    memcpy(cur, y, (size_t)li->neurons * 4);
+    free(y), free(wv);
+    axl_mac_free(m);
+    return cur;
+}
+
 /* Simulates s on the first samples of x for T steps tracing layer k of
  * sample 1, and checks the trace against the reference step by step:
  * membranes bit for bit, spikes equal.  cur_of: the first layer under
- * direct coding in fp32, driven by the currents of sample 1.  The number of
- * mismatches (the first ten logged as errors when log is set). */
+ * direct coding in fp32, driven by the currents of sample 1 (exact: a loop
+ * written here; with a multiplier: the MAC engine with that spec).  The
+ * number of mismatches (the first ten logged as errors when log is set). */
 static int check_layer(const struct axl_graph *g, const struct axl_snn *s, size_t k,
                        const struct axl_tensor *x, int64_t T, const struct ref_arith *a, int log,
-                       int cur_of)
+                       const struct axl_mac_spec *cur_of)
 {
     struct axl_snn_layer_info li;
     struct axl_snn_layer_codes c;
@@ -106,7 +132,9 @@ static int check_layer(const struct axl_graph *g, const struct axl_snn *s, size_
     float *ro = malloc((size_t)(x->dims[0] * axl_snn_outputs(s)) * sizeof *ro);
     cr_assert_eq(axl_snn_simulate(s, x, &o, ro, NULL, NULL, msg), AXL_OK, "%s", msg);
     uint32_t *v = calloc((size_t)li.neurons, 4);
-    uint32_t *cur = cur_of ? direct_currents(&li, &c, &w, x->data + li.inputs) : NULL;
+    uint32_t *cur = !cur_of ? NULL
+                  : cur_of->mul ? mac_currents(&li, &c, &w, x->data + li.inputs, cur_of)
+                                : direct_currents(&li, &c, &w, x->data + li.inputs);
     int8_t *out = calloc((size_t)li.neurons, 1);
     int bad = 0, spikes = 0, inputs = cur != NULL;
     for (int64_t t = 0; t < T; t++) {
@@ -183,13 +211,49 @@ Test(snn, if_dynamics_match_a_reference_bit_for_bit)
     struct ref_arith a = {.f = {0}};
     axl_format_parse("fp32", &a.f, NULL);
     const char *names[] = {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"};
+    struct axl_mac_spec exact = {0};
     for (int i = 0; i < 5; i++) /* conv1: the analog input's current */
-        cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 24, &a, 1, i == 0), 0,
+        cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 24, &a, 1, i == 0 ? &exact : NULL), 0,
                      "%s", names[i]);
     cr_expect_eq(check_gate(g, s, layer_named(s, "/pool1/MaxPool"), &x, 24), 0);
     cr_expect_eq(check_gate(g, s, layer_named(s, "/pool2/MaxPool"), &x, 24), 0);
     axl_tensor_free(&x);
     axl_snn_free(s);
+    axl_graph_free(g);
+}
+
+/* --mul: the first layer's products through the multiplier (Mitchell's
+ * logarithmic one on e4m3 operands): its currents are the MAC engine's
+ * with that configuration, and they differ from the exact ones */
+Test(snn, first_layer_products_go_through_the_multiplier)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 32);
+    struct axl_snn_settings st;
+    axl_snn_defaults(&st);
+    st.mul = "fpmul_mitchell";
+    st.fmt_in = "e4m3";
+    struct axl_snn *s = convert(g, data, &st);
+    struct axl_tensor x = read_inputs(g, data, 2);
+    struct ref_arith a = {.f = {0}};
+    axl_format_parse("fp32", &a.f, NULL);
+    struct axl_mac_spec spec = {.mul = "fpmul_mitchell", .fmt_a = "e4m3"}, exact = {0};
+    size_t k = layer_named(s, "/conv1/Conv");
+    cr_expect_eq(check_layer(g, s, k, &x, 12, &a, 1, &spec), 0);
+    cr_expect_gt(check_layer(g, s, k, &x, 12, &a, 0, &exact), 0);
+    char d[256];
+    axl_snn_describe(s, d, sizeof d);
+    cr_expect(strstr(d, "fpmul_mitchell in e4m3"), "%s", d);
+    axl_tensor_free(&x);
+    axl_snn_free(s);
+    /* Bernoulli input spikes have no products to approximate */
+    char msg[AXL_MSG_LEN];
+    struct axl_dataset *ds = NULL;
+    cr_assert_eq(axl_dataset_open(data, g, &ds, msg), AXL_OK, "%s", msg);
+    st.coding = AXL_SNN_CODING_BERNOULLI;
+    cr_expect_eq(axl_snn_convert(g, ds, &st, &s, msg), AXL_ERR_INVALID);
+    cr_expect(strstr(msg, "direct coding") && !s, "%s", msg);
+    axl_dataset_close(ds);
     axl_graph_free(g);
 }
 
@@ -216,10 +280,10 @@ Test(snn, leaky_if_dynamics_match_a_reference_bit_for_bit)
         struct ref_arith a = {.plus_one = intmem, .leak = 0.125};
         axl_format_parse(intmem ? "int16" : "fp32", &a.f, NULL);
         for (int i = 0; i < 4; i++)
-            cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 20, &a, 1, 0), 0,
+            cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 20, &a, 1, NULL), 0,
                          "%s, %s membrane", names[i], intmem ? "int16" : "fp32");
         a.leak = 0; /* the leak does change the membranes */
-        cr_expect_gt(check_layer(g, s, layer_named(s, "/conv2/Conv"), &x, 20, &a, 0, 0), 0);
+        cr_expect_gt(check_layer(g, s, layer_named(s, "/conv2/Conv"), &x, 20, &a, 0, NULL), 0);
         axl_tensor_free(&x);
         axl_snn_free(s);
     }
@@ -320,11 +384,11 @@ Test(snn, every_membrane_add_goes_through_the_adder)
         struct ref_arith a = {.plus_one = plus};
         axl_format_parse("int16", &a.f, NULL);
         for (int i = 0; i < 5; i++)
-            cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 16, &a, 1, 0), 0,
+            cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 16, &a, 1, NULL), 0,
                          "%s with %s", names[i], plus ? "add_plus1" : "add_exact");
         if (plus) { /* the reference does see the difference */
             a.plus_one = 0;
-            cr_expect_gt(check_layer(g, s, layer_named(s, "/fc1/Gemm"), &x, 16, &a, 0, 0), 0);
+            cr_expect_gt(check_layer(g, s, layer_named(s, "/fc1/Gemm"), &x, 16, &a, 0, NULL), 0);
         }
         axl_tensor_free(&x);
         axl_snn_free(s);

@@ -21,6 +21,7 @@ static void usage(FILE *o)
         "                 [--format-w FMT] [--percentile P] [--calib-limit N]\n"
         "                 [--reset subtract|zero] [--coding direct|bernoulli] [--seed S]\n"
         "                 [--leak F] [--readout membrane|spikes]\n"
+        "                 [--mul DESIGN|FILE.c|TABLE.h5 [--param N=V]...] [--format FMT]\n"
         "                 [--kernel event|dense|auto] [--max-steps T] [--batch N] [--limit N]\n"
         "                 [--report R.json] [--save-outputs OUT.h5] [--quiet]\n\n"
         "Converts the ReLU network into integrate-and-fire neurons (Diehl et al. 2015,\n"
@@ -43,6 +44,9 @@ static void usage(FILE *o)
         "                     fraction F (an add of -F*v through the adder); default 0\n"
         "  --readout          membrane (default): the last layer's membrane potential;\n"
         "                     spikes: its neurons fire too, the output is their count\n"
+        "  --mul DESIGN       the first layer's analog products (direct coding) through\n"
+        "                     this multiplier, operands in --format FMT (default fp32),\n"
+        "                     summed in float32, as axlut run does; default exact\n"
         "  --save-outputs F   HDF5: /outputs/snn_T<T> (the readout at each T) and\n"
         "                     /outputs/ann (the ANN's outputs), [samples][classes]\n"
         "  --coding           direct (default): the analog input as a current every step;\n"
@@ -128,6 +132,15 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
     else if (!strcmp(a, "--acc-format")) r->s.fmt_acc = v;
     else if (!strcmp(a, "--format-w")) r->s.fmt_w = v;
     else if (!strcmp(a, "--add")) r->s.add = v;
+    else if (!strcmp(a, "--mul")) r->s.mul = v;
+    else if (!strcmp(a, "--format")) r->s.fmt_in = v;
+    else if (!strcmp(a, "--param")) {
+        if (r->s.n_mul_params == AXL_DESIGN_MAX_PARAMS)
+            rc = CLI_USAGE, fprintf(stderr, "axlut snn: at most %d --param\n",
+                                    AXL_DESIGN_MAX_PARAMS);
+        else
+            r->s.mul_params[r->s.n_mul_params++] = v;
+    }
     else if (!strcmp(a, "--add-param")) {
         if (r->s.n_add_params == AXL_DESIGN_MAX_PARAMS)
             rc = CLI_USAGE, fprintf(stderr, "axlut snn: at most %d --add-param\n",

@@ -55,7 +55,7 @@ enum axl_status axl_snn_check(const struct axl_graph *g, char *msg)
     return st;
 }
 
-static void describe(struct axl_snn *s)
+static void describe(struct axl_snn *s, const struct axl_snn_settings *st)
 {
     char add[96] = "exact";
     const struct snn_arith *a = &s->ar;
@@ -70,9 +70,21 @@ static void describe(struct axl_snn *s)
     char leak[32] = "";
     if (s->leak > 0)
         snprintf(leak, sizeof leak, ", leak %g", s->leak);
-    snprintf(s->desc, sizeof s->desc, "membrane %s, add=%s, weights %s, reset %s%s, %s coding, "
+    char mul[128] = "";
+    if (st->mul || st->fmt_in) {
+        size_t n = (size_t)snprintf(mul, sizeof mul, ", input products %s", st->mul ? st->mul
+                                                                                    : "exact");
+        for (int i = 0; i < st->n_mul_params && n < sizeof mul; i++)
+            n += (size_t)snprintf(mul + n, sizeof mul - n, "%s%s", i ? "," : "(",
+                                  st->mul_params[i]);
+        if (st->n_mul_params && n < sizeof mul)
+            n += (size_t)snprintf(mul + n, sizeof mul - n, ")");
+        if (n < sizeof mul)
+            snprintf(mul + n, sizeof mul - n, " in %s", st->fmt_in ? st->fmt_in : "fp32");
+    }
+    snprintf(s->desc, sizeof s->desc, "membrane %s, add=%s, weights %s, reset %s%s, %s coding%s, "
              "%s readout", a->facc.name, add, s->fw.name, axl_snn_reset_name(s->reset), leak,
-             axl_snn_coding_name(s->coding), axl_snn_readout_name(s->readout));
+             axl_snn_coding_name(s->coding), mul, axl_snn_readout_name(s->readout));
 }
 
 enum axl_status axl_snn_convert(const struct axl_graph *g, struct axl_dataset *calib,
@@ -107,6 +119,15 @@ enum axl_status axl_snn_convert(const struct axl_graph *g, struct axl_dataset *c
     s->readout = st.readout;
     struct axl_mac_spec exact;
     memset(&exact, 0, sizeof exact);
+    exact.mul = st.mul;
+    exact.fmt_a = st.fmt_in;
+    for (int i = 0; i < st.n_mul_params && i < AXL_MAC_MAX_PARAMS; i++)
+        exact.mul_params[exact.n_mul_params++] = st.mul_params[i];
+    if ((st.mul || st.fmt_in) && st.coding != AXL_SNN_CODING_DIRECT) {
+        axl_snn_free(s);
+        return axl_msgf(msg, AXL_ERR_INVALID, "a multiplier or input format for the first "
+                        "layer's products needs direct coding (input spikes have no products)");
+    }
     enum axl_status rc;
     if ((rc = snn_bind_arith(s, &st, msg)) != AXL_OK ||
         (rc = snn_build_layers(g, s, msg)) != AXL_OK ||
@@ -116,7 +137,7 @@ enum axl_status axl_snn_convert(const struct axl_graph *g, struct axl_dataset *c
         axl_snn_free(s);
         return rc;
     }
-    describe(s);
+    describe(s, &st);
     *out = s;
     return AXL_OK;
 }

@@ -60,7 +60,9 @@
  *      coding an input spike may be negative: ADD(v_j, -w_ji));
  *      the first layer under direct coding instead gets its analog input
  *      current I_j = sum_i w_ji x_i, computed once per sample by the MAC
- *      engine's exact float32 configuration: v_j = ADD(v_j, I_j);
+ *      engine (exact float32, or the products through the multiplier
+ *      design `mul` on operands in fmt_in, summed in float32):
+ *      v_j = ADD(v_j, I_j);
  *      a projection into an Add's membrane does these adds there (the
  *      branches in execution order, the identity shortcut last: the Add's
  *      own step) and has no neurons;
@@ -153,6 +155,14 @@ struct axl_snn_settings {
     int64_t max_steps;      /* intN membranes: the readout's range covers this many
                                steps; 64 */
     double leak;            /* leaky IF: the fraction F in [0, 1) lost per step; 0 */
+    /* direct coding: the first layer's analog products w_ji x_i through this
+     * multiplier (as axlut run's --mul: built-in, "file.c" or table "file.h5")
+     * with x and w encoded in fmt_in (NULL: fp32), summed in exact float32
+     * by the MAC engine; NULL: exact float32 products */
+    const char *mul;
+    const char *mul_params[AXL_DESIGN_MAX_PARAMS];
+    int n_mul_params;
+    const char *fmt_in;
     enum axl_snn_readout readout;
 };
 void axl_snn_defaults(struct axl_snn_settings *s);
