@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axlut/layers.h"
 #include "axlut/snn.h"
 #include "axlut/train.h"
 #include "model_fixtures.h"
@@ -213,8 +214,8 @@ Test(snn, if_dynamics_match_a_reference_bit_for_bit)
     const char *names[] = {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"};
     struct axl_mac_spec exact = {0};
     for (int i = 0; i < 5; i++) /* conv1: the analog input's current */
-        cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 24, &a, 1, i == 0 ? &exact : NULL), 0,
-                     "%s", names[i]);
+        cr_expect_eq(check_layer(g, s, layer_named(s, names[i]), &x, 24, &a, 1,
+                                 i == 0 ? &exact : NULL), 0, "%s", names[i]);
     cr_expect_eq(check_gate(g, s, layer_named(s, "/pool1/MaxPool"), &x, 24), 0);
     cr_expect_eq(check_gate(g, s, layer_named(s, "/pool2/MaxPool"), &x, 24), 0);
     axl_tensor_free(&x);
@@ -254,6 +255,62 @@ Test(snn, first_layer_products_go_through_the_multiplier)
     cr_expect_eq(axl_snn_convert(g, ds, &st, &s, msg), AXL_ERR_INVALID);
     cr_expect(strstr(msg, "direct coding") && !s, "%s", msg);
     axl_dataset_close(ds);
+    axl_graph_free(g);
+}
+
+/* --config: per-layer arithmetic in axlut run's language; every layer
+ * matches a reference in its own arithmetic, bit for bit (the +1 adder in
+ * one layer only), and a rule naming no layer is refused */
+Test(snn, a_layer_configuration_sets_each_layers_arithmetic)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 32);
+    const char *src = path_in(g_dir, "add_plus1.c"), *cfg = path_in(g_dir, "cfg.json");
+    FILE *f = fopen(src, "w");
+    cr_assert(f && fputs(k_plus1, f) >= 0 && fclose(f) == 0);
+    cr_assert((f = fopen(cfg, "w")));
+    fprintf(f, "{\"layers\": [{\"match\": \"/fc1/Gemm\", \"add\": \"%s\"},\n"
+               "  {\"match\": \"/conv2/Conv\", \"exact\": true}]}\n", src);
+    cr_assert(fclose(f) == 0);
+    char msg[AXL_MSG_LEN];
+    struct axl_layers *layers = NULL;
+    cr_assert_eq(axl_layers_load_json(cfg, &layers, msg), AXL_OK, "%s", msg);
+    /* the default: int16 membranes, add_exact (axlut snn's --acc-format does this) */
+    cr_assert_eq(axl_layers_set_default(layers, "acc-format", "int16", msg), AXL_OK, "%s", msg);
+    struct axl_snn_settings st;
+    axl_snn_defaults(&st);
+    st.fmt_acc = "int16"; /* add_exact elsewhere */
+    st.coding = AXL_SNN_CODING_BERNOULLI;
+    st.config = layers;
+    struct axl_snn *s = convert(g, data, &st);
+    struct axl_tensor x = read_inputs(g, data, 2);
+    struct ref_arith i16 = {.f = {0}}, i16p = {.plus_one = 1}, f32 = {.f = {0}};
+    axl_format_parse("int16", &i16.f, NULL);
+    axl_format_parse("int16", &i16p.f, NULL);
+    axl_format_parse("fp32", &f32.f, NULL);
+    const char *names[] = {"/conv1/Conv", "/conv2/Conv", "/fc1/Gemm", "/fc2/Gemm", "/fc3/Gemm"};
+    const struct ref_arith *want[] = {&i16, &f32, &i16p, &i16, &i16};
+    for (int i = 0; i < 5; i++) {
+        size_t k = layer_named(s, names[i]);
+        struct axl_snn_layer_codes c;
+        axl_snn_layer_codes(s, k, &c);
+        cr_expect_eq(c.facc.bits, want[i]->f.bits, "%s: membrane %s", names[i], c.facc.name);
+        cr_expect_eq(check_layer(g, s, k, &x, 16, want[i], 1, NULL), 0, "%s", names[i]);
+    }
+    axl_tensor_free(&x);
+    axl_snn_free(s);
+    axl_layers_free(layers);
+    cr_assert((f = fopen(cfg, "w")));
+    fputs("{\"layers\": [{\"match\": \"/fc9/Gemm\", \"add\": \"loa\"}]}\n", f);
+    cr_assert(fclose(f) == 0);
+    cr_assert_eq(axl_layers_load_json(cfg, &layers, msg), AXL_OK, "%s", msg);
+    struct axl_dataset *d = NULL;
+    cr_assert_eq(axl_dataset_open(data, g, &d, msg), AXL_OK, "%s", msg);
+    st.config = layers;
+    cr_expect_eq(axl_snn_convert(g, d, &st, &s, msg), AXL_ERR_INVALID);
+    cr_expect(strstr(msg, "/fc9/Gemm") && !s, "%s", msg);
+    axl_dataset_close(d);
+    axl_layers_free(layers);
     axl_graph_free(g);
 }
 

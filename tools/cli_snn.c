@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "axlut/graph.h"
+#include "axlut/layers.h"
 #include "axlut/snn.h"
 #include "cli.h"
 
@@ -22,6 +23,7 @@ static void usage(FILE *o)
         "                 [--reset subtract|zero] [--coding direct|bernoulli] [--seed S]\n"
         "                 [--leak F] [--readout membrane|spikes]\n"
         "                 [--mul DESIGN|FILE.c|TABLE.h5 [--param N=V]...] [--format FMT]\n"
+        "                 [--config LAYERS.json]\n"
         "                 [--kernel event|dense|auto] [--max-steps T] [--batch N] [--limit N]\n"
         "                 [--report R.json] [--save-outputs OUT.h5] [--quiet]\n\n"
         "Converts the ReLU network into integrate-and-fire neurons (Diehl et al. 2015,\n"
@@ -47,6 +49,10 @@ static void usage(FILE *o)
         "  --mul DESIGN       the first layer's analog products (direct coding) through\n"
         "                     this multiplier, operands in --format FMT (default fp32),\n"
         "                     summed in float32, as axlut run does; default exact\n"
+        "  --config F.json    per-layer arithmetic in axlut run's language (docs/CONFIG.md):\n"
+        "                     a layer's add, add_params, acc_format, format_w; the first\n"
+        "                     layer's mul, params, format its input products; --acc-format,\n"
+        "                     --add, --add-param, --format-w set the file's default\n"
         "  --save-outputs F   HDF5: /outputs/snn_T<T> (the readout at each T) and\n"
         "                     /outputs/ann (the ANN's outputs), [samples][classes]\n"
         "  --coding           direct (default): the analog input as a current every step;\n"
@@ -60,7 +66,7 @@ static void usage(FILE *o)
 }
 
 struct snn_args {
-    const char *model, *data, *calib, *report;
+    const char *model, *data, *calib, *report, *config;
     int quiet;
     struct axl_snn_settings s;
     struct axl_snn_eval e;
@@ -127,6 +133,7 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
     if (!strcmp(a, "--data")) r->data = v;
     else if (!strcmp(a, "--calib")) r->calib = v;
     else if (!strcmp(a, "--report")) r->report = v;
+    else if (!strcmp(a, "--config")) r->config = v;
     else if (!strcmp(a, "--save-outputs")) r->e.save_outputs = v;
     else if (!strcmp(a, "--steps")) rc = parse_steps(v, r);
     else if (!strcmp(a, "--acc-format")) r->s.fmt_acc = v;
@@ -263,6 +270,21 @@ static void print_report(const struct axl_snn_report *r)
     printf("time: SNN %.2f s, ANN %.2f s\n", r->seconds, r->ann_seconds);
 }
 
+/* the configuration file, its default completed by the command line's
+ * membrane options (as axlut run's options set its default) */
+static enum axl_status load_config(const struct snn_args *ra, struct axl_layers **cfg, char *msg)
+{
+    enum axl_status st = axl_layers_load_json(ra->config, cfg, msg);
+    const char *keys[] = {"acc-format", "add", "format-w"};
+    const char *vals[] = {ra->s.fmt_acc, ra->s.add, ra->s.fmt_w};
+    for (int i = 0; st == AXL_OK && i < 3; i++)
+        if (vals[i])
+            st = axl_layers_set_default(*cfg, keys[i], vals[i], msg);
+    for (int i = 0; st == AXL_OK && i < ra->s.n_add_params; i++)
+        st = axl_layers_set_default(*cfg, "add-param", ra->s.add_params[i], msg);
+    return st;
+}
+
 int cli_snn(int argc, char **argv)
 {
     struct snn_args ra;
@@ -273,17 +295,21 @@ int cli_snn(int argc, char **argv)
     struct axl_graph *g = NULL;
     struct axl_dataset *data = NULL, *calib = NULL;
     struct axl_snn *snn = NULL;
+    struct axl_layers *cfg = NULL;
     struct axl_snn_report rep;
     memset(&rep, 0, sizeof rep);
     enum axl_status st;
     if (cli_input_file("axlut snn", ra.model) || cli_input_file("axlut snn", ra.data) ||
         cli_input_file("axlut snn", ra.calib))
         return CLI_USAGE;
-    if ((st = axl_graph_load(ra.model, &g, msg)) != AXL_OK ||
+    if (ra.config && cli_input_file("axlut snn", ra.config))
+        return CLI_USAGE;
+    if ((ra.config && (st = load_config(&ra, &cfg, msg)) != AXL_OK) ||
+        (st = axl_graph_load(ra.model, &g, msg)) != AXL_OK ||
         (st = axl_snn_check(g, msg)) != AXL_OK ||
         (st = axl_dataset_open(ra.calib, g, &calib, msg)) != AXL_OK ||
         (st = axl_dataset_open(ra.data, g, &data, msg)) != AXL_OK ||
-        (st = axl_snn_convert(g, calib, &ra.s, &snn, msg)) != AXL_OK) {
+        ((ra.s.config = cfg), (st = axl_snn_convert(g, calib, &ra.s, &snn, msg)) != AXL_OK)) {
         fprintf(stderr, "axlut snn: %s\n", msg);
         rc = st == AXL_ERR_NOMEM ? CLI_FAIL : CLI_USAGE;
         goto done;
@@ -306,6 +332,7 @@ int cli_snn(int argc, char **argv)
 done:
     axl_snn_report_free(&rep);
     axl_snn_free(snn);
+    axl_layers_free(cfg);
     axl_dataset_close(data);
     axl_dataset_close(calib);
     axl_graph_free(g);

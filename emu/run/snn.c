@@ -67,10 +67,12 @@ static void describe(struct axl_snn *s, const struct axl_snn_settings *st)
         if (a->d->nparams && n < sizeof add)
             snprintf(add + n, sizeof add - n, ")");
     }
-    char leak[32] = "";
+    char leak[64] = "";
     if (s->leak > 0)
         snprintf(leak, sizeof leak, ", leak %g", s->leak);
     char mul[128] = "";
+    if (st->config)
+        snprintf(leak + strlen(leak), sizeof leak - strlen(leak), ", per-layer config");
     if (st->mul || st->fmt_in) {
         size_t n = (size_t)snprintf(mul, sizeof mul, ", input products %s", st->mul ? st->mul
                                                                                     : "exact");
@@ -131,6 +133,7 @@ enum axl_status axl_snn_convert(const struct axl_graph *g, struct axl_dataset *c
     enum axl_status rc;
     if ((rc = snn_bind_arith(s, &st, msg)) != AXL_OK ||
         (rc = snn_build_layers(g, s, msg)) != AXL_OK ||
+        (rc = snn_bind_layers(s, &st, &exact, msg)) != AXL_OK ||
         (rc = axl_mac_create(&exact, &s->exact, msg)) != AXL_OK ||
         (rc = snn_calibrate(s, g, calib, &st, msg)) != AXL_OK ||
         (rc = snn_encode(s, &st, msg)) != AXL_OK) {
@@ -174,7 +177,7 @@ void axl_snn_layer_codes(const struct axl_snn *s, size_t i, struct axl_snn_layer
 {
     const struct snn_layer *l = &s->L[i];
     memset(out, 0, sizeof *out);
-    out->facc = s->ar.facc;
+    out->facc = snn_ar(s, l)->facc;
     out->w = l->wc;
     out->nw = l->wc ? l->nwc : 0;
     out->b = l->bc;

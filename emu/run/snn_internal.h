@@ -58,6 +58,8 @@ struct snn_layer {
     int64_t *srcs;             /* a concat: its sources, in order */
     int nsrc;
     int64_t bias_per;          /* neurons sharing one bias (conv: OH x OW) */
+    struct snn_arith ar;       /* its membrane's arithmetic (a projection: its Add's) */
+    struct axl_format fw;      /* its weight format */
     int64_t node, calib_node;  /* exposed nodes: the synapses', the calibrated output's */
     int64_t n_in, n_out;       /* per sample */
     struct axl_window win;     /* conv and pools */
@@ -89,6 +91,7 @@ struct axl_snn {
     struct snn_arith ar;
     struct axl_format fw;
     struct axl_user_design *user;
+    char user_path[1024];
     enum axl_snn_reset reset;
     enum axl_snn_coding coding;
     uint64_t seed;
@@ -117,12 +120,22 @@ enum axl_status snn_calibrate(struct axl_snn *s, const struct axl_graph *g,
 enum axl_status snn_build_layers(const struct axl_graph *g, struct axl_snn *s, char *msg);
 /* snn_encode.c: the arithmetic bound, then every layer normalised and encoded */
 enum axl_status snn_bind_arith(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
+/* snn_arith.c: every layer's arithmetic (the settings', or the
+ * configuration's rules), and the first layer's multiplier into *first */
+enum axl_status snn_bind_layers(struct axl_snn *s, const struct axl_snn_settings *st,
+                                struct axl_mac_spec *first, char *msg);
 enum axl_status snn_encode(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
 void snn_layer_free(struct snn_layer *l);
 /* the layer whose membrane l's synaptic adds go to */
 static inline int64_t snn_owner(const struct axl_snn *s, const struct snn_layer *l)
 {
     return l->into >= 0 ? l->into : (int64_t)(l - s->L);
+}
+
+/* the arithmetic of the membrane l's adds go to */
+static inline const struct snn_arith *snn_ar(const struct axl_snn *s, const struct snn_layer *l)
+{
+    return &s->L[snn_owner(s, l)].ar;
 }
 
 #endif

@@ -190,7 +190,7 @@ static void maxpool_gate(const struct snn_layer *l, struct spikes in, int32_t *c
 static void neurons(const struct axl_snn *S, const struct snn_layer *l, uint32_t *v, int8_t *s,
                     int32_t *idx, int64_t *n)
 {
-    const struct snn_arith *a = &S->ar;
+    const struct snn_arith *a = &l->ar;
     int64_t per = l->bias_per;
     if (l->bc)
         for (int64_t j = 0; j < l->n_out; j++)
@@ -333,7 +333,7 @@ static int64_t layer_step(const struct axl_snn *S, size_t k, enum axl_snn_kernel
                           const uint32_t *cur, struct sim_state *t)
 {
     const struct snn_layer *l = &S->L[k];
-    const struct snn_arith *a = &S->ar;
+    const struct snn_arith *a = snn_ar(S, l);
     struct spikes in = spikes_of(l, t);
     if (l->kind == AXL_SNN_MAXPOOL) {
         maxpool_gate(l, in, t->cnt[k], t->s[k], t->idx[k], &t->n[k]);
@@ -365,10 +365,10 @@ static int64_t layer_step(const struct axl_snn *S, size_t k, enum axl_snn_kernel
 /* the leak of every IF membrane: v = ADD(v, enc(-F v)) */
 static void leak(const struct axl_snn *S, struct sim_state *t)
 {
-    const struct snn_arith *a = &S->ar;
     float f = -(float)S->leak;
     for (size_t k = 0; k < S->n; k++) {
         uint32_t *v = t->v[k];
+        const struct snn_arith *a = &S->L[k].ar;
         if (!v || !S->L[k].spiking)
             continue;
         for (int64_t j = 0; j < S->L[k].n_out; j++) {
@@ -439,7 +439,7 @@ static void sim_sample(const struct axl_snn *S, const struct axl_snn_sim *o, con
             float *out = readout + ((int64_t)r * batch + b) * ro->n_out;
             for (int64_t j = 0; j < ro->n_out; j++)
                 out[j] = ro->spiking ? (float)t->fired[S->n - 1][j]
-                                     : axl_format_decode(&S->ar.facc, t->v[S->n - 1][j]) *
+                                     : axl_format_decode(&ro->ar.facc, t->v[S->n - 1][j]) *
                                            ro->scale;
             for (int64_t k = 0; k < nl; k++) {
                 counts[((int64_t)r * 2 + 0) * nl + k] = spk[k];
@@ -478,7 +478,8 @@ static enum axl_status currents(const struct axl_snn *S, const struct axl_tensor
         st = axl_mac_gemm(S->exact, AXL_BACKEND_CPU, &g, msg);
     }
     for (int64_t p = 0; st == AXL_OK && p < B * N; p++)
-        cur[p] = axl_format_encode(&S->ar.facc, y[p] / l->scale, AXL_ROUND_NEAREST_EVEN, 0);
+        cur[p] = axl_format_encode(&snn_ar(S, l)->facc, y[p] / l->scale, AXL_ROUND_NEAREST_EVEN,
+                                   0);
     free(y);
     return st;
 }

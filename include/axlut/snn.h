@@ -104,6 +104,8 @@
 extern "C" {
 #endif
 
+struct axl_layers;
+
 /* Stored in reports: only grow. */
 enum axl_snn_reset { AXL_SNN_RESET_SUBTRACT = 0, AXL_SNN_RESET_ZERO = 1 };
 /* direct: the analog input as a current every step; bernoulli: each input
@@ -164,6 +166,17 @@ struct axl_snn_settings {
     int n_mul_params;
     const char *fmt_in;
     enum axl_snn_readout readout;
+    /* per-layer arithmetic in axlut run's configuration language
+     * (layers.h, docs/CONFIG.md), or NULL.  With one, it alone decides
+     * which layers are approximate, as in axlut run: a layer (named by its
+     * synapses' node, or an Add's / pool's node) that its default and rules
+     * leave exact is fp32 with exact adds; otherwise its resolved add,
+     * add_params, acc_format and format_w (else format) are its adder,
+     * membrane format and weight format, a field left empty falling back
+     * to the settings'.  The first layer's mul, params and format, when it
+     * gives a mul, are its input products'.  A projection takes its Add's.
+     * Read during axl_snn_convert only. */
+    const struct axl_layers *config;
 };
 void axl_snn_defaults(struct axl_snn_settings *s);
 

@@ -77,6 +77,18 @@ Test(cli_snn, converts_evaluates_and_reports)
             "'%s/r2.json' && grep -q '\"kernel\": \"auto\"' '%s/r2.json'", g_dir, g_dir, g_dir,
             g_dir, g_dir);
     cr_assert_eq(rc, 0, "the leak, readout, kernel or rate error is missing from the output");
+    /* a layer configuration: fc1 in an int16 membrane with LOA, the rest as the options say */
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/cfg.json", g_dir);
+    FILE *f = fopen(cfg, "w");
+    cr_assert(f && fputs("{\"layers\": [{\"match\": \"/fc1/Gemm\", \"acc_format\": \"int16\", "
+                         "\"add\": \"loa\", \"add_params\": {\"k\": 3}}]}\n", f) >= 0 &&
+              fclose(f) == 0);
+    rc = e2e_sh("out3.txt", err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 "
+                "--acc-format fp16 --config '%s' --limit 10", g_axlut, g_lenet, d, d, cfg);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = sh(err, sizeof err, "grep -q 'per-layer config' '%s/out3.txt'", g_dir);
+    cr_assert_eq(rc, 0, "the configuration is not named in the output");
 }
 
 Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
@@ -115,6 +127,16 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
             "'%s/bad.json'", g_axlut, mbv2, d, d, g_dir);
     cr_expect_eq(rc, 2);
     cr_expect(strstr(err, "(Clip)") && strstr(err, "node '") && lines(err) == 1, "%s", err);
+    /* a layer configuration whose rule names no layer */
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/cfg.json", g_dir);
+    FILE *f = fopen(cfg, "w");
+    cr_assert(f && fputs("{\"layers\": [{\"match\": \"/fc9/Gemm\", \"add\": \"loa\"}]}\n",
+                         f) >= 0 && fclose(f) == 0);
+    rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 --config '%s' "
+            "--acc-format int16 --report '%s/bad.json'", g_axlut, g_lenet, d, d, cfg, g_dir);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(err, "/fc9/Gemm") && lines(err) == 1, "%s", err);
     /* missing arguments */
     rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --steps 8", g_axlut, g_lenet, d);
     cr_expect_eq(rc, 2);
