@@ -30,12 +30,14 @@ struct tally {
     double *rerr, *ann_sum; /* [nsteps][layers], [layers] */
     struct axl_outputs *save; /* or NULL */
     int64_t total;
+    int64_t *seen; /* [layers]: batches whose ANN activation was captured */
+    int64_t batches;
 };
 
 static void tally_free(struct tally *t)
 {
     free(t->right), free(t->agree), free(t->spikes), free(t->adds), free(t->readout);
-    free(t->rerr), free(t->ann_sum);
+    free(t->rerr), free(t->ann_sum), free(t->seen);
 }
 
 /* has a rate of its own to compare with the ANN's activation */
@@ -131,6 +133,8 @@ static enum axl_status eval_batch(const struct axl_snn *s, const struct axl_grap
         st = axl_snn_simulate(s, &in, &so, t->readout, sp, ad, msg);
     for (int64_t k = 0; st == AXL_OK && k < o->nsteps * nl; k++)
         t->rerr[k] += rerr[k];
+    for (int64_t k = 0; st == AXL_OK && k < nl; k++)
+        t->seen[k] += ann[k] != NULL;
     if (st == AXL_OK && t->save)
         st = save_batch(t, o, &out, start, nb, axl_snn_outputs(s), msg);
     r->ann_seconds += t1 - t0;
@@ -193,13 +197,14 @@ static void report_finish(const struct axl_snn *s, const int64_t *steps, const s
             double neurons = (double)s->L[k].n_out;
             r->layers[k].rate[i] = (double)t->spikes[i * nl + k] / (neurons * steps[i] * n);
             r->layers[k].synops[i] = (double)t->adds[i * nl + k] / n;
-            r->layers[k].rate_err[i] = has_rate(&s->L[k]) ? t->rerr[i * nl + k] / (neurons * n)
-                                                          : nan;
+            /* NaN where the ANN's activation was not seen in every batch */
+            r->layers[k].rate_err[i] = has_rate(&s->L[k]) && t->seen[k] == t->batches
+                                           ? t->rerr[i * nl + k] / (neurons * n) : nan;
         }
     }
     for (int64_t k = 0; k < nl; k++)
-        r->layers[k].ann_mean = has_rate(&s->L[k]) ? t->ann_sum[k] / ((double)s->L[k].n_out * n)
-                                                   : nan;
+        r->layers[k].ann_mean = has_rate(&s->L[k]) && t->seen[k] == t->batches
+                                    ? t->ann_sum[k] / ((double)s->L[k].n_out * n) : nan;
 }
 
 enum axl_status axl_snn_evaluate(const struct axl_snn *s, const struct axl_graph *g,
@@ -233,9 +238,11 @@ enum axl_status axl_snn_evaluate(const struct axl_snn *s, const struct axl_graph
                       calloc((size_t)(nsteps * nl), sizeof(int64_t)),
                       malloc((size_t)(nsteps * batch * C) * sizeof(float)),
                       calloc((size_t)(nsteps * nl), sizeof(double)),
-                      calloc((size_t)nl, sizeof(double)), NULL, 0};
+                      calloc((size_t)nl, sizeof(double)), NULL, 0,
+                      calloc((size_t)nl + 1, sizeof(int64_t)), 0};
     t.total = total;
-    if (!t.right || !t.agree || !t.spikes || !t.adds || !t.readout || !t.rerr || !t.ann_sum)
+    if (!t.right || !t.agree || !t.spikes || !t.adds || !t.readout || !t.rerr || !t.ann_sum ||
+        !t.seen)
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     else
         st = report_init(s, nsteps, r, msg);
@@ -246,6 +253,7 @@ enum axl_status axl_snn_evaluate(const struct axl_snn *s, const struct axl_graph
         int64_t nb = total - start < batch ? total - start : batch;
         o.first_index = start;
         st = eval_batch(s, g, d, &o, start, nb, &t, r, msg);
+        t.batches++;
         r->samples += st == AXL_OK ? nb : 0;
         if (st == AXL_OK && ev.progress)
             ev.progress(ev.progress_user, start + nb, total);

@@ -115,8 +115,10 @@ enum axl_snn_reset { AXL_SNN_RESET_SUBTRACT = 0, AXL_SNN_RESET_ZERO = 1 };
  * or device */
 enum axl_snn_coding { AXL_SNN_CODING_DIRECT = 0, AXL_SNN_CODING_BERNOULLI = 1 };
 /* auto: per layer and step, the dense kernel when more than a quarter of
- * the layer's inputs spiked (a scattered fan-out then costs more than a
- * gated sweep), else the event-driven one; the bits do not depend on it */
+ * the layer's inputs spiked, else the event-driven one (a heuristic: at
+ * high firing a gated sweep wastes few visits while the scatter's index
+ * arithmetic stays; BENCHMARKS.md measures the three); the bits do not
+ * depend on the kernel */
 enum axl_snn_kernel { AXL_SNN_KERNEL_EVENT = 0, AXL_SNN_KERNEL_DENSE = 1, AXL_SNN_KERNEL_AUTO = 2 };
 enum axl_snn_layer_kind {
     AXL_SNN_CONV = 0,
@@ -230,8 +232,9 @@ struct axl_snn_layer_codes {
     uint32_t theta, neg_theta;
 };
 void axl_snn_layer_codes(const struct axl_snn *s, size_t i, struct axl_snn_layer_codes *out);
-/* ADD of the membrane arithmetic: ADD(x, y) on codes of the membrane format,
- * as every membrane update does it. */
+/* ADD of the settings' membrane arithmetic: ADD(x, y) on codes of the
+ * membrane format, as every membrane update does it (a layer given its own
+ * by a configuration uses that one). */
 uint32_t axl_snn_add(const struct axl_snn *s, uint32_t x, uint32_t y);
 
 /* The per-step record of one layer for one sample of a simulation. */
@@ -261,7 +264,8 @@ struct axl_snn_sim {
 
 /* Simulate the samples of input (the graph's input shape, first axis the
  * sample) for steps[nsteps - 1] steps.  readout: [nsteps][batch][outputs]
- * decoded membranes of the readout at each listed step.  spikes and adds
+ * decoded membranes of the readout at each listed step (its spike counts
+ * with the spike readout).  spikes and adds
  * (may be NULL): [nsteps][layers], cumulative up to each listed step,
  * summed over the batch: the spikes each layer emitted and the synaptic
  * adds (spikes x fan-out; direct coding's first layer: one current add per
