@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "axlut/graph.h"
+#include "axlut/layers.h"
 #include "axlut/snn.h"
 #include "cli.h"
 
@@ -20,14 +21,18 @@ static void usage(FILE *o)
         "                 [--acc-format FMT] [--add DESIGN|FILE.c [--add-param N=V]...]\n"
         "                 [--format-w FMT] [--percentile P] [--calib-limit N]\n"
         "                 [--reset subtract|zero] [--coding direct|bernoulli] [--seed S]\n"
-        "                 [--kernel event|dense] [--max-steps T] [--batch N] [--limit N]\n"
-        "                 [--report R.json] [--quiet]\n\n"
+        "                 [--leak F] [--readout membrane|spikes]\n"
+        "                 [--mul DESIGN|FILE.c|TABLE.h5 [--param N=V]...] [--format FMT]\n"
+        "                 [--config LAYERS.json]\n"
+        "                 [--kernel event|dense|auto] [--max-steps T] [--batch N] [--limit N]\n"
+        "                 [--report R.json] [--save-outputs OUT.h5] [--quiet]\n\n"
         "Converts the ReLU network into integrate-and-fire neurons (Diehl et al. 2015,\n"
         "Rueckauer et al. 2017): weights normalised by the P-th percentile (default\n"
         "99.9) of each layer's activations over the calibration set, threshold 1, reset\n"
         "by subtraction; MaxPool as a gate passing the spikes of the most active input;\n"
-        "the last layer's membrane potential is the output.  One simulation to the\n"
-        "largest T gives top-1 and agreement with the ANN at every T listed.\n\n"
+        "residual Adds and Concats with balanced scales (Hu et al. 2021); the last\n"
+        "layer's membrane potential (or spike count) is the output.  One simulation to\n"
+        "the largest T gives top-1 and agreement with the ANN at every T listed.\n\n"
         "  --acc-format FMT   membrane format: fp32 (default), fp16, bf16, eXmY, or intN\n"
         "                     (fixed point, bits chosen per layer)\n"
         "  --add DESIGN       adder of every membrane update (synaptic, bias, reset):\n"
@@ -35,18 +40,33 @@ static void usage(FILE *o)
         "                     default: exact adds\n"
         "  --format-w FMT     weight format (default fp32; intN: symmetric per layer)\n"
         "  --kernel           event (default): only neurons that spiked do work; dense:\n"
-        "                     every synapse visited; both give the same bits\n"
+        "                     every synapse visited; auto: dense where more than a\n"
+        "                     quarter of a layer's inputs spiked; all give the same bits\n"
+        "  --leak F           leaky IF: each step every IF membrane first loses the\n"
+        "                     fraction F (an add of -F*v through the adder); default 0\n"
+        "  --readout          membrane (default): the last layer's membrane potential;\n"
+        "                     spikes: its neurons fire too, the output is their count\n"
+        "  --mul DESIGN       the first layer's analog products (direct coding) through\n"
+        "                     this multiplier, operands in --format FMT (default fp32),\n"
+        "                     summed in float32, as axlut run does; default exact\n"
+        "  --config F.json    per-layer arithmetic in axlut run's language (docs/CONFIG.md):\n"
+        "                     a layer's add, add_params, acc_format, format_w; the first\n"
+        "                     layer's mul, params, format its input products; --acc-format,\n"
+        "                     --add, --add-param, --format-w set the file's default\n"
+        "  --save-outputs F   HDF5: /outputs/snn_T<T> (the readout at each T) and\n"
+        "                     /outputs/ann (the ANN's outputs), [samples][classes]\n"
         "  --coding           direct (default): the analog input as a current every step;\n"
         "                     bernoulli: seeded input spikes\n"
         "  --max-steps T      intN membranes: the readout's range covers T steps\n"
         "                     (default: the largest --steps)\n"
-        "Per layer the report gives the firing rate and the synaptic operations\n"
-        "(spikes x fan-out) per sample.  include/axlut/snn.h defines the semantics\n"
+        "Per layer the report gives the firing rate, the synaptic operations (spikes x\n"
+        "fan-out) per sample and the rate error: the mean |rate x lambda - the ANN's\n"
+        "ReLU activation|.  include/axlut/snn.h defines the semantics\n"
         "(order of the adds, formats, fixed point).\n");
 }
 
 struct snn_args {
-    const char *model, *data, *calib, *report;
+    const char *model, *data, *calib, *report, *config;
     int quiet;
     struct axl_snn_settings s;
     struct axl_snn_eval e;
@@ -113,10 +133,21 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
     if (!strcmp(a, "--data")) r->data = v;
     else if (!strcmp(a, "--calib")) r->calib = v;
     else if (!strcmp(a, "--report")) r->report = v;
+    else if (!strcmp(a, "--config")) r->config = v;
+    else if (!strcmp(a, "--save-outputs")) r->e.save_outputs = v;
     else if (!strcmp(a, "--steps")) rc = parse_steps(v, r);
     else if (!strcmp(a, "--acc-format")) r->s.fmt_acc = v;
     else if (!strcmp(a, "--format-w")) r->s.fmt_w = v;
     else if (!strcmp(a, "--add")) r->s.add = v;
+    else if (!strcmp(a, "--mul")) r->s.mul = v;
+    else if (!strcmp(a, "--format")) r->s.fmt_in = v;
+    else if (!strcmp(a, "--param")) {
+        if (r->s.n_mul_params == AXL_DESIGN_MAX_PARAMS)
+            rc = CLI_USAGE, fprintf(stderr, "axlut snn: at most %d --param\n",
+                                    AXL_DESIGN_MAX_PARAMS);
+        else
+            r->s.mul_params[r->s.n_mul_params++] = v;
+    }
     else if (!strcmp(a, "--add-param")) {
         if (r->s.n_add_params == AXL_DESIGN_MAX_PARAMS)
             rc = CLI_USAGE, fprintf(stderr, "axlut snn: at most %d --add-param\n",
@@ -149,7 +180,13 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
             rc = CLI_USAGE, fprintf(stderr, "axlut snn: --coding is direct or bernoulli\n");
     } else if (!strcmp(a, "--kernel")) {
         if (axl_snn_kernel_parse(v, &r->e.kernel) != AXL_OK)
-            rc = CLI_USAGE, fprintf(stderr, "axlut snn: --kernel is event or dense\n");
+            rc = CLI_USAGE, fprintf(stderr, "axlut snn: --kernel is event, dense or auto\n");
+    } else if (!strcmp(a, "--readout")) {
+        if (axl_snn_readout_parse(v, &r->s.readout) != AXL_OK)
+            rc = CLI_USAGE, fprintf(stderr, "axlut snn: --readout is membrane or spikes\n");
+    } else if (!strcmp(a, "--leak")) {
+        if ((rc = num_arg(a, v, 0, 0.999999, &x)) == CLI_OK)
+            r->s.leak = x;
     } else
         return -2;
     return rc;
@@ -208,18 +245,44 @@ static void print_report(const struct axl_snn_report *r)
         printf("%8lld %10s %10s\n", (long long)r->steps[i].steps, a, b);
     }
     int last = r->nsteps - 1;
-    printf("\n%-24s %-8s %8s %10s %10s %14s   (T = %lld)\n", "layer", "kind", "neurons",
-           "lambda", "rate", "synops/sample", (long long)r->steps[last].steps);
+    printf("\n%-24s %-8s %8s %10s %8s %14s %10s %10s   (T = %lld)\n", "layer", "kind",
+           "neurons", "lambda", "rate", "synops/sample", "rate err", "ANN mean",
+           (long long)r->steps[last].steps);
     for (size_t k = 0; k < r->nlayers; k++) {
         const struct axl_snn_layer_result *L = &r->layers[k];
-        char name[25];
+        char name[25], err[16] = "-", mean[16] = "-", note[48] = "";
         snprintf(name, sizeof name, "%s", L->info.name);
-        printf("%-24s %-8s %8lld %10.4g %10.4f %14.0f%s\n", name,
+        if (!isnan(L->rate_err[last]))
+            snprintf(err, sizeof err, "%.4g", L->rate_err[last]);
+        if (!isnan(L->ann_mean))
+            snprintf(mean, sizeof mean, "%.4g", L->ann_mean);
+        if (L->info.into >= 0)
+            snprintf(note, sizeof note, "  (into %s)", r->layers[L->info.into].info.name);
+        else if (!L->info.spiking && L->info.kind != AXL_SNN_MAXPOOL &&
+                 L->info.kind != AXL_SNN_CONCAT)
+            snprintf(note, sizeof note, "  (no spikes)");
+        printf("%-24s %-8s %8lld %10.4g %8.4f %14.0f %10s %10s%s\n", name,
                L->info.readout ? "readout" : axl_snn_layer_kind_name(L->info.kind),
-               (long long)L->info.neurons, L->info.lambda, L->rate[last], L->synops[last],
-               L->info.spiking || L->info.kind == AXL_SNN_MAXPOOL ? "" : "  (no spikes)");
+               (long long)L->info.neurons, L->info.lambda, L->rate[last], L->synops[last], err,
+               mean, note);
     }
+    printf("rate err: mean |rate x lambda - the ANN's ReLU activation| per neuron\n");
     printf("time: SNN %.2f s, ANN %.2f s\n", r->seconds, r->ann_seconds);
+}
+
+/* the configuration file, its default completed by the command line's
+ * membrane options (as axlut run's options set its default) */
+static enum axl_status load_config(const struct snn_args *ra, struct axl_layers **cfg, char *msg)
+{
+    enum axl_status st = axl_layers_load_json(ra->config, cfg, msg);
+    const char *keys[] = {"acc-format", "add", "format-w"};
+    const char *vals[] = {ra->s.fmt_acc, ra->s.add, ra->s.fmt_w};
+    for (int i = 0; st == AXL_OK && i < 3; i++)
+        if (vals[i])
+            st = axl_layers_set_default(*cfg, keys[i], vals[i], msg);
+    for (int i = 0; st == AXL_OK && i < ra->s.n_add_params; i++)
+        st = axl_layers_set_default(*cfg, "add-param", ra->s.add_params[i], msg);
+    return st;
 }
 
 int cli_snn(int argc, char **argv)
@@ -232,17 +295,21 @@ int cli_snn(int argc, char **argv)
     struct axl_graph *g = NULL;
     struct axl_dataset *data = NULL, *calib = NULL;
     struct axl_snn *snn = NULL;
+    struct axl_layers *cfg = NULL;
     struct axl_snn_report rep;
     memset(&rep, 0, sizeof rep);
     enum axl_status st;
     if (cli_input_file("axlut snn", ra.model) || cli_input_file("axlut snn", ra.data) ||
         cli_input_file("axlut snn", ra.calib))
         return CLI_USAGE;
-    if ((st = axl_graph_load(ra.model, &g, msg)) != AXL_OK ||
+    if (ra.config && cli_input_file("axlut snn", ra.config))
+        return CLI_USAGE;
+    if ((ra.config && (st = load_config(&ra, &cfg, msg)) != AXL_OK) ||
+        (st = axl_graph_load(ra.model, &g, msg)) != AXL_OK ||
         (st = axl_snn_check(g, msg)) != AXL_OK ||
         (st = axl_dataset_open(ra.calib, g, &calib, msg)) != AXL_OK ||
         (st = axl_dataset_open(ra.data, g, &data, msg)) != AXL_OK ||
-        (st = axl_snn_convert(g, calib, &ra.s, &snn, msg)) != AXL_OK) {
+        ((ra.s.config = cfg), (st = axl_snn_convert(g, calib, &ra.s, &snn, msg)) != AXL_OK)) {
         fprintf(stderr, "axlut snn: %s\n", msg);
         rc = st == AXL_ERR_NOMEM ? CLI_FAIL : CLI_USAGE;
         goto done;
@@ -265,6 +332,7 @@ int cli_snn(int argc, char **argv)
 done:
     axl_snn_report_free(&rep);
     axl_snn_free(snn);
+    axl_layers_free(cfg);
     axl_dataset_close(data);
     axl_dataset_close(calib);
     axl_graph_free(g);

@@ -22,6 +22,10 @@ BatchNormalization node (not folded into the Conv).
   mobilenetv2_block  two inverted residuals: 1x1 expand, depthwise 3x3,
                      1x1 project, BN, ReLU6 (Clip); the first with a residual
                      add, the second strided; input 8 x 12 x 12
+  inception_mini     conv-relu stem, an inception module (1x1, 3x3 and max pool
+                     + 1x1 branches, each conv with its ReLU) joined by Concat,
+                     max pool, conv-relu, global average pool, linear; input
+                     3 x 12 x 12
   transformer_block  pre-norm encoder block: LayerNorm, 2-head self-attention
                      (MatMul, Softmax), GELU MLP, residual adds; tokens
                      input 8 x 16 (T x D)
@@ -143,6 +147,34 @@ def transformer_block(tokens=8, dim=16, heads=2, mlp=32):
     return EncoderBlock(), {"input": (tokens, dim)}
 
 
+def inception_mini():
+    import torch
+    import torch.nn as nn
+
+    def conv(cin, cout, k):
+        return nn.Sequential(nn.Conv2d(cin, cout, k, 1, k // 2), nn.ReLU())
+
+    class InceptionMini(nn.Module):
+        def __init__(self, classes=10):
+            super().__init__()
+            self.stem = conv(3, 8, 3)
+            self.b1 = conv(8, 4, 1)
+            self.b3 = conv(8, 6, 3)
+            self.bp = nn.Sequential(nn.MaxPool2d(3, 1, 1), conv(8, 4, 1))
+            self.pool = nn.MaxPool2d(2)
+            self.head = conv(14, 8, 3)
+            self.gap = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(8, classes)
+
+        def forward(self, x):
+            x = self.stem(x)
+            x = torch.cat([self.b1(x), self.b3(x), self.bp(x)], 1)
+            x = self.head(self.pool(x))
+            return self.fc(self.gap(x).flatten(1))
+
+    return InceptionMini(), {"input": (3, 12, 12)}
+
+
 def lenet():
     import train_demo
     return train_demo.lenet_model()
@@ -153,6 +185,7 @@ FIXTURES = {
     "resnet_bn": resnet_bn,
     "mobilenetv2_block": mobilenetv2_block,
     "transformer_block": transformer_block,
+    "inception_mini": inception_mini,
 }
 
 

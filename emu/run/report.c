@@ -205,16 +205,19 @@ static json_t *snn_layer_json(const struct axl_snn_layer_result *L, int nsteps,
 {
     json_t *per = json_array();
     for (int i = 0; i < nsteps; i++)
-        json_array_append_new(per, json_pack("{s:I, s:o, s:o}", "steps",
+        json_array_append_new(per, json_pack("{s:I, s:o, s:o, s:o}", "steps",
                                              (json_int_t)steps[i].steps, "firing_rate",
                                              num(L->rate[i]), "synops_per_sample",
-                                             num(L->synops[i])));
+                                             num(L->synops[i]), "rate_error",
+                                             num(L->rate_err[i])));
     const struct axl_snn_layer_info *f = &L->info;
-    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:o, s:i, s:o}", "name", f->name,
-                     "op", f->op, "kind", axl_snn_layer_kind_name(f->kind), "spiking", f->spiking,
-                     "readout", f->readout, "inputs", (json_int_t)f->inputs, "neurons",
-                     (json_int_t)f->neurons, "synapses", (json_int_t)f->synapses, "lambda",
-                     num(f->lambda), "frac_bits", f->frac_bits, "per_steps", per);
+    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:i, s:o, s:o}",
+                     "name", f->name, "op", f->op, "kind", axl_snn_layer_kind_name(f->kind),
+                     "spiking", f->spiking, "readout", f->readout, "source",
+                     (json_int_t)f->source, "into", (json_int_t)f->into, "inputs",
+                     (json_int_t)f->inputs, "neurons", (json_int_t)f->neurons, "synapses",
+                     (json_int_t)f->synapses, "lambda", num(f->lambda), "frac_bits",
+                     f->frac_bits, "ann_mean_activation", num(L->ann_mean), "per_steps", per);
 }
 
 enum axl_status axl_snn_report_write_json(const struct axl_snn_report *r, const char *path,

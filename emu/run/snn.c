@@ -14,13 +14,15 @@
 
 static const char *const reset_names[] = {"subtract", "zero"};
 static const char *const coding_names[] = {"direct", "bernoulli"};
-static const char *const kernel_names[] = {"event", "dense"};
-static const char *const kind_names[] = {"conv", "dense", "avgpool", "maxpool"};
+static const char *const kernel_names[] = {"event", "dense", "auto"};
+static const char *const kind_names[] = {"conv", "dense", "avgpool", "maxpool", "add", "concat"};
+static const char *const readout_names[] = {"membrane", "spikes"};
 AXL_ENUM_NAMES_DEFINE(axl_snn_reset, axl_snn_reset_name, axl_snn_reset_parse, reset_names)
 AXL_ENUM_NAMES_DEFINE(axl_snn_coding, axl_snn_coding_name, axl_snn_coding_parse, coding_names)
 AXL_ENUM_NAMES_DEFINE(axl_snn_kernel, axl_snn_kernel_name, axl_snn_kernel_parse, kernel_names)
 AXL_ENUM_NAMES_DEFINE(axl_snn_layer_kind, axl_snn_layer_kind_name, axl_snn_layer_kind_parse,
                       kind_names)
+AXL_ENUM_NAMES_DEFINE(axl_snn_readout, axl_snn_readout_name, axl_snn_readout_parse, readout_names)
 
 void axl_snn_defaults(struct axl_snn_settings *s)
 {
@@ -53,7 +55,7 @@ enum axl_status axl_snn_check(const struct axl_graph *g, char *msg)
     return st;
 }
 
-static void describe(struct axl_snn *s)
+static void describe(struct axl_snn *s, const struct axl_snn_settings *st)
 {
     char add[96] = "exact";
     const struct snn_arith *a = &s->ar;
@@ -65,9 +67,26 @@ static void describe(struct axl_snn *s)
         if (a->d->nparams && n < sizeof add)
             snprintf(add + n, sizeof add - n, ")");
     }
-    snprintf(s->desc, sizeof s->desc, "membrane %s, add=%s, weights %s, reset %s, %s coding",
-             a->facc.name, add, s->fw.name, axl_snn_reset_name(s->reset),
-             axl_snn_coding_name(s->coding));
+    char leak[64] = "";
+    if (s->leak > 0)
+        snprintf(leak, sizeof leak, ", leak %g", s->leak);
+    char mul[128] = "";
+    if (st->config)
+        snprintf(leak + strlen(leak), sizeof leak - strlen(leak), ", per-layer config");
+    if (st->mul || st->fmt_in) {
+        size_t n = (size_t)snprintf(mul, sizeof mul, ", input products %s", st->mul ? st->mul
+                                                                                    : "exact");
+        for (int i = 0; i < st->n_mul_params && n < sizeof mul; i++)
+            n += (size_t)snprintf(mul + n, sizeof mul - n, "%s%s", i ? "," : "(",
+                                  st->mul_params[i]);
+        if (st->n_mul_params && n < sizeof mul)
+            n += (size_t)snprintf(mul + n, sizeof mul - n, ")");
+        if (n < sizeof mul)
+            snprintf(mul + n, sizeof mul - n, " in %s", st->fmt_in ? st->fmt_in : "fp32");
+    }
+    snprintf(s->desc, sizeof s->desc, "membrane %s, add=%s, weights %s, reset %s%s, %s coding%s, "
+             "%s readout", a->facc.name, add, s->fw.name, axl_snn_reset_name(s->reset), leak,
+             axl_snn_coding_name(s->coding), mul, axl_snn_readout_name(s->readout));
 }
 
 enum axl_status axl_snn_convert(const struct axl_graph *g, struct axl_dataset *calib,
@@ -86,8 +105,11 @@ enum axl_status axl_snn_convert(const struct axl_graph *g, struct axl_dataset *c
     if (!(st.percentile > 0 && st.percentile <= 100))
         return axl_msgf(msg, AXL_ERR_INVALID, "percentile %g: it must be in (0, 100]",
                         st.percentile);
-    if ((unsigned)st.reset > AXL_SNN_RESET_ZERO || (unsigned)st.coding > AXL_SNN_CODING_BERNOULLI)
-        return axl_msgf(msg, AXL_ERR_INVALID, "unknown reset or input coding");
+    if ((unsigned)st.reset > AXL_SNN_RESET_ZERO || (unsigned)st.coding > AXL_SNN_CODING_BERNOULLI
+        || (unsigned)st.readout > AXL_SNN_READOUT_SPIKES)
+        return axl_msgf(msg, AXL_ERR_INVALID, "unknown reset, input coding or readout");
+    if (!(st.leak >= 0 && st.leak < 1))
+        return axl_msgf(msg, AXL_ERR_INVALID, "leak %g: it must be in [0, 1)", st.leak);
     struct axl_snn *s = calloc(1, sizeof *s);
     if (!s)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
@@ -95,18 +117,30 @@ enum axl_status axl_snn_convert(const struct axl_graph *g, struct axl_dataset *c
     s->coding = st.coding;
     s->seed = st.seed;
     s->percentile = st.percentile;
+    s->leak = st.leak;
+    s->readout = st.readout;
     struct axl_mac_spec exact;
     memset(&exact, 0, sizeof exact);
+    exact.mul = st.mul;
+    exact.fmt_a = st.fmt_in;
+    for (int i = 0; i < st.n_mul_params && i < AXL_MAC_MAX_PARAMS; i++)
+        exact.mul_params[exact.n_mul_params++] = st.mul_params[i];
+    if ((st.mul || st.fmt_in) && st.coding != AXL_SNN_CODING_DIRECT) {
+        axl_snn_free(s);
+        return axl_msgf(msg, AXL_ERR_INVALID, "a multiplier or input format for the first "
+                        "layer's products needs direct coding (input spikes have no products)");
+    }
     enum axl_status rc;
     if ((rc = snn_bind_arith(s, &st, msg)) != AXL_OK ||
         (rc = snn_build_layers(g, s, msg)) != AXL_OK ||
+        (rc = snn_bind_layers(s, &st, &exact, msg)) != AXL_OK ||
         (rc = axl_mac_create(&exact, &s->exact, msg)) != AXL_OK ||
         (rc = snn_calibrate(s, g, calib, &st, msg)) != AXL_OK ||
         (rc = snn_encode(s, &st, msg)) != AXL_OK) {
         axl_snn_free(s);
         return rc;
     }
-    describe(s);
+    describe(s, &st);
     *out = s;
     return AXL_OK;
 }
@@ -129,9 +163,12 @@ void axl_snn_layer(const struct axl_snn *s, size_t i, struct axl_snn_layer_info 
     out->kind = l->kind;
     out->spiking = l->spiking;
     out->readout = l->readout;
+    out->source = l->src;
+    out->into = l->into;
     out->inputs = l->n_in;
     out->neurons = l->n_out;
-    out->synapses = l->kind == AXL_SNN_MAXPOOL ? 0 : l->kind == AXL_SNN_AVGPOOL ? l->nwc : l->nw;
+    out->synapses = l->kind == AXL_SNN_MAXPOOL || l->kind == AXL_SNN_CONCAT ? 0
+                  : l->kind == AXL_SNN_AVGPOOL || l->kind == AXL_SNN_ADD ? l->nwc : l->nw;
     out->lambda = l->lambda;
     out->frac_bits = l->frac;
 }
@@ -140,7 +177,7 @@ void axl_snn_layer_codes(const struct axl_snn *s, size_t i, struct axl_snn_layer
 {
     const struct snn_layer *l = &s->L[i];
     memset(out, 0, sizeof *out);
-    out->facc = s->ar.facc;
+    out->facc = snn_ar(s, l)->facc;
     out->w = l->wc;
     out->nw = l->wc ? l->nwc : 0;
     out->b = l->bc;

@@ -60,12 +60,11 @@ static void observe(void *user, size_t node, const struct axl_tensor *out,
         return;
     struct snn_layer *l = &c->s->L[k];
     int64_t n = axl_tensor_numel(&out[0]);
-    if (l->readout) {
+    if (l->readout)
         for (int64_t i = 0; i < n; i++)
             l->out_max = fmax(l->out_max, fabs((double)out[0].data[i]));
-        return;
-    }
-    snn_hist_add(l->hist, out[0].data, n, 0);
+    if (l->hist)
+        snn_hist_add(l->hist, out[0].data, n, 0);
 }
 
 /* one batch through the ANN with the observer; the input's |x| too */
@@ -109,10 +108,10 @@ enum axl_status snn_calibrate(struct axl_snn *s, const struct axl_graph *g,
     enum axl_status rc = AXL_OK;
     for (size_t k = 0; k < s->n && rc == AXL_OK; k++) {
         struct snn_layer *l = &s->L[k];
-        if (l->kind == AXL_SNN_MAXPOOL)
-            continue; /* a gate: its source's scale */
+        if (l->kind == AXL_SNN_MAXPOOL || l->kind == AXL_SNN_CONCAT || l->into >= 0)
+            continue; /* their sources' scale, or their Add's */
         c.layer_of[l->calib_node] = (int64_t)k;
-        if (!l->readout && !(l->hist = calloc(SNN_HIST_BINS, sizeof *l->hist)))
+        if ((!l->readout || l->spiking) && !(l->hist = calloc(SNN_HIST_BINS, sizeof *l->hist)))
             rc = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     }
     int64_t batch = st->batch > 0 ? st->batch : 32;

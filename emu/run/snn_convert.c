@@ -58,14 +58,14 @@ static int64_t per_sample(const struct axl_node_info *in)
 void snn_layer_free(struct snn_layer *l)
 {
     free(l->name), free(l->op), free(l->w), free(l->b), free(l->wq), free(l->wc), free(l->bc);
-    free(l->hist);
+    free(l->hist), free(l->srcs), free(l->wv);
 }
 
-/* the state of input 0 of node i */
-static enum axl_status input_state(struct walk *w, size_t i, struct tval *out, char *msg)
+/* the state of input k of node i */
+static enum axl_status input_state(struct walk *w, size_t i, int k, struct tval *out, char *msg)
 {
     struct axl_node_input src;
-    axl_graph_node_input(w->g, i, 0, &src);
+    axl_graph_node_input(w->g, i, k, &src);
     if (src.kind == AXL_SOURCE_INPUT) {
         *out = (struct tval){TS_ANALOG, -1};
         return AXL_OK;
@@ -77,24 +77,11 @@ static enum axl_status input_state(struct walk *w, size_t i, struct tval *out, c
     return refuse(w, i, msg, "its input is not computed from the network's input");
 }
 
-/* A new layer reading `in`, which must be the previous layer's spikes (or
- * the network's input for the first): the SNN is a chain. */
-static enum axl_status new_layer(struct walk *w, size_t i, enum axl_snn_layer_kind kind,
-                                 struct tval in, struct snn_layer **out, char *msg)
+/* a zeroed layer appended for node i (pointers into s->L move) */
+static enum axl_status append_layer(struct walk *w, size_t i, enum axl_snn_layer_kind kind,
+                                    struct snn_layer **out, char *msg)
 {
     struct axl_snn *s = w->s;
-    int64_t prev = (int64_t)s->n - 1;
-    if (in.st == TS_PRE && in.layer >= 0 && s->L[in.layer].nonneg)
-        s->L[in.layer].spiking = 1, in.st = TS_SPK; /* a Relu would be the identity */
-    if (in.st == TS_PRE || in.st == TS_PREPOOL || in.st == TS_FINAL)
-        return refuse(w, i, msg, "reads the output of '%.100s' (%s) without a Relu between: "
-                      "only the last layer may stay linear", s->L[in.layer].name,
-                      s->L[in.layer].op);
-    if (in.st == TS_ANALOG && (prev >= 0 || (kind != AXL_SNN_CONV && kind != AXL_SNN_DENSE)))
-        return refuse(w, i, msg, "reads the network's input: only the first layer may, and it "
-                      "must be a Conv, Gemm or MatMul");
-    if (in.st == TS_SPK && in.layer != prev)
-        return refuse(w, i, msg, "branches (a layer read twice) are not supported yet");
     if (s->n == w->cap) {
         size_t cap = w->cap ? 2 * w->cap : 8;
         struct snn_layer *L = realloc(s->L, cap * sizeof *L);
@@ -108,14 +95,139 @@ static enum axl_status new_layer(struct walk *w, size_t i, enum axl_snn_layer_ki
     l->node = l->calib_node = (int64_t)i;
     l->name = strdup(axl_graph_node_name(w->g, i));
     l->op = strdup(axl_graph_node_op(w->g, i));
-    l->n_in = prev >= 0 ? s->L[prev].n_out : s->n_in;
     l->n_out = per_sample(&w->info[i]);
     l->lambda = 1;
+    l->src = l->into = -1;
+    l->bias_per = 1;
     if (!l->name || !l->op)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    *out = l;
+    return AXL_OK;
+}
+
+/* in as spikes: an average pool's linear output may become spiking (a
+ * Relu would be the identity on it); anything else linear is refused */
+static enum axl_status as_spikes(struct walk *w, size_t i, struct tval *in, char *msg)
+{
+    struct axl_snn *s = w->s;
+    if (in->st == TS_PRE && in->layer >= 0 && s->L[in->layer].nonneg && s->L[in->layer].into < 0)
+        s->L[in->layer].spiking = 1, in->st = TS_SPK;
+    if (in->st == TS_PRE || in->st == TS_PREPOOL || in->st == TS_FINAL)
+        return refuse(w, i, msg, "reads the output of '%.100s' (%s) without a Relu between: "
+                      "only the last layer may stay linear", s->L[in->layer].name,
+                      s->L[in->layer].op);
+    return AXL_OK;
+}
+
+/* A new layer reading `in`: the spikes of any earlier layer, or the
+ * network's input for the first. */
+static enum axl_status new_layer(struct walk *w, size_t i, enum axl_snn_layer_kind kind,
+                                 struct tval in, struct snn_layer **out, char *msg)
+{
+    struct axl_snn *s = w->s;
+    enum axl_status st = as_spikes(w, i, &in, msg);
+    if (st != AXL_OK)
+        return st;
+    if (in.st == TS_ANALOG && (s->n > 0 || (kind != AXL_SNN_CONV && kind != AXL_SNN_DENSE)))
+        return refuse(w, i, msg, "reads the network's input: only the first layer may, and it "
+                      "must be a Conv, Gemm or MatMul");
+    struct snn_layer *l;
+    if ((st = append_layer(w, i, kind, &l, msg)) != AXL_OK)
+        return st;
+    l->src = in.st == TS_SPK ? in.layer : -1;
+    l->n_in = l->src >= 0 ? s->L[l->src].n_out : s->n_in;
     w->tv[i] = (struct tval){TS_PRE, (int64_t)s->n - 1};
     *out = l;
     return AXL_OK;
+}
+
+/* A residual Add: a layer of neurons whose membrane the linear branches
+ * (projections) feed, plus at most one identity shortcut (spikes). */
+static enum axl_status add_residual(struct walk *w, size_t i, char *msg)
+{
+    struct axl_snn *s = w->s;
+    int n = axl_graph_node_input_count(w->g, i);
+    int64_t proj[2] = {-1, -1}, ident = -1;
+    if (n != 2)
+        return refuse(w, i, msg, "an Add of %d inputs (residual Adds have two)", n);
+    for (int k = 0; k < 2; k++) {
+        struct tval in;
+        enum axl_status st = input_state(w, i, k, &in, msg);
+        if (st != AXL_OK)
+            return st;
+        struct snn_layer *l = in.layer >= 0 ? &s->L[in.layer] : NULL;
+        if (in.st == TS_PRE && l && l->into < 0 && !l->spiking && l->kind != AXL_SNN_ADD) {
+            proj[k] = in.layer;
+        } else if ((in.st == TS_SPK || (in.st == TS_PRE && l && l->nonneg)) && ident < 0) {
+            if ((st = as_spikes(w, i, &in, msg)) != AXL_OK)
+                return st;
+            ident = in.layer;
+        } else {
+            return refuse(w, i, msg, "input %d is not a linear layer's output (a branch) nor a "
+                          "layer's spikes (a shortcut), or is read twice", k);
+        }
+        if (s->L[in.layer].n_out != per_sample(&w->info[i]))
+            return refuse(w, i, msg, "its inputs do not have its size (broadcasting Adds are "
+                          "not residual)");
+    }
+    if (proj[0] < 0 && proj[1] < 0)
+        return refuse(w, i, msg, "an Add of two spike trains (one branch must be a linear "
+                      "layer)");
+    int64_t p0 = proj[0] >= 0 ? proj[0] : proj[1];
+    struct snn_layer *l;
+    enum axl_status st = append_layer(w, i, AXL_SNN_ADD, &l, msg);
+    if (st != AXL_OK)
+        return st;
+    int64_t me = (int64_t)s->n - 1;
+    l->src = ident;
+    l->n_in = ident >= 0 ? s->L[ident].n_out : 0;
+    l->bias_per = s->L[p0].kind == AXL_SNN_CONV ? s->L[p0].win.oh * s->L[p0].win.ow : 1;
+    for (int k = 0; k < 2; k++)
+        if (proj[k] >= 0) {
+            struct snn_layer *p = &s->L[proj[k]];
+            int64_t per = p->kind == AXL_SNN_CONV ? p->win.oh * p->win.ow : 1;
+            if (per != l->bias_per && p->has_bias)
+                return refuse(w, i, msg, "its branches' biases are laid out differently");
+            p->into = me;
+        }
+    w->tv[i] = (struct tval){TS_PRE, me};
+    return AXL_OK;
+}
+
+/* Concat along the channel axis of spike trains of IF layers */
+static enum axl_status add_concat(struct walk *w, size_t i, char *msg)
+{
+    struct axl_snn *s = w->s;
+    int n = axl_graph_node_input_count(w->g, i), nd = w->info[i].ndim;
+    int64_t axis = axl_graph_node_attr_int(w->g, i, "axis", 1);
+    if ((axis < 0 ? axis + nd : axis) != 1)
+        return refuse(w, i, msg, "a Concat along axis %lld (only the channel axis, 1)",
+                      (long long)axis);
+    int64_t *srcs = malloc((size_t)(n + 1) * sizeof *srcs), total = 0;
+    if (!srcs)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    enum axl_status st = AXL_OK;
+    for (int k = 0; k < n && st == AXL_OK; k++) {
+        struct tval in;
+        if ((st = input_state(w, i, k, &in, msg)) != AXL_OK || (st = as_spikes(w, i, &in, msg)))
+            break;
+        const struct snn_layer *l = in.st == TS_SPK ? &s->L[in.layer] : NULL;
+        if (!l || !l->spiking || l->into >= 0)
+            st = refuse(w, i, msg, "input %d is not the spikes of a layer of IF neurons (a "
+                        "Conv, Gemm, pool or Add with its Relu)", k);
+        else
+            srcs[k] = in.layer, total += l->n_out;
+    }
+    struct snn_layer *l;
+    if (st == AXL_OK && total != per_sample(&w->info[i]))
+        st = refuse(w, i, msg, "its inputs' sizes do not add up to its output's");
+    if (st == AXL_OK && (st = append_layer(w, i, AXL_SNN_CONCAT, &l, msg)) == AXL_OK) {
+        l->srcs = srcs, l->nsrc = n, l->n_in = total;
+        w->tv[i] = (struct tval){TS_SPK, (int64_t)s->n - 1};
+        return AXL_OK;
+    }
+    free(srcs);
+    return st;
 }
 
 /* input k of node i as a float constant of n values (n < 0: any) */
@@ -167,6 +279,7 @@ static enum axl_status add_conv(struct walk *w, size_t i, struct tval in, char *
     l->cpg = x->c / x->groups;
     l->ocpg = x->oc / x->groups;
     l->nw = x->oc * l->cpg * x->kh * x->kw;
+    l->bias_per = x->oh * x->ow;
     if (x->c * x->h * x->w != l->n_in || x->oc * x->oh * x->ow != l->n_out)
         return refuse(w, i, msg, "shapes do not work out per sample");
     struct axl_tensor t;
@@ -212,7 +325,8 @@ static enum axl_status add_dense(struct walk *w, size_t i, struct tval in, char 
 static enum axl_status fold_bn(struct walk *w, size_t i, struct tval in, char *msg)
 {
     struct snn_layer *l = in.layer >= 0 ? &w->s->L[in.layer] : NULL;
-    if (in.st != TS_PRE || !l || l->kind == AXL_SNN_AVGPOOL)
+    if (in.st != TS_PRE || !l || (l->kind != AXL_SNN_CONV && l->kind != AXL_SNN_DENSE) ||
+        l->into >= 0)
         return refuse(w, i, msg, "only a BatchNormalization right after a Conv or Gemm can be "
                       "folded");
     int64_t C = l->kind == AXL_SNN_CONV ? l->win.oc : l->n_out, per = l->nw / C;
@@ -252,6 +366,7 @@ static enum axl_status add_pool(struct walk *w, size_t i, struct tval in, int ma
         return refuse(w, i, msg, "shapes do not work out per sample");
     l->nonneg = !max;
     l->cpg = l->ocpg = 1; /* a window per channel */
+    l->bias_per = l->win.oh * l->win.ow;
     if (max)
         w->tv[i].st = before_relu ? TS_PREPOOL : TS_SPK;
     return AXL_OK;
@@ -262,6 +377,9 @@ static enum axl_status add_relu(struct walk *w, size_t i, struct tval in, char *
     if (in.st == TS_ANALOG || in.st == TS_FINAL)
         return refuse(w, i, msg, "a Relu of the network's input or of a Softmax is not "
                       "supported");
+    if (in.st == TS_PRE && w->s->L[in.layer].into >= 0)
+        return refuse(w, i, msg, "reads '%.100s' which already feeds an Add",
+                      w->s->L[in.layer].name);
     if (in.st == TS_PRE)
         w->s->L[in.layer].spiking = 1;
     w->tv[i] = (struct tval){TS_SPK, in.layer};
@@ -271,8 +389,12 @@ static enum axl_status add_relu(struct walk *w, size_t i, struct tval in, char *
 static enum axl_status add_node(struct walk *w, size_t i, char *msg)
 {
     const char *op = axl_graph_node_op(w->g, i);
+    if (!strcmp(op, "Add") || !strcmp(op, "Sum"))
+        return add_residual(w, i, msg);
+    if (!strcmp(op, "Concat"))
+        return add_concat(w, i, msg);
     struct tval in;
-    enum axl_status st = input_state(w, i, &in, msg);
+    enum axl_status st = input_state(w, i, 0, &in, msg);
     if (st != AXL_OK)
         return st;
     if (!strcmp(op, "Conv"))
@@ -301,7 +423,8 @@ static enum axl_status add_node(struct walk *w, size_t i, char *msg)
     }
     return refuse(w, i, msg, "cannot become spiking (supported: Conv, Gemm, MatMul, Relu, "
                   "BatchNormalization after Conv/Gemm, MaxPool, AveragePool, GlobalAveragePool, "
-                  "Flatten, Reshape, Identity, Dropout, a final Softmax)");
+                  "a residual Add, Concat, Flatten, Reshape, Identity, Dropout, a final "
+                  "Softmax)");
 }
 
 /* the single input's per-sample size, and the graph's single output */
@@ -337,10 +460,14 @@ static enum axl_status check_readout(struct walk *w, char *msg)
         return refuse(w, (size_t)o.index, msg, "the output must be the last layer's linear "
                       "output (the readout), not spikes");
     struct snn_layer *r = &s->L[t.layer];
-    r->readout = 1, r->spiking = 0, r->nonneg = 0;
-    for (size_t k = 0; k + 1 < s->n; k++)
-        if (!s->L[k].spiking && s->L[k].kind != AXL_SNN_MAXPOOL)
-            return refuse(w, (size_t)s->L[k].node, msg, "its output is not followed by a Relu");
+    r->readout = 1, r->nonneg = 0;
+    r->spiking = s->readout == AXL_SNN_READOUT_SPIKES;
+    for (size_t k = 0; k + 1 < s->n; k++) {
+        const struct snn_layer *l = &s->L[k];
+        if (!l->spiking && l->kind != AXL_SNN_MAXPOOL && l->kind != AXL_SNN_CONCAT &&
+            l->into < 0)
+            return refuse(w, (size_t)l->node, msg, "its output is not followed by a Relu");
+    }
     for (int64_t i = 0; i < (int64_t)axl_graph_node_count(w->g); i++)
         if (w->tv[i].st == TS_FINAL && i != o.index)
             return refuse(w, (size_t)i, msg, "a Softmax is only accepted as the output");

@@ -1,5 +1,4 @@
-/* The arithmetic of a converted SNN (include/axlut/snn.h): the membrane
- * format and its adder bound through the design registry, and every
+/* The encoding of a converted SNN (include/axlut/snn.h): every
  * layer's weights normalised (Diehl et al. 2015, data-based normalisation;
  * Rueckauer et al. 2017, section 2.3: w * lambda_{l-1} / lambda_l,
  * b / lambda_l, threshold 1), quantised to the weight format and encoded
@@ -11,90 +10,22 @@
 
 #include "snn_internal.h"
 
-static int ends_with(const char *s, const char *suffix)
+/* the value w quantised to the weight format fw (intN: by scale q) */
+static float quantize_w(const struct axl_format *fw, float w, double q)
 {
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
-
-/* the adder design by name: built-in or a user's C file */
-static enum axl_status find_adder(struct axl_snn *s, const char *name,
-                                  const struct axl_design **d, char *msg)
-{
-    if (ends_with(name, ".c")) {
-        char *log = NULL;
-        enum axl_status st = axl_user_design_load(name, &s->user, &log, msg);
-        free(log);
-        if (st != AXL_OK)
-            return st;
-        *d = axl_user_design_get(s->user);
-    } else if (!(*d = axl_design_find(name))) {
-        return axl_msgf(msg, AXL_ERR_INVALID,
-                        "unknown design '%s' (axlut list designs shows them)", name);
-    }
-    if ((*d)->op != AXL_OP_ADD)
-        return axl_msgf(msg, AXL_ERR_MISMATCH, "design '%s' is a multiplier, not an adder", name);
-    return AXL_OK;
-}
-
-enum axl_status snn_bind_arith(struct axl_snn *s, const struct axl_snn_settings *st, char *msg)
-{
-    struct snn_arith *a = &s->ar;
-    enum axl_status rc;
-    if ((rc = axl_format_parse(st->fmt_w ? st->fmt_w : "fp32", &s->fw, msg)) != AXL_OK ||
-        (rc = axl_format_parse(st->fmt_acc ? st->fmt_acc : "fp32", &a->facc, msg)) != AXL_OK)
-        return rc;
-    if (s->fw.kind == AXL_KIND_UINT || a->facc.kind == AXL_KIND_UINT)
-        return axl_msgf(msg, AXL_ERR_INVALID, "%s %s: weights and membranes are signed (use "
-                        "int%u)", s->fw.kind == AXL_KIND_UINT ? "weight format" : "membrane format",
-                        s->fw.kind == AXL_KIND_UINT ? s->fw.name : a->facc.name,
-                        s->fw.kind == AXL_KIND_UINT ? s->fw.bits : a->facc.bits);
-    struct axl_format f32;
-    axl_format_parse("fp32", &f32, NULL);
-    int exact = !st->add || !strcmp(st->add, "exact");
-    a->is_int = a->facc.kind == AXL_KIND_INT;
-    a->mask = a->facc.bits == 32 ? 0xFFFFFFFFu : (1u << a->facc.bits) - 1u;
-    if (exact && axl_format_equal(&a->facc, &f32)) {
-        if (st->n_add_params)
-            return axl_msgf(msg, AXL_ERR_INVALID, "exact adds take no parameters");
-        a->f32 = 1;
-        return AXL_OK;
-    }
-    const char *name = exact ? "add_exact" : st->add;
-    if ((rc = find_adder(s, name, &a->d, msg)) != AXL_OK ||
-        (rc = axl_design_bind(a->d, &a->facc, &a->facc, a->is_int ? NULL : &a->facc,
-                              st->add_params, st->n_add_params, &a->c, msg)) != AXL_OK)
-        return rc;
-    if (!a->is_int) {
-        if (!axl_format_equal(&a->c.fr, &a->facc))
-            return axl_msgf(msg, AXL_ERR_MISMATCH, "adder '%s' gives %s results, the membrane "
-                            "is %s", name, a->c.fr.name, a->facc.name);
-        return AXL_OK;
-    }
-    if (a->c.fr.kind != AXL_KIND_INT || a->c.fr.bits < a->facc.bits || a->c.fr.bits > 32)
-        return axl_msgf(msg, AXL_ERR_MISMATCH, "adder '%s' gives %s results for an %s membrane",
-                        name, a->c.fr.name, a->facc.name);
-    a->rbits = a->c.fr.bits;
-    a->hi = (int32_t)((1u << (a->facc.bits - 1)) - 1u);
-    a->lo = -a->hi - 1;
-    return AXL_OK;
-}
-
-/* the value w quantised to the weight format (intN: by scale q) */
-static float quantize_w(const struct axl_snn *s, float w, double q)
-{
-    if (s->fw.kind == AXL_KIND_FLOAT)
-        return axl_format_decode(&s->fw, axl_format_encode(&s->fw, w, AXL_ROUND_NEAREST_EVEN, 0));
+    if (fw->kind == AXL_KIND_FLOAT)
+        return axl_format_decode(fw, axl_format_encode(fw, w, AXL_ROUND_NEAREST_EVEN, 0));
     if (q == 0)
         return 0;
-    float c = axl_format_decode(&s->fw, axl_format_encode(&s->fw, (float)(w / q),
-                                                          AXL_ROUND_NEAREST_EVEN, 0));
+    float c = axl_format_decode(fw, axl_format_encode(fw, (float)(w / q),
+                                                      AXL_ROUND_NEAREST_EVEN, 0));
     return (float)(c * q);
 }
 
 static uint32_t enc(const struct axl_snn *s, const struct snn_layer *l, double x)
 {
-    return axl_format_encode(&s->ar.facc, (float)(x / l->scale), AXL_ROUND_NEAREST_EVEN, 0);
+    return axl_format_encode(&snn_ar(s, l)->facc, (float)(x / l->scale), AXL_ROUND_NEAREST_EVEN,
+                             0);
 }
 
 /* fixed-point bits of an intN membrane so that B fits: (bits - 1) - ceil(log2 B) */
@@ -125,67 +56,127 @@ static int64_t pool_div(const struct axl_window *w, int incl, int64_t oy, int64_
     return cnt ? cnt : 1;
 }
 
-/* the normalised weight values of l (avgpool: one per output position) */
+/* the normalised weight values of l (avgpool: one per output position; an
+ * Add's identity shortcut: one for all) */
 static enum axl_status scaled_weights(struct snn_layer *l, double sw, float **out, char *msg)
 {
     int pool = l->kind == AXL_SNN_AVGPOOL;
-    l->nwc = pool ? l->win.oh * l->win.ow : l->nw;
+    l->nwc = pool ? l->win.oh * l->win.ow : l->kind == AXL_SNN_ADD ? 1 : l->nw;
     float *v = malloc((size_t)l->nwc * sizeof *v + 1);
     if (!v)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     for (int64_t p = 0; p < l->nwc; p++)
         v[p] = pool ? (float)(sw / (double)pool_div(&l->win, l->win.count_include_pad,
                                                      p / l->win.ow, p % l->win.ow))
-                    : (float)(l->w[p] * sw);
+             : l->kind == AXL_SNN_ADD ? (float)sw : (float)(l->w[p] * sw);
     *out = v;
     return AXL_OK;
 }
 
-/* l's weights, biases and threshold in the membrane format, for lambda of
- * its source lam_src; readout_range: the readout's largest expected |value| */
-static enum axl_status encode_layer(struct axl_snn *s, struct snn_layer *l, double lam_src,
-                                    const struct axl_snn_settings *st, char *msg)
+static int has_synapses(const struct snn_layer *l)
 {
-    double sw = lam_src / l->lambda, sb = 1.0 / l->lambda, wmax = 0, bmax = 0;
-    float *v = NULL;
-    enum axl_status rc = scaled_weights(l, sw, &v, msg);
+    return l->kind == AXL_SNN_CONV || l->kind == AXL_SNN_DENSE || l->kind == AXL_SNN_AVGPOOL ||
+           (l->kind == AXL_SNN_ADD && l->src >= 0);
+}
+
+/* biases per layer: an Add's are the sum of its projections' */
+static int64_t bias_count(const struct snn_layer *l)
+{
+    return l->has_bias && l->into < 0 ? l->n_out / l->bias_per : 0;
+}
+
+/* l's weights normalised for its source's lambda lam_src and its
+ * membrane's lambda lam_dst, quantised to the weight format: l->wv */
+static enum axl_status prepare_layer(struct snn_layer *l, double lam_src,
+                                     double lam_dst, char *msg)
+{
+    enum axl_status rc = scaled_weights(l, lam_src / lam_dst, &l->wv, msg);
     if (rc != AXL_OK)
         return rc;
+    l->wmax = 0;
     for (int64_t p = 0; p < l->nwc; p++)
-        wmax = fmax(wmax, fabs((double)v[p]));
-    int qbits = s->fw.kind == AXL_KIND_INT ? s->fw.bits : 0;
-    double q = qbits ? wmax / (double)((1u << (qbits - 1)) - 1u) : 0;
+        l->wmax = fmax(l->wmax, fabs((double)l->wv[p]));
+    int qbits = l->fw.kind == AXL_KIND_INT ? l->fw.bits : 0;
+    double q = qbits ? l->wmax / (double)((1u << (qbits - 1)) - 1u) : 0;
     for (int64_t p = 0; p < l->nwc; p++)
-        v[p] = quantize_w(s, v[p], q);
-    int64_t nb = l->has_bias ? l->n_out / (l->kind == AXL_SNN_CONV ? l->win.oh * l->win.ow : 1)
-                             : 0;
-    for (int64_t j = 0; j < nb; j++)
-        bmax = fmax(bmax, fabs((double)l->b[j] * sb));
-    l->scale = 1;
-    if (s->ar.is_int) {
-        double B = 4 * fmax(1.0, fmax(wmax, bmax));
-        if (l->readout)
-            B = fmax(4 * fmax(wmax, bmax), 2.0 * (double)st->max_steps * l->out_max);
-        l->frac = frac_bits(&s->ar.facc, B > 0 ? B : 1);
-        l->scale = (float)ldexp(1.0, -l->frac);
-    }
-    l->wc = malloc((size_t)l->nwc * sizeof *l->wc + 1);
+        l->wv[p] = quantize_w(&l->fw, l->wv[p], q);
+    return AXL_OK;
+}
+
+/* the intN fixed point of membrane owner o: 4 x the largest of threshold,
+ * weights and biases of it and its projections fits (the membrane
+ * readout: 2 * max_steps times the largest |ANN output| too) */
+static void fixed_point(struct axl_snn *s, struct snn_layer *o, const struct axl_snn_settings *st)
+{
+    double m = fmax(o->wmax, o->bmax);
+    for (size_t k = 0; k < s->n; k++)
+        if (s->L[k].into == o - s->L)
+            m = fmax(m, s->L[k].wmax);
+    double B = 4 * fmax(1.0, m);
+    if (o->readout && !o->spiking)
+        B = fmax(4 * m, 2.0 * (double)st->max_steps * o->out_max);
+    o->frac = frac_bits(&o->ar.facc, B > 0 ? B : 1);
+    o->scale = (float)ldexp(1.0, -o->frac);
+}
+
+/* l's weights, biases and threshold as codes of the membrane format */
+static enum axl_status encode_layer(struct axl_snn *s, struct snn_layer *l, char *msg)
+{
+    int64_t nb = bias_count(l);
+    l->wc = l->wv ? malloc((size_t)l->nwc * sizeof *l->wc + 1) : NULL;
     l->bc = nb ? malloc((size_t)nb * sizeof *l->bc) : NULL;
-    if (!l->wc || (nb && !l->bc)) {
-        free(v);
+    if ((l->wv && !l->wc) || (nb && !l->bc))
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-    }
-    for (int64_t p = 0; p < l->nwc; p++)
-        l->wc[p] = enc(s, l, v[p]);
+    for (int64_t p = 0; l->wv && p < l->nwc; p++)
+        l->wc[p] = enc(s, l, l->wv[p]);
     for (int64_t j = 0; j < nb; j++)
-        l->bc[j] = enc(s, l, (double)l->b[j] * sb);
+        l->bc[j] = enc(s, l, (double)l->b[j] / l->lambda);
     l->theta = enc(s, l, 1.0);
     l->neg_theta = enc(s, l, -1.0);
-    l->theta_val = axl_format_decode(&s->ar.facc, l->theta);
+    l->theta_val = axl_format_decode(&snn_ar(s, l)->facc, l->theta);
     if (l == &s->L[0] && s->coding == AXL_SNN_CODING_DIRECT)
-        l->wq = v; /* the first layer's currents are computed from the values */
-    else
-        free(v);
+        l->wq = l->wv, l->wv = NULL; /* the first layer's currents come from the values */
+    free(l->wv);
+    l->wv = NULL;
+    return AXL_OK;
+}
+
+/* Concat's sources share the largest of their lambdas (repeated: a
+ * source may be in two concats) */
+static void share_concat_lambdas(struct axl_snn *s)
+{
+    for (int changed = 1; changed;) {
+        changed = 0;
+        for (size_t k = 0; k < s->n; k++) {
+            struct snn_layer *c = &s->L[k];
+            if (c->kind != AXL_SNN_CONCAT)
+                continue;
+            double m = 0;
+            for (int i = 0; i < c->nsrc; i++)
+                m = fmax(m, s->L[c->srcs[i]].lambda);
+            for (int i = 0; i < c->nsrc; i++) {
+                changed |= s->L[c->srcs[i]].lambda != m;
+                s->L[c->srcs[i]].lambda = m;
+            }
+            c->lambda = m;
+        }
+    }
+}
+
+/* an Add's bias: the sum of its projections' */
+static enum axl_status sum_biases(struct axl_snn *s, struct snn_layer *a, char *msg)
+{
+    int64_t nb = a->n_out / a->bias_per;
+    for (size_t k = 0; k < s->n; k++) {
+        const struct snn_layer *p = &s->L[k];
+        if (p->into != a - s->L || !p->has_bias)
+            continue;
+        if (!a->b && !(a->b = calloc((size_t)nb + 1, sizeof *a->b)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        for (int64_t j = 0; j < nb; j++)
+            a->b[j] += p->b[j];
+        a->has_bias = 1;
+    }
     return AXL_OK;
 }
 
@@ -199,19 +190,47 @@ enum axl_status snn_encode(struct axl_snn *s, const struct axl_snn_settings *st,
             return axl_msgf(msg, AXL_ERR_INVALID, "the calibration inputs are all zero: "
                             "Bernoulli coding has no scale");
     }
-    double lam_src = s->lambda_in;
+    /* lambdas: IF layers from their percentile, then concats, gates and
+     * projections from theirs (a source precedes its readers) */
     for (size_t k = 0; k < s->n; k++) {
         struct snn_layer *l = &s->L[k];
-        if (l->kind == AXL_SNN_MAXPOOL) {
-            l->lambda = lam_src; /* rates pass through the gate unscaled */
+        if (l->kind == AXL_SNN_MAXPOOL || l->kind == AXL_SNN_CONCAT || l->into >= 0)
             continue;
-        }
-        double lam = l->readout ? 1 : snn_hist_percentile(l->hist, p);
+        double lam = l->readout && !l->spiking ? 1 : snn_hist_percentile(l->hist, p);
         l->lambda = lam > 0 ? lam : 1; /* a layer silent on the calibration set */
-        enum axl_status rc = encode_layer(s, l, lam_src, st, msg);
-        if (rc != AXL_OK)
-            return rc;
-        lam_src = l->lambda;
     }
-    return AXL_OK;
+    share_concat_lambdas(s);
+    for (size_t k = 0; k < s->n; k++) {
+        struct snn_layer *l = &s->L[k];
+        if (l->kind == AXL_SNN_MAXPOOL)
+            l->lambda = l->src >= 0 ? s->L[l->src].lambda : s->lambda_in; /* rates pass */
+    }
+    enum axl_status rc = AXL_OK;
+    for (size_t k = 0; k < s->n && rc == AXL_OK; k++) {
+        struct snn_layer *l = &s->L[k];
+        if (l->into >= 0)
+            l->lambda = s->L[l->into].lambda;
+        if (l->kind == AXL_SNN_ADD)
+            rc = sum_biases(s, l, msg);
+        if (rc == AXL_OK && has_synapses(l))
+            rc = prepare_layer(l, l->src >= 0 ? s->L[l->src].lambda : s->lambda_in,
+                               l->lambda, msg);
+        l->bmax = 0;
+        for (int64_t j = 0; j < bias_count(l); j++)
+            l->bmax = fmax(l->bmax, fabs((double)l->b[j] / l->lambda));
+    }
+    for (size_t k = 0; k < s->n && rc == AXL_OK; k++) {
+        struct snn_layer *l = &s->L[k];
+        l->scale = 1;
+        if (l->ar.is_int && l->into < 0)
+            fixed_point(s, l, st);
+    }
+    for (size_t k = 0; k < s->n && rc == AXL_OK; k++) {
+        struct snn_layer *l = &s->L[k];
+        if (l->into >= 0)
+            l->scale = s->L[l->into].scale, l->frac = s->L[l->into].frac;
+        if (l->kind != AXL_SNN_MAXPOOL && l->kind != AXL_SNN_CONCAT)
+            rc = encode_layer(s, l, msg);
+    }
+    return rc;
 }

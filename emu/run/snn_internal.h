@@ -53,6 +53,13 @@ struct snn_layer {
     enum axl_snn_layer_kind kind;
     int spiking, readout;
     int nonneg;                /* avgpool of spikes: may become spiking without a Relu */
+    int64_t src;               /* the layer whose spikes it reads; -1: the input, or none */
+    int64_t into;              /* a projection: the Add whose membrane it feeds; -1 */
+    int64_t *srcs;             /* a concat: its sources, in order */
+    int nsrc;
+    int64_t bias_per;          /* neurons sharing one bias (conv: OH x OW) */
+    struct snn_arith ar;       /* its membrane's arithmetic (a projection: its Add's) */
+    struct axl_format fw;      /* its weight format */
     int64_t node, calib_node;  /* exposed nodes: the synapses', the calibrated output's */
     int64_t n_in, n_out;       /* per sample */
     struct axl_window win;     /* conv and pools */
@@ -72,6 +79,8 @@ struct snn_layer {
     float theta_val;
     float scale;               /* decoded code * scale = value (2^-frac; 1 for floats) */
     /* calibration */
+    float *wv;                 /* while encoding: the normalised, quantised weights */
+    double wmax, bmax;         /* their and the biases' largest magnitude */
     int64_t *hist;             /* positive activations by the top 16 bits of float32 */
     double out_max;            /* readout: the largest |output| */
 };
@@ -82,10 +91,12 @@ struct axl_snn {
     struct snn_arith ar;
     struct axl_format fw;
     struct axl_user_design *user;
+    char user_path[1024];
     enum axl_snn_reset reset;
     enum axl_snn_coding coding;
     uint64_t seed;
-    double percentile, lambda_in;
+    double percentile, lambda_in, leak;
+    enum axl_snn_readout readout;
     int64_t *in_hist;          /* |x| of the calibration inputs (Bernoulli) */
     int in_ndim;
     int64_t in_dims[AXL_MAX_DIMS]; /* per sample, first axis 1 */
@@ -109,7 +120,22 @@ enum axl_status snn_calibrate(struct axl_snn *s, const struct axl_graph *g,
 enum axl_status snn_build_layers(const struct axl_graph *g, struct axl_snn *s, char *msg);
 /* snn_encode.c: the arithmetic bound, then every layer normalised and encoded */
 enum axl_status snn_bind_arith(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
+/* snn_arith.c: every layer's arithmetic (the settings', or the
+ * configuration's rules), and the first layer's multiplier into *first */
+enum axl_status snn_bind_layers(struct axl_snn *s, const struct axl_snn_settings *st,
+                                struct axl_mac_spec *first, char *msg);
 enum axl_status snn_encode(struct axl_snn *s, const struct axl_snn_settings *st, char *msg);
 void snn_layer_free(struct snn_layer *l);
+/* the layer whose membrane l's synaptic adds go to */
+static inline int64_t snn_owner(const struct axl_snn *s, const struct snn_layer *l)
+{
+    return l->into >= 0 ? l->into : (int64_t)(l - s->L);
+}
+
+/* the arithmetic of the membrane l's adds go to */
+static inline const struct snn_arith *snn_ar(const struct axl_snn *s, const struct snn_layer *l)
+{
+    return &s->L[snn_owner(s, l)].ar;
+}
 
 #endif

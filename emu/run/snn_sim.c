@@ -3,12 +3,17 @@
  * coding, and the time loop over a batch (samples in parallel, each one's
  * simulation sequential, so the thread count does not change the bits).
  *
+ * Layers run in execution order; a layer reads the spikes of any earlier
+ * one (its source), a projection adds into its Add's membrane, a concat
+ * copies its sources' spikes.
+ *
  * Both kernels give every membrane its adds in ascending presynaptic
  * order: the event-driven one walks the ascending list of the neurons that
  * spiked and scatters each one's fan-out; the dense one visits, for every
  * postsynaptic neuron, its receptive field in ascending input order (for
  * conv and pools: channel, kernel row, kernel column) and adds where the
  * input spiked. */
+#include <math.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +134,28 @@ static int64_t dense_dense(const struct snn_arith *a, const struct snn_layer *l,
     return adds;
 }
 
+/* an Add's identity shortcut: neuron j gets spike j, one weight for all;
+ * one add per neuron either way, so both kernels agree trivially */
+static int64_t ident_event(const struct snn_arith *a, const struct snn_layer *l,
+                           struct spikes in, uint32_t *v)
+{
+    for (int64_t e = 0; e < in.n; e++) {
+        int64_t i = in.idx[e];
+        v[i] = snn_add_codes(a, v[i], syn_w(a, l->wc[0], in.s[i]));
+    }
+    return in.n;
+}
+
+static int64_t ident_dense(const struct snn_arith *a, const struct snn_layer *l,
+                           struct spikes in, uint32_t *v)
+{
+    int64_t adds = 0;
+    for (int64_t j = 0; j < l->n_out; j++)
+        if (in.s[j])
+            v[j] = snn_add_codes(a, v[j], syn_w(a, l->wc[0], in.s[j])), adds++;
+    return adds;
+}
+
 /* Rueckauer et al.'s spiking max-pooling: each window passes the spikes of
  * its input with the highest count so far (this step's included; ties:
  * the lowest index) */
@@ -163,8 +190,8 @@ static void maxpool_gate(const struct snn_layer *l, struct spikes in, int32_t *c
 static void neurons(const struct axl_snn *S, const struct snn_layer *l, uint32_t *v, int8_t *s,
                     int32_t *idx, int64_t *n)
 {
-    const struct snn_arith *a = &S->ar;
-    int64_t per = l->kind == AXL_SNN_CONV ? l->win.oh * l->win.ow : 1;
+    const struct snn_arith *a = &l->ar;
+    int64_t per = l->bias_per;
     if (l->bc)
         for (int64_t j = 0; j < l->n_out; j++)
             v[j] = snn_add_codes(a, v[j], l->bc[j / per]);
@@ -186,6 +213,7 @@ static void neurons(const struct axl_snn *S, const struct snn_layer *l, uint32_t
  * list, the gates' counts, the input's spikes. */
 struct sim_state {
     uint32_t **v;
+    int32_t **fired; /* spikes per neuron so far */
     int8_t **s;
     int32_t **idx;
     int64_t *n;
@@ -199,8 +227,8 @@ struct sim_state {
 static void state_free(const struct axl_snn *S, struct sim_state *t)
 {
     for (size_t k = 0; t->v && k < S->n; k++)
-        free(t->v[k]), free(t->s[k]), free(t->idx[k]), free(t->cnt[k]);
-    free(t->v), free(t->s), free(t->idx), free(t->cnt), free(t->n);
+        free(t->v[k]), free(t->s[k]), free(t->idx[k]), free(t->cnt[k]), free(t->fired[k]);
+    free(t->v), free(t->s), free(t->idx), free(t->cnt), free(t->n), free(t->fired);
     free(t->in_s), free(t->in_idx), free(t->cum);
     memset(t, 0, sizeof *t);
 }
@@ -212,19 +240,22 @@ static int state_alloc(const struct axl_snn *S, struct sim_state *t)
     t->v = calloc(n, sizeof *t->v), t->s = calloc(n, sizeof *t->s);
     t->idx = calloc(n, sizeof *t->idx), t->cnt = calloc(n, sizeof *t->cnt);
     t->n = calloc(n, sizeof *t->n);
+    t->fired = calloc(n, sizeof *t->fired);
     t->in_s = calloc((size_t)S->n_in + 1, 1);
     t->in_idx = malloc(((size_t)S->n_in + 1) * sizeof *t->in_idx);
     t->cum = calloc(2 * n, sizeof *t->cum);
-    int ok = t->v && t->s && t->idx && t->cnt && t->n && t->in_s && t->in_idx && t->cum;
+    int ok = t->v && t->s && t->idx && t->cnt && t->n && t->in_s && t->in_idx && t->cum &&
+             t->fired;
     for (size_t k = 0; ok && k < S->n; k++) {
         const struct snn_layer *l = &S->L[k];
         size_t m = (size_t)l->n_out + 1;
         t->s[k] = calloc(m, 1);
         t->idx[k] = malloc(m * sizeof **t->idx);
-        ok = t->s[k] && t->idx[k];
+        t->fired[k] = calloc(m, sizeof **t->fired);
+        ok = t->s[k] && t->idx[k] && t->fired[k];
         if (ok && l->kind == AXL_SNN_MAXPOOL)
             ok = (t->cnt[k] = calloc((size_t)l->n_in + 1, sizeof **t->cnt)) != NULL;
-        else if (ok)
+        else if (ok && l->kind != AXL_SNN_CONCAT && l->into < 0)
             ok = (t->v[k] = calloc(m, sizeof **t->v)) != NULL; /* +0 in every format */
     }
     if (!ok)
@@ -242,6 +273,7 @@ static void state_reset(const struct axl_snn *S, struct sim_state *t)
         if (t->cnt[k])
             memset(t->cnt[k], 0, (size_t)l->n_in * sizeof **t->cnt);
         memset(t->s[k], 0, (size_t)l->n_out);
+        memset(t->fired[k], 0, (size_t)l->n_out * sizeof **t->fired);
         t->n[k] = 0;
     }
     memset(t->in_s, 0, (size_t)S->n_in);
@@ -265,31 +297,86 @@ static void bernoulli(const struct axl_snn *S, const float *x, int64_t gi, int64
     }
 }
 
-/* One step of layer k: synaptic adds, bias, threshold; its adds */
+/* the spikes layer l reads this step */
+static struct spikes spikes_of(const struct snn_layer *l, const struct sim_state *t)
+{
+    if (l->src >= 0)
+        return (struct spikes){t->s[l->src], t->idx[l->src], t->n[l->src]};
+    return (struct spikes){t->in_s, t->in_idx, l->kind == AXL_SNN_ADD ? 0 : t->in_n};
+}
+
+/* a concat's spikes: its sources' one after the other */
+static void concat(const struct axl_snn *S, size_t k, struct sim_state *t)
+{
+    const struct snn_layer *l = &S->L[k];
+    int64_t off = 0, n = 0;
+    for (int i = 0; i < l->nsrc; i++) {
+        int64_t q = l->srcs[i], m = S->L[q].n_out;
+        memcpy(t->s[k] + off, t->s[q], (size_t)m);
+        for (int64_t e = 0; e < t->n[q]; e++)
+            t->idx[k][n++] = (int32_t)(t->idx[q][e] + off);
+        off += m;
+    }
+    t->n[k] = n;
+}
+
+/* the kernel of a layer this step: auto takes the dense one when more than
+ * a quarter of the inputs spiked */
+static int use_dense(enum axl_snn_kernel kern, const struct snn_layer *l, struct spikes in)
+{
+    return kern == AXL_SNN_KERNEL_DENSE || (kern == AXL_SNN_KERNEL_AUTO && 4 * in.n > l->n_in);
+}
+
+/* One step of layer k: synaptic adds (into its membrane or its Add's),
+ * bias, threshold; its adds */
 static int64_t layer_step(const struct axl_snn *S, size_t k, enum axl_snn_kernel kern,
                           const uint32_t *cur, struct sim_state *t)
 {
     const struct snn_layer *l = &S->L[k];
-    const struct snn_arith *a = &S->ar;
-    struct spikes in = k ? (struct spikes){t->s[k - 1], t->idx[k - 1], t->n[k - 1]}
-                         : (struct spikes){t->in_s, t->in_idx, t->in_n};
+    const struct snn_arith *a = snn_ar(S, l);
+    struct spikes in = spikes_of(l, t);
     if (l->kind == AXL_SNN_MAXPOOL) {
         maxpool_gate(l, in, t->cnt[k], t->s[k], t->idx[k], &t->n[k]);
         return 0;
     }
-    uint32_t *v = t->v[k];
+    if (l->kind == AXL_SNN_CONCAT) {
+        concat(S, k, t);
+        return 0;
+    }
+    uint32_t *v = t->v[snn_owner(S, l)];
     int64_t adds;
+    int dense = use_dense(kern, l, in);
     if (cur) { /* the first layer's analog input current */
         for (int64_t j = 0; j < l->n_out; j++)
             v[j] = snn_add_codes(a, v[j], cur[j]);
         adds = l->n_out;
+    } else if (l->kind == AXL_SNN_ADD) {
+        adds = l->src < 0 ? 0 : dense ? ident_dense(a, l, in, v) : ident_event(a, l, in, v);
     } else if (l->kind == AXL_SNN_DENSE) {
-        adds = kern == AXL_SNN_KERNEL_DENSE ? dense_dense(a, l, in, v) : dense_event(a, l, in, v);
+        adds = dense ? dense_dense(a, l, in, v) : dense_event(a, l, in, v);
     } else {
-        adds = kern == AXL_SNN_KERNEL_DENSE ? conv_dense(a, l, in, v) : conv_event(a, l, in, v);
+        adds = dense ? conv_dense(a, l, in, v) : conv_event(a, l, in, v);
     }
-    neurons(S, l, v, t->s[k], t->idx[k], &t->n[k]);
+    if (l->into < 0)
+        neurons(S, l, v, t->s[k], t->idx[k], &t->n[k]);
     return adds;
+}
+
+/* the leak of every IF membrane: v = ADD(v, enc(-F v)) */
+static void leak(const struct axl_snn *S, struct sim_state *t)
+{
+    float f = -(float)S->leak;
+    for (size_t k = 0; k < S->n; k++) {
+        uint32_t *v = t->v[k];
+        const struct snn_arith *a = &S->L[k].ar;
+        if (!v || !S->L[k].spiking)
+            continue;
+        for (int64_t j = 0; j < S->L[k].n_out; j++) {
+            float x = axl_format_decode(&a->facc, v[j]);
+            v[j] = snn_add_codes(a, v[j], axl_format_encode(&a->facc, f * x,
+                                                            AXL_ROUND_NEAREST_EVEN, 0));
+        }
+    }
 }
 
 static void trace_step(const struct axl_snn *S, const struct axl_snn_trace *tr, int64_t step,
@@ -302,8 +389,8 @@ static void trace_step(const struct axl_snn *S, const struct axl_snn_trace *tr, 
         memcpy(tr->v + s0 * l->n_out, t->v[k], (size_t)l->n_out * sizeof *tr->v);
     if (tr->out)
         memcpy(tr->out + s0 * l->n_out, t->s[k], (size_t)l->n_out);
-    if (tr->in) {
-        const int8_t *src = k ? t->s[k - 1] : t->in_s;
+    if (tr->in && l->n_in) {
+        const int8_t *src = l->kind == AXL_SNN_CONCAT ? t->s[k] : spikes_of(l, t).s;
         if (k == 0 && direct)
             memset(tr->in + s0 * l->n_in, 0, (size_t)l->n_in);
         else
@@ -311,10 +398,23 @@ static void trace_step(const struct axl_snn *S, const struct axl_snn_trace *tr, 
     }
 }
 
-/* the whole time loop of one sample; counts[nsteps][2][layers] */
+/* sum over the neurons of layer k of |count / T * lambda - max(0, ann)| */
+static double rate_error(const struct snn_layer *l, const int32_t *fired, const float *ann,
+                         int64_t T)
+{
+    double e = 0, f = l->lambda / (double)T;
+    for (int64_t j = 0; j < l->n_out; j++) {
+        double y = ann[j] > 0 ? ann[j] : 0;
+        e += fabs(fired[j] * f - y);
+    }
+    return e;
+}
+
+/* the whole time loop of one sample; counts[nsteps][2][layers], rerr
+ * [nsteps][layers] (or NULL) */
 static void sim_sample(const struct axl_snn *S, const struct axl_snn_sim *o, const float *x,
                        const uint32_t *cur, int64_t b, int64_t batch, struct sim_state *t,
-                       float *readout, int64_t *counts)
+                       float *readout, int64_t *counts, double *rerr)
 {
     state_reset(S, t);
     const struct snn_layer *ro = &S->L[S->n - 1];
@@ -325,19 +425,29 @@ static void sim_sample(const struct axl_snn *S, const struct axl_snn_sim *o, con
     for (int64_t step = 1; step <= T; step++) {
         if (!direct)
             bernoulli(S, x, o->first_index + b, step, t);
+        if (S->leak > 0)
+            leak(S, t);
         for (size_t k = 0; k < S->n; k++) {
             int64_t a = layer_step(S, k, o->kernel, k == 0 && direct ? cur : NULL, t);
             adds[k] += a, spk[k] += t->n[k];
+            for (int64_t e = 0; e < t->n[k]; e++)
+                t->fired[k][t->idx[k][e]]++;
         }
         if (o->trace && o->trace->sample == b)
             trace_step(S, o->trace, step, t, direct);
         for (; r < o->nsteps && o->steps[r] == step; r++) {
             float *out = readout + ((int64_t)r * batch + b) * ro->n_out;
             for (int64_t j = 0; j < ro->n_out; j++)
-                out[j] = axl_format_decode(&S->ar.facc, t->v[S->n - 1][j]) * ro->scale;
+                out[j] = ro->spiking ? (float)t->fired[S->n - 1][j]
+                                     : axl_format_decode(&ro->ar.facc, t->v[S->n - 1][j]) *
+                                           ro->scale;
             for (int64_t k = 0; k < nl; k++) {
                 counts[((int64_t)r * 2 + 0) * nl + k] = spk[k];
                 counts[((int64_t)r * 2 + 1) * nl + k] = adds[k];
+                const float *ann = o->ann ? o->ann[k] : NULL;
+                if (rerr && ann)
+                    rerr[(int64_t)r * nl + k] = rate_error(&S->L[k], t->fired[k],
+                                                           ann + b * S->L[k].n_out, step);
             }
         }
     }
@@ -368,7 +478,8 @@ static enum axl_status currents(const struct axl_snn *S, const struct axl_tensor
         st = axl_mac_gemm(S->exact, AXL_BACKEND_CPU, &g, msg);
     }
     for (int64_t p = 0; st == AXL_OK && p < B * N; p++)
-        cur[p] = axl_format_encode(&S->ar.facc, y[p] / l->scale, AXL_ROUND_NEAREST_EVEN, 0);
+        cur[p] = axl_format_encode(&snn_ar(S, l)->facc, y[p] / l->scale, AXL_ROUND_NEAREST_EVEN,
+                                   0);
     free(y);
     return st;
 }
@@ -411,7 +522,8 @@ enum axl_status axl_snn_simulate(const struct axl_snn *S, const struct axl_tenso
     int direct = S->coding == AXL_SNN_CODING_DIRECT;
     uint32_t *cur = direct ? malloc((size_t)(B * S->L[0].n_out) * sizeof *cur + 1) : NULL;
     int64_t *counts = calloc((size_t)(B * per) + 1, sizeof *counts);
-    if ((direct && !cur) || !counts) {
+    double *rerr = o->rate_err ? calloc((size_t)(B * nl * o->nsteps) + 1, sizeof *rerr) : NULL;
+    if ((direct && !cur) || !counts || (o->rate_err && !rerr)) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         goto done;
     }
@@ -431,7 +543,8 @@ enum axl_status axl_snn_simulate(const struct axl_snn *S, const struct axl_tenso
         for (int64_t b = 0; b < B; b++)
             if (ok)
                 sim_sample(S, o, input->data + b * x_per, direct ? cur + b * c_per : NULL, b, B,
-                           &t, readout, counts + b * per);
+                           &t, readout, counts + b * per,
+                           rerr ? rerr + b * nl * o->nsteps : NULL);
         if (ok)
             state_free(S, &t);
     }
@@ -450,8 +563,14 @@ enum axl_status axl_snn_simulate(const struct axl_snn *S, const struct axl_tenso
                 spikes[r * nl + k] = sp;
             if (adds)
                 adds[r * nl + k] = ad;
+            double e = 0; /* samples in order: the sum does not depend on the threads */
+            for (int64_t b = 0; rerr && b < B; b++)
+                e += rerr[(b * o->nsteps + r) * nl + k];
+            if (rerr)
+                o->rate_err[r * nl + k] = e;
         }
 done:
+    free(rerr);
     free(cur);
     free(counts);
     return st;

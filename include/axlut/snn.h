@@ -26,21 +26,46 @@
  *    and no others; it has no membrane and no adds;
  *  - the last layer (no Relu) is the readout: its membrane potential,
  *    accumulated over the steps, is the network's output (about T times the
- *    ANN's logits); a trailing Softmax / LogSoftmax is dropped (it does not
- *    change the top-1);
- *  - Flatten, Reshape, Identity and Dropout are views.
- * Any other operator, a branch, or a linear layer feeding another without a
- * Relu is refused at conversion with one line naming the node.
+ *    ANN's logits); or (readout spikes) its neurons are IF neurons
+ *    normalised like the others and the output is their spike count; a
+ *    trailing Softmax / LogSoftmax is dropped (it does not change the
+ *    top-1);
+ *  - Flatten, Reshape, Identity and Dropout are views;
+ *  - a residual Add followed by a Relu is one layer of IF neurons (its own
+ *    lambda, calibrated at the Add) whose membrane receives every branch:
+ *    a branch that is a linear layer (Conv/Gemm, its BatchNormalization
+ *    folded) becomes a projection into the Add's membrane, its weights
+ *    scaled lambda_src / lambda_add and its bias summed into the Add's
+ *    bias / lambda_add; an identity shortcut (spikes of a layer) becomes
+ *    one synapse per neuron of weight lambda_src / lambda_add.  This is the
+ *    balanced threshold of Hu et al., "Spiking deep residual networks"
+ *    (IEEE TNNLS 2021, arXiv:1805.01352), and Rueckauer et al.'s treatment
+ *    of merge layers: both branches' rates expressed in the Add's scale;
+ *  - Concat (axis 1) of spiking layers concatenates their spike trains;
+ *    its sources share one lambda, the largest of their percentiles (each
+ *    source is normalised to it), so the reader's weights need one scale.
+ * Any other operator, an Add not followed by a Relu, or a linear layer
+ * feeding another without a Relu is refused at conversion with one line
+ * naming the node.
  *
  * One time step, layer by layer in execution order (a layer sees the spikes
  * its source emitted in the same step):
+ *   0. leak (--leak F > 0, at the start of the step, every IF membrane, not
+ *      the membrane readout): v_j = ADD(v_j, enc(-F * v_j)), the product
+ *      exact in float32 and rounded once to the membrane format (a leaky IF
+ *      neuron: v decays by the factor 1 - F per step before its input);
  *   1. synaptic adds: for every presynaptic neuron i that spiked, in
  *      ascending index order (the flattened C x H x W order of the source),
  *      v_j = ADD(v_j, w_ji) for every j in i's fan-out (with Bernoulli
  *      coding an input spike may be negative: ADD(v_j, -w_ji));
  *      the first layer under direct coding instead gets its analog input
  *      current I_j = sum_i w_ji x_i, computed once per sample by the MAC
- *      engine's exact float32 configuration: v_j = ADD(v_j, I_j);
+ *      engine (exact float32, or the products through the multiplier
+ *      design `mul` on operands in fmt_in, summed in float32):
+ *      v_j = ADD(v_j, I_j);
+ *      a projection into an Add's membrane does these adds there (the
+ *      branches in execution order, the identity shortcut last: the Add's
+ *      own step) and has no neurons;
  *   2. the bias: v_j = ADD(v_j, b_j) (layers with a bias);
  *   3. IF layers, j ascending: when v_j >= 1 (an exact comparison) neuron j
  *      spikes and resets: v_j = ADD(v_j, -1) (reset by subtraction) or
@@ -79,6 +104,8 @@
 extern "C" {
 #endif
 
+struct axl_layers;
+
 /* Stored in reports: only grow. */
 enum axl_snn_reset { AXL_SNN_RESET_SUBTRACT = 0, AXL_SNN_RESET_ZERO = 1 };
 /* direct: the analog input as a current every step; bernoulli: each input
@@ -87,20 +114,32 @@ enum axl_snn_reset { AXL_SNN_RESET_SUBTRACT = 0, AXL_SNN_RESET_ZERO = 1 };
  * where sample is the dataset index: the same spikes on any thread count
  * or device */
 enum axl_snn_coding { AXL_SNN_CODING_DIRECT = 0, AXL_SNN_CODING_BERNOULLI = 1 };
-enum axl_snn_kernel { AXL_SNN_KERNEL_EVENT = 0, AXL_SNN_KERNEL_DENSE = 1 };
+/* auto: per layer and step, the dense kernel when more than a quarter of
+ * the layer's inputs spiked, else the event-driven one (a heuristic: at
+ * high firing a gated sweep wastes few visits while the scatter's index
+ * arithmetic stays; BENCHMARKS.md measures the three); the bits do not
+ * depend on the kernel */
+enum axl_snn_kernel { AXL_SNN_KERNEL_EVENT = 0, AXL_SNN_KERNEL_DENSE = 1, AXL_SNN_KERNEL_AUTO = 2 };
 enum axl_snn_layer_kind {
     AXL_SNN_CONV = 0,
     AXL_SNN_DENSE = 1,
     AXL_SNN_AVGPOOL = 2,
     AXL_SNN_MAXPOOL = 3,
+    AXL_SNN_ADD = 4,    /* a residual Add's neurons (+ its identity shortcut) */
+    AXL_SNN_CONCAT = 5, /* spike trains concatenated: no membrane, no adds */
 };
-/* "subtract", "zero"; "direct", "bernoulli"; "event", "dense"; "conv",
- * "dense", "avgpool", "maxpool" ("?" out of range; parse: AXL_ERR_INVALID
- * for other text). */
+/* membrane: the readout's membrane potential; spikes: the readout is a
+ * layer of IF neurons too (normalised like the others) and the output is
+ * its spike count (ties: the lowest class) */
+enum axl_snn_readout { AXL_SNN_READOUT_MEMBRANE = 0, AXL_SNN_READOUT_SPIKES = 1 };
+/* "subtract", "zero"; "direct", "bernoulli"; "event", "dense", "auto";
+ * "conv", "dense", "avgpool", "maxpool", "add", "concat"; "membrane",
+ * "spikes" ("?" out of range; parse: AXL_ERR_INVALID for other text). */
 AXL_ENUM_NAMES_DECL(axl_snn_reset, axl_snn_reset_name, axl_snn_reset_parse);
 AXL_ENUM_NAMES_DECL(axl_snn_coding, axl_snn_coding_name, axl_snn_coding_parse);
 AXL_ENUM_NAMES_DECL(axl_snn_kernel, axl_snn_kernel_name, axl_snn_kernel_parse);
 AXL_ENUM_NAMES_DECL(axl_snn_layer_kind, axl_snn_layer_kind_name, axl_snn_layer_kind_parse);
+AXL_ENUM_NAMES_DECL(axl_snn_readout, axl_snn_readout_name, axl_snn_readout_parse);
 
 /* Zero fields take the defaults of axl_snn_defaults; strings are only read
  * during axl_snn_convert. */
@@ -119,6 +158,27 @@ struct axl_snn_settings {
     int n_add_params;
     int64_t max_steps;      /* intN membranes: the readout's range covers this many
                                steps; 64 */
+    double leak;            /* leaky IF: the fraction F in [0, 1) lost per step; 0 */
+    /* direct coding: the first layer's analog products w_ji x_i through this
+     * multiplier (as axlut run's --mul: built-in, "file.c" or table "file.h5")
+     * with x and w encoded in fmt_in (NULL: fp32), summed in exact float32
+     * by the MAC engine; NULL: exact float32 products */
+    const char *mul;
+    const char *mul_params[AXL_DESIGN_MAX_PARAMS];
+    int n_mul_params;
+    const char *fmt_in;
+    enum axl_snn_readout readout;
+    /* per-layer arithmetic in axlut run's configuration language
+     * (layers.h, docs/CONFIG.md), or NULL.  With one, it alone decides
+     * which layers are approximate, as in axlut run: a layer (named by its
+     * synapses' node, or an Add's / pool's node) that its default and rules
+     * leave exact is fp32 with exact adds; otherwise its resolved add,
+     * add_params, acc_format and format_w (else format) are its adder,
+     * membrane format and weight format, a field left empty falling back
+     * to the settings'.  The first layer's mul, params and format, when it
+     * gives a mul, are its input products'.  A projection takes its Add's.
+     * Read during axl_snn_convert only. */
+    const struct axl_layers *config;
 };
 void axl_snn_defaults(struct axl_snn_settings *s);
 
@@ -143,8 +203,12 @@ void axl_snn_describe(const struct axl_snn *s, char *buf, size_t len);
 struct axl_snn_layer_info {
     const char *name, *op;  /* the node of the layer's synapses (owned by s) */
     enum axl_snn_layer_kind kind;
-    int spiking;            /* IF neurons; 0: the readout, or a max-pool gate */
+    int spiking;            /* IF neurons; 0: the membrane readout, a max-pool gate, a
+                               concat or a projection */
     int readout;
+    int64_t source;         /* the layer whose spikes it reads; -1: the network's input or
+                               none (an Add without identity shortcut, a concat) */
+    int64_t into;           /* a projection: the Add layer whose membrane it feeds; -1 */
     int64_t inputs, neurons; /* per sample */
     int64_t synapses;       /* weights (conv: shared) */
     double lambda;          /* the normalisation scale of its output (1: readout) */
@@ -168,15 +232,17 @@ struct axl_snn_layer_codes {
     uint32_t theta, neg_theta;
 };
 void axl_snn_layer_codes(const struct axl_snn *s, size_t i, struct axl_snn_layer_codes *out);
-/* ADD of the membrane arithmetic: ADD(x, y) on codes of the membrane format,
- * as every membrane update does it. */
+/* ADD of the settings' membrane arithmetic: ADD(x, y) on codes of the
+ * membrane format, as every membrane update does it (a layer given its own
+ * by a configuration uses that one). */
 uint32_t axl_snn_add(const struct axl_snn *s, uint32_t x, uint32_t y);
 
 /* The per-step record of one layer for one sample of a simulation. */
 struct axl_snn_trace {
     size_t layer;
     int64_t sample;  /* within the simulated batch */
-    uint32_t *v;     /* [steps][neurons] membrane codes after each step, or NULL */
+    uint32_t *v;     /* [steps][neurons] membrane codes after each step, or NULL (left
+                        alone for layers without a membrane of their own) */
     int8_t *in;      /* [steps][inputs] the spikes it received (direct coding's first
                         layer: all 0), or NULL */
     int8_t *out;     /* [steps][neurons] its spikes (the readout: all 0), or NULL */
@@ -188,11 +254,18 @@ struct axl_snn_sim {
     int nsteps;
     int64_t first_index;      /* dataset index of the batch's first sample (Bernoulli) */
     struct axl_snn_trace *trace; /* NULL or one layer of one sample */
+    /* Rate error (optional): ann[k] NULL or layer k's ANN activation,
+     * [batch][neurons] (the output of its node before the Relu: the Relu is
+     * applied here); rate_err [nsteps][layers] gets the sum over the batch
+     * and neurons of |count / T * lambda - max(0, ann)| at each listed T */
+    const float *const *ann;
+    double *rate_err;
 };
 
 /* Simulate the samples of input (the graph's input shape, first axis the
  * sample) for steps[nsteps - 1] steps.  readout: [nsteps][batch][outputs]
- * decoded membranes of the readout at each listed step.  spikes and adds
+ * decoded membranes of the readout at each listed step (its spike counts
+ * with the spike readout).  spikes and adds
  * (may be NULL): [nsteps][layers], cumulative up to each listed step,
  * summed over the batch: the spikes each layer emitted and the synaptic
  * adds (spikes x fan-out; direct coding's first layer: one current add per
@@ -213,6 +286,9 @@ struct axl_snn_layer_result {
     struct axl_snn_layer_info info;
     double *rate;     /* [nsteps] spikes per neuron and step, up to each T */
     double *synops;   /* [nsteps] synaptic adds per sample up to each T */
+    double *rate_err; /* [nsteps] mean over neurons and samples of |rate * lambda - ReLU
+                         activation of the ANN| at each T; NaN: no spikes of its own */
+    double ann_mean;  /* mean ReLU activation of the ANN (the error's scale); NaN idem */
 };
 struct axl_snn_report {
     int64_t samples;
@@ -236,6 +312,10 @@ struct axl_snn_eval {
     int64_t limit;   /* first samples only; <= 0: all */
     axl_snn_progress_fn progress;
     void *progress_user;
+    /* HDF5 path or NULL: /outputs/snn_T<T> float32 [samples][outputs], the
+     * readout at each listed T, and /outputs/ann, the ANN's outputs;
+     * written to a temporary name, renamed when the evaluation completes */
+    const char *save_outputs;
 };
 
 /* Run the ANN g (exact) and the SNN s over d, the readout at every T of

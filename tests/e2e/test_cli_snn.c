@@ -50,10 +50,10 @@ Test(cli_snn, converts_evaluates_and_reports)
     const char *d = data_file("d.h5", 24, 28);
     int rc = sh(err, sizeof err,
                 "'%s' snn '%s' --data '%s' --calib '%s' --steps 16,4 --acc-format fp16 "
-                "--add fpadd_loa --add-param k=4 --report '%s/r.json' --quiet",
-                g_axlut, g_lenet, d, d, g_dir);
+                "--add fpadd_loa --add-param k=4 --report '%s/r.json' --save-outputs '%s/o.h5' "
+                "--quiet", g_axlut, g_lenet, d, d, g_dir, g_dir);
     cr_assert_eq(rc, 0, "%s", err);
-    cr_assert(exists("r.json"));
+    cr_assert(exists("r.json") && exists("o.h5"));
     rc = sh(err, sizeof err, "grep -c '\"top1\":' '%s/r.json' | grep -qx 2 && "
             "grep -q '\"ann_top1\":' '%s/r.json' && grep -q '\"steps\": 4,' '%s/r.json' && "
             "grep -q 'fpadd_loa(k=4)' '%s/r.json' && grep -q '\"synops_per_sample\"' '%s/r.json'",
@@ -67,14 +67,36 @@ Test(cli_snn, converts_evaluates_and_reports)
             "grep -Eq '^ +8 ' '%s/out.txt' && grep -q '/pool1/MaxPool' '%s/out.txt'", g_dir, g_dir,
             g_dir);
     cr_assert_eq(rc, 0, "the printed report lacks a line");
+    /* leaky IF, spike-count readout, the automatic kernel: the rate error in both */
+    rc = e2e_sh("out2.txt", err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 "
+                "--leak 0.05 --readout spikes --kernel auto --limit 10 --report '%s/r2.json'",
+                g_axlut, g_lenet, d, d, g_dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = sh(err, sizeof err, "grep -q 'leak 0.05' '%s/out2.txt' && grep -q 'spikes readout' "
+            "'%s/out2.txt' && grep -q 'rate err' '%s/out2.txt' && grep -q '\"rate_error\": [0-9]' "
+            "'%s/r2.json' && grep -q '\"kernel\": \"auto\"' '%s/r2.json'", g_dir, g_dir, g_dir,
+            g_dir, g_dir);
+    cr_assert_eq(rc, 0, "the leak, readout, kernel or rate error is missing from the output");
+    /* a layer configuration: fc1 in an int16 membrane with LOA, the rest as the options say */
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/cfg.json", g_dir);
+    FILE *f = fopen(cfg, "w");
+    cr_assert(f && fputs("{\"layers\": [{\"match\": \"/fc1/Gemm\", \"acc_format\": \"int16\", "
+                         "\"add\": \"loa\", \"add_params\": {\"k\": 3}}]}\n", f) >= 0 &&
+              fclose(f) == 0);
+    rc = e2e_sh("out3.txt", err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 "
+                "--acc-format fp16 --config '%s' --limit 10", g_axlut, g_lenet, d, d, cfg);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = sh(err, sizeof err, "grep -q 'per-layer config' '%s/out3.txt'", g_dir);
+    cr_assert_eq(rc, 0, "the configuration is not named in the output");
 }
 
 Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
 {
     char err[4096];
     const char *d = data_file("d.h5", 8, 28), *small = data_file("small.h5", 8, 14);
-    char resnet[1200];
-    snprintf(resnet, sizeof resnet, "%s/tests/data/models/resnet_bn.onnx", g_src);
+    char mbv2[1200];
+    snprintf(mbv2, sizeof mbv2, "%s/tests/data/models/mobilenetv2_block.onnx", g_src);
     struct {
         const char *args, *want;
     } cases[] = {
@@ -84,10 +106,14 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
         {"--steps 8 --acc-format int16 --add fpadd_loa", "int16"},
         {"--steps 8 --acc-format e9m9", "e9m9"},
         {"--steps 8 --percentile 0", "--percentile"},
+        {"--steps 8 --leak 1", "--leak"},
+        {"--steps 8 --readout logits", "--readout"},
+        {"--steps 8 --kernel sparse", "--kernel"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s --report "
-                    "'%s/bad.json'", g_axlut, g_lenet, d, d, cases[i].args, g_dir);
+                    "'%s/bad.json' --save-outputs '%s/bad.h5'", g_axlut, g_lenet, d, d,
+                    cases[i].args, g_dir, g_dir);
         cr_expect_eq(rc, 2, "%s: exit %d", cases[i].args, rc);
         cr_expect(strstr(err, cases[i].want) && lines(err) == 1, "%s: %s", cases[i].args, err);
     }
@@ -98,12 +124,23 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
     cr_expect(strstr(err, small) && lines(err) == 1, "%s", err);
     /* an operator that cannot become spiking, named with its node */
     rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 --report "
-            "'%s/bad.json'", g_axlut, resnet, d, d, g_dir);
+            "'%s/bad.json'", g_axlut, mbv2, d, d, g_dir);
     cr_expect_eq(rc, 2);
-    cr_expect(strstr(err, "(Add)") && strstr(err, "node '") && lines(err) == 1, "%s", err);
+    cr_expect(strstr(err, "(Clip)") && strstr(err, "node '") && lines(err) == 1, "%s", err);
+    /* a layer configuration whose rule names no layer */
+    char cfg[400];
+    snprintf(cfg, sizeof cfg, "%s/cfg.json", g_dir);
+    FILE *f = fopen(cfg, "w");
+    cr_assert(f && fputs("{\"layers\": [{\"match\": \"/fc9/Gemm\", \"add\": \"loa\"}]}\n",
+                         f) >= 0 && fclose(f) == 0);
+    rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' --steps 8 --config '%s' "
+            "--acc-format int16 --report '%s/bad.json'", g_axlut, g_lenet, d, d, cfg, g_dir);
+    cr_expect_eq(rc, 2);
+    cr_expect(strstr(err, "/fc9/Gemm") && lines(err) == 1, "%s", err);
     /* missing arguments */
     rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --steps 8", g_axlut, g_lenet, d);
     cr_expect_eq(rc, 2);
     cr_expect(strstr(err, "--calib") && lines(err) == 1, "%s", err);
-    cr_expect(!exists("bad.json"), "a report was written for a refused run");
+    cr_expect(!exists("bad.json") && !exists("bad.h5"), "a report or outputs file was written "
+              "for a refused run");
 }
