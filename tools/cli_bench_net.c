@@ -96,9 +96,9 @@ int cli_bench_network(const struct cli_bench_net *o)
     }
     double a = median(once, reps), b = median(every, reps);
     printf("%-40s %12s\n", "weights", "images/s");
-    printf("%-40s %12.1f\n", "prepared once per plan (default)", a);
-    printf("%-40s %12.1f\n", "encoded on every call (baseline)", b);
-    printf("ratio %.2f (medians of the approximate pass, shadow layers included)\n", a / b);
+    printf("%-40s %12.4g\n", "prepared once per plan (default)", a);
+    printf("%-40s %12.4g\n", "encoded on every call (baseline)", b);
+    printf("ratio %.3g (medians of the approximate pass, shadow layers included)\n", a / b);
     rc = CLI_OK;
 done:
     axl_layer_macs_free(&lm);
