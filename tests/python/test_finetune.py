@@ -1,0 +1,60 @@
+"""A LeNet-5 fine-tuned with axlut.torch.approximate under DRUM(k=2) on
+e4m3 gains accuracy under that configuration: a short run (a few hundred
+steps on part of Fashion-MNIST); examples/retrain_torch.py is the long one."""
+import os
+
+import numpy as np
+import pytest
+import torch
+
+import axlut
+import axlut.torch as at
+
+SPEC = axlut.MacSpec(mul="fpmul_drum", params={"k": 2}, format="e4m3")
+
+
+def fmnist():
+    import make_dataset
+
+    try:
+        xtr, ytr, _ = make_dataset.load_fashion_mnist("train", limit=20000)
+        xte, yte, _ = make_dataset.load_fashion_mnist("test", limit=2000)
+    except make_dataset.InputError as e:
+        pytest.skip(f"Fashion-MNIST not found: {e}")
+    return (torch.from_numpy(make_dataset.normalize(xtr)), torch.from_numpy(ytr),
+            torch.from_numpy(make_dataset.normalize(xte)), torch.from_numpy(yte))
+
+
+def accuracy(model, x, y):
+    with torch.no_grad():
+        return float((model(x).argmax(1) == y).float().mean())
+
+
+def test_finetune_recovers_accuracy(root):
+    import export_model
+    import train_demo
+
+    torch.manual_seed(0)
+    torch.set_num_threads(2)
+    xtr, ytr, xte, yte = fmnist()
+    model = train_demo.lenet_model()[0]
+    export_model.load_onnx_weights(model, os.path.join(root, "models", "lenet5_fmnist.onnx"))
+    model.eval()
+    exact = accuracy(model, xte, yte)
+    at.approximate(model, SPEC)
+    before = accuracy(model, xte, yte)
+    # the configuration costs accuracy (about 5 points on this model)
+    assert before < exact - 0.02, (exact, before)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-4)
+    g = torch.Generator().manual_seed(0)
+    model.train()
+    for step in range(300):
+        idx = torch.randint(0, len(xtr), (64,), generator=g)
+        loss = torch.nn.functional.cross_entropy(model(xtr[idx]), ytr[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    model.eval()
+    after = accuracy(model, xte, yte)
+    print(f"exact {exact:.4f}, DRUM(k=2) e4m3 before {before:.4f}, after {after:.4f}")
+    assert after > before + 0.015, (before, after)
