@@ -134,10 +134,29 @@ class Layers:
         msg = _lib.msgbuf()
         _lib.check(lib.axl_layers_check(self._h, na, oa, n, msg), msg)
 
+    def _key(self, layer, op):
+        """What the rules give layer LAYER: layers with equal keys get equal
+        engines (as axl_layers_bind shares them within a graph)."""
+        spec, ex = _lib.MacSpecC(), ctypes.c_int()
+        lib.axl_layers_resolve(self._h, _lib.enc(layer), _lib.enc(op), ctypes.byref(spec),
+                               ctypes.byref(ex))
+        if ex.value:
+            return ("exact",)
+        return tuple(tuple(v) if isinstance(v, ctypes.Array) else v
+                     for v in (getattr(spec, f) for f, _ in spec._fields_))
+
     def mac(self, layer, op):
         """The engine of a layer named LAYER of operator OP (Conv, Gemm,
         MatMul...) under this configuration: the exact float32 one where the
-        rules keep it exact."""
+        rules keep it exact.  Layers configured alike share one engine
+        (tables are built once)."""
+        cache = self.__dict__.setdefault("_macs", {})
+        key = self._key(layer, op)
+        if key not in cache:
+            cache[key] = self._make(layer, op)
+        return cache[key]
+
+    def _make(self, layer, op):
         h = ctypes.c_void_p()
         msg = _lib.msgbuf()
         _lib.check(lib.axl_layers_mac(self._h, _lib.enc(layer), _lib.enc(op), ctypes.byref(h),
