@@ -234,6 +234,9 @@ def _fptr(a):
     return None if a is None else a.ctypes.data_as(_lib.c_float_p)
 
 
+_DICT_CONFIGS = {}  # JSON text -> Layers: a dict config prepares its engines once
+
+
 def _engine(spec, layer, op):
     if isinstance(spec, Mac):
         return spec
@@ -241,6 +244,13 @@ def _engine(spec, layer, op):
         spec = MacSpec()
     if isinstance(spec, MacSpec):
         return spec.mac(layer, op)
+    if isinstance(spec, dict):
+        key = json.dumps(spec, sort_keys=True)
+        if key not in _DICT_CONFIGS:
+            if len(_DICT_CONFIGS) >= 16:
+                _DICT_CONFIGS.pop(next(iter(_DICT_CONFIGS)))
+            _DICT_CONFIGS[key] = Layers(spec)
+        return _DICT_CONFIGS[key].mac(layer, op)
     return Layers(spec).mac(layer, op)
 
 

@@ -10,8 +10,6 @@ configured formats (Bengio et al., "Estimating or propagating gradients
 through stochastic neurons", 2013; the estimator of quantization-aware
 training).  CPU float32 tensors only.
 """
-import fnmatch  # noqa: F401  (names in docs)
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -43,50 +41,77 @@ def _np(t):
     return t.detach().contiguous().numpy()
 
 
+def _conv_forward(layer, x, w, b):
+    return torch.from_numpy(conv2d(_np(x), _np(w), None if b is None else _np(b),
+                                   spec=layer.mac, stride=layer.stride, padding=layer._pads(),
+                                   dilation=layer.dilation, groups=layer.groups))
+
+
+def _quantized(ctx, mac, xn, wn, both=False):
+    """The operands the backward needs, as the engine quantizes them: the
+    activations for the weight gradient, the weights for the input's."""
+    need_x, need_w = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+    xq = torch.from_numpy(mac.quantize_acts(xn)) if need_w or both else None
+    wq = torch.from_numpy(mac.quantize_weights(wn)) if need_x or both else None
+    return xq, wq
+
+
 class _ConvFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b, layer):
-        mac = layer.mac
-        xn, wn = _np(x), _np(w)
-        y = conv2d(xn, wn, None if b is None else _np(b), spec=mac, stride=layer.stride,
-                   padding=layer._pads(x), dilation=layer.dilation, groups=layer.groups)
-        ctx.save_for_backward(torch.from_numpy(mac.quantize_acts(xn)),
-                              torch.from_numpy(mac.quantize_weights(wn)))
-        ctx.layer, ctx.has_bias = layer, b is not None
-        return torch.from_numpy(y)
+        y = _conv_forward(layer, x, w, b)
+        # torch.nn.grad takes no "same" padding: autograd then needs both
+        ctx.xq, ctx.wq = _quantized(ctx, layer.mac, _np(x), _np(w), layer.padding == "same")
+        ctx.layer, ctx.xshape, ctx.wshape = layer, x.shape, w.shape
+        return y
 
     @staticmethod
     def backward(ctx, gy):
-        xq, wq = ctx.saved_tensors
-        L = ctx.layer
-        with torch.enable_grad():
-            xr, wr = xq.requires_grad_(True), wq.requires_grad_(True)
-            y = F.conv2d(xr, wr, None, L.stride, L.padding, L.dilation, L.groups)
-            gx, gw = torch.autograd.grad(y, (xr, wr), gy)
-        gb = gy.sum(dim=(0, 2, 3)) if ctx.has_bias else None
-        return gx, gw, gb, None
+        L, xq, wq = ctx.layer, ctx.xq, ctx.wq
+        ctx.xq = ctx.wq = None
+        args = (L.stride, L.padding, L.dilation, L.groups)
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        gx = gw = None
+        if L.padding == "same":
+            with torch.enable_grad():
+                xr, wr = xq.requires_grad_(True), wq.requires_grad_(True)
+                gx, gw = torch.autograd.grad(F.conv2d(xr, wr, None, *args), (xr, wr), gy)
+        else:
+            if need_x:
+                gx = torch.nn.grad.conv2d_input(ctx.xshape, wq, gy, *args)
+            if need_w:
+                gw = torch.nn.grad.conv2d_weight(xq, ctx.wshape, gy, *args)
+        gb = gy.sum(dim=(0, 2, 3)) if need_b else None
+        return gx if need_x else None, gw if need_w else None, gb, None
+
+
+def _linear_forward(layer, x, w, b):
+    x2 = _np(x.reshape(-1, x.shape[-1]))
+    y = gemm(x2, _np(w), spec=layer.mac, bias=None if b is None else _np(b), trans_b=True)
+    return torch.from_numpy(y).reshape(*x.shape[:-1], w.shape[0])
 
 
 class _LinearFn(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, w, b, layer):
-        mac = layer.mac
-        x2 = _np(x.reshape(-1, x.shape[-1]))
-        wn = _np(w)
-        y = gemm(x2, wn, spec=mac, bias=None if b is None else _np(b), trans_b=True)
-        ctx.save_for_backward(torch.from_numpy(mac.quantize_acts(x2)),
-                              torch.from_numpy(mac.quantize_weights(wn)))
-        ctx.shape, ctx.has_bias = x.shape, b is not None
-        return torch.from_numpy(y).reshape(*x.shape[:-1], w.shape[0])
+        y = _linear_forward(layer, x, w, b)
+        ctx.xq, ctx.wq = _quantized(ctx, layer.mac, _np(x.reshape(-1, x.shape[-1])), _np(w))
+        ctx.shape = x.shape
+        return y
 
     @staticmethod
     def backward(ctx, gy):
-        xq, wq = ctx.saved_tensors
+        xq, wq = ctx.xq, ctx.wq
         g2 = gy.reshape(-1, gy.shape[-1])
-        gx = (g2 @ wq).reshape(ctx.shape)
-        gw = g2.t() @ xq
-        gb = g2.sum(dim=0) if ctx.has_bias else None
+        gx = (g2 @ wq).reshape(ctx.shape) if wq is not None else None
+        gw = g2.t() @ xq if xq is not None else None
+        gb = g2.sum(dim=0) if ctx.needs_input_grad[2] else None
+        ctx.xq = ctx.wq = None
         return gx, gw, gb, None
+
+
+def _needs_grad(*ts):
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in ts)
 
 
 class ApproxConv2d(nn.Conv2d):
@@ -113,7 +138,7 @@ class ApproxConv2d(nn.Conv2d):
         new.weight, new.bias = conv.weight, conv.bias
         return new
 
-    def _pads(self, x):
+    def _pads(self):
         if self.padding == "valid":
             return 0
         if self.padding == "same":  # as PyTorch: the odd one at the bottom and right
@@ -127,6 +152,8 @@ class ApproxConv2d(nn.Conv2d):
     def forward(self, x):
         for what, t in (("input", x), ("weight", self.weight)):
             _check_tensor(f"ApproxConv2d {self.layer_name}", what, t)
+        if not _needs_grad(x, self.weight, self.bias):  # inference: no operands kept
+            return _conv_forward(self, x, self.weight, self.bias)
         return _ConvFn.apply(x, self.weight, self.bias, self)
 
     def extra_repr(self):
@@ -152,6 +179,8 @@ class ApproxLinear(nn.Linear):
     def forward(self, x):
         for what, t in (("input", x), ("weight", self.weight)):
             _check_tensor(f"ApproxLinear {self.layer_name}", what, t)
+        if not _needs_grad(x, self.weight, self.bias):
+            return _linear_forward(self, x, self.weight, self.bias)
         return _LinearFn.apply(x, self.weight, self.bias, self)
 
     def extra_repr(self):

@@ -144,3 +144,24 @@ def test_clear_errors():
         lin(torch.randn(1, 4, dtype=torch.float64))
     with pytest.raises(axlut.AxlutError, match="colour"):
         at.ApproxLinear(4, 2, spec={"default": {"colour": 1}})
+
+
+def test_inference_and_partial_gradients():
+    torch.manual_seed(4)
+    conv, lin = nn.Conv2d(2, 3, 3), nn.Linear(5, 2)
+    a = at.ApproxConv2d.from_module(conv, spec=SPECS[0])
+    b = at.ApproxLinear.from_module(lin, spec=SPECS[0])
+    x, z = torch.randn(2, 2, 6, 6), torch.randn(3, 5)
+    with torch.no_grad():  # inference keeps no operands: the same outputs
+        y0, u0 = a(x), b(z)
+    y1, u1 = a(x), b(z)  # inputs without grad: only the parameters' gradients
+    assert torch.equal(y0, y1.detach()) and torch.equal(u0, u1.detach())
+    (y1.sum() + u1.sum()).backward()
+    assert conv.weight.grad is not None and lin.weight.grad is not None
+    for p in (conv.weight, conv.bias, lin.weight, lin.bias):
+        p.requires_grad_(False)
+    xr, zr = x.clone().requires_grad_(True), z.clone().requires_grad_(True)
+    (a(xr).sum() + b(zr).sum()).backward()  # frozen layers: only the inputs'
+    want = torch.nn.grad.conv2d_input(x.shape, q(conv.weight, "e4m3"), torch.ones(2, 3, 4, 4))
+    assert torch.allclose(xr.grad, want, rtol=1e-5, atol=1e-5)
+    assert torch.allclose(zr.grad, torch.ones(3, 2) @ q(lin.weight, "e4m3"), rtol=1e-5, atol=1e-5)
