@@ -28,6 +28,11 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "python"))
+# OpenMP reads its thread count when the library loads: set it first
+for _i, _a in enumerate(sys.argv):
+    if _a == "--threads" and _i + 1 < len(sys.argv):
+        os.environ["OMP_NUM_THREADS"] = sys.argv[_i + 1]
+os.environ.setdefault("OMP_NUM_THREADS", "2")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -167,7 +172,6 @@ def main(argv):
     ap.add_argument("--json")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
-    os.environ.setdefault("OMP_NUM_THREADS", str(a.threads))
     ov = overhead(a.reps)
     ts = training_step(a.reps)
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
