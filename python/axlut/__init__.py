@@ -10,12 +10,12 @@ The library is found through $AXLUT_LIBRARY, the source tree's build
 directory, then the dynamic linker's path and the usual prefixes.
 """
 from ._lib import AxlutError, path as library_path
-from .engine import Layers, Mac, MacSpec, conv2d, gemm
+from .engine import Layers, Mac, MacSpec, conv2d, cuda_devices, gemm
 from .formats import decode, format_info, formats, quantize
 from .network import run
 from .tables import Table, designs, gen
 
 __version__ = "0.1.0"
 
-__all__ = ["AxlutError", "Layers", "Mac", "MacSpec", "Table", "conv2d", "decode", "designs",
+__all__ = ["AxlutError", "Layers", "Mac", "MacSpec", "Table", "conv2d", "cuda_devices", "decode", "designs",
            "format_info", "formats", "gemm", "gen", "library_path", "quantize", "run"]

@@ -253,6 +253,7 @@ _SIGNATURES = {
     "axl_conv_out_size": (_I, [ctypes.POINTER(ConvArgs), ctypes.POINTER(_I64),
                                ctypes.POINTER(_I64), _MSG]),
     "axl_cuda_compiled": (_I, []),
+    "axl_cuda_device_count": (_I, [ctypes.c_char_p, ctypes.c_size_t]),
     "axl_graph_load": (_I, [_S, ctypes.POINTER(_P), _MSG]),
     "axl_graph_free": (None, [_P]),
     "axl_dataset_open": (_I, [_S, _P, ctypes.POINTER(_P), _MSG]),

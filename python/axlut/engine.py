@@ -254,6 +254,14 @@ def _engine(spec, layer, op):
     return Layers(spec).mac(layer, op)
 
 
+def cuda_devices():
+    """The number of CUDA devices the library sees (0 where it was built
+    without CUDA or there is none): device="cuda" needs one."""
+    if not lib.axl_cuda_compiled():
+        return 0
+    return max(0, lib.axl_cuda_device_count(None, 0))
+
+
 def _backend(device):
     if device not in _BACKENDS:
         raise AxlutError(f"device '{device}' is not cpu or cuda")

@@ -176,3 +176,19 @@ def test_engine_errors():
         axlut.conv2d(x, w, device="tpu")
     with pytest.raises(axlut.AxlutError, match="no such model"):
         axlut.run("missing.onnx", "missing.h5")
+
+
+def test_cuda_backend_gives_the_cpu_bits():
+    """Skipped without a GPU (tools/gpu-check runs it where there is one)."""
+    if axlut.cuda_devices() == 0:
+        pytest.skip("no CUDA device")
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 8, 12, 12)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    for spec in (CONFIGS["drum2-e4m3"][0], CONFIGS["int4"][0], None):
+        cpu = axlut.conv2d(x, w, spec=spec, padding=1)
+        gpu = axlut.conv2d(x, w, spec=spec, padding=1, device="cuda")
+        assert np.array_equal(cpu.view(np.uint32), gpu.view(np.uint32))
+        a = x.reshape(16, -1)
+        assert np.array_equal(axlut.gemm(a, a.T.copy(), spec=spec),
+                              axlut.gemm(a, a.T.copy(), spec=spec, device="cuda"))
