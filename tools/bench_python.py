@@ -7,7 +7,7 @@
    Python call: argument checks, the prepared engine looked up, output
    allocated) against the C engine alone (axl_mac_conv2d called with
    arguments prepared once: one foreign call), interleaved in the same run;
-   the fastest of at least --reps rounds (more for small layers, up to 0.5 s).
+   the fastest of at least 3 x --reps rounds (more for small layers, up to 0.5 s).
 2. A training step of one layer: ApproxConv2d forward + backward (the C
    engine forward, straight-through backward) against TorchApprox-style
    per-MAC lookups written in PyTorch (quantize to 8-bit indices, unfold,
@@ -88,7 +88,7 @@ def overhead(reps):
 
         # the overhead is microseconds: small layers get more rounds, and the
         # fastest round of each side is kept (what load adds is never less)
-        rounds = max(reps, min(200, int(0.5 / max(timeit(c_alone), 1e-6))))
+        rounds = max(3 * reps, min(200, int(0.5 / max(timeit(c_alone), 1e-6))))
         t_py, t_c = interleaved([python_call, c_alone], rounds, min)
         macs = n * oc * y.shape[2] * y.shape[3] * c * k * k
         rows.append({"layer": name, "macs": macs, "python_s": t_py, "c_s": t_c,
