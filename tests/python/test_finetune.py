@@ -2,8 +2,9 @@
 e4m3 gains accuracy under that configuration: a short run (300 steps of 64
 images of Fashion-MNIST, SGD with momentum and a cosine decay as `axlut
 train`, twice its rate); examples/retrain_torch.py is the long one.  DRUM(k=2)
-costs this model about 5 points; `axlut train` recovers about 1.4 of them in
-150 steps of 64 images."""
+costs this model about 5 points (91.1% -> 85.75% on these 2000 test
+images); this run recovered 2 of them (87.7%), `axlut train` 1.4 in 150
+steps of 64 images."""
 import os
 
 import numpy as np
