@@ -1,7 +1,7 @@
 #!/usr/bin/env -S /usr/bin/python3
 """Retrain the demo LeNet-5 in PyTorch with an approximate multiplier.
 
-    examples/retrain_torch.py [--epochs 1] [--limit N] [--lr 0.01] [--batch 64]
+    examples/retrain_torch.py [--epochs 1] [--limit N] [--lr 0.005] [--batch 64]
         [--save STATE.pt] [axlut run MAC options, e.g. --mul fpmul_drum --param k=2
         --format e4m3 (the default) | --config LAYERS.json]
 
@@ -12,7 +12,7 @@ straight-through estimator backward), measures test accuracy under the
 configuration, fine-tunes on the Fashion-MNIST training split in an
 ordinary PyTorch loop, and measures again.  The weights stay ordinary
 parameters: --save writes a state_dict that
-`tools/export_model.py lenet5 --weights STATE.pt -o OUT.onnx` exports, and
+`tools/export_model.py lenet --weights STATE.pt -o OUT.onnx` exports, and
 `axlut run OUT.onnx --data DATA.h5 [the same options]` then reproduces the
 accuracy (the same bits as the PyTorch forward).
 
@@ -54,7 +54,7 @@ def main(argv):
     ap.add_argument("--epochs", type=float, default=1.0)
     ap.add_argument("--limit", type=int, help="training images (default: all 60000)")
     ap.add_argument("--test-limit", type=int, help="test images (default: all 10000)")
-    ap.add_argument("--lr", type=float, default=0.01, help="SGD rate, momentum 0.9, cosine")
+    ap.add_argument("--lr", type=float, default=0.005, help="SGD rate (momentum 0.9, cosine decay)")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--save", metavar="STATE.pt")
@@ -123,7 +123,7 @@ def main(argv):
           f"(exact network {100 * exact:.2f}%)")
     if a.save:
         torch.save(model.state_dict(), a.save)
-        print(f"wrote {a.save}: tools/export_model.py lenet5 --weights {a.save} -o OUT.onnx")
+        print(f"wrote {a.save}: tools/export_model.py lenet --weights {a.save} -o OUT.onnx")
 
 
 if __name__ == "__main__":
