@@ -370,3 +370,23 @@ static const char *const k_overflow_names[] = {"saturate", "special"};
 AXL_ENUM_NAMES_DEFINE(axl_format_kind, axl_format_kind_name, axl_format_kind_parse, k_kind_names)
 AXL_ENUM_NAMES_DEFINE(axl_special, axl_special_name, axl_special_parse, k_special_names)
 AXL_ENUM_NAMES_DEFINE(axl_overflow, axl_overflow_name, axl_overflow_parse, k_overflow_names)
+
+/* The element index, not the thread, picks the random bits of stochastic
+ * rounding, so the codes do not depend on the number of threads. */
+void axl_format_encode_array(const struct axl_format *f, const float *x, size_t n,
+                             enum axl_round r, uint64_t seed, uint32_t *codes)
+{
+    int64_t len = (int64_t)n;
+#pragma omp parallel for schedule(static) if (len > 65536)
+    for (int64_t i = 0; i < len; i++)
+        codes[i] = axl_format_encode(f, x[i], r, axl_rand32(seed, (uint64_t)i));
+}
+
+void axl_format_decode_array(const struct axl_format *f, const uint32_t *codes, size_t n,
+                             float *out)
+{
+    int64_t len = (int64_t)n;
+#pragma omp parallel for schedule(static) if (len > 65536)
+    for (int64_t i = 0; i < len; i++)
+        out[i] = axl_format_decode(f, codes[i]);
+}

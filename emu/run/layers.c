@@ -324,14 +324,10 @@ static enum axl_status rule_from_json(json_t *obj, struct rule *r, int is_defaul
     return AXL_OK;
 }
 
-enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, char *msg)
+/* A configuration from parsed JSON (taking root); path names it in messages. */
+static enum axl_status from_json(json_t *root, const char *path, struct axl_layers **out,
+                                 char *msg)
 {
-    json_error_t err;
-    *out = NULL;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root) {
-        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: line %d: %s", path, err.line, err.text);
-    }
     struct axl_layers *l;
     enum axl_status st = axl_layers_new(&l, msg);
     if (st != AXL_OK) {
@@ -395,6 +391,29 @@ done:
     snprintf(l->source, sizeof l->source, "%s", path);
     *out = l;
     return AXL_OK;
+}
+
+enum axl_status axl_layers_load_json(const char *path, struct axl_layers **out, char *msg)
+{
+    json_error_t err;
+    *out = NULL;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root)
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: line %d: %s", path, err.line, err.text);
+    return from_json(root, path, out, msg);
+}
+
+enum axl_status axl_layers_parse_json(const char *text, const char *source,
+                                      struct axl_layers **out, char *msg)
+{
+    json_error_t err;
+    *out = NULL;
+    if (!source)
+        source = "configuration";
+    json_t *root = json_loads(text, 0, &err);
+    if (!root)
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: line %d: %s", source, err.line, err.text);
+    return from_json(root, source, out, msg);
 }
 
 static int matches(const struct rule *r, const char *name, const char *op)
@@ -647,4 +666,19 @@ enum axl_status axl_layers_bind(const struct axl_layers *l, const struct axl_gra
                                 struct axl_layer_macs *out, char *msg)
 {
     return axl_layers_bind_as(l, g, NULL, out, msg);
+}
+
+enum axl_status axl_layers_mac(const struct axl_layers *l, const char *name, const char *op,
+                               struct axl_mac **out, char *msg)
+{
+    const struct rule *src[NFIELDS];
+    struct axl_mac_spec spec;
+    memset(&spec, 0, sizeof spec); /* an exact layer: the graph's exact engine (graph.c) */
+    if (!resolve_sources(l, name, op, src))
+        spec_of(src, &spec);
+    char why[AXL_MSG_LEN];
+    enum axl_status st = axl_mac_create(&spec, out, why);
+    if (st != AXL_OK)
+        axl_msgf(msg, st, "layer %s (%s): %s", name, op, why);
+    return st;
 }

@@ -119,6 +119,15 @@ AXL_ENUM_NAMES_DECL(axl_format_kind, axl_format_kind_name, axl_format_kind_parse
 AXL_ENUM_NAMES_DECL(axl_special, axl_special_name, axl_special_parse);
 AXL_ENUM_NAMES_DECL(axl_overflow, axl_overflow_name, axl_overflow_parse);
 
+/* Encode n float32 values into codes (element i under stochastic rounding
+ * with axl_rand32(seed, i), as axlut quantize numbers its values), and
+ * decode n codes; for callers that cannot use the inline functions below
+ * (bindings of the shared library).  Never fail. */
+void axl_format_encode_array(const struct axl_format *f, const float *x, size_t n,
+                             enum axl_round r, uint64_t seed, uint32_t *codes);
+void axl_format_decode_array(const struct axl_format *f, const uint32_t *codes, size_t n,
+                             float *out);
+
 /* --- the arithmetic, shared by host and device ------------------------- */
 
 /* Largest finite magnitude code (sign bit clear). */

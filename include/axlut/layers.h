@@ -76,6 +76,11 @@ void axl_layers_resolve(const struct axl_layers *l, const char *name, const char
 enum axl_status axl_layers_check(const struct axl_layers *l, const char *const *names,
                                  const char *const *ops, size_t n, char *msg);
 
+/* axl_layers_load_json over JSON text instead of a file; source names it
+ * in messages (NULL: "configuration"). */
+enum axl_status axl_layers_parse_json(const char *text, const char *source,
+                                      struct axl_layers **out, char *msg);
+
 void axl_layers_free(struct axl_layers *l);
 
 /* The MAC engines of one graph's nodes under a configuration. */
@@ -97,6 +102,14 @@ enum axl_status axl_layers_bind(const struct axl_layers *l, const struct axl_gra
                                 struct axl_layer_macs *out, char *msg);
 /* Frees the engines and the table; NULL and an empty binding are fine. */
 void axl_layer_macs_free(struct axl_layer_macs *b);
+
+/* The engine of one layer outside a graph (a binding's single convolution
+ * or GEMM): the one axl_layers_bind prepares for a graph layer named NAME
+ * of operator OP, the exact float32 engine where the layer stays exact.
+ * The rules are not checked against any graph.  On error *out is NULL and
+ * msg says "layer NAME (OP): why".  Free with axl_mac_free. */
+enum axl_status axl_layers_mac(const struct axl_layers *l, const char *name, const char *op,
+                               struct axl_mac **out, char *msg);
 
 #ifdef __cplusplus
 }

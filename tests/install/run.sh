@@ -24,6 +24,9 @@ for f in bin/axlut include/axlut/format.h include/axlut/config.h; do
 done
 libdir=$(dirname "$(find "$prefix" -name libaxlut.a | head -n 1)")
 [ -f "$libdir/libaxlut.a" ] || { echo "FAIL: libaxlut.a was not installed" >&2; exit 1; }
+# the shared library beside it, with its SONAME link and the development link
+so=$(readelf -d "$libdir/libaxlut.so" | sed -n 's/.*Library soname: \[\(.*\)\]/\1/p')
+[ -n "$so" ] && [ -e "$libdir/$so" ] || { echo "FAIL: libaxlut.so or its SONAME link ($so) missing" >&2; exit 1; }
 
 check() { # NAME PROGRAM
     local out
@@ -47,6 +50,9 @@ flags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs axlut)
 echo "pkg-config: $flags"
 # shellcheck disable=SC2086  # the flags are words
 cc -std=c11 -Wall -Wextra -Werror "$here/main.c" -o "$tmp/consumer-pc" $flags
+# -laxlut finds the shared library first: the program runs against it
+ldd "$tmp/consumer-pc" | grep -q "libaxlut.so" || { echo "FAIL: pkg-config consumer not linked to libaxlut.so" >&2; exit 1; }
+export LD_LIBRARY_PATH="$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 check pkg-config "$tmp/consumer-pc"
 
 echo "== installed axlut binary"
