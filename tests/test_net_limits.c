@@ -5,6 +5,7 @@
  * limit_cases) must be refused at load with one line naming its node and
  * what is wrong; the edge cases that ONNX defines must give its results. */
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ static const struct refusal refusals[] = {
     {"bad_maxpool_pads.onnx", "pool_big", "pads", AXL_ERR_UNSUPPORTED},
     {"bad_conv_dilations.onnx", "conv_dil", "dilations", AXL_ERR_UNSUPPORTED},
     {"bad_pad_huge.onnx", "pad_big", "pads", AXL_ERR_UNSUPPORTED},
+    /* opsets 1 to 6: Concat's axis was optional (default 1) before opset 4 */
+    {"bad_concat_opset3.onnx", "concat_old", "Concat at opset 3", AXL_ERR_UNSUPPORTED},
     /* 2: missing inputs and data */
     {"bad_slice_data_only.onnx", "slice_1", "starts and ends", AXL_ERR_INVALID},
     {"bad_pad_data_only.onnx", "pad_1", "pads", AXL_ERR_INVALID},
@@ -106,4 +109,27 @@ Test(net_limits, gather_scalar_index)
     struct axl_tensor x = {.ndim = 2, .dims = {2, 3}, .data = xv};
     const int64_t dims[1] = {2};
     expect_run("gather_scalar_index.onnx", &x, 1, dims, want, 2);
+}
+
+/* An operator whose meaning at opset 6 equals a supported version's runs:
+ * Elu(alpha 0.5) against its definition computed here in double. */
+Test(net_limits, old_opset_operator_runs)
+{
+    char path[1024], msg[AXL_MSG_LEN] = "";
+    struct axl_graph *g = NULL;
+    ops_path(path, sizeof path, "elu_opset6.onnx");
+    cr_assert_eq(axl_graph_load(path, &g, msg), AXL_OK, "%s", msg);
+    float xv[32];
+    for (int i = 0; i < 32; i++)
+        xv[i] = (float)(i - 16);
+    struct axl_tensor x = {4, {1, 2, 4, 4}, xv}, out[1];
+    cr_assert_eq(axl_graph_run(g, NULL, &x, out, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_tensor_numel(&out[0]), 32);
+    for (int i = 0; i < 32; i++) {
+        double v = xv[i], want = v > 0 ? v : 0.5 * (exp(v) - 1);
+        cr_expect(fabs(out[0].data[i] - want) <= 1e-6 * (1 + fabs(want)), "[%d] %g, want %g", i,
+                  out[0].data[i], want);
+    }
+    axl_tensor_free(&out[0]);
+    axl_graph_free(g);
 }

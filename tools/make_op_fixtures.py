@@ -440,6 +440,13 @@ def limit_cases():
         write(name, nodes, [("x", xin)], [("y", xin)], inits=inits, opset=opset, ref=False)
 
     # constant-folded shapes of 2^62 and more elements
+    # opsets 1 to 6: an operator whose meaning then differs is refused
+    # naming operator and opset; one whose meaning is the same runs
+    bad("bad_concat_opset3", [node("Concat", ["x", "x"], ["y"], "concat_old", axis=1)], {},
+        opset=3)
+    write("elu_opset6", [node("Elu", ["x"], ["y"], "elu_old", alpha=0.5)], [("x", x - 16)],
+          [("y", np.where(x - 16 > 0, x - 16, 0.5 * (np.exp(x - 16) - 1)).astype(np.float32))],
+          opset=6, ref=False)
     bad("bad_range_huge", [node("Range", ["s", "l", "d"], ["r"], "range_big"),
                            node("Cast", ["r"], ["rf"], "cast_r", to=1),
                            node("Add", ["x", "rf"], ["y"], "add_r")],

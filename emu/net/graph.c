@@ -166,6 +166,12 @@ static enum axl_status bind_ops(struct axl_graph *g, char *msg)
             snprintf(tmp, sizeof tmp, "operator %.60s is not supported", n->op);
             return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
         }
+        if (!axl_legacy_op_ok(n->op, g->opset)) {
+            snprintf(tmp, sizeof tmp, "operator %.60s at opset %d is not supported (its meaning "
+                     "then differs from the supported versions; opsets 7 to 20 are)", n->op,
+                     g->opset);
+            return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
+        }
         const struct op_def *d = n->def;
         int nin = n->n_in, nout = n->n_out;
         while (nin > 0 && n->in[nin - 1] < 0)

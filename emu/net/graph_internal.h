@@ -138,6 +138,10 @@ struct op_def {
 };
 
 const struct op_def *axl_op_find(const char *name);
+/* 1 when operator op of a model of default-domain opset `opset` has the
+ * semantics of a supported version (always for opset >= 7; ir.c lists the
+ * operators of opsets 1 to 6 that do). */
+int axl_legacy_op_ok(const char *op, int opset);
 /* the operator tables, each ended by a NULL name */
 extern const struct op_def axl_ops_elem[], axl_ops_norm[], axl_ops_shape[], axl_ops_move[],
     axl_ops_pad[], axl_ops_mac[];

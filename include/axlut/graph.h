@@ -8,7 +8,9 @@
  * probe batch, so that a model the emulator cannot run is refused at load
  * with one line naming the node, the operator and what is unsupported.
  * Default-domain opsets 7 to 20 are accepted (with each operator's
- * semantics for the model's opset); other opsets and other domains are
+ * semantics for the model's opset), and opsets 1 to 6 for the operators
+ * whose meaning then equals a supported version's (a node of another is
+ * refused naming operator and opset); other opsets and other domains are
  * refused.
  *
  * The nodes a graph exposes are those that compute float tensors, after
