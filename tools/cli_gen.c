@@ -251,7 +251,9 @@ int cli_gen(int argc, char **argv)
             fprintf(stderr, "axlut gen: %s: a user design is a C file ending in .c\n", design);
             return CLI_USAGE;
         }
-        if (cli_input_file("axlut gen", design) != CLI_OK)
+        const struct cli_file outs[] = {{"-o", out}}, ins[] = {{"the design", design}};
+        if (cli_input_file("axlut gen", design) != CLI_OK ||
+            cli_outputs_distinct("axlut gen", outs, 1, ins, 1) != CLI_OK)
             return CLI_USAGE;
         char *log = NULL;
         enum axl_status s = axl_user_design_load_timeout(design, timeout, &user, &log, msg);

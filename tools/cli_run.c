@@ -217,6 +217,19 @@ int cli_run(int argc, char **argv)
         if (!strcmp(ra.mac_keys[i], "mul") && strchr(ra.mac_vals[i], '/') &&
             cli_input_file("axlut run", ra.mac_vals[i]) != CLI_OK)
             goto done;
+    {
+        /* an output over an input would replace it (the data, the model) */
+        struct cli_file outs[] = {{"--save-outputs", ra.save}, {"--report", ra.report}};
+        struct cli_file ins[3 + 64] = {{"the model", ra.model}, {"--data", ra.data},
+                                       {"--config", ra.config}};
+        size_t nin = 3;
+        for (int i = 0; i < ra.nmac; i++)
+            if (!strcmp(ra.mac_keys[i], "mul") || !strcmp(ra.mac_keys[i], "add"))
+                ins[nin++] = (struct cli_file){ra.mac_keys[i][0] == 'm' ? "--mul" : "--add",
+                                               ra.mac_vals[i]};
+        if (cli_outputs_distinct("axlut run", outs, 2, ins, nin) != CLI_OK)
+            goto done;
+    }
     if (axl_graph_load(ra.model, &g, msg) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;

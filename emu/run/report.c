@@ -13,13 +13,16 @@
 #include "axlut/run.h"
 #include "axlut/snn.h"
 #include "axlut/sweep.h"
+#include "tmpfile.h"
 
 /* TEXT into PATH through PATH.tmpPID; 0 on success, nothing left behind
  * otherwise. */
 static int write_atomic(const char *path, const char *text)
 {
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    if (axl_tmp_name(path, tmp, sizeof tmp) != 0)
+        return -1;
+    axl_tmp_clean_stale(path); /* left by writers that were killed */
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
