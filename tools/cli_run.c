@@ -54,9 +54,15 @@ static void print_report(const struct axl_run_report *r)
         char name[29], shape[64] = "";
         snprintf(name, sizeof name, "%s", L->name);
         size_t sl = 0;
-        for (int d = 1; d < L->ndim && sl < sizeof shape; d++) /* per sample: skip the batch */
-            sl += (size_t)snprintf(shape + sl, sizeof shape - sl, d > 1 ? "x%lld" : "%lld",
+        /* per sample: without the batch; else the whole output of a run, in [] */
+        const int d0 = L->per_sample ? 1 : 0;
+        if (!L->per_sample)
+            sl += (size_t)snprintf(shape, sizeof shape, "[");
+        for (int d = d0; d < L->ndim && sl < sizeof shape; d++)
+            sl += (size_t)snprintf(shape + sl, sizeof shape - sl, d > d0 ? "x%lld" : "%lld",
                                    (long long)L->dims[d]);
+        if (!L->per_sample && sl < sizeof shape)
+            snprintf(shape + sl, sizeof shape - sl, "]");
         printf("%-28s %-9s %-12s %11lld %-8s %9s %9s %10.3g %8.5f %8.3f\n", name, L->op, shape,
                (long long)L->macs, L->approximate ? axl_path_name(L->path) : "exact",
                fmt_db(L->local.snr_db, a, sizeof a), fmt_db(L->accum.snr_db, b, sizeof b),
@@ -69,6 +75,8 @@ static void print_report(const struct axl_run_report *r)
     char a[32];
     printf("\nsamples %lld, output SNR %s dB against the exact network\n", (long long)r->samples,
            fmt_db(r->output_error.snr_db, a, sizeof a));
+    if (r->batching[0])
+        printf("batching: %s\n", r->batching);
     if (r->has_labels && !isnan(r->top1)) {
         printf("top-1 %.2f%% (exact %.2f%%)", 100 * r->top1, 100 * r->exact_top1);
         if (!isnan(r->top5))

@@ -488,6 +488,33 @@ def limit_cases():
     one("gather_scalar_index", "Gather", [xg], xg[:, 1], inits={"i": np.array(1, i64)}, axis=1)
 
 
+def sample_axis_cases():
+    """Models whose first axis is not a free batch (tests/test_sample_axis.c
+    computes their references): fixed first dimensions, and outputs that do
+    not follow a symbolic one."""
+    rng = np.random.default_rng(14)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal((5, 3)).astype(np.float32)
+    x1, x5, xn = (np.zeros((k, 4), np.float32) for k in (1, 5, 2))
+
+    def sym(name, nodes, y):
+        write(name, nodes, [("x", xn)], [("y", y)], ref=False, dynamic_batch=True)
+
+    write("axis_fixed1", [node("MatMul", ["x", "w"], ["y"], "mm")], [("x", x1)],
+          [("y", np.zeros((1, 3), np.float32))], inits={"w": w}, ref=False)
+    write("axis_fixed5", [node("MatMul", ["x", "w"], ["y"], "mm")], [("x", x5)],
+          [("y", np.zeros((5, 3), np.float32))], inits={"w": w}, ref=False)
+    write("axis_gemm_ta", [node("Gemm", ["x", "b"], ["y"], "gemm_ta", transA=1)], [("x", x5)],
+          [("y", np.zeros((4, 3), np.float32))], inits={"b": b}, ref=False)
+    sym("axis_transpose", [node("Transpose", ["x"], ["y"], "tr", perm=[1, 0])], xn.T)
+    sym("axis_mean0", [node("ReduceMean", ["x"], ["y"], "mean0", axes=[0], keepdims=1)], xn[:1])
+    sym("axis_mean_all", [node("ReduceMean", ["x"], ["y"], "mean_all", keepdims=0)],
+        np.zeros((), np.float32))
+    sym("axis_concat0", [node("Concat", ["x", "x"], ["y"], "cat0", axis=0)],
+        np.concatenate([xn, xn]))
+    sym("axis_flatten0", [node("Flatten", ["x"], ["y"], "flat0", axis=0)], xn.reshape(1, -1))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -500,6 +527,7 @@ def main():
     chain_cases()
     bad_cases()
     limit_cases()
+    sample_axis_cases()
 
 
 if __name__ == "__main__":

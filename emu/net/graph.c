@@ -486,6 +486,10 @@ static enum axl_status load(const char *onnx_path, int trainable, struct axl_gra
     if (st == AXL_OK && g->batch_symbolic) {
         if ((st = probe(g, 2, od2, ond2, tmp)) != AXL_OK)
             st = axl_msgf(msg, st, "%.100s: with a batch of 2: %s", onnx_path, tmp);
+    }
+    if (st == AXL_OK)
+        axl_graph_note_samples(g, od2, ond2);
+    if (st == AXL_OK && g->batch_symbolic) {
         for (int i = 0; st == AXL_OK && i < g->nout && i < 16; i++)
             for (int d = 0; d < g->out_ndim[i] && d < ond2[i]; d++)
                 if (g->out_decl[i][d] != od2[i][d])

@@ -148,6 +148,41 @@ enum axl_status axl_outputs_write(struct axl_outputs *w, size_t slot, const char
     return st;
 }
 
+enum axl_status axl_outputs_write_whole(struct axl_outputs *w, size_t slot, const char *group,
+                                        const char *name, const char *node,
+                                        const struct axl_tensor *t)
+{
+    if (slot >= w->n || w->dsets[slot] >= 0)
+        return AXL_ERR_INVALID;
+    hsize_t dims[AXL_MAX_DIMS];
+    for (int i = 0; i < t->ndim; i++)
+        dims[i] = (hsize_t)t->dims[i];
+    char path[600], hn[400];
+    h5_name(name, hn, sizeof hn);
+    snprintf(path, sizeof path, "%s/%s", group, hn);
+    enum axl_status st = AXL_ERR_IO;
+    hid_t sp = -1;
+    errno = 0;
+    H5E_BEGIN_TRY
+    {
+        sp = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
+        if (sp >= 0)
+            w->dsets[slot] = H5Dcreate2(w->file, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT,
+                                        H5P_DEFAULT, H5P_DEFAULT);
+        if (w->dsets[slot] >= 0 && (!node || axl_h5_put_str(w->dsets[slot], "node", node) == 0) &&
+            (axl_tensor_numel(t) == 0 ||
+             H5Dwrite(w->dsets[slot], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) >=
+                 0))
+            st = AXL_OK;
+        if (sp >= 0)
+            H5Sclose(sp);
+    }
+    H5E_END_TRY;
+    if (st != AXL_OK && !w->err)
+        w->err = errno;
+    return st;
+}
+
 enum axl_status axl_outputs_close(struct axl_outputs *w, int commit, char *msg)
 {
     if (!w)
