@@ -133,3 +133,36 @@ Test(net_limits, old_opset_operator_runs)
     axl_tensor_free(&out[0]);
     axl_graph_free(g);
 }
+
+/* Mod with fmod=1 takes the dividend's sign (C's fmodf, not Python's %);
+ * Cast to float16 rounds to the nearest half, ties to even, overflow to
+ * infinity (references worked out by hand below). */
+Test(net_limits, mod_fmod_and_cast_to_float16)
+{
+    static const float d[4] = {2.0f, -3.0f, 3.0f, -2.5f};
+    float xv[4] = {-4.5f, 7.25f, -3.0f, 5.5f};
+    const char *models[] = {"mod_fmod.onnx", "cast_fp16.onnx"};
+    for (int m = 0; m < 2; m++) {
+        char path[1024], msg[AXL_MSG_LEN] = "";
+        struct axl_graph *g = NULL;
+        ops_path(path, sizeof path, models[m]);
+        cr_assert_eq(axl_graph_load(path, &g, msg), AXL_OK, "%s", msg);
+        /* fp16 cases: a tie between two halves (1 + 2^-11), a value past
+         * the largest half (65520 rounds up to infinity), a subnormal */
+        float hv[4] = {1.00048828125f, 65520.0f, -3.0e-6f, 0.1f};
+        /* 1 + 2^-11 is halfway between 1 and 1 + 2^-10: the even one, 1;
+         * 65520 is halfway between 65504 and 2^16: infinity; -3e-6 is
+         * -50.33 steps of 2^-24: -50 * 2^-24; 0.1 is 1638.4 steps of 2^-14
+         * in [2^-4, 2^-3): 1638 * 2^-14 */
+        const float hw[4] = {1.0f, INFINITY, -50.0f * 0x1p-24f, 1638.0f * 0x1p-14f};
+        struct axl_tensor x = {2, {1, 4}, m ? hv : xv}, out[1];
+        cr_assert_eq(axl_graph_run(g, NULL, &x, out, msg), AXL_OK, "%s", msg);
+        for (int i = 0; i < 4; i++) {
+            float want = m ? hw[i] : fmodf(xv[i], d[i]);
+            cr_expect(out[0].data[i] == want, "%s [%d]: %a, want %a", models[m], i,
+                      out[0].data[i], want);
+        }
+        axl_tensor_free(&out[0]);
+        axl_graph_free(g);
+    }
+}

@@ -515,6 +515,17 @@ def sample_axis_cases():
     sym("axis_flatten0", [node("Flatten", ["x"], ["y"], "flat0", axis=0)], xn.reshape(1, -1))
 
 
+def node_test_cases():
+    """Forms the ONNX node tests brought in (tests/test_net_limits.c):
+    Mod with fmod=1 (the dividend's sign) and Cast to float16."""
+    x = np.array([[-4.5, 7.25, -3.0, 5.5]], np.float32)
+    d = np.array([2.0, -3.0, 3.0, -2.5], np.float32)
+    write("mod_fmod", [node("Mod", ["x", "d"], ["y"], "fmod1", fmod=1)], [("x", x)],
+          [("y", np.fmod(x, d))], inits={"d": d}, ref=False)
+    write("cast_fp16", [node("Cast", ["x"], ["y"], "to_half", to=10)], [("x", x)],
+          [("y", x.astype(np.float16))], ref=False)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -528,6 +539,7 @@ def main():
     bad_cases()
     limit_cases()
     sample_axis_cases()
+    node_test_cases()
 
 
 if __name__ == "__main__":
