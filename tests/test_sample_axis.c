@@ -18,6 +18,7 @@
 #include "axlut/dataset.h"
 #include "axlut/graph.h"
 #include "axlut/run.h"
+#include "axlut/train.h"
 
 #define NS 10 /* samples */
 #define NF 4  /* features */
@@ -268,4 +269,36 @@ Test(sample_axis, graph_and_report_know_the_axis)
     cr_expect_eq(rep.layers[0].macs, NF * 3 * 5 / 5);
     axl_run_report_free(&rep);
     axl_graph_free(g);
+}
+
+/* Training a model exported with a fixed batch: batches of exactly F
+ * whatever was asked, and a set that does not fill them is refused. */
+Test(sample_axis, training_uses_the_fixed_batch)
+{
+    const char *data = in_dir("d.h5");
+    write_data(data);
+    for (int m = 0; m < 2; m++) {
+        struct axl_graph *g = load(m ? "axis_fixed5" : "axis_fixed1");
+        char msg[AXL_MSG_LEN] = "";
+        struct axl_dataset *ds = NULL;
+        cr_assert_eq(axl_dataset_open(data, g, &ds, msg), AXL_OK, "%s", msg);
+        struct axl_train_settings s;
+        memset(&s, 0, sizeof s);
+        s.epochs = 1;
+        s.batch = 4; /* neither 1 nor 5 */
+        s.limit = m ? 7 : 0;
+        struct axl_train_report rep;
+        enum axl_status st = axl_train(g, NULL, ds, NULL, &s, &rep, msg);
+        if (m) {
+            cr_expect_eq(st, AXL_ERR_INVALID);
+            cr_expect(strstr(msg, "7 samples do not fill batches of 5"), "%s", msg);
+        } else {
+            cr_expect_eq(st, AXL_OK, "%s", msg);
+            cr_expect(rep.nepochs == 1 && rep.epochs[0].samples == NS, "%d epochs",
+                      rep.nepochs);
+        }
+        axl_train_report_free(&rep);
+        axl_dataset_close(ds);
+        axl_graph_free(g);
+    }
 }
