@@ -71,7 +71,8 @@ static int numeric(int t)
 
 static int floating(int t)
 {
-    return t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT || t == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
+    return t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT ||
+           t == ONNX__TENSOR_PROTO__DATA_TYPE__DOUBLE ||
            t == ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT16;
 }
 

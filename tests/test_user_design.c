@@ -290,8 +290,10 @@ Test(user_design, load_validates_in_a_child, .timeout = 120)
         {"v_ctor_segv.c",
          EV_HEAD "{ (void)c; return a * b; }\n"
                  "int *volatile v_null; /* not static: the compiler cannot know it is 0 */\n"
-                 "__attribute__((constructor)) static void boom(void) { *v_null = 1; }\n" DESC("v_ctor_segv", "AXL_OPERANDS_UINT"),
-         {"runs its constructors, crashed: SIGSEGV", "loading the compiled design", "v_ctor_segv.c"}},
+                 "__attribute__((constructor)) static void boom(void) { *v_null = 1; }\n" DESC(
+                     "v_ctor_segv", "AXL_OPERANDS_UINT"),
+         {"runs its constructors, crashed: SIGSEGV", "loading the compiled design",
+          "v_ctor_segv.c"}},
         {"v_ctor_exit.c",
          EV_HEAD "{ (void)c; return a * b; }\n"
                  "__attribute__((constructor)) static void bye(void) { exit(0); }\n" DESC(

@@ -4,9 +4,9 @@
  * (with an attribute `node` holding the node's real name: HDF5 names
  * cannot hold '/', which becomes '|'), float32 [samples, ...] chunked one
  * sample per chunk (an output whose first axis is not the sample axis:
- * as it is, or one entry per batch; emu/run/run.c).  Everything goes to PATH.tmpPID, renamed to PATH by
- * axl_outputs_close when all was written and removed otherwise: a failed
- * run leaves nothing half-written behind. */
+ * as it is, or one entry per batch; emu/run/run.c).  Everything goes to
+ * PATH.tmpPID, renamed to PATH by axl_outputs_close when all was written
+ * and removed otherwise: a failed run leaves nothing half-written behind. */
 #ifndef AXLUT_RUN_OUTPUTS_H
 #define AXLUT_RUN_OUTPUTS_H
 

@@ -87,7 +87,8 @@ enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const 
     json_t *root = json_pack(
         "{s:s, s:s?, s:s?, s:I, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
         "axlut_report", "1", "model", model, "data", data, "samples", (json_int_t)r->samples,
-        "batch", (json_int_t)r->batch, "batching", r->batching, "has_labels", r->has_labels, "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
+        "batch", (json_int_t)r->batch, "batching", r->batching, "has_labels", r->has_labels,
+        "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
         num(r->exact_top1), "exact_top5", num(r->exact_top5), "agreement", num(r->agreement),
         "seconds", num(r->seconds), "exact_seconds", num(r->exact_seconds), "samples_per_s",
         num(r->samples_per_s), "output_error", error_json(&r->output_error), "layers", layers);

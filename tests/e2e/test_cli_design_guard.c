@@ -137,7 +137,8 @@ Test(cli_guard, run_catches_pairs_the_probe_missed)
 Test(cli_guard, sweep_train_snn_gen_refuse_them_too)
 {
     char fmt[3000];
-    snprintf(fmt, sizeof fmt, "%%s sweep '%s' --data '%s' --formats uint8 --designs '%%s' -o %s/out",
+    snprintf(fmt, sizeof fmt,
+             "%%s sweep '%s' --data '%s' --formats uint8 --designs '%%s' -o %s/out",
              g_lenet, g_lenet_data, g_dir);
     expect(2, (const char *[]){"design g_segv crashed: SIGSEGV", "a=0x93, b=0x2a", NULL}, fmt,
            design("segv.c", k_segv));
