@@ -302,3 +302,16 @@ Test(sample_axis, training_uses_the_fixed_batch)
         axl_graph_free(g);
     }
 }
+
+/* A mean over the samples is no prediction of any one of them, even when
+ * it has the shape of one ([1, C] for a single sample): no accuracy. */
+Test(sample_axis, no_accuracy_from_an_output_off_the_sample_axis)
+{
+    struct axl_graph *g = load("axis_mean0");
+    struct axl_run_report rep;
+    char msg[AXL_MSG_LEN] = "";
+    cr_assert_eq(run(g, 1, NULL, &rep, msg), AXL_OK, "%s", msg);
+    cr_expect(rep.has_labels && isnan(rep.top1) && isnan(rep.agreement), "top-1 %g", rep.top1);
+    axl_run_report_free(&rep);
+    axl_graph_free(g);
+}

@@ -404,7 +404,10 @@ static enum axl_status run_batch(struct run_state *s, const struct axl_run_setti
     for (size_t i = 0; i < b->nout; i++)
         axl_error_add(&rep->out_sums, b->out_a[i].data, b->out_e[i].data,
                       axl_tensor_numel(&b->out_a[i]));
-    count_hits(h, &b->out_a[0], &b->out_e[0], b->labels, n, rep->has_labels);
+    /* scores per sample only where output 0 runs along the samples: a
+     * [1, C] mean over them is no prediction of one */
+    if (s->mode == M_ROWS || axl_graph_output_per_sample(s->g, 0))
+        count_hits(h, &b->out_a[0], &b->out_e[0], b->labels, n, rep->has_labels);
     for (size_t i = 0; s->save && i < b->nout; i++)
         if (save_tensor(s, i, "/outputs", axl_graph_output_name(s->g, i), NULL, &b->out_a[i],
                         s->mode == M_ROWS || axl_graph_output_per_sample(s->g, i)) != AXL_OK)
