@@ -166,3 +166,36 @@ Test(net_limits, mod_fmod_and_cast_to_float16)
         axl_graph_free(g);
     }
 }
+
+/* Sum, Mean, Max and Min of one to three inputs, broadcast ([1,3], [3],
+ * [2,1,3] -> [2,1,3]), against sums and comparisons written here. */
+Test(net_limits, variadic_sum_mean_max_min)
+{
+    char path[1024], msg[AXL_MSG_LEN] = "";
+    struct axl_graph *g = NULL;
+    ops_path(path, sizeof path, "nary_ops.onnx");
+    cr_assert_eq(axl_graph_load(path, &g, msg), AXL_OK, "%s", msg);
+    static const float a[3] = {0.5f, -2.0f, 3.0f};
+    static const float b[2][3] = {{1.0f, 1.0f, -1.0f}, {-4.0f, 0.25f, 2.0f}};
+    float xv[3] = {-4.5f, 7.25f, -3.0f};
+    struct axl_tensor x = {2, {1, 3}, xv}, out[4];
+    cr_assert_eq(axl_graph_run(g, NULL, &x, out, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_tensor_numel(&out[0]), 6);
+    cr_assert_eq(axl_tensor_numel(&out[2]), 6);
+    cr_assert(axl_tensor_numel(&out[1]) == 3 && axl_tensor_numel(&out[3]) == 3);
+    for (int i = 0; i < 2; i++)
+        for (int j = 0; j < 3; j++) {
+            float s = xv[j] + a[j] + b[i][j];
+            float m = xv[j] > a[j] ? xv[j] : a[j];
+            m = m > b[i][j] ? m : b[i][j];
+            cr_expect_eq(out[0].data[i * 3 + j], s, "sum [%d][%d]", i, j);
+            cr_expect_eq(out[2].data[i * 3 + j], m, "max [%d][%d]", i, j);
+        }
+    for (int j = 0; j < 3; j++) {
+        cr_expect_eq(out[1].data[j], (xv[j] + a[j]) / 2, "mean [%d]", j);
+        cr_expect_eq(out[3].data[j], xv[j], "min of one [%d]", j);
+    }
+    for (int k = 0; k < 4; k++)
+        axl_tensor_free(&out[k]);
+    axl_graph_free(g);
+}

@@ -522,6 +522,15 @@ def node_test_cases():
     d = np.array([2.0, -3.0, 3.0, -2.5], np.float32)
     write("mod_fmod", [node("Mod", ["x", "d"], ["y"], "fmod1", fmod=1)], [("x", x)],
           [("y", np.fmod(x, d))], inits={"d": d}, ref=False)
+    a = np.array([0.5, -2.0, 3.0], np.float32)
+    b = np.array([[[1.0, 1.0, -1.0]], [[-4.0, 0.25, 2.0]]], np.float32)
+    write("nary_ops", [node("Sum", ["x", "a", "b"], ["s"], "sum3"),
+                       node("Mean", ["x", "a"], ["m"], "mean2"),
+                       node("Max", ["x", "a", "b"], ["mx"], "max3"),
+                       node("Min", ["x"], ["mn"], "min1")],
+          [("x", x[:, :3])], [("s", x[:, :3] + a + b), ("m", (x[:, :3] + a) / 2),
+                              ("mx", np.maximum(np.maximum(x[:, :3], a), b)), ("mn", x[:, :3])],
+          inits={"a": a, "b": b}, ref=False)
     write("cast_fp16", [node("Cast", ["x"], ["y"], "to_half", to=10)], [("x", x)],
           [("y", x.astype(np.float16))], ref=False)
 

@@ -90,7 +90,7 @@ void bcast_strides(const struct gtensor *t, int ndim, const int64_t *odims, int6
 const struct op_def *axl_op_find(const char *name)
 {
     const struct op_def *tables[] = {axl_ops_mac, axl_ops_elem, axl_ops_norm, axl_ops_shape,
-                                     axl_ops_move, axl_ops_pad};
+                                     axl_ops_move, axl_ops_pad, axl_ops_nary};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const struct op_def *d = tables[t]; d->name; d++)
             if (!strcmp(d->name, name))

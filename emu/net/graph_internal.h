@@ -150,7 +150,10 @@ int axl_legacy_op_ok(const char *op, int opset);
 void axl_graph_note_samples(struct axl_graph *g, int64_t (*od2)[AXL_MAX_DIMS], const int *ond2);
 /* the operator tables, each ended by a NULL name */
 extern const struct op_def axl_ops_elem[], axl_ops_norm[], axl_ops_shape[], axl_ops_move[],
-    axl_ops_pad[], axl_ops_mac[];
+    axl_ops_pad[], axl_ops_mac[], axl_ops_nary[];
+/* Sum, Mean, Max, Min over any number of inputs (ops_nary.c) */
+enum axl_status axl_nary_shape(struct run_ctx *c, const struct gnode *n, char *msg);
+enum axl_status axl_nary_exec(struct run_ctx *c, const struct gnode *n, char *msg);
 
 /* ---- the IR: sizes, accessors, freeing (emu/net/ir.c) ------------------- */
 /* The most elements one tensor may have: 2^31 (8 GiB of float32, 16 GiB of

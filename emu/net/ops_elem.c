@@ -795,6 +795,28 @@ static enum axl_status reduce_backward(struct grad_ctx *gc, const struct gnode *
     return AXL_OK;
 }
 
+/* Max and Min take 1 to 8 inputs: two are the binary operator (with its
+ * backward), others the n-ary fold of ops_nary.c (no backward) */
+static int two_inputs(const struct gnode *n) { return n->n_in == 2 && n->in[1] >= 0; }
+
+static enum axl_status minmax_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    return two_inputs(n) ? bin_shape(c, n, msg) : axl_nary_shape(c, n, msg);
+}
+
+static enum axl_status minmax_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    return two_inputs(n) ? bin_exec(c, n, msg) : axl_nary_exec(c, n, msg);
+}
+
+static enum axl_status minmax_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    if (!two_inputs(n))
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%s of %d inputs has no backward (two have)",
+                        n->op, n->n_in);
+    return bin_backward(gc, n, msg);
+}
+
 #define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, unary_shape, unary_exec, \
                          unary_backward, 0}
 /* arithmetic: both operands differentiable (Pow's exponent too; PRelu's slope) */
@@ -813,7 +835,9 @@ const struct op_def axl_ops_elem[] = {
     UN("Softplus", ""), UN("Sin", ""), UN("Cos", ""),
     /* min and max are bounds: nodiff */
     {"Clip", "min,max", 1, 3, 1, 1, 0, 0, unary_check, same_shape, unary_exec, unary_backward, 6},
-    BIN("Add"), BIN("Sub"), BIN("Mul"), BIN("Div"), BIN("Pow"), BIN("Max"), BIN("Min"),
+    BIN("Add"), BIN("Sub"), BIN("Mul"), BIN("Div"), BIN("Pow"),
+    {"Max", "", 1, 8, 1, 1, 0, 0, NULL, minmax_shape, minmax_exec, minmax_backward, 0},
+    {"Min", "", 1, 8, 1, 1, 0, 0, NULL, minmax_shape, minmax_exec, minmax_backward, 0},
     BIN("PRelu"), CMP("Equal"), CMP("Less"), CMP("Greater"), CMP("LessOrEqual"),
     CMP("GreaterOrEqual"), CMP("And"), CMP("Or"),
     {"Mod", "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, NULL, 0},
