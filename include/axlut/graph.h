@@ -111,9 +111,9 @@ int axl_graph_output_shape(const struct axl_graph *g, size_t i, int64_t *dims);
  * batch as its first axis: with a symbolic batch, a first dimension of 1
  * at a batch of 1 and of 2 at a batch of 2, the other dimensions the same;
  * with a fixed F, a first dimension of F.  A Transpose, Concat, Flatten or
- * reduction over axis 0, or a Gemm with transA, gives 0 (so does an
- * output that mixes samples but keeps the shape, e.g. a Softmax over axis
- * 0, which the shapes cannot reveal: that one gives 1). */
+ * reduction over axis 0, or a Gemm with transA, gives 0.  An output that
+ * mixes samples but keeps its shape (a Softmax over axis 0) cannot be told
+ * from its shapes and gives 1. */
 int64_t axl_graph_fixed_batch(const struct axl_graph *g);
 int axl_graph_output_per_sample(const struct axl_graph *g, size_t i);
 
