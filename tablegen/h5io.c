@@ -8,12 +8,14 @@
  * work (library code does not print) and restored. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "h5io.h"
+#include "tmpfile.h"
 
 /* enum axl_op has no name table of its own yet (include/axlut/design.h) */
 
@@ -279,6 +281,12 @@ fail:
     return rc;
 }
 
+void axl_file_io_init(void)
+{
+    H5dont_atexit();
+    signal(SIGXFSZ, SIG_IGN);
+}
+
 enum axl_status axl_table_write(const struct axl_table *t, const char *path, int force,
                                 char *msg)
 {
@@ -289,7 +297,8 @@ enum axl_status axl_table_write(const struct axl_table *t, const char *path, int
     char *tmp = malloc(plen);
     if (!tmp)
         return AXL_ERR_NOMEM;
-    snprintf(tmp, plen, "%s.tmp%ld", path, (long)getpid());
+    axl_tmp_name(path, tmp, plen);
+    axl_tmp_clean_stale(path); /* left by writers that were killed */
     struct axl_h5_quiet q;
     if (axl_h5_quiet_on(&q) < 0) {
         free(tmp);
@@ -299,8 +308,12 @@ enum axl_status axl_table_write(const struct axl_table *t, const char *path, int
     int quiet = 1;
     enum axl_status s = AXL_ERR_IO;
     const char *what = "create";
-    if (write_file(tmp, t, &what) < 0)
+    int err = 0;
+    errno = 0;
+    if (write_file(tmp, t, &what) < 0) {
+        err = errno;
         goto fail;
+    }
     quiet = 0;
     if (axl_h5_quiet_off(&q) < 0) {
         s = axl_msgf(msg, AXL_ERR_IO, "%s: cannot restore HDF5's error printing after writing it",
@@ -328,8 +341,13 @@ fail_errno:
     }
     goto cleanup;
 fail:
-    s = axl_msgf(msg, AXL_ERR_IO, "%s: cannot %s %s (HDF5 error; is the directory writable?)", path,
-                 what, what[0] == 'c' && what[1] == 'r' ? "it" : "the file");
+    {
+        char why[96];
+        axl_h5_disk_error(err, why, sizeof why);
+        s = axl_msgf(msg, AXL_ERR_IO, "%s: cannot %s %s%s", path, what,
+                     what[0] == 'c' && what[1] == 'r' ? "it" : "the file",
+                     *why ? why : " (HDF5 error; is the directory writable?)");
+    }
 cleanup:
     unlink(tmp);
     /* the failure above is the one reported: a handler that cannot be

@@ -93,4 +93,17 @@ static inline uint64_t axl_tg_eval_row(const struct axl_design *d, const struct 
 enum axl_status axl_tg_bad_code(const struct axl_design *d, const struct axl_design_ctx *c,
                                 uint64_t a, uint64_t b, uint32_t code, char *msg);
 
+/* The descriptor checks of a user design (ABI, name, eval, ...); a one-line
+ * message naming path on failure.  Follows the descriptor's pointers: call
+ * it only on a design validated by axl_tg_validate_design. */
+enum axl_status axl_tg_check_design(const char *path, const struct axl_design *d, char *msg);
+
+/* Loads the compiled design `object` in a forked child, reads its
+ * descriptor and probes eval (tablegen/validate.c), killing the child after
+ * timeout_s (<= 0: no limit).  AXL_OK when it came back clean; otherwise
+ * the descriptor's refusal, or AXL_ERR_INVALID naming the step (load,
+ * descriptor member, probed pair) and the signal, exit status or limit. */
+enum axl_status axl_tg_validate_design(const char *path, const char *object, double timeout_s,
+                                       char *msg);
+
 #endif

@@ -373,7 +373,7 @@ static enum axl_status judge_child(const struct axl_design *d, struct shared *sh
         describe_pairs(sh, nt, -1, ", still evaluating", rep, where, sizeof where);
         return axl_msgf(msg, AXL_ERR_INVALID,
                         "design %s did not finish within %g s%s%s; stopped it (a loop that never "
-                        "ends? a longer limit: --timeout)",
+                        "ends? a longer limit: --timeout or AXL_DESIGN_TIMEOUT)",
                         d->name, timeout_s, where, kind);
     }
     if (WIFSIGNALED(status)) {
@@ -484,4 +484,24 @@ fail:
     pthread_mutex_destroy(&job.lock);
     axl_table_free(t);
     return s;
+}
+
+enum axl_status axl_user_design_check_pairs(const struct axl_design *d,
+                                            const struct axl_design_ctx *c, double timeout_s,
+                                            char *msg)
+{
+    if (c->fa.bits > AXL_TABLE_MAX_BITS || c->fb.bits > AXL_TABLE_MAX_BITS)
+        return AXL_OK;
+    struct axl_table_opts o;
+    memset(&o, 0, sizeof o);
+    o.skip_metrics = 1;
+    o.max_bits = AXL_TABLE_MAX_BITS;
+    struct axl_table *t = NULL;
+    char tmp[AXL_MSG_LEN];
+    enum axl_status st = axl_table_generate_isolated(d, c, &o, timeout_s, &t, NULL, tmp);
+    axl_table_free(t);
+    if (st != AXL_OK)
+        return axl_msgf(msg, st, "checking design %.100s on every %s x %s pair: %.300s", d->name,
+                        c->fa.name, c->fb.name, tmp);
+    return AXL_OK;
 }

@@ -163,7 +163,7 @@ static int valid_name(const char *s)
     return 1;
 }
 
-static enum axl_status check_design(const char *path, const struct axl_design *d, char *msg)
+enum axl_status axl_tg_check_design(const char *path, const struct axl_design *d, char *msg)
 {
     if (d->abi != AXL_DESIGN_ABI) {
         return axl_msgf(msg, AXL_ERR_MISMATCH,
@@ -244,6 +244,12 @@ static enum axl_status compile_design(const char *path, const char *cc, const ch
 enum axl_status axl_user_design_load(const char *path, struct axl_user_design **out, char **log,
                                      char *msg)
 {
+    return axl_user_design_load_timeout(path, axl_user_design_timeout(), out, log, msg);
+}
+
+enum axl_status axl_user_design_load_timeout(const char *path, double timeout_s,
+                                             struct axl_user_design **out, char **log, char *msg)
+{
     *out = NULL;
     if (log)
         *log = NULL;
@@ -290,6 +296,10 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
     if (access(u->object, R_OK) != 0 &&
         (st = compile_design(path, cc, inc, dir, key, u->object, log, msg)) != AXL_OK)
         goto out;
+    /* constructors, the descriptor's pointers and a probe of eval run in a
+     * child first: nothing of the design runs here unless it came back */
+    if ((st = axl_tg_validate_design(path, u->object, timeout_s, msg)) != AXL_OK)
+        goto out;
     st = AXL_ERR_COMPILE;
     dlerror();
     if (!(u->handle = dlopen(u->object, RTLD_NOW | RTLD_LOCAL))) {
@@ -307,7 +317,7 @@ enum axl_status axl_user_design_load(const char *path, struct axl_user_design **
         goto out;
     }
     u->design = sym;
-    if ((st = check_design(path, u->design, msg)) != AXL_OK)
+    if ((st = axl_tg_check_design(path, u->design, msg)) != AXL_OK)
         goto out;
     *out = u;
     u = NULL;

@@ -210,29 +210,34 @@ static const char k_user_src[] =
     "  .description = \"d\", .citation = \"c\", .op = AXL_OP_MUL,\n"
     "  .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 2 };\n";
 
-/* Designs that crash, hang or exit on one pair (named in each). */
+/* Designs that crash, hang or exit on one pair (named in each), but only
+ * with armed=1: the probe of axl_user_design_load evaluates designs with
+ * their default parameters, so these model a pair the probe missed and
+ * reach the isolated table generation. */
+#define ARMED \
+    "\n  .nparams = 1, .params = {{\"armed\", 0, 0, 1, \"misbehave on the pair\"}}"
 static const char k_segv_src[] =
     "#include <axlut/design.h>\n"
     "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
-    "{ (void)c; if (a == 0x93 && b == 0x2a) { volatile int *p = 0; return (uint32_t)*p; }\n"
+    "{ if (c->param[0] && a == 0x93 && b == 0x2a) { volatile int *p = 0; return (uint32_t)*p; }\n"
     "  return a * b; }\n"
     "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI, .name = \"u_segv\",\n"
-    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1 };\n";
+    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1," ARMED " };\n";
 
 static const char k_fpe_src[] =
     "#include <axlut/design.h>\n"
     "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
-    "{ (void)c; volatile uint32_t d = b - 0x11u; return a == 0x05 ? a / d : a * b; }\n"
+    "{ volatile uint32_t d = b - 0x11u; return c->param[0] && a == 0x05 ? a / d : a * b; }\n"
     "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI, .name = \"u_fpe\",\n"
-    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1 };\n";
+    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1," ARMED " };\n";
 
 static const char k_loop_src[] =
     "#include <axlut/design.h>\n"
     "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
-    "{ (void)c; volatile int spin = 1; while (a == 0x40 && b == 0x07 && spin) {}\n"
+    "{ volatile int spin = 1; while (c->param[0] && a == 0x40 && b == 0x07 && spin) {}\n"
     "  return a * b; }\n"
     "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI, .name = \"u_loop\",\n"
-    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1 };\n";
+    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1," ARMED " };\n";
 
 /* infinite recursion: the fault handler must run on its alternate stack */
 static const char k_stack_src[] =
@@ -240,15 +245,15 @@ static const char k_stack_src[] =
     "static uint32_t deep(volatile uint32_t n)\n"
     "{ volatile char pad[256]; pad[0] = (char)n; return n ? deep(n + 1) + (uint32_t)pad[0] : 0; }\n"
     "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
-    "{ (void)c; return a == 0xc8 && b == 0x03 ? deep(1) : a * b; }\n"
+    "{ return c->param[0] && a == 0xc8 && b == 0x03 ? deep(1) : a * b; }\n"
     "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI, .name = \"u_stack\",\n"
-    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1 };\n";
+    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1," ARMED " };\n";
 
 static const char k_exit_src[] =
     "#include <stdlib.h>\n#include <axlut/design.h>\n"
     "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
-    "{ (void)c; if (a == 9 && b == 9) exit(3); return a * b; }\n"
+    "{ if (c->param[0] && a == 9 && b == 9) exit(3); return a * b; }\n"
     "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI, .name = \"u_exit\",\n"
-    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1 };\n";
+    "  .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT, .eval = ev, .version = 1," ARMED " };\n";
 
 #endif

@@ -116,7 +116,8 @@ Test(run_save, report_json_keys_and_nulls)
     json_error_t err;
     json_t *j = json_load_file(path, 0, &err);
     cr_assert_not_null(j, "%s", err.text);
-    static const char *keys[] = {"axlut_report", "model", "data", "samples", "has_labels",
+    static const char *keys[] = {"axlut_report", "model", "data", "samples", "batch",
+                                 "batching", "has_labels",
                                  "top1", "top5", "exact_top1", "exact_top5", "agreement",
                                  "seconds", "exact_seconds", "samples_per_s", "output_error",
                                  "layers"};

@@ -145,6 +145,7 @@ Test(user_design, isolated_crash_hang_exit_reported_with_pair, .timeout = 60)
         {"i_loop.c", k_loop_src, AXL_ISOLATE_TIMEOUT, 0, 0x40, 0x07, "did not finish within 1 s"},
     };
     struct axl_design_ctx c = ctx3("uint8", "uint8", "uint16");
+    c.param[0] = 1; /* armed */
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (int threads = 1; threads <= 2; threads++) {
             const struct crash_case *k = &cases[i];
@@ -245,4 +246,108 @@ Test(user_design, names_are_letters_digits_underscore)
         }
         axl_user_design_free(u);
     }
+}
+
+/* --- validation before loading: nothing of a bad design runs here ---------- */
+
+#define EV_HEAD                                                                                    \
+    "#include <stdlib.h>\n#include <axlut/design.h>\n"                                          \
+    "static uint32_t ev(const struct axl_design_ctx *c, uint32_t a, uint32_t b)\n"
+#define DESC(name, ops)                                                                            \
+    "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI, .name = \"" name "\",\n" \
+    "  .op = AXL_OP_MUL, .operands = " ops ", .eval = ev, .version = 1 };\n"
+
+struct load_case {
+    const char *file, *src;
+    const char *words[3]; /* all in the message */
+};
+
+/* Each design misbehaves where the validation child meets it: in eval on a
+ * probed pair, in a constructor, or behind a pointer of its descriptor.  A
+ * crash here would take the test process down; each must come back as
+ * AXL_ERR_INVALID with one line. */
+Test(user_design, load_validates_in_a_child, .timeout = 120)
+{
+    const struct load_case cases[] = {
+        {"v_segv.c",
+         EV_HEAD "{ (void)c; if (a == 0x93 && b == 0x2a) { volatile int *p = 0; return *p; }\n"
+                 "  return a * b; }\n" DESC("v_segv", "AXL_OPERANDS_UINT"),
+         {"design v_segv crashed: SIGSEGV", "a=0x93, b=0x2a", "uint8 x uint8"}},
+        {"v_loop.c",
+         EV_HEAD "{ (void)c; volatile int s = 1; while (a == 0x80 && b == 0x81 && s) {}\n"
+                 "  return a * b; }\n" DESC("v_loop", "AXL_OPERANDS_INT"),
+         {"design v_loop did not finish within 1 s", "a=0x80, b=0x81", "int8 x int8"}},
+        {"v_exit0.c",
+         EV_HEAD "{ (void)c; if (a == 3 && b == 4) exit(0); return a * b; }\n" DESC(
+             "v_exit0", "AXL_OPERANDS_ANYINT"),
+         {"exit status 0", "a=0x3, b=0x4", "must return, not exit"}},
+        /* a float design that crashes on fp16's largest code only: the
+         * sampled edges of a wide format */
+        {"v_fp16.c",
+         EV_HEAD "{ if (c->fa.bits == 16 && a == 0xffff && b == 0) abort(); return a; }\n" DESC(
+             "v_fp16", "AXL_OPERANDS_FLOAT"),
+         {"crashed: SIGABRT", "a=0xffff, b=0x0", "fp16 x fp16"}},
+        {"v_ctor_segv.c",
+         EV_HEAD "{ (void)c; return a * b; }\n"
+                 "int *volatile v_null; /* not static: the compiler cannot know it is 0 */\n"
+                 "__attribute__((constructor)) static void boom(void) { *v_null = 1; }\n" DESC(
+                     "v_ctor_segv", "AXL_OPERANDS_UINT"),
+         {"runs its constructors, crashed: SIGSEGV", "loading the compiled design",
+          "v_ctor_segv.c"}},
+        {"v_ctor_exit.c",
+         EV_HEAD "{ (void)c; return a * b; }\n"
+                 "__attribute__((constructor)) static void bye(void) { exit(0); }\n" DESC(
+                     "v_ctor_exit", "AXL_OPERANDS_UINT"),
+         {"runs its constructors, ended the process with exit status 0",
+          "loading the compiled design", "v_ctor_exit.c"}},
+        {"v_ctor_loop.c",
+         EV_HEAD "{ (void)c; return a * b; }\n"
+                 "__attribute__((constructor)) static void spin(void)\n"
+                 "{ volatile int s = 1; while (s) {} }\n" DESC("v_ctor_loop", "AXL_OPERANDS_UINT"),
+         {"runs its constructors, did not finish within 1 s", "loading the compiled design",
+          "v_ctor_loop.c"}},
+        {"v_wild_name.c",
+         EV_HEAD "{ (void)c; return a * b; }\n"
+                 "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI,\n"
+                 "  .name = (const char *)16, .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT,\n"
+                 "  .eval = ev, .version = 1 };\n",
+         {"axl_user_design: reading .name crashed: SIGSEGV", "not a string", "v_wild_name.c"}},
+        {"v_wild_help.c",
+         EV_HEAD "{ (void)c; return a * b; }\n"
+                 "const struct axl_design axl_user_design = { .abi = AXL_DESIGN_ABI,\n"
+                 "  .name = \"v_wild_help\", .op = AXL_OP_MUL, .operands = AXL_OPERANDS_UINT,\n"
+                 "  .eval = ev, .version = 1, .nparams = 1,\n"
+                 "  .params = {{\"k\", 0, 0, 1, (const char *)24}} };\n",
+         {"reading a parameter's .help crashed: SIGSEGV", "v_wild_help.c", ""}},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct load_case *k = &cases[i];
+        const char *src = tmp_path(k->file);
+        write_text(src, k->src);
+        struct axl_user_design *u = NULL;
+        char msg[AXL_MSG_LEN] = "", *log = NULL;
+        enum axl_status st = axl_user_design_load_timeout(src, 1.0, &u, &log, msg);
+        cr_expect_eq(st, AXL_ERR_INVALID, "%s: status %d: %s\n%s", k->file, st, msg,
+                     log ? log : "");
+        cr_expect_null(u);
+        cr_expect_null(strchr(msg, '\n'), "%s: more than one line: %s", k->file, msg);
+        for (int w = 0; w < 3; w++)
+            cr_expect(strstr(msg, k->words[w]), "%s: no '%s' in: %s", k->file, k->words[w], msg);
+        free(log);
+        axl_user_design_free(u);
+    }
+}
+
+/* The limit: $AXL_DESIGN_TIMEOUT, else the default; a bad value is ignored. */
+Test(user_design, design_timeout_from_the_environment)
+{
+    unsetenv("AXL_DESIGN_TIMEOUT");
+    cr_expect_eq(axl_user_design_timeout(), AXL_ISOLATE_DEFAULT_TIMEOUT);
+    setenv("AXL_DESIGN_TIMEOUT", "2.5", 1);
+    cr_expect_eq(axl_user_design_timeout(), 2.5);
+    setenv("AXL_DESIGN_TIMEOUT", "soon", 1);
+    cr_expect_eq(axl_user_design_timeout(), AXL_ISOLATE_DEFAULT_TIMEOUT);
+    setenv("AXL_DESIGN_TIMEOUT", "-1", 1);
+    cr_expect_eq(axl_user_design_timeout(), AXL_ISOLATE_DEFAULT_TIMEOUT);
+    unsetenv("AXL_DESIGN_TIMEOUT");
 }

@@ -7,6 +7,7 @@
 
 #include "axlut/config.h"
 #include "axlut/emu.h"
+#include "axlut/table.h"
 #include "cli.h"
 
 static const struct cli_command k_commands[] = {
@@ -48,6 +49,7 @@ static void version(void)
 
 int main(int argc, char **argv)
 {
+    axl_file_io_init(); /* a full disk or ulimit -f: one line and exit 1, not a crash */
     if (argc < 2) {
         usage(stderr);
         return 2;

@@ -29,6 +29,19 @@ int cli_exit_for(enum axl_status st);
  * (/dev/zero) or block forever. */
 int cli_input_file(const char *cmd, const char *path);
 
+/* A file named on the command line: the option that names it and the path
+ * (NULL: not given). */
+struct cli_file {
+    const char *opt, *path;
+};
+/* CLI_OK when no output is the same file as an input or another output;
+ * CLI_USAGE after one line "CMD: OPT PATH is the same file as OPT PATH
+ * (...)" otherwise, before any work.  Existing files are compared by
+ * device and inode, so another path or a hard link to an input counts;
+ * outputs that do not exist yet, by name. */
+int cli_outputs_distinct(const char *cmd, const struct cli_file *outs, size_t nout,
+                         const struct cli_file *ins, size_t nin);
+
 /* A progress bar on stderr: "LABEL [====>    ] done/total SUFFIX" over the
  * previous one, erased when done reaches total. */
 void cli_bar(const char *label, int64_t done, int64_t total, const char *suffix);

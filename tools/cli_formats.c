@@ -36,6 +36,37 @@ int cli_input_file(const char *cmd, const char *path)
     return CLI_USAGE;
 }
 
+/* 1 when a and b name one file: the same device and inode when both
+ * exist, the same name otherwise. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    int ea = stat(a, &sa) == 0, eb = stat(b, &sb) == 0;
+    if (ea && eb)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return !ea && !eb && !strcmp(a, b);
+}
+
+int cli_outputs_distinct(const char *cmd, const struct cli_file *outs, size_t nout,
+                         const struct cli_file *ins, size_t nin)
+{
+    for (size_t i = 0; i < nout; i++) {
+        if (!outs[i].path)
+            continue;
+        for (size_t k = 0; k < nin + i; k++) {
+            const struct cli_file *o = k < nin ? &ins[k] : &outs[k - nin];
+            if (!o->path || !same_file(outs[i].path, o->path))
+                continue;
+            fprintf(stderr, "%s: %s %s is the same file as %s %s (%s); choose another %s\n",
+                    cmd, outs[i].opt, outs[i].path, o->opt, o->path,
+                    k < nin ? "it would be replaced by the output" : "both outputs would write it",
+                    outs[i].opt);
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
 void cli_pct(char *buf, size_t n, double v)
 {
     if (isnan(v))

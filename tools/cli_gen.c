@@ -36,10 +36,12 @@ static void gen_usage(FILE *o)
             "  --round MODE    rounding of floating results: nearest (default), zero, up,\n"
             "                  down, stochastic\n"
             "  --threads N     threads (default: all); the table does not depend on it\n"
-            "  --timeout S     user designs: stop an evaluation that takes over S seconds\n"
-            "                  (default %g; 0: no limit).  A user design is evaluated in a\n"
-            "                  child process: a crash or a loop that never ends is reported\n"
-            "                  with the signal and the operand pair, and nothing is written\n"
+            "  --timeout S     user designs: stop a check or an evaluation that takes over\n"
+            "                  S seconds (default %g, or $AXL_DESIGN_TIMEOUT; 0: no limit).\n"
+            "                  A user design is loaded, checked and evaluated in a child\n"
+            "                  process: a crash, an exit or a loop that never ends (in eval\n"
+            "                  or a constructor) is reported with the signal and the operand\n"
+            "                  pair, and nothing is written\n"
             "  -o TABLE.h5     output file, written to a temporary name and renamed at the end\n"
             "  --force         overwrite an existing TABLE.h5\n\n"
             "Full tables take operands of up to %d bits each; mantissa-only floating designs\n"
@@ -140,7 +142,7 @@ struct gen_args {
 static int gen_parse(int argc, char **argv, struct gen_args *g)
 {
     memset(g, 0, sizeof *g);
-    g->timeout = AXL_ISOLATE_DEFAULT_TIMEOUT;
+    g->timeout = axl_user_design_timeout();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -249,10 +251,12 @@ int cli_gen(int argc, char **argv)
             fprintf(stderr, "axlut gen: %s: a user design is a C file ending in .c\n", design);
             return CLI_USAGE;
         }
-        if (cli_input_file("axlut gen", design) != CLI_OK)
+        const struct cli_file outs[] = {{"-o", out}}, ins[] = {{"the design", design}};
+        if (cli_input_file("axlut gen", design) != CLI_OK ||
+            cli_outputs_distinct("axlut gen", outs, 1, ins, 1) != CLI_OK)
             return CLI_USAGE;
         char *log = NULL;
-        enum axl_status s = axl_user_design_load(design, &user, &log, msg);
+        enum axl_status s = axl_user_design_load_timeout(design, timeout, &user, &log, msg);
         if (s != AXL_OK) {
             if (log)
                 fputs(log, stderr);

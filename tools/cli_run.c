@@ -57,9 +57,15 @@ static void print_report(const struct axl_run_report *r)
         char name[29], shape[64] = "";
         snprintf(name, sizeof name, "%s", L->name);
         size_t sl = 0;
-        for (int d = 1; d < L->ndim && sl < sizeof shape; d++) /* per sample: skip the batch */
-            sl += (size_t)snprintf(shape + sl, sizeof shape - sl, d > 1 ? "x%lld" : "%lld",
+        /* per sample: without the batch; else the whole output of a run, in [] */
+        const int d0 = L->per_sample ? 1 : 0;
+        if (!L->per_sample)
+            sl += (size_t)snprintf(shape, sizeof shape, "[");
+        for (int d = d0; d < L->ndim && sl < sizeof shape; d++)
+            sl += (size_t)snprintf(shape + sl, sizeof shape - sl, d > d0 ? "x%lld" : "%lld",
                                    (long long)L->dims[d]);
+        if (!L->per_sample && sl < sizeof shape)
+            snprintf(shape + sl, sizeof shape - sl, "]");
         printf("%-28s %-9s %-12s %11lld %-8s %9s %9s %10.3g %8.5f %8.3f\n", name, L->op, shape,
                (long long)L->macs, L->approximate ? axl_path_name(L->path) : "exact",
                fmt_db(L->local.snr_db, a, sizeof a), fmt_db(L->accum.snr_db, b, sizeof b),
@@ -72,6 +78,8 @@ static void print_report(const struct axl_run_report *r)
     char a[32];
     printf("\nsamples %lld, output SNR %s dB against the exact network\n", (long long)r->samples,
            fmt_db(r->output_error.snr_db, a, sizeof a));
+    if (r->batching[0])
+        printf("batching: %s\n", r->batching);
     if (r->has_labels && !isnan(r->top1)) {
         printf("top-1 %.2f%% (exact %.2f%%)", 100 * r->top1, 100 * r->exact_top1);
         if (!isnan(r->top5))
@@ -222,6 +230,19 @@ int cli_run(int argc, char **argv)
         if (!strcmp(ra.mac_keys[i], "mul") && strchr(ra.mac_vals[i], '/') &&
             cli_input_file("axlut run", ra.mac_vals[i]) != CLI_OK)
             goto done;
+    {
+        /* an output over an input would replace it (the data, the model) */
+        struct cli_file outs[] = {{"--save-outputs", ra.save}, {"--report", ra.report}};
+        struct cli_file ins[3 + 64] = {{"the model", ra.model}, {"--data", ra.data},
+                                       {"--config", ra.config}};
+        size_t nin = 3;
+        for (int i = 0; i < ra.nmac; i++)
+            if (!strcmp(ra.mac_keys[i], "mul") || !strcmp(ra.mac_keys[i], "add"))
+                ins[nin++] = (struct cli_file){ra.mac_keys[i][0] == 'm' ? "--mul" : "--add",
+                                               ra.mac_vals[i]};
+        if (cli_outputs_distinct("axlut run", outs, 2, ins, nin) != CLI_OK)
+            goto done;
+    }
     if (axl_graph_load(ra.model, &g, msg) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);
         goto done;

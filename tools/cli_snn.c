@@ -299,8 +299,11 @@ int cli_snn(int argc, char **argv)
     struct axl_snn_report rep;
     memset(&rep, 0, sizeof rep);
     enum axl_status st;
+    const struct cli_file outs[] = {{"--report", ra.report}},
+                          ins[] = {{"the model", ra.model}, {"--data", ra.data},
+                                   {"--calib", ra.calib}};
     if (cli_input_file("axlut snn", ra.model) || cli_input_file("axlut snn", ra.data) ||
-        cli_input_file("axlut snn", ra.calib))
+        cli_input_file("axlut snn", ra.calib) || cli_outputs_distinct("axlut snn", outs, 1, ins, 3))
         return CLI_USAGE;
     if (ra.config && cli_input_file("axlut snn", ra.config))
         return CLI_USAGE;

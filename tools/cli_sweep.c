@@ -137,6 +137,16 @@ int cli_sweep(int argc, char **argv)
             return CLI_USAGE;
     if (cli_input_file("axlut sweep", ra.data) != CLI_OK)
         return CLI_USAGE;
+    {
+        /* RESULTS.csv or RESULTS.json over a model or the data would replace it */
+        struct cli_file outs[] = {{"-o", csv}, {"-o", json}};
+        struct cli_file ins[1 + sizeof ra.models / sizeof ra.models[0]] = {{"--data", ra.data}};
+        size_t nin = 1;
+        for (size_t i = 0; i < ra.nmodels && nin < sizeof ins / sizeof ins[0]; i++)
+            ins[nin++] = (struct cli_file){"the model", ra.models[i]};
+        if (cli_outputs_distinct("axlut sweep", outs, 2, ins, nin) != CLI_OK)
+            return CLI_USAGE;
+    }
     if (axl_sweep_create(&set, &sw, msg) != AXL_OK || axl_sweep_resume(sw, csv, msg) != AXL_OK) {
         fprintf(stderr, "axlut sweep: %s\n", msg);
         axl_sweep_free(sw);
@@ -145,7 +155,7 @@ int cli_sweep(int argc, char **argv)
     rc = CLI_OK;
     enum axl_status st = axl_sweep_run(sw, msg);
     if (st != AXL_OK) {
-        fprintf(stderr, "\naxlut sweep: %s\n", msg);
+        fprintf(stderr, "%saxlut sweep: %s\n", tty ? "\n" : "", msg); /* below the bar */
         rc = cli_exit_for(st);
     }
     if (tty)

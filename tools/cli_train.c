@@ -298,6 +298,11 @@ static int open_inputs(const struct train_args *ra, struct axl_graph **g, struct
         (ra->val && cli_input_file("axlut train", ra->val)) ||
         (ra->config && cli_input_file("axlut train", ra->config)) || output_writable(ra->out))
         return CLI_USAGE;
+    const struct cli_file outs[] = {{"-o", ra->out}, {"--report", ra->report}},
+                          ins[] = {{"the model", ra->model}, {"--data", ra->data},
+                                   {"--val", ra->val}, {"--config", ra->config}};
+    if (cli_outputs_distinct("axlut train", outs, 2, ins, 4) != CLI_OK)
+        return CLI_USAGE;
     if ((st = axl_graph_load_trainable(ra->model, g, msg)) != AXL_OK ||
         (st = axl_graph_check_backward(*g, msg)) != AXL_OK ||
         (st = ra->config ? axl_layers_load_json(ra->config, l, msg) : axl_layers_new(l, msg)))

@@ -440,6 +440,13 @@ def limit_cases():
         write(name, nodes, [("x", xin)], [("y", xin)], inits=inits, opset=opset, ref=False)
 
     # constant-folded shapes of 2^62 and more elements
+    # opsets 1 to 6: an operator whose meaning then differs is refused
+    # naming operator and opset; one whose meaning is the same runs
+    bad("bad_concat_opset3", [node("Concat", ["x", "x"], ["y"], "concat_old", axis=1)], {},
+        opset=3)
+    write("elu_opset6", [node("Elu", ["x"], ["y"], "elu_old", alpha=0.5)], [("x", x - 16)],
+          [("y", np.where(x - 16 > 0, x - 16, 0.5 * (np.exp(x - 16) - 1)).astype(np.float32))],
+          opset=6, ref=False)
     bad("bad_range_huge", [node("Range", ["s", "l", "d"], ["r"], "range_big"),
                            node("Cast", ["r"], ["rf"], "cast_r", to=1),
                            node("Add", ["x", "rf"], ["y"], "add_r")],
@@ -481,6 +488,53 @@ def limit_cases():
     one("gather_scalar_index", "Gather", [xg], xg[:, 1], inits={"i": np.array(1, i64)}, axis=1)
 
 
+def sample_axis_cases():
+    """Models whose first axis is not a free batch (tests/test_sample_axis.c
+    computes their references): fixed first dimensions, and outputs that do
+    not follow a symbolic one."""
+    rng = np.random.default_rng(14)
+    w = rng.standard_normal((4, 3)).astype(np.float32)
+    b = rng.standard_normal((5, 3)).astype(np.float32)
+    x1, x5, xn = (np.zeros((k, 4), np.float32) for k in (1, 5, 2))
+
+    def sym(name, nodes, y):
+        write(name, nodes, [("x", xn)], [("y", y)], ref=False, dynamic_batch=True)
+
+    write("axis_fixed1", [node("MatMul", ["x", "w"], ["y"], "mm")], [("x", x1)],
+          [("y", np.zeros((1, 3), np.float32))], inits={"w": w}, ref=False)
+    write("axis_fixed5", [node("MatMul", ["x", "w"], ["y"], "mm")], [("x", x5)],
+          [("y", np.zeros((5, 3), np.float32))], inits={"w": w}, ref=False)
+    write("axis_gemm_ta", [node("Gemm", ["x", "b"], ["y"], "gemm_ta", transA=1)], [("x", x5)],
+          [("y", np.zeros((4, 3), np.float32))], inits={"b": b}, ref=False)
+    sym("axis_transpose", [node("Transpose", ["x"], ["y"], "tr", perm=[1, 0])], xn.T)
+    sym("axis_mean0", [node("ReduceMean", ["x"], ["y"], "mean0", axes=[0], keepdims=1)], xn[:1])
+    sym("axis_mean_all", [node("ReduceMean", ["x"], ["y"], "mean_all", keepdims=0)],
+        np.zeros((), np.float32))
+    sym("axis_concat0", [node("Concat", ["x", "x"], ["y"], "cat0", axis=0)],
+        np.concatenate([xn, xn]))
+    sym("axis_flatten0", [node("Flatten", ["x"], ["y"], "flat0", axis=0)], xn.reshape(1, -1))
+
+
+def node_test_cases():
+    """Forms the ONNX node tests brought in (tests/test_net_limits.c):
+    Mod with fmod=1 (the dividend's sign) and Cast to float16."""
+    x = np.array([[-4.5, 7.25, -3.0, 5.5]], np.float32)
+    d = np.array([2.0, -3.0, 3.0, -2.5], np.float32)
+    write("mod_fmod", [node("Mod", ["x", "d"], ["y"], "fmod1", fmod=1)], [("x", x)],
+          [("y", np.fmod(x, d))], inits={"d": d}, ref=False)
+    a = np.array([0.5, -2.0, 3.0], np.float32)
+    b = np.array([[[1.0, 1.0, -1.0]], [[-4.0, 0.25, 2.0]]], np.float32)
+    write("nary_ops", [node("Sum", ["x", "a", "b"], ["s"], "sum3"),
+                       node("Mean", ["x", "a"], ["m"], "mean2"),
+                       node("Max", ["x", "a", "b"], ["mx"], "max3"),
+                       node("Min", ["x"], ["mn"], "min1")],
+          [("x", x[:, :3])], [("s", x[:, :3] + a + b), ("m", (x[:, :3] + a) / 2),
+                              ("mx", np.maximum(np.maximum(x[:, :3], a), b)), ("mn", x[:, :3])],
+          inits={"a": a, "b": b}, ref=False)
+    write("cast_fp16", [node("Cast", ["x"], ["y"], "to_half", to=10)], [("x", x)],
+          [("y", x.astype(np.float16))], ref=False)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     torch.manual_seed(0)
@@ -493,6 +547,8 @@ def main():
     chain_cases()
     bad_cases()
     limit_cases()
+    sample_axis_cases()
+    node_test_cases()
 
 
 if __name__ == "__main__":

@@ -124,7 +124,12 @@ static enum axl_status generate(struct axl_mac *m, int mantissa, const char *mul
     memset(&o, 0, sizeof o);
     o.max_bits = mantissa ? 1 : AXL_TABLE_MAX_BITS;
     o.skip_metrics = 1;
-    enum axl_status st = axl_table_generate(m->mul_d, &m->mul_c, &o, &m->table, tmp);
+    /* a user's design fills its table in a child: a pair the load-time
+     * probe missed cannot crash or hang the run (user_design.h) */
+    enum axl_status st =
+        m->mul_user ? axl_table_generate_isolated(m->mul_d, &m->mul_c, &o,
+                                                  axl_user_design_timeout(), &m->table, NULL, tmp)
+                    : axl_table_generate(m->mul_d, &m->mul_c, &o, &m->table, tmp);
     if (st != AXL_OK)
         return axl_msgf(msg, st, "generating the %stable of '%.100s': %.300s",
                         mantissa ? "mantissa " : "", mul, tmp);
@@ -167,6 +172,11 @@ enum axl_status axl_plan_prepare(struct axl_mac *m, const char *mul, char *msg)
         return st;
     if (m->src == AXL_SRC_EXACT_NARROW && !(m->dop = decode_table(&m->fa, &m->op_nan)))
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    /* a user's adder runs in-process on every sum: every pair first, in a
+     * child, where the accumulator fits a table */
+    if (m->add_user && (st = axl_user_design_check_pairs(m->add_d, &m->add_c,
+                                                         axl_user_design_timeout(), msg)) != AXL_OK)
+        return st;
     if (m->acc == AXL_ACC_NARROW && !(m->dacc = decode_table(&m->facc, &m->acc_nan)))
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     return AXL_OK;

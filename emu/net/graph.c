@@ -90,7 +90,7 @@ void bcast_strides(const struct gtensor *t, int ndim, const int64_t *odims, int6
 const struct op_def *axl_op_find(const char *name)
 {
     const struct op_def *tables[] = {axl_ops_mac, axl_ops_elem, axl_ops_norm, axl_ops_shape,
-                                     axl_ops_move, axl_ops_pad};
+                                     axl_ops_move, axl_ops_pad, axl_ops_nary};
     for (size_t t = 0; t < sizeof tables / sizeof tables[0]; t++)
         for (const struct op_def *d = tables[t]; d->name; d++)
             if (!strcmp(d->name, name))
@@ -164,6 +164,12 @@ static enum axl_status bind_ops(struct axl_graph *g, char *msg)
         n->def = axl_op_find(n->op);
         if (!n->def) {
             snprintf(tmp, sizeof tmp, "operator %.60s is not supported", n->op);
+            return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
+        }
+        if (!axl_legacy_op_ok(n->op, g->opset)) {
+            snprintf(tmp, sizeof tmp, "operator %.60s at opset %d is not supported (its meaning "
+                     "then differs from the supported versions; opsets 7 to 20 are)", n->op,
+                     g->opset);
             return node_msg(n, AXL_ERR_UNSUPPORTED, tmp, msg);
         }
         const struct op_def *d = n->def;
@@ -480,6 +486,10 @@ static enum axl_status load(const char *onnx_path, int trainable, struct axl_gra
     if (st == AXL_OK && g->batch_symbolic) {
         if ((st = probe(g, 2, od2, ond2, tmp)) != AXL_OK)
             st = axl_msgf(msg, st, "%.100s: with a batch of 2: %s", onnx_path, tmp);
+    }
+    if (st == AXL_OK)
+        axl_graph_note_samples(g, od2, ond2);
+    if (st == AXL_OK && g->batch_symbolic) {
         for (int i = 0; st == AXL_OK && i < g->nout && i < 16; i++)
             for (int d = 0; d < g->out_ndim[i] && d < ond2[i]; d++)
                 if (g->out_decl[i][d] != od2[i][d])

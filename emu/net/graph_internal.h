@@ -92,6 +92,8 @@ struct axl_graph {
     int out_ndim[16];
     struct axl_mac *exact;
     int batch_symbolic;
+    int64_t fixed_batch;       /* axl_graph_fixed_batch */
+    uint8_t out_per_sample[16]; /* axl_graph_output_per_sample */
     int *params; /* value indices of the trainable parameters (autodiff.c) */
     int nparams;
     int trainable; /* loaded for training: nodes reading weights are not folded */
@@ -138,9 +140,20 @@ struct op_def {
 };
 
 const struct op_def *axl_op_find(const char *name);
+/* 1 when operator op of a model of default-domain opset `opset` has the
+ * semantics of a supported version (always for opset >= 7; ir.c lists the
+ * operators of opsets 1 to 6 that do). */
+int axl_legacy_op_ok(const char *op, int opset);
+/* Sets g->fixed_batch and g->out_per_sample from the inputs' declarations
+ * and the outputs' shapes probed at a batch of 1 (g->out_decl, before
+ * symbolic dimensions are marked) and, for a symbolic batch, of 2 (od2). */
+void axl_graph_note_samples(struct axl_graph *g, int64_t (*od2)[AXL_MAX_DIMS], const int *ond2);
 /* the operator tables, each ended by a NULL name */
 extern const struct op_def axl_ops_elem[], axl_ops_norm[], axl_ops_shape[], axl_ops_move[],
-    axl_ops_pad[], axl_ops_mac[];
+    axl_ops_pad[], axl_ops_mac[], axl_ops_nary[];
+/* Sum, Mean, Max, Min over any number of inputs (ops_nary.c) */
+enum axl_status axl_nary_shape(struct run_ctx *c, const struct gnode *n, char *msg);
+enum axl_status axl_nary_exec(struct run_ctx *c, const struct gnode *n, char *msg);
 
 /* ---- the IR: sizes, accessors, freeing (emu/net/ir.c) ------------------- */
 /* The most elements one tensor may have: 2^31 (8 GiB of float32, 16 GiB of

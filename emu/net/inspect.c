@@ -91,3 +91,37 @@ enum axl_status axl_graph_node_window(const struct axl_graph *g, size_t node,
     axl_run_release(g, &c);
     return st;
 }
+
+/* ---- the sample axis ----------------------------------------------------- */
+
+void axl_graph_note_samples(struct axl_graph *g, int64_t (*od2)[AXL_MAX_DIMS], const int *ond2)
+{
+    g->fixed_batch = g->batch_symbolic ? 0 : -1;
+    for (int i = 0; !g->batch_symbolic && i < g->nin; i++) {
+        const struct gvalue *v = &g->vals[g->inputs[i]];
+        int64_t f = v->ndecl > 0 ? v->decl[0] : -1;
+        if (f < 1 || (i > 0 && f != g->fixed_batch)) {
+            g->fixed_batch = -1; /* a scalar input, or inputs that disagree */
+            break;
+        }
+        g->fixed_batch = f;
+    }
+    for (int i = 0; i < g->nout && i < 16; i++) {
+        int nd = g->out_ndim[i], ps = nd >= 1;
+        if (g->batch_symbolic) {
+            ps = ps && ond2[i] == nd && g->out_decl[i][0] == 1 && od2[i][0] == 2;
+            for (int d = 1; ps && d < nd; d++)
+                ps = g->out_decl[i][d] == od2[i][d];
+        } else {
+            ps = ps && g->fixed_batch > 0 && g->out_decl[i][0] == g->fixed_batch;
+        }
+        g->out_per_sample[i] = (uint8_t)ps;
+    }
+}
+
+int64_t axl_graph_fixed_batch(const struct axl_graph *g) { return g->fixed_batch; }
+
+int axl_graph_output_per_sample(const struct axl_graph *g, size_t i)
+{
+    return i < 16 && i < (size_t)g->nout ? g->out_per_sample[i] : 0;
+}

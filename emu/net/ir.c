@@ -140,3 +140,65 @@ void axl_graph_free(struct axl_graph *g)
     axl_mac_free(g->exact);
     free(g);
 }
+
+/* Operators of opsets 1 to 6 whose semantics equal those of a supported
+ * version, with the first opset from which that holds.  Sources: the
+ * operator changelog of ONNX (docs/Changelog.md).  What changed before
+ * opset 7 and is not a difference here: the legacy `consumed_inputs`
+ * attribute (removed at 6, an optimisation hint) and the legacy
+ * `broadcast`/`axis` attributes of the binary operators and Gemm (without
+ * them the shapes must be equal, where the later broadcasting gives the
+ * same results; with them the attribute checks refuse the node).  Not
+ * listed, hence refused: Concat before 4 (axis optional, default 1),
+ * Reshape before 5 (shape an attribute), Pad and Split before 2, Cast
+ * and Tile before 6 (type a string; tiles and axis inputs), and every
+ * operator that did not exist or changed its meaning at 7. */
+static const struct {
+    const char *op;
+    int since;
+} k_legacy[] = {
+    {"Abs", 1},         {"Add", 1},
+    {"AveragePool", 1}, {"BatchNormalization", 1},
+    {"Cast", 6},        {"Ceil", 1},
+    {"Clip", 1},        {"Concat", 4},
+    {"Constant", 1},    {"Conv", 1},
+    {"ConvTranspose", 1}, {"Div", 1},
+    {"Dropout", 1},     {"Elu", 1},
+    {"Exp", 1},         {"Flatten", 1},
+    {"Floor", 1},       {"Gather", 1},
+    {"Gemm", 1},        {"GlobalAveragePool", 1},
+    {"GlobalMaxPool", 1}, {"HardSigmoid", 1},
+    {"Identity", 1},    {"InstanceNormalization", 1},
+    {"LeakyRelu", 1},   {"Log", 1},
+    {"LogSoftmax", 1},  {"LRN", 1},
+    {"MatMul", 1},      {"Max", 1},
+    {"MaxPool", 1},     {"Mean", 1},
+    {"Min", 1},         {"Mul", 1},
+    {"Neg", 1},         {"Pad", 2},
+    {"Pow", 1},         {"PRelu", 1},
+    {"Reciprocal", 1},  {"ReduceL1", 1},
+    {"ReduceL2", 1},    {"ReduceLogSumExp", 1},
+    {"ReduceMax", 1},   {"ReduceMean", 1},
+    {"ReduceMin", 1},   {"ReduceProd", 1},
+    {"ReduceSum", 1},   {"ReduceSumSquare", 1},
+    {"Relu", 1},        {"Reshape", 5},
+    {"Selu", 1},        {"Shape", 1},
+    {"Sigmoid", 1},     {"Size", 1},
+    {"Slice", 1},       {"Softmax", 1},
+    {"Softplus", 1},    {"Softsign", 1},
+    {"Split", 2},       {"Sqrt", 1},
+    {"Squeeze", 1},     {"Sub", 1},
+    {"Sum", 1},         {"Tanh", 1},
+    {"Tile", 6},        {"Transpose", 1},
+    {"Unsqueeze", 1},
+};
+
+int axl_legacy_op_ok(const char *op, int opset)
+{
+    if (opset >= 7)
+        return 1;
+    for (size_t i = 0; i < sizeof k_legacy / sizeof k_legacy[0]; i++)
+        if (!strcmp(k_legacy[i].op, op))
+            return opset >= k_legacy[i].since;
+    return 0;
+}

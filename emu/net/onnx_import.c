@@ -373,9 +373,11 @@ static enum axl_status check_model(const char *path, const Onnx__ModelProto *m,
     }
     if (!m->n_opset_import)
         g->opset = 1; /* IR < 3 files have none */
-    if (g->opset < 7 || g->opset > 20) {
+    /* opsets 1 to 6: each operator is checked against what it meant then
+     * (axl_legacy_op_ok) */
+    if (g->opset < 1 || g->opset > 20) {
         return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                        "%s: opset %d of the default domain is not supported (7 to 20 "
+                        "%s: opset %d of the default domain is not supported (1 to 20 "
                         "are)",
                         path, g->opset);
     }

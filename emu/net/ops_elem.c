@@ -83,10 +83,33 @@ static struct uparams unary_params(struct run_ctx *c, const struct gnode *n)
     return p;
 }
 
+/* Neg and Abs also on integer tensors (the index and axis arithmetic of
+ * exported graphs: a LayerNormalization expanded into its parts negates
+ * an axis): int64 in, int64 out, wrapping as two's complement. */
+static enum axl_status unary_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    const struct gtensor *x = in_t(c, n, 0);
+    if (x->dtype == GDT_I64 && (!strcmp(n->op, "Neg") || !strcmp(n->op, "Abs")))
+        return set_out(c, n, 0, GDT_I64, x->ndim, x->dims, msg);
+    return same_shape(c, n, msg);
+}
+
+static void unary_exec_int(const struct gtensor *xt, struct gtensor *yt, int neg)
+{
+    const int64_t *x = xt->data;
+    int64_t *y = yt->data, cnt = gt_numel(xt);
+    for (int64_t i = 0; i < cnt; i++)
+        y[i] = neg || x[i] < 0 ? (int64_t)(0u - (uint64_t)x[i]) : x[i];
+}
+
 static enum axl_status unary_exec(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     (void)msg;
     const struct gtensor *xt = in_t(c, n, 0);
+    if (xt->dtype == GDT_I64) {
+        unary_exec_int(xt, out_t(c, n, 0), !strcmp(n->op, "Neg"));
+        return AXL_OK;
+    }
     const float *x = xt->data;
     float *y = out_t(c, n, 0)->data;
     int64_t cnt = gt_numel(xt);
@@ -173,7 +196,8 @@ static enum axl_status unary_backward(struct grad_ctx *gc, const struct gnode *n
     float *gx;
     enum axl_status st = grad_in(gc, n, 0, &gx, msg);
     const struct uparams p = unary_params(gc->c, n);
-    if (st != AXL_OK || !gx || !dy || p.k == U_FLOOR || p.k == U_CEIL)
+    if (st != AXL_OK || !gx || !dy || p.k == U_FLOOR || p.k == U_CEIL ||
+        out_t(gc->c, n, 0)->dtype != GDT_F32)
         return st;
     const struct gtensor *xt = in_t(gc->c, n, 0);
     const float *x = xt->data, *y = out_t(gc->c, n, 0)->data;
@@ -189,7 +213,7 @@ static enum axl_status unary_backward(struct grad_ctx *gc, const struct gnode *n
 
 /* ---- binary, broadcasting ----------------------------------------------------- */
 enum bin { B_ADD, B_SUB, B_MUL, B_DIV, B_POW, B_MAX, B_MIN, B_PRELU, B_EQ, B_LT, B_GT, B_LE, B_GE,
-           B_AND, B_OR, B_MOD };
+           B_AND, B_OR, B_MOD, B_FMOD /* Mod with fmod=1: the sign of the dividend */ };
 
 static int bin_kind(const char *op)
 {
@@ -206,8 +230,6 @@ static enum axl_status bin_check(const struct axl_graph *g, const struct gnode *
 {
     if (g->opset < 7 && ga_find(n, "broadcast"))
         return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "legacy broadcast attribute");
-    if (!strcmp(n->op, "Mod") && ga_int(n, "fmod", 0) != 0)
-        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "fmod=1 is not supported");
     return AXL_OK;
 }
 
@@ -243,6 +265,7 @@ static float fbin(int k, float a, float b)
     case B_MIN: return a <= b || isnan(a) ? a : b;
     case B_PRELU: return a >= 0 ? a : a * b;
     case B_MOD: { float r = fmodf(a, b); return r != 0 && ((r < 0) != (b < 0)) ? r + b : r; }
+    case B_FMOD: return fmodf(a, b);
     default: return 0;
     }
 }
@@ -281,6 +304,12 @@ static int64_t ibin(int k, int64_t a, int64_t b, int *err)
             int64_t m = a % b;
             return m != 0 && ((m < 0) != (b < 0)) ? m + b : m;
         }
+    case B_FMOD:
+        if (!b || (a == INT64_MIN && b == -1)) {
+            *err = 1;
+            return 0;
+        }
+        return a % b; /* C's remainder takes the dividend's sign, as fmod=1 asks */
     case B_MAX: return a > b ? a : b;
     case B_MIN: return a < b ? a : b;
     default: return 0;
@@ -292,6 +321,8 @@ static enum axl_status bin_exec(struct run_ctx *c, const struct gnode *n, char *
     const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1);
     struct gtensor *y = out_t(c, n, 0);
     int k = bin_kind(n->op), r = y->ndim;
+    if (k == B_MOD && ga_int(n, "fmod", 0) != 0)
+        k = B_FMOD;
     int64_t sa[AXL_MAX_DIMS], sb[AXL_MAX_DIMS];
     bcast_strides(a, r, y->dims, sa);
     bcast_strides(b, r, y->dims, sb);
@@ -764,7 +795,29 @@ static enum axl_status reduce_backward(struct grad_ctx *gc, const struct gnode *
     return AXL_OK;
 }
 
-#define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, same_shape, unary_exec, \
+/* Max and Min take 1 to 8 inputs: two are the binary operator (with its
+ * backward), others the n-ary fold of ops_nary.c (no backward) */
+static int two_inputs(const struct gnode *n) { return n->n_in == 2 && n->in[1] >= 0; }
+
+static enum axl_status minmax_shape(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    return two_inputs(n) ? bin_shape(c, n, msg) : axl_nary_shape(c, n, msg);
+}
+
+static enum axl_status minmax_exec(struct run_ctx *c, const struct gnode *n, char *msg)
+{
+    return two_inputs(n) ? bin_exec(c, n, msg) : axl_nary_exec(c, n, msg);
+}
+
+static enum axl_status minmax_backward(struct grad_ctx *gc, const struct gnode *n, char *msg)
+{
+    if (!two_inputs(n))
+        return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "%s of %d inputs has no backward (two have)",
+                        n->op, n->n_in);
+    return bin_backward(gc, n, msg);
+}
+
+#define UN(name, attrs) {name, attrs, 1, 1, 1, 1, 0, 0, unary_check, unary_shape, unary_exec, \
                          unary_backward, 0}
 /* arithmetic: both operands differentiable (Pow's exponent too; PRelu's slope) */
 #define BIN(name) {name, "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, bin_backward, 0}
@@ -782,7 +835,9 @@ const struct op_def axl_ops_elem[] = {
     UN("Softplus", ""), UN("Sin", ""), UN("Cos", ""),
     /* min and max are bounds: nodiff */
     {"Clip", "min,max", 1, 3, 1, 1, 0, 0, unary_check, same_shape, unary_exec, unary_backward, 6},
-    BIN("Add"), BIN("Sub"), BIN("Mul"), BIN("Div"), BIN("Pow"), BIN("Max"), BIN("Min"),
+    BIN("Add"), BIN("Sub"), BIN("Mul"), BIN("Div"), BIN("Pow"),
+    {"Max", "", 1, 8, 1, 1, 0, 0, NULL, minmax_shape, minmax_exec, minmax_backward, 0},
+    {"Min", "", 1, 8, 1, 1, 0, 0, NULL, minmax_shape, minmax_exec, minmax_backward, 0},
     BIN("PRelu"), CMP("Equal"), CMP("Less"), CMP("Greater"), CMP("LessOrEqual"),
     CMP("GreaterOrEqual"), CMP("And"), CMP("Or"),
     {"Mod", "fmod", 2, 2, 1, 1, 0, 0, bin_check, bin_shape, bin_exec, NULL, 0},

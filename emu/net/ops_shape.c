@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "autodiff.h"
+#include "axlut/format.h"
 #include "graph_internal.h"
 
 static enum axl_status copy_in0(struct run_ctx *c, const struct gnode *n, char *msg)
@@ -127,7 +128,7 @@ static enum axl_status dropout_backward(struct grad_ctx *gc, const struct gnode 
 static int cast_target(int64_t to)
 {
     switch (to) {
-    case 1: case 11: return GDT_F32;                       /* FLOAT, DOUBLE */
+    case 1: case 11: case 10: return GDT_F32;              /* FLOAT, DOUBLE, FLOAT16 */
     case 2: case 3: case 4: case 5: case 6: case 7: case 9: case 12: case 13: return GDT_I64;
     default: return -1;
     }
@@ -139,7 +140,7 @@ static enum axl_status cast_check(const struct axl_graph *g, const struct gnode 
     int64_t to = ga_int(n, "to", -1);
     if (cast_target(to) < 0)
         return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                        "to=%lld is not supported (float, double and "
+                        "to=%lld is not supported (float, double, float16 and "
                         "integer or boolean types are)",
                         (long long)to);
     return AXL_OK;
@@ -153,13 +154,20 @@ static enum axl_status cast_shape(struct run_ctx *c, const struct gnode *n, char
 
 static enum axl_status cast_exec(struct run_ctx *c, const struct gnode *n, char *msg)
 {
-    (void)msg;
     const struct gtensor *x = in_t(c, n, 0);
     struct gtensor *y = out_t(c, n, 0);
     int64_t to = ga_int(n, "to", 1), cnt = gt_numel(x);
+    /* float16 values are kept in float32: rounded to the nearest half (ties
+     * to even, overflow to infinity), as a cast to float16 and back */
+    struct axl_format f16;
+    if (to == 10 && axl_format_parse("fp16", &f16, msg) != AXL_OK)
+        return AXL_ERR_INVALID;
     for (int64_t i = 0; i < cnt; i++) {
         if (y->dtype == GDT_F32) {
-            ((float *)y->data)[i] = (float)gt_getd(x, i);
+            float v = (float)gt_getd(x, i);
+            if (to == 10)
+                v = axl_format_decode(&f16, axl_format_encode(&f16, v, AXL_ROUND_NEAREST_EVEN, 0));
+            ((float *)y->data)[i] = v;
         } else {
             double d = gt_getd(x, i);
             int64_t v = to == 9 ? d != 0 : x->dtype == GDT_I64 ? gt_geti(x, i)

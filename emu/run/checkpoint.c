@@ -13,6 +13,7 @@
 
 #include "checkpoint.h"
 #include "h5attr.h"
+#include "tmpfile.h"
 
 #define CKPT_FORMAT "axlut-checkpoint-1"
 
@@ -113,7 +114,8 @@ enum axl_status axl_ckpt_write(const char *dir, struct axl_graph *g, const struc
         return axl_msgf(msg, AXL_ERR_IO, "%s: cannot create the checkpoint directory (%s)", dir,
                         strerror(errno));
     snprintf(path, 1024, "%s/epoch-%04d.h5", dir, c->epoch);
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    axl_tmp_name(path, tmp, sizeof tmp);
+    axl_tmp_clean_stale(path); /* left by writers that were killed */
     enum axl_status st = AXL_ERR_IO;
     H5E_BEGIN_TRY
     {

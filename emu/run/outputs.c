@@ -1,6 +1,7 @@
 /* The outputs file of a run (emu/run/outputs.h).  Every HDF5 call is
  * checked; each function has one cleanup block closing what it opened. */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,12 +10,14 @@
 
 #include "h5attr.h"
 #include "outputs.h"
+#include "tmpfile.h"
 
 struct axl_outputs {
     char path[1024], tmp[1100];
     hid_t file;
     size_t n;
     hid_t *dsets; /* [n], -1 until created */
+    int err;      /* errno of the first failed write (a full disk: ENOSPC) */
 };
 
 static enum axl_status make_group(hid_t file, const char *name)
@@ -42,8 +45,10 @@ enum axl_status axl_outputs_open(const char *path, int layers, size_t nslots,
     for (size_t i = 0; i < nslots; i++)
         w->dsets[i] = -1;
     snprintf(w->path, sizeof w->path, "%s", path);
-    snprintf(w->tmp, sizeof w->tmp, "%s.tmp%ld", path, (long)getpid());
+    axl_tmp_name(path, w->tmp, sizeof w->tmp);
+    axl_tmp_clean_stale(path); /* left by writers that were killed */
     enum axl_status st = AXL_ERR_IO;
+    errno = 0;
     H5E_BEGIN_TRY
     {
         w->file = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
@@ -52,8 +57,10 @@ enum axl_status axl_outputs_open(const char *path, int layers, size_t nslots,
     }
     H5E_END_TRY;
     if (st != AXL_OK) {
+        char why[96];
+        axl_h5_disk_error(errno, why, sizeof why);
         axl_outputs_close(w, 0, NULL);
-        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot create the outputs file", path);
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot create the outputs file%s", path, why);
     }
     *out = w;
     return AXL_OK;
@@ -127,6 +134,7 @@ enum axl_status axl_outputs_write(struct axl_outputs *w, size_t slot, const char
     if (slot >= w->n || t->ndim < 1)
         return AXL_ERR_INVALID;
     enum axl_status st = AXL_ERR_IO;
+    errno = 0;
     H5E_BEGIN_TRY
     {
         if (w->dsets[slot] < 0)
@@ -135,6 +143,43 @@ enum axl_status axl_outputs_write(struct axl_outputs *w, size_t slot, const char
             st = write_rows(w->dsets[slot], t, row);
     }
     H5E_END_TRY;
+    if (st != AXL_OK && !w->err)
+        w->err = errno;
+    return st;
+}
+
+enum axl_status axl_outputs_write_whole(struct axl_outputs *w, size_t slot, const char *group,
+                                        const char *name, const char *node,
+                                        const struct axl_tensor *t)
+{
+    if (slot >= w->n || w->dsets[slot] >= 0)
+        return AXL_ERR_INVALID;
+    hsize_t dims[AXL_MAX_DIMS];
+    for (int i = 0; i < t->ndim; i++)
+        dims[i] = (hsize_t)t->dims[i];
+    char path[600], hn[400];
+    h5_name(name, hn, sizeof hn);
+    snprintf(path, sizeof path, "%s/%s", group, hn);
+    enum axl_status st = AXL_ERR_IO;
+    hid_t sp = -1;
+    errno = 0;
+    H5E_BEGIN_TRY
+    {
+        sp = t->ndim ? H5Screate_simple(t->ndim, dims, NULL) : H5Screate(H5S_SCALAR);
+        if (sp >= 0)
+            w->dsets[slot] = H5Dcreate2(w->file, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT,
+                                        H5P_DEFAULT, H5P_DEFAULT);
+        if (w->dsets[slot] >= 0 && (!node || axl_h5_put_str(w->dsets[slot], "node", node) == 0) &&
+            (axl_tensor_numel(t) == 0 ||
+             H5Dwrite(w->dsets[slot], H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->data) >=
+                 0))
+            st = AXL_OK;
+        if (sp >= 0)
+            H5Sclose(sp);
+    }
+    H5E_END_TRY;
+    if (st != AXL_OK && !w->err)
+        w->err = errno;
     return st;
 }
 
@@ -143,6 +188,7 @@ enum axl_status axl_outputs_close(struct axl_outputs *w, int commit, char *msg)
     if (!w)
         return AXL_OK;
     int bad = 0;
+    errno = 0;
     H5E_BEGIN_TRY
     {
         for (size_t i = 0; i < w->n; i++)
@@ -153,8 +199,13 @@ enum axl_status axl_outputs_close(struct axl_outputs *w, int commit, char *msg)
     }
     H5E_END_TRY;
     enum axl_status st = AXL_OK;
-    if (commit && (bad || rename(w->tmp, w->path) != 0))
-        st = axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the outputs file", w->path);
+    if (bad && !w->err)
+        w->err = errno;
+    if (commit && (bad || rename(w->tmp, w->path) != 0)) {
+        char why[96];
+        axl_h5_disk_error(bad ? w->err : errno, why, sizeof why);
+        st = axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the outputs file%s", w->path, why);
+    }
     if (!commit || st != AXL_OK)
         unlink(w->tmp);
     free(w->dsets);

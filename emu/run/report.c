@@ -13,13 +13,16 @@
 #include "axlut/run.h"
 #include "axlut/snn.h"
 #include "axlut/sweep.h"
+#include "tmpfile.h"
 
 /* TEXT into PATH through PATH.tmpPID; 0 on success, nothing left behind
  * otherwise. */
 static int write_atomic(const char *path, const char *text)
 {
     char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
+    if (axl_tmp_name(path, tmp, sizeof tmp) != 0)
+        return -1;
+    axl_tmp_clean_stale(path); /* left by writers that were killed */
     FILE *f = fopen(tmp, "w");
     if (!f)
         return -1;
@@ -51,8 +54,9 @@ static json_t *layer_json(const struct axl_layer_report *L)
     json_t *shape = json_array();
     for (int d = 0; d < L->ndim; d++)
         json_array_append_new(shape, json_integer((json_int_t)L->dims[d]));
-    return json_pack("{s:s, s:s, s:o, s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "name", L->name, "op",
-                     L->op, "output_shape", shape, "approximate", L->approximate, "config",
+    return json_pack("{s:s, s:s, s:o, s:b, s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "name", L->name,
+                     "op", L->op, "output_shape", shape, "output_per_sample", L->per_sample,
+                     "approximate", L->approximate, "config",
                      L->config, "path", L->approximate ? axl_path_name(L->path) : "exact",
                      "macs_per_sample", (json_int_t)L->macs, "seconds", num(L->seconds),
                      "layer_error", error_json(&L->local), "accumulated_error",
@@ -81,9 +85,10 @@ enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const 
     for (size_t i = 0; i < r->nlayers; i++)
         json_array_append_new(layers, layer_json(&r->layers[i]));
     json_t *root = json_pack(
-        "{s:s, s:s?, s:s?, s:I, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "{s:s, s:s?, s:s?, s:I, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
         "axlut_report", "1", "model", model, "data", data, "samples", (json_int_t)r->samples,
-        "has_labels", r->has_labels, "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
+        "batch", (json_int_t)r->batch, "batching", r->batching, "has_labels", r->has_labels,
+        "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
         num(r->exact_top1), "exact_top5", num(r->exact_top5), "agreement", num(r->agreement),
         "seconds", num(r->seconds), "exact_seconds", num(r->exact_seconds), "samples_per_s",
         num(r->samples_per_s), "output_error", error_json(&r->output_error), "layers", layers);

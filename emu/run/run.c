@@ -68,6 +68,10 @@ struct run_state {
     struct axl_outputs *save;
     int64_t row;                 /* first sample of this batch */
     int64_t total;
+    int mode;                    /* enum sample_mode */
+    int64_t batch;               /* samples per run */
+    int64_t run, nruns;          /* this run of the graph, how many */
+    uint8_t *node_ps;            /* node -> its first axis is the batch */
     int save_layers;
     char err[AXL_MSG_LEN];
     int failed;
@@ -85,14 +89,38 @@ static int copy_tensor(struct axl_tensor *dst, const struct axl_tensor *src)
     return 1;
 }
 
-/* A layer's output in the outputs file; rank-0 outputs are not saved. */
+/* How the dataset's samples meet the model's first axis (run.h). */
+enum sample_mode {
+    M_ROWS = 0,  /* a symbolic batch, the outputs along it: batches of any size */
+    M_FIXED = 1, /* every input's first dimension fixed at F: batches of exactly F */
+    M_WHOLE = 2, /* an output not along the samples: all samples as one input */
+};
+
+/* A tensor into the outputs file: a per-sample one as rows of the samples;
+ * otherwise as it is when the graph runs once over all samples, else one
+ * entry per run (batches of a fixed size, every entry the same shape). */
+static enum axl_status save_tensor(struct run_state *s, size_t slot, const char *group,
+                                   const char *name, const char *node,
+                                   const struct axl_tensor *t, int per_sample)
+{
+    if (per_sample)
+        return t->ndim < 1 ? AXL_OK
+                           : axl_outputs_write(s->save, slot, group, name, node, t, s->row,
+                                               s->total);
+    if (s->mode == M_WHOLE)
+        return axl_outputs_write_whole(s->save, slot, group, name, node, t);
+    if (t->ndim >= AXL_MAX_DIMS)
+        return AXL_ERR_UNSUPPORTED;
+    struct axl_tensor one = {t->ndim + 1, {1}, t->data}; /* [1, t's dims] */
+    memcpy(one.dims + 1, t->dims, (size_t)t->ndim * sizeof *t->dims);
+    return axl_outputs_write(s->save, slot, group, name, node, &one, s->run, s->nruns);
+}
+
+/* A layer's output in the outputs file. */
 static void save_layer(struct run_state *s, size_t node, const struct axl_tensor *out)
 {
     const char *name = axl_graph_node_name(s->g, node);
-    if (out->ndim < 1)
-        return;
-    if (axl_outputs_write(s->save, s->nout + node, "/layers", name, name, out, s->row,
-                          s->total) != AXL_OK) {
+    if (save_tensor(s, s->nout + node, "/layers", name, name, out, s->node_ps[node]) != AXL_OK) {
         axl_msgf(s->err, AXL_ERR_IO, "writing layer %s to the outputs file failed", name);
         s->failed = 1;
     }
@@ -154,18 +182,87 @@ int axl_in_top_k(const float *v, int64_t n, int64_t label, int k)
     return above < k;
 }
 
-/* The report's layers: the MAC nodes in execution order. */
-static enum axl_status init_layers(struct run_state *s, char *msg)
+/* 1 when node info a (at a batch of 1, or of F) and b (at a batch of 2;
+ * NULL for a fixed batch F) have the batch as first axis. */
+static int along_batch(const struct axl_node_info *a, const struct axl_node_info *b, int64_t f)
+{
+    if (a->ndim < 1)
+        return 0;
+    if (!b)
+        return a->dims[0] == f;
+    if (b->ndim != a->ndim || a->dims[0] != 1 || b->dims[0] != 2)
+        return 0;
+    for (int d = 1; d < a->ndim; d++)
+        if (a->dims[d] != b->dims[d])
+            return 0;
+    return 1;
+}
+
+/* The sample mode and batch (set->batch, F, or every sample), which nodes
+ * run along the batch, and the report's layers: the MAC nodes in execution
+ * order. */
+static enum axl_status init_layers(struct run_state *s, const struct axl_run_settings *set,
+                                   struct axl_dataset *d, char *msg)
 {
     const struct axl_graph *g = s->g;
     struct axl_run_report *rep = s->rep;
     size_t nn = s->nnodes, nl = 0;
-    struct axl_node_info *info = calloc(nn ? nn : 1, sizeof *info);
+    const int64_t f = axl_graph_fixed_batch(g);
+    struct axl_node_info *info = calloc(3 * (nn ? nn : 1), sizeof *info);
     if (!info)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-    enum axl_status st = axl_graph_describe(g, 1, info, msg);
+    struct axl_node_info *i2 = info + (nn ? nn : 1), *iw = i2 + (nn ? nn : 1);
+    enum axl_status st = axl_graph_describe(g, f > 0 ? f : 1, info, msg);
+    if (st == AXL_OK && f == 0)
+        st = axl_graph_describe(g, 2, i2, msg);
     if (st != AXL_OK)
         goto done;
+    int all_ps = 1, outs_ps = 1;
+    for (size_t i = 0; i < nn; i++) {
+        s->node_ps[i] = (uint8_t)(f < 0 || along_batch(&info[i], f == 0 ? &i2[i] : NULL, f));
+        all_ps &= s->node_ps[i];
+    }
+    for (size_t i = 0; i < s->nout; i++)
+        outs_ps &= f < 0 || axl_graph_output_per_sample(g, i);
+    s->mode = M_ROWS;
+    s->batch = set->batch > 0 ? set->batch : 32;
+    if (f > 0) {
+        s->mode = M_FIXED;
+        s->batch = f;
+        if (s->total % f) {
+            char fix[96];
+            if (s->total < f)
+                snprintf(fix, sizeof fix, "at least %lld are needed", (long long)f);
+            else
+                snprintf(fix, sizeof fix, "--limit %lld runs the first %lld",
+                         (long long)(s->total / f * f), (long long)(s->total / f * f));
+            st = axl_msgf(msg, AXL_ERR_INVALID, "%s: %lld samples do not fill batches of %lld: "
+                          "the model's inputs have a fixed first dimension of %lld, so it runs "
+                          "on exactly %lld samples at a time (%s)",
+                          axl_dataset_path(d), (long long)s->total, (long long)f, (long long)f,
+                          (long long)f, fix);
+            goto done;
+        }
+        snprintf(rep->batching, sizeof rep->batching, "batches of exactly %lld sample%s: the "
+                 "model's inputs have a fixed first dimension of %lld", (long long)f,
+                 f == 1 ? "" : "s", (long long)f);
+    } else if (f == 0 && (!outs_ps || (set->save_layers && set->save_outputs && !all_ps))) {
+        /* the samples do not run independently along the first axis (or a
+         * saved layer's shape depends on the batch): one run over them all,
+         * which is what ONNX computes for the whole input */
+        s->mode = M_WHOLE;
+        s->batch = s->total;
+        snprintf(rep->batching, sizeof rep->batching, "all %lld samples as one input: %s",
+                 (long long)s->total, !outs_ps ? "an output's first axis is not the sample axis"
+                                               : "a saved layer's first axis is not the sample "
+                                                 "axis");
+        if ((st = axl_graph_describe(g, s->batch, iw, msg)) != AXL_OK)
+            goto done;
+    }
+    if (s->batch > s->total)
+        s->batch = s->total;
+    s->nruns = (s->total + s->batch - 1) / s->batch;
+    rep->batch = s->batch;
     for (size_t i = 0; i < nn; i++)
         s->layer_of[i] = axl_graph_node_is_mac(g, i) ? (int64_t)nl++ : -1;
     rep->layers = calloc(nl ? nl : 1, sizeof *rep->layers);
@@ -179,12 +276,19 @@ static enum axl_status init_layers(struct run_state *s, char *msg)
         if (li < 0)
             continue;
         struct axl_layer_report *L = &rep->layers[li];
+        const struct axl_node_info *in = s->mode == M_WHOLE ? &iw[i] : &info[i];
         L->node = i;
         L->name = axl_graph_node_name(g, i);
         L->op = axl_graph_node_op(g, i);
-        L->macs = info[i].macs;
-        L->ndim = info[i].ndim;
-        memcpy(L->dims, info[i].dims, sizeof L->dims);
+        /* the work of one run shared by its samples (a node along a fixed
+         * batch of F does F samples' work) */
+        int64_t per = s->mode == M_FIXED ? f : s->mode == M_WHOLE ? s->batch : 1;
+        L->macs = in->macs / per;
+        L->per_sample = s->node_ps[i];
+        L->ndim = in->ndim;
+        memcpy(L->dims, in->dims, sizeof L->dims);
+        if (L->per_sample)
+            L->dims[0] = 1;
         L->approximate = s->macs && s->macs[i];
         if (L->approximate) {
             axl_mac_describe(s->macs[i], L->config, sizeof L->config);
@@ -288,6 +392,7 @@ static enum axl_status run_batch(struct run_state *s, const struct axl_run_setti
     /* the configured network, each approximate layer with its shadow */
     s->pass_exact = 0;
     s->row = start;
+    s->run = start / s->batch;
     o.mac = s->macs;
     o.shadow = 1;
     t0 = omp_get_wtime();
@@ -299,12 +404,15 @@ static enum axl_status run_batch(struct run_state *s, const struct axl_run_setti
     for (size_t i = 0; i < b->nout; i++)
         axl_error_add(&rep->out_sums, b->out_a[i].data, b->out_e[i].data,
                       axl_tensor_numel(&b->out_a[i]));
-    count_hits(h, &b->out_a[0], &b->out_e[0], b->labels, n, rep->has_labels);
+    /* scores per sample only where output 0 runs along the samples: a
+     * [1, C] mean over them is no prediction of one */
+    if (s->mode == M_ROWS || axl_graph_output_per_sample(s->g, 0))
+        count_hits(h, &b->out_a[0], &b->out_e[0], b->labels, n, rep->has_labels);
     for (size_t i = 0; s->save && i < b->nout; i++)
-        if (b->out_a[i].ndim < 1 ||
-            axl_outputs_write(s->save, i, "/outputs", axl_graph_output_name(s->g, i),
-                              NULL, &b->out_a[i], start, s->total) != AXL_OK)
-            return axl_msgf(msg, AXL_ERR_IO, "%s: writing outputs failed", set->save_outputs);
+        if (save_tensor(s, i, "/outputs", axl_graph_output_name(s->g, i), NULL, &b->out_a[i],
+                        s->mode == M_ROWS || axl_graph_output_per_sample(s->g, i)) != AXL_OK)
+            return axl_msgf(msg, AXL_ERR_IO, "%s: writing output %s failed", set->save_outputs,
+                            axl_graph_output_name(s->g, i));
     batch_clear(b);
     rep->samples += n;
     return AXL_OK;
@@ -319,17 +427,9 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
     int64_t total = axl_dataset_count(d);
     if (set->limit > 0 && set->limit < total)
         total = set->limit;
-    int64_t batch = set->batch > 0 ? set->batch : 32;
     if (total <= 0)
         return axl_msgf(msg, AXL_ERR_INVALID, "%s: the dataset holds no samples",
                         axl_dataset_path(d));
-    /* no batch is larger than the samples run: the same batches, and buffer
-     * sizes computed from a huge --batch cannot wrap */
-    if (batch > total)
-        batch = total;
-    if ((uint64_t)batch > SIZE_MAX / sizeof(int64_t))
-        return axl_msgf(msg, AXL_ERR_TOO_LARGE, "%s: a batch of %lld samples does not fit in "
-                        "memory", axl_dataset_path(d), (long long)batch);
     struct run_state s;
     memset(&s, 0, sizeof s);
     s.g = g;
@@ -340,20 +440,27 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
     s.total = total;
     s.save_layers = set->save_layers;
     s.layer_of = malloc((nn ? nn : 1) * sizeof *s.layer_of);
+    s.node_ps = calloc(nn ? nn : 1, sizeof *s.node_ps);
     s.exact = calloc(nn ? nn : 1, sizeof *s.exact);
     struct batch b = {axl_graph_input_count(g), s.nout, NULL, NULL, NULL, NULL};
     b.in = calloc(b.nin ? b.nin : 1, sizeof *b.in);
     b.out_a = calloc(b.nout ? b.nout : 1, sizeof *b.out_a);
     b.out_e = calloc(b.nout ? b.nout : 1, sizeof *b.out_e);
-    b.labels = malloc((size_t)batch * sizeof *b.labels);
     struct hits h = {0, 0, 0, 0, 0, 0};
     enum axl_status st;
-    if (!s.layer_of || !s.exact || !b.in || !b.out_a || !b.out_e || !b.labels) {
+    if (!s.layer_of || !s.node_ps || !s.exact || !b.in || !b.out_a || !b.out_e) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = init_layers(&s, msg)) != AXL_OK)
+    if ((st = init_layers(&s, set, d, msg)) != AXL_OK)
         goto done;
+    const int64_t batch = s.batch; /* never above total: a huge --batch cannot wrap sizes */
+    if ((uint64_t)batch > SIZE_MAX / sizeof(int64_t) ||
+        !(b.labels = malloc((size_t)batch * sizeof *b.labels))) {
+        st = axl_msgf(msg, AXL_ERR_TOO_LARGE, "%s: a batch of %lld samples does not fit in "
+                      "memory", axl_dataset_path(d), (long long)batch);
+        goto done;
+    }
     if (set->save_outputs && (st = axl_outputs_open(set->save_outputs, set->save_layers,
                                                     s.nout + nn, &s.save, msg)) != AXL_OK)
         goto done;
@@ -374,6 +481,7 @@ done:
     if (st == AXL_OK)
         st = cst;
     free(s.layer_of);
+    free(s.node_ps);
     free(s.exact);
     free(b.in);
     free(b.out_a);

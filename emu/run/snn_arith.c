@@ -72,6 +72,11 @@ static enum axl_status bind(struct axl_snn *s, struct snn_arith *a, struct axl_f
         (rc = axl_design_bind(a->d, &a->facc, &a->facc, a->is_int ? NULL : &a->facc,
                               params, nparams, &a->c, msg)) != AXL_OK)
         return rc;
+    /* a user's adder runs in-process on every membrane add: every pair
+     * first, in a child, where the membrane format fits a table */
+    if (s->user && a->d == axl_user_design_get(s->user) &&
+        (rc = axl_user_design_check_pairs(a->d, &a->c, axl_user_design_timeout(), msg)) != AXL_OK)
+        return rc;
     if (!a->is_int) {
         if (!axl_format_equal(&a->c.fr, &a->facc))
             return axl_msgf(msg, AXL_ERR_MISMATCH, "adder '%s' gives %s results, the membrane "

@@ -2,6 +2,7 @@
  * points, the table cache, resuming and running. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +202,7 @@ struct axl_sweep {
     char (*rows)[1024]; /* keys of the rows of an earlier run */
     size_t nrows, ndone; /* rows; points among them */
     FILE *csv;
+    char csv_path[1024];
 };
 
 size_t axl_sweep_count(const struct axl_sweep *sw) { return sw->np; }
@@ -465,12 +467,14 @@ enum axl_status axl_sweep_resume(struct axl_sweep *sw, const char *csv, char *ms
             pt->done = !strcmp(sw->rows[k], pt->key);
         sw->ndone += (size_t)pt->done;
     }
+    snprintf(sw->csv_path, sizeof sw->csv_path, "%s", csv);
     sw->csv = fopen(csv, sw->nrows || access(csv, F_OK) == 0 ? "a" : "w");
     if (!sw->csv)
-        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write", csv);
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write: %s", csv, strerror(errno));
     if (ftell(sw->csv) == 0)
         fprintf(sw->csv, "%s\n", axl_sweep_csv_header);
-    fflush(sw->csv);
+    if (fflush(sw->csv) != 0 || ferror(sw->csv))
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write: %s", csv, strerror(errno));
     return AXL_OK;
 }
 
@@ -530,7 +534,11 @@ static void csv_field(FILE *f, const char *s, int last)
     fputc(last ? '\n' : ',', f);
 }
 
-static void write_row(FILE *f, const struct axl_sweep_point *p, const struct axl_run_report *r)
+/* One result line, flushed: a sweep stops at the first line that cannot be
+ * written (a full disk) rather than computing points whose results are
+ * lost; AXL_ERR_IO naming the file. */
+static enum axl_status write_row(FILE *f, const char *path, const struct axl_sweep_point *p,
+                                 const struct axl_run_report *r, char *msg)
 {
     double worst = INFINITY;
     for (size_t k = 0; k < r->nlayers; k++)
@@ -544,7 +552,11 @@ static void write_row(FILE *f, const struct axl_sweep_point *p, const struct axl
     csv_field(f, p->layers, 0);
     fprintf(f, "%lld,%.6f,%.6f,%.6f,%.3f,%.3f,%.3f\n", (long long)r->samples, r->top1,
             r->exact_top1, r->agreement, worst, r->output_error.snr_db, r->seconds);
-    fflush(f);
+    if (fflush(f) != 0 || ferror(f))
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the result of %s on %s: %s; the "
+                        "sweep stopped (run it again to resume)", path, p->design, p->format,
+                        strerror(errno ? errno : EIO));
+    return AXL_OK;
 }
 
 /* One point: its table, its engines, a run, a line. */
@@ -572,7 +584,8 @@ static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, c
         axl_msgf(msg, st, "%s: %s", pt->key, why);
         goto done;
     }
-    write_row(sw->csv, p, &r);
+    errno = 0;
+    st = write_row(sw->csv, sw->csv_path, p, &r, msg);
     axl_run_report_free(&r);
 done:
     axl_layer_macs_free(&lm);

@@ -569,6 +569,21 @@ enum axl_status axl_train(struct axl_graph *g, const struct axl_mac *const *macs
     memset(&t, 0, sizeof t);
     t.g = g, t.macs = macs, t.s = &s;
     float **keep = NULL;
+    /* inputs with a fixed first dimension F take exactly F samples at a
+     * time (run.h): batches of F, and sets that fill them */
+    const int64_t f = axl_graph_fixed_batch(g);
+    if (f > 0) {
+        s.batch = f;
+        int64_t nt = axl_dataset_count(train), nv = val ? axl_dataset_count(val) : 0;
+        nt = s.limit > 0 && s.limit < nt ? s.limit : nt;
+        nv = s.val_limit > 0 && s.val_limit < nv ? s.val_limit : nv;
+        if (nt % f || nv % f)
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s: %lld samples do not fill batches of "
+                            "%lld: the model's inputs have a fixed first dimension of %lld "
+                            "(--limit and --val-limit choose how many run)",
+                            axl_dataset_path(nt % f ? train : val), (long long)(nt % f ? nt : nv),
+                            (long long)f, (long long)f);
+    }
     enum axl_status st = train_setup(&t, train, msg);
     rep->train_samples = t.ts.n;
     rep->val_samples = val ? axl_dataset_count(val) : 0;

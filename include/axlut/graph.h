@@ -8,7 +8,9 @@
  * probe batch, so that a model the emulator cannot run is refused at load
  * with one line naming the node, the operator and what is unsupported.
  * Default-domain opsets 7 to 20 are accepted (with each operator's
- * semantics for the model's opset); other opsets and other domains are
+ * semantics for the model's opset), and opsets 1 to 6 for the operators
+ * whose meaning then equals a supported version's (a node of another is
+ * refused naming operator and opset); other opsets and other domains are
  * refused.
  *
  * The nodes a graph exposes are those that compute float tensors, after
@@ -97,6 +99,23 @@ const char *axl_graph_output_name(const struct axl_graph *g, size_t i);
 /* Output shape for the probe batch, a dimension -1 when it follows a
  * symbolic batch (kept for the first 16 outputs; -1 is returned beyond). */
 int axl_graph_output_shape(const struct axl_graph *g, size_t i, int64_t *dims);
+
+/* The sample axis.  ONNX knows no samples: a model is a function of whole
+ * tensors.  axlut feeds a dataset's samples along the first axis of the
+ * inputs, which is faithful when that axis is a batch: symbolic, or fixed
+ * at F (then batches of exactly F samples).
+ * axl_graph_fixed_batch: 0 when the inputs' first dimension is symbolic,
+ * F when every input declares the same fixed first dimension F, -1
+ * otherwise (a scalar input, or fixed dimensions that differ).
+ * axl_graph_output_per_sample: 1 when output i (of the first 16) has the
+ * batch as its first axis: with a symbolic batch, a first dimension of 1
+ * at a batch of 1 and of 2 at a batch of 2, the other dimensions the same;
+ * with a fixed F, a first dimension of F.  A Transpose, Concat, Flatten or
+ * reduction over axis 0, or a Gemm with transA, gives 0.  An output that
+ * mixes samples but keeps its shape (a Softmax over axis 0) cannot be told
+ * from its shapes and gives 1. */
+int64_t axl_graph_fixed_batch(const struct axl_graph *g);
+int axl_graph_output_per_sample(const struct axl_graph *g, size_t i);
 
 /* ---- structure: for tools that rebuild a network from the graph ------------
  * (the SNN conversion of snn.h walks a graph with these).  They describe the

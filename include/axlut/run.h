@@ -10,6 +10,18 @@
  * are summed over the whole dataset, then reported as MSE, SNR in dB
  * (10 log10 of reference energy over error energy), the largest absolute
  * error and the cosine similarity.  The datasets are those of dataset.h.
+ *
+ * Samples and batches (graph.h: the sample axis).  With a symbolic first
+ * dimension whose outputs follow it, samples run in batches of
+ * settings.batch.  A model whose inputs fix the first dimension at F runs
+ * on batches of exactly F samples (a sample count that is not a multiple
+ * of F is refused, AXL_ERR_INVALID).  A model with a symbolic first
+ * dimension and an output that does not follow it (a Transpose, Concat,
+ * Flatten or reduction over axis 0) gets every sample as one input, which
+ * is what ONNX computes for it; so does a run saving layers whose first
+ * axis is not the batch.  report.batching says which applied.  Saved
+ * outputs (and layers) whose first axis is not the sample axis are stored
+ * as they are (one run over all samples) or as one entry per batch of F.
  */
 #ifndef AXLUT_RUN_H
 #define AXLUT_RUN_H
@@ -48,8 +60,10 @@ struct axl_layer_report {
     int approximate;
     char config[320];      /* axl_mac_describe, or "exact fp32" */
     enum axl_path path;
-    int64_t macs;          /* per sample */
-    int ndim;              /* output shape for one sample (first axis 1) */
+    int64_t macs;          /* per sample (a run's work over its samples) */
+    int per_sample;        /* the output's first axis is the batch */
+    int ndim;              /* output shape: for one sample (first axis 1) when
+                              per_sample, else of one run */
     int64_t dims[AXL_MAX_DIMS];
     double seconds;        /* this layer in the approximate pass, shadow included */
     struct axl_error_sums local_sums, accum_sums;
@@ -58,6 +72,8 @@ struct axl_layer_report {
 
 struct axl_run_report {
     int64_t samples;
+    int64_t batch;             /* samples per run of the graph */
+    char batching[160];        /* why batch is not the one asked for ("" when it is) */
     int has_labels;
     int top_k;                 /* classes in the output: top-5 needs 5 */
     double top1, top5;         /* approximate network, against labels */

@@ -140,6 +140,16 @@ enum axl_status axl_table_generate(const struct axl_design *d, const struct axl_
 enum axl_status axl_table_compute_metrics(const struct axl_table_info *info, const void *entries,
                                           int threads, struct axl_metrics *out, char *msg);
 
+/* For a program (the axlut CLI) before any other axlut call: HDF5's exit
+ * handler is not installed, because a file whose close failed on a full
+ * disk is left half-open by HDF5 1.10 and its handler then crashes at exit
+ * (each file axlut writes is closed, or removed on failure, before it
+ * returns); and SIGXFSZ is ignored, so that a write past the file-size
+ * limit (ulimit -f) fails with EFBIG like one to a full disk and is
+ * reported as such instead of killing the process.  Both are process-wide:
+ * a library user decides for itself. */
+void axl_file_io_init(void);
+
 /* Write a table to `path` (HDF5, tables/SCHEMA.md) through a temporary file
  * renamed when complete.  An existing `path` is refused (AXL_ERR_INVALID)
  * unless `force`. */

@@ -93,7 +93,10 @@ struct axl_train_report {
 };
 
 /* Train g's parameters in place over train (labels required; val may be
- * NULL) with macs[node] (NULL entries: exact).  Errors: a dataset without
+ * NULL) with macs[node] (NULL entries: exact).  A model whose inputs fix
+ * the first dimension at F (graph.h: the sample axis) trains on batches of
+ * exactly F, s->batch ignored; sets (after the limits) that do not fill
+ * them are refused, AXL_ERR_INVALID.  Errors: a dataset without
  * labels or with a label outside the output's classes (named with the
  * sample), a model without a backward for some node, a loss that becomes
  * NaN or infinite (the message names the epoch and step and the last good

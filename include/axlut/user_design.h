@@ -26,11 +26,24 @@ struct axl_user_design; /* opaque: the loaded shared object */
 /* Compile the C file `path` with $CC (default cc) -O2 -fPIC -shared against
  * axlut's headers into a shared object cached by the SHA-256 of source,
  * compiler and flags (under $AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or
- * ~/.cache/axlut), load it and check its `axl_user_design` descriptor
- * (ABI, name, eval).  On AXL_ERR_COMPILE, *log (if log is not NULL)
- * receives the compiler's output (malloc'd, caller frees; NULL when none). */
+ * ~/.cache/axlut), validate it in a child process, then load it and check
+ * its `axl_user_design` descriptor (ABI, name, eval).  The child loads the
+ * object (its constructors run), reads every string of the descriptor and
+ * probes eval over every pair of the 8-bit formats the design accepts and
+ * a sample of wider ones; a crash, exit or hang there (killed after
+ * axl_user_design_timeout() seconds) is AXL_ERR_INVALID with one line
+ * naming the step, the signal and the pair, and the design never runs in
+ * the caller.  On AXL_ERR_COMPILE, *log (if log is not NULL) receives the
+ * compiler's output (malloc'd, caller frees; NULL when none). */
 enum axl_status axl_user_design_load(const char *path, struct axl_user_design **out, char **log,
                                      char *msg);
+/* The same with the child's time limit given (<= 0: no limit). */
+enum axl_status axl_user_design_load_timeout(const char *path, double timeout_s,
+                                             struct axl_user_design **out, char **log, char *msg);
+/* The time limit of checks and evaluations of user designs that are not
+ * given one: $AXL_DESIGN_TIMEOUT seconds when set (0: no limit), else
+ * AXL_ISOLATE_DEFAULT_TIMEOUT. */
+double axl_user_design_timeout(void);
 const struct axl_design *axl_user_design_get(const struct axl_user_design *u);
 /* Hex SHA-256 of the source file (64 characters). */
 const char *axl_user_design_sha256(const struct axl_user_design *u);
@@ -73,6 +86,15 @@ enum axl_status axl_table_generate_isolated(const struct axl_design *d,
                                             const struct axl_table_opts *opts, double timeout_s,
                                             struct axl_table **out,
                                             struct axl_isolate_report *rep, char *msg);
+
+/* For a design that runs in-process as a function (an adder on every
+ * accumulation): where c's operand formats fit a full table, every pair is
+ * evaluated once in a child (axl_table_generate_isolated, the entries
+ * dropped), so no pair can crash or hang the caller later; wider formats
+ * have only the load-time probe, and AXL_OK is returned unchecked. */
+enum axl_status axl_user_design_check_pairs(const struct axl_design *d,
+                                            const struct axl_design_ctx *c, double timeout_s,
+                                            char *msg);
 
 /* "SIGSEGV" for SIGSEGV, ...; "signal N" for others (static or per-thread storage). */
 const char *axl_signal_name(int sig);

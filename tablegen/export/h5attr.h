@@ -6,15 +6,28 @@
 #ifndef AXLUT_TABLEGEN_H5ATTR_H
 #define AXLUT_TABLEGEN_H5ATTR_H
 
+#include <errno.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Closes id with close when it is valid; -1 when that close fails, so that
  * a writer's `rc |= axl_h5_close(...)` keeps its -1. */
 static inline int axl_h5_close(hid_t id, herr_t (*close)(hid_t))
 {
     return id >= 0 && close(id) < 0 ? -1 : 0;
+}
+
+/* " (No space left on device)" into buf for the errno values of a full
+ * disk, a size limit or an I/O error that a failed HDF5 write leaves
+ * behind; "" for others (HDF5 sets no errno of its own). */
+static inline const char *axl_h5_disk_error(int err, char *buf, size_t cap)
+{
+    buf[0] = '\0';
+    if (err == ENOSPC || err == EFBIG || err == EDQUOT || err == EIO)
+        snprintf(buf, cap, " (%s)", strerror(err));
+    return buf;
 }
 
 /* A scalar variable-length UTF-8 string attribute name = value on loc; 0,

@@ -99,8 +99,8 @@ Test(cli_gen, cli_crash_and_timeout_write_nothing, .timeout = 60)
         char src[512];
         snprintf(src, sizeof src, "%s", tmp_path(cases[i].file));
         write_text(src, cases[i].src);
-        snprintf(cmd, sizeof cmd, "%s gen %s --format uint8 %s -o %s 2>%s", axlut_bin(), src,
-                 cases[i].opts, out, err);
+        snprintf(cmd, sizeof cmd, "%s gen %s --format uint8 --param armed=1 %s -o %s 2>%s",
+                 axlut_bin(), src, cases[i].opts, out, err);
         cr_expect_eq(run_sh(cmd), 1, "%s", cmd);
         cr_expect_neq(access(out, F_OK), 0, "%s left an output", cases[i].file);
         snprintf(cmd, sizeof cmd,
