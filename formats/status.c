@@ -10,6 +10,13 @@ enum axl_status axl_msgf(char *msg, enum axl_status st, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(msg, AXL_MSG_LEN, fmt, ap);
         va_end(ap);
+        /* Names from files (ONNX node, input and operator names, table
+         * attributes) are pasted into messages as they are; a control
+         * character among them (found by fuzzing) would break the one line
+         * a message is, or drive the terminal.  They become '?'. */
+        for (char *c = msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
     }
     return st;
 }
