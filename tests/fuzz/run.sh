@@ -50,6 +50,8 @@ dirs=("$seeds")
 [ -d "$found" ] && dirs+=("$found")
 export OMP_NUM_THREADS=1
 if [ "$mode" = replay ]; then
+    # a file that hangs HDF5 (found/) is stopped after 10 s, not 60
+    export AXL_READ_TIMEOUT=${AXL_READ_TIMEOUT:-10}
     exec "$exe" "${dirs[@]}"
 fi
 # -timeout: an input that runs this long is a hang; -malloc_limit_mb: one
@@ -63,7 +65,7 @@ table | dataset) ;;
 esac
 
 log=$work/fuzz.log
-rm -f "$work"/artifacts/*
+touch "$work/started" # the inputs of this run are the newer ones
 rc=0
 "$exe" "${opts[@]}" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
     "$work/corpus" "${dirs[@]}" >"$log" 2>&1 || rc=$?
@@ -77,7 +79,7 @@ if [ "$rc" != 0 ] && ! grep -q '^INFO: fuzzed for' "$log"; then
 fi
 n=0 bad=0
 for a in "$work"/artifacts/*; do
-    [ -f "$a" ] || continue
+    [ -f "$a" ] && [ "$a" -nt "$work/started" ] || continue
     n=$((n + 1))
     if [ "$name" = table ]; then
         cmd=("$axlut" info "$a")
