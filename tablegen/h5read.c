@@ -1,5 +1,5 @@
 /* Table files: the validating HDF5 reader (layout in tables/SCHEMA.md; the
- * writer is h5io.c).
+ * writer is h5io.c), run in a child process by read_child.c.
  *
  * Every attribute the schema names is checked for presence, type and
  * agreement with the others before a table is handed out; a file that fails
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "h5io.h"
 
@@ -28,6 +29,7 @@ static htri_t is_hdf5(const char *path)
 struct rd {
     const char *path;
     char *msg;
+    uint64_t file_size;
 };
 
 static enum axl_status missing(struct rd *r, const char *obj, const char *name, const char *why)
@@ -315,6 +317,20 @@ static enum axl_status read_lut(struct rd *r, hid_t f, const struct axl_table_in
                       r->path, in->entry_bytes * 8u, in->tr.name);
         goto out;
     }
+    /* A corrupt dataspace can claim gigabytes that the file does not hold,
+     * and HDF5 would fill the missing chunks with zeros: the bytes stored
+     * must be in the file and, deflated at most 1032:1 (deflate's limit),
+     * hold the whole table. */
+    uint64_t need = in->rows * in->cols * in->entry_bytes;
+    hsize_t stored = H5Dget_storage_size(ds);
+    if (stored == 0 || stored > r->file_size || stored * 1032u < need) {
+        st = axl_msgf(r->msg, AXL_ERR_FORMAT,
+                      "%s: not a valid axlut table: /lut stores %llu bytes, which cannot hold "
+                      "%llu x %llu entries (truncated or corrupt file)",
+                      r->path, (unsigned long long)stored, (unsigned long long)in->rows,
+                      (unsigned long long)in->cols);
+        goto out;
+    }
     if (data) {
         if (H5Dread(ds, axl_h5_mem_uint_type(in->entry_bytes), H5S_ALL, H5S_ALL, H5P_DEFAULT, data) <
             0) {
@@ -349,16 +365,21 @@ out:
     return st;
 }
 
-static enum axl_status load(const char *path, struct axl_table_info *in, struct axl_table **out,
-                            char *msg)
+enum axl_status axl_tg_table_read(const char *path, struct axl_table_info *in,
+                                  struct axl_table **out, char *msg)
 {
-    struct rd r = {path, msg};
+    struct rd r = {path, msg, 0};
     struct axl_h5_quiet q;
+    struct stat sb;
     FILE *probe = fopen(path, "rb");
     if (!probe) {
         return axl_msgf(msg, AXL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
+    int st_ok = fstat(fileno(probe), &sb) == 0;
     fclose(probe);
+    if (!st_ok || !S_ISREG(sb.st_mode))
+        return axl_msgf(msg, AXL_ERR_IO, "%s: not a regular file", path);
+    r.file_size = (uint64_t)sb.st_size;
     if (axl_h5_quiet_on(&q) < 0)
         return axl_msgf(msg, AXL_ERR_IO, "%s: cannot switch HDF5's error printing off to read it",
                         path);
@@ -394,16 +415,4 @@ out:
      * restored changes neither */
     (void)axl_h5_quiet_off(&q);
     return st;
-}
-
-enum axl_status axl_table_load(const char *path, struct axl_table **out, char *msg)
-{
-    struct axl_table_info in;
-    *out = NULL;
-    return load(path, &in, out, msg);
-}
-
-enum axl_status axl_table_load_info(const char *path, struct axl_table_info *out, char *msg)
-{
-    return load(path, out, NULL, msg);
 }

@@ -28,6 +28,14 @@ static inline uint32_t axl_entry_get(const void *data, uint32_t bytes, uint64_t 
 /* A uintN format descriptor for 1 <= n <= 32 (the parser stops at 16). */
 struct axl_format axl_tg_uint_format(uint32_t n);
 
+/* Read and check the table file at path in this process (h5read.c): info
+ * into *in, and the entries into a new *out unless out is NULL.  HDF5 is not
+ * robust to corrupt files (it can crash, hang or allocate without bound),
+ * so axl_table_load and axl_table_load_info call this in a child process
+ * (read_child.c). */
+enum axl_status axl_tg_table_read(const char *path, struct axl_table_info *in,
+                                  struct axl_table **out, char *msg);
+
 /* Derive rows, cols and entry_bytes from the table formats; checks limits. */
 enum axl_status axl_tg_finish_info(struct axl_table_info *info, char *msg);
 

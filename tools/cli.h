@@ -64,6 +64,9 @@ int cli_backend(const char *cmd, const char *device, enum axl_backend *out);
  * inf and NaN. */
 struct json_t;
 struct json_t *cli_json_number(double v, int digits);
+/* Text from a file (a table's citation, a path) as a JSON string, invalid
+ * UTF-8 bytes replaced by U+FFFD (jansson refuses them). */
+struct json_t *cli_json_text(const char *s);
 /* Writes root (and drops the reference) indented by two, reals with
  * `digits` significant digits, then a newline: to path through path.tmp,
  * renamed when complete, or to stdout when path is NULL.  An exit status;

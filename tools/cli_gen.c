@@ -402,18 +402,20 @@ static json_t *metrics_json(const struct axl_metrics *m)
 static int print_json(const char *file, const struct axl_table_info *in)
 {
     json_t *o = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, "
-        "s:I, s:I, s:s, s:s, s:s, s:s, s:o}",
-        "file", file, "design", in->design, "description", in->description, "citation",
-        in->citation, "op", op_name(in->op), "path", path_name(in->path), "core_design",
-        in->core_design, "round", axl_round_name((enum axl_round)in->round), "parameters",
-        in->parameters, "a_format", format_json(&in->fa), "b_format", format_json(&in->fb),
-        "result_format", format_json(&in->fr), "table_a_format", format_json(&in->ta),
-        "table_b_format", format_json(&in->tb), "table_result_format", format_json(&in->tr),
-        "rows", (json_int_t)in->rows, "cols", (json_int_t)in->cols, "entry_bytes",
-        (json_int_t)in->entry_bytes, "design_version", (json_int_t)in->design_version,
-        "design_source_sha256", in->source_sha256, "generator_version", in->generator_version,
-        "generator_commit", in->generator_commit, "created", in->created, "metrics",
+        "{s:o, s:o, s:o, s:o, s:s, s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:I, s:I, "
+        "s:I, s:I, s:o, s:o, s:o, s:o, s:o}",
+        "file", cli_json_text(file), "design", cli_json_text(in->design), "description",
+        cli_json_text(in->description), "citation", cli_json_text(in->citation), "op",
+        op_name(in->op), "path", path_name(in->path), "core_design",
+        cli_json_text(in->core_design), "round", axl_round_name((enum axl_round)in->round),
+        "parameters", cli_json_text(in->parameters), "a_format", format_json(&in->fa),
+        "b_format", format_json(&in->fb), "result_format", format_json(&in->fr),
+        "table_a_format", format_json(&in->ta), "table_b_format", format_json(&in->tb),
+        "table_result_format", format_json(&in->tr), "rows", (json_int_t)in->rows, "cols",
+        (json_int_t)in->cols, "entry_bytes", (json_int_t)in->entry_bytes, "design_version",
+        (json_int_t)in->design_version, "design_source_sha256", cli_json_text(in->source_sha256),
+        "generator_version", cli_json_text(in->generator_version), "generator_commit",
+        cli_json_text(in->generator_commit), "created", cli_json_text(in->created), "metrics",
         metrics_json(&in->metrics));
     return cli_json_write(o, NULL, 17, "axlut info");
 }

@@ -21,6 +21,15 @@ json_t *cli_json_number(double v, int digits)
     return json_real(strtod(text, NULL));
 }
 
+json_t *cli_json_text(const char *s)
+{
+    size_t cap = 3 * strlen(s) + 4;
+    char *b = malloc(cap);
+    json_t *j = b ? json_string(axl_utf8_copy(b, cap, s)) : NULL;
+    free(b);
+    return j;
+}
+
 int cli_json_write(json_t *root, const char *path, int digits, const char *cmd)
 {
     size_t flags = JSON_INDENT(2) | JSON_REAL_PRECISION(digits);

@@ -5,8 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5quiet.h"
+#include <sys/stat.h>
+
 #include "axlut/dataset.h"
+#include "child.h"
+#include "dataset_internal.h"
+#include "h5quiet.h"
 
 struct input_src {
     hid_t dset;
@@ -353,14 +357,83 @@ fail:
     return st;
 }
 
-enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
-                                 struct axl_dataset **out, char *msg)
+enum axl_status axl_dataset_open_direct(const char *path, const struct axl_graph *g,
+                                        struct axl_dataset **out, char *msg)
 {
     struct axl_h5_quiet q;
     (void)axl_h5_quiet_on(&q); /* HDF5 diagnostics off while a dataset is opened or read */
     enum axl_status st = dataset_open(path, g, out, msg);
     (void)axl_h5_quiet_off(&q);
     return st;
+}
+
+/* The probe's verdict, sent by the child. */
+struct probe_reply {
+    int32_t status;
+    char msg[AXL_MSG_LEN];
+};
+
+/* In the child: open, and read the first and the last sample with their
+ * labels and targets, which loads every object header and the ends of
+ * every chunk index the run will use. */
+static enum axl_status probe(const char *path, const struct axl_graph *g, char *msg)
+{
+    struct axl_dataset *d = NULL;
+    enum axl_status st = axl_dataset_open_direct(path, g, &d, msg);
+    struct axl_tensor *in = d ? calloc(d->ninputs ? d->ninputs : 1, sizeof *in) : NULL;
+    float *tg = d && d->targets >= 0 && d->tper > 0 && d->tper < (1 << 26)
+                    ? malloc((size_t)d->tper * sizeof *tg)
+                    : NULL;
+    if (st == AXL_OK && !in)
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    for (int k = 0; st == AXL_OK && k < 2 && d->count > 0; k++) {
+        int64_t at = k ? d->count - 1 : 0, label;
+        st = axl_dataset_read(d, at, 1, in, d->labels >= 0 ? &label : NULL, msg);
+        for (size_t i = 0; i < d->ninputs; i++)
+            axl_tensor_free(&in[i]);
+        if (st == AXL_OK && tg)
+            st = axl_dataset_read_targets(d, at, 1, tg, msg);
+    }
+    free(tg);
+    free(in);
+    axl_dataset_close(d);
+    return st;
+}
+
+enum axl_status axl_dataset_open(const char *path, const struct axl_graph *g,
+                                 struct axl_dataset **out, char *msg)
+{
+    *out = NULL;
+    /* HDF5 can crash, loop or allocate without bound on a corrupt file
+     * (child.h): a child opens it first and reads a sample at each end;
+     * only a file that passes is opened here.  Room for the child: chunks
+     * that decompress to 16 times the file. */
+    struct stat sb;
+    uint64_t extra = stat(path, &sb) == 0 ? 16u * (uint64_t)sb.st_size : 0;
+    struct axl_child c;
+    int r = axl_child_start(&c, extra, msg);
+    if (r < 0)
+        return AXL_ERR_IO;
+    if (r == 0) {
+        struct probe_reply rep;
+        memset(&rep, 0, sizeof rep);
+        rep.status = (int32_t)probe(path, g, rep.msg);
+        axl_child_exit(&c, axl_child_send(&c, &rep, sizeof rep) == 0 ? 0 : 4);
+    }
+    struct probe_reply rep;
+    int got = axl_child_recv(&c, &rep, sizeof rep) == 0;
+    enum axl_status end = axl_child_end(&c, 0, path, msg);
+    if (end != AXL_OK)
+        return end;
+    if (!got)
+        return axl_msgf(msg, AXL_ERR_FORMAT, "%s: reading it failed (a corrupt file)", path);
+    rep.msg[AXL_MSG_LEN - 1] = 0;
+    if (rep.status != AXL_OK) {
+        int known = rep.status > 0 && rep.status <= AXL_ERR_COMPILE;
+        return axl_msgf(msg, known ? (enum axl_status)rep.status : AXL_ERR_FORMAT, "%s",
+                        rep.msg[0] ? rep.msg : "reading the dataset failed");
+    }
+    return axl_dataset_open_direct(path, g, out, msg);
 }
 
 enum axl_status axl_dataset_read(struct axl_dataset *d, int64_t start, int64_t n,

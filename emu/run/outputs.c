@@ -66,10 +66,12 @@ enum axl_status axl_outputs_open(const char *path, int layers, size_t nslots,
     return AXL_OK;
 }
 
-/* HDF5 names cannot hold '/', which exported node names often do. */
+/* HDF5 names cannot hold '/', which exported node names often do; h5py
+ * reads names and string attributes as UTF-8, so invalid bytes become
+ * U+FFFD. */
 static void h5_name(const char *name, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", name);
+    axl_utf8_copy(out, cap, name);
     for (char *p = out; *p; p++)
         if (*p == '/')
             *p = '|';
@@ -86,15 +88,20 @@ static hid_t make_dset(hid_t file, const char *group, const char *name, const ch
     chunk[0] = 1;
     for (int i = 1; i < t->ndim; i++)
         dims[i] = chunk[i] = (hsize_t)t->dims[i];
-    char path[600], hn[400];
+    char path[600], hn[400], node8[1200];
     h5_name(name, hn, sizeof hn);
     snprintf(path, sizeof path, "%s/%s", group, hn);
+    /* two nodes of one name (ONNX does not forbid it), or names that only
+     * differ in '/' and '|': NAME#2, NAME#3... (the attribute `node` tells
+     * them apart); a layer must not vanish from the file */
+    for (int k = 2; H5Lexists(file, path, H5P_DEFAULT) > 0 && k < 100000; k++)
+        snprintf(path, sizeof path, "%s/%s#%d", group, hn, k);
     hid_t sp = -1, pl = -1, d = -1;
     if ((sp = H5Screate_simple(t->ndim, dims, NULL)) < 0 ||
         (pl = H5Pcreate(H5P_DATASET_CREATE)) < 0 || H5Pset_chunk(pl, t->ndim, chunk) < 0 ||
         (d = H5Dcreate2(file, path, H5T_IEEE_F32LE, sp, H5P_DEFAULT, pl, H5P_DEFAULT)) < 0)
         goto fail;
-    if (node && axl_h5_put_str(d, "node", node) != 0) {
+    if (node && axl_h5_put_str(d, "node", axl_utf8_copy(node8, sizeof node8, node)) != 0) {
         H5Dclose(d);
         d = -1;
     }

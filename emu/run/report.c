@@ -37,6 +37,20 @@ static int write_atomic(const char *path, const char *text)
 
 /* ---- a run ------------------------------------------------------------------ */
 
+/* Text from files (layer names, paths) as a JSON string: JSON is UTF-8, and
+ * jansson refuses anything else, which used to drop the whole layer from
+ * the report; invalid bytes become U+FFFD.  NULL: null. */
+static json_t *text(const char *s)
+{
+    if (!s)
+        return json_null();
+    size_t cap = 3 * strlen(s) + 4;
+    char *b = malloc(cap);
+    json_t *j = b ? json_string(axl_utf8_copy(b, cap, s)) : NULL;
+    free(b);
+    return j;
+}
+
 /* JSON numbers cannot be inf or NaN: those become null. */
 static json_t *num(double v)
 {
@@ -54,10 +68,10 @@ static json_t *layer_json(const struct axl_layer_report *L)
     json_t *shape = json_array();
     for (int d = 0; d < L->ndim; d++)
         json_array_append_new(shape, json_integer((json_int_t)L->dims[d]));
-    return json_pack("{s:s, s:s, s:o, s:b, s:b, s:s, s:s, s:I, s:o, s:o, s:o}", "name", L->name,
-                     "op", L->op, "output_shape", shape, "output_per_sample", L->per_sample,
-                     "approximate", L->approximate, "config",
-                     L->config, "path", L->approximate ? axl_path_name(L->path) : "exact",
+    return json_pack("{s:o, s:o, s:o, s:b, s:b, s:o, s:s, s:I, s:o, s:o, s:o}", "name",
+                     text(L->name), "op", text(L->op), "output_shape", shape,
+                     "output_per_sample", L->per_sample, "approximate", L->approximate, "config",
+                     text(L->config), "path", L->approximate ? axl_path_name(L->path) : "exact",
                      "macs_per_sample", (json_int_t)L->macs, "seconds", num(L->seconds),
                      "layer_error", error_json(&L->local), "accumulated_error",
                      error_json(&L->accum));
@@ -85,10 +99,10 @@ enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const 
     for (size_t i = 0; i < r->nlayers; i++)
         json_array_append_new(layers, layer_json(&r->layers[i]));
     json_t *root = json_pack(
-        "{s:s, s:s?, s:s?, s:I, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
-        "axlut_report", "1", "model", model, "data", data, "samples", (json_int_t)r->samples,
-        "batch", (json_int_t)r->batch, "batching", r->batching, "has_labels", r->has_labels,
-        "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
+        "{s:s, s:o, s:o, s:I, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+        "axlut_report", "1", "model", text(model), "data", text(data), "samples",
+        (json_int_t)r->samples, "batch", (json_int_t)r->batch, "batching", r->batching,
+        "has_labels", r->has_labels, "top1", num(r->top1), "top5", num(r->top5), "exact_top1",
         num(r->exact_top1), "exact_top5", num(r->exact_top5), "agreement", num(r->agreement),
         "seconds", num(r->seconds), "exact_seconds", num(r->exact_seconds), "samples_per_s",
         num(r->samples_per_s), "output_error", error_json(&r->output_error), "layers", layers);
@@ -117,27 +131,36 @@ static json_t *csv_number(const char *v)
 }
 
 /* One CSV line as an object: the first six columns are strings (quotes
- * removed), the others numbers. */
+ * removed, "" inside quotes one quote), the others numbers. */
 static json_t *csv_row(const char *line)
 {
     json_t *o = json_object();
     const char *p = line;
+    char *val = malloc(strlen(line) + 1); /* a field is never longer than its line */
+    if (!val) {
+        json_decref(o);
+        return NULL;
+    }
     for (int fi = 0; o && fi < SWEEP_COLUMNS; fi++) {
-        char val[1024];
         size_t k = 0;
         int inq = 0;
         while (*p && (inq || *p != ',')) {
-            if (*p == '"')
+            if (*p == '"' && inq && p[1] == '"')
+                p++; /* "" inside quotes: one quote */
+            else if (*p == '"') {
                 inq = !inq;
-            else if (k + 1 < sizeof val)
-                val[k++] = *p;
+                p++;
+                continue;
+            }
+            val[k++] = *p;
             p++;
         }
         val[k] = '\0';
         if (*p == ',')
             p++;
-        json_object_set_new(o, k_sweep_columns[fi], fi < 6 ? json_string(val) : csv_number(val));
+        json_object_set_new(o, k_sweep_columns[fi], fi < 6 ? text(val) : csv_number(val));
     }
+    free(val);
     return o;
 }
 
@@ -146,13 +169,13 @@ static json_t *csv_row(const char *line)
  * decimal the CSV holds (it never holds more). */
 static char *rows_text(FILE *in)
 {
-    size_t cap = 4096, len = 2;
-    char *text = malloc(cap), line[2048];
+    size_t cap = 4096, len = 2, lcap = 0;
+    char *text = malloc(cap), *line = NULL; /* lines of any length (long paths) */
     if (!text)
         return NULL;
     memcpy(text, "[\n", 3);
     int header = 1, first = 1;
-    while (fgets(line, sizeof line, in)) {
+    while (getline(&line, &lcap, in) > 0) {
         if (header) {
             header = 0;
             continue;
@@ -162,6 +185,7 @@ static char *rows_text(FILE *in)
         char *r = row ? json_dumps(row, JSON_REAL_PRECISION(15)) : NULL;
         json_decref(row);
         if (!r) {
+            free(line);
             free(text);
             return NULL;
         }
@@ -170,6 +194,7 @@ static char *rows_text(FILE *in)
             char *t = realloc(text, 2 * need);
             if (!t) {
                 free(r);
+                free(line);
                 free(text);
                 return NULL;
             }
@@ -180,6 +205,7 @@ static char *rows_text(FILE *in)
         first = 0;
         free(r);
     }
+    free(line);
     char *t = realloc(text, len + 4);
     if (!t) {
         free(text);
@@ -216,12 +242,12 @@ static json_t *snn_layer_json(const struct axl_snn_layer_result *L, int nsteps,
                                              num(L->synops[i]), "rate_error",
                                              num(L->rate_err[i])));
     const struct axl_snn_layer_info *f = &L->info;
-    return json_pack("{s:s, s:s, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:i, s:o, s:o}",
-                     "name", f->name, "op", f->op, "kind", axl_snn_layer_kind_name(f->kind),
-                     "spiking", f->spiking, "readout", f->readout, "source",
-                     (json_int_t)f->source, "into", (json_int_t)f->into, "inputs",
-                     (json_int_t)f->inputs, "neurons", (json_int_t)f->neurons, "synapses",
-                     (json_int_t)f->synapses, "lambda", num(f->lambda), "frac_bits",
+    return json_pack("{s:o, s:o, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:o, s:i, s:o, s:o}",
+                     "name", text(f->name), "op", text(f->op), "kind",
+                     axl_snn_layer_kind_name(f->kind), "spiking", f->spiking, "readout",
+                     f->readout, "source", (json_int_t)f->source, "into", (json_int_t)f->into,
+                     "inputs", (json_int_t)f->inputs, "neurons", (json_int_t)f->neurons,
+                     "synapses", (json_int_t)f->synapses, "lambda", num(f->lambda), "frac_bits",
                      f->frac_bits, "ann_mean_activation", num(L->ann_mean), "per_steps", per);
 }
 
@@ -237,8 +263,8 @@ enum axl_status axl_snn_report_write_json(const struct axl_snn_report *r, const 
     for (size_t k = 0; k < r->nlayers; k++)
         json_array_append_new(layers, snn_layer_json(&r->layers[k], r->nsteps, r->steps));
     json_t *root = json_pack(
-        "{s:s, s:s?, s:s?, s:I, s:b, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "axlut_snn_report",
-        "1", "model", model, "data", data, "samples", (json_int_t)r->samples, "has_labels",
+        "{s:s, s:o, s:o, s:I, s:b, s:o, s:s, s:s, s:o, s:o, s:o, s:o, s:o}", "axlut_snn_report",
+        "1", "model", text(model), "data", text(data), "samples", (json_int_t)r->samples, "has_labels",
         r->has_labels, "ann_top1", num(r->ann_top1), "arithmetic", r->arithmetic, "kernel",
         r->kernel, "percentile", num(r->percentile), "seconds", num(r->seconds), "ann_seconds",
         num(r->ann_seconds), "steps", steps, "layers", layers);

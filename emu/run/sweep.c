@@ -375,6 +375,16 @@ enum axl_status axl_sweep_create(const struct axl_sweep_settings *s, struct axl_
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    /* a line break in a path would split its row of the CSV */
+    for (size_t i = 0; i < s->nmodels; i++)
+        for (const char *c = s->models[i]; *c; c++)
+            if ((unsigned char)*c < 0x20) {
+                st = axl_msgf(msg, AXL_ERR_INVALID,
+                              "model path '%s' holds a control character (a line break?): the "
+                              "results file cannot hold it; rename the file",
+                              s->models[i]);
+                goto fail;
+            }
     for (size_t i = 0; i < s->nmodels; i++)
         if ((st = axl_graph_load(s->models[i], &sw->graphs[i], msg)) != AXL_OK ||
             (st = axl_dataset_open(s->data, sw->graphs[i], &sw->dsets[i], msg)) != AXL_OK)
@@ -391,16 +401,19 @@ fail:
 /* ---- resuming -------------------------------------------------------------- */
 
 /* The key of a CSV line: its first six fields (commas inside quotes do not
- * count), quotes removed. */
+ * count), quotes removed ("" inside quotes is one quote, as csv_field
+ * writes it). */
 static void line_key(const char *line, char *key, size_t cap)
 {
     int commas = 0, inq = 0;
     size_t k = 0;
     for (size_t i = 0; line[i]; i++) {
-        if (line[i] == '"') {
+        if (line[i] == '"' && !(inq && line[i + 1] == '"')) {
             inq = !inq;
             continue;
         }
+        if (line[i] == '"')
+            i++; /* the first of "" inside quotes: keep the second */
         if (line[i] == ',' && !inq && ++commas == 6)
             break;
         if (k + 1 < cap)
@@ -416,14 +429,16 @@ static enum axl_status load_done(struct axl_sweep *sw, const char *csv, char *ms
     FILE *f = fopen(csv, "r+");
     if (!f)
         return AXL_OK;
-    char line[2048];
+    char *line = NULL; /* a line of any length: a long path must not split it */
+    size_t lcap = 0;
+    ssize_t got;
     size_t cap = 0;
     long good = 0;
     int first = 1;
     enum axl_status st = AXL_OK;
-    while (fgets(line, sizeof line, f)) {
-        size_t l = strlen(line);
-        if (l == 0 || line[l - 1] != '\n')
+    while ((got = getline(&line, &lcap, f)) > 0) {
+        size_t l = (size_t)got;
+        if (line[l - 1] != '\n')
             break;
         line[l - 1] = '\0';
         if (first) {
@@ -447,6 +462,7 @@ static enum axl_status load_done(struct axl_sweep *sw, const char *csv, char *ms
         }
         good = ftell(f);
     }
+    free(line);
     fclose(f);
     if (st != AXL_OK)
         return st;
@@ -523,14 +539,22 @@ static enum axl_status cached_table(const struct axl_sweep *sw, const struct axl
     return st;
 }
 
-/* CSV fields here never hold commas or quotes except design labels with
- * parameters, which are quoted. */
+/* A field with a comma or a quote (a design label with parameters, a path)
+ * is quoted, its quotes doubled (RFC 4180); line breaks never get here
+ * (axl_sweep_create refuses them). */
 static void csv_field(FILE *f, const char *s, int last)
 {
-    if (strchr(s, ','))
-        fprintf(f, "\"%s\"", s);
-    else
+    if (strpbrk(s, ",\"")) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s, f);
+        }
+        fputc('"', f);
+    } else {
         fputs(s, f);
+    }
     fputc(last ? '\n' : ',', f);
 }
 

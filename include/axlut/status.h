@@ -7,6 +7,8 @@
 #ifndef AXLUT_STATUS_H
 #define AXLUT_STATUS_H
 
+#include <stddef.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -40,6 +42,12 @@ const char *axl_strerror(enum axl_status s);
  * AXL_MSG_LEN bytes, truncated) into msg unless msg is NULL, and returns st,
  *     return axl_msgf(msg, AXL_ERR_INVALID, "table '%s': %s", path, why); */
 enum axl_status axl_msgf(char *msg, enum axl_status st, const char *fmt, ...) AXL_PRINTF(3, 4);
+
+/* Text from files (names in an ONNX model, a table's citation) as valid
+ * UTF-8, for JSON and HDF5 string attributes: in copied to out (cap bytes,
+ * cap >= 4, truncated at a character boundary), each byte that does not
+ * start a valid UTF-8 sequence replaced by U+FFFD.  Returns out. */
+char *axl_utf8_copy(char *out, size_t cap, const char *in);
 
 /* The name and the parser of an enum whose values index a table of names,
  * one definition for every enum that files or options spell out:

@@ -159,7 +159,10 @@ enum axl_status axl_table_write(const struct axl_table *t, const char *path, int
 /* Load and validate a table file: schema version, every attribute, the
  * dataset's shape and type against the formats.  AXL_ERR_IO when the file
  * cannot be opened, AXL_ERR_FORMAT when it is not a valid axlut table, with
- * the file and the field named in msg. */
+ * the file and the field named in msg.  The file is read in a child process
+ * (HDF5 can crash, hang or allocate without bound on a corrupt file): such
+ * a file is AXL_ERR_FORMAT too, after at most 60 s (environment variable
+ * AXL_READ_TIMEOUT, in seconds, to change it). */
 enum axl_status axl_table_load(const char *path, struct axl_table **out, char *msg);
 
 /* Read only the metadata and metrics (no entries). */
