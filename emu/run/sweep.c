@@ -187,6 +187,7 @@ struct point {
     size_t mi, di, ai; /* model, design, adder */
     char key[1024];    /* the first six columns, unquoted */
     int done;          /* finished by an earlier run */
+    int mine;          /* in this shard (every point without shards) */
 };
 
 struct axl_sweep {
@@ -201,9 +202,13 @@ struct axl_sweep {
     char (*rows)[1024]; /* keys of the rows of an earlier run */
     size_t nrows, ndone; /* rows; points among them */
     FILE *csv;
+    size_t nmine;        /* points of this shard */
+    char hash[65];       /* of the definition (axl_sweep_hash) */
 };
 
 size_t axl_sweep_count(const struct axl_sweep *sw) { return sw->np; }
+size_t axl_sweep_count_mine(const struct axl_sweep *sw) { return sw->nmine; }
+const char *axl_sweep_hash(const struct axl_sweep *sw) { return sw->hash; }
 size_t axl_sweep_done(const struct axl_sweep *sw) { return sw->ndone; }
 
 void axl_sweep_free(struct axl_sweep *sw)
@@ -352,6 +357,34 @@ static enum axl_status check_points(const struct axl_sweep *sw, char *msg)
     return AXL_OK;
 }
 
+/* The definition's hash and which points are this shard's.  The hash
+ * covers what changes a row (dataset, limit, every point's key, in order):
+ * two shards agree on it exactly when their point lists and results do. */
+static enum axl_status split_points(struct axl_sweep *sw, char *msg)
+{
+    const struct axl_sweep_settings *s = &sw->set;
+    int n = s->shard_count, k = s->shard_index;
+    if (n < 0 || (n == 0 && k != 0) || (n > 0 && (k < 1 || k > n)))
+        return axl_msgf(msg, AXL_ERR_INVALID, "shard %d/%d: expected I/N with 1 <= I <= N", k, n);
+    size_t cap = 256 + strlen(s->data ? s->data : ""), len = 0;
+    for (size_t i = 0; i < sw->np; i++)
+        cap += strlen(sw->pts[i].key) + 1;
+    char *text = malloc(cap);
+    if (!text)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    len += (size_t)snprintf(text, cap, "axlut sweep v1\ndata=%s\nlimit=%lld\n",
+                            s->data ? s->data : "", (long long)(s->limit > 0 ? s->limit : 0));
+    sw->nmine = 0;
+    for (size_t i = 0; i < sw->np; i++) {
+        len += (size_t)snprintf(text + len, cap - len, "%s\n", sw->pts[i].key);
+        sw->pts[i].mine = n == 0 || (int)(i % (size_t)n) == k - 1;
+        sw->nmine += (size_t)sw->pts[i].mine;
+    }
+    axl_sha256_hex(text, len, sw->hash);
+    free(text);
+    return AXL_OK;
+}
+
 enum axl_status axl_sweep_create(const struct axl_sweep_settings *s, struct axl_sweep **out,
                                  char *msg)
 {
@@ -377,7 +410,8 @@ enum axl_status axl_sweep_create(const struct axl_sweep_settings *s, struct axl_
         if ((st = axl_graph_load(s->models[i], &sw->graphs[i], msg)) != AXL_OK ||
             (st = axl_dataset_open(s->data, sw->graphs[i], &sw->dsets[i], msg)) != AXL_OK)
             goto fail;
-    if ((st = make_points(sw, msg)) != AXL_OK || (st = check_points(sw, msg)) != AXL_OK)
+    if ((st = make_points(sw, msg)) != AXL_OK || (st = check_points(sw, msg)) != AXL_OK ||
+        (st = split_points(sw, msg)) != AXL_OK)
         goto fail;
     *out = sw;
     return AXL_OK;
@@ -407,6 +441,34 @@ static void line_key(const char *line, char *key, size_t cap)
     key[k] = '\0';
 }
 
+/* A shard's first line, as written by shard_line. */
+static void shard_line(const struct axl_sweep *sw, char *line, size_t cap)
+{
+    snprintf(line, cap, "# axlut sweep sha256=%s shard=%d/%d points=%zu", sw->hash,
+             sw->set.shard_index, sw->set.shard_count, sw->np);
+}
+
+/* An earlier shard's file must be this very shard of this very sweep. */
+static enum axl_status check_shard_line(const struct axl_sweep *sw, const char *csv,
+                                        const char *line, char *msg)
+{
+    char want[200];
+    shard_line(sw, want, sizeof want);
+    if (sw->set.shard_count == 0)
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s holds one shard of a sweep: run with its --shard or merge it "
+                        "(axlut sweep --merge)", csv);
+    if (strncmp(line, "# axlut sweep sha256=", 21))
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s exists but is not the results of a sweep shard (first line)", csv);
+    if (strcmp(line, want))
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s holds another shard or another sweep ('%.60s...'; this is shard "
+                        "%d/%d of sha256=%.16s...): use another -o", csv, line,
+                        sw->set.shard_index, sw->set.shard_count, sw->hash);
+    return AXL_OK;
+}
+
 /* Reads the finished points of an earlier run; the file is cut after its
  * last complete line (an interrupted write leaves a partial one). */
 static enum axl_status load_done(struct axl_sweep *sw, const char *csv, char *msg)
@@ -424,7 +486,11 @@ static enum axl_status load_done(struct axl_sweep *sw, const char *csv, char *ms
         if (l == 0 || line[l - 1] != '\n')
             break;
         line[l - 1] = '\0';
-        if (first) {
+        if (first == 1 && (sw->set.shard_count > 0 || line[0] == '#')) {
+            if ((st = check_shard_line(sw, csv, line, msg)) != AXL_OK)
+                break;
+            first = 2;
+        } else if (first) {
             if (strcmp(line, axl_sweep_csv_header)) {
                 st = axl_msgf(msg, AXL_ERR_FORMAT,
                               "%s exists but is not an axlut sweep file (header)", csv);
@@ -461,15 +527,21 @@ enum axl_status axl_sweep_resume(struct axl_sweep *sw, const char *csv, char *ms
     for (size_t i = 0; i < sw->np; i++) {
         struct point *pt = &sw->pts[i];
         pt->done = 0;
-        for (size_t k = 0; k < sw->nrows && !pt->done; k++)
+        for (size_t k = 0; k < sw->nrows && !pt->done && pt->mine; k++)
             pt->done = !strcmp(sw->rows[k], pt->key);
         sw->ndone += (size_t)pt->done;
     }
     sw->csv = fopen(csv, sw->nrows || access(csv, F_OK) == 0 ? "a" : "w");
     if (!sw->csv)
         return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write", csv);
-    if (ftell(sw->csv) == 0)
+    if (ftell(sw->csv) == 0) {
+        if (sw->set.shard_count > 0) {
+            char line[200];
+            shard_line(sw, line, sizeof line);
+            fprintf(sw->csv, "%s\n", line);
+        }
         fprintf(sw->csv, "%s\n", axl_sweep_csv_header);
+    }
     fflush(sw->csv);
     return AXL_OK;
 }
@@ -586,7 +658,7 @@ enum axl_status axl_sweep_run(struct axl_sweep *sw, char *msg)
         return axl_msgf(msg, AXL_ERR_INVALID, "the sweep has no results file (axl_sweep_resume)");
     for (size_t i = 0; i < sw->np; i++) {
         const struct point *pt = &sw->pts[i];
-        if (pt->done)
+        if (pt->done || !pt->mine)
             continue;
         if (sw->set.on_point)
             sw->set.on_point(sw->set.user, i, sw->np, &pt->p);
