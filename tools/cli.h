@@ -106,10 +106,19 @@ struct cli_mpi {
  * same answer); cli_mpi_end finishes it at exit. */
 void cli_mpi_world(struct cli_mpi *w);
 void cli_mpi_end(void);
+/* 1 when ok is nonzero on every rank (each rank must call it). */
+int cli_mpi_all_ok(const struct cli_mpi *w, int ok);
 /* --metrics-only over the ranks: rows split in contiguous ranges, the
  * per-row statistics gathered on rank 0 and combined there in row order,
  * the histogram counts summed: the same bits as one process. */
 enum axl_status cli_mpi_charz(const struct cli_mpi *w, struct axl_charz *z, char *msg);
+/* A sweep over the ranks: rank 0 (whose sweep is resumed) hands the
+ * pending points out one by one (two in flight per rank), runs points
+ * itself in between, and appends each line as it arrives; the other ranks
+ * run what they get.  A failed point is printed with its message and the
+ * others go on (AXL_ERR_INVALID at the end: a rerun retries it). */
+struct axl_sweep;
+enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty, char *msg);
 int cli_info(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_list_designs(void);

@@ -176,13 +176,27 @@ int cli_sweep(int argc, char **argv)
             return CLI_USAGE;
     if (cli_input_file("axlut sweep", ra.data) != CLI_OK)
         return CLI_USAGE;
-    if (axl_sweep_create(&set, &sw, msg) != AXL_OK || axl_sweep_resume(sw, csv, msg) != AXL_OK) {
-        fprintf(stderr, "axlut sweep: %s\n", msg);
+    struct cli_mpi w;
+    cli_mpi_world(&w);
+    if (w.rank != 0) { /* under mpirun: only rank 0 speaks and writes */
+        set.on_point = NULL;
+        set.on_notice = NULL;
+        tty = 0;
+    }
+    int ok = axl_sweep_create(&set, &sw, msg) == AXL_OK &&
+             (w.rank != 0 || axl_sweep_resume(sw, csv, msg) == AXL_OK);
+    if (!cli_mpi_all_ok(&w, ok)) { /* every rank stops, none waits for points */
+        if (w.rank == 0)
+            fprintf(stderr, "axlut sweep: %s\n", ok ? "another rank could not load the sweep" : msg);
         axl_sweep_free(sw);
         return CLI_USAGE;
     }
     rc = CLI_OK;
-    enum axl_status st = axl_sweep_run(sw, msg);
+    enum axl_status st = w.size > 1 ? cli_mpi_sweep(&w, sw, tty, msg) : axl_sweep_run(sw, msg);
+    if (w.rank != 0) {
+        axl_sweep_free(sw);
+        return st == AXL_OK ? CLI_OK : cli_exit_for(st);
+    }
     if (st != AXL_OK) {
         fprintf(stderr, "\naxlut sweep: %s\n", msg);
         rc = cli_exit_for(st);

@@ -619,8 +619,9 @@ static void write_row(FILE *f, const struct axl_sweep_point *p, const struct axl
     fflush(f);
 }
 
-/* One point: its table, its engines, a run, a line. */
-static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, char *msg)
+/* One point: its table, its engines, a run, a line into out. */
+static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, FILE *out,
+                                 char *msg)
 {
     const struct axl_sweep_point *p = &pt->p;
     char tpath[1024], why[AXL_MSG_LEN], what[400];
@@ -644,7 +645,7 @@ static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, c
         axl_msgf(msg, st, "%s: %s", pt->key, why);
         goto done;
     }
-    write_row(sw->csv, p, &r);
+    write_row(out, p, &r);
     axl_run_report_free(&r);
 done:
     axl_layer_macs_free(&lm);
@@ -662,9 +663,48 @@ enum axl_status axl_sweep_run(struct axl_sweep *sw, char *msg)
             continue;
         if (sw->set.on_point)
             sw->set.on_point(sw->set.user, i, sw->np, &pt->p);
-        enum axl_status st = run_point(sw, pt, msg);
+        enum axl_status st = run_point(sw, pt, sw->csv, msg);
         if (st != AXL_OK)
             return st;
     }
+    return AXL_OK;
+}
+
+/* ---- points one at a time (a scheduler of the caller's: MPI ranks) -------- */
+
+const struct axl_sweep_point *axl_sweep_point_at(const struct axl_sweep *sw, size_t i)
+{
+    return i < sw->np ? &sw->pts[i].p : NULL;
+}
+
+int axl_sweep_pending(const struct axl_sweep *sw, size_t i)
+{
+    return i < sw->np && sw->pts[i].mine && !sw->pts[i].done;
+}
+
+enum axl_status axl_sweep_run_point(struct axl_sweep *sw, size_t i, char *line, size_t cap,
+                                    char *msg)
+{
+    if (i >= sw->np)
+        return axl_msgf(msg, AXL_ERR_INVALID, "point %zu of %zu does not exist", i, sw->np);
+    line[0] = '\0';
+    FILE *f = fmemopen(line, cap, "w");
+    if (!f)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    enum axl_status st = run_point(sw, &sw->pts[i], f, msg);
+    long used = ftell(f);
+    fclose(f);
+    if (st == AXL_OK && (used <= 0 || (size_t)used >= cap || line[used - 1] != '\n'))
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s: the result line is longer than %zu bytes",
+                        sw->pts[i].key, cap);
+    return st;
+}
+
+enum axl_status axl_sweep_append(struct axl_sweep *sw, const char *line, char *msg)
+{
+    if (!sw->csv)
+        return axl_msgf(msg, AXL_ERR_INVALID, "the sweep has no results file (axl_sweep_resume)");
+    if (fputs(line, sw->csv) < 0 || fflush(sw->csv) != 0)
+        return axl_msgf(msg, AXL_ERR_IO, "cannot append to the results file");
     return AXL_OK;
 }

@@ -113,6 +113,17 @@ size_t axl_sweep_done(const struct axl_sweep *sw);
  * it stay). */
 enum axl_status axl_sweep_run(struct axl_sweep *sw, char *msg);
 
+/* Points one at a time, for a scheduler of the caller's (MPI ranks): the
+ * columns of point i (NULL past the end); whether it is this shard's and
+ * not finished by an earlier run; running it into its CSV line (ending in
+ * '\n', at most cap bytes) without writing anything; appending a finished
+ * line to the results CSV opened by axl_sweep_resume. */
+const struct axl_sweep_point *axl_sweep_point_at(const struct axl_sweep *sw, size_t i);
+int axl_sweep_pending(const struct axl_sweep *sw, size_t i);
+enum axl_status axl_sweep_run_point(struct axl_sweep *sw, size_t i, char *line, size_t cap,
+                                    char *msg);
+enum axl_status axl_sweep_append(struct axl_sweep *sw, const char *line, char *msg);
+
 /* JSON of every row of a results CSV: a list of objects with the columns
  * as keys, numbers as numbers, nan and inf as null (written to a temporary
  * name, renamed when complete). */
