@@ -427,6 +427,16 @@ static json_t *metrics_json(const struct axl_metrics *m)
         json_object_set_new(o, counts[i].key, json_integer((json_int_t)counts[i].v));
     for (size_t i = 0; o && i < sizeof reals / sizeof reals[0]; i++)
         json_object_set_new(o, reals[i].key, cli_json_number(reals[i].v, 17));
+    if (o && m->samples) { /* a sampled characterisation: its draw and intervals */
+        json_object_set_new(o, "samples", json_integer((json_int_t)m->samples));
+        json_object_set_new(o, "seed", json_integer((json_int_t)m->seed));
+        json_object_set_new(o, "ci95", json_pack("{s:o, s:o, s:o, s:o, s:o}", "ep",
+                                                 cli_json_number(m->ci95_ep, 17), "mean_error",
+                                                 cli_json_number(m->ci95_mean_error, 17), "mae",
+                                                 cli_json_number(m->ci95_mae, 17), "mse",
+                                                 cli_json_number(m->ci95_mse, 17), "mred",
+                                                 cli_json_number(m->ci95_mred, 17)));
+    }
     json_t *h = json_array();
     for (int i = 0; h && i < AXL_TABLE_HIST_BINS; i++)
         json_array_append_new(h, json_integer((json_int_t)m->hist[i]));
@@ -453,6 +463,8 @@ static int print_json(const char *file, const struct axl_table_info *in)
         "design_source_sha256", in->source_sha256, "generator_version", in->generator_version,
         "generator_commit", in->generator_commit, "created", in->created, "metrics",
         metrics_json(&in->metrics));
+    if (o)
+        json_object_set_new(o, "metrics_only", json_boolean(in->metrics_only));
     return cli_json_write(o, NULL, 17, "axlut info");
 }
 

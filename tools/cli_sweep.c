@@ -34,6 +34,8 @@ static void usage(FILE *o)
         "                      i %% N == I-1; each shard is its own resumable RESULTS\n"
         "                      (for job arrays); --merge combines the N shards into the\n"
         "                      RESULTS one run gives, refusing shards of other sweeps\n"
+        "Under mpirun (axlut built with MPI) rank 0 hands the points out to every rank\n"
+        "and writes RESULTS as they finish: mpirun -n 8 axlut sweep ... -o RESULTS.\n"
         "Full tables are generated once into the table cache ($AXL_CACHE_DIR/tables,\n"
         "else ~/.cache/axlut/tables) and reused.\n");
 }

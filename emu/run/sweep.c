@@ -441,7 +441,7 @@ static void line_key(const char *line, char *key, size_t cap)
     key[k] = '\0';
 }
 
-/* A shard's first line, as written by shard_line. */
+/* A shard's first line: the definition's hash, which shard, how many points. */
 static void shard_line(const struct axl_sweep *sw, char *line, size_t cap)
 {
     snprintf(line, cap, "# axlut sweep sha256=%s shard=%d/%d points=%zu", sw->hash,

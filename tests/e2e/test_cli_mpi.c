@@ -47,6 +47,7 @@ static int same_metrics(const char *a, const char *b, char *err, size_t cap)
     return e2e_sh(NULL, err, cap, "/usr/bin/python3 %s %s/%s %s/%s", py, g_dir, a, g_dir, b);
 }
 
+#ifndef AXL_MPI16 /* the quick tests; test_cli_mpi16 runs only the long one */
 Test(cli_mpi, metrics_only_equals_the_table_for_threads_and_ranks, .timeout = 600)
 {
     char err[4096];
@@ -135,3 +136,29 @@ Test(cli_mpi, mpirun_sweep_gives_the_single_runs_rows_and_resumes, .timeout = 60
                         "--designs nosuch -o %s/bad", MPIRUN, g_axlut, g_lenet, g_lenet_data,
                         g_dir), 2, "%s", err);
 }
+
+#endif
+
+#ifdef AXL_MPI16
+/* 2^32 pairs of int16 through Mitchell's multiplier: 1 and 2 threads, 1, 2
+ * and 3 ranks give the same file contents (label sweep: many minutes). */
+Test(cli_mpi, int16_metrics_same_for_threads_and_ranks, .timeout = 7200)
+{
+    NEED_MPI();
+    char err[4096];
+    const char *gen = "gen mitchell --format int16 --metrics-only";
+    cr_assert_eq(e2e_sh("o.txt", err, sizeof err, "%s %s --threads 1 -o %s/t1.h5", g_axlut, gen,
+                        g_dir), 0, "%s", err);
+    cr_assert_eq(e2e_sh("o.txt", err, sizeof err, "%s %s --threads 2 -o %s/t2.h5", g_axlut, gen,
+                        g_dir), 0, "%s", err);
+    cr_expect_eq(same_metrics("t1.h5", "t2.h5", err, sizeof err), 0, "1 vs 2 threads: %s", err);
+    for (int n = 2; n <= 3; n++) {
+        char name[16];
+        snprintf(name, sizeof name, "r%d.h5", n);
+        cr_assert_eq(e2e_sh("o.txt", err, sizeof err, "%s --allow-run-as-root --oversubscribe "
+                            "--mca btl self,vader -n %d %s %s --threads 1 -o %s/%s",
+                            AXL_MPIEXEC, n, g_axlut, gen, g_dir, name), 0, "%s", err);
+        cr_expect_eq(same_metrics("t1.h5", name, err, sizeof err), 0, "%d ranks: %s", n, err);
+    }
+}
+#endif
