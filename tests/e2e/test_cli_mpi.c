@@ -18,8 +18,13 @@ static void setup(void)
 
 TestSuite(cli_mpi, .init = setup, .fini = e2e_teardown);
 
+/* Sanitizer builds: Open MPI's runtime keeps memory until exit, from
+ * components it has unloaded by then (so no suppression can name them);
+ * under mpirun leaks are not checked, everything else ASan checks is, and
+ * the same library code is leak-checked by the single-process runs. */
+#define MPI_ENV "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0\" "
 #ifdef AXL_MPIEXEC
-#define MPIRUN AXL_MPIEXEC " --allow-run-as-root --oversubscribe --mca btl self,vader -n 3"
+#define MPIRUN MPI_ENV AXL_MPIEXEC " --allow-run-as-root --oversubscribe --mca btl self,vader -n 3"
 #define NEED_MPI() (void)0
 #else
 #define MPIRUN "false"
@@ -155,8 +160,8 @@ Test(cli_mpi, int16_metrics_same_for_threads_and_ranks, .timeout = 7200)
     for (int n = 2; n <= 3; n++) {
         char name[16];
         snprintf(name, sizeof name, "r%d.h5", n);
-        cr_assert_eq(e2e_sh("o.txt", err, sizeof err, "%s --allow-run-as-root --oversubscribe "
-                            "--mca btl self,vader -n %d %s %s --threads 1 -o %s/%s",
+        cr_assert_eq(e2e_sh("o.txt", err, sizeof err, MPI_ENV "%s --allow-run-as-root "
+                            "--oversubscribe --mca btl self,vader -n %d %s %s --threads 1 -o %s/%s",
                             AXL_MPIEXEC, n, g_axlut, gen, g_dir, name), 0, "%s", err);
         cr_expect_eq(same_metrics("t1.h5", name, err, sizeof err), 0, "%d ranks: %s", n, err);
     }
