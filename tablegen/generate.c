@@ -78,7 +78,7 @@ enum axl_status axl_table_choose_path(const struct axl_design *d, const struct a
                     max_bits, max_bits, why);
 }
 
-static void fill_common(struct axl_table_info *info, const struct axl_design *d,
+void axl_tg_fill_common(struct axl_table_info *info, const struct axl_design *d,
                         const struct axl_design_ctx *c, const char *sha)
 {
     info->op = d->op;
@@ -214,7 +214,7 @@ enum axl_status axl_tg_prepare(const struct axl_design *d, const struct axl_desi
     if (!t) {
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the table of %s", d->name);
     }
-    fill_common(&t->info, d, c, o->source_sha256);
+    axl_tg_fill_common(&t->info, d, c, o->source_sha256);
     t->info.path = path;
     *ed = d;
     *ec = *c;

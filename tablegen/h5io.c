@@ -123,6 +123,15 @@ static int put_metrics(hid_t g, const struct axl_metrics *m)
                 return -1;
         }
     }
+    if (m->samples) {
+        const char *cn[5] = {"ci95_mean_error", "ci95_mae", "ci95_mse", "ci95_mred", "ci95_ep"};
+        double cv[5] = {m->ci95_mean_error, m->ci95_mae, m->ci95_mse, m->ci95_mred, m->ci95_ep};
+        if (put_u64(g, "samples", m->samples) < 0 || put_u64(g, "seed", m->seed) < 0)
+            return -1;
+        for (int i = 0; i < 5; i++)
+            if (put_f64(g, cn[i], cv[i]) < 0)
+                return -1;
+    }
     uint32_t loc[4] = {m->wce_a, m->wce_b, m->wre_a, m->wre_b};
     const char *ln[4] = {"wce_a", "wce_b", "wre_a", "wre_b"};
     for (int i = 0; i < 4; i++)
@@ -264,7 +273,7 @@ static int write_file(const char *name, const struct axl_table *t, const char **
     if (write_root(f, &t->info) < 0)
         goto fail;
     *what = "write /lut to";
-    if (write_lut(f, t) < 0)
+    if (t->data ? write_lut(f, t) < 0 : put_u32(f, "metrics_only", 1) < 0)
         goto fail;
     *what = "write /metrics to";
     if ((g = H5Gcreate2(f, "metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||

@@ -239,6 +239,18 @@ static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *i
             return missing(r, "", "core_design", "is empty in a mantissa table");
     }
     char m2[AXL_MSG_LEN];
+    if (H5Aexists(f, "metrics_only") > 0) {
+        /* a characterisation without /lut: sampled formats may be wider */
+        if ((st = get_num(r, f, "", "metrics_only", H5T_NATIVE_UINT32, &in->metrics_only)) !=
+            AXL_OK)
+            return st;
+        if (in->ta.bits > 32 || in->tb.bits > 32)
+            return missing(r, "", "table_a_format", "(or b) is wider than 32 bits");
+        in->rows = (uint64_t)1 << in->ta.bits;
+        in->cols = (uint64_t)1 << in->tb.bits;
+        in->entry_bytes = in->tr.bits <= 8 ? 1 : in->tr.bits <= 16 ? 2 : 4;
+        return AXL_OK;
+    }
     if (in->ta.bits > 16 || in->tb.bits > 16 || axl_tg_finish_info(in, m2) != AXL_OK)
         return missing(r, "", "table_a_format", "(or b) is too wide for a table");
     return AXL_OK;
@@ -256,6 +268,18 @@ static enum axl_status read_metrics(struct rd *r, hid_t f, struct axl_metrics *m
                      axl_h5_metrics[i].is_count ? H5T_NATIVE_UINT64 : H5T_NATIVE_DOUBLE, p);
         if (st != AXL_OK)
             goto out;
+    }
+    if (H5Aexists(g, "samples") > 0) {
+        const char *cn[5] = {"ci95_mean_error", "ci95_mae", "ci95_mse", "ci95_mred", "ci95_ep"};
+        double *cv[5] = {&m->ci95_mean_error, &m->ci95_mae, &m->ci95_mse, &m->ci95_mred,
+                         &m->ci95_ep};
+        if ((st = get_num(r, g, "/metrics", "samples", H5T_NATIVE_UINT64, &m->samples)) !=
+                AXL_OK ||
+            (st = get_num(r, g, "/metrics", "seed", H5T_NATIVE_UINT64, &m->seed)) != AXL_OK)
+            goto out;
+        for (int i = 0; i < 5; i++)
+            if ((st = get_num(r, g, "/metrics", cn[i], H5T_NATIVE_DOUBLE, cv[i])) != AXL_OK)
+                goto out;
     }
     const char *ln[4] = {"wce_a", "wce_b", "wre_a", "wre_b"};
     uint32_t *lp[4] = {&m->wce_a, &m->wce_b, &m->wre_a, &m->wre_b};
@@ -393,6 +417,13 @@ enum axl_status axl_tg_table_read(const char *path, struct axl_table_info *in,
     }
     if ((st = read_info(&r, f, in)) != AXL_OK || (st = read_metrics(&r, f, &in->metrics)) != AXL_OK)
         goto out;
+    if (in->metrics_only) {
+        st = out ? axl_msgf(msg, AXL_ERR_FORMAT,
+                            "%s holds only the metrics of %s (axlut gen --metrics-only), no "
+                            "table to evaluate with", path, in->design)
+                 : AXL_OK;
+        goto out;
+    }
     if (out) {
         st = AXL_ERR_NOMEM;
         if (!(t = calloc(1, sizeof *t)) ||

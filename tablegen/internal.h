@@ -65,6 +65,40 @@ static inline int axl_tg_fix_code(const struct axl_format *fr, uint32_t *code)
     return 0;
 }
 
+/* The design's name, description, parameters, formats and provenance. */
+void axl_tg_fill_common(struct axl_table_info *info, const struct axl_design *d,
+                        const struct axl_design_ctx *c, const char *sha);
+
+/* ---- metrics (metrics.c), shared with metrics-only characterisation ---- */
+
+/* Sums and worst cases of one unit of pairs: a table row, or a chunk of
+ * sampled pairs.  Units are combined in unit order (axl_tg_combine), which
+ * makes the metrics independent of threads and ranks. */
+struct axl_tg_row_stat {
+    double sum_err, sum_abs, sum_sq, sum_red;
+    double sum_q, sum_red2; /* err^4 and rel^2: the sampled metrics' intervals */
+    double wce, wre_mag, wre, max_exact;
+    uint32_t wce_a, wce_b, wre_a, wre_b;
+    uint64_t compared, errors, nan, inf, exact_nf, mismatch, rel;
+};
+
+double axl_tg_decode_d(const struct axl_format *f, uint32_t code);
+/* The rounding of the exact reference (stochastic designs: nearest). */
+enum axl_round axl_tg_ref_round(const struct axl_table_info *in);
+/* One pair (codes a, b, decoded xa, yb) whose unit gave `code`, into r. */
+void axl_tg_pair_stat(const struct axl_table_info *in, enum axl_round round, uint32_t code,
+                      uint32_t a, uint32_t b, double xa, double yb, struct axl_tg_row_stat *r);
+/* Row a of a table (cols entries at row), into r. */
+void axl_tg_row_stat(const struct axl_table_info *in, enum axl_round round, const void *row,
+                     uint64_t a, double xa, const double *yv, struct axl_tg_row_stat *r);
+/* The pair's error into the histogram h over [-R, R]. */
+void axl_tg_pair_hist(const struct axl_table_info *in, enum axl_round round, uint32_t code,
+                      double xa, double yb, double R, uint64_t *h);
+/* n units in order into out (whose samples field says whether to add the
+ * intervals); pairs: every pair of the evaluation. */
+void axl_tg_combine(const struct axl_table_info *in, const struct axl_tg_row_stat *rs,
+                    uint64_t n, uint64_t pairs, struct axl_metrics *out);
+
 /* Evaluate row `a` of a table (cols entries of eb bytes at data + a * cols).
  * `cur_b`, when not NULL, receives each column just before its evaluation,
  * so that a crash can be traced to its operand pair.  Returns the first

@@ -18,7 +18,7 @@
 
 #include "internal.h"
 
-static double decode_d(const struct axl_format *f, uint32_t code)
+double axl_tg_decode_d(const struct axl_format *f, uint32_t code)
 {
     if (f->kind == AXL_KIND_INT) {
         int64_t v = f->bits >= 32 ? (int64_t)code : (int64_t)(code & ((1u << f->bits) - 1u));
@@ -68,24 +68,16 @@ static double exact_result(const struct axl_table_info *in, enum axl_round round
     }
     if (in->tr.kind != AXL_KIND_FLOAT)
         return r;
-    return decode_d(&in->tr, round_into(&in->tr, r, e, round));
+    return axl_tg_decode_d(&in->tr, round_into(&in->tr, r, e, round));
 }
 
-struct row_stat {
-    double sum_err, sum_abs, sum_sq, sum_red;
-    double wce, wre_mag, wre, max_exact;
-    uint32_t wce_b, wre_b;
-    uint64_t compared, errors, nan, inf, exact_nf, mismatch, rel;
-};
-
-/* One pair: returns 1 when both results are finite and sets *err, *exact. */
-static int classify(const struct axl_table_info *in, enum axl_round round, const void *entries,
-                    uint64_t a, uint64_t b, double xa, const double *yb, struct row_stat *rs,
-                    double *err, double *exact)
+/* One pair of codes a, b (values xa, yb) whose unit gave `code`: returns 1
+ * when both results are finite and sets *err, *exact. */
+static int classify(const struct axl_table_info *in, enum axl_round round, uint32_t code,
+                    double xa, double yb, struct axl_tg_row_stat *rs, double *err, double *exact)
 {
-    uint32_t code = axl_entry_get(entries, in->entry_bytes, a * in->cols + b);
-    double ap = decode_d(&in->tr, code);
-    double ex = exact_result(in, round, xa, yb[b]);
+    double ap = axl_tg_decode_d(&in->tr, code);
+    double ex = exact_result(in, round, xa, yb);
     int equal = (isnan(ap) && isnan(ex)) || ap == ex;
     if (rs) {
         rs->nan += isnan(ap) != 0;
@@ -103,7 +95,62 @@ static int classify(const struct axl_table_info *in, enum axl_round round, const
     return 0;
 }
 
-static enum axl_round ref_round(const struct axl_table_info *in)
+void axl_tg_pair_stat(const struct axl_table_info *in, enum axl_round round, uint32_t code,
+                      uint32_t a, uint32_t b, double xa, double yb, struct axl_tg_row_stat *r)
+{
+    double err, ex;
+    if (!classify(in, round, code, xa, yb, r, &err, &ex))
+        return;
+    double ae = fabs(err);
+    r->compared++;
+    r->sum_err += err;
+    r->sum_abs += ae;
+    r->sum_sq += err * err;
+    r->sum_q += err * err * err * err;
+    if (ae > r->wce) {
+        r->wce = ae;
+        r->wce_a = a;
+        r->wce_b = b;
+    }
+    if (fabs(ex) > r->max_exact)
+        r->max_exact = fabs(ex);
+    if (ex != 0) {
+        double rel = err / ex;
+        r->rel++;
+        r->sum_red += fabs(rel);
+        r->sum_red2 += rel * rel;
+        if (fabs(rel) > r->wre_mag) {
+            r->wre_mag = fabs(rel);
+            r->wre = rel;
+            r->wre_a = a;
+            r->wre_b = b;
+        }
+    }
+}
+
+void axl_tg_row_stat(const struct axl_table_info *in, enum axl_round round, const void *row,
+                     uint64_t a, double xa, const double *yv, struct axl_tg_row_stat *r)
+{
+    for (uint64_t b = 0; b < in->cols; b++)
+        axl_tg_pair_stat(in, round, axl_entry_get(row, in->entry_bytes, b), (uint32_t)a,
+                         (uint32_t)b, xa, yv[b], r);
+}
+
+void axl_tg_pair_hist(const struct axl_table_info *in, enum axl_round round, uint32_t code,
+                      double xa, double yb, double R, uint64_t *h)
+{
+    double err, ex;
+    if (!classify(in, round, code, xa, yb, NULL, &err, &ex))
+        return;
+    int bin = AXL_TABLE_HIST_BINS / 2;
+    if (R > 0) {
+        double f = floor((err + R) / (2.0 * R / AXL_TABLE_HIST_BINS));
+        bin = f < 0 ? 0 : f > AXL_TABLE_HIST_BINS - 1 ? AXL_TABLE_HIST_BINS - 1 : (int)f;
+    }
+    h[bin]++;
+}
+
+enum axl_round axl_tg_ref_round(const struct axl_table_info *in)
 {
     return in->round == AXL_ROUND_STOCHASTIC || in->round > AXL_ROUND_STOCHASTIC
                ? AXL_ROUND_NEAREST_EVEN
@@ -113,55 +160,32 @@ static enum axl_round ref_round(const struct axl_table_info *in)
 /* First pass: each row's sums and worst cases, into rs[row] (rows in any
  * order, each row's pairs in column order). */
 static void row_stats(const struct axl_table_info *in, enum axl_round round, const void *entries,
-                      const double *xv, const double *yv, int nt, struct row_stat *rs)
+                      const double *xv, const double *yv, int nt, struct axl_tg_row_stat *rs)
 {
     const uint64_t rows = in->rows, cols = in->cols;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 4)
-    for (int64_t a = 0; a < (int64_t)rows; a++) {
-        struct row_stat *r = &rs[a];
-        for (uint64_t b = 0; b < cols; b++) {
-            double err, ex;
-            if (!classify(in, round, entries, (uint64_t)a, b, xv[a], yv, r, &err, &ex))
-                continue;
-            double ae = fabs(err);
-            r->compared++;
-            r->sum_err += err;
-            r->sum_abs += ae;
-            r->sum_sq += err * err;
-            if (ae > r->wce) {
-                r->wce = ae;
-                r->wce_b = (uint32_t)b;
-            }
-            if (fabs(ex) > r->max_exact)
-                r->max_exact = fabs(ex);
-            if (ex != 0) {
-                double rel = err / ex;
-                r->rel++;
-                r->sum_red += fabs(rel);
-                if (fabs(rel) > r->wre_mag) {
-                    r->wre_mag = fabs(rel);
-                    r->wre = rel;
-                    r->wre_b = (uint32_t)b;
-                }
-            }
-        }
-    }
+    for (int64_t a = 0; a < (int64_t)rows; a++)
+        axl_tg_row_stat(in, round, (const char *)entries + (size_t)a * cols * in->entry_bytes,
+                        (uint64_t)a, xv[a], yv, &rs[a]);
 }
 
-/* The rows' statistics added in row order (so the same bits for any number
- * of threads), and the metrics that follow from the totals. */
-static void combine_rows(const struct axl_table_info *in, const struct row_stat *rs,
-                         struct axl_metrics *out)
+/* The units' statistics (rows, or chunks of samples) added in unit order
+ * (so the same bits for any number of threads or ranks), and the metrics
+ * that follow from the totals. */
+void axl_tg_combine(const struct axl_table_info *in, const struct axl_tg_row_stat *rs,
+                    uint64_t n, uint64_t pairs, struct axl_metrics *out)
 {
-    const uint64_t rows = in->rows, cols = in->cols;
     double sum_err = 0, sum_abs = 0, sum_sq = 0, sum_red = 0, wre_mag = 0;
+    double sum_q = 0, sum_red2 = 0;
     int have_wce = 0;
-    for (uint64_t a = 0; a < rows; a++) {
-        const struct row_stat *r = &rs[a];
+    for (uint64_t a = 0; a < n; a++) {
+        const struct axl_tg_row_stat *r = &rs[a];
         sum_err += r->sum_err;
         sum_abs += r->sum_abs;
         sum_sq += r->sum_sq;
         sum_red += r->sum_red;
+        sum_q += r->sum_q;
+        sum_red2 += r->sum_red2;
         out->compared += r->compared;
         out->errors += r->errors;
         out->nan_results += r->nan;
@@ -173,18 +197,18 @@ static void combine_rows(const struct axl_table_info *in, const struct row_stat 
             out->max_exact = r->max_exact;
         if (r->wce > out->wce || (!have_wce && r->wce > 0)) {
             out->wce = r->wce;
-            out->wce_a = (uint32_t)a;
+            out->wce_a = r->wce_a;
             out->wce_b = r->wce_b;
             have_wce = 1;
         }
         if (r->wre_mag > wre_mag) {
             wre_mag = r->wre_mag;
             out->wre = r->wre;
-            out->wre_a = (uint32_t)a;
+            out->wre_a = r->wre_a;
             out->wre_b = r->wre_b;
         }
     }
-    out->pairs = rows * cols;
+    out->pairs = pairs;
     out->ep = (double)out->errors / (double)out->pairs;
     if (out->compared) {
         double n = (double)out->compared;
@@ -204,6 +228,20 @@ static void combine_rows(const struct axl_table_info *in, const struct row_stat 
     out->wcre_pct = 100.0 * wre_mag;
     out->mae_pct = 100.0 * out->mae / out->output_range;
     out->wce_pct = 100.0 * out->wce / out->output_range;
+    /* Sampled metrics: the normal approximation of each mean's 95% interval,
+     * 1.96 standard errors (the pairs are independent uniform draws). */
+    if (out->samples) {
+        double n = (double)out->compared, nr = (double)out->rel_pairs, np = (double)pairs;
+        double v_err = n > 1 ? (sum_sq / n - out->mean_error * out->mean_error) : 0;
+        double v_abs = n > 1 ? (sum_sq / n - out->mae * out->mae) : 0;
+        double v_sq = n > 1 ? (sum_q / n - out->mse * out->mse) : 0;
+        double v_red = nr > 1 ? (sum_red2 / nr - out->mred * out->mred) : 0;
+        out->ci95_mean_error = n > 1 ? 1.96 * sqrt(fmax(v_err, 0) / (n - 1)) : INFINITY;
+        out->ci95_mae = n > 1 ? 1.96 * sqrt(fmax(v_abs, 0) / (n - 1)) : INFINITY;
+        out->ci95_mse = n > 1 ? 1.96 * sqrt(fmax(v_sq, 0) / (n - 1)) : INFINITY;
+        out->ci95_mred = nr > 1 ? 1.96 * sqrt(fmax(v_red, 0) / (nr - 1)) : INFINITY;
+        out->ci95_ep = 1.96 * sqrt(out->ep * (1 - out->ep) / np);
+    }
 }
 
 /* Second pass: the histogram of errors over [-wce, wce] (integer counts, so
@@ -213,25 +251,19 @@ static void error_histogram(const struct axl_table_info *in, enum axl_round roun
                             struct axl_metrics *out)
 {
     const uint64_t rows = in->rows, cols = in->cols;
-    const double R = out->wce, w = 2.0 * R / AXL_TABLE_HIST_BINS;
+    const double R = out->wce;
     out->hist_range = R;
     uint64_t *hist = out->hist;
 #pragma omp parallel num_threads(nt)
     {
         uint64_t h[AXL_TABLE_HIST_BINS] = {0};
 #pragma omp for schedule(dynamic, 4)
-        for (int64_t a = 0; a < (int64_t)rows; a++)
-            for (uint64_t b = 0; b < cols; b++) {
-                double err, ex;
-                if (!classify(in, round, entries, (uint64_t)a, b, xv[a], yv, NULL, &err, &ex))
-                    continue;
-                int bin = AXL_TABLE_HIST_BINS / 2;
-                if (R > 0) {
-                    double f = floor((err + R) / w);
-                    bin = f < 0 ? 0 : f > AXL_TABLE_HIST_BINS - 1 ? AXL_TABLE_HIST_BINS - 1 : (int)f;
-                }
-                h[bin]++;
-            }
+        for (int64_t a = 0; a < (int64_t)rows; a++) {
+            const void *row = (const char *)entries + (size_t)a * cols * in->entry_bytes;
+            for (uint64_t b = 0; b < cols; b++)
+                axl_tg_pair_hist(in, round, axl_entry_get(row, in->entry_bytes, b), xv[a], yv[b],
+                                 R, h);
+        }
 #pragma omp critical(axl_tg_hist)
         for (int i = 0; i < AXL_TABLE_HIST_BINS; i++)
             hist[i] += h[i];
@@ -242,10 +274,10 @@ enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const
                                           int threads, struct axl_metrics *out, char *msg)
 {
     const uint64_t rows = in->rows, cols = in->cols;
-    const enum axl_round round = ref_round(in);
+    const enum axl_round round = axl_tg_ref_round(in);
     const int nt = threads > 0 ? threads : omp_get_max_threads();
     memset(out, 0, sizeof *out);
-    struct row_stat *rs = calloc(rows, sizeof *rs);
+    struct axl_tg_row_stat *rs = calloc(rows, sizeof *rs);
     double *xv = malloc(rows * sizeof *xv), *yv = malloc(cols * sizeof *yv);
     if (!rs || !xv || !yv) {
         free(rs);
@@ -255,11 +287,11 @@ enum axl_status axl_table_compute_metrics(const struct axl_table_info *in, const
                         in->design);
     }
     for (uint64_t a = 0; a < rows; a++)
-        xv[a] = decode_d(&in->ta, (uint32_t)a);
+        xv[a] = axl_tg_decode_d(&in->ta, (uint32_t)a);
     for (uint64_t b = 0; b < cols; b++)
-        yv[b] = decode_d(&in->tb, (uint32_t)b);
+        yv[b] = axl_tg_decode_d(&in->tb, (uint32_t)b);
     row_stats(in, round, entries, xv, yv, nt, rs);
-    combine_rows(in, rs, out);
+    axl_tg_combine(in, rs, rows, rows * cols, out);
     error_histogram(in, round, entries, xv, yv, nt, out);
     free(rs);
     free(xv);

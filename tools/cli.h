@@ -7,6 +7,7 @@
 
 #include "axlut/emu.h"
 #include "axlut/format.h"
+#include "axlut/table.h"
 
 struct cli_command {
     const char *name;
@@ -100,6 +101,40 @@ int cli_sweep(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_snn(int argc, char **argv);
 int cli_gen(int argc, char **argv);
+
+/* axlut gen --metrics-only (cli_charz.c): metrics without a table into
+ * a->out, `summary` printing them; an exit status. */
+struct cli_charz_args {
+    const char *out;
+    int force, threads;
+    uint64_t samples, seed;
+    const char *source_sha256;
+};
+int cli_gen_metrics(const struct axl_design *d, const struct axl_design_ctx *c,
+                    const struct cli_charz_args *a, void (*summary)(const struct axl_table_info *));
+
+/* MPI (cli_mpi.c): the world axlut runs in.  Without MPI built in, or when
+ * not started by mpirun, one rank of one. */
+struct cli_mpi {
+    int rank, size;
+};
+/* Starts MPI when axlut runs under mpirun (first call; later calls give the
+ * same answer); cli_mpi_end finishes it at exit. */
+void cli_mpi_world(struct cli_mpi *w);
+void cli_mpi_end(void);
+/* 1 when ok is nonzero on every rank (each rank must call it). */
+int cli_mpi_all_ok(const struct cli_mpi *w, int ok);
+/* --metrics-only over the ranks: rows split in contiguous ranges, the
+ * per-row statistics gathered on rank 0 and combined there in row order,
+ * the histogram counts summed: the same bits as one process. */
+enum axl_status cli_mpi_charz(const struct cli_mpi *w, struct axl_charz *z, char *msg);
+/* A sweep over the ranks: rank 0 (whose sweep is resumed) hands the
+ * pending points out one by one (two in flight per rank), runs points
+ * itself in between, and appends each line as it arrives; the other ranks
+ * run what they get.  A failed point is printed with its message and the
+ * others go on (AXL_ERR_INVALID at the end: a rerun retries it). */
+struct axl_sweep;
+enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty, char *msg);
 int cli_info(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_list_designs(void);

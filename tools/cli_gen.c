@@ -21,7 +21,9 @@ static void gen_usage(FILE *o)
     fprintf(o,
             "usage: axlut gen DESIGN|FILE.c --format FMT [--format-b FMT] [--format-r FMT]\n"
             "                 [--param NAME=VALUE]... [--round MODE] [--threads N]\n"
-            "                 [--timeout S] -o TABLE.h5 [--force]\n\n"
+            "                 [--timeout S] -o TABLE.h5 [--force]\n"
+            "       axlut gen DESIGN --format FMT --metrics-only [--samples N [--seed S]]\n"
+            "                 -o METRICS.h5 [--threads N] [--force]\n\n"
             "Evaluates a design over every pair of operand codes and writes its table and\n"
             "its error against the exact unit (tables/SCHEMA.md) to TABLE.h5.\n\n"
             "  DESIGN          a built-in design (axlut list designs), or\n"
@@ -43,7 +45,14 @@ static void gen_usage(FILE *o)
             "                  or a constructor) is reported with the signal and the operand\n"
             "                  pair, and nothing is written\n"
             "  -o TABLE.h5     output file, written to a temporary name and renamed at the end\n"
-            "  --force         overwrite an existing TABLE.h5\n\n"
+            "  --force         overwrite an existing TABLE.h5\n"
+            "  --metrics-only  no table: the metrics and error histogram over every pair of\n"
+            "                  operands of up to 16 bits each (2^32 pairs for int16, fp16,\n"
+            "                  bf16), the same bits for any number of threads or MPI ranks\n"
+            "                  (mpirun -n N axlut gen ...), equal to a full table's metrics\n"
+            "  --samples N     with --metrics-only: N uniformly drawn pairs instead (fp32,\n"
+            "                  32-bit integers), each mean with a 95%% confidence interval\n"
+            "  --seed S        the draw's seed (default 1)\n\n"
             "Full tables take operands of up to %d bits each; mantissa-only floating designs\n"
             "get a table of their integer core for up to %d mantissa bits.  Wider formats\n"
             "have no table: the emulator calls the design's function directly.\n"
@@ -105,7 +114,15 @@ static void print_summary(const struct axl_table_info *in)
     printf("operation   %s: %s x %s -> %s%s%s\n", op_name(in->op), in->fa.name, in->fb.name,
            in->fr.name, in->fr.kind == AXL_KIND_FLOAT ? ", round " : "",
            in->fr.kind == AXL_KIND_FLOAT ? axl_round_name((enum axl_round)in->round) : "");
-    if (in->path == AXL_TABLE_MANTISSA)
+    if (in->metrics_only && m->samples)
+        printf("table       none (metrics only): %llu pairs drawn uniformly, seed %llu; "
+               "95%% intervals: EP +-%.3g, bias +-%.3g, MAE +-%.3g, MSE +-%.3g, MRED +-%.3g\n",
+               (unsigned long long)m->samples, (unsigned long long)m->seed, m->ci95_ep,
+               m->ci95_mean_error, m->ci95_mae, m->ci95_mse, m->ci95_mred);
+    else if (in->metrics_only)
+        printf("table       none (metrics only): every pair of %llu x %llu evaluated\n",
+               (unsigned long long)in->rows, (unsigned long long)in->cols);
+    else if (in->path == AXL_TABLE_MANTISSA)
         printf("table       mantissa: core %s over %s x %s -> %s, %llu x %llu entries of %u "
                "bytes\n",
                in->core_design, in->ta.name, in->tb.name, in->tr.name,
@@ -134,7 +151,8 @@ struct gen_args {
     const char *design, *out, *fa_name, *fb_name, *fr_name;
     const char *params[MAX_PARAMS + 1];
     char round_param[64];
-    int np, force, threads;
+    int np, force, threads, metrics_only;
+    uint64_t samples, seed;
     double timeout;
 };
 
@@ -143,6 +161,7 @@ static int gen_parse(int argc, char **argv, struct gen_args *g)
 {
     memset(g, 0, sizeof *g);
     g->timeout = axl_user_design_timeout();
+    g->seed = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -151,6 +170,18 @@ static int gen_parse(int argc, char **argv, struct gen_args *g)
             return -1;
         } else if (!strcmp(a, "--force")) {
             g->force = 1;
+        } else if (!strcmp(a, "--metrics-only")) {
+            g->metrics_only = 1;
+        } else if ((!strcmp(a, "--samples") || !strcmp(a, "--seed")) && v) {
+            char *end;
+            unsigned long long n = strtoull(v, &end, 10);
+            if (*end || end == v || v[0] == '-' || (a[3] == 'a' && n < 2)) {
+                fprintf(stderr, "axlut gen: %s needs a count%s, not '%s'\n", a,
+                        a[3] == 'a' ? " >= 2" : "", v);
+                return CLI_USAGE;
+            }
+            *(a[3] == 'a' ? &g->samples : &g->seed) = n;
+            i++;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--format") || !strcmp(a, "--format-b") ||
                    !strcmp(a, "--format-r") || !strcmp(a, "--param") || !strcmp(a, "--round") ||
                    !strcmp(a, "--threads") || !strcmp(a, "--timeout")) {
@@ -219,6 +250,11 @@ static int gen_parse(int argc, char **argv, struct gen_args *g)
     if (!g->design || !g->out) {
         fprintf(stderr, "axlut gen: %s (axlut gen --help)\n",
                 !g->design ? "no design given" : "no output given: -o TABLE.h5");
+        return CLI_USAGE;
+    }
+    if (g->samples && !g->metrics_only) {
+        fprintf(stderr, "axlut gen: --samples goes with --metrics-only (a table holds every "
+                        "pair)\n");
         return CLI_USAGE;
     }
     if (!g->force && access(g->out, F_OK) == 0) {
@@ -290,6 +326,12 @@ int cli_gen(int argc, char **argv)
     struct axl_design_ctx ctx;
     if (axl_design_bind(d, &fa, &fb, fr_name ? &fr : NULL, params, np, &ctx, msg) != AXL_OK) {
         fprintf(stderr, "axlut gen: %s\n", msg);
+        goto done;
+    }
+    if (ga.metrics_only) {
+        struct cli_charz_args ca = {out, force, threads, ga.samples, ga.seed,
+                                    user ? axl_user_design_sha256(user) : NULL};
+        rc = cli_gen_metrics(d, &ctx, &ca, print_summary);
         goto done;
     }
     enum axl_table_path path;
@@ -389,6 +431,16 @@ static json_t *metrics_json(const struct axl_metrics *m)
         json_object_set_new(o, counts[i].key, json_integer((json_int_t)counts[i].v));
     for (size_t i = 0; o && i < sizeof reals / sizeof reals[0]; i++)
         json_object_set_new(o, reals[i].key, cli_json_number(reals[i].v, 17));
+    if (o && m->samples) { /* a sampled characterisation: its draw and intervals */
+        json_object_set_new(o, "samples", json_integer((json_int_t)m->samples));
+        json_object_set_new(o, "seed", json_integer((json_int_t)m->seed));
+        json_object_set_new(o, "ci95", json_pack("{s:o, s:o, s:o, s:o, s:o}", "ep",
+                                                 cli_json_number(m->ci95_ep, 17), "mean_error",
+                                                 cli_json_number(m->ci95_mean_error, 17), "mae",
+                                                 cli_json_number(m->ci95_mae, 17), "mse",
+                                                 cli_json_number(m->ci95_mse, 17), "mred",
+                                                 cli_json_number(m->ci95_mred, 17)));
+    }
     json_t *h = json_array();
     for (int i = 0; h && i < AXL_TABLE_HIST_BINS; i++)
         json_array_append_new(h, json_integer((json_int_t)m->hist[i]));
@@ -417,6 +469,8 @@ static int print_json(const char *file, const struct axl_table_info *in)
         "generator_version", cli_json_text(in->generator_version), "generator_commit",
         cli_json_text(in->generator_commit), "created", cli_json_text(in->created), "metrics",
         metrics_json(&in->metrics));
+    if (o)
+        json_object_set_new(o, "metrics_only", json_boolean(in->metrics_only));
     return cli_json_write(o, NULL, 17, "axlut info");
 }
 

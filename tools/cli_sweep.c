@@ -15,7 +15,8 @@ static void usage(FILE *o)
         "usage: axlut sweep MODEL.onnx... --data DATA.h5 --formats LIST --designs LIST\n"
         "                   [--acc-formats LIST] [--adders LIST] [--layers GLOB]\n"
         "                   [--sensitivity] [--limit N] [--batch N] [--device cpu|cuda]\n"
-        "                   -o RESULTS [--quiet]\n\n"
+        "                   [--shard I/N] -o RESULTS [--quiet]\n"
+        "       axlut sweep --merge RESULTS SHARD... (shard CSVs, -o prefixes or directories)\n\n"
         "Runs every combination (model x format x design x accumulator x adder) like\n"
         "`axlut run` and records per point the top-1 accuracy, agreement with the exact\n"
         "network, the worst layer SNR, the output SNR and the time, in RESULTS.csv\n"
@@ -29,6 +30,12 @@ static void usage(FILE *o)
         "  --layers GLOB       approximate only the MAC layers whose name matches\n"
         "  --sensitivity       approximate one layer at a time (first format and design)\n"
         "                      and rank the layers by the accuracy they cost\n"
+        "  --shard I/N         run only shard I (1..N) of N: the points i with\n"
+        "                      i %% N == I-1; each shard is its own resumable RESULTS\n"
+        "                      (for job arrays); --merge combines the N shards into the\n"
+        "                      RESULTS one run gives, refusing shards of other sweeps\n"
+        "Under mpirun (axlut built with MPI) rank 0 hands the points out to every rank\n"
+        "and writes RESULTS as they finish: mpirun -n 8 axlut sweep ... -o RESULTS.\n"
         "Full tables are generated once into the table cache ($AXL_CACHE_DIR/tables,\n"
         "else ~/.cache/axlut/tables) and reused.\n");
 }
@@ -39,6 +46,7 @@ struct sweep_args {
     const char *data, *formats, *designs, *accs, *adders, *layers, *out, *device;
     int sensitivity, quiet;
     int64_t limit, batch;
+    int shard_index, shard_count;
 };
 
 /* CLI_OK, or the exit status after a message (help: -1). */
@@ -78,6 +86,16 @@ static int parse_args(int argc, char **argv, struct sweep_args *r)
                 return CLI_USAGE;
             }
             *(a[2] == 'l' ? &r->limit : &r->batch) = v;
+        } else if (!strcmp(a, "--shard") && has) {
+            char *end;
+            const char *v = argv[++i];
+            long k = strtol(v, &end, 10), n = *end == '/' ? strtol(end + 1, &end, 10) : 0;
+            if (*end || n < 1 || n > 1000000 || k < 1 || k > n) {
+                fprintf(stderr, "axlut sweep: --shard '%s': expected I/N with 1 <= I <= N\n", v);
+                return CLI_USAGE;
+            }
+            r->shard_index = (int)k;
+            r->shard_count = (int)n;
         } else if (!strcmp(a, "--sensitivity")) {
             r->sensitivity = 1;
         } else if (!strcmp(a, "--quiet")) {
@@ -112,8 +130,30 @@ static void show_notice(void *user, const char *line)
     fprintf(stderr, "axlut sweep: %s\n", line);
 }
 
+/* axlut sweep --merge OUT SHARD... */
+static int merge(int argc, char **argv)
+{
+    if (argc < 4) {
+        fprintf(stderr, "axlut sweep: --merge needs RESULTS and at least one shard (axlut sweep "
+                        "--help)\n");
+        return CLI_USAGE;
+    }
+    char msg[AXL_MSG_LEN], csv[1100], json[1100];
+    snprintf(csv, sizeof csv, "%s.csv", argv[2]);
+    snprintf(json, sizeof json, "%s.json", argv[2]);
+    if (axl_sweep_merge((const char *const *)argv + 3, (size_t)argc - 3, csv, json, msg) !=
+        AXL_OK) {
+        fprintf(stderr, "axlut sweep: %s\n", msg);
+        return CLI_USAGE;
+    }
+    printf("axlut sweep: merged %d shard argument(s) into %s and %s\n", argc - 3, csv, json);
+    return CLI_OK;
+}
+
 int cli_sweep(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "--merge"))
+        return merge(argc, argv);
     struct sweep_args ra;
     int rc = parse_args(argc, argv, &ra);
     if (rc != CLI_OK)
@@ -127,7 +167,8 @@ int cli_sweep(int argc, char **argv)
         .designs = ra.designs, .acc_formats = ra.accs, .adders = ra.adders,
         .layers = ra.layers, .sensitivity = ra.sensitivity, .backend = be,
         .batch = ra.batch, .limit = ra.limit, .on_point = tty ? show_point : NULL,
-        .on_notice = ra.quiet ? NULL : show_notice, .user = NULL};
+        .on_notice = ra.quiet ? NULL : show_notice, .user = NULL,
+        .shard_index = ra.shard_index, .shard_count = ra.shard_count};
     char msg[AXL_MSG_LEN], csv[1100], json[1100];
     snprintf(csv, sizeof csv, "%s.csv", ra.out);
     snprintf(json, sizeof json, "%s.json", ra.out);
@@ -147,13 +188,27 @@ int cli_sweep(int argc, char **argv)
         if (cli_outputs_distinct("axlut sweep", outs, 2, ins, nin) != CLI_OK)
             return CLI_USAGE;
     }
-    if (axl_sweep_create(&set, &sw, msg) != AXL_OK || axl_sweep_resume(sw, csv, msg) != AXL_OK) {
-        fprintf(stderr, "axlut sweep: %s\n", msg);
+    struct cli_mpi w;
+    cli_mpi_world(&w);
+    if (w.rank != 0) { /* under mpirun: only rank 0 speaks and writes */
+        set.on_point = NULL;
+        set.on_notice = NULL;
+        tty = 0;
+    }
+    int ok = axl_sweep_create(&set, &sw, msg) == AXL_OK &&
+             (w.rank != 0 || axl_sweep_resume(sw, csv, msg) == AXL_OK);
+    if (!cli_mpi_all_ok(&w, ok)) { /* every rank stops, none waits for points */
+        if (w.rank == 0)
+            fprintf(stderr, "axlut sweep: %s\n", ok ? "another rank could not load the sweep" : msg);
         axl_sweep_free(sw);
         return CLI_USAGE;
     }
     rc = CLI_OK;
-    enum axl_status st = axl_sweep_run(sw, msg);
+    enum axl_status st = w.size > 1 ? cli_mpi_sweep(&w, sw, tty, msg) : axl_sweep_run(sw, msg);
+    if (w.rank != 0) {
+        axl_sweep_free(sw);
+        return st == AXL_OK ? CLI_OK : cli_exit_for(st);
+    }
     if (st != AXL_OK) {
         fprintf(stderr, "%saxlut sweep: %s\n", tty ? "\n" : "", msg); /* below the bar */
         rc = cli_exit_for(st);
@@ -166,7 +221,7 @@ int cli_sweep(int argc, char **argv)
     }
     if (rc == CLI_OK && !ra.quiet)
         printf("axlut sweep: %zu points (%zu from an earlier run) in %s and %s\n",
-               axl_sweep_count(sw), axl_sweep_done(sw), csv, json);
+               axl_sweep_count_mine(sw), axl_sweep_done(sw), csv, json);
     axl_sweep_free(sw);
     return rc;
 }

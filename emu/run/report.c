@@ -176,6 +176,8 @@ static char *rows_text(FILE *in)
     memcpy(text, "[\n", 3);
     int header = 1, first = 1;
     while (getline(&line, &lcap, in) > 0) {
+        if (line[0] == '#') /* a shard's line naming its sweep */
+            continue;
         if (header) {
             header = 0;
             continue;

@@ -188,6 +188,7 @@ struct point {
     size_t mi, di, ai; /* model, design, adder */
     char key[1024];    /* the first six columns, unquoted */
     int done;          /* finished by an earlier run */
+    int mine;          /* in this shard (every point without shards) */
 };
 
 struct axl_sweep {
@@ -203,9 +204,13 @@ struct axl_sweep {
     size_t nrows, ndone; /* rows; points among them */
     FILE *csv;
     char csv_path[1024];
+    size_t nmine;        /* points of this shard */
+    char hash[65];       /* of the definition (axl_sweep_hash) */
 };
 
 size_t axl_sweep_count(const struct axl_sweep *sw) { return sw->np; }
+size_t axl_sweep_count_mine(const struct axl_sweep *sw) { return sw->nmine; }
+const char *axl_sweep_hash(const struct axl_sweep *sw) { return sw->hash; }
 size_t axl_sweep_done(const struct axl_sweep *sw) { return sw->ndone; }
 
 void axl_sweep_free(struct axl_sweep *sw)
@@ -354,6 +359,34 @@ static enum axl_status check_points(const struct axl_sweep *sw, char *msg)
     return AXL_OK;
 }
 
+/* The definition's hash and which points are this shard's.  The hash
+ * covers what changes a row (dataset, limit, every point's key, in order):
+ * two shards agree on it exactly when their point lists and results do. */
+static enum axl_status split_points(struct axl_sweep *sw, char *msg)
+{
+    const struct axl_sweep_settings *s = &sw->set;
+    int n = s->shard_count, k = s->shard_index;
+    if (n < 0 || (n == 0 && k != 0) || (n > 0 && (k < 1 || k > n)))
+        return axl_msgf(msg, AXL_ERR_INVALID, "shard %d/%d: expected I/N with 1 <= I <= N", k, n);
+    size_t cap = 256 + strlen(s->data ? s->data : ""), len = 0;
+    for (size_t i = 0; i < sw->np; i++)
+        cap += strlen(sw->pts[i].key) + 1;
+    char *text = malloc(cap);
+    if (!text)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    len += (size_t)snprintf(text, cap, "axlut sweep v1\ndata=%s\nlimit=%lld\n",
+                            s->data ? s->data : "", (long long)(s->limit > 0 ? s->limit : 0));
+    sw->nmine = 0;
+    for (size_t i = 0; i < sw->np; i++) {
+        len += (size_t)snprintf(text + len, cap - len, "%s\n", sw->pts[i].key);
+        sw->pts[i].mine = n == 0 || (int)(i % (size_t)n) == k - 1;
+        sw->nmine += (size_t)sw->pts[i].mine;
+    }
+    axl_sha256_hex(text, len, sw->hash);
+    free(text);
+    return AXL_OK;
+}
+
 enum axl_status axl_sweep_create(const struct axl_sweep_settings *s, struct axl_sweep **out,
                                  char *msg)
 {
@@ -389,7 +422,8 @@ enum axl_status axl_sweep_create(const struct axl_sweep_settings *s, struct axl_
         if ((st = axl_graph_load(s->models[i], &sw->graphs[i], msg)) != AXL_OK ||
             (st = axl_dataset_open(s->data, sw->graphs[i], &sw->dsets[i], msg)) != AXL_OK)
             goto fail;
-    if ((st = make_points(sw, msg)) != AXL_OK || (st = check_points(sw, msg)) != AXL_OK)
+    if ((st = make_points(sw, msg)) != AXL_OK || (st = check_points(sw, msg)) != AXL_OK ||
+        (st = split_points(sw, msg)) != AXL_OK)
         goto fail;
     *out = sw;
     return AXL_OK;
@@ -422,6 +456,34 @@ static void line_key(const char *line, char *key, size_t cap)
     key[k] = '\0';
 }
 
+/* A shard's first line: the definition's hash, which shard, how many points. */
+static void shard_line(const struct axl_sweep *sw, char *line, size_t cap)
+{
+    snprintf(line, cap, "# axlut sweep sha256=%s shard=%d/%d points=%zu", sw->hash,
+             sw->set.shard_index, sw->set.shard_count, sw->np);
+}
+
+/* An earlier shard's file must be this very shard of this very sweep. */
+static enum axl_status check_shard_line(const struct axl_sweep *sw, const char *csv,
+                                        const char *line, char *msg)
+{
+    char want[200];
+    shard_line(sw, want, sizeof want);
+    if (sw->set.shard_count == 0)
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s holds one shard of a sweep: run with its --shard or merge it "
+                        "(axlut sweep --merge)", csv);
+    if (strncmp(line, "# axlut sweep sha256=", 21))
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s exists but is not the results of a sweep shard (first line)", csv);
+    if (strcmp(line, want))
+        return axl_msgf(msg, AXL_ERR_FORMAT,
+                        "%s holds another shard or another sweep ('%.60s...'; this is shard "
+                        "%d/%d of sha256=%.16s...): use another -o", csv, line,
+                        sw->set.shard_index, sw->set.shard_count, sw->hash);
+    return AXL_OK;
+}
+
 /* Reads the finished points of an earlier run; the file is cut after its
  * last complete line (an interrupted write leaves a partial one). */
 static enum axl_status load_done(struct axl_sweep *sw, const char *csv, char *msg)
@@ -441,7 +503,11 @@ static enum axl_status load_done(struct axl_sweep *sw, const char *csv, char *ms
         if (line[l - 1] != '\n')
             break;
         line[l - 1] = '\0';
-        if (first) {
+        if (first == 1 && (sw->set.shard_count > 0 || line[0] == '#')) {
+            if ((st = check_shard_line(sw, csv, line, msg)) != AXL_OK)
+                break;
+            first = 2;
+        } else if (first) {
             if (strcmp(line, axl_sweep_csv_header)) {
                 st = axl_msgf(msg, AXL_ERR_FORMAT,
                               "%s exists but is not an axlut sweep file (header)", csv);
@@ -479,7 +545,7 @@ enum axl_status axl_sweep_resume(struct axl_sweep *sw, const char *csv, char *ms
     for (size_t i = 0; i < sw->np; i++) {
         struct point *pt = &sw->pts[i];
         pt->done = 0;
-        for (size_t k = 0; k < sw->nrows && !pt->done; k++)
+        for (size_t k = 0; k < sw->nrows && !pt->done && pt->mine; k++)
             pt->done = !strcmp(sw->rows[k], pt->key);
         sw->ndone += (size_t)pt->done;
     }
@@ -487,8 +553,14 @@ enum axl_status axl_sweep_resume(struct axl_sweep *sw, const char *csv, char *ms
     sw->csv = fopen(csv, sw->nrows || access(csv, F_OK) == 0 ? "a" : "w");
     if (!sw->csv)
         return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write: %s", csv, strerror(errno));
-    if (ftell(sw->csv) == 0)
+    if (ftell(sw->csv) == 0) {
+        if (sw->set.shard_count > 0) {
+            char line[200];
+            shard_line(sw, line, sizeof line);
+            fprintf(sw->csv, "%s\n", line);
+        }
         fprintf(sw->csv, "%s\n", axl_sweep_csv_header);
+    }
     if (fflush(sw->csv) != 0 || ferror(sw->csv))
         return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write: %s", csv, strerror(errno));
     return AXL_OK;
@@ -583,8 +655,9 @@ static enum axl_status write_row(FILE *f, const char *path, const struct axl_swe
     return AXL_OK;
 }
 
-/* One point: its table, its engines, a run, a line. */
-static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, char *msg)
+/* One point: its table, its engines, a run, a line into out. */
+static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, FILE *out,
+                                 char *msg)
 {
     const struct axl_sweep_point *p = &pt->p;
     char tpath[1024], why[AXL_MSG_LEN], what[400];
@@ -609,7 +682,7 @@ static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, c
         goto done;
     }
     errno = 0;
-    st = write_row(sw->csv, sw->csv_path, p, &r, msg);
+    st = write_row(out, sw->csv_path, p, &r, msg);
     axl_run_report_free(&r);
 done:
     axl_layer_macs_free(&lm);
@@ -623,13 +696,54 @@ enum axl_status axl_sweep_run(struct axl_sweep *sw, char *msg)
         return axl_msgf(msg, AXL_ERR_INVALID, "the sweep has no results file (axl_sweep_resume)");
     for (size_t i = 0; i < sw->np; i++) {
         const struct point *pt = &sw->pts[i];
-        if (pt->done)
+        if (pt->done || !pt->mine)
             continue;
         if (sw->set.on_point)
             sw->set.on_point(sw->set.user, i, sw->np, &pt->p);
-        enum axl_status st = run_point(sw, pt, msg);
+        enum axl_status st = run_point(sw, pt, sw->csv, msg);
         if (st != AXL_OK)
             return st;
     }
+    return AXL_OK;
+}
+
+/* ---- points one at a time (a scheduler of the caller's: MPI ranks) -------- */
+
+const struct axl_sweep_point *axl_sweep_point_at(const struct axl_sweep *sw, size_t i)
+{
+    return i < sw->np ? &sw->pts[i].p : NULL;
+}
+
+int axl_sweep_pending(const struct axl_sweep *sw, size_t i)
+{
+    return i < sw->np && sw->pts[i].mine && !sw->pts[i].done;
+}
+
+enum axl_status axl_sweep_run_point(struct axl_sweep *sw, size_t i, char *line, size_t cap,
+                                    char *msg)
+{
+    if (i >= sw->np)
+        return axl_msgf(msg, AXL_ERR_INVALID, "point %zu of %zu does not exist", i, sw->np);
+    line[0] = '\0';
+    FILE *f = fmemopen(line, cap, "w");
+    if (!f)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    enum axl_status st = run_point(sw, &sw->pts[i], f, msg);
+    long used = ftell(f);
+    fclose(f);
+    if (st == AXL_OK && (used <= 0 || (size_t)used >= cap || line[used - 1] != '\n'))
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s: the result line is longer than %zu bytes",
+                        sw->pts[i].key, cap);
+    return st;
+}
+
+enum axl_status axl_sweep_append(struct axl_sweep *sw, const char *line, char *msg)
+{
+    if (!sw->csv)
+        return axl_msgf(msg, AXL_ERR_INVALID, "the sweep has no results file (axl_sweep_resume)");
+    errno = 0;
+    if (fputs(line, sw->csv) < 0 || fflush(sw->csv) != 0 || ferror(sw->csv))
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write a result: %s; the sweep stopped (run "
+                        "it again to resume)", sw->csv_path, strerror(errno ? errno : EIO));
     return AXL_OK;
 }

@@ -76,6 +76,11 @@ struct axl_sweep_settings {
     axl_sweep_point_fn on_point;   /* before each point that runs; may be NULL */
     axl_sweep_notice_fn on_notice; /* one line when a table is generated; may be NULL */
     void *user;
+    /* Shard shard_index (1..shard_count) of shard_count: the points whose
+     * index i in the full list has i % shard_count == shard_index - 1.  Every
+     * shard builds the same list, so the split is the same on every machine
+     * and under resume.  0/0: every point. */
+    int shard_index, shard_count;
 };
 
 /* The header line of RESULTS.csv. */
@@ -89,6 +94,12 @@ struct axl_sweep; /* opaque: the points, the models and their dataset */
 enum axl_status axl_sweep_create(const struct axl_sweep_settings *s, struct axl_sweep **out,
                                  char *msg);
 size_t axl_sweep_count(const struct axl_sweep *sw);
+/* Points of this shard (axl_sweep_count without shards). */
+size_t axl_sweep_count_mine(const struct axl_sweep *sw);
+/* Hex SHA-256 of the sweep's definition: the dataset, the limit and every
+ * point's key in order.  Shards of one sweep share it; a shard's CSV opens
+ * with the line "# axlut sweep sha256=HASH shard=I/N points=P". */
+const char *axl_sweep_hash(const struct axl_sweep *sw);
 
 /* Open the results CSV: the points an earlier run finished are read (an
  * unfinished last line is cut off), and the file is created with its
@@ -102,10 +113,30 @@ size_t axl_sweep_done(const struct axl_sweep *sw);
  * it stay). */
 enum axl_status axl_sweep_run(struct axl_sweep *sw, char *msg);
 
+/* Points one at a time, for a scheduler of the caller's (MPI ranks): the
+ * columns of point i (NULL past the end); whether it is this shard's and
+ * not finished by an earlier run; running it into its CSV line (ending in
+ * '\n', at most cap bytes) without writing anything; appending a finished
+ * line to the results CSV opened by axl_sweep_resume. */
+const struct axl_sweep_point *axl_sweep_point_at(const struct axl_sweep *sw, size_t i);
+int axl_sweep_pending(const struct axl_sweep *sw, size_t i);
+enum axl_status axl_sweep_run_point(struct axl_sweep *sw, size_t i, char *line, size_t cap,
+                                    char *msg);
+enum axl_status axl_sweep_append(struct axl_sweep *sw, const char *line, char *msg);
+
 /* JSON of every row of a results CSV: a list of objects with the columns
  * as keys, numbers as numbers, nan and inf as null (written to a temporary
  * name, renamed when complete). */
 enum axl_status axl_sweep_write_json(const char *csv, const char *json, char *msg);
+
+/* Combine the CSVs of every shard of one sweep (paths: n files, or
+ * directories whose *.csv shard files are all taken) into csv and json,
+ * rows in the order a single run writes them.  Shards of different sweeps,
+ * a missing or repeated shard and a shard with unfinished points are
+ * refused (AXL_ERR_INVALID, one line naming the file); nothing is written
+ * then.  Outputs go to a temporary name, renamed when complete. */
+enum axl_status axl_sweep_merge(const char *const *paths, size_t n, const char *csv,
+                                const char *json, char *msg);
 
 void axl_sweep_free(struct axl_sweep *sw);
 

@@ -19,6 +19,7 @@
 #define AXLUT_TABLE_H
 
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "design.h"
@@ -71,6 +72,11 @@ struct axl_metrics {
      * bin closed; with R == 0 every pair is in bin 32. */
     double hist_range;
     uint64_t hist[AXL_TABLE_HIST_BINS];
+    /* Sampled characterisation (axlut gen --metrics-only --samples N): the
+     * number of uniformly drawn pairs (0: every pair was evaluated), the
+     * seed, and the half-width of each mean's 95% confidence interval. */
+    uint64_t samples, seed;
+    double ci95_mean_error, ci95_mae, ci95_mse, ci95_mred, ci95_ep;
 };
 
 #define AXL_TABLE_STR 512
@@ -99,6 +105,7 @@ struct axl_table_info {
     char generator_commit[48];
     char created[32];              /* ISO 8601 UTC */
     struct axl_metrics metrics;
+    uint32_t metrics_only;         /* a file of metrics without /lut (gen --metrics-only) */
 };
 
 struct axl_table; /* opaque: info + entries */
@@ -181,6 +188,60 @@ uint32_t axl_table_entry(const struct axl_table *t, uint32_t a, uint32_t b);
  * formats and the names filled; rows/cols/entry_bytes are derived. */
 enum axl_status axl_table_from_entries(const struct axl_table_info *info, const void *entries,
                                        struct axl_table **out, char *msg);
+
+/* ---- characterisation without a table (axlut gen --metrics-only) ----
+ *
+ * A design's metrics and error histogram over every operand pair of formats
+ * of up to 16 bits each (2^32 pairs for two 16-bit operands), or over N
+ * uniformly drawn pairs for wider formats (each metric's mean then with a
+ * 95% confidence interval), computed without storing a table.  The work is
+ * split in units (a row of operand a, or a chunk of AXL_CHARZ_CHUNK samples)
+ * that any thread or process may take: each unit's sums are kept apart and
+ * added in unit order, so the metrics are the same bits for any number of
+ * threads or MPI ranks, and equal axl_table_generate's where a table fits.
+ * Two passes: the statistics, then (once the worst error is known) the
+ * histogram. */
+#define AXL_CHARZ_CHUNK (1u << 16)
+
+struct axl_charz_opts {
+    int threads;              /* 0: the OpenMP default */
+    uint64_t samples, seed;   /* samples 0: every pair (operands of <= 16 bits each) */
+    axl_progress_fn progress; /* units done of both passes over the units given; may be NULL */
+    void *progress_user;
+    volatile const sig_atomic_t *stop; /* set (a signal handler) to stop between units; may be NULL */
+    const char *source_sha256; /* user designs */
+};
+
+struct axl_charz; /* opaque */
+
+/* Binds the work; no evaluation yet.  AXL_ERR_TOO_LARGE (one line) for
+ * operands too wide to enumerate without samples. */
+enum axl_status axl_charz_create(const struct axl_design *d, const struct axl_design_ctx *c,
+                                 const struct axl_charz_opts *o, struct axl_charz **out,
+                                 char *msg);
+uint64_t axl_charz_units(const struct axl_charz *z);
+/* First pass over units [u0, u1): their statistics.  AXL_ERR_INVALID for a
+ * code wider than the result format (naming the pair), AXL_ERR_IO when
+ * *stop was set ("interrupted"). */
+enum axl_status axl_charz_stats(struct axl_charz *z, uint64_t u0, uint64_t u1, char *msg);
+/* The per-unit statistics (units * *unit_bytes bytes, plain data): a
+ * process that computed other units copies them in here before combining. */
+void *axl_charz_stats_data(struct axl_charz *z, size_t *unit_bytes);
+/* The metrics from every unit's statistics (all must be computed). */
+void axl_charz_combine(struct axl_charz *z);
+/* Second pass over units [u0, u1), after axl_charz_combine: adds their
+ * errors into the histogram (axl_charz_hist_data: AXL_TABLE_HIST_BINS
+ * counts, to be summed across processes). */
+enum axl_status axl_charz_hist(struct axl_charz *z, uint64_t u0, uint64_t u1, char *msg);
+uint64_t *axl_charz_hist_data(struct axl_charz *z);
+/* Info and metrics (hist included once every unit's histogram is in). */
+const struct axl_table_info *axl_charz_info(struct axl_charz *z);
+/* Every unit in this process: both passes and the combination. */
+enum axl_status axl_charz_run(struct axl_charz *z, char *msg);
+/* The metrics file: a table file without /lut (metrics_only = 1), written
+ * like axl_table_write. */
+enum axl_status axl_charz_write(struct axl_charz *z, const char *path, int force, char *msg);
+void axl_charz_free(struct axl_charz *z);
 
 /* axlut's cache directory ($AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or
  * ~/.cache/axlut) joined with `sub` ("" or NULL for the directory itself),
