@@ -61,7 +61,9 @@ static int consistent(struct axl_table_info *in, uint64_t max_bytes)
     char m[AXL_MSG_LEN];
     return in->nparams <= AXL_DESIGN_MAX_PARAMS && axl_tg_finish_info(&c, m) == AXL_OK &&
            c.rows == in->rows && c.cols == in->cols && c.entry_bytes == in->entry_bytes &&
-           in->rows * in->cols * in->entry_bytes <= max_bytes;
+           in->metrics_only <= 1 &&
+           /* a metrics-only file (gen --metrics-only) has no /lut to hold */
+           (in->metrics_only || in->rows * in->cols * in->entry_bytes <= max_bytes);
 }
 
 static enum axl_status load(const char *path, struct axl_table_info *in, struct axl_table **out,
