@@ -42,13 +42,9 @@
 #undef BATCH_TARGET
 #undef BATCH_SUF
 
-/* 0 scalar, 1 AVX2, 2 AVX-512: the widest this CPU has, narrowed by
- * AXL_CPU_KERNEL ("avx2", or "scalar"/"gather" for the baseline forms). */
-static int batch_level(void)
+/* 0 scalar, 1 AVX2, 2 AVX-512: the widest this CPU has. */
+int axl_design_batch_hw_level(void)
 {
-    static int level = -1; /* a benign race: every thread computes the same value */
-    if (level >= 0)
-        return level;
     int l = 0;
 #ifdef AXL_BATCH_X86
     __builtin_cpu_init();
@@ -59,6 +55,17 @@ static int batch_level(void)
         __builtin_cpu_supports("avx512vl"))
         l = 2;
 #endif
+    return l;
+}
+
+/* ... narrowed by AXL_CPU_KERNEL ("avx2", or "scalar"/"gather" for the
+ * baseline forms), decided once. */
+static int batch_level(void)
+{
+    static int level = -1; /* a benign race: every thread computes the same value */
+    if (level >= 0)
+        return level;
+    int l = axl_design_batch_hw_level();
     const char *e = getenv("AXL_CPU_KERNEL");
     if (e && !strcmp(e, "avx2") && l > 1)
         l = 1;
@@ -74,14 +81,14 @@ const char *axl_design_batch_isa(void)
     return names[batch_level()];
 }
 
-struct axl_design_batch axl_design_batch(const struct axl_design *d)
+struct axl_design_batch axl_design_batch_at_level(const struct axl_design *d, int level)
 {
     struct axl_design_batch none = {NULL, NULL, d ? d->eval : NULL};
     uint32_t id = d ? axl_design_builtin_id(d) : AXL_DESIGN_USER;
     if (id == AXL_DESIGN_USER || id >= AXL_DESIGN_ID_END_)
         return none;
     struct axl_design_batch b;
-    switch (batch_level()) {
+    switch (level) {
 #ifdef AXL_BATCH_X86
     case 2:
         b = k_batch_avx512[id];
@@ -96,6 +103,11 @@ struct axl_design_batch axl_design_batch(const struct axl_design *d)
     }
     b.eval = d->eval;
     return b;
+}
+
+struct axl_design_batch axl_design_batch(const struct axl_design *d)
+{
+    return axl_design_batch_at_level(d, batch_level());
 }
 
 void axl_batch_row(const struct axl_design_batch *bt, const struct axl_design_ctx *c,
