@@ -135,6 +135,10 @@ void axl_batch_row(const struct axl_design_batch *bt, const struct axl_design_ct
 void axl_batch_pair(const struct axl_design_batch *bt, const struct axl_design_ctx *c,
                     const uint32_t *x, const uint32_t *y, uint32_t *out, int64_t n);
 
+/* out[i] = axl_format_decode(f, codes[i]), i < n, a block at a time (the
+ * kernels' products and accumulators). */
+void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *out, int64_t n);
+
 /* Built-in designs. */
 size_t axl_design_count(void);
 const struct axl_design *axl_design_at(size_t i);

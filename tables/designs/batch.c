@@ -13,15 +13,49 @@
 #include "designs/builtin.h"
 #include "designs/registry.h"
 
-/* Every built-in id, for the X-macros of batch_impl.h. */
-#define AXL_BUILTIN_IDS(X)                                                                        \
-    X(AXL_DESIGN_MUL_EXACT) X(AXL_DESIGN_MITCHELL) X(AXL_DESIGN_MBM) X(AXL_DESIGN_DRUM)           \
-    X(AXL_DESIGN_BAM) X(AXL_DESIGN_KULKARNI) X(AXL_DESIGN_ROBA) X(AXL_DESIGN_ADD_EXACT)          \
-    X(AXL_DESIGN_LOA) X(AXL_DESIGN_AMA5) X(AXL_DESIGN_ETA1) X(AXL_DESIGN_TRUNC_ADD)              \
-    X(AXL_DESIGN_ACA) X(AXL_DESIGN_FPMUL_MITCHELL) X(AXL_DESIGN_FPMUL_MBM)                       \
-    X(AXL_DESIGN_FPMUL_DRUM) X(AXL_DESIGN_FPMUL_BAM) X(AXL_DESIGN_FPMUL_KULKARNI)                \
-    X(AXL_DESIGN_FPMUL_ROBA) X(AXL_DESIGN_FPADD_LOA) X(AXL_DESIGN_FPADD_AMA5)                    \
-    X(AXL_DESIGN_FPADD_ETA1) X(AXL_DESIGN_FPADD_TRUNC_ADD) X(AXL_DESIGN_FPADD_ACA)
+/* Every built-in id, for the X-macros of batch_impl.h: the floating ones
+ * (and the exact designs, which take any format) get loops specialised by
+ * format, the integer ones not. */
+#define AXL_FLOAT_IDS(X)                                                                          \
+    X(AXL_DESIGN_MUL_EXACT) X(AXL_DESIGN_ADD_EXACT) X(AXL_DESIGN_FPMUL_MITCHELL)                 \
+    X(AXL_DESIGN_FPMUL_MBM) X(AXL_DESIGN_FPMUL_DRUM) X(AXL_DESIGN_FPMUL_BAM)                     \
+    X(AXL_DESIGN_FPMUL_KULKARNI) X(AXL_DESIGN_FPMUL_ROBA) X(AXL_DESIGN_FPADD_LOA)                \
+    X(AXL_DESIGN_FPADD_AMA5) X(AXL_DESIGN_FPADD_ETA1) X(AXL_DESIGN_FPADD_TRUNC_ADD)              \
+    X(AXL_DESIGN_FPADD_ACA)
+#define AXL_INT_IDS(X)                                                                            \
+    X(AXL_DESIGN_MITCHELL) X(AXL_DESIGN_MBM) X(AXL_DESIGN_DRUM) X(AXL_DESIGN_BAM)                 \
+    X(AXL_DESIGN_KULKARNI) X(AXL_DESIGN_ROBA) X(AXL_DESIGN_LOA) X(AXL_DESIGN_AMA5)               \
+    X(AXL_DESIGN_ETA1) X(AXL_DESIGN_TRUNC_ADD) X(AXL_DESIGN_ACA)
+
+/* The formats the floating forms are specialised for, as constants the
+ * compiler folds into the inlined arithmetic: [1] bf16, [2] fp16, [3] fp32
+ * ([0] unused).  A context matches when its formats equal one of them
+ * (axl_format_equal: every field the arithmetic reads); test_batch checks
+ * that bf16, fp16 and fp32 as parsed do. */
+#define SPEC_FMT(e, m, bias_)                                                                     \
+    {.kind = AXL_KIND_FLOAT, .bits = 1 + (e) + (m), .ebits = (e), .mbits = (m),                    \
+     .special = AXL_SPECIAL_IEEE, .subnormals = 1, .overflow = AXL_OVERFLOW_SPECIAL,               \
+     .bias = (bias_)}
+static const struct axl_format k_spec[4] = {SPEC_FMT(8, 23, 127), SPEC_FMT(8, 7, 127),
+                                            SPEC_FMT(5, 10, 15), SPEC_FMT(8, 23, 127)};
+
+static int batch_spec_format(const struct axl_format *f)
+{
+    for (int s = 1; s < 4; s++)
+        if (axl_format_equal(f, &k_spec[s]))
+            return s;
+    return 0;
+}
+
+/* The specialisation of a context: all three formats one of k_spec. */
+static int batch_spec_of(const struct axl_design_ctx *c)
+{
+    int s = batch_spec_format(&c->fa);
+    return s && axl_format_equal(&c->fb, &k_spec[s]) && axl_format_equal(&c->fr, &k_spec[s]) ? s
+                                                                                             : 0;
+}
+
+int axl_batch_spec_format(const struct axl_format *f) { return batch_spec_format(f); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AXL_BATCH_X86 1
@@ -108,6 +142,23 @@ struct axl_design_batch axl_design_batch_at_level(const struct axl_design *d, in
 struct axl_design_batch axl_design_batch(const struct axl_design *d)
 {
     return axl_design_batch_at_level(d, batch_level());
+}
+
+void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *out, int64_t n)
+{
+    switch (batch_level()) {
+#ifdef AXL_BATCH_X86
+    case 2:
+        decode_avx512(f, codes, out, n);
+        break;
+    case 1:
+        decode_avx2(f, codes, out, n);
+        break;
+#endif
+    default:
+        decode_scalar(f, codes, out, n);
+        break;
+    }
 }
 
 void axl_batch_row(const struct axl_design_batch *bt, const struct axl_design_ctx *c,

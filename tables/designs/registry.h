@@ -16,5 +16,8 @@ uint32_t axl_design_builtin_id(const struct axl_design *d);
  * level; and the widest level this CPU has. */
 struct axl_design_batch axl_design_batch_at_level(const struct axl_design *d, int level);
 int axl_design_batch_hw_level(void);
+/* Which of the formats the batch forms are specialised for f is (1 bf16,
+ * 2 fp16, 3 fp32; 0 none), for the tests. */
+int axl_batch_spec_format(const struct axl_format *f);
 
 #endif

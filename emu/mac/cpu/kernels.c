@@ -243,8 +243,7 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
     default: { /* AXL_SRC_FUNCTION: a block of products per call */
         uint32_t p[MB];
         axl_batch_row(&m->mul_b, &m->mul_c, xk, b, p, len);
-        for (int64_t i = 0; i < len; i++)
-            v[i] = axl_format_decode(&m->fp, p[i]);
+        axl_batch_decode(&m->fp, p, v, len);
         break;
     }
     }
