@@ -324,3 +324,18 @@ Test(batch, user_design_compiled_both_ways, .timeout = 600)
     write_text(fsrc, k_float_user);
     check_user(fsrc, "bf16", NULL);
 }
+
+/* The formats the batch forms specialise (batch.c: k_spec) are bf16, fp16
+ * and fp32 as the parser gives them: had a field differed, those formats
+ * would quietly take the slow generic loops. */
+Test(batch, specialised_formats_are_the_parsed_ones)
+{
+    const char *const names[] = {"bf16", "fp16", "fp32", "e4m3", "e5m2", "e5m10fn", "e5m10nosub"};
+    const int want[] = {1, 2, 3, 0, 0, 0, 0};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct axl_format f;
+        char msg[AXL_MSG_LEN];
+        cr_assert_eq(axl_format_parse(names[i], &f, msg), AXL_OK, "%s", msg);
+        cr_expect_eq(axl_batch_spec_format(&f), want[i], "%s", names[i]);
+    }
+}

@@ -19,7 +19,10 @@
  * order's tree); faster blocks override the slots of the (accumulator,
  * source) table for the orders they implement, and the VBMI kernels take
  * whatever the plan prepared byte planes for.  The plan's kinds are looked
- * at once per block, never per MAC.
+ * at once per block, never per MAC, and so are the designs: products of the
+ * function path and sums of adder designs come a block per call from the
+ * designs' batch forms (design.h: axl_batch_row, axl_batch_pair), which
+ * give the scalar function's bits.
  */
 #include <math.h>
 #include <stdio.h>
