@@ -26,11 +26,16 @@ static const struct bench_shape k_shapes[] = {
 };
 
 static const struct bench_config k_configs[] = {
-    {"int8_mitchell", "mitchell", NULL, "int8", AXL_PATH_TABLE, "int8", 0},
-    {"e4m3_drum4", "fpmul_drum", "k=4", "e4m3", AXL_PATH_TABLE, "e4m3", 0},
+    {"int8_mitchell", "mitchell", NULL, "int8", AXL_PATH_TABLE, "int8", 0, NULL, NULL, NULL},
+    {"e4m3_drum4", "fpmul_drum", "k=4", "e4m3", AXL_PATH_TABLE, "e4m3", 0, NULL, NULL, NULL},
     /* no 16-bit table fits; its naive baseline is the e4m3 table of the
      * same design, which is what a peer tool would fall back to */
-    {"bf16_mitchell_fn", "fpmul_mitchell", NULL, "bf16", AXL_PATH_FUNCTION, "e4m3", 1},
+    {"bf16_mitchell_fn", "fpmul_mitchell", NULL, "bf16", AXL_PATH_FUNCTION, "e4m3", 1, NULL, NULL, NULL},
+    {"fp32_mitchell_fn", "fpmul_mitchell", NULL, "fp32", AXL_PATH_FUNCTION, "e4m3", 1, NULL, NULL, NULL},
+    /* the e4m3 table's products added by an approximate adder on fp16
+     * codes: the adder's cost, against e4m3_drum4's float32 adds */
+    {"e4m3_drum4_loa16", "fpmul_drum", "k=4", "e4m3", AXL_PATH_TABLE, "e4m3", 1, "fpadd_loa",
+     "k=4", "fp16"},
 };
 
 size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }

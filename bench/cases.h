@@ -1,7 +1,8 @@
 /* The cases of `axlut bench`: shapes (ResNet-18's 3x3 convolutions at
  * 224x224 input, a 1024^3 GEMM, smaller ones for --quick and tests) crossed
- * with MAC configurations (an 8-bit integer table, an fp8 table, a bf16
- * design on the function path). */
+ * with MAC configurations (an 8-bit integer table, an fp8 table, a floating
+ * design on the function path in bf16 and fp32, an approximate adder into
+ * an fp16 accumulator). */
 #ifndef AXLUT_BENCH_CASES_H
 #define AXLUT_BENCH_CASES_H
 
@@ -33,7 +34,11 @@ struct bench_config {
     const char *fmt;   /* activations and weights */
     enum axl_path path;
     const char *lut_fmt; /* 8-bit format of the naive LUT baseline's table */
-    int function_path;   /* 1: only on shapes with BENCH_FN_* for the run */
+    int function_path;   /* 1: only on shapes with BENCH_FN_* for the run (the slow
+                            paths: design functions, approximate adders) */
+    const char *add;       /* adder design, or NULL for exact float32 adds */
+    const char *add_param; /* "k=4" or NULL */
+    const char *acc_fmt;   /* the adder's accumulator format */
 };
 
 size_t bench_shape_count(void);

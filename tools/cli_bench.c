@@ -25,8 +25,10 @@ static void bench_usage(FILE *o)
             "                   [--reps N] [--device cpu|cuda] [--threads N] [MAC options]\n\n"
             "Measures approximate multiply-accumulates per second of the MAC engine on\n"
             "ResNet-18's 3x3 convolutions at 224x224 (batch 1 and 8) and a 1024^3 GEMM, for\n"
-            "an int8 table (mitchell), an fp8 e4m3 table (fpmul_drum k=4) and a bf16 design\n"
-            "on the function path (fpmul_mitchell; on a few shapes only, it is slow).  In the\n"
+            "an int8 table (mitchell), an fp8 e4m3 table (fpmul_drum k=4), a design on the\n"
+            "function path in bf16 and fp32 (fpmul_mitchell) and the e4m3 table with an\n"
+            "approximate adder on fp16 accumulators (fpadd_loa k=4; these three on a few\n"
+            "shapes only, they are slow).  The design batch ISA is printed.  In the\n"
             "same run each shape also goes through exact float32 BLAS (im2col + sgemm) and\n"
             "through the naive LUT loop of peer tools (one lut[a][b] gather per MAC).\n\n"
             "  --quick         a subset that runs in under a minute on two cores\n"
@@ -214,7 +216,7 @@ static double rel_rms(const float *y, const float *r, int64_t n)
 }
 
 /* A config as `axlut run` options would give it (--mul, --param, --format,
- * --path): the same configuration, and so the same engine, as a run. */
+ * --path, --add, --add-param, --acc-format): the same configuration, and so the same engine, as a run. */
 static enum axl_status config_layers(const struct bench_config *c, struct axl_layers **out,
                                      char *msg)
 {
@@ -227,6 +229,12 @@ static enum axl_status config_layers(const struct bench_config *c, struct axl_la
         st = axl_layers_set_default(*out, "format", c->fmt, msg);
     if (st == AXL_OK)
         st = axl_layers_set_default(*out, "path", axl_path_name(c->path), msg);
+    if (st == AXL_OK && c->add)
+        st = axl_layers_set_default(*out, "add", c->add, msg);
+    if (st == AXL_OK && c->add_param)
+        st = axl_layers_set_default(*out, "add-param", c->add_param, msg);
+    if (st == AXL_OK && c->acc_fmt)
+        st = axl_layers_set_default(*out, "acc-format", c->acc_fmt, msg);
     return st;
 }
 
@@ -391,6 +399,7 @@ static json_t *result_json(const struct result *r, int threads, const char *devi
                           threads, "reps", r->reps, "macs", (json_int_t)r->macs);
     if (!o)
         return NULL;
+    json_object_set_new(o, "batch_isa", json_string(axl_design_batch_isa()));
     json_object_set_new(o, "seconds", num6(r->approx_s, 1));
     json_object_set_new(o, "setup_seconds", num6(r->setup_s, 1));
     json_object_set_new(o, "approx_macs_per_s", num6(a, 1));
@@ -589,8 +598,9 @@ int cli_bench(int argc, char **argv)
     }
     char cpu[256];
     cpu_model(cpu, sizeof cpu);
-    printf("axlut bench: %zu case(s), %d thread(s), device %s\n  cpu:  %s\n  blas: %s\n", ncases,
-           threads, device, cpu, bench_blas_name());
+    printf("axlut bench: %zu case(s), %d thread(s), device %s\n  cpu:  %s\n  blas: %s\n"
+           "  design batch forms: %s\n",
+           ncases, threads, device, cpu, bench_blas_name(), axl_design_batch_isa());
     const char *hint = bench_blas_core_hint();
     if (hint)
         fprintf(stderr, "axlut bench: OpenBLAS did not recognise this CPU and runs older "

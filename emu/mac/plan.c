@@ -291,6 +291,24 @@ static void choose_kinds(struct axl_mac *m)
         m->src = AXL_SRC_EXACT_NARROW;
 }
 
+/* The batch forms of the designs: a built-in's own, a user design's
+ * generated ones, or (NULL forms) the scalar eval in a loop. */
+static void batch_of(const struct axl_design *d, const struct axl_user_design *u,
+                     struct axl_design_batch *out)
+{
+    *out = axl_design_batch(d);
+    if (u)
+        axl_user_design_batch(u, &out->row, &out->pair);
+}
+
+static void choose_batch(struct axl_mac *m)
+{
+    if (m->mul_d)
+        batch_of(m->mul_d, m->mul_user, &m->mul_b);
+    if (m->add_d)
+        batch_of(m->add_d, m->add_user, &m->add_b);
+}
+
 /* "mul=drum(k=6) e4m3 x e4m3 -> e4m3 via table, add=fp32 sequential" */
 static void describe(struct axl_mac *m, const char *mul)
 {
@@ -334,6 +352,7 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
         (st = bind_adder(m, spec, msg)) != AXL_OK || (st = choose_path(m, spec, mul, msg)) != AXL_OK)
         goto fail;
     choose_kinds(m);
+    choose_batch(m);
     if ((st = axl_plan_prepare(m, mul, msg)) != AXL_OK)
         goto fail;
     if (axl_wcache_create(&m->wcache) != AXL_OK || axl_cuda_plan_create(&m->cuda) != AXL_OK) {

@@ -65,6 +65,10 @@ struct axl_mac {
     const struct axl_design *add_d; /* NULL unless acc is AXL_ACC_CODE or AXL_ACC_NARROW */
     struct axl_design_ctx add_c;
     struct axl_user_design *mul_user, *add_user;
+    /* the designs' batch forms (built-in or generated for a user design;
+     * the scalar eval in a loop where neither exists): the kernels ask for a
+     * block of products or sums per call */
+    struct axl_design_batch mul_b, add_b;
     struct axl_table *table; /* full or mantissa table of the multiply */
 
     /* ---- the kinds ---- */

@@ -67,6 +67,18 @@ struct axl_design_ctx {
 
 typedef uint32_t (*axl_eval_fn)(const struct axl_design_ctx *c, uint32_t a, uint32_t b);
 
+/* Batch forms of a design's eval (host only), so that the kernels ask for a
+ * block of results per call instead of one call through a pointer per MAC:
+ *   row:  out[i] = eval(c, a[i], b)     one weight code b, n activation codes
+ *   pair: out[i] = eval(c, x[i], y[i])  n independent adds; out may be x or y
+ * Lanes are independent, so each result is the scalar eval's, bit for bit.
+ * Built-in designs have them (axl_design_batch); a user's file never defines
+ * them: axlut generates them around its eval (axl_user_design_batch). */
+typedef void (*axl_batch_row_fn)(const struct axl_design_ctx *c, const uint32_t *a, uint32_t b,
+                                 uint32_t *out, int64_t n);
+typedef void (*axl_batch_pair_fn)(const struct axl_design_ctx *c, const uint32_t *x,
+                                  const uint32_t *y, uint32_t *out, int64_t n);
+
 struct axl_design {
     uint32_t abi;            /* AXL_DESIGN_ABI */
     const char *name;        /* short identifier, [A-Za-z0-9_] (published names such as
@@ -104,6 +116,28 @@ enum axl_design_cap {
 
 /* The AXL_CAP_* flags of a design; 0 for user designs. */
 uint32_t axl_design_caps(const struct axl_design *d);
+
+/* The batch forms of a design for this CPU (AVX-512, AVX2 or baseline
+ * code, chosen once; AXL_CPU_KERNEL=avx2 or =scalar forces the narrower
+ * ones).  Built-in designs: both set.  Others (user designs): both NULL,
+ * for axl_user_design_batch to fill, and then the scalar loops below. */
+struct axl_design_batch {
+    axl_batch_row_fn row;
+    axl_batch_pair_fn pair;
+    axl_eval_fn eval; /* the scalar eval, for designs without batch forms */
+};
+struct axl_design_batch axl_design_batch(const struct axl_design *d);
+/* The ISA of the built-in batch forms in use: "avx512", "avx2" or "scalar". */
+const char *axl_design_batch_isa(void);
+/* The batch forms, or the scalar eval in a loop where there are none. */
+void axl_batch_row(const struct axl_design_batch *bt, const struct axl_design_ctx *c,
+                   const uint32_t *a, uint32_t b, uint32_t *out, int64_t n);
+void axl_batch_pair(const struct axl_design_batch *bt, const struct axl_design_ctx *c,
+                    const uint32_t *x, const uint32_t *y, uint32_t *out, int64_t n);
+
+/* out[i] = axl_format_decode(f, codes[i]), i < n, a block at a time (the
+ * kernels' products and accumulators). */
+void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *out, int64_t n);
 
 /* Built-in designs. */
 size_t axl_design_count(void);

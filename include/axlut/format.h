@@ -307,9 +307,9 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
             r32 = shift < 96 ? (uint32_t)(sig >> (shift - 32)) : 0u;
         } else {
             qi = shift == 64 ? 0 : sig >> shift;
-            uint64_t rem = shift == 64 ? sig : sig & ((1ull << shift) - 1u);
+            uint64_t rem = shift == 64 ? sig : sig & (axl_pow2_64(shift) - 1u);
             round_bit = (rem >> (shift - 1)) & 1u;
-            below = (rem & ((1ull << (shift - 1)) - 1u)) != 0 || sticky;
+            below = (rem & (axl_pow2_64(shift - 1) - 1u)) != 0 || sticky;
             r32 = shift <= 32 ? (uint32_t)(rem << (32 - shift)) : (uint32_t)(rem >> (shift - 32));
         }
         uint64_t up = 0;
@@ -341,13 +341,12 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
      * mantissa moves into the exponent by itself; a subnormal that rounds up
      * to 2^m becomes the smallest normal the same way. */
     uint32_t maxmag = axl_format_max_mag(f);
-    int overflow = te > (int)(maxmag >> m);
-    uint32_t mag = 0;
-    if (!overflow) {
-        uint64_t mag64 = te >= 1 ? ((uint64_t)(te - 1) << m) + qi : qi;
-        overflow = mag64 > maxmag;
-        mag = (uint32_t)mag64;
-    }
+    /* both tests always, combined bitwise (no select between two conditions,
+     * which GCC 12 cannot vectorise in the designs' batch forms); mag64 of
+     * an exponent past the top is never used */
+    uint64_t mag64 = te >= 1 ? ((uint64_t)(te - 1) << m) + qi : qi;
+    int overflow = (te > (int)(maxmag >> m)) | (mag64 > maxmag);
+    uint32_t mag = (uint32_t)mag64;
     if (overflow) {
         int to_max = f->overflow == AXL_OVERFLOW_SATURATE || f->special == AXL_SPECIAL_FINITE ||
                      round == AXL_ROUND_TOWARD_ZERO || (round == AXL_ROUND_UP && sign) ||

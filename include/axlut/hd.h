@@ -61,6 +61,12 @@ AXL_HD int axl_msb64(uint64_t x)
 #endif
 }
 
+/* 2^k for 0 <= k <= 63.  Written as two shifts of 32-bit pieces because
+ * GCC 12 does not vectorise a 64-bit constant shifted by a per-lane amount
+ * (`1ull << k`), and the designs' batch forms (tables/designs/batch.c) are
+ * vectorised loops around these functions. */
+AXL_HD uint64_t axl_pow2_64(int k) { return (uint64_t)(1u << (k & 31)) << (k & 32); }
+
 /* Counter-based random numbers: the value for (seed, index) is the same on
  * every backend and for any number of threads.  Two rounds of the SplitMix64
  * finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number

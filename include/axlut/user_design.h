@@ -23,7 +23,8 @@ extern "C" {
 
 struct axl_user_design; /* opaque: the loaded shared object */
 
-/* Compile the C file `path` with $CC (default cc) -O2 -fPIC -shared against
+/* Compile the C file `path` with $CC (default cc) -O3 -fPIC -shared (as the
+ * batch wrapper includes it; -O2 alone when that fails) against
  * axlut's headers into a shared object cached by the SHA-256 of source,
  * compiler and flags (under $AXL_CACHE_DIR, $XDG_CACHE_HOME/axlut or
  * ~/.cache/axlut), validate it in a child process, then load it and check
@@ -53,6 +54,13 @@ const char *axl_user_design_object(const struct axl_user_design *u);
  * and the path it came from. */
 const char *axl_user_design_source(const struct axl_user_design *u);
 const char *axl_user_design_path(const struct axl_user_design *u);
+/* The batch forms generated around the design's eval (design.h): the
+ * user's file is compiled as included by a generated wrapper that defines
+ * them (-O3 -march=native, -ffp-contract=off so the eval's bits do not
+ * change); both NULL when that compilation failed and the file was
+ * compiled alone. */
+void axl_user_design_batch(const struct axl_user_design *u, axl_batch_row_fn *row,
+                           axl_batch_pair_fn *pair);
 void axl_user_design_free(struct axl_user_design *u);
 
 #define AXL_ISOLATE_DEFAULT_TIMEOUT 60.0 /* seconds */

@@ -16,7 +16,7 @@
 #include "axlut/hd.h"
 
 /* Low n bits set, 0 <= n <= 64. */
-AXL_HD uint64_t axl_mask64(int n) { return n >= 64 ? ~0ull : (n <= 0 ? 0ull : (1ull << n) - 1u); }
+AXL_HD uint64_t axl_mask64(int n) { return n >= 64 ? ~0ull : (n <= 0 ? 0ull : axl_pow2_64(n) - 1u); }
 
 /* Low n bits set, 0 <= n <= 32. */
 AXL_HD uint32_t axl_mask32(int n) { return n >= 32 ? 0xFFFFFFFFu : (n <= 0 ? 0u : (1u << n) - 1u); }

@@ -21,7 +21,7 @@
 AXL_HD uint64_t axl_drum_segment(uint64_t x, int k, int *shift)
 {
     *shift = 0;
-    if (x < (1ull << k))
+    if (x < axl_pow2_64(k))
         return x;
     int t = axl_msb64(x);
     *shift = t - k + 1;

@@ -62,7 +62,11 @@ AXL_HD uint32_t axl_fpadd(const struct axl_design_ctx *c, uint32_t core, uint32_
     if (y.cls == AXL_FC_ZERO)
         ky = kx;
 
-    int x_big = kx > ky || (kx == ky && sx >= sy);
+    /* (kx, sx) >= (ky, sy) in lexicographic order, as one 64-bit
+     * comparison (sx, sy < 2^27 and |k| < 2^10): a select between a 32-bit
+     * and a 64-bit condition is what GCC 12 cannot vectorise in the batch
+     * forms (tables/designs/batch.c) */
+    int x_big = (int64_t)kx * 4294967296 + (int64_t)sx >= (int64_t)ky * 4294967296 + (int64_t)sy;
     uint64_t big = x_big ? sx : sy, small = x_big ? sy : sx;
     int kbig = x_big ? kx : ky, ksmall = x_big ? ky : kx;
     uint32_t sign = x_big ? x.sign : y.sign;

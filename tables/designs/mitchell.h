@@ -26,8 +26,8 @@ AXL_HD uint64_t axl_umul_mitchell(uint64_t x, uint64_t y)
     if (x == 0 || y == 0)
         return 0;
     int k1 = axl_msb64(x), k2 = axl_msb64(y);
-    uint64_t t = ((x - (1ull << k1)) << k2) + ((y - (1ull << k2)) << k1);
-    uint64_t one = 1ull << (k1 + k2);
+    uint64_t t = ((x - axl_pow2_64(k1)) << k2) + ((y - axl_pow2_64(k2)) << k1);
+    uint64_t one = axl_pow2_64(k1 + k2);
     return t < one ? one + t : t << 1;
 }
 

@@ -11,4 +11,13 @@
  * built-in's fields stays a user design); AXL_DESIGN_USER (0) otherwise. */
 uint32_t axl_design_builtin_id(const struct axl_design *d);
 
+/* The built-in batch forms for one ISA level (0 baseline, 1 AVX2, 2
+ * AVX-512; the caller checks the CPU has it), for tests that compare every
+ * level; and the widest level this CPU has. */
+struct axl_design_batch axl_design_batch_at_level(const struct axl_design *d, int level);
+int axl_design_batch_hw_level(void);
+/* Which of the formats the batch forms are specialised for f is (1 bf16,
+ * 2 fp16, 3 fp32; 0 none), for the tests. */
+int axl_batch_spec_format(const struct axl_format *f);
+
 #endif

@@ -22,7 +22,7 @@ AXL_HD uint64_t axl_roba_round(uint64_t x)
     if (x == 0)
         return 0;
     int p = axl_msb64(x);
-    return (p > 0 && ((x >> (p - 1)) & 1u)) ? 1ull << (p + 1) : 1ull << p;
+    return (p > 0 && ((x >> (p - 1)) & 1u)) ? axl_pow2_64(p + 1) : axl_pow2_64(p);
 }
 
 AXL_HD uint64_t axl_umul_roba(uint64_t x, uint64_t y)

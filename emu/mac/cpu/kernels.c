@@ -19,7 +19,10 @@
  * order's tree); faster blocks override the slots of the (accumulator,
  * source) table for the orders they implement, and the VBMI kernels take
  * whatever the plan prepared byte planes for.  The plan's kinds are looked
- * at once per block, never per MAC.
+ * at once per block, never per MAC, and so are the designs: products of the
+ * function path and sums of adder designs come a block per call from the
+ * designs' batch forms (design.h: axl_batch_row, axl_batch_pair), which
+ * give the scalar function's bits.
  */
 #include <math.h>
 #include <stdio.h>
@@ -175,10 +178,10 @@ static void int_products_add(const struct axl_mac *m, int32_t *acc, uint32_t b,
         gather_add_i32(acc, m->ti + (size_t)b * m->na, xk, lv);
         return;
     }
-    for (int64_t i = 0; i < len; i++) {
-        uint32_t p = m->mul_d->eval(&m->mul_c, xk[i], b);
-        acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&m->fp, p));
-    }
+    uint32_t p[MB];
+    axl_batch_row(&m->mul_b, &m->mul_c, xk, b, p, len);
+    for (int64_t i = 0; i < len; i++)
+        acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&m->fp, p[i]));
 }
 #define STEP_INT(row, b, xk) int_products_add(m, row, b, xk, len, lv)
 DEFINE_TILED_BLOCK(block_int, int32_t, STEP_INT, store_int)
@@ -240,10 +243,12 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
         break;
-    default: /* AXL_SRC_FUNCTION */
-        for (int64_t i = 0; i < len; i++)
-            v[i] = axl_format_decode(&m->fp, m->mul_d->eval(&m->mul_c, xk[i], b));
+    default: { /* AXL_SRC_FUNCTION: a block of products per call */
+        uint32_t p[MB];
+        axl_batch_row(&m->mul_b, &m->mul_c, xk, b, p, len);
+        axl_batch_decode(&m->fp, p, v, len);
         break;
+    }
     }
 }
 
@@ -257,13 +262,15 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
         for (int64_t i = 0; i < len; i++)
             v[i] = row[xk[i]];
     } else {
-        int mant = m->src == AXL_SRC_MANTISSA;
-        for (int64_t i = 0; i < len; i++) {
-            uint32_t p = mant ? mantissa_product(m, xk[i], b) : m->mul_d->eval(&m->mul_c, xk[i], b);
-            v[i] = m->convert_p ? axl_format_encode(&m->facc, axl_format_decode(&m->fp, p),
-                                                    AXL_ROUND_NEAREST_EVEN, 0)
-                                : p;
-        }
+        if (m->src == AXL_SRC_MANTISSA)
+            for (int64_t i = 0; i < len; i++)
+                v[i] = mantissa_product(m, xk[i], b);
+        else
+            axl_batch_row(&m->mul_b, &m->mul_c, xk, b, v, len);
+        if (m->convert_p)
+            for (int64_t i = 0; i < len; i++)
+                v[i] = axl_format_encode(&m->facc, axl_format_decode(&m->fp, v[i]),
+                                         AXL_ROUND_NEAREST_EVEN, 0);
     }
 }
 
@@ -288,15 +295,20 @@ static void products_narrow(const struct axl_mac *m, uint32_t b, const uint32_t 
 }
 
 /* Every other configuration: products of the block for each k, then the
- * order's reduction per output.  ACC is the accumulator type, ADD the add
- * unit, PRODUCTS the product producer, ZERO the +0 accumulator, FINAL the
- * float32 value of an accumulator. */
-#define DEFINE_BLOCK_GENERIC(NAME, ACC, ADD, PRODUCTS, ZERO, FINAL)                              \
+ * order's reduction for the whole block at once.  ACC is the accumulator
+ * type, VADD(x, y, out, len) the add unit over a block (out[i] =
+ * ADD(x[i], y[i]), out may be x or y: one adder call per block, the order
+ * of adds within each output unchanged), PRODUCTS the product producer,
+ * ZERO the +0 accumulator, FINAL the float32 value of an accumulator.
+ * Every output of a block has seen the same number of products, so the
+ * pairwise stack merges the same levels in every lane: the stack is kept
+ * level-major, a block of partial sums per level. */
+#define DEFINE_BLOCK_GENERIC(NAME, ACC, VADD, PRODUCTS, ZERO, FINAL)                             \
     static void NAME##_one(const struct core *c, int64_t n, int64_t m0, int64_t len)              \
     {                                                                                             \
         const struct axl_mac *m = c->m;                                                           \
         ACC acc[MB], v[MB], part[MB];                                                             \
-        ACC stack[AXL_PAIRWISE_LEVELS * MB]; /* 16 KB: levels of partial sums per output */     \
+        ACC stack[AXL_PAIRWISE_LEVELS][MB]; /* 16 KB: levels of partial sums */                  \
         uint32_t count = 0;                                                                       \
         for (int64_t i = 0; i < len; i++)                                                         \
             acc[i] = part[i] = ZERO;                                                              \
@@ -305,30 +317,42 @@ static void products_narrow(const struct axl_mac *m, uint32_t b, const uint32_t 
             PRODUCTS(m, wrow[k], c->x + k * c->mcount + m0, len, v);                              \
             switch (m->order) {                                                                   \
             case AXL_ORDER_SEQUENTIAL:                                                            \
-                for (int64_t i = 0; i < len; i++)                                                 \
-                    acc[i] = ADD(acc[i], v[i]);                                                   \
+                VADD(acc, v, acc, len);                                                           \
                 break;                                                                            \
-            case AXL_ORDER_PAIRWISE:                                                              \
-                for (int64_t i = 0; i < len; i++) {                                               \
-                    uint32_t cnt = count;                                                         \
-                    AXL_PAIRWISE_PUSH(ACC, stack + i * AXL_PAIRWISE_LEVELS, cnt, v[i], ADD);      \
+            case AXL_ORDER_PAIRWISE: { /* AXL_PAIRWISE_PUSH, level by level over the block */  \
+                uint32_t lvl = 0;                                                                 \
+                while ((count >> lvl) & 1u) {                                                     \
+                    VADD(stack[lvl], v, v, len);                                                  \
+                    lvl++;                                                                        \
                 }                                                                                 \
+                memcpy(stack[lvl], v, (size_t)len * sizeof v[0]);                                 \
                 count++;                                                                          \
                 break;                                                                            \
+            }                                                                                     \
             default: {                                                                            \
                 int64_t pos = k % m->chunk;                                                       \
-                for (int64_t i = 0; i < len; i++)                                                 \
-                    part[i] = pos == 0 ? v[i] : ADD(part[i], v[i]);                               \
+                if (pos == 0)                                                                     \
+                    memcpy(part, v, (size_t)len * sizeof v[0]);                                   \
+                else                                                                              \
+                    VADD(part, v, part, len);                                                     \
                 if (pos == (int64_t)m->chunk - 1 || k == c->k - 1)                                \
-                    for (int64_t i = 0; i < len; i++)                                             \
-                        acc[i] = ADD(acc[i], part[i]);                                            \
+                    VADD(acc, part, acc, len);                                                    \
                 break;                                                                            \
             }                                                                                     \
             }                                                                                     \
         }                                                                                         \
-        if (m->order == AXL_ORDER_PAIRWISE)                                                       \
-            for (int64_t i = 0; i < len; i++)                                                     \
-                AXL_PAIRWISE_FINISH(stack + i * AXL_PAIRWISE_LEVELS, count, acc[i], ADD);         \
+        if (m->order == AXL_ORDER_PAIRWISE) { /* AXL_PAIRWISE_FINISH over the block */           \
+            int have = 0;                                                                         \
+            for (uint32_t lvl = 0; lvl < AXL_PAIRWISE_LEVELS; lvl++) {                            \
+                if (!((count >> lvl) & 1u))                                                       \
+                    continue;                                                                     \
+                if (have)                                                                         \
+                    VADD(stack[lvl], acc, acc, len);                                              \
+                else                                                                              \
+                    memcpy(acc, stack[lvl], (size_t)len * sizeof acc[0]);                         \
+                have = 1;                                                                         \
+            }                                                                                     \
+        }                                                                                         \
         float b = c->bias ? c->bias[n] : 0.0f;                                                    \
         for (int64_t i = 0; i < len; i++) {                                                       \
             float y = FINAL(acc[i]);                                                              \
@@ -336,18 +360,33 @@ static void products_narrow(const struct axl_mac *m, uint32_t b, const uint32_t 
         }                                                                                         \
     }
 
-#define ADD_CODE(x, y) m->add_d->eval(&m->add_c, (x), (y))
+/* The add units over a block. */
+static inline void vadd_f32(const float *x, const float *y, float *out, int64_t len)
+{
+    for (int64_t i = 0; i < len; i++)
+        out[i] = axl_add_f32(x[i], y[i]);
+}
+#define VADD_F32(x, y, out, len) vadd_f32(x, y, out, len)
+#define VADD_CODE(x, y, out, len) axl_batch_pair(&m->add_b, &m->add_c, x, y, out, len)
+#define VADD_NARROW(ROUND)                                                                       \
+    static inline void vadd_##ROUND(const float *x, const float *y, float *out, int64_t len,     \
+                                    float nan)                                                   \
+    {                                                                                            \
+        for (int64_t i = 0; i < len; i++)                                                        \
+            out[i] = axl_round_##ROUND(x[i] + y[i], nan);                                        \
+    }
+VADD_NARROW(bf16)
+VADD_NARROW(fp16)
+#define VADD_BF16(x, y, out, len) vadd_bf16(x, y, out, len, m->acc_nan)
+#define VADD_FP16(x, y, out, len) vadd_fp16(x, y, out, len, m->acc_nan)
 #define FINAL_F32(x) (x)
 #define FINAL_CODE(x) axl_format_decode(&m->facc, (x))
 
-DEFINE_BLOCK_GENERIC(block_generic_f32, float, axl_add_f32, products_f32, 0.0f, FINAL_F32)
-DEFINE_BLOCK_GENERIC(block_generic_code, uint32_t, ADD_CODE, products_code, m->acc_zero,
+DEFINE_BLOCK_GENERIC(block_generic_f32, float, VADD_F32, products_f32, 0.0f, FINAL_F32)
+DEFINE_BLOCK_GENERIC(block_generic_code, uint32_t, VADD_CODE, products_code, m->acc_zero,
                      FINAL_CODE)
-
-#define ADD_BF16(x, y) axl_round_bf16((x) + (y), m->acc_nan)
-#define ADD_FP16(x, y) axl_round_fp16((x) + (y), m->acc_nan)
-DEFINE_BLOCK_GENERIC(block_bf16acc, float, ADD_BF16, products_narrow, 0.0f, FINAL_F32)
-DEFINE_BLOCK_GENERIC(block_fp16acc, float, ADD_FP16, products_narrow, 0.0f, FINAL_F32)
+DEFINE_BLOCK_GENERIC(block_bf16acc, float, VADD_BF16, products_narrow, 0.0f, FINAL_F32)
+DEFINE_BLOCK_GENERIC(block_fp16acc, float, VADD_FP16, products_narrow, 0.0f, FINAL_F32)
 
 /* The per-channel blocks of the generic reductions. */
 #define DEFINE_BLOCK_LOOP(NAME)                                                                   \

@@ -1,0 +1,136 @@
+/* The batch forms of every built-in design for one instruction set: this
+ * file is included once per ISA by batch.c, with BATCH_TARGET (a target
+ * attribute) and BATCH_SUF (a name suffix) defined.
+ *
+ * Each form is a `#pragma omp simd` loop around axl_builtin_eval, the one
+ * definition of the arithmetic, on a copy of the context whose id is a
+ * compile-time constant: after inlining, the dispatch on the id (which
+ * core, mul or add) folds away.  The floating designs also get a loop per
+ * common format (operands and result all bf16, all fp16 or all fp32), in
+ * which the context's formats are compile-time constants too (batch.c:
+ * k_spec), so that the format's switches and masks fold and the unpack and
+ * round-and-pack become short straight-line code.  No arithmetic is
+ * written here. */
+/* flatten: every call inside a form is inlined, however often the unit
+ * inlines axl_builtin_eval (the inliner's size limits would stop it). */
+#if defined(__GNUC__)
+#define BATCH_FLATTEN __attribute__((flatten))
+#else
+#define BATCH_FLATTEN
+#endif
+#define BATCH_CAT_(a, b) a##b
+#define BATCH_CAT(a, b) BATCH_CAT_(a, b)
+
+/* ROW / PAIR loops over a context cc set up by the caller.  The row form
+ * runs the pair loop on a copy of b per lane: with b loop-invariant, GCC 12
+ * hoists part of the weight's unpacking out of the loop and then cannot
+ * vectorise the selects that depend on it. */
+#define BATCH_CHUNK 256
+#define BATCH_ROW_LOOP                                                                           \
+    for (int64_t i0 = 0; i0 < n; i0 += BATCH_CHUNK) {                                            \
+        const int64_t len_ = n - i0 < BATCH_CHUNK ? n - i0 : BATCH_CHUNK;                        \
+        uint32_t bb_[BATCH_CHUNK];                                                               \
+        for (int64_t i = 0; i < len_; i++)                                                       \
+            bb_[i] = b;                                                                          \
+        const uint32_t *ai_ = a + i0;                                                            \
+        uint32_t *oi_ = out + i0;                                                                \
+        _Pragma("omp simd") for (int64_t i = 0; i < len_; i++) oi_[i] =                          \
+            axl_builtin_eval(&cc, ai_[i], bb_[i]);                                               \
+    }
+#define BATCH_PAIR_LOOP                                                                          \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = axl_builtin_eval(&cc, x[i], y[i])
+
+/* The loop with the formats of k_spec[S] as constants, and nearest-even
+ * rounding as a constant too (the rounding switch of round-and-pack is
+ * what stops if-conversion otherwise). */
+#define BATCH_SPEC_CASE(S, LOOP)                                                                 \
+    case S:                                                                                      \
+        cc.fa = cc.fb = cc.fr = k_spec[S];                                                       \
+        if (cc.round == AXL_ROUND_NEAREST_EVEN) {                                                \
+            cc.round = AXL_ROUND_NEAREST_EVEN;                                                   \
+            LOOP;                                                                                \
+        } else {                                                                                 \
+            LOOP;                                                                                \
+        }                                                                                        \
+        break;
+#define BATCH_SPECIALISED(LOOP)                                                                  \
+    switch (batch_spec_of(c)) {                                                                  \
+        BATCH_SPEC_CASE(1, LOOP)                                                                 \
+        BATCH_SPEC_CASE(2, LOOP)                                                                 \
+        BATCH_SPEC_CASE(3, LOOP)                                                                 \
+    default:                                                                                     \
+        LOOP;                                                                                    \
+        break;                                                                                   \
+    }
+
+/* SPEC: BATCH_SPECIALISED for the floating designs, a plain call for the
+ * integer ones. */
+#define BATCH_PLAIN(LOOP) LOOP;
+#define BATCH_FORMS(ID, SPEC)                                                                    \
+    BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(row_##ID, BATCH_SUF)(const struct axl_design_ctx *c,      \
+                                                           const uint32_t *a, uint32_t b,        \
+                                                           uint32_t *out, int64_t n)             \
+    {                                                                                            \
+        struct axl_design_ctx cc = *c;                                                           \
+        cc.id = ID;                                                                              \
+        SPEC(BATCH_ROW_LOOP)                                                                     \
+    }                                                                                            \
+    BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(pair_##ID, BATCH_SUF)(const struct axl_design_ctx *c,     \
+                                                            const uint32_t *x, const uint32_t *y, \
+                                                            uint32_t *out, int64_t n)            \
+    {                                                                                            \
+        struct axl_design_ctx cc = *c;                                                           \
+        cc.id = ID;                                                                              \
+        SPEC(BATCH_PAIR_LOOP)                                                                    \
+    }
+#define BATCH_FORMS_FLOAT(ID) BATCH_FORMS(ID, BATCH_SPECIALISED)
+#define BATCH_FORMS_INT(ID) BATCH_FORMS(ID, BATCH_PLAIN)
+
+AXL_FLOAT_IDS(BATCH_FORMS_FLOAT)
+AXL_INT_IDS(BATCH_FORMS_INT)
+
+#define BATCH_ENTRY(ID) [ID] = {BATCH_CAT(row_##ID, BATCH_SUF), BATCH_CAT(pair_##ID, BATCH_SUF), NULL},
+static const struct axl_design_batch BATCH_CAT(k_batch, BATCH_SUF)[AXL_DESIGN_ID_END_] = {
+    AXL_FLOAT_IDS(BATCH_ENTRY) AXL_INT_IDS(BATCH_ENTRY)};
+
+/* Decoding a block of codes, with the same specialisation. */
+BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(decode, BATCH_SUF)(const struct axl_format *f,
+                                                      const uint32_t *codes, float *out,
+                                                      int64_t n)
+{
+    struct axl_format ff = *f;
+#define BATCH_DECODE_LOOP                                                                        \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] = axl_format_decode(&ff, codes[i])
+    switch (batch_spec_format(f)) {
+    case 1:
+        ff = k_spec[1];
+        BATCH_DECODE_LOOP;
+        break;
+    case 2:
+        ff = k_spec[2];
+        BATCH_DECODE_LOOP;
+        break;
+    case 3:
+        ff = k_spec[3];
+        BATCH_DECODE_LOOP;
+        break;
+    default:
+        BATCH_DECODE_LOOP;
+        break;
+    }
+#undef BATCH_DECODE_LOOP
+}
+
+#undef BATCH_FORMS
+#undef BATCH_SPEC_CASE
+#undef BATCH_SPECIALISED
+#undef BATCH_ROW_LOOP
+#undef BATCH_PAIR_LOOP
+#undef BATCH_CHUNK
+#undef BATCH_FLATTEN
+#undef BATCH_CAT_
+#undef BATCH_CAT
+#undef BATCH_FORMS_FLOAT
+#undef BATCH_FORMS_INT
+#undef BATCH_PLAIN
+#undef BATCH_ENTRY
