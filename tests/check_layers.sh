@@ -16,7 +16,7 @@ declare -A rank=(
   [table.h]=2 [user_design.h]=2
   [emu.h]=3 [mac.h]=3 [block_mac.h]=3
   [graph.h]=4
-  [dataset.h]=5 [layers.h]=5 [run.h]=5 [snn.h]=5 [sweep.h]=5 [train.h]=5
+  [abi.h]=5 [dataset.h]=5 [layers.h]=5 [run.h]=5 [snn.h]=5 [sweep.h]=5 [train.h]=5
 )
 layer_of() { # path -> rank
   case "$1" in

@@ -74,7 +74,10 @@ class Metrics(ctypes.Structure):  # struct axl_metrics (table.h)
                 [(n, ctypes.c_double) for n in
                  ("output_range", "ep_pct", "mre_pct", "wcre_pct", "mae_pct", "wce_pct",
                   "hist_range")] +
-                [("hist", ctypes.c_uint64 * 64)])
+                [("hist", ctypes.c_uint64 * 64)] +
+                [(n, ctypes.c_uint64) for n in ("samples", "seed")] +
+                [(n, ctypes.c_double) for n in
+                 ("ci95_mean_error", "ci95_mae", "ci95_mse", "ci95_mred", "ci95_ep")])
 
 
 class TableInfo(ctypes.Structure):  # struct axl_table_info (table.h)
@@ -91,7 +94,7 @@ class TableInfo(ctypes.Structure):  # struct axl_table_info (table.h)
                 ("parameters", ctypes.c_char * 512), ("source_sha256", ctypes.c_char * 72),
                 ("generator_version", ctypes.c_char * 32),
                 ("generator_commit", ctypes.c_char * 48), ("created", ctypes.c_char * 32),
-                ("metrics", Metrics)]
+                ("metrics", Metrics), ("metrics_only", ctypes.c_uint32)]
 
 
 class TableOpts(ctypes.Structure):  # struct axl_table_opts (table.h)
@@ -125,7 +128,9 @@ class MacSpecC(ctypes.Structure):  # struct axl_mac_spec (mac.h)
                 ("fmt_acc", ctypes.c_char_p), ("order", ctypes.c_int), ("chunk", ctypes.c_uint32),
                 ("path", ctypes.c_int), ("max_table_bits", ctypes.c_int), ("wquant", ctypes.c_int),
                 ("act_range_set", ctypes.c_int), ("act_min", ctypes.c_float),
-                ("act_max", ctypes.c_float)]
+                ("act_max", ctypes.c_float), ("wscale", ctypes.c_int), ("ascale", ctypes.c_int),
+                ("scale_pow2", ctypes.c_int), ("scale_margin", ctypes.c_int),
+                ("act_amax", ctypes.c_float)]
 
 
 class LayerMacs(ctypes.Structure):  # struct axl_layer_macs (layers.h)
@@ -140,7 +145,8 @@ class RunSettings(ctypes.Structure):  # struct axl_run_settings (run.h)
 
 
 class RunReport(ctypes.Structure):  # struct axl_run_report (run.h)
-    _fields_ = ([("samples", ctypes.c_int64), ("has_labels", ctypes.c_int),
+    _fields_ = ([("samples", ctypes.c_int64), ("batch", ctypes.c_int64),
+                 ("batching", ctypes.c_char * 160), ("has_labels", ctypes.c_int),
                  ("top_k", ctypes.c_int)] +
                 [(n, ctypes.c_double) for n in
                  ("top1", "top5", "exact_top1", "exact_top5", "agreement", "seconds",
@@ -189,6 +195,67 @@ def _load():
 
 
 lib, path = _load()
+
+# Every mirror above, by the C structure it mirrors.  A mirror that differs
+# from the library's structure (a field added to a header and not here) makes
+# the library write past the object Python allocated: a heap corruption that
+# crashed much later, inside h5py.  So the layouts are compared with the
+# library's own (abi.h) before anything is called, and a difference refuses
+# to load, naming the field.
+MIRRORS = {"axl_format": Format, "axl_design_param": DesignParam, "axl_design": Design,
+           "axl_design_ctx": DesignCtx, "axl_metrics": Metrics, "axl_table_info": TableInfo,
+           "axl_table_opts": TableOpts, "axl_gemm_args": GemmArgs, "axl_conv_args": ConvArgs,
+           "axl_mac_spec": MacSpecC, "axl_layer_macs": LayerMacs,
+           "axl_run_settings": RunSettings, "axl_run_report": RunReport}
+
+
+def layout_mismatch(lib, ctype, mirror):
+    """None when MIRROR (a ctypes.Structure) has the layout of the library's
+    struct CTYPE: the same size and the same fields (offset and size, in
+    order); else one line saying what differs."""
+    lib.axl_abi_sizeof.restype = ctypes.c_size_t
+    lib.axl_abi_sizeof.argtypes = [ctypes.c_char_p]
+    lib.axl_abi_field.restype = ctypes.c_char_p
+    lib.axl_abi_field.argtypes = [ctypes.c_char_p, ctypes.c_size_t,
+                                  ctypes.POINTER(ctypes.c_size_t), ctypes.POINTER(ctypes.c_size_t)]
+    size = lib.axl_abi_sizeof(ctype.encode())
+    if size == 0:
+        return f"struct {ctype}: not described by the library"
+    c_fields = []
+    off, sz = ctypes.c_size_t(), ctypes.c_size_t()
+    while True:
+        name = lib.axl_abi_field(ctype.encode(), len(c_fields), ctypes.byref(off), ctypes.byref(sz))
+        if name is None:
+            break
+        c_fields.append((name.decode(), off.value, sz.value))
+    py_fields = [(n, getattr(mirror, n).offset, getattr(mirror, n).size)
+                 for n, *_ in mirror._fields_]
+    for i in range(max(len(c_fields), len(py_fields))):
+        c = c_fields[i] if i < len(c_fields) else None
+        p = py_fields[i] if i < len(py_fields) else None
+        if c is None or p is None or c[1:] != p[1:]:
+            def show(f):
+                return "nothing" if f is None else f"{f[0]} at {f[1]} ({f[2]} bytes)"
+            return (f"struct {ctype}: field {i} is {show(c)} in the library, {show(p)} in "
+                    f"python/axlut/_lib.py {mirror.__name__}")
+    if size != ctypes.sizeof(mirror):
+        return (f"struct {ctype}: {size} bytes in the library, {ctypes.sizeof(mirror)} in "
+                f"python/axlut/_lib.py {mirror.__name__}")
+    return None
+
+
+def _check_layouts(lib, path):
+    if not hasattr(lib, "axl_abi_field"):
+        raise ImportError(f"axlut: {path} is older than this binding (no axl_abi_field); use "
+                          "the python/ package of the same source tree as the library")
+    for ctype, mirror in MIRRORS.items():
+        why = layout_mismatch(lib, ctype, mirror)
+        if why:
+            raise ImportError(f"axlut: {path} does not match this binding ({why}); use the "
+                              "python/ package of the same source tree as the library")
+
+
+_check_layouts(lib, path)
 
 _P = ctypes.c_void_p
 _S = ctypes.c_char_p
