@@ -14,26 +14,7 @@
 #include "axlut/design.h"
 #include "axlut/table.h"
 #include "tablegen_fixtures.h"
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "%s", path);
-    unsigned char *b = malloc(1 << 20);
-    cr_assert(b);
-    *n = fread(b, 1, 1 << 20, f);
-    fclose(f);
-    cr_assert(*n > 0 && *n < (1 << 20));
-    return b;
-}
-
-static void spill(const char *path, const unsigned char *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert(f, "%s", path);
-    cr_assert_eq(fwrite(b, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
-}
+#include "file_bytes.h"
 
 /* One verdict: AXL_OK with every entry a code of the result format, or
  * AXL_ERR_FORMAT with one line naming the file; returns 1 when refused. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "../file_bytes.h"
 
 static void setup(void)
 {
@@ -30,26 +31,6 @@ static int lines(const char *s)
     for (; *s; s++)
         n += *s == '\n';
     return n;
-}
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "%s", path);
-    unsigned char *b = malloc(1 << 20);
-    cr_assert(b);
-    *n = fread(b, 1, 1 << 20, f);
-    fclose(f);
-    cr_assert(*n > 0 && *n < (1 << 20));
-    return b;
-}
-
-static void spill(const char *path, const unsigned char *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert(f, "%s", path);
-    cr_assert_eq(fwrite(b, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
 }
 
 /* One command on a corrupt file: exit 0, or 2 with one line naming it.

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "e2e.h"
+#include "../file_bytes.h"
 
 static void setup(void) { e2e_setup("/tmp/axl_reports_XXXXXX"); }
 
@@ -29,25 +30,6 @@ static void fixtures(void)
 {
     snprintf(g_model, sizeof g_model, "%s/tests/data/models/resnet_bn.onnx", g_src);
     snprintf(g_data, sizeof g_data, "%s/tests/data/models/resnet_bn.h5", g_src);
-}
-
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "%s", path);
-    unsigned char *b = malloc(1 << 20);
-    cr_assert(b);
-    *n = fread(b, 1, 1 << 20, f);
-    fclose(f);
-    return b;
-}
-
-static void spill(const char *path, const unsigned char *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    cr_assert(f, "%s", path);
-    cr_assert_eq(fwrite(b, 1, n, f), n);
-    cr_assert_eq(fclose(f), 0);
 }
 
 /* Replaces the one occurrence of what (len bytes) in b by with (same length). */
