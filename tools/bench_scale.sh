@@ -111,3 +111,31 @@ echo "| gate_array_mul16 k=8 (gate level, user design) | $gt | $gps | $(echo "2^
 echo
 echo "Sampled pairs/s include drawing and decoding each pair and the process start,"
 echo "so they understate the exhaustive rate of the simple design."
+echo
+
+# --- what a cluster would give, from the figures above ---------------------
+# per point and image on one core; a study point of 10,000 images; 1,000
+# such points on 64 nodes x 16 cores (one point per core at a time, MPI's
+# fixed cost and one model load per rank added once, the merge of 1,000 rows
+# at the measured merge rate)
+per_img=$(echo "scale=6; $s1 / 8 / $IMAGES" | bc -l)
+pt10k=$(echo "scale=1; $per_img * 10000 / 1" | bc -l)
+serial_h=$(echo "scale=1; $per_img * 10000 * 1000 / 3600" | bc -l)
+waves=$(( (1000 + 1023) / 1024 ))
+cluster_s=$(echo "scale=0; ($waves * $per_img * 10000 + $m0 + $mg / 100) / 1" | bc -l)
+ex_rate=$(echo "$pairs / $g12 / 2" | bc)            # exhaustive pairs/s per core, simple design
+gate_core_s=$(echo "2^32 / ($gps / 2)" | bc)         # core-seconds of the gate-level design
+gate_64=$(echo "scale=0; $gate_core_s / 64" | bc)
+echo "**What a cluster would give** (computed by the script from the figures above):"
+echo "a sweep point costs $(printf "%.4f" "$per_img") s per image on one core here, so a study point of"
+echo "10,000 images takes about $pt10k s, and 1,000 such points about $serial_h hours on"
+echo "one core. On 64 nodes of 16 cores (1,024 ranks or array tasks, one point each at a"
+echo "time) they take $waves wave(s) of one point plus MPI's fixed cost ($m0 s measured for"
+echo "2 ranks; it grows with the launcher's tree, not the points) and a merge of 1,000"
+echo "rows ($mg s per 100,000 rows here): about $cluster_s s of wall time. Points are"
+echo "independent, so both routes scale with the number of cores until a point's time"
+echo "is comparable to the start cost. The exhaustive characterisation evaluates about"
+echo "$ex_rate pairs/s per core for a simple design (int$BITS, 2 threads above); the"
+echo "gate-level design's 2^32 pairs need about $gate_core_s core-seconds at its sampled rate,"
+echo "about $gate_64 s on 64 cores, since the row ranges need no communication but"
+echo "one gather of the per-row sums at the end."

@@ -132,9 +132,13 @@ enum axl_status cli_mpi_charz(const struct cli_mpi *w, struct axl_charz *z, char
  * pending points out one by one (two in flight per rank), runs points
  * itself in between, and appends each line as it arrives; the other ranks
  * run what they get.  A failed point is printed with its message and the
- * others go on (AXL_ERR_INVALID at the end: a rerun retries it). */
+ * others go on (AXL_ERR_INVALID at the end: a rerun retries it); the failed
+ * points of the run, with their messages, are written to FAILED (a CSV,
+ * RESULTS.failed.csv; temporary name, renamed when complete), and a FAILED
+ * left by an earlier run is removed when this one has no failure. */
 struct axl_sweep;
-enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty, char *msg);
+enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty,
+                              const char *failed, char *msg);
 int cli_info(int argc, char **argv);
 int cli_bench(int argc, char **argv);
 int cli_list_designs(void);

@@ -138,7 +138,51 @@ struct dispatch {
     struct axl_sweep *sw;
     size_t *todo, ntodo, next, done, failed;
     int tty;
+    FILE *fails; /* the failed points' CSV lines, in memory until the end */
 };
+
+/* One CSV field, quoted where it holds a comma, a quote or a line break
+ * (RFC 4180: quotes doubled), as the results CSV quotes its fields. */
+static void csv_field(FILE *f, const char *s, int last)
+{
+    if (strpbrk(s, ",\"\r\n")) {
+        fputc('"', f);
+        for (; *s; s++) {
+            if (*s == '"')
+                fputc('"', f);
+            fputc(*s == '\r' || *s == '\n' ? ' ' : *s, f);
+        }
+        fputc('"', f);
+    } else {
+        fputs(s, f);
+    }
+    fputc(last ? '\n' : ',', f);
+}
+
+static const char k_failed_header[] = "point,model,design,format,acc_format,adder,layers,message";
+
+/* The failed points of this run into PATH (temporary name, renamed when
+ * complete); none: a PATH left by an earlier run is removed, so that the
+ * file never lists a point that has since succeeded. */
+static enum axl_status write_failed(const char *path, const char *text, size_t failed, char *msg)
+{
+    if (!failed) {
+        remove(path);
+        return AXL_OK;
+    }
+    char tmp[1200];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp)
+        return axl_msgf(msg, AXL_ERR_INVALID, "%s: path too long", path);
+    FILE *f = fopen(tmp, "w");
+    int bad = !f || fprintf(f, "%s\n%s", k_failed_header, text ? text : "") < 0;
+    if (f)
+        bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return axl_msgf(msg, AXL_ERR_IO, "%s: cannot write the list of failed points", path);
+    }
+    return AXL_OK;
+}
 
 /* Records one finished point (its line, or its message). */
 static enum axl_status record(struct dispatch *d, const struct result *r, char *msg)
@@ -150,6 +194,16 @@ static enum axl_status record(struct dispatch *d, const struct result *r, char *
                 (long long)r->index + 1, p ? p->model : "?", p ? p->design : "?",
                 p ? p->format : "?", p ? p->acc : "?", r->msg);
         d->failed++;
+        if (d->fails) {
+            fprintf(d->fails, "%lld,", (long long)r->index + 1);
+            csv_field(d->fails, p ? p->model : "?", 0);
+            csv_field(d->fails, p ? p->design : "?", 0);
+            csv_field(d->fails, p ? p->format : "?", 0);
+            csv_field(d->fails, p ? p->acc : "?", 0);
+            csv_field(d->fails, p ? p->adder : "?", 0);
+            csv_field(d->fails, p ? p->layers : "?", 0);
+            csv_field(d->fails, r->msg, 1);
+        }
     } else if (axl_sweep_append(d->sw, r->line, msg) != AXL_OK) {
         return AXL_ERR_IO;
     }
@@ -171,19 +225,22 @@ static void feed(struct dispatch *d, int w, int *stopped)
     }
 }
 
-enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty, char *msg)
+enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty,
+                              const char *failed, char *msg)
 {
     if (w->rank != 0) {
         worker(sw);
         return AXL_OK;
     }
-    struct dispatch d = {sw, NULL, 0, 0, 0, 0, tty};
+    char *fails_text = NULL;
+    size_t fails_len = 0;
+    struct dispatch d = {sw, NULL, 0, 0, 0, 0, tty, open_memstream(&fails_text, &fails_len)};
     size_t n = axl_sweep_count(sw);
     struct result *r = malloc(sizeof *r);
     d.todo = malloc((n ? n : 1) * sizeof *d.todo);
     int *stopped = calloc((size_t)w->size, sizeof *stopped);
     enum axl_status st = AXL_OK;
-    if (!r || !d.todo || !stopped) {
+    if (!r || !d.todo || !stopped || !d.fails) {
         /* the workers wait for points: abort them rather than hang */
         fprintf(stderr, "axlut sweep: out of memory\n");
         MPI_Abort(MPI_COMM_WORLD, CLI_FAIL);
@@ -234,9 +291,13 @@ enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int
         feed(&d, q, stopped);
     if (tty)
         fprintf(stderr, "\r%60s\r", "");
-    if (d.failed)
-        st = axl_msgf(msg, AXL_ERR_INVALID, "%zu of %zu points failed (their messages above); "
-                      "run the sweep again to retry them", d.failed, d.ntodo);
+    fclose(d.fails);
+    if (write_failed(failed, fails_text, d.failed, msg) != AXL_OK)
+        st = AXL_ERR_IO;
+    else if (d.failed)
+        st = axl_msgf(msg, AXL_ERR_INVALID, "%zu of %zu points failed (their messages above and "
+                      "in %s); run the sweep again to retry them", d.failed, d.ntodo, failed);
+    free(fails_text);
     free(stopped);
     free(d.todo);
     free(r);
@@ -265,8 +326,10 @@ enum axl_status cli_mpi_charz(const struct cli_mpi *w, struct axl_charz *z, char
     return axl_charz_run(z, msg);
 }
 
-enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty, char *msg)
+enum axl_status cli_mpi_sweep(const struct cli_mpi *w, struct axl_sweep *sw, int tty,
+                              const char *failed, char *msg)
 {
+    (void)failed;
     (void)w;
     (void)tty;
     return axl_sweep_run(sw, msg);

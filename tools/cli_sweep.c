@@ -36,6 +36,8 @@ static void usage(FILE *o)
         "                      RESULTS one run gives, refusing shards of other sweeps\n"
         "Under mpirun (axlut built with MPI) rank 0 hands the points out to every rank\n"
         "and writes RESULTS as they finish: mpirun -n 8 axlut sweep ... -o RESULTS.\n"
+        "A point that fails on a rank does not stop the others: it is listed with its\n"
+        "message in RESULTS.failed.csv, and running the sweep again retries it.\n"
         "Full tables are generated once into the table cache ($AXL_CACHE_DIR/tables,\n"
         "else ~/.cache/axlut/tables) and reused.\n");
 }
@@ -169,9 +171,10 @@ int cli_sweep(int argc, char **argv)
         .batch = ra.batch, .limit = ra.limit, .on_point = tty ? show_point : NULL,
         .on_notice = ra.quiet ? NULL : show_notice, .user = NULL,
         .shard_index = ra.shard_index, .shard_count = ra.shard_count};
-    char msg[AXL_MSG_LEN], csv[1100], json[1100];
+    char msg[AXL_MSG_LEN], csv[1100], json[1100], failed[1100];
     snprintf(csv, sizeof csv, "%s.csv", ra.out);
     snprintf(json, sizeof json, "%s.json", ra.out);
+    snprintf(failed, sizeof failed, "%s.failed.csv", ra.out);
     struct axl_sweep *sw = NULL;
     for (size_t i = 0; i < ra.nmodels; i++)
         if (cli_input_file("axlut sweep", ra.models[i]) != CLI_OK)
@@ -180,12 +183,12 @@ int cli_sweep(int argc, char **argv)
         return CLI_USAGE;
     {
         /* RESULTS.csv or RESULTS.json over a model or the data would replace it */
-        struct cli_file outs[] = {{"-o", csv}, {"-o", json}};
+        struct cli_file outs[] = {{"-o", csv}, {"-o", json}, {"-o", failed}};
         struct cli_file ins[1 + sizeof ra.models / sizeof ra.models[0]] = {{"--data", ra.data}};
         size_t nin = 1;
         for (size_t i = 0; i < ra.nmodels && nin < sizeof ins / sizeof ins[0]; i++)
             ins[nin++] = (struct cli_file){"the model", ra.models[i]};
-        if (cli_outputs_distinct("axlut sweep", outs, 2, ins, nin) != CLI_OK)
+        if (cli_outputs_distinct("axlut sweep", outs, 3, ins, nin) != CLI_OK)
             return CLI_USAGE;
     }
     struct cli_mpi w;
@@ -204,7 +207,8 @@ int cli_sweep(int argc, char **argv)
         return CLI_USAGE;
     }
     rc = CLI_OK;
-    enum axl_status st = w.size > 1 ? cli_mpi_sweep(&w, sw, tty, msg) : axl_sweep_run(sw, msg);
+    enum axl_status st =
+        w.size > 1 ? cli_mpi_sweep(&w, sw, tty, failed, msg) : axl_sweep_run(sw, msg);
     if (w.rank != 0) {
         axl_sweep_free(sw);
         return st == AXL_OK ? CLI_OK : cli_exit_for(st);
