@@ -42,7 +42,8 @@ struct core {
     int64_t k, mcount, n;   /* reduction length, positions (a multiple of MB), channels */
     int64_t mvalid;         /* positions that are real outputs */
     const uint32_t *x;      /* [k][mcount] activation codes */
-    const uint8_t *x8;      /* the same as bytes, for the VBMI kernels (else NULL) */
+    const uint8_t *x8;      /* the same as bytes, for the VBMI kernels (else NULL), laid
+                               out [block][k][MB] (run_core) */
     const uint32_t *w;      /* [n][k] weight codes */
     const float *bias;      /* [n] or NULL */
     float *out;             /* out[n * sn + pos * sm] */
@@ -421,8 +422,9 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
         float f[AXL_VBMI_NG * MB];
         int32_t i[AXL_VBMI_NG * MB];
     } raw;
-    struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride, .x = c->x8 + m0,
-                               .xs = c->mcount, .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
+    struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride,
+                               .x = c->x8 + m0 / MB * c->k * MB, .xs = MB,
+                               .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
                                .len = len, .out = raw.u};
     axl_vbmi_run(&m->vb, isint, &a);
     for (int64_t n = n0; n < n1; n++) {
@@ -495,16 +497,28 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         }
     }
     uint8_t *x8 = NULL;
-    if (uses_vbmi(c->m)) { /* the activation codes as bytes, once per call */
-        int64_t nx = (groups - 1) * xg + c->k * c->mcount;
-        x8 = malloc((size_t)nx);
+    int64_t x8g = c->k * c->mcount; /* bytes per group */
+    if (uses_vbmi(c->m)) {
+        /* the activation codes as bytes, once per call, and each block's tile
+         * [k][MB] contiguous: a task then streams one 128-byte row per k from
+         * consecutive lines, instead of one line per page at a stride of the
+         * whole position axis (batch 16 at 56x56: 50 KB), which the hardware
+         * prefetcher and the TLB handled badly as the batch grew */
+        x8 = malloc((size_t)(groups * x8g));
         if (!x8) {
             free(sumx);
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         }
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < nx; i++)
-            x8[i] = (uint8_t)c->x[i];
+        for (int64_t gb = 0; gb < groups * nblocks; gb++) {
+            int64_t g = gb / nblocks, blk = gb % nblocks;
+            const uint32_t *src = c->x + g * xg + blk * MB;
+            uint8_t *dst = x8 + g * x8g + blk * c->k * MB;
+            const uint8_t *xmap = c->m->vb.xmap;
+            for (int64_t k = 0; k < c->k; k++)
+                for (int i = 0; i < MB; i++)
+                    dst[k * MB + i] = xmap[src[k * c->mcount + i] & 255];
+        }
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < total; t++) {
@@ -513,7 +527,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         int64_t n1 = n0 + NG < c->n ? n0 + NG : c->n;
         struct core cg = *c;
         cg.x = c->x + g * xg;
-        cg.x8 = x8 ? x8 + g * xg : NULL;
+        cg.x8 = x8 ? x8 + g * x8g : NULL;
         cg.w = c->w + g * wg;
         cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
