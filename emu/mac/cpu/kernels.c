@@ -42,8 +42,8 @@ struct core {
     int64_t k, mcount, n;   /* reduction length, positions (a multiple of MB), channels */
     int64_t mvalid;         /* positions that are real outputs */
     const uint32_t *x;      /* [k][mcount] activation codes */
-    const uint8_t *x8;      /* the same as bytes, for the VBMI kernels (else NULL), laid
-                               out [block][k][MB] (run_core) */
+    const uint8_t *x8;      /* instead of x for the VBMI kernels: byte codes (the plan's
+                               xmap), laid out [block][k][MB] (tile_at) */
     const uint32_t *w;      /* [n][k] weight codes */
     const float *bias;      /* [n] or NULL */
     float *out;             /* out[n * sn + pos * sm] */
@@ -473,6 +473,23 @@ static block_fn choose_block(const struct axl_mac *m)
  * wg codes per group, outputs by og floats and bias and weight quantization
  * by n per group.  Tasks run block-major, so the activation block of one
  * task stays in cache for the output channels that follow it. */
+/* The VBMI kernels read activation codes as bytes (through the plan's
+ * xmap), each block's tile [k][MB] contiguous: a task then streams one
+ * 128-byte row per k from consecutive lines, instead of one line per page
+ * at a stride of the whole position axis (batch 16 at 56x56: 50 KB), which
+ * the prefetcher and the TLB handled badly as the batch grew.  The callers
+ * write the tiles straight from the encoded tensor (im2col or transpose to
+ * bytes, no 32-bit copy in between). */
+static inline int64_t tile_at(int64_t k, int64_t K, int64_t p)
+{
+    return (p / MB) * K * MB + k * MB + p % MB;
+}
+
+/* Runs the core over groups: x (or x8, the byte tiles, K * mcount bytes per
+ * group) and w point at group 0, advancing by xg and wg codes per group,
+ * outputs by og floats and bias and weight quantization by n per group.
+ * Tasks run block-major, so the activation block of one task stays in
+ * cache for the output channels that follow it. */
 static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og,
                                 char *msg)
 {
@@ -481,43 +498,34 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
     int64_t ngroups = (c->n + NG - 1) / NG; /* groups of output channels */
     int64_t per_group = ngroups * nblocks;
     int64_t total = groups * per_group;
+    const int64_t x8g = c->k * c->mcount; /* bytes per group */
     int64_t *sumx = NULL;
     if (c->m->acc == AXL_ACC_INT) { /* the activations' zero-point term, once per call (the
                                        weights' comes prepared with them) */
         sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
         if (!sumx)
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        if (c->x8) { /* byte tiles: integer formats, where xmap is the identity */
+            int64_t dec[256];
+            for (int a = 0; a < 256; a++)
+                dec[a] = (int64_t)axl_format_decode(&c->m->fa, (uint32_t)a);
 #pragma omp parallel for schedule(static)
-        for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
-            int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
-            const uint32_t *x = c->x + g * xg;
-            for (int64_t k = 0; k < c->k; k++)
-                s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
-            sumx[gm] = s;
-        }
-    }
-    uint8_t *x8 = NULL;
-    int64_t x8g = c->k * c->mcount; /* bytes per group */
-    if (uses_vbmi(c->m)) {
-        /* the activation codes as bytes, once per call, and each block's tile
-         * [k][MB] contiguous: a task then streams one 128-byte row per k from
-         * consecutive lines, instead of one line per page at a stride of the
-         * whole position axis (batch 16 at 56x56: 50 KB), which the hardware
-         * prefetcher and the TLB handled badly as the batch grew */
-        x8 = malloc((size_t)(groups * x8g));
-        if (!x8) {
-            free(sumx);
-            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-        }
+            for (int64_t gb = 0; gb < groups * nblocks; gb++) {
+                const uint8_t *t = c->x8 + (gb / nblocks) * x8g + (gb % nblocks) * c->k * MB;
+                int64_t *sx = sumx + (gb / nblocks) * c->mcount + (gb % nblocks) * MB;
+                for (int64_t k = 0; k < c->k; k++)
+                    for (int i = 0; i < MB; i++)
+                        sx[i] += dec[t[k * MB + i]];
+            }
+        } else {
 #pragma omp parallel for schedule(static)
-        for (int64_t gb = 0; gb < groups * nblocks; gb++) {
-            int64_t g = gb / nblocks, blk = gb % nblocks;
-            const uint32_t *src = c->x + g * xg + blk * MB;
-            uint8_t *dst = x8 + g * x8g + blk * c->k * MB;
-            const uint8_t *xmap = c->m->vb.xmap;
-            for (int64_t k = 0; k < c->k; k++)
-                for (int i = 0; i < MB; i++)
-                    dst[k * MB + i] = xmap[src[k * c->mcount + i] & 255];
+            for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
+                int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
+                const uint32_t *x = c->x + g * xg;
+                for (int64_t k = 0; k < c->k; k++)
+                    s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
+                sumx[gm] = s;
+            }
         }
     }
 #pragma omp parallel for schedule(dynamic, 1)
@@ -526,8 +534,8 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         int64_t blk = r / ngroups, n0 = (r % ngroups) * NG;
         int64_t n1 = n0 + NG < c->n ? n0 + NG : c->n;
         struct core cg = *c;
-        cg.x = c->x + g * xg;
-        cg.x8 = x8 ? x8 + g * x8g : NULL;
+        cg.x = c->x ? c->x + g * xg : NULL;
+        cg.x8 = c->x8 ? c->x8 + g * x8g : NULL;
         cg.w = c->w + g * wg;
         cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
@@ -538,7 +546,6 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
         fn(&cg, n0, n1, m0, len);
     }
-    free(x8);
     free(sumx);
     return AXL_OK;
 }
@@ -554,12 +561,14 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
         return st;
     uint32_t *ac = malloc((size_t)M * K * sizeof *ac);
     int64_t Mp = (M + MB - 1) / MB * MB; /* positions padded to whole blocks */
-    uint32_t *xc = malloc((size_t)Mp * K * sizeof *xc);
+    const int vb = uses_vbmi(m);
+    uint32_t *xc = vb ? NULL : malloc((size_t)Mp * K * sizeof *xc);
+    uint8_t *x8 = vb ? malloc((size_t)(Mp * K)) : NULL;
     /* activations: encode A as stored (dense, so that offsets index it),
-     * then lay out as X[k][m] */
+     * then lay out as X[k][m] (or the VBMI kernels' byte tiles) */
     int64_t arows = g->trans_a ? K : M, acols = g->trans_a ? M : K;
     float *adense = g->lda != acols ? malloc((size_t)arows * acols * sizeof *adense) : NULL;
-    if (!ac || !xc || (g->lda != acols && !adense)) {
+    if (!ac || (!xc && !x8) || (g->lda != acols && !adense)) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "gemm: out of memory for %lldx%lldx%lld",
                       (long long)M, (long long)N, (long long)K);
         goto done;
@@ -574,11 +583,18 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
     uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                 : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    const uint8_t *xmap = m->vb.xmap;
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < K; k++)
-        for (int64_t i = 0; i < Mp; i++)
-            xc[k * Mp + i] = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
-    struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .w = pw->codes,
+        for (int64_t i = 0; i < Mp; i++) {
+            uint32_t v = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
+            if (x8)
+                x8[tile_at(k, K, i)] = xmap[v & 255];
+            else
+                xc[k * Mp + i] = v;
+        }
+    struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .x8 = x8,
+                     .w = pw->codes,
                      .p = M, .oi = 0, .bias = g->bias, .out = g->c, .sn = 1, .sm = g->ldc,
                      .sa = qa.s, .za = qa.z, .qw = pw->qw, .sumw = pw->sumw};
     st = run_core(&c, 1, 0, 0, 0, msg);
@@ -587,6 +603,7 @@ done:
     free(adense);
     free(ac);
     free(xc);
+    free(x8);
     return st;
 }
 
@@ -604,9 +621,12 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
     int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     int64_t xin = a->n * a->c * a->h * a->w;
+    const int vb = uses_vbmi(m);
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
-    uint32_t *xc = malloc((size_t)(G * K * Mp) * sizeof *xc);
-    if (!ac || !xc) {
+    uint32_t *xc = vb ? NULL : malloc((size_t)(G * K * Mp) * sizeof *xc);
+    /* VBMI: the codes as bytes (xmap), then im2col straight into byte tiles */
+    uint8_t *a8 = vb ? malloc((size_t)xin) : NULL, *x8 = vb ? malloc((size_t)(G * K * Mp)) : NULL;
+    if (!ac || (!vb && !xc) || (vb && (!a8 || !x8))) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "conv2d: out of memory for the im2col buffer (%lld "
                       "codes)", (long long)(G * K * Mp));
         goto done;
@@ -616,34 +636,81 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     /* the code of a real 0, fed for padding */
     uint32_t pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    if (vb) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < xin; i++)
+            a8[i] = m->vb.xmap[ac[i] & 255];
+    }
     for (int64_t img0 = 0; img0 < a->n && st == AXL_OK; img0 += chunk) {
         int64_t nimg = a->n - img0 < chunk ? a->n - img0 : chunk;
         /* im2col: X[g][k = (ci, r, s)][m = (img, y, x)], positions of the
-         * chunk's images one after another */
-#pragma omp parallel for schedule(static)
-        for (int64_t gk = 0; gk < G * K; gk++) {
-            int64_t g = gk / K, k = gk % K;
-            int64_t ci = g * cg + k / (a->kh * a->kw);
-            int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
-            uint32_t *dst = xc + gk * Mp;
-            for (int64_t p = nimg * P; p < Mp; p++)
-                dst[p] = pad;
-            for (int64_t img = 0; img < nimg; img++) {
-                const uint32_t *src = ac + ((img0 + img) * a->c + ci) * a->h * a->w;
-                uint32_t *d = dst + img * P;
-                for (int64_t y = 0; y < oh; y++) {
-                    int64_t iy = y * a->stride_h - a->pad_t + r * a->dil_h;
-                    for (int64_t x = 0; x < ow; x++) {
-                        int64_t ix = x * a->stride_w - a->pad_l + s * a->dil_w;
-                        d[y * ow + x] = (iy >= 0 && iy < a->h && ix >= 0 && ix < a->w)
-                                            ? src[iy * a->w + ix]
-                                            : pad;
-                    }
+         * chunk's images one after another (VBMI: byte tiles, tile_at) */
+#define IM2COL(T, SRC, PAD, AT)                                                                   \
+    for (int64_t p = nimg * P; p < Mp; p++)                                                      \
+        AT(p) = (PAD);                                                                            \
+    /* the columns whose input is inside the image: [xlo, xhi) */                                 \
+    int64_t off = s * a->dil_w - a->pad_l, sw = a->stride_w;                                      \
+    int64_t xlo = off >= 0 ? 0 : (-off + sw - 1) / sw;                                            \
+    int64_t xhi = a->w - off <= 0 ? 0 : (a->w - off + sw - 1) / sw;                               \
+    xlo = xlo < ow ? xlo : ow;                                                                    \
+    xhi = xhi < ow ? (xhi > xlo ? xhi : xlo) : ow;                                                \
+    for (int64_t img = 0; img < nimg; img++) {                                                    \
+        const T *src = (SRC) + ((img0 + img) * a->c + ci) * a->h * a->w;                          \
+        for (int64_t y = 0; y < oh; y++) {                                                        \
+            int64_t iy = y * a->stride_h - a->pad_t + r * a->dil_h, o = img * P + y * ow;         \
+            if (iy < 0 || iy >= a->h) {                                                           \
+                for (int64_t x = 0; x < ow; x++)                                                  \
+                    AT(o + x) = (PAD);                                                            \
+                continue;                                                                         \
+            }                                                                                     \
+            const T *srow = src + iy * a->w + off;                                                \
+            for (int64_t x = 0; x < xlo; x++)                                                     \
+                AT(o + x) = (PAD);                                                                \
+            for (int64_t x = xlo; x < xhi; x++)                                                   \
+                AT(o + x) = srow[x * sw];                                                         \
+            for (int64_t x = xhi; x < ow; x++)                                                    \
+                AT(o + x) = (PAD);                                                                \
+        }                                                                                         \
+    }
+        int nomem = 0;
+#pragma omp parallel
+        {
+            /* VBMI: each row of im2col built in a buffer, then copied into
+             * the tiles 128 bytes at a time */
+            uint8_t *row = vb ? malloc((size_t)Mp) : NULL;
+            if (vb && !row) {
+#pragma omp atomic write
+                nomem = 1;
+            }
+#pragma omp for schedule(static)
+            for (int64_t gk = 0; gk < G * K; gk++) {
+                int64_t g = gk / K, k = gk % K;
+                int64_t ci = g * cg + k / (a->kh * a->kw);
+                int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
+                if (vb && row) {
+                    uint8_t pad8 = m->vb.xmap[pad & 255];
+#define AT8(p) row[(p)]
+                    IM2COL(uint8_t, a8, pad8, AT8)
+#undef AT8
+                    uint8_t *dst = x8 + g * K * Mp + k * MB;
+                    for (int64_t blk = 0; blk < Mp / MB; blk++)
+                        memcpy(dst + blk * K * MB, row + blk * MB, MB);
+                } else if (!vb) {
+                    uint32_t *dst = xc + gk * Mp;
+#define AT32(p) dst[(p)]
+                    IM2COL(uint32_t, ac, pad, AT32)
+#undef AT32
                 }
             }
+            free(row);
         }
+        if (nomem) {
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "conv2d: out of memory for an im2col row");
+            break;
+        }
+#undef IM2COL
         struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = nimg * P, .n = ocg, .x = xc,
-                         .w = pw->codes, .bias = a->bias, .out = a->y + img0 * a->oc * P,
+                         .x8 = x8, .w = pw->codes, .bias = a->bias, .out = a->y + img0 * a->oc * P,
                          .sn = P, .sm = 1, .p = P, .oi = a->oc * P, .sa = qa.s, .za = qa.z,
                          .qw = pw->qw, .sumw = pw->sumw};
         st = run_core(&c, G, K * Mp, ocg * K, ocg * P, msg);
@@ -651,6 +718,8 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
 done:
     axl_weights_release(m, pw);
     free(ac);
+    free(a8);
     free(xc);
+    free(x8);
     return st;
 }
