@@ -65,12 +65,28 @@ static inline float *out_at(const struct core *c, int64_t n, int64_t m)
     return c->out + (m / c->p) * c->oi + n * c->sn + (m % c->p) * c->sm;
 }
 
+/* Positions m0 .. m0 + len - 1 of output row n, split where an image
+ * ends: BODY runs for each run of positions i0 .. i1 - 1 of the block,
+ * with o pointing at the output of position i0 and stride c->sm (no
+ * division per output). */
+#define FOR_OUTPUT_RUNS(c, n, m0, len, BODY)                                                      \
+    for (int64_t i0 = 0; i0 < (len);) {                                                           \
+        int64_t img = ((m0) + i0) / (c)->p, q = ((m0) + i0) % (c)->p;                             \
+        int64_t i1 = i0 + ((c)->p - q) < (len) ? i0 + ((c)->p - q) : (len);                       \
+        float *o = (c)->out + img * (c)->oi + (n) * (c)->sn + q * (c)->sm;                         \
+        BODY;                                                                                     \
+        i0 = i1;                                                                                  \
+    }
+
 /* Output row n of a block from float32 sums, bias added. */
 static void store_f32(const struct core *c, int64_t n, int64_t m0, int64_t len, const float *acc)
 {
     float b = c->bias ? c->bias[n] : 0.0f;
-    for (int64_t i = 0; i < len; i++)
-        *out_at(c, n, m0 + i) = c->bias ? acc[i] + b : acc[i];
+    const int64_t sm = c->sm;
+    FOR_OUTPUT_RUNS(c, n, m0, len, {
+        for (int64_t i = i0; i < i1; i++)
+            o[(i - i0) * sm] = c->bias ? acc[i] + b : acc[i];
+    })
 }
 
 /* ... from int32 sums: the zero-point correction, dequantization, bias. */
@@ -79,11 +95,14 @@ static void store_int(const struct core *c, int64_t n, int64_t m0, int64_t len, 
     int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
     float scale = c->sa * c->qw[n].s;
     float b = c->bias ? c->bias[n] : 0.0f;
-    for (int64_t i = 0; i < len; i++) {
-        int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
-        float y = scale * (float)corr;
-        *out_at(c, n, m0 + i) = c->bias ? y + b : y;
-    }
+    const int64_t sm = c->sm;
+    FOR_OUTPUT_RUNS(c, n, m0, len, {
+        for (int64_t i = i0; i < i1; i++) {
+            int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
+            float y = scale * (float)corr;
+            o[(i - i0) * sm] = c->bias ? y + b : y;
+        }
+    })
 }
 
 /* The gather loops are compiled for AVX2 and baseline x86-64 and chosen at
@@ -507,15 +526,35 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         if (c->x8) { /* byte tiles: integer formats, where xmap is the identity */
             int64_t dec[256];
-            for (int a = 0; a < 256; a++)
+            int s8 = 1, u8 = 1; /* int8 / uint8: the code's value is the byte's */
+            for (int a = 0; a < 256; a++) {
                 dec[a] = (int64_t)axl_format_decode(&c->m->fa, (uint32_t)a);
+                s8 &= dec[a] == (int8_t)a;
+                u8 &= dec[a] == a;
+            }
 #pragma omp parallel for schedule(static)
             for (int64_t gb = 0; gb < groups * nblocks; gb++) {
                 const uint8_t *t = c->x8 + (gb / nblocks) * x8g + (gb % nblocks) * c->k * MB;
                 int64_t *sx = sumx + (gb / nblocks) * c->mcount + (gb % nblocks) * MB;
-                for (int64_t k = 0; k < c->k; k++)
+                if ((s8 || u8) && c->k < (1 << 23)) { /* widening adds that vectorise; |sum| < 2^31 for
+                                   K < 2^23 */
+                    int32_t acc[MB] = {0};
+                    for (int64_t k = 0; k < c->k; k++) {
+                        const uint8_t *tk = t + k * MB;
+                        if (s8)
+                            for (int i = 0; i < MB; i++)
+                                acc[i] += (int8_t)tk[i];
+                        else
+                            for (int i = 0; i < MB; i++)
+                                acc[i] += tk[i];
+                    }
                     for (int i = 0; i < MB; i++)
-                        sx[i] += dec[t[k * MB + i]];
+                        sx[i] = acc[i];
+                } else {
+                    for (int64_t k = 0; k < c->k; k++)
+                        for (int i = 0; i < MB; i++)
+                            sx[i] += dec[t[k * MB + i]];
+                }
             }
         } else {
 #pragma omp parallel for schedule(static)
