@@ -78,7 +78,7 @@ def main():
     m = measure()
     ghz = m["ghz"]
     pc = m["per_cycle"]
-    print(f"Clock {ghz:.2f} GHz (dependent adds); instructions per cycle measured "
+    print(f"Clock {ghz:.2f} GHz (dependent multiplies); instructions per cycle measured "
           "(12 independent chains): " +
           ", ".join(f"{k} {v:.2f}" for k, v in pc.items()) + ".\n")
     print("| layout | port-5 uops | port-0 uops | all uops | cycles / 64 MAC | MAC / cycle "

@@ -446,6 +446,19 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
                                .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
                                .len = len, .out = raw.u};
     axl_vbmi_run(&m->vb, isint, &a);
+    if (c->sn == 1 && c->oi == 0 && !isint) {
+        /* GEMM: channels are contiguous in an output row, positions are
+         * rows: write row by row (a channel at a time would touch a line per
+         * output) */
+        for (int64_t i = 0; i < len; i++) {
+            float *o = c->out + (m0 + i) * c->sm;
+            for (int64_t n = n0; n < n1; n++) {
+                float v = raw.f[(n - n0) * MB + i];
+                o[n] = c->bias ? v + c->bias[n] : v;
+            }
+        }
+        return;
+    }
     for (int64_t n = n0; n < n1; n++) {
         if (isint)
             store_int(c, n, m0, len, raw.i + (n - n0) * MB);
