@@ -82,7 +82,7 @@ def main():
           "(12 independent chains): " +
           ", ".join(f"{k} {v:.2f}" for k, v in pc.items()) + ".\n")
     print("| layout | port-5 uops | port-0 uops | all uops | cycles / 64 MAC | MAC / cycle "
-          f"| ceiling GMAC/s ({args.cores} cores) |")
+          f"| ceiling GMAC/s ({args.cores} core{'s' if args.cores > 1 else ''}) |")
     print("|---|---:|---:|---:|---:|---:|---:|")
     ceil = {}
     for name, counts in LAYOUTS:
