@@ -17,7 +17,11 @@ static const struct bench_shape k_shapes[] = {
     {"conv128_28x28_b8", "resnet18", CONV(8, 128, 28), BENCH_FULL},
     {"conv256_14x14_b8", "resnet18", CONV(8, 256, 14), BENCH_FULL},
     {"conv512_7x7_b8", "resnet18", CONV(8, 512, 7), BENCH_FULL},
+    /* issue 19: the batch that must not be slower per MAC than batch 1, and
+     * a 1024 -> 1024 linear layer over 256 rows (M=256: rows, N: outputs) */
+    {"conv64_56x56_b16", "resnet18", CONV(16, 64, 56), BENCH_FULL},
     {"gemm1024", "gemm", GEMM(1024, 1024, 1024), BENCH_FULL},
+    {"linear256x1024x1024", "gemm", GEMM(256, 1024, 1024), BENCH_FULL},
     {"gemm256", "gemm", GEMM(256, 256, 256), BENCH_QUICK | BENCH_FN_QUICK},
     /* for tests: stride 2 and odd sizes so that indexing mistakes show */
     {"tiny_conv", "tiny", {.n = 2, .c = 3, .h = 9, .w = 7, .oc = 5, .k = 3, .stride = 2, .pad = 1},

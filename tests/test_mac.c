@@ -43,6 +43,9 @@ static const struct shape k_shapes[] = {
     /* two blocks of positions (162 = 128 + 34), reduction tiles (144 > 64),
      * channel groups (20 = 16 + 4) */
     {2, 16, 9, 9, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1},
+    /* batch 5 over several blocks (5 * 121 = 605 positions, the last block
+     * of 93), K = 3 * 3 * 3 = 27 per group of 3 groups, no bias */
+    {5, 9, 11, 11, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 3, 0},
     {1, 2, 4, 13, 5, 1, 5, 1, 1, 0, 2, 0, 2, 1, 1, 1, 1},
     {3, 3, 1, 1, 7, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1},
 };
@@ -233,21 +236,13 @@ Test(mac, exact_narrow_accumulator_every_order, .timeout = 120)
 
 /* The VBMI byte-permute kernels (emu/mac/cpu/vbmi.c) against the gather
  * kernels (AXL_CPU_KERNEL=gather) on the same inputs, for every plane
- * layout: float entries in 16 bits (fp8 products) and in 32 bits (e2m5
- * exact products kept in fp32), int32 entries in int16 and uint16. */
-static void vbmi_vs_gather(struct axl_mac_spec *sp, int want_mode, const char *label)
+ * layout: float entries in 16 bits (fp8 products; sign-symmetric half
+ * planes where the table allows), and in 32 bits (e2m5 exact products kept
+ * in fp32), int32 entries in int16 (VNNI) and uint16; and the same with
+ * the refinements off (AXL_CPU_KERNEL=vbmi-basic: full planes, shifts). */
+static int vbmi_one(struct axl_mac *fast, struct axl_mac *slow, const char *label)
 {
     char msg[AXL_MSG_LEN];
-    struct axl_mac *fast, *slow;
-    cr_assert_eq(axl_mac_create(sp, &fast, msg), AXL_OK, "%s: %s", label, msg);
-    setenv("AXL_CPU_KERNEL", "gather", 1);
-    cr_assert_eq(axl_mac_create(sp, &slow, msg), AXL_OK, "%s: %s", label, msg);
-    unsetenv("AXL_CPU_KERNEL");
-    cr_assert_eq(slow->vb.mode, AXL_VBMI_NONE, "%s", label);
-    if (axl_vbmi_available())
-        cr_assert_eq(fast->vb.mode, want_mode, "%s: plane layout %d", label, fast->vb.mode);
-    else
-        cr_log_info("%s: this CPU has no AVX-512 VBMI, only the gather path runs", label);
     int bad = conv_every_shape(fast, NULL, slow, 300, label);
     /* a GEMM with 200 rows: two blocks, the second of 72 positions */
     int64_t M = 200, N = 33, K = 150;
@@ -264,24 +259,57 @@ static void vbmi_vs_gather(struct axl_mac_spec *sp, int want_mode, const char *l
     free(bias);
     free(C1);
     free(C2);
+    return bad;
+}
+
+static void vbmi_vs_gather(struct axl_mac_spec *sp, int want_mode, int want_basic,
+                           const char *label)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac *fast, *basic, *slow;
+    cr_assert_eq(axl_mac_create(sp, &fast, msg), AXL_OK, "%s: %s", label, msg);
+    setenv("AXL_CPU_KERNEL", "vbmi-basic", 1);
+    cr_assert_eq(axl_mac_create(sp, &basic, msg), AXL_OK, "%s: %s", label, msg);
+    setenv("AXL_CPU_KERNEL", "gather", 1);
+    cr_assert_eq(axl_mac_create(sp, &slow, msg), AXL_OK, "%s: %s", label, msg);
+    unsetenv("AXL_CPU_KERNEL");
+    cr_assert_eq(slow->vb.mode, AXL_VBMI_NONE, "%s", label);
+    if (axl_vbmi_available()) {
+        cr_assert_eq(fast->vb.mode, want_mode, "%s: plane layout %d", label, fast->vb.mode);
+        cr_assert_eq(basic->vb.mode, want_basic, "%s: basic plane layout %d", label,
+                     basic->vb.mode);
+        cr_assert_eq(basic->vb.vnni, 0, "%s", label);
+    } else {
+        cr_log_info("%s: this CPU has no AVX-512 VBMI, only the gather path runs", label);
+    }
+    int bad = vbmi_one(fast, slow, label);
+    char lb[96];
+    snprintf(lb, sizeof lb, "%s (vbmi-basic)", label);
+    bad += vbmi_one(basic, slow, lb);
     axl_mac_free(fast);
+    axl_mac_free(basic);
     axl_mac_free(slow);
     cr_assert_eq(bad, 0, "%s: %d outputs differ between the VBMI and gather kernels", label, bad);
 }
 
-Test(mac, vbmi_kernels_equal_gather_kernels, .timeout = 120)
+Test(mac, vbmi_kernels_equal_gather_kernels, .timeout = 240)
 {
     struct axl_mac_spec s = spec_of("fpmul_mitchell", "e4m3", NULL, NULL, AXL_ORDER_SEQUENTIAL);
-    vbmi_vs_gather(&s, AXL_VBMI_HI16, "fpmul_mitchell e4m3");
+    vbmi_vs_gather(&s, AXL_VBMI_HI16S, AXL_VBMI_HI16, "fpmul_mitchell e4m3");
+    s = spec_of("fpmul_drum", "e5m2", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    s.mul_params[0] = "k=3";
+    s.n_mul_params = 1;
+    /* 0 x inf is NaN whatever the signs: not sign-symmetric, full planes */
+    vbmi_vs_gather(&s, AXL_VBMI_HI16, AXL_VBMI_HI16, "fpmul_drum e5m2 (inf and NaN codes)");
     s = spec_of("mul_exact", "e2m5", NULL, NULL, AXL_ORDER_SEQUENTIAL);
     s.fmt_p = "fp32";
-    vbmi_vs_gather(&s, AXL_VBMI_32, "mul_exact e2m5 -> fp32");
+    vbmi_vs_gather(&s, AXL_VBMI_32, AXL_VBMI_32, "mul_exact e2m5 -> fp32");
     s = spec_of("mitchell", "int8", NULL, NULL, AXL_ORDER_SEQUENTIAL);
-    vbmi_vs_gather(&s, AXL_VBMI_S16, "mitchell int8");
+    vbmi_vs_gather(&s, AXL_VBMI_S16, AXL_VBMI_S16, "mitchell int8");
     s = spec_of("drum", "uint8", NULL, NULL, AXL_ORDER_SEQUENTIAL);
-    vbmi_vs_gather(&s, AXL_VBMI_U16, "drum uint8");
+    vbmi_vs_gather(&s, AXL_VBMI_U16, AXL_VBMI_U16, "drum uint8");
     s = spec_of("mul_exact", "int4", NULL, NULL, AXL_ORDER_PAIRWISE);
-    vbmi_vs_gather(&s, AXL_VBMI_S16, "mul_exact int4 (any order: int32 adds)");
+    vbmi_vs_gather(&s, AXL_VBMI_S16, AXL_VBMI_S16, "mul_exact int4 (any order: int32 adds)");
 }
 
 /* The quantizer's nearest-even shortcut equals the format's encoder on

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "axlut/emu.h"
 #include "axlut/layers.h"
@@ -75,6 +76,7 @@ struct result {
     int64_t macs;
     int reps;
     double setup_s, approx_s, naive_s, blas_s, im2col_s; /* blas_s < 0: no BLAS */
+    double approx_cpu_s, naive_cpu_s, blas_cpu_s;        /* process CPU seconds */
     double approx_err, naive_err;                        /* vs BLAS; < 0: unknown */
 };
 
@@ -97,12 +99,21 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* One timed method: f(ctx) with its warm-up, repetitions and medians. */
 struct timing {
     run_fn f;
     int reps; /* in: requested (<= 0: from the warm-up); out: done */
-    double t[MAX_REPS], aux[MAX_REPS];
-    double med, aux_med;
+    double t[MAX_REPS], aux[MAX_REPS], cpu[MAX_REPS];
+    double med, aux_med, cpu_med; /* cpu: process CPU seconds, which on a loaded machine
+                                     (time-slicing) is steadier than wall time; single
+                                     thread (--threads 1), where no thread spins idle */
 };
 
 /* Every method's warm-up, then rounds in which each method that still needs
@@ -129,15 +140,17 @@ static enum axl_status time_methods(struct timing *tm, int n, void *ctx, char *m
         for (int i = 0; i < n; i++) {
             if (r >= tm[i].reps)
                 continue;
-            double aux = 0.0, t0 = bench_now();
+            double aux = 0.0, c0 = cpu_now(), t0 = bench_now();
             if ((st = tm[i].f(ctx, &aux, msg)) != AXL_OK)
                 return st;
             tm[i].t[r] = bench_now() - t0;
+            tm[i].cpu[r] = cpu_now() - c0;
             tm[i].aux[r] = aux;
         }
     for (int i = 0; i < n; i++) {
         tm[i].med = median(tm[i].t, tm[i].reps);
         tm[i].aux_med = median(tm[i].aux, tm[i].reps);
+        tm[i].cpu_med = median(tm[i].cpu, tm[i].reps);
     }
     return AXL_OK;
 }
@@ -304,6 +317,9 @@ static enum axl_status run_case(const struct opts *o, const struct bench_shape *
     if ((st = time_methods(tm, nm, &j, msg)) != AXL_OK)
         goto done;
     r->approx_s = tm[0].med;
+    r->approx_cpu_s = tm[0].cpu_med;
+    r->naive_cpu_s = tm[1].cpu_med;
+    r->blas_cpu_s = tm[2].cpu_med;
     r->reps = tm[0].reps;
     r->naive_s = tm[1].med;
     if (nm == 3) {
@@ -403,6 +419,9 @@ static json_t *result_json(const struct result *r, int threads, const char *devi
     json_object_set_new(o, "seconds", num6(r->approx_s, 1));
     json_object_set_new(o, "setup_seconds", num6(r->setup_s, 1));
     json_object_set_new(o, "approx_macs_per_s", num6(a, 1));
+    json_object_set_new(o, "approx_macs_per_cpu_s", num6(rate(r->macs, r->approx_cpu_s), 1));
+    json_object_set_new(o, "naive_lut_macs_per_cpu_s", num6(rate(r->macs, r->naive_cpu_s), 1));
+    json_object_set_new(o, "exact_blas_macs_per_cpu_s", num6(rate(r->macs, r->blas_cpu_s), blas));
     json_object_set_new(o, "naive_lut_seconds", num6(r->naive_s, 1));
     json_object_set_new(o, "naive_lut_macs_per_s", num6(nv, 1));
     json_object_set_new(o, "exact_blas_seconds", num6(r->blas_s, blas));

@@ -42,7 +42,8 @@ struct core {
     int64_t k, mcount, n;   /* reduction length, positions (a multiple of MB), channels */
     int64_t mvalid;         /* positions that are real outputs */
     const uint32_t *x;      /* [k][mcount] activation codes */
-    const uint8_t *x8;      /* the same as bytes, for the VBMI kernels (else NULL) */
+    const uint8_t *x8;      /* instead of x for the VBMI kernels: byte codes (the plan's
+                               xmap), laid out [block][k][MB] (tile_at) */
     const uint32_t *w;      /* [n][k] weight codes */
     const float *bias;      /* [n] or NULL */
     float *out;             /* out[n * sn + pos * sm] */
@@ -64,12 +65,28 @@ static inline float *out_at(const struct core *c, int64_t n, int64_t m)
     return c->out + (m / c->p) * c->oi + n * c->sn + (m % c->p) * c->sm;
 }
 
+/* Positions m0 .. m0 + len - 1 of output row n, split where an image
+ * ends: BODY runs for each run of positions i0 .. i1 - 1 of the block,
+ * with o pointing at the output of position i0 and stride c->sm (no
+ * division per output). */
+#define FOR_OUTPUT_RUNS(c, n, m0, len, BODY)                                                      \
+    for (int64_t i0 = 0; i0 < (len);) {                                                           \
+        int64_t img = ((m0) + i0) / (c)->p, q = ((m0) + i0) % (c)->p;                             \
+        int64_t i1 = i0 + ((c)->p - q) < (len) ? i0 + ((c)->p - q) : (len);                       \
+        float *o = (c)->out + img * (c)->oi + (n) * (c)->sn + q * (c)->sm;                         \
+        BODY;                                                                                     \
+        i0 = i1;                                                                                  \
+    }
+
 /* Output row n of a block from float32 sums, bias added. */
 static void store_f32(const struct core *c, int64_t n, int64_t m0, int64_t len, const float *acc)
 {
     float b = c->bias ? c->bias[n] : 0.0f;
-    for (int64_t i = 0; i < len; i++)
-        *out_at(c, n, m0 + i) = c->bias ? acc[i] + b : acc[i];
+    const int64_t sm = c->sm;
+    FOR_OUTPUT_RUNS(c, n, m0, len, {
+        for (int64_t i = i0; i < i1; i++)
+            o[(i - i0) * sm] = c->bias ? acc[i] + b : acc[i];
+    })
 }
 
 /* ... from int32 sums: the zero-point correction, dequantization, bias. */
@@ -78,11 +95,14 @@ static void store_int(const struct core *c, int64_t n, int64_t m0, int64_t len, 
     int64_t za = c->za, zw = c->qw[n].z, sumw = c->sumw[n];
     float scale = c->sa * c->qw[n].s;
     float b = c->bias ? c->bias[n] : 0.0f;
-    for (int64_t i = 0; i < len; i++) {
-        int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
-        float y = scale * (float)corr;
-        *out_at(c, n, m0 + i) = c->bias ? y + b : y;
-    }
+    const int64_t sm = c->sm;
+    FOR_OUTPUT_RUNS(c, n, m0, len, {
+        for (int64_t i = i0; i < i1; i++) {
+            int64_t corr = (int64_t)acc[i] - zw * c->sumx[m0 + i] - za * sumw + c->k * za * zw;
+            float y = scale * (float)corr;
+            o[(i - i0) * sm] = c->bias ? y + b : y;
+        }
+    })
 }
 
 /* The gather loops are compiled for AVX2 and baseline x86-64 and chosen at
@@ -421,10 +441,24 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
         float f[AXL_VBMI_NG * MB];
         int32_t i[AXL_VBMI_NG * MB];
     } raw;
-    struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride, .x = c->x8 + m0,
-                               .xs = c->mcount, .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
+    struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride,
+                               .x = c->x8 + m0 / MB * c->k * MB, .xs = MB,
+                               .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
                                .len = len, .out = raw.u};
     axl_vbmi_run(&m->vb, isint, &a);
+    if (c->sn == 1 && c->oi == 0 && !isint) {
+        /* GEMM: channels are contiguous in an output row, positions are
+         * rows: write row by row (a channel at a time would touch a line per
+         * output) */
+        for (int64_t i = 0; i < len; i++) {
+            float *o = c->out + (m0 + i) * c->sm;
+            for (int64_t n = n0; n < n1; n++) {
+                float v = raw.f[(n - n0) * MB + i];
+                o[n] = c->bias ? v + c->bias[n] : v;
+            }
+        }
+        return;
+    }
     for (int64_t n = n0; n < n1; n++) {
         if (isint)
             store_int(c, n, m0, len, raw.i + (n - n0) * MB);
@@ -471,6 +505,23 @@ static block_fn choose_block(const struct axl_mac *m)
  * wg codes per group, outputs by og floats and bias and weight quantization
  * by n per group.  Tasks run block-major, so the activation block of one
  * task stays in cache for the output channels that follow it. */
+/* The VBMI kernels read activation codes as bytes (through the plan's
+ * xmap), each block's tile [k][MB] contiguous: a task then streams one
+ * 128-byte row per k from consecutive lines, instead of one line per page
+ * at a stride of the whole position axis (batch 16 at 56x56: 50 KB), which
+ * the prefetcher and the TLB handled badly as the batch grew.  The callers
+ * write the tiles straight from the encoded tensor (im2col or transpose to
+ * bytes, no 32-bit copy in between). */
+static inline int64_t tile_at(int64_t k, int64_t K, int64_t p)
+{
+    return (p / MB) * K * MB + k * MB + p % MB;
+}
+
+/* Runs the core over groups: x (or x8, the byte tiles, K * mcount bytes per
+ * group) and w point at group 0, advancing by xg and wg codes per group,
+ * outputs by og floats and bias and weight quantization by n per group.
+ * Tasks run block-major, so the activation block of one task stays in
+ * cache for the output channels that follow it. */
 static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og,
                                 char *msg)
 {
@@ -479,32 +530,55 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
     int64_t ngroups = (c->n + NG - 1) / NG; /* groups of output channels */
     int64_t per_group = ngroups * nblocks;
     int64_t total = groups * per_group;
+    const int64_t x8g = c->k * c->mcount; /* bytes per group */
     int64_t *sumx = NULL;
     if (c->m->acc == AXL_ACC_INT) { /* the activations' zero-point term, once per call (the
                                        weights' comes prepared with them) */
         sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
         if (!sumx)
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        if (c->x8) { /* byte tiles: integer formats, where xmap is the identity */
+            int64_t dec[256];
+            int s8 = 1, u8 = 1; /* int8 / uint8: the code's value is the byte's */
+            for (int a = 0; a < 256; a++) {
+                dec[a] = (int64_t)axl_format_decode(&c->m->fa, (uint32_t)a);
+                s8 &= dec[a] == (int8_t)a;
+                u8 &= dec[a] == a;
+            }
 #pragma omp parallel for schedule(static)
-        for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
-            int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
-            const uint32_t *x = c->x + g * xg;
-            for (int64_t k = 0; k < c->k; k++)
-                s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
-            sumx[gm] = s;
-        }
-    }
-    uint8_t *x8 = NULL;
-    if (uses_vbmi(c->m)) { /* the activation codes as bytes, once per call */
-        int64_t nx = (groups - 1) * xg + c->k * c->mcount;
-        x8 = malloc((size_t)nx);
-        if (!x8) {
-            free(sumx);
-            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-        }
+            for (int64_t gb = 0; gb < groups * nblocks; gb++) {
+                const uint8_t *t = c->x8 + (gb / nblocks) * x8g + (gb % nblocks) * c->k * MB;
+                int64_t *sx = sumx + (gb / nblocks) * c->mcount + (gb % nblocks) * MB;
+                if ((s8 || u8) && c->k < (1 << 23)) { /* widening adds that vectorise; |sum| < 2^31 for
+                                   K < 2^23 */
+                    int32_t acc[MB] = {0};
+                    for (int64_t k = 0; k < c->k; k++) {
+                        const uint8_t *tk = t + k * MB;
+                        if (s8)
+                            for (int i = 0; i < MB; i++)
+                                acc[i] += (int8_t)tk[i];
+                        else
+                            for (int i = 0; i < MB; i++)
+                                acc[i] += tk[i];
+                    }
+                    for (int i = 0; i < MB; i++)
+                        sx[i] = acc[i];
+                } else {
+                    for (int64_t k = 0; k < c->k; k++)
+                        for (int i = 0; i < MB; i++)
+                            sx[i] += dec[t[k * MB + i]];
+                }
+            }
+        } else {
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < nx; i++)
-            x8[i] = (uint8_t)c->x[i];
+            for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
+                int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
+                const uint32_t *x = c->x + g * xg;
+                for (int64_t k = 0; k < c->k; k++)
+                    s += (int64_t)axl_format_decode(&c->m->fa, x[k * c->mcount + i]);
+                sumx[gm] = s;
+            }
+        }
     }
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t t = 0; t < total; t++) {
@@ -512,8 +586,8 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         int64_t blk = r / ngroups, n0 = (r % ngroups) * NG;
         int64_t n1 = n0 + NG < c->n ? n0 + NG : c->n;
         struct core cg = *c;
-        cg.x = c->x + g * xg;
-        cg.x8 = x8 ? x8 + g * xg : NULL;
+        cg.x = c->x ? c->x + g * xg : NULL;
+        cg.x8 = c->x8 ? c->x8 + g * x8g : NULL;
         cg.w = c->w + g * wg;
         cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
@@ -524,7 +598,6 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
         fn(&cg, n0, n1, m0, len);
     }
-    free(x8);
     free(sumx);
     return AXL_OK;
 }
@@ -540,12 +613,14 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
         return st;
     uint32_t *ac = malloc((size_t)M * K * sizeof *ac);
     int64_t Mp = (M + MB - 1) / MB * MB; /* positions padded to whole blocks */
-    uint32_t *xc = malloc((size_t)Mp * K * sizeof *xc);
+    const int vb = uses_vbmi(m);
+    uint32_t *xc = vb ? NULL : malloc((size_t)Mp * K * sizeof *xc);
+    uint8_t *x8 = vb ? malloc((size_t)(Mp * K)) : NULL;
     /* activations: encode A as stored (dense, so that offsets index it),
-     * then lay out as X[k][m] */
+     * then lay out as X[k][m] (or the VBMI kernels' byte tiles) */
     int64_t arows = g->trans_a ? K : M, acols = g->trans_a ? M : K;
     float *adense = g->lda != acols ? malloc((size_t)arows * acols * sizeof *adense) : NULL;
-    if (!ac || !xc || (g->lda != acols && !adense)) {
+    if (!ac || (!xc && !x8) || (g->lda != acols && !adense)) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "gemm: out of memory for %lldx%lldx%lld",
                       (long long)M, (long long)N, (long long)K);
         goto done;
@@ -560,11 +635,18 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
     uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                 : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    const uint8_t *xmap = m->vb.xmap;
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < K; k++)
-        for (int64_t i = 0; i < Mp; i++)
-            xc[k * Mp + i] = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
-    struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .w = pw->codes,
+        for (int64_t i = 0; i < Mp; i++) {
+            uint32_t v = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
+            if (x8)
+                x8[tile_at(k, K, i)] = xmap[v & 255];
+            else
+                xc[k * Mp + i] = v;
+        }
+    struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .x8 = x8,
+                     .w = pw->codes,
                      .p = M, .oi = 0, .bias = g->bias, .out = g->c, .sn = 1, .sm = g->ldc,
                      .sa = qa.s, .za = qa.z, .qw = pw->qw, .sumw = pw->sumw};
     st = run_core(&c, 1, 0, 0, 0, msg);
@@ -573,6 +655,7 @@ done:
     free(adense);
     free(ac);
     free(xc);
+    free(x8);
     return st;
 }
 
@@ -590,9 +673,12 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
     int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     int64_t xin = a->n * a->c * a->h * a->w;
+    const int vb = uses_vbmi(m);
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
-    uint32_t *xc = malloc((size_t)(G * K * Mp) * sizeof *xc);
-    if (!ac || !xc) {
+    uint32_t *xc = vb ? NULL : malloc((size_t)(G * K * Mp) * sizeof *xc);
+    /* VBMI: the codes as bytes (xmap), then im2col straight into byte tiles */
+    uint8_t *a8 = vb ? malloc((size_t)xin) : NULL, *x8 = vb ? malloc((size_t)(G * K * Mp)) : NULL;
+    if (!ac || (!vb && !xc) || (vb && (!a8 || !x8))) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "conv2d: out of memory for the im2col buffer (%lld "
                       "codes)", (long long)(G * K * Mp));
         goto done;
@@ -602,34 +688,81 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     /* the code of a real 0, fed for padding */
     uint32_t pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    if (vb) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < xin; i++)
+            a8[i] = m->vb.xmap[ac[i] & 255];
+    }
     for (int64_t img0 = 0; img0 < a->n && st == AXL_OK; img0 += chunk) {
         int64_t nimg = a->n - img0 < chunk ? a->n - img0 : chunk;
         /* im2col: X[g][k = (ci, r, s)][m = (img, y, x)], positions of the
-         * chunk's images one after another */
-#pragma omp parallel for schedule(static)
-        for (int64_t gk = 0; gk < G * K; gk++) {
-            int64_t g = gk / K, k = gk % K;
-            int64_t ci = g * cg + k / (a->kh * a->kw);
-            int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
-            uint32_t *dst = xc + gk * Mp;
-            for (int64_t p = nimg * P; p < Mp; p++)
-                dst[p] = pad;
-            for (int64_t img = 0; img < nimg; img++) {
-                const uint32_t *src = ac + ((img0 + img) * a->c + ci) * a->h * a->w;
-                uint32_t *d = dst + img * P;
-                for (int64_t y = 0; y < oh; y++) {
-                    int64_t iy = y * a->stride_h - a->pad_t + r * a->dil_h;
-                    for (int64_t x = 0; x < ow; x++) {
-                        int64_t ix = x * a->stride_w - a->pad_l + s * a->dil_w;
-                        d[y * ow + x] = (iy >= 0 && iy < a->h && ix >= 0 && ix < a->w)
-                                            ? src[iy * a->w + ix]
-                                            : pad;
-                    }
+         * chunk's images one after another (VBMI: byte tiles, tile_at) */
+#define IM2COL(T, SRC, PAD, AT)                                                                   \
+    for (int64_t p = nimg * P; p < Mp; p++)                                                      \
+        AT(p) = (PAD);                                                                            \
+    /* the columns whose input is inside the image: [xlo, xhi) */                                 \
+    int64_t off = s * a->dil_w - a->pad_l, sw = a->stride_w;                                      \
+    int64_t xlo = off >= 0 ? 0 : (-off + sw - 1) / sw;                                            \
+    int64_t xhi = a->w - off <= 0 ? 0 : (a->w - off + sw - 1) / sw;                               \
+    xlo = xlo < ow ? xlo : ow;                                                                    \
+    xhi = xhi < ow ? (xhi > xlo ? xhi : xlo) : ow;                                                \
+    for (int64_t img = 0; img < nimg; img++) {                                                    \
+        const T *src = (SRC) + ((img0 + img) * a->c + ci) * a->h * a->w;                          \
+        for (int64_t y = 0; y < oh; y++) {                                                        \
+            int64_t iy = y * a->stride_h - a->pad_t + r * a->dil_h, o = img * P + y * ow;         \
+            if (iy < 0 || iy >= a->h) {                                                           \
+                for (int64_t x = 0; x < ow; x++)                                                  \
+                    AT(o + x) = (PAD);                                                            \
+                continue;                                                                         \
+            }                                                                                     \
+            const T *srow = src + iy * a->w + off;                                                \
+            for (int64_t x = 0; x < xlo; x++)                                                     \
+                AT(o + x) = (PAD);                                                                \
+            for (int64_t x = xlo; x < xhi; x++)                                                   \
+                AT(o + x) = srow[x * sw];                                                         \
+            for (int64_t x = xhi; x < ow; x++)                                                    \
+                AT(o + x) = (PAD);                                                                \
+        }                                                                                         \
+    }
+        int nomem = 0;
+#pragma omp parallel
+        {
+            /* VBMI: each row of im2col built in a buffer, then copied into
+             * the tiles 128 bytes at a time */
+            uint8_t *row = vb ? malloc((size_t)Mp) : NULL;
+            if (vb && !row) {
+#pragma omp atomic write
+                nomem = 1;
+            }
+#pragma omp for schedule(static)
+            for (int64_t gk = 0; gk < G * K; gk++) {
+                int64_t g = gk / K, k = gk % K;
+                int64_t ci = g * cg + k / (a->kh * a->kw);
+                int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
+                if (vb && row) {
+                    uint8_t pad8 = m->vb.xmap[pad & 255];
+#define AT8(p) row[(p)]
+                    IM2COL(uint8_t, a8, pad8, AT8)
+#undef AT8
+                    uint8_t *dst = x8 + g * K * Mp + k * MB;
+                    for (int64_t blk = 0; blk < Mp / MB; blk++)
+                        memcpy(dst + blk * K * MB, row + blk * MB, MB);
+                } else if (!vb) {
+                    uint32_t *dst = xc + gk * Mp;
+#define AT32(p) dst[(p)]
+                    IM2COL(uint32_t, ac, pad, AT32)
+#undef AT32
                 }
             }
+            free(row);
         }
+        if (nomem) {
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "conv2d: out of memory for an im2col row");
+            break;
+        }
+#undef IM2COL
         struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = nimg * P, .n = ocg, .x = xc,
-                         .w = pw->codes, .bias = a->bias, .out = a->y + img0 * a->oc * P,
+                         .x8 = x8, .w = pw->codes, .bias = a->bias, .out = a->y + img0 * a->oc * P,
                          .sn = P, .sm = 1, .p = P, .oi = a->oc * P, .sa = qa.s, .za = qa.z,
                          .qw = pw->qw, .sumw = pw->sumw};
         st = run_core(&c, G, K * Mp, ocg * K, ocg * P, msg);
@@ -637,6 +770,8 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
 done:
     axl_weights_release(m, pw);
     free(ac);
+    free(a8);
     free(xc);
+    free(x8);
     return st;
 }

@@ -34,8 +34,12 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AXL_VBMI_BUILD 1
 #include <immintrin.h>
-#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi")))
-#define VBMI_INLINE __attribute__((target("avx512f,avx512bw,avx512vbmi"), always_inline)) static inline
+/* VNNI comes with VBMI on every CPU but Cannon Lake; the kernels are
+ * compiled for both (one target, so that the inlined step serves every
+ * variant) and need both at run time. */
+#define VBMI __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni")))
+#define VBMI_INLINE                                                                               \
+    __attribute__((target("avx512f,avx512bw,avx512vbmi,avx512vnni"), always_inline)) static inline
 #else
 #define AXL_VBMI_BUILD 0
 #endif
@@ -48,10 +52,52 @@ int axl_vbmi_available(void)
         return 0;
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vbmi");
+           __builtin_cpu_supports("avx512vbmi") && __builtin_cpu_supports("avx512vnni");
 #else
     return 0;
 #endif
+}
+
+int axl_vbmi_refined(void)
+{
+    const char *e = getenv("AXL_CPU_KERNEL");
+    return !(e && !strcmp(e, "vbmi-basic"));
+}
+
+/* Sign symmetry of a float table over 256 activation codes, checked bit
+ * for bit, not assumed: every code a >= 128 is either a "flip" column,
+ * whose entry is that of a - 128 with bit 31 flipped in every row that
+ * flips (flip[b] = 1), or a "same" column, equal to a - 128 in every row
+ * (such as a second NaN code: NaN products keep their sign), and every row
+ * either flips on all the flip columns or on none (the row of a NaN
+ * weight).  It holds for sign-magnitude formats whose multiplier handles
+ * the sign exactly (fp8 designs that split sign, exponent and mantissa).
+ * Fills xmap (same columns read as a - 128: no flip) and flip. */
+static int sign_symmetric(const uint32_t *bits, uint32_t na, uint32_t nb, uint8_t *xmap,
+                          uint8_t *flip)
+{
+    if (na != 256)
+        return 0;
+    for (uint32_t a = 0; a < 256; a++) {
+        int same = 1;
+        for (uint32_t b = 0; b < nb && a >= 128 && same; b++)
+            same = bits[(size_t)b * na + a] == bits[(size_t)b * na + a - 128];
+        xmap[a] = (uint8_t)(a >= 128 && same ? a - 128 : a);
+    }
+    for (uint32_t b = 0; b < nb; b++) {
+        int f = -1; /* not yet known */
+        for (uint32_t a = 128; a < 256; a++) {
+            if (xmap[a] != a)
+                continue;
+            uint32_t d = bits[(size_t)b * na + a] ^ bits[(size_t)b * na + a - 128];
+            int fa = d == 0x80000000u ? 1 : d == 0 ? 0 : -2;
+            if (fa == -2 || (f >= 0 && fa != f))
+                return 0;
+            f = fa;
+        }
+        flip[b] = f == 1;
+    }
+    return 1;
 }
 
 int axl_vbmi_prepare(struct axl_vbmi *v, const float *tf, const int32_t *ti, uint32_t na,
@@ -70,10 +116,20 @@ int axl_vbmi_prepare(struct axl_vbmi *v, const float *tf, const int32_t *ti, uin
         s16 &= s >= -32768 && s <= 32767;
         u16 &= u <= 0xFFFFu;
     }
+    uint8_t flip[256];
+    for (uint32_t a = 0; a < 256; a++)
+        v->xmap[a] = (uint8_t)a;
     if (tf)
-        v->mode = hi16 ? AXL_VBMI_HI16 : AXL_VBMI_32;
+        v->mode = !hi16 ? AXL_VBMI_32
+                  : axl_vbmi_refined() && sign_symmetric(bits, na, nb, v->xmap, flip)
+                      ? AXL_VBMI_HI16S
+                      : AXL_VBMI_HI16;
     else
         v->mode = s16 ? AXL_VBMI_S16 : u16 ? AXL_VBMI_U16 : AXL_VBMI_32;
+    if (v->mode != AXL_VBMI_HI16S)
+        for (uint32_t a = 0; a < 256; a++)
+            v->xmap[a] = (uint8_t)a;
+    v->vnni = axl_vbmi_refined();
     v->planes = v->mode == AXL_VBMI_32 ? 4 : 2;
     v->stride = (size_t)v->planes * 256;
     v->rows = aligned_alloc(64, (size_t)nb * v->stride);
@@ -86,11 +142,14 @@ int axl_vbmi_prepare(struct axl_vbmi *v, const float *tf, const int32_t *ti, uin
         uint8_t *row = v->rows + (size_t)b * v->stride;
         for (uint32_t a = 0; a < na; a++) {
             uint32_t u = bits[(size_t)b * na + a];
-            if (v->mode == AXL_VBMI_HI16)
+            if (v->mode == AXL_VBMI_HI16 || v->mode == AXL_VBMI_HI16S)
                 u >>= 16;
             for (int p = 0; p < v->planes; p++)
                 row[p * 256 + a] = (uint8_t)(u >> (8 * p));
         }
+        if (v->mode == AXL_VBMI_HI16S) /* half planes: bytes 128..191 of plane 0 hold
+                                          the row's sign flip, 0x80 or 0, as a vector */
+            memset(row + 128, flip[b] ? 0x80 : 0, 64);
     }
     return 1;
 }
@@ -113,20 +172,54 @@ VBMI_INLINE __m512i lut256(__m512i t0, __m512i t1, __m512i t2, __m512i t3, __m51
 }
 
 /* The products of one weight row with NV vectors of 64 activation codes,
- * added to ACC[4 * NV] (float or int32 adds). */
+ * added to ACC[4 * NV] (float or int32 adds).
+ *
+ * Two orders of positions come out of the interleave (vector 4j + q, dword
+ * 4L + i, both within the block's 128 positions):
+ *   ORDER_A (four planes):  64j + 16L + 4q + i
+ *   ORDER_B (two planes):   64j + 16L + 8(q >> 1) + 2i + (q & 1)
+ * In ORDER_B the 16-bit products (words, after one byte interleave) are
+ * widened in place: the even word of each dword by a shift left (float:
+ * the value's high half), or a sign/zero extension; the odd word by a mask
+ * or a shift right.  That replaces four word interleaves (permute port)
+ * per 64 products by shifts and logic on the other port (BENCHMARKS.md,
+ * roofline).  With VNNI, int16 products are widened and added in one
+ * VPDPWSSD against (1, 0) or (0, 1) word pairs: x * 1 + y * 0 added to the
+ * int32 lane with wrap-around, the same bits as the int32 add. */
 VBMI_INLINE void step(const uint8_t *row, const uint8_t *x, __m512i *acc, const int nv,
-                      const int mode, const int isint)
+                      const int mode, const int isint, const int vnni)
 {
     const __m512i zero = _mm512_setzero_si512();
+    const __m512i hi_half = _mm512_set1_epi32((int)0xFFFF0000u);
+    const __m512i lo_half = _mm512_set1_epi32(0xFFFF);
+    const __m512i sel_even = _mm512_set1_epi32(1), sel_odd = _mm512_set1_epi32(1 << 16);
     __m512i p0 = _mm512_load_si512(row), p1 = _mm512_load_si512(row + 64);
-    __m512i p2 = _mm512_load_si512(row + 128), p3 = _mm512_load_si512(row + 192);
     __m512i q0 = _mm512_load_si512(row + 256), q1 = _mm512_load_si512(row + 320);
-    __m512i q2 = _mm512_load_si512(row + 384), q3 = _mm512_load_si512(row + 448);
+    __m512i p2 = zero, p3 = zero, q2 = zero, q3 = zero, flipv = zero;
+    if (mode == AXL_VBMI_HI16S) {
+        flipv = _mm512_load_si512(row + 128);
+    } else {
+        p2 = _mm512_load_si512(row + 128);
+        p3 = _mm512_load_si512(row + 192);
+        q2 = _mm512_load_si512(row + 384);
+        q3 = _mm512_load_si512(row + 448);
+    }
     for (int j = 0; j < nv; j++) {
         __m512i idx = _mm512_loadu_si512(x + 64 * j);
-        __mmask64 hi = _mm512_movepi8_mask(idx);
-        __m512i b0 = lut256(p0, p1, p2, p3, idx, hi);
-        __m512i b1 = lut256(q0, q1, q2, q3, idx, hi);
+        __m512i b0, b1;
+        __mmask64 hi = 0;
+        if (mode == AXL_VBMI_HI16S) {
+            /* entries 0..127 (VPERMI2B ignores bit 7 of the index), then the
+             * sign of the product flipped where the code has bit 7 set and the
+             * row flips: b1 ^ (idx & flip) */
+            b0 = _mm512_permutex2var_epi8(p0, idx, p1);
+            b1 = _mm512_ternarylogic_epi32(_mm512_permutex2var_epi8(q0, idx, q1), idx, flipv,
+                                           0x78);
+        } else {
+            hi = _mm512_movepi8_mask(idx);
+            b0 = lut256(p0, p1, p2, p3, idx, hi);
+            b1 = lut256(q0, q1, q2, q3, idx, hi);
+        }
         __m512i w0 = _mm512_unpacklo_epi8(b0, b1), w1 = _mm512_unpackhi_epi8(b0, b1);
         __m512i d[4];
         if (mode == AXL_VBMI_32) {
@@ -141,18 +234,27 @@ VBMI_INLINE void step(const uint8_t *row, const uint8_t *x, __m512i *acc, const 
             d[1] = _mm512_unpackhi_epi16(w0, v0);
             d[2] = _mm512_unpacklo_epi16(w1, v1);
             d[3] = _mm512_unpackhi_epi16(w1, v1);
-        } else if (mode == AXL_VBMI_HI16) {
-            d[0] = _mm512_unpacklo_epi16(zero, w0);
-            d[1] = _mm512_unpackhi_epi16(zero, w0);
-            d[2] = _mm512_unpacklo_epi16(zero, w1);
-            d[3] = _mm512_unpackhi_epi16(zero, w1);
-        } else {
-            __m512i e0 = mode == AXL_VBMI_S16 ? _mm512_srai_epi16(w0, 15) : zero;
-            __m512i e1 = mode == AXL_VBMI_S16 ? _mm512_srai_epi16(w1, 15) : zero;
-            d[0] = _mm512_unpacklo_epi16(w0, e0);
-            d[1] = _mm512_unpackhi_epi16(w0, e0);
-            d[2] = _mm512_unpacklo_epi16(w1, e1);
-            d[3] = _mm512_unpackhi_epi16(w1, e1);
+        } else if (mode == AXL_VBMI_HI16 || mode == AXL_VBMI_HI16S) {
+            d[0] = _mm512_slli_epi32(w0, 16);
+            d[1] = _mm512_and_si512(w0, hi_half);
+            d[2] = _mm512_slli_epi32(w1, 16);
+            d[3] = _mm512_and_si512(w1, hi_half);
+        } else if (mode == AXL_VBMI_S16 && vnni) {
+            acc[4 * j + 0] = _mm512_dpwssd_epi32(acc[4 * j + 0], w0, sel_even);
+            acc[4 * j + 1] = _mm512_dpwssd_epi32(acc[4 * j + 1], w0, sel_odd);
+            acc[4 * j + 2] = _mm512_dpwssd_epi32(acc[4 * j + 2], w1, sel_even);
+            acc[4 * j + 3] = _mm512_dpwssd_epi32(acc[4 * j + 3], w1, sel_odd);
+            continue;
+        } else if (mode == AXL_VBMI_S16) {
+            d[0] = _mm512_srai_epi32(_mm512_slli_epi32(w0, 16), 16);
+            d[1] = _mm512_srai_epi32(w0, 16);
+            d[2] = _mm512_srai_epi32(_mm512_slli_epi32(w1, 16), 16);
+            d[3] = _mm512_srai_epi32(w1, 16);
+        } else { /* AXL_VBMI_U16 */
+            d[0] = _mm512_and_si512(w0, lo_half);
+            d[1] = _mm512_srli_epi32(w0, 16);
+            d[2] = _mm512_and_si512(w1, lo_half);
+            d[3] = _mm512_srli_epi32(w1, 16);
         }
         for (int q = 0; q < 4; q++)
             acc[4 * j + q] = isint ? _mm512_add_epi32(acc[4 * j + q], d[q])
@@ -165,7 +267,7 @@ VBMI_INLINE void step(const uint8_t *row, const uint8_t *x, __m512i *acc, const 
  * vectors kept between tiles of KT reductions (the byte tile of the block
  * stays in L1 while the channels of the group consume it). */
 VBMI_INLINE void block(const struct axl_vbmi_block *a, const int nv, const int mode,
-                       const int isint)
+                       const int isint, const int vnni)
 {
     __m512i acc[AXL_VBMI_NG][8];
     for (int64_t n = 0; n < a->nn; n++)
@@ -179,12 +281,14 @@ VBMI_INLINE void block(const struct axl_vbmi_block *a, const int nv, const int m
                 r[v] = acc[n][v];
             const uint32_t *w = a->w + n * a->k;
             for (int64_t k = k0; k < k1; k++)
-                step(a->rows + (size_t)w[k] * a->stride, a->x + k * a->xs, r, nv, mode, isint);
+                step(a->rows + (size_t)w[k] * a->stride, a->x + k * a->xs, r, nv, mode, isint,
+                     vnni);
             for (int v = 0; v < 4 * nv; v++)
                 acc[n][v] = r[v];
         }
     }
-    /* back to position order: vector 4j+q, dword 4L+i is position 64j+16L+4q+i */
+    /* back to position order (step: ORDER_A or ORDER_B) */
+    const int order_b = mode != AXL_VBMI_32;
     for (int64_t n = 0; n < a->nn; n++) {
         uint32_t tmp[8][16];
         for (int v = 0; v < 4 * nv; v++)
@@ -194,14 +298,17 @@ VBMI_INLINE void block(const struct axl_vbmi_block *a, const int nv, const int m
             for (int q = 0; q < 4; q++)
                 for (int l = 0; l < 4; l++)
                     for (int i = 0; i < 4; i++)
-                        o[64 * j + 16 * l + 4 * q + i] = tmp[4 * j + q][4 * l + i];
+                        o[64 * j + 16 * l + (order_b ? 8 * (q >> 1) + 2 * i + (q & 1) : 4 * q + i)] =
+                            tmp[4 * j + q][4 * l + i];
     }
 }
 
 #define VARIANT(NAME, NV, MODE, ISINT)                                                            \
-    VBMI static void NAME(const struct axl_vbmi_block *a) { block(a, NV, MODE, ISINT); }
+    VBMI static void NAME(const struct axl_vbmi_block *a) { block(a, NV, MODE, ISINT, 0); }
 VARIANT(f_hi16_1, 1, AXL_VBMI_HI16, 0)
 VARIANT(f_hi16_2, 2, AXL_VBMI_HI16, 0)
+VARIANT(f_hi16s_1, 1, AXL_VBMI_HI16S, 0)
+VARIANT(f_hi16s_2, 2, AXL_VBMI_HI16S, 0)
 VARIANT(f_32_1, 1, AXL_VBMI_32, 0)
 VARIANT(f_32_2, 2, AXL_VBMI_32, 0)
 VARIANT(i_s16_1, 1, AXL_VBMI_S16, 1)
@@ -210,6 +317,14 @@ VARIANT(i_u16_1, 1, AXL_VBMI_U16, 1)
 VARIANT(i_u16_2, 2, AXL_VBMI_U16, 1)
 VARIANT(i_32_1, 1, AXL_VBMI_32, 1)
 VARIANT(i_32_2, 2, AXL_VBMI_32, 1)
+#define VARIANT_VNNI(NAME, NV)                                                                    \
+    VBMI static void NAME(const struct axl_vbmi_block *a)                                    \
+    {                                                                                             \
+        block(a, NV, AXL_VBMI_S16, 1, 1);                                                         \
+    }
+VARIANT_VNNI(i_s16v_1, 1)
+VARIANT_VNNI(i_s16v_2, 2)
+
 
 void axl_vbmi_run(const struct axl_vbmi *v, int isint, const struct axl_vbmi_block *a)
 {
@@ -218,8 +333,14 @@ void axl_vbmi_run(const struct axl_vbmi *v, int isint, const struct axl_vbmi_blo
     case AXL_VBMI_HI16:
         two ? f_hi16_2(a) : f_hi16_1(a);
         break;
+    case AXL_VBMI_HI16S:
+        two ? f_hi16s_2(a) : f_hi16s_1(a);
+        break;
     case AXL_VBMI_S16:
-        two ? i_s16_2(a) : i_s16_1(a);
+        if (v->vnni)
+            two ? i_s16v_2(a) : i_s16v_1(a);
+        else
+            two ? i_s16_2(a) : i_s16_1(a);
         break;
     case AXL_VBMI_U16:
         two ? i_u16_2(a) : i_u16_1(a);

@@ -11,7 +11,10 @@ enum axl_vbmi_mode {
     AXL_VBMI_HI16, /* float entries whose low 16 bits are zero: two planes, bytes 2-3 */
     AXL_VBMI_S16,  /* int32 entries within int16: two planes, sign-extended */
     AXL_VBMI_U16,  /* int32 entries within uint16: two planes, zero-extended */
-    AXL_VBMI_32    /* any: four planes */
+    AXL_VBMI_32,   /* any: four planes */
+    AXL_VBMI_HI16S /* as HI16, and the product of code a | 0x80 is that of a with the sign
+                      bit flipped (sign-magnitude formats): planes of 128 entries, the
+                      row's flip byte (0x80 or 0) in bytes 128..191 of plane 0 */
 };
 
 /* The table as byte planes: row b at rows + b * stride, plane p at
@@ -20,13 +23,19 @@ struct axl_vbmi {
     uint8_t *rows;
     size_t stride;
     int mode, planes;
+    int vnni; /* AXL_VBMI_S16: products widened and added by VPDPWSSD */
+    /* the byte the kernels read for activation code a (callers convert
+     * codes through it): a, except in AXL_VBMI_HI16S where a code whose
+     * entries equal those of a - 128 (a NaN's) reads as a - 128 */
+    uint8_t xmap[256];
 };
 
 #define AXL_VBMI_NG 16 /* output channels per task */
 #define AXL_VBMI_KT 64 /* reductions per tile */
 
 /* One task: NN (<= AXL_VBMI_NG) channels with weight codes w[n * k + kk]
- * over LEN (<= 128) positions whose activation codes are x[kk * xs + i];
+ * over LEN (<= 128) positions whose activation codes are x[kk * xs + i]
+ * (xs = 128 where the caller lays each block's tile out contiguously);
  * writes the raw 32-bit sums (float or int32 bits) to out[n * 128 + i]
  * (positions up to LEN rounded to 64 are written). */
 struct axl_vbmi_block {
@@ -40,8 +49,13 @@ struct axl_vbmi_block {
     uint32_t *out;
 };
 
-/* 1 where this CPU has AVX-512 VBMI and AXL_CPU_KERNEL is not "gather". */
+/* 1 where this CPU has AVX-512 VBMI and VNNI and AXL_CPU_KERNEL is not
+ * "gather". */
 int axl_vbmi_available(void);
+/* 1 where the refinements are allowed: int16 products summed by VPDPWSSD
+ * and the sign-symmetric half planes (AXL_VBMI_HI16S);
+ * AXL_CPU_KERNEL=vbmi-basic turns them off, so that tests compare the two. */
+int axl_vbmi_refined(void);
 /* Builds the planes of a transposed table (tf: float entries, or ti: int32
  * entries, [b * na + a]); returns 0 (and leaves V empty) where the table
  * does not qualify (more than 256 codes per operand), the CPU lacks VBMI,
