@@ -433,6 +433,28 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
     }
 }
 
+/* The register-held small tables (cpu/small.c) for the same slots, where
+ * the table has at most 64 activation codes. */
+_Static_assert(AXL_SMALL_NG == NG && AXL_SMALL_LEN == MB, "one task size for every kernel");
+static void block_small(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+{
+    const struct axl_mac *m = c->m;
+    union {
+        _Alignas(64) uint32_t u[NG * MB];
+        float f[NG * MB];
+        int32_t i[NG * MB];
+    } raw;
+    struct axl_small_block a = {.x = c->x8 + m0, .xs = c->mcount, .w = c->w + n0 * c->k,
+                                .k = c->k, .nn = n1 - n0, .len = len, .out = raw.u};
+    axl_small_run(&m->sm, &a);
+    for (int64_t n = n0; n < n1; n++) {
+        if (m->acc == AXL_ACC_INT)
+            store_int(c, n, m0, len, raw.i + (n - n0) * MB);
+        else
+            store_f32(c, n, m0, len, raw.f + (n - n0) * MB);
+    }
+}
+
 typedef void (*block_fn)(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len);
 
 /* The reference block of each accumulator kind: every source, every order. */
@@ -458,8 +480,10 @@ static const struct {
 
 static int uses_vbmi(const struct axl_mac *m) { return m->vb.mode != AXL_VBMI_NONE; }
 
-static block_fn choose_block(const struct axl_mac *m)
+static block_fn choose_block(const struct axl_mac *m, int64_t k)
 {
+    if (axl_small_usable(&m->sm, k))
+        return block_small;
     if (uses_vbmi(m))
         return block_vbmi;
     if (k_fast[m->acc][m->src].fn && (k_fast[m->acc][m->src].orders & ORDER_BIT(m->order)))
@@ -474,7 +498,7 @@ static block_fn choose_block(const struct axl_mac *m)
 static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og,
                                 char *msg)
 {
-    block_fn fn = choose_block(c->m);
+    block_fn fn = choose_block(c->m, c->k);
     int64_t nblocks = c->mcount / MB;
     int64_t ngroups = (c->n + NG - 1) / NG; /* groups of output channels */
     int64_t per_group = ngroups * nblocks;
@@ -495,7 +519,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         }
     }
     uint8_t *x8 = NULL;
-    if (uses_vbmi(c->m)) { /* the activation codes as bytes, once per call */
+    if (fn == block_vbmi || fn == block_small) { /* the activation codes as bytes, once per call */
         int64_t nx = (groups - 1) * xg + c->k * c->mcount;
         x8 = malloc((size_t)nx);
         if (!x8) {
