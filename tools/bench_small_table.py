@@ -27,8 +27,8 @@ def med(kind, name, key="approx_macs_per_s"):
 g = lambda x: f"{x / 1e9:.2f}" if x else "-"
 r = lambda x, y: f"{x / y:.2f}x" if x and y else "-"
 names = sorted({n for (_, n) in runs}, key=lambda n: (n.split("/")[0], n))
-print(f"CPU: {cpu}; 2 threads; medians of {len(glob.glob(os.path.join(out, 'new_*')))} "
-      "new-binary runs\n")
+rounds = len({os.path.basename(p).split("_")[1] for p in glob.glob(os.path.join(out, "new_*"))})
+print(f"CPU: {cpu}; 2 threads; medians over {rounds} round(s)\n")
 print("| case | AVX-512 GMAC/s | AVX2 GMAC/s | gather GMAC/s | old binary GMAC/s "
       "| int8 table GMAC/s | / int8 table | AVX2 / int8 gather (AVX2) | BLAS fp32 GMAC/s "
       "| / BLAS |")
