@@ -40,12 +40,28 @@ static const struct bench_config k_configs[] = {
      * codes: the adder's cost, against e4m3_drum4's float32 adds */
     {"e4m3_drum4_loa16", "fpmul_drum", "k=4", "e4m3", AXL_PATH_TABLE, "e4m3", 1, "fpadd_loa",
      "k=4", "fp16"},
+    /* small tables held in registers (emu/mac/cpu/small.c): 4-bit and 6-bit
+     * operands on the same shapes as int8_mitchell; the naive baseline keeps
+     * the 8-bit table a peer tool would use */
+    {"int4_mitchell", "mitchell", NULL, "int4", AXL_PATH_TABLE, "int8", 0, NULL, NULL, NULL},
+    {"e2m1_exact", "mul_exact", NULL, "e2m1", AXL_PATH_TABLE, "e4m3", 0, NULL, NULL, NULL},
+    {"e2m1_mitchell", "fpmul_mitchell", NULL, "e2m1", AXL_PATH_TABLE, "e4m3", 0, NULL, NULL, NULL},
+    {"e3m2_mitchell", "fpmul_mitchell", NULL, "e3m2", AXL_PATH_TABLE, "e4m3", 0, NULL, NULL, NULL},
 };
 
 size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }
 const struct bench_shape *bench_shape_at(size_t i) { return &k_shapes[i]; }
 size_t bench_config_count(void) { return sizeof k_configs / sizeof k_configs[0]; }
 const struct bench_config *bench_config_at(size_t i) { return &k_configs[i]; }
+
+int bench_config_scaled(const struct bench_config *c)
+{
+    static const char *const scaled[] = {"e2m1_exact", "e2m1_mitchell", "e3m2_mitchell"};
+    for (size_t i = 0; i < sizeof scaled / sizeof scaled[0]; i++)
+        if (!strcmp(c->name, scaled[i]))
+            return 1;
+    return 0;
+}
 
 void bench_shape_describe(const struct bench_shape *s, char *buf, size_t len)
 {

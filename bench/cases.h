@@ -44,6 +44,10 @@ struct bench_config {
 size_t bench_shape_count(void);
 const struct bench_shape *bench_shape_at(size_t i);
 size_t bench_config_count(void);
+/* 1 where the config's operands are scaled into the format's range
+ * (per-channel weights, dynamic activations), as FP4 / FP6 layers are run:
+ * the bench's inputs lie below e2m1's smallest subnormal otherwise. */
+int bench_config_scaled(const struct bench_config *c);
 const struct bench_config *bench_config_at(size_t i);
 
 /* A shape's one-line description: "conv N=1 C=64 56x56 -> OC=64 3x3 s1 p1". */

@@ -248,6 +248,10 @@ static enum axl_status config_layers(const struct bench_config *c, struct axl_la
         st = axl_layers_set_default(*out, "add-param", c->add_param, msg);
     if (st == AXL_OK && c->acc_fmt)
         st = axl_layers_set_default(*out, "acc-format", c->acc_fmt, msg);
+    if (st == AXL_OK && bench_config_scaled(c))
+        st = axl_layers_set_default(*out, "wscale", "per-channel", msg);
+    if (st == AXL_OK && bench_config_scaled(c))
+        st = axl_layers_set_default(*out, "ascale", "dynamic", msg);
     return st;
 }
 

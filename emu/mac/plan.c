@@ -33,6 +33,7 @@ void axl_mac_free(struct axl_mac *m)
     free(m->dacc);
     free(m->dop);
     axl_vbmi_free(&m->vb);
+    axl_small_free(&m->sm);
     free(m);
 }
 

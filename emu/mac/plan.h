@@ -20,6 +20,7 @@
 #include "axlut/mac.h"
 #include "axlut/table.h"
 #include "axlut/user_design.h"
+#include "cpu/small.h"
 #include "cpu/vbmi.h"
 #include "mac_step.h"
 
@@ -92,6 +93,10 @@ struct axl_mac {
     /* tf or ti as byte planes for the AVX-512 VBMI kernels (cpu/vbmi.h);
      * vb.mode == AXL_VBMI_NONE where they do not apply */
     struct axl_vbmi vb;
+    /* tf or ti held in registers for tables of at most 64 activation codes
+     * (cpu/small.h); sm.mode == AXL_SMALL_NONE where they do not apply.
+     * Taken before vb for reductions it serves (axl_small_usable). */
+    struct axl_small sm;
     /* AXL_SRC_MANTISSA(_FAST): mt[sx * mt_cols + sy] is the product of the
      * significands sx, sy (hidden bit included), as the core gives it. */
     uint32_t *mt;

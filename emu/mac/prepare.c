@@ -63,8 +63,11 @@ static enum axl_status prepare_table(struct axl_mac *m, char *msg)
     }
     /* byte planes for the VBMI kernels: integer tables, and float tables
      * summed in sequential order (the orders they implement) */
-    if (m->ti || (m->tf && m->order == AXL_ORDER_SEQUENTIAL))
+    if (m->ti || (m->tf && m->order == AXL_ORDER_SEQUENTIAL)) {
         axl_vbmi_prepare(&m->vb, m->tf, m->ti, m->na, m->nb);
+        /* tables of at most 64 activation codes also in registers (cpu/small.c) */
+        axl_small_prepare(&m->sm, m->tf, m->ti, m->na, m->nb, axl_small_isa(), AXL_SMALL_ALL_MODES);
+    }
     return AXL_OK;
 }
 

@@ -467,6 +467,28 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
     }
 }
 
+/* The register-held small tables (cpu/small.c) for the same slots, where
+ * the table has at most 64 activation codes. */
+_Static_assert(AXL_SMALL_NG == NG && AXL_SMALL_LEN == MB, "one task size for every kernel");
+static void block_small(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
+{
+    const struct axl_mac *m = c->m;
+    union {
+        _Alignas(64) uint32_t u[NG * MB];
+        float f[NG * MB];
+        int32_t i[NG * MB];
+    } raw;
+    struct axl_small_block a = {.x = c->x8 + m0 / MB * c->k * MB, .xs = MB, .w = c->w + n0 * c->k,
+                                .k = c->k, .nn = n1 - n0, .len = len, .out = raw.u};
+    axl_small_run(&m->sm, &a);
+    for (int64_t n = n0; n < n1; n++) {
+        if (m->acc == AXL_ACC_INT)
+            store_int(c, n, m0, len, raw.i + (n - n0) * MB);
+        else
+            store_f32(c, n, m0, len, raw.f + (n - n0) * MB);
+    }
+}
+
 typedef void (*block_fn)(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len);
 
 /* The reference block of each accumulator kind: every source, every order. */
@@ -492,8 +514,30 @@ static const struct {
 
 static int uses_vbmi(const struct axl_mac *m) { return m->vb.mode != AXL_VBMI_NONE; }
 
-static block_fn choose_block(const struct axl_mac *m)
+/* The byte-code kernels (small tables, VBMI) read activations as byte tiles;
+ * the small tables index their rows by the code itself, VBMI through its
+ * plan's xmap (the identity unless its half-plane layout folds the sign). */
+static const uint8_t k_identity[256] = {
+#define I4(b) (b), (b) + 1, (b) + 2, (b) + 3
+#define I16(b) I4(b), I4((b) + 4), I4((b) + 8), I4((b) + 12)
+#define I64(b) I16(b), I16((b) + 16), I16((b) + 32), I16((b) + 48)
+    I64(0), I64(64), I64(128), I64(192)
+#undef I64
+#undef I16
+#undef I4
+};
+
+static const uint8_t *byte_map(const struct axl_mac *m, int64_t k)
 {
+    if (axl_small_usable(&m->sm, k))
+        return k_identity;
+    return uses_vbmi(m) ? m->vb.xmap : NULL;
+}
+
+static block_fn choose_block(const struct axl_mac *m, int64_t k)
+{
+    if (axl_small_usable(&m->sm, k))
+        return block_small;
     if (uses_vbmi(m))
         return block_vbmi;
     if (k_fast[m->acc][m->src].fn && (k_fast[m->acc][m->src].orders & ORDER_BIT(m->order)))
@@ -525,7 +569,7 @@ static inline int64_t tile_at(int64_t k, int64_t K, int64_t p)
 static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int64_t wg, int64_t og,
                                 char *msg)
 {
-    block_fn fn = choose_block(c->m);
+    block_fn fn = choose_block(c->m, c->k);
     int64_t nblocks = c->mcount / MB;
     int64_t ngroups = (c->n + NG - 1) / NG; /* groups of output channels */
     int64_t per_group = ngroups * nblocks;
@@ -613,7 +657,8 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
         return st;
     uint32_t *ac = malloc((size_t)M * K * sizeof *ac);
     int64_t Mp = (M + MB - 1) / MB * MB; /* positions padded to whole blocks */
-    const int vb = uses_vbmi(m);
+    const uint8_t *xmap = byte_map(m, K);
+    const int vb = xmap != NULL;
     uint32_t *xc = vb ? NULL : malloc((size_t)Mp * K * sizeof *xc);
     uint8_t *x8 = vb ? malloc((size_t)(Mp * K)) : NULL;
     /* activations: encode A as stored (dense, so that offsets index it),
@@ -635,7 +680,6 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
     uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                 : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
-    const uint8_t *xmap = m->vb.xmap;
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < K; k++)
         for (int64_t i = 0; i < Mp; i++) {
@@ -673,10 +717,11 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
     int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     int64_t xin = a->n * a->c * a->h * a->w;
-    const int vb = uses_vbmi(m);
+    const uint8_t *xmap = byte_map(m, K);
+    const int vb = xmap != NULL;
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
     uint32_t *xc = vb ? NULL : malloc((size_t)(G * K * Mp) * sizeof *xc);
-    /* VBMI: the codes as bytes (xmap), then im2col straight into byte tiles */
+    /* byte kernels: the codes as bytes (xmap), then im2col straight into byte tiles */
     uint8_t *a8 = vb ? malloc((size_t)xin) : NULL, *x8 = vb ? malloc((size_t)(G * K * Mp)) : NULL;
     if (!ac || (!vb && !xc) || (vb && (!a8 || !x8))) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "conv2d: out of memory for the im2col buffer (%lld "
@@ -691,7 +736,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     if (vb) {
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < xin; i++)
-            a8[i] = m->vb.xmap[ac[i] & 255];
+            a8[i] = xmap[ac[i] & 255];
     }
     for (int64_t img0 = 0; img0 < a->n && st == AXL_OK; img0 += chunk) {
         int64_t nimg = a->n - img0 < chunk ? a->n - img0 : chunk;
@@ -740,7 +785,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
                 int64_t ci = g * cg + k / (a->kh * a->kw);
                 int64_t r = (k / a->kw) % a->kh, s = k % a->kw;
                 if (vb && row) {
-                    uint8_t pad8 = m->vb.xmap[pad & 255];
+                    uint8_t pad8 = xmap[pad & 255];
 #define AT8(p) row[(p)]
                     IM2COL(uint8_t, a8, pad8, AT8)
 #undef AT8
