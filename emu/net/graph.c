@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exact_fast.h"
 #include "graph_internal.h"
 
 /* ---- helpers shared with the operators ------------------------------------ */
@@ -679,7 +680,10 @@ static enum axl_status run_node(const struct axl_graph *g, const struct axl_run_
     enum axl_status st;
     const struct gnode *n = &g->nodes[g->pub[p]];
     const struct axl_mac *m = opts->mac && n->def->is_mac ? opts->mac[p] : NULL;
+    const int fast = opts->fast_exact && opts->fast_exact[p] && n->def->is_mac &&
+                     c->be == AXL_BACKEND_CPU && axl_fast_exact_available();
     c->mac = m ? m : exact;
+    c->fast = fast && c->mac == exact;
     tmp[0] = 0;
     if ((st = alloc_outputs(c, n, 0, tmp)) != AXL_OK || (st = n->def->exec(c, n, tmp)) != AXL_OK)
         return node_msg(n, st, tmp, msg);
@@ -695,7 +699,9 @@ static enum axl_status run_node(const struct axl_graph *g, const struct axl_run_
                             n->name);
         }
         c->mac = exact;
+        c->fast = fast;
         st = n->def->exec(c, n, tmp);
+        c->fast = 0;
         to_axl(o, &shadow);
         o->data = keep;
         sp = &shadow;

@@ -107,6 +107,7 @@ struct run_ctx {
     struct gtensor *rt;  /* nvals */
     enum axl_backend be;
     const struct axl_mac *mac; /* the configuration of the node being run */
+    int fast;            /* mac is exact and runs through emu/net/exact_fast.c */
     int64_t macs;        /* set by a MAC node's shape function */
     /* training forward (axl_run_opts): Dropout drops, BatchNormalization
      * uses batch statistics; keep: no value is freed after its last use */

@@ -194,6 +194,13 @@ struct axl_run_opts {
     int train;
     int bn_train;
     uint64_t seed;
+    /* axl_graph_node_count() entries, or NULL: a nonzero entry sends the
+     * node's exact runs (without a configuration, and its shadow) through
+     * the fastest exact float32 kernels (OpenBLAS sgemm over im2col on the
+     * CPU): the same values to float32 rounding, summed in another order
+     * than the engine's sequential one.  A dataset run's reference uses it
+     * for its approximate layers (axl_run_dataset). */
+    const uint8_t *fast_exact;
 };
 
 /* Run the graph on axl_graph_input_count() inputs (same order, every
