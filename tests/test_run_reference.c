@@ -158,3 +158,37 @@ Test(run_reference, an_exact_network_is_its_own_reference)
     axl_run_report_free(&ex);
     axl_run_report_free(&ap);
 }
+
+/* A pool of run buffers: the same bits as fresh buffers, and from the
+ * second run on no allocation but the outputs handed to the caller. */
+Test(run_reference, a_pool_reuses_buffers_and_keeps_the_bits)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_graph_pool *pool;
+    cr_assert_eq(axl_graph_pool_new(&pool, msg), AXL_OK);
+    struct axl_tensor in = {4, {3, 1, 28, 28}, malloc(3 * 28 * 28 * sizeof(float))};
+    for (int i = 0; i < 3 * 28 * 28; i++)
+        in.data[i] = (float)((i * 37) % 101) / 50.0f - 1.0f;
+    struct axl_run_opts o;
+    memset(&o, 0, sizeof o);
+    struct axl_tensor fresh, pooled;
+    cr_assert_eq(axl_graph_run(g_graph, &o, &in, &fresh, msg), AXL_OK, "%s", msg);
+    o.pool = pool;
+    uint64_t after[4];
+    for (int r = 0; r < 4; r++) {
+        cr_assert_eq(axl_graph_run(g_graph, &o, &in, &pooled, msg), AXL_OK, "%s", msg);
+        after[r] = axl_graph_pool_allocations(pool);
+        cr_assert_eq(axl_tensor_numel(&pooled), axl_tensor_numel(&fresh));
+        cr_expect_eq(memcmp(pooled.data, fresh.data,
+                            (size_t)axl_tensor_numel(&fresh) * sizeof(float)), 0, "run %d", r);
+        axl_tensor_free(&pooled);
+    }
+    size_t nout = axl_graph_output_count(g_graph);
+    cr_expect(after[0] > nout, "the first run allocated %llu buffers", (unsigned long long)after[0]);
+    for (int r = 1; r < 4; r++)
+        cr_expect(after[r] - after[r - 1] <= nout, "run %d allocated %llu buffers", r,
+                  (unsigned long long)(after[r] - after[r - 1]));
+    axl_tensor_free(&fresh);
+    free(in.data);
+    axl_graph_pool_free(pool);
+}

@@ -120,7 +120,7 @@ Test(run_save, report_json_keys_and_nulls)
                                  "batching", "has_labels",
                                  "top1", "top5", "exact_top1", "exact_top5", "agreement",
                                  "seconds", "exact_seconds", "samples_per_s", "output_error",
-                                 "layers"};
+                                 "layers", "reference"};
     const char *key;
     json_t *v;
     size_t k = 0;

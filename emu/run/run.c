@@ -64,6 +64,7 @@ struct run_state {
     struct axl_run_report *rep;
     int ref;                     /* enum axl_reference */
     uint8_t *fast;               /* node -> approximate: its exact runs take the fast kernels */
+    struct axl_graph_pool *pool; /* the runs' buffers, reused batch after batch */
     int pass_exact;
     double t_last;
     /* saving: slots [0, nout) are the outputs, nout + node the layers */
@@ -405,6 +406,7 @@ static enum axl_status run_batch(struct run_state *s, const struct axl_run_setti
      * exact in the configuration run the engine's exact path in both
      * networks, so that they agree bit for bit */
     o.fast_exact = s->fast;
+    o.pool = s->pool;
     double t0;
     if (s->ref == AXL_REFERENCE_RUN) {
         /* the exact network: the reference for every layer */
@@ -484,7 +486,8 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = init_layers(&s, set, d, msg)) != AXL_OK)
+    if ((st = init_layers(&s, set, d, msg)) != AXL_OK ||
+        (st = axl_graph_pool_new(&s.pool, msg)) != AXL_OK)
         goto done;
     s.ref = AXL_REFERENCE_SAME;
     for (size_t i = 0; i < nn; i++)
@@ -523,6 +526,7 @@ done:
     free(s.node_ps);
     free(s.exact);
     free(s.fast);
+    axl_graph_pool_free(s.pool);
     free(b.in);
     free(b.out_a);
     free(b.out_e);
