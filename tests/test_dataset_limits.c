@@ -213,7 +213,7 @@ static void do_run(void *arg)
     cr_assert_eq(axl_layers_set_default(l, "mul", "mul_exact", c->msg), AXL_OK);
     cr_assert_eq(axl_layers_set_default(l, "format", "bf16", c->msg), AXL_OK);
     cr_assert_eq(axl_layers_bind(l, g_graph, &b, c->msg), AXL_OK, "%s", c->msg);
-    struct axl_run_settings set = {AXL_BACKEND_CPU, c->batch, 0, NULL, NULL, NULL, 0};
+    struct axl_run_settings set = {AXL_BACKEND_CPU, c->batch, 0, NULL, NULL, NULL, 0, 0};
     c->st = axl_run_dataset(g_graph, b.macs, c->d, &set, &c->rep, c->msg);
     axl_layer_macs_free(&b);
     axl_layers_free(l);

@@ -58,7 +58,7 @@ static enum axl_status run(const char *save, int layers, struct axl_run_report *
     cr_assert_eq(axl_layers_set_default(l, "format", "bf16", msg), AXL_OK);
     struct axl_layer_macs b;
     cr_assert_eq(axl_layers_bind(l, g_graph, &b, msg), AXL_OK, "%s", msg);
-    struct axl_run_settings s = {AXL_BACKEND_CPU, 1, 0, NULL, NULL, save, layers};
+    struct axl_run_settings s = {AXL_BACKEND_CPU, 1, 0, NULL, NULL, save, layers, 0};
     enum axl_status st = axl_run_dataset(g_graph, b.macs, g_data, &s, r, msg);
     axl_layer_macs_free(&b);
     axl_layers_free(l);
@@ -120,7 +120,7 @@ Test(run_save, report_json_keys_and_nulls)
                                  "batching", "has_labels",
                                  "top1", "top5", "exact_top1", "exact_top5", "agreement",
                                  "seconds", "exact_seconds", "samples_per_s", "output_error",
-                                 "layers"};
+                                 "layers", "reference"};
     const char *key;
     json_t *v;
     size_t k = 0;

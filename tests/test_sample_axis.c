@@ -116,7 +116,7 @@ static enum axl_status run(struct axl_graph *g, int64_t limit, const char *out,
     write_data(data);
     struct axl_dataset *ds = NULL;
     cr_assert_eq(axl_dataset_open(data, g, &ds, msg), AXL_OK, "%s", msg);
-    struct axl_run_settings set = {AXL_BACKEND_CPU, 3, limit, NULL, NULL, out, 0};
+    struct axl_run_settings set = {AXL_BACKEND_CPU, 3, limit, NULL, NULL, out, 0, 0};
     enum axl_status st = axl_run_dataset(g, NULL, ds, &set, rep, msg);
     axl_dataset_close(ds);
     return st;

@@ -15,11 +15,14 @@ static void usage(FILE *o)
     fprintf(o,
         "usage: axlut run MODEL.onnx --data DATA.h5 [MAC options] [--config LAYERS.json]\n"
         "                 [--device cpu|cuda] [--batch N] [--limit N] [--report R.json]\n"
-        "                 [--save-outputs OUT.h5 [--save-layers]] [--quiet]\n\n"
+        "                 [--save-outputs OUT.h5 [--save-layers]] [--no-reference] [--quiet]\n\n"
         "Runs the network over the dataset twice, exactly and with the configured\n"
         "layers approximate, and reports per layer its own error (against the exact\n"
         "layer given the same input) and the error accumulated from the network input,\n"
-        "then accuracy against the labels and agreement with the exact network.\n\n"
+        "then accuracy against the labels and agreement with the exact network.\n"
+        "--no-reference runs only the configured network: accuracy, no errors, no\n"
+        "agreement.  With every layer exact the network runs once (it is its own\n"
+        "reference).\n\n"
         "MAC options (they set the default of every Conv, ConvTranspose, Gemm, MatMul):\n"
         "  --mul DESIGN|FILE.c|TABLE.h5   multiplier (axlut list designs)\n"
         "  --param NAME=V                 multiplier parameter (repeatable)\n"
@@ -49,8 +52,13 @@ static const char *fmt_db(double v, char *buf, size_t n)
 
 static void print_report(const struct axl_run_report *r)
 {
-    printf("%-28s %-9s %-12s %11s %-8s %9s %9s %10s %8s %8s\n", "layer", "op", "output",
-           "MACs/sample", "path", "own SNR", "acc. SNR", "max|err|", "cosine", "time s");
+    const int errs = r->reference != AXL_REFERENCE_SKIPPED;
+    if (errs)
+        printf("%-28s %-9s %-12s %11s %-8s %9s %9s %10s %8s %8s\n", "layer", "op", "output",
+               "MACs/sample", "path", "own SNR", "acc. SNR", "max|err|", "cosine", "time s");
+    else
+        printf("%-28s %-9s %-12s %11s %-8s %8s\n", "layer", "op", "output", "MACs/sample",
+               "path", "time s");
     for (size_t i = 0; i < r->nlayers; i++) {
         const struct axl_layer_report *L = &r->layers[i];
         char a[32], b[32];
@@ -66,30 +74,49 @@ static void print_report(const struct axl_run_report *r)
                                    (long long)L->dims[d]);
         if (!L->per_sample && sl < sizeof shape)
             snprintf(shape + sl, sizeof shape - sl, "]");
-        printf("%-28s %-9s %-12s %11lld %-8s %9s %9s %10.3g %8.5f %8.3f\n", name, L->op, shape,
-               (long long)L->macs, L->approximate ? axl_path_name(L->path) : "exact",
-               fmt_db(L->local.snr_db, a, sizeof a), fmt_db(L->accum.snr_db, b, sizeof b),
-               L->accum.max_abs, L->accum.cosine, L->seconds);
+        const char *path = L->approximate ? axl_path_name(L->path) : "exact";
+        if (errs)
+            printf("%-28s %-9s %-12s %11lld %-8s %9s %9s %10.3g %8.5f %8.3f\n", name, L->op,
+                   shape, (long long)L->macs, path, fmt_db(L->local.snr_db, a, sizeof a),
+                   fmt_db(L->accum.snr_db, b, sizeof b), L->accum.max_abs, L->accum.cosine,
+                   L->seconds);
+        else
+            printf("%-28s %-9s %-12s %11lld %-8s %8.3f\n", name, L->op, shape,
+                   (long long)L->macs, path, L->seconds);
     }
     printf("\nconfigurations:\n");
     for (size_t i = 0; i < r->nlayers; i++)
         if (r->layers[i].approximate)
             printf("  %-26s %s\n", r->layers[i].name, r->layers[i].config);
     char a[32];
-    printf("\nsamples %lld, output SNR %s dB against the exact network\n", (long long)r->samples,
-           fmt_db(r->output_error.snr_db, a, sizeof a));
+    if (errs)
+        printf("\nsamples %lld, output SNR %s dB against the exact network\n",
+               (long long)r->samples, fmt_db(r->output_error.snr_db, a, sizeof a));
+    else
+        printf("\nsamples %lld; the exact network was not run (--no-reference): no layer or "
+               "output errors, no exact accuracy, no agreement\n", (long long)r->samples);
     if (r->batching[0])
         printf("batching: %s\n", r->batching);
     if (r->has_labels && !isnan(r->top1)) {
-        printf("top-1 %.2f%% (exact %.2f%%)", 100 * r->top1, 100 * r->exact_top1);
-        if (!isnan(r->top5))
-            printf(", top-5 %.2f%% (exact %.2f%%)", 100 * r->top5, 100 * r->exact_top5);
+        printf("top-1 %.2f%%", 100 * r->top1);
+        if (errs)
+            printf(" (exact %.2f%%)", 100 * r->exact_top1);
+        if (!isnan(r->top5)) {
+            printf(", top-5 %.2f%%", 100 * r->top5);
+            if (errs)
+                printf(" (exact %.2f%%)", 100 * r->exact_top5);
+        }
         printf("\n");
     }
     if (!isnan(r->agreement))
         printf("agreement with the exact network's top-1: %.2f%%\n", 100 * r->agreement);
-    printf("throughput %.1f samples/s (approximate pass, shadows included); exact pass %.3f s\n",
-           r->samples_per_s, r->exact_seconds);
+    if (r->reference == AXL_REFERENCE_RUN)
+        printf("throughput %.1f samples/s (approximate pass, shadows included); exact pass "
+               "%.3f s\n", r->samples_per_s, r->exact_seconds);
+    else
+        printf("throughput %.1f samples/s (%s)\n", r->samples_per_s,
+               errs ? "every layer exact: one pass, the network is its own reference"
+                    : "the configured network alone");
 }
 
 int cli_mac_option(const char *a, const char **key)
@@ -113,7 +140,7 @@ int cli_mac_option(const char *a, const char **key)
 
 struct run_args {
     const char *model, *data, *config, *report, *save, *device;
-    int save_layers, quiet;
+    int save_layers, quiet, no_reference;
     int64_t batch, limit;
     const char *mac_keys[64], *mac_vals[64];
     int nmac;
@@ -162,6 +189,8 @@ static int parse_args(int argc, char **argv, struct run_args *r)
             i++;
         } else if (!strcmp(a, "--quiet")) {
             r->quiet = 1;
+        } else if (!strcmp(a, "--no-reference")) {
+            r->no_reference = 1;
         } else if (a[0] == '-') {
             fprintf(stderr, "axlut run: unknown option '%s' or missing value (axlut run --help)\n",
                     a);
@@ -261,7 +290,7 @@ int cli_run(int argc, char **argv)
     }
     int tty = isatty(2) && !ra.quiet;
     struct axl_run_settings set = {be, ra.batch, ra.limit, cli_samples_bar, &tty, ra.save,
-                                   ra.save_layers};
+                                   ra.save_layers, ra.no_reference};
     rc = CLI_FAIL;
     if ((st = axl_run_dataset(g, lm.macs, ds, &set, &rep, msg)) != AXL_OK) {
         fprintf(stderr, "axlut run: %s\n", msg);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exact_fast.h"
 #include "graph_internal.h"
 
 /* ---- helpers shared with the operators ------------------------------------ */
@@ -274,11 +275,13 @@ static enum axl_status alloc_outputs(struct run_ctx *c, const struct gnode *n, i
         if (cnt < 0) /* set_out refuses such shapes; this keeps the size from wrapping */
             return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "output %d would have more than %lld values",
                             i, (long long)GT_MAX_NUMEL);
-        t->data = malloc((size_t)(cnt > 0 ? cnt : 1) * gt_esize(t->dtype));
+        size_t bytes = (size_t)(cnt > 0 ? cnt : 1) * gt_esize(t->dtype), got = 0;
+        t->data = c->pool ? pool_get(c->pool, bytes, &got) : malloc(bytes);
         if (!t->data)
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for an output of %lld values",
                             (long long)cnt);
         t->owned = 1;
+        t->pooled = got;
     }
     return AXL_OK;
 }
@@ -337,12 +340,25 @@ static enum axl_status shape_pass(const struct axl_graph *g, struct run_ctx *c, 
     return AXL_OK;
 }
 
+/* t's data back to the run's pool when it came from there, else freed */
+static void drop(struct run_ctx *c, struct gtensor *t)
+{
+    if (c->pool && t->owned && t->pooled) {
+        pool_put(c->pool, t->data, t->pooled);
+        t->data = NULL;
+        t->owned = 0;
+        t->pooled = 0;
+        return;
+    }
+    gt_free(t);
+}
+
 static void release_run(const struct axl_graph *g, struct run_ctx *c)
 {
     if (!c || !c->rt)
         return;
     for (int v = 0; v < g->nvals; v++)
-        gt_free(&c->rt[v]);
+        drop(c, &c->rt[v]);
     free(c->rt);
     c->rt = NULL;
 }
@@ -679,23 +695,30 @@ static enum axl_status run_node(const struct axl_graph *g, const struct axl_run_
     enum axl_status st;
     const struct gnode *n = &g->nodes[g->pub[p]];
     const struct axl_mac *m = opts->mac && n->def->is_mac ? opts->mac[p] : NULL;
+    const int fast = opts->fast_exact && opts->fast_exact[p] && n->def->is_mac &&
+                     c->be == AXL_BACKEND_CPU && axl_fast_exact_available();
     c->mac = m ? m : exact;
+    c->fast = fast && c->mac == exact;
     tmp[0] = 0;
     if ((st = alloc_outputs(c, n, 0, tmp)) != AXL_OK || (st = n->def->exec(c, n, tmp)) != AXL_OK)
         return node_msg(n, st, tmp, msg);
     struct axl_tensor shadow, *sp = NULL;
+    size_t sgot = 0; /* the shadow buffer's bytes, when from the pool */
     if (opts->shadow && m && m != exact) {
         struct gtensor *o = out_t(c, n, 0);
         void *keep = o->data;
         int64_t cnt = gt_numel(o);
-        o->data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
+        size_t sbytes = (size_t)(cnt > 0 ? cnt : 1) * sizeof(float);
+        o->data = c->pool ? pool_get(c->pool, sbytes, &sgot) : malloc(sbytes);
         if (!o->data) {
             o->data = keep;
             return axl_msgf(msg, AXL_ERR_NOMEM, "node '%.150s': out of memory for the shadow run",
                             n->name);
         }
         c->mac = exact;
+        c->fast = fast;
         st = n->def->exec(c, n, tmp);
+        c->fast = 0;
         to_axl(o, &shadow);
         o->data = keep;
         sp = &shadow;
@@ -714,13 +737,15 @@ static enum axl_status run_node(const struct axl_graph *g, const struct axl_run_
         }
         opts->observe(opts->user, p, obs, sp);
     }
-    if (sp)
+    if (sp && c->pool)
+        pool_put(c->pool, shadow.data, sgot);
+    else if (sp)
         free(shadow.data);
     for (int i = 0; i < n->n_in && !c->keep; i++) {
         int v = n->in[i];
         if (v >= 0 && g->vals[v].last_use == (int)p && !g->vals[v].is_output &&
             g->vals[v].kind == V_RUNTIME)
-            gt_free(&c->rt[v]);
+            drop(c, &c->rt[v]);
     }
     return AXL_OK;
 }
@@ -736,8 +761,10 @@ static enum axl_status take_outputs(const struct axl_graph *g, struct run_ctx *c
         outputs[i].ndim = t->ndim;
         memcpy(outputs[i].dims, t->dims, sizeof t->dims);
         if (t->owned && t->dtype == GDT_F32 && !c->keep) {
+            /* the caller's now (a pooled buffer is a malloc'd one) */
             outputs[i].data = t->data;
             t->owned = 0;
+            t->pooled = 0;
             continue;
         }
         outputs[i].data = malloc((size_t)(cnt > 0 ? cnt : 1) * sizeof(float));
@@ -773,6 +800,7 @@ enum axl_status axl_graph_exec(const struct axl_graph *g, const struct axl_run_o
     c->seed = opts->seed;
     c->keep = keep;
     c->macs_of = opts->mac;
+    c->pool = opts->pool;
     const struct axl_mac *exact = opts->exact ? opts->exact : g->exact;
     for (int i = 0; i < g->nin; i++) {
         struct gtensor *t = &c->rt[g->inputs[i]];

@@ -26,6 +26,7 @@ struct gtensor {
     int64_t dims[AXL_MAX_DIMS];
     void *data; /* NULL while not computed */
     int owned;  /* data is freed with the run (or the graph, for constants) */
+    size_t pooled; /* bytes of data when it came from the run's pool, else 0 */
 };
 
 enum gattr_type { GA_FLOAT = 1, GA_INT = 2, GA_STRING = 3, GA_TENSOR = 4, GA_FLOATS = 6, GA_INTS = 7,
@@ -107,13 +108,21 @@ struct run_ctx {
     struct gtensor *rt;  /* nvals */
     enum axl_backend be;
     const struct axl_mac *mac; /* the configuration of the node being run */
+    int fast;            /* mac is exact and runs through emu/net/exact_fast.c */
     int64_t macs;        /* set by a MAC node's shape function */
     /* training forward (axl_run_opts): Dropout drops, BatchNormalization
      * uses batch statistics; keep: no value is freed after its last use */
     int train, bn_train, keep;
     uint64_t seed;
     const struct axl_mac *const *macs_of; /* per exposed node, or NULL (for the backward) */
+    struct axl_graph_pool *pool; /* axl_run_opts.pool, or NULL: malloc and free */
 };
+
+/* The pool (emu/net/pool.c): the smallest free buffer of at least bytes
+ * (its size in *got), or a new one; NULL when out of memory.  pool_put
+ * takes data back (bytes: *got). */
+void *pool_get(struct axl_graph_pool *p, size_t bytes, size_t *got);
+void pool_put(struct axl_graph_pool *p, void *data, size_t bytes);
 
 struct grad_ctx;
 

@@ -116,6 +116,19 @@ static enum axl_status unary_exec(struct run_ctx *c, const struct gnode *n, char
     const struct uparams p = unary_params(c, n);
     const int k = p.k;
     const float alpha = p.alpha, beta = p.beta, lo = p.lo, hi = p.hi;
+    /* the activations of CNNs, vectorised (the same expressions as below) */
+    if (k == U_RELU) {
+#pragma omp parallel for simd schedule(static) if (cnt > PAR_MIN)
+        for (int64_t i = 0; i < cnt; i++)
+            y[i] = x[i] > 0 ? x[i] : 0.0f;
+        return AXL_OK;
+    }
+    if (k == U_CLIP) {
+#pragma omp parallel for simd schedule(static) if (cnt > PAR_MIN)
+        for (int64_t i = 0; i < cnt; i++)
+            y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+        return AXL_OK;
+    }
 #pragma omp parallel for schedule(static) if (cnt > PAR_MIN)
     for (int64_t i = 0; i < cnt; i++) {
         float v = x[i], r;
@@ -316,6 +329,37 @@ static int64_t ibin(int k, int64_t a, int64_t b, int *err)
     }
 }
 
+/* One row of a float Add, Sub, Mul or Div whose operands run along it
+ * (stride 1) or stay put (stride 0): vectorised, the same expression as
+ * fbin's; 0 when the row is not of that kind (fbin's loop does it). */
+#define ROW_OP(OP)                                                                                 \
+    do {                                                                                           \
+        if (ia && ib) {                                                                            \
+            _Pragma("omp simd") for (int64_t i = 0; i < len; i++) y[i] = a[i] OP b[i];             \
+        } else if (ia) {                                                                           \
+            const float bv = b[0];                                                                 \
+            _Pragma("omp simd") for (int64_t i = 0; i < len; i++) y[i] = a[i] OP bv;               \
+        } else {                                                                                   \
+            const float av = a[0];                                                                 \
+            _Pragma("omp simd") for (int64_t i = 0; i < len; i++) y[i] = av OP b[i];               \
+        }                                                                                          \
+    } while (0)
+
+static int fbin_row(int k, const float *a, int64_t ia, const float *b, int64_t ib, float *y,
+                    int64_t len)
+{
+    if ((ia != 0 && ia != 1) || (ib != 0 && ib != 1) || (!ia && !ib))
+        return 0;
+    switch (k) {
+    case B_ADD: ROW_OP(+); return 1;
+    case B_SUB: ROW_OP(-); return 1;
+    case B_MUL: ROW_OP(*); return 1;
+    case B_DIV: ROW_OP(/); return 1;
+    default: return 0;
+    }
+}
+#undef ROW_OP
+
 static enum axl_status bin_exec(struct run_ctx *c, const struct gnode *n, char *msg)
 {
     const struct gtensor *a = in_t(c, n, 0), *b = in_t(c, n, 1);
@@ -330,6 +374,8 @@ static enum axl_status bin_exec(struct run_ctx *c, const struct gnode *n, char *
     int64_t outer = inner ? gt_numel(y) / inner : 0;
     int cmp = k >= B_EQ && k <= B_OR, err = 0;
     int fl = a->dtype == GDT_F32;
+    /* both float: rows through fbin_row where it takes them */
+    int ff = fl && b->dtype == GDT_F32 && !cmp;
 #pragma omp parallel for schedule(static) if (outer * inner > PAR_MIN) reduction(| : err)
     for (int64_t o = 0; o < outer; o++) {
         int64_t oa = 0, ob = 0, rem = o;
@@ -339,6 +385,9 @@ static enum axl_status bin_exec(struct run_ctx *c, const struct gnode *n, char *
             oa += q * sa[d];
             ob += q * sb[d];
         }
+        if (ff && fbin_row(k, (const float *)a->data + oa, ia, (const float *)b->data + ob, ib,
+                           (float *)y->data + o * inner, inner))
+            continue;
         for (int64_t i = 0; i < inner; i++) {
             int64_t pa = oa + i * ia, pb = ob + i * ib, po = o * inner + i;
             if (cmp)

@@ -10,7 +10,20 @@
 
 #include "axlut/mac.h"
 #include "autodiff.h"
+#include "exact_fast.h"
 #include "graph_internal.h"
+
+/* The node's products through its configuration, or through the fast
+ * exact kernels when the run asks for them (run_ctx.fast). */
+static enum axl_status node_gemm(struct run_ctx *c, const struct axl_gemm_args *ga, char *msg)
+{
+    return c->fast ? axl_fast_gemm(ga, msg) : axl_mac_gemm(c->mac, c->be, ga, msg);
+}
+
+static enum axl_status node_conv2d(struct run_ctx *c, const struct axl_conv_args *a, char *msg)
+{
+    return c->fast ? axl_fast_conv2d(a, msg) : axl_mac_conv2d(c->mac, c->be, a, msg);
+}
 
 /* ---- convolution geometry ---------------------------------------------------- */
 struct conv {
@@ -243,6 +256,8 @@ static enum axl_status conv_exec(struct run_ctx *c, const struct gnode *n, char 
     a.weight = in_t(c, n, 1)->data;
     a.bias = b ? b->data : NULL;
     a.y = out_t(c, n, 0)->data;
+    if (c->fast)
+        return axl_fast_conv2d(&a, msg);
     return g.sp == 1 ? axl_mac_conv1d(c->mac, c->be, &a, msg) : axl_mac_conv2d(c->mac, c->be, &a, msg);
 }
 
@@ -307,7 +322,7 @@ static enum axl_status convt_exec(struct run_ctx *c, const struct gnode *n, char
     a.weight = wz;
     a.bias = b ? b->data : NULL;
     a.y = out_t(c, n, 0)->data;
-    st = axl_mac_conv2d(c->mac, c->be, &a, msg);
+    st = node_conv2d(c, &a, msg);
     free(xz);
     free(wz);
     return st;
@@ -395,7 +410,7 @@ static enum axl_status gemm_exec(struct run_ctx *c, const struct gnode *n, char 
     else if (k == 0)
         memset(y, 0, (size_t)(m * nn) * sizeof *y);
     else
-        st = axl_mac_gemm(c->mac, c->be, &ga, msg);
+        st = node_gemm(c, &ga, msg);
     free(tmpb);
     if (st != AXL_OK)
         return st;
@@ -526,7 +541,7 @@ static enum axl_status mm_exec(struct run_ctx *c, const struct gnode *n, char *m
          * range (integer formats) covers the whole tensor */
         ga.m = batch * g.m;
         ga.a = a, ga.b = b, ga.c = y;
-        return axl_mac_gemm(c->mac, c->be, &ga, msg);
+        return node_gemm(c, &ga, msg);
     }
     ga.m = g.m;
     for (int64_t t = 0; t < batch && st == AXL_OK; t++) {
@@ -540,7 +555,7 @@ static enum axl_status mm_exec(struct run_ctx *c, const struct gnode *n, char *m
         ga.a = a + oa * g.m * g.k;
         ga.b = b + ob * g.k * g.n;
         ga.c = y + t * g.m * g.n;
-        st = axl_mac_gemm(c->mac, c->be, &ga, msg);
+        st = node_gemm(c, &ga, msg);
     }
     return st;
 }

@@ -548,6 +548,44 @@ static void pool_window(const struct pool *g, const float *xp, int64_t h0, int64
     }
 }
 
+/* MaxPool a row of outputs at a time: each window element (in pool_window's
+ * order) against the running maxima of the whole row, with pool_window's
+ * expression, so that every output sees the same values in the same order
+ * (the same bits, signed zeros and NaNs included), vectorised along the
+ * row. */
+static void max_pool_rows(const struct pool *g, const float *x, float *y, int64_t planes)
+{
+    const int64_t H = g->in[0], W = g->in[1], OH = g->out[0], OW = g->out[1];
+#pragma omp parallel for schedule(static) if (planes * OH * OW > PAR_MIN / 8)
+    for (int64_t p = 0; p < planes; p++) {
+        const float *xp = x + p * H * W;
+        for (int64_t oh = 0; oh < OH; oh++) {
+            float *yr = y + (p * OH + oh) * OW;
+            for (int64_t ow = 0; ow < OW; ow++)
+                yr[ow] = -INFINITY;
+            int64_t h0 = oh * g->s[0] - g->pb[0];
+            for (int64_t i = 0; i < g->k[0]; i++) {
+                int64_t h = h0 + i * g->d[0];
+                if (h < 0 || h >= H)
+                    continue;
+                const float *xr = xp + h * W;
+                for (int64_t j = 0; j < g->k[1]; j++) {
+                    /* w = ow * s + off inside [0, W) for ow in [lo, hi) */
+                    const int64_t off = j * g->d[1] - g->pb[1], s = g->s[1];
+                    int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+                    int64_t hi = W - off <= 0 ? 0 : (W - off + s - 1) / s;
+                    hi = hi < OW ? hi : OW;
+#pragma omp simd
+                    for (int64_t ow = lo; ow < hi; ow++) {
+                        float v = xr[ow * s + off], m = yr[ow];
+                        yr[ow] = v > m || isnan(v) ? v : m;
+                    }
+                }
+            }
+        }
+    }
+}
+
 /* AveragePool's divisor for the window at (h0, w0) holding cnt elements of
  * the input: cnt, or with count_include_pad the window clipped to the
  * padded input, as PyTorch counts it */
@@ -590,6 +628,10 @@ static enum axl_status pool_exec(struct run_ctx *c, const struct gnode *n, char 
     int mx = !strcmp(n->op, "MaxPool");
     int incl = (int)ga_int(n, "count_include_pad", 0);
     int64_t H = g.in[0], W = g.in[1], OH = g.out[0], OW = g.out[1];
+    if (mx) {
+        max_pool_rows(&g, x, y, planes);
+        return AXL_OK;
+    }
 #pragma omp parallel for schedule(static) if (planes * OH * OW > PAR_MIN / 8)
     for (int64_t p = 0; p < planes; p++) {
         const float *xp = x + p * H * W;

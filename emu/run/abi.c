@@ -142,7 +142,7 @@ static const struct abi_field run_settings_f[] = {
     F(axl_run_settings, backend),      F(axl_run_settings, batch),
     F(axl_run_settings, limit),        F(axl_run_settings, progress),
     F(axl_run_settings, progress_user), F(axl_run_settings, save_outputs),
-    F(axl_run_settings, save_layers),
+    F(axl_run_settings, save_layers),  F(axl_run_settings, no_reference),
 };
 
 static const struct abi_field run_report_f[] = {
@@ -154,7 +154,7 @@ static const struct abi_field run_report_f[] = {
     F(axl_run_report, seconds),       F(axl_run_report, exact_seconds),
     F(axl_run_report, samples_per_s), F(axl_run_report, nlayers),
     F(axl_run_report, layers),        F(axl_run_report, out_sums),
-    F(axl_run_report, output_error),
+    F(axl_run_report, output_error),  F(axl_run_report, reference),
 };
 
 #define S(T, fields) {#T, sizeof(struct T), fields, COUNT(fields)}

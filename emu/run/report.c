@@ -63,18 +63,28 @@ static json_t *error_json(const struct axl_error *e)
                      "max_abs", num(e->max_abs), "cosine", num(e->cosine));
 }
 
-static json_t *layer_json(const struct axl_layer_report *L)
+/* A layer; its errors only where there was a reference (errs). */
+static json_t *layer_json(const struct axl_layer_report *L, int errs)
 {
     json_t *shape = json_array();
     for (int d = 0; d < L->ndim; d++)
         json_array_append_new(shape, json_integer((json_int_t)L->dims[d]));
-    return json_pack("{s:o, s:o, s:o, s:b, s:b, s:o, s:s, s:I, s:o, s:o, s:o}", "name",
-                     text(L->name), "op", text(L->op), "output_shape", shape,
-                     "output_per_sample", L->per_sample, "approximate", L->approximate, "config",
-                     text(L->config), "path", L->approximate ? axl_path_name(L->path) : "exact",
-                     "macs_per_sample", (json_int_t)L->macs, "seconds", num(L->seconds),
-                     "layer_error", error_json(&L->local), "accumulated_error",
-                     error_json(&L->accum));
+    json_t *o = json_pack("{s:o, s:o, s:o, s:b, s:b, s:o, s:s, s:I, s:o}", "name",
+                          text(L->name), "op", text(L->op), "output_shape", shape,
+                          "output_per_sample", L->per_sample, "approximate", L->approximate,
+                          "config", text(L->config), "path",
+                          L->approximate ? axl_path_name(L->path) : "exact", "macs_per_sample",
+                          (json_int_t)L->macs, "seconds", num(L->seconds));
+    if (o && errs) {
+        json_object_set_new(o, "layer_error", error_json(&L->local));
+        json_object_set_new(o, "accumulated_error", error_json(&L->accum));
+    }
+    return o;
+}
+
+static const char *reference_name(int ref)
+{
+    return ref == AXL_REFERENCE_SKIPPED ? "skipped" : ref == AXL_REFERENCE_SAME ? "same" : "run";
 }
 
 /* root (whose reference this takes; NULL when building it failed) as
@@ -95,9 +105,10 @@ static enum axl_status write_report(json_t *root, const char *path, char *msg)
 enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const char *path,
                                           const char *model, const char *data, char *msg)
 {
+    const int errs = r->reference != AXL_REFERENCE_SKIPPED;
     json_t *layers = json_array();
     for (size_t i = 0; i < r->nlayers; i++)
-        json_array_append_new(layers, layer_json(&r->layers[i]));
+        json_array_append_new(layers, layer_json(&r->layers[i], errs));
     json_t *root = json_pack(
         "{s:s, s:o, s:o, s:I, s:I, s:s, s:b, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
         "axlut_report", "1", "model", text(model), "data", text(data), "samples",
@@ -106,6 +117,11 @@ enum axl_status axl_run_report_write_json(const struct axl_run_report *r, const 
         num(r->exact_top1), "exact_top5", num(r->exact_top5), "agreement", num(r->agreement),
         "seconds", num(r->seconds), "exact_seconds", num(r->exact_seconds), "samples_per_s",
         num(r->samples_per_s), "output_error", error_json(&r->output_error), "layers", layers);
+    /* "reference": whether the exact network ran; skipped: no errors at all */
+    if (root && json_object_set_new(root, "reference", json_string(reference_name(r->reference))))
+        root = (json_decref(root), NULL);
+    if (root && !errs)
+        json_object_del(root, "output_error");
     return write_report(root, path, msg);
 }
 

@@ -62,6 +62,9 @@ struct run_state {
     int64_t *layer_of;           /* node -> index in report->layers, -1 */
     struct axl_tensor *exact;    /* node -> exact network's first output (MAC nodes) */
     struct axl_run_report *rep;
+    int ref;                     /* enum axl_reference */
+    uint8_t *fast;               /* node -> approximate: its exact runs take the fast kernels */
+    struct axl_graph_pool *pool; /* the runs' buffers, reused batch after batch */
     int pass_exact;
     double t_last;
     /* saving: slots [0, nout) are the outputs, nout + node the layers */
@@ -147,11 +150,16 @@ static void observe(void *user, size_t node, const struct axl_tensor *out,
         struct axl_layer_report *L = &s->rep->layers[li];
         L->seconds += dt;
         int64_t n = axl_tensor_numel(&out[0]);
-        if (exact)
+        if (s->ref == AXL_REFERENCE_SKIPPED)
+            ; /* no reference: no errors */
+        else if (exact)
             axl_error_add(&L->local_sums, out[0].data, exact->data, n);
         else /* an exact layer: its own error is zero by definition */
             axl_error_add(&L->local_sums, out[0].data, out[0].data, n);
-        if (s->exact[node].data && axl_tensor_numel(&s->exact[node]) == n)
+        /* SAME: this network is the reference, the sums those of two equal runs */
+        if (s->ref == AXL_REFERENCE_SAME)
+            axl_error_add(&L->accum_sums, out[0].data, out[0].data, n);
+        else if (s->exact[node].data && axl_tensor_numel(&s->exact[node]) == n)
             axl_error_add(&L->accum_sums, out[0].data, s->exact[node].data, n);
     }
     if (s->save_layers && s->save)
@@ -303,7 +311,8 @@ done:
     return st;
 }
 
-/* Top-1 and top-5 hits of one batch, approximate and exact, and agreement. */
+/* Top-1 and top-5 hits of one batch, approximate and (out_e not NULL)
+ * exact, and agreement. */
 struct hits {
     int64_t correct1, correct5, ecorrect1, ecorrect5, agree;
     int classes;
@@ -318,11 +327,14 @@ static void count_hits(struct hits *h, const struct axl_tensor *out_a,
     int64_t c = out_a->dims[1];
     h->classes = (int)c;
     for (int64_t k = 0; k < n; k++) {
-        const float *va = out_a->data + k * c, *ve = out_e->data + k * c;
-        h->agree += axl_argmax(va, c) == axl_argmax(ve, c);
+        const float *va = out_a->data + k * c, *ve = out_e ? out_e->data + k * c : NULL;
+        if (ve)
+            h->agree += axl_argmax(va, c) == axl_argmax(ve, c);
         if (has_labels) {
             h->correct1 += axl_in_top_k(va, c, labels[k], 1);
             h->correct5 += axl_in_top_k(va, c, labels[k], 5);
+        }
+        if (has_labels && ve) {
             h->ecorrect1 += axl_in_top_k(ve, c, labels[k], 1);
             h->ecorrect5 += axl_in_top_k(ve, c, labels[k], 5);
         }
@@ -347,6 +359,14 @@ static void finish_report(struct axl_run_report *rep, const struct hits *h)
         rep->layers[i].accum = axl_error_of(&rep->layers[i].accum_sums);
     }
     rep->output_error = axl_error_of(&rep->out_sums);
+    if (rep->reference != AXL_REFERENCE_SKIPPED)
+        return;
+    /* nothing was compared: no figure, rather than the zeros of empty sums */
+    const struct axl_error none = {NAN, NAN, NAN, NAN};
+    rep->agreement = rep->exact_top1 = rep->exact_top5 = NAN;
+    rep->output_error = none;
+    for (size_t i = 0; i < rep->nlayers; i++)
+        rep->layers[i].local = rep->layers[i].accum = none;
 }
 
 /* Buffers of one batch. */
@@ -366,7 +386,8 @@ static void batch_clear(struct batch *b)
     }
 }
 
-/* One batch of n samples from start: the exact network, then the
+/* One batch of n samples from start: the exact network (unless the
+ * reference is skipped or the configured network is exact), then the
  * configured one with its shadows; errors, hits and saved outputs. */
 static enum axl_status run_batch(struct run_state *s, const struct axl_run_settings *set,
                                  struct axl_dataset *d, struct batch *b, int64_t start,
@@ -381,33 +402,45 @@ static enum axl_status run_batch(struct run_state *s, const struct axl_run_setti
     o.backend = set->backend;
     o.observe = observe;
     o.user = s;
-    /* the exact network: the reference for every layer */
-    s->pass_exact = 1;
-    s->t_last = omp_get_wtime();
-    double t0 = omp_get_wtime();
-    st = axl_graph_run(s->g, &o, b->in, b->out_e, msg);
-    rep->exact_seconds += omp_get_wtime() - t0;
-    if (st != AXL_OK || s->failed)
-        return st != AXL_OK ? st : axl_msgf(msg, AXL_ERR_NOMEM, "%s", s->err);
+    /* approximate layers' exact runs through the fast kernels; layers
+     * exact in the configuration run the engine's exact path in both
+     * networks, so that they agree bit for bit */
+    o.fast_exact = s->fast;
+    o.pool = s->pool;
+    double t0;
+    if (s->ref == AXL_REFERENCE_RUN) {
+        /* the exact network: the reference for every layer */
+        s->pass_exact = 1;
+        s->t_last = omp_get_wtime();
+        t0 = omp_get_wtime();
+        st = axl_graph_run(s->g, &o, b->in, b->out_e, msg);
+        rep->exact_seconds += omp_get_wtime() - t0;
+        if (st != AXL_OK || s->failed)
+            return st != AXL_OK ? st : axl_msgf(msg, AXL_ERR_NOMEM, "%s", s->err);
+    }
     /* the configured network, each approximate layer with its shadow */
     s->pass_exact = 0;
     s->row = start;
     s->run = start / s->batch;
     o.mac = s->macs;
-    o.shadow = 1;
+    o.shadow = s->ref == AXL_REFERENCE_RUN;
     t0 = omp_get_wtime();
     s->t_last = t0;
     st = axl_graph_run(s->g, &o, b->in, b->out_a, msg);
     rep->seconds += omp_get_wtime() - t0;
     if (st != AXL_OK || s->failed)
         return st != AXL_OK ? st : axl_msgf(msg, AXL_ERR_NOMEM, "%s", s->err);
-    for (size_t i = 0; i < b->nout; i++)
-        axl_error_add(&rep->out_sums, b->out_a[i].data, b->out_e[i].data,
+    /* the reference's outputs: the exact pass's, or these themselves */
+    struct axl_tensor *ref = s->ref == AXL_REFERENCE_RUN    ? b->out_e
+                             : s->ref == AXL_REFERENCE_SAME ? b->out_a
+                                                             : NULL;
+    for (size_t i = 0; ref && i < b->nout; i++)
+        axl_error_add(&rep->out_sums, b->out_a[i].data, ref[i].data,
                       axl_tensor_numel(&b->out_a[i]));
     /* scores per sample only where output 0 runs along the samples: a
      * [1, C] mean over them is no prediction of one */
     if (s->mode == M_ROWS || axl_graph_output_per_sample(s->g, 0))
-        count_hits(h, &b->out_a[0], &b->out_e[0], b->labels, n, rep->has_labels);
+        count_hits(h, &b->out_a[0], ref ? &ref[0] : NULL, b->labels, n, rep->has_labels);
     for (size_t i = 0; s->save && i < b->nout; i++)
         if (save_tensor(s, i, "/outputs", axl_graph_output_name(s->g, i), NULL, &b->out_a[i],
                         s->mode == M_ROWS || axl_graph_output_per_sample(s->g, i)) != AXL_OK)
@@ -442,18 +475,27 @@ enum axl_status axl_run_dataset(const struct axl_graph *g, const struct axl_mac 
     s.layer_of = malloc((nn ? nn : 1) * sizeof *s.layer_of);
     s.node_ps = calloc(nn ? nn : 1, sizeof *s.node_ps);
     s.exact = calloc(nn ? nn : 1, sizeof *s.exact);
+    s.fast = calloc(nn ? nn : 1, sizeof *s.fast);
     struct batch b = {axl_graph_input_count(g), s.nout, NULL, NULL, NULL, NULL};
     b.in = calloc(b.nin ? b.nin : 1, sizeof *b.in);
     b.out_a = calloc(b.nout ? b.nout : 1, sizeof *b.out_a);
     b.out_e = calloc(b.nout ? b.nout : 1, sizeof *b.out_e);
     struct hits h = {0, 0, 0, 0, 0, 0};
     enum axl_status st;
-    if (!s.layer_of || !s.node_ps || !s.exact || !b.in || !b.out_a || !b.out_e) {
+    if (!s.layer_of || !s.node_ps || !s.exact || !s.fast || !b.in || !b.out_a || !b.out_e) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if ((st = init_layers(&s, set, d, msg)) != AXL_OK)
+    if ((st = init_layers(&s, set, d, msg)) != AXL_OK ||
+        (st = axl_graph_pool_new(&s.pool, msg)) != AXL_OK)
         goto done;
+    s.ref = AXL_REFERENCE_SAME;
+    for (size_t i = 0; i < nn; i++)
+        if (macs && macs[i] && axl_graph_node_is_mac(g, i))
+            s.fast[i] = 1, s.ref = AXL_REFERENCE_RUN;
+    if (set->no_reference)
+        s.ref = AXL_REFERENCE_SKIPPED;
+    rep->reference = s.ref;
     const int64_t batch = s.batch; /* never above total: a huge --batch cannot wrap sizes */
     if ((uint64_t)batch > SIZE_MAX / sizeof(int64_t) ||
         !(b.labels = malloc((size_t)batch * sizeof *b.labels))) {
@@ -483,6 +525,8 @@ done:
     free(s.layer_of);
     free(s.node_ps);
     free(s.exact);
+    free(s.fast);
+    axl_graph_pool_free(s.pool);
     free(b.in);
     free(b.out_a);
     free(b.out_e);

@@ -674,7 +674,7 @@ static enum axl_status run_point(struct axl_sweep *sw, const struct point *pt, F
     if ((st = axl_layers_bind_as(l, sw->graphs[pt->mi], what, &lm, msg)) != AXL_OK)
         goto done;
     struct axl_run_settings rs = {sw->set.backend, sw->set.batch > 0 ? sw->set.batch : 64,
-                                  sw->set.limit, NULL, NULL, NULL, 0};
+                                  sw->set.limit, NULL, NULL, NULL, 0, 0};
     struct axl_run_report r;
     st = axl_run_dataset(sw->graphs[pt->mi], lm.macs, sw->dsets[pt->mi], &rs, &r, why);
     if (st != AXL_OK) {

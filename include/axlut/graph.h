@@ -194,7 +194,27 @@ struct axl_run_opts {
     int train;
     int bn_train;
     uint64_t seed;
+    /* axl_graph_node_count() entries, or NULL: a nonzero entry sends the
+     * node's exact runs (without a configuration, and its shadow) through
+     * the fastest exact float32 kernels (OpenBLAS sgemm over im2col on the
+     * CPU): the same values to float32 rounding, summed in another order
+     * than the engine's sequential one.  A dataset run's reference uses it
+     * for its approximate layers (axl_run_dataset). */
+    const uint8_t *fast_exact;
+    /* NULL, or buffers kept between runs (axl_graph_pool_new): the values
+     * of this run are taken from it and given back, so that a series of
+     * runs over batches of one shape allocates nothing after the first.
+     * One run at a time per pool. */
+    struct axl_graph_pool *pool;
 };
+
+/* A pool of run buffers (axl_run_opts.pool); free it with
+ * axl_graph_pool_free (NULL ok) once no run uses it.  Fails only for
+ * memory.  axl_graph_pool_allocations: buffers it has allocated so far. */
+struct axl_graph_pool;
+enum axl_status axl_graph_pool_new(struct axl_graph_pool **out, char *msg);
+void axl_graph_pool_free(struct axl_graph_pool *p);
+uint64_t axl_graph_pool_allocations(const struct axl_graph_pool *p);
 
 /* Run the graph on axl_graph_input_count() inputs (same order, every
  * first dimension the batch).  outputs has axl_graph_output_count()

@@ -70,6 +70,16 @@ struct axl_layer_report {
     struct axl_error local, accum;
 };
 
+/* What a run's exact reference was (axl_run_report.reference). */
+enum axl_reference {
+    AXL_REFERENCE_RUN = 0,     /* the exact network ran alongside: every figure is there */
+    AXL_REFERENCE_SKIPPED = 1, /* not run (axl_run_settings.no_reference): exact accuracy,
+                                * agreement, output and layer errors are absent (NaN, zero
+                                * sums) and no layer ran a shadow */
+    AXL_REFERENCE_SAME = 2,    /* every layer exact: the configured network is the exact
+                                * one, run once and compared with itself */
+};
+
 struct axl_run_report {
     int64_t samples;
     int64_t batch;             /* samples per run of the graph */
@@ -84,6 +94,7 @@ struct axl_run_report {
     struct axl_layer_report *layers;
     struct axl_error_sums out_sums;  /* final output vs exact network */
     struct axl_error output_error;
+    int reference;             /* enum axl_reference */
 };
 
 typedef void (*axl_run_progress_fn)(void *user, int64_t done, int64_t total);
@@ -96,6 +107,9 @@ struct axl_run_settings {
     void *progress_user;
     const char *save_outputs;  /* HDF5 path for the final outputs, or NULL */
     int save_layers;           /* also every layer's output */
+    /* accuracy only: the exact network and the shadows are not run
+     * (report.reference says so) */
+    int no_reference;
 };
 
 /* Run graph g over dataset d with macs[node] (NULL entries: exact).  On

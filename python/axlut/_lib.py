@@ -141,7 +141,8 @@ class LayerMacs(ctypes.Structure):  # struct axl_layer_macs (layers.h)
 class RunSettings(ctypes.Structure):  # struct axl_run_settings (run.h)
     _fields_ = [("backend", ctypes.c_int), ("batch", ctypes.c_int64), ("limit", ctypes.c_int64),
                 ("progress", ctypes.c_void_p), ("progress_user", ctypes.c_void_p),
-                ("save_outputs", ctypes.c_char_p), ("save_layers", ctypes.c_int)]
+                ("save_outputs", ctypes.c_char_p), ("save_layers", ctypes.c_int),
+                ("no_reference", ctypes.c_int)]
 
 
 class RunReport(ctypes.Structure):  # struct axl_run_report (run.h)
@@ -152,7 +153,8 @@ class RunReport(ctypes.Structure):  # struct axl_run_report (run.h)
                  ("top1", "top5", "exact_top1", "exact_top5", "agreement", "seconds",
                   "exact_seconds", "samples_per_s")] +
                 [("nlayers", ctypes.c_size_t), ("layers", ctypes.c_void_p),
-                 ("out_sums", ctypes.c_double * 6), ("output_error", ctypes.c_double * 4)])
+                 ("out_sums", ctypes.c_double * 6), ("output_error", ctypes.c_double * 4),
+                 ("reference", ctypes.c_int)])
 
 
 # --- finding and loading the library ---------------------------------------

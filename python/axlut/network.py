@@ -34,13 +34,15 @@ def _read_outputs(path):
 
 
 def run(model, data, config=None, device="cpu", batch=32, limit=0, labels=None,
-        outputs=False, layers=False):
+        outputs=False, layers=False, reference=True):
     """Run MODEL (an ONNX file) over DATA (a dataset file, or an array of
     inputs with LABELS) exactly and under CONFIG (None, a MacSpec, a dict
     like the per-layer JSON or its path), as `axlut run` does; returns its
     JSON report as a dict.  outputs=True adds report["outputs"] (the final
     outputs by name, arrays) and layers=True report["layer_outputs"] (every
-    node's output by node name); both read back with h5py."""
+    node's output by node name); both read back with h5py.  reference=False
+    runs the configured network alone (`axlut run --no-reference`): the
+    report says "reference": "skipped" and has no errors or agreement."""
     cfg = Layers(config)
     msg = _lib.msgbuf()
     be = _backend(device)
@@ -66,7 +68,7 @@ def run(model, data, config=None, device="cpu", batch=32, limit=0, labels=None,
                        msg)
             save = os.path.join(tmp, "outputs.h5") if outputs or layers else None
             s = _lib.RunSettings(be, int(batch), int(limit), None, None, _lib.enc(save),
-                                 int(bool(layers)))
+                                 int(bool(layers)), int(not reference))
             _lib.check(lib.axl_run_dataset(g, macs.macs, ds, ctypes.byref(s), ctypes.byref(rep),
                                            msg), msg)
             rpath = os.path.join(tmp, "report.json")

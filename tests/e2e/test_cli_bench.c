@@ -119,6 +119,17 @@ Test(cli_bench, network_prepared_against_per_call_weights, .timeout = 300)
     sscanf(q + strlen("encoded on every call (baseline)"), "%lf", &every);
     sscanf(r + strlen("ratio "), "%lf", &ratio);
     cr_expect(once > 0 && every > 0 && ratio > 0, "%s", text);
+    /* the whole run with and without the exact reference, and the reference alone */
+    static const char *const whole[] = {"with the exact reference (default)",
+                                        "approximate pass alone (--no-reference)",
+                                        "exact reference pass by itself"};
+    for (size_t i = 0; i < 3; i++) {
+        const char *w = strstr(text, whole[i]);
+        double v = -1;
+        cr_assert(w, "no '%s' in %s", whole[i], text);
+        sscanf(w + strlen(whole[i]), "%lf", &v);
+        cr_expect(v > 0, "%s: %g", whole[i], v);
+    }
     snprintf(cmd, sizeof cmd, "'%s/axlut' bench --network '%s/tests/data/models/lenet.onnx' "
              "2> /dev/null", bdir, sdir);
     int rc = system(cmd);

@@ -131,6 +131,13 @@ def test_run_equals_axlut_run(cli, lenet, name):
         x, y = f["inputs"][()], f["labels"][()]
     again = axlut.run(model, x, spec, labels=y, batch=N)
     assert again["top1"] == want["top1"]
+    # accuracy only: the same outputs and top-1, no comparison at all
+    alone = axlut.run(model, data, spec, batch=N, outputs=True, reference=False)
+    assert got["reference"] == "run" and alone["reference"] == "skipped"
+    assert alone["top1"] == want["top1"] and alone["agreement"] is None
+    assert "output_error" not in alone
+    assert all("layer_error" not in L and "accumulated_error" not in L for L in alone["layers"])
+    assert np.array_equal(alone["outputs"]["logits"], outputs["logits"])
 
 
 def test_exact_mode_matches_pytorch():
