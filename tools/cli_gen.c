@@ -331,6 +331,9 @@ int cli_gen(int argc, char **argv)
         }
         block = bfa.name;
         fa_name = fb_name = bfa.elem.name;
+        /* the products a block-scaled layer takes by default (plan.c) */
+        if (!fr_name && bfa.elem.kind == AXL_KIND_FLOAT)
+            fr_name = "fp32";
     }
     if (axl_format_parse(fa_name, &fa, msg) != AXL_OK ||
         axl_format_parse(fb_name, &fb, msg) != AXL_OK ||

@@ -182,7 +182,9 @@ enum axl_status axl_mac_conv1d(const struct axl_mac *m, enum axl_backend be,
  * back (integer formats: s * (q - z), the tensor's own range unless a
  * range is calibrated), or weights W[nout][k] at offsets n*sn + j*sk (per
  * output channel as configured), written at the same offsets of out.
- * Fails only for want of memory. */
+ * Fails for want of memory, and with AXL_ERR_UNSUPPORTED for block-scaled
+ * formats (quantized along a layer's reduction axis, which these views do
+ * not give). */
 enum axl_status axl_mac_quantize_acts(const struct axl_mac *m, const float *x, int64_t n,
                                       float *out, char *msg);
 enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w, int64_t nout,
