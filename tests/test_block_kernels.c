@@ -8,6 +8,7 @@
  * configurations.  The reference gets its own design contexts, bound here,
  * and evaluates every product through the design's function, where the
  * engine reads a product table. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
@@ -302,6 +303,20 @@ Test(block_kernels, conv_approximate_multiplier_and_block_adder, .timeout = 300)
         struct cfg mit = {.fmt = fmt, .mul = mitchell_of(fmt), .add = "fpadd_loa",
                           .acc = "fp32"};
         conv_case(&mit, s, 320 + (unsigned)f);
+    }
+}
+
+/* The same sums by gathers where the permute kernels would serve (e2m1,
+ * e3m2, e2m3 elements on an AVX-512 machine): the environment chooses the
+ * kernel when a plan is made. */
+Test(block_kernels, gather_kernel_every_format, .timeout = 300)
+{
+    cr_assert_eq(setenv("AXL_CPU_KERNEL", "gather", 1), 0);
+    const struct conv_shape sh = {2, 40, 5, 6, 4, 3, 3, 1, 1, 1, 2};
+    for (size_t f = 0; f < NFMT; f++) {
+        struct cfg k = {.fmt = k_formats[f], .mul = mitchell_of(k_formats[f])};
+        gemm_case(&k, 9, 6, 70, 0, 0, 500 + (unsigned)f);
+        conv_case(&k, sh, 510 + (unsigned)f);
     }
 }
 

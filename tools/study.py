@@ -171,6 +171,8 @@ def main():
                    help="also the section on scaled and block-scaled formats (study_mx.py)")
     p.add_argument("--mx-only", action="store_true",
                    help="only that section, written into the existing output")
+    p.add_argument("--mx-no-run", action="store_true",
+                   help="write that section from the reports in --work, running nothing")
     a = p.parse_args()
     try:
         exps = [int(e) for e in a.exponents.split(",")]
@@ -197,7 +199,8 @@ def main():
     os.makedirs(a.work, exist_ok=True)
 
     def mx():
-        results, cmds, log = study_mx.run_section(a.axlut, a.zoo, models, a.data, a.limit, a.work)
+        results, cmds, log = study_mx.run_section(a.axlut, a.zoo, models, a.data, a.limit,
+                                                  a.work, run=not a.mx_no_run)
         study_mx.splice(a.output, study_mx.section(results, a.limit, cmds, log))
 
     if a.mx_only:

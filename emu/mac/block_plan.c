@@ -127,6 +127,7 @@ enum axl_status axl_block_plan_prepare(struct axl_mac *m, const struct axl_mac_s
         bp->ptf = malloc(n * sizeof *bp->ptf);
     if (!bp->ptc && !bp->ptf)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for a %zu-entry product table", n);
+    bp->perm = axl_block_cpu_perm(bp);
     const int shift = bp->bfa.elem_shift + bp->bfw.elem_shift;
     for (uint32_t w = 0; w < bp->nw; w++)
         for (uint32_t a = 0; a < bp->na; a++) {
@@ -139,6 +140,8 @@ enum axl_status axl_block_plan_prepare(struct axl_mac *m, const struct axl_mac_s
             else
                 bp->ptf[i] = p;
         }
+    if (!bp->bcode && !bp->perm)
+        axl_vbmi_prepare(&bp->vb, bp->ptf, NULL, bp->na, bp->nw);
     return AXL_OK;
 }
 
@@ -193,6 +196,7 @@ void axl_block_plan_free(struct axl_block_plan *bp)
         free(bp->wcache);
     }
     axl_user_design_free(bp->badd_user);
+    axl_vbmi_free(&bp->vb);
     free(bp->ptf);
     free(bp->ptc);
     free(bp);

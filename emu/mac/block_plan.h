@@ -48,6 +48,15 @@ struct axl_block_plan {
     float *ptf;
     uint32_t *ptc;
     uint32_t na, nw;
+    /* the block sums by AVX-512 permutes of a product row held in 1 or 4
+     * registers (na <= 16 or <= 64, float32 sums, cpu/block_cpu.c), else 0:
+     * gathers; AXL_CPU_KERNEL=gather forces gathers */
+    int perm;
+    /* 256-code elements (e4m3, e5m2, int8) with float32 sums: the product
+     * table as byte planes for the VBMI kernel (cpu/vbmi.h), each block's
+     * sums one call of axl_vbmi_run; vb.mode AXL_VBMI_NONE where it does
+     * not apply */
+    struct axl_vbmi vb;
     float svalue[256];              /* NVFP4: the value of each E4M3 scale code */
     struct axl_bwcache *wcache;
 };
@@ -103,6 +112,7 @@ struct axl_block_core {
     int64_t mcount, mvalid; /* positions (a multiple of 128), real outputs */
     int64_t n;              /* output channels (of one group) */
     const uint32_t *x, *xs; /* [nb * size][mcount], [nb][mcount] (host memory) */
+    const uint8_t *x8;      /* x as bytes for the VBMI kernel (set by the CPU runner) */
     const uint32_t *w, *ws; /* [n][nb * size], [n][nb] */
     float tsinv;            /* NVFP4: 1 / (t_a * t_w); else 1 */
     const float *bias;
@@ -122,7 +132,9 @@ enum axl_status axl_block_gemm_run(const struct axl_mac *m, const struct axl_gem
 enum axl_status axl_block_conv2d_run(const struct axl_mac *m, const struct axl_conv_args *a,
                                      int64_t oh, int64_t ow, axl_block_runner run, char *msg);
 
-/* CPU kernels (cpu/block_cpu.c). */
+/* CPU kernels (cpu/block_cpu.c).  axl_block_cpu_perm: the permute width
+ * the plan's block sums can use on this CPU (16, 64 or 0). */
+int axl_block_cpu_perm(const struct axl_block_plan *bp);
 enum axl_status axl_block_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g,
                                    char *msg);
 enum axl_status axl_block_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,

@@ -158,8 +158,9 @@ static enum axl_status bind_multiplier(struct axl_mac *m, const struct axl_mac_s
     /* scaled operands sit near their format's largest value, and so their
      * products far beyond it: unless asked otherwise, products of a scaled
      * layer are float32, as FP8 hardware keeps them (axl_emu_bind_scaling) */
-    /* so are the element products of block-scaled formats (MX v1.0, section
-     * 6.2: the dot product of a block is computed at full precision) */
+    /* so are the element products of block-scaled formats: every product of
+     * two floating elements is exact in float32, as the reference's exact
+     * path takes them */
     const char *fmt_p = spec->fmt_p                                         ? spec->fmt_p
                         : axl_emu_scaled(m) || (m->blk && m->fa.kind == AXL_KIND_FLOAT) ? "fp32"
                                                                                       : NULL;

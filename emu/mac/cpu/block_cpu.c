@@ -19,12 +19,16 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 
 #include "../block_plan.h"
 #include "../mac_step.h"
 
 #define MB 128 /* output positions per task */
 #define NG 8   /* output channels per task */
+_Static_assert(NG <= AXL_VBMI_NG, "a task fits the VBMI kernel");
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define AXL_CLONES __attribute__((target_clones("avx2", "default")))
@@ -43,11 +47,23 @@ AXL_CLONES static void gather_add(float *restrict acc, const float *restrict row
 /* The scaled terms of one block for one channel: MX, ldexp by the two
  * shared exponents (a multiply by 2^e gives ldexpf's bits while 2^e is a
  * normal float32, both being one correct rounding); NVFP4, two multiplies.
- * A NaN scale makes the term NaN, as the reference writes it. */
+ * A NaN scale makes the term NaN, as the reference writes it.  The common
+ * case (no NaN scale, every 2^e normal) is one vectorisable pass; the rest
+ * goes lane by lane. */
 AXL_CLONES static void scale_mx(const float *restrict s, const uint32_t *restrict xs, uint32_t ws,
                                 float *restrict t, int n)
 {
     const int ew = (int)ws - 127;
+    int odd = ws == 255u;
+    for (int i = 0; i < n; i++) {
+        int e = (int)xs[i] - 127 + ew;
+        odd |= (xs[i] == 255u) | (e < -126) | (e > 127);
+    }
+    if (!odd) {
+        for (int i = 0; i < n; i++)
+            t[i] = s[i] * axl_f32_from_bits((xs[i] + ws - 127u) << 23);
+        return;
+    }
     for (int i = 0; i < n; i++) {
         int e = (int)xs[i] - 127 + ew;
         if (xs[i] == 255u || ws == 255u)
@@ -69,12 +85,83 @@ static void scale_nv(const struct axl_block_plan *bp, const float *s, const uint
     }
 }
 
+/* Block sums by permutes: for element formats of at most 16 (e2m1) or 64
+ * (e3m2, e2m3) codes, the product row of one weight code is one or four
+ * AVX-512 registers, so a lookup of 16 activation codes is one permute
+ * (two and a blend for 64) instead of 16 gathered loads.  Each lane still
+ * adds its products in element order, in float32: the same bits. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define PERM_TARGET __attribute__((target("avx512f")))
+
+PERM_TARGET static void sums_perm16(const float *ptf, uint32_t na, const uint32_t *wr,
+                                    const uint32_t *xb, int64_t xs, int64_t size, int lv,
+                                    float *s)
+{
+    for (int v = 0; v < lv; v += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = 0; i < size; i++) {
+            __m512 row = _mm512_loadu_ps(ptf + (size_t)wr[i] * na);
+            __m512i ix = _mm512_loadu_si512((const void *)(xb + i * xs + v));
+            acc = _mm512_add_ps(acc, _mm512_permutexvar_ps(ix, row));
+        }
+        _mm512_storeu_ps(s + v, acc);
+    }
+}
+
+PERM_TARGET static void sums_perm64(const float *ptf, uint32_t na, const uint32_t *wr,
+                                    const uint32_t *xb, int64_t xs, int64_t size, int lv,
+                                    float *s)
+{
+    const __m512i bit5 = _mm512_set1_epi32(32);
+    for (int v = 0; v < lv; v += 16) {
+        __m512 acc = _mm512_setzero_ps();
+        for (int64_t i = 0; i < size; i++) {
+            const float *row = ptf + (size_t)wr[i] * na;
+            __m512i ix = _mm512_loadu_si512((const void *)(xb + i * xs + v));
+            __m512 lo = _mm512_permutex2var_ps(_mm512_loadu_ps(row), ix, _mm512_loadu_ps(row + 16));
+            __m512 hi = _mm512_permutex2var_ps(_mm512_loadu_ps(row + 32), ix,
+                                               _mm512_loadu_ps(row + 48));
+            __mmask16 up = _mm512_test_epi32_mask(ix, bit5);
+            acc = _mm512_add_ps(acc, _mm512_mask_blend_ps(up, lo, hi));
+        }
+        _mm512_storeu_ps(s + v, acc);
+    }
+}
+
+int axl_block_cpu_perm(const struct axl_block_plan *bp)
+{
+    const char *e = getenv("AXL_CPU_KERNEL");
+    if ((e && !strcmp(e, "gather")) || bp->bcode)
+        return 0;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f"))
+        return 0;
+    return bp->na == 16 ? 16 : bp->na == 64 ? 64 : 0;
+}
+#else
+int axl_block_cpu_perm(const struct axl_block_plan *bp)
+{
+    (void)bp;
+    return 0;
+}
+#endif
+
 /* The block sums of one block for one channel: exact float32 adds, or the
  * block adder on codes, decoded. */
-static void block_sums(const struct axl_block_core *c, const uint32_t *wr, const uint32_t *xb, int64_t len,
-                       int lv, float *s)
+static void block_sums(const struct axl_block_core *c, const uint32_t *wr, const uint32_t *xb,
+                       int64_t len, int lv, float *s)
 {
     const struct axl_block_plan *bp = c->bp;
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (bp->perm == 16) {
+        sums_perm16(bp->ptf, bp->na, wr, xb, c->mcount, c->size, lv, s);
+        return;
+    }
+    if (bp->perm == 64) {
+        sums_perm64(bp->ptf, bp->na, wr, xb, c->mcount, c->size, lv, s);
+        return;
+    }
+#endif
     if (!bp->bcode) {
         memset(s, 0, sizeof(float) * MB);
         for (int64_t i = 0; i < c->size; i++)
@@ -108,13 +195,32 @@ static void run_task(const struct axl_block_core *c, int64_t n0, int64_t n1, int
         }
     float s[MB], t[MB];
     uint32_t tc[MB];
+    const int vbmi = bp->vb.mode != AXL_VBMI_NONE;
+    union { /* the VBMI kernel's raw sums of one block, NG channels */
+        _Alignas(64) uint32_t u[NG * MB];
+        float f[NG * MB];
+    } raw;
+    uint32_t wblk[NG * AXL_BLOCK_MAX_SIZE];
     for (int64_t b = 0; b < c->nb; b++) {
         const uint32_t *xb = c->x + b * c->size * c->mcount + m0;
         const uint32_t *xsb = c->xs + b * c->mcount + m0;
+        if (vbmi) { /* the block's sums of every channel of the task at once */
+            for (int64_t n = n0; n < n1; n++)
+                memcpy(wblk + (n - n0) * c->size, c->w + (n * c->nb + b) * c->size,
+                       (size_t)c->size * sizeof *wblk);
+            struct axl_vbmi_block vb = {.rows = bp->vb.rows, .stride = bp->vb.stride,
+                                        .x = c->x8 + b * c->size * c->mcount + m0,
+                                        .xs = c->mcount, .w = wblk, .k = c->size,
+                                        .nn = n1 - n0, .len = len, .out = raw.u};
+            axl_vbmi_run(&bp->vb, 0, &vb);
+        }
         for (int64_t n = n0; n < n1; n++) {
             const uint32_t *wr = c->w + (n * c->nb + b) * c->size;
             uint32_t ws = c->ws[n * c->nb + b];
-            block_sums(c, wr, xb, len, lv, s);
+            if (vbmi)
+                memcpy(s, raw.f + (n - n0) * MB, sizeof s);
+            else
+                block_sums(c, wr, xb, len, lv, s);
             if (bp->bfa.scale == AXL_BSCALE_E8M0)
                 scale_mx(s, xsb, ws, t, (int)len);
             else
@@ -151,7 +257,15 @@ static void run_task(const struct axl_block_core *c, int64_t n0, int64_t n1, int
 static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, int64_t xg,
                                 int64_t xsg, int64_t wg, int64_t wsg, int64_t og, char *msg)
 {
-    (void)msg;
+    uint8_t *x8 = NULL;
+    if (c->bp->vb.mode != AXL_VBMI_NONE) { /* activation codes as bytes, once per call */
+        int64_t nx = (groups - 1) * xg + c->nb * c->size * c->mcount;
+        if (!(x8 = malloc((size_t)nx)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < nx; i++)
+            x8[i] = (uint8_t)c->x[i];
+    }
     int64_t nblk = c->mcount / MB, nch = (c->n + NG - 1) / NG;
     int64_t per_group = nblk * nch;
 #pragma omp parallel for schedule(dynamic, 1)
@@ -162,6 +276,7 @@ static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, 
         struct axl_block_core cg = *c;
         cg.x = c->x + g * xg;
         cg.xs = c->xs + g * xsg;
+        cg.x8 = x8 ? x8 + g * xg : NULL;
         cg.w = c->w + g * wg;
         cg.ws = c->ws + g * wsg;
         cg.out = c->out + g * og;
@@ -170,6 +285,7 @@ static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, 
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
         run_task(&cg, n0, n1, m0, len);
     }
+    free(x8);
     return AXL_OK;
 }
 
