@@ -348,6 +348,33 @@ Test(block_kernels, weights_cached_and_requantized)
     axl_mac_free(m);
 }
 
+/* A second operand that comes from a new buffer on every call (attention's
+ * activation x activation MatMul) is quantized each time, and the plan
+ * keeps a bounded number of them (a leak would show under ASan). */
+Test(block_kernels, many_weight_buffers)
+{
+    struct cfg k = {.fmt = "mxfp6e3m2"};
+    struct ref r;
+    bind_ref(&k, &r);
+    struct axl_mac *m = plan_of(&k);
+    enum { M = 3, N = 2, K = 40 };
+    float a[M * K], c[M * N], c2[M * N];
+    fill(a, M * K, 600);
+    char msg[AXL_MSG_LEN];
+    for (int call = 0; call < 40; call++) {
+        float *b = malloc(K * N * sizeof *b);
+        fill(b, K * N, 601 + (unsigned)call);
+        struct axl_gemm_args g = {.m = M, .n = N, .k = K, .a = a, .lda = K, .b = b, .ldb = N,
+                                  .c = c, .ldc = N};
+        cr_assert_eq(axl_mac_gemm(m, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+        g.c = c2;
+        cr_assert_eq(axl_block_gemm_ref(&r.bf, &r.bf, &r.arith, &g, msg), AXL_OK, "%s", msg);
+        same_bits("a new weight buffer per call", c, c2, M * N);
+        free(b);
+    }
+    axl_mac_free(m);
+}
+
 static void refused(struct axl_mac_spec s, const char *needle)
 {
     struct axl_mac *m = (struct axl_mac *)1;

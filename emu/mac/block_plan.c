@@ -154,12 +154,20 @@ struct bwentry {
     uint32_t *codes, *scales;
     struct axl_bweights w;
     int users;
+    uint64_t stamp; /* last use */
     struct bwentry *next;
 };
+
+/* At most this many tensors per plan: a plan serves one layer, but the
+ * second operand of an activation x activation MatMul (attention) comes
+ * from a new buffer on every call, and must not pile up. */
+#define BW_MAX_ENTRIES 16
 
 struct axl_bwcache {
     pthread_mutex_t lock;
     struct bwentry *head;
+    int count;
+    uint64_t clock;
 };
 
 static enum axl_status cache_create(struct axl_block_plan *bp)
@@ -200,6 +208,24 @@ void axl_block_plan_free(struct axl_block_plan *bp)
     free(bp->ptf);
     free(bp->ptc);
     free(bp);
+}
+
+/* Drops the least recently used entries nobody holds while there are too
+ * many (under the lock). */
+static void evict(struct axl_bwcache *c)
+{
+    while (c->count > BW_MAX_ENTRIES) {
+        struct bwentry **victim = NULL;
+        for (struct bwentry **p = &c->head; *p; p = &(*p)->next)
+            if ((*p)->users == 0 && (!victim || (*p)->stamp < (*victim)->stamp))
+                victim = p;
+        if (!victim)
+            return;
+        struct bwentry *e = *victim;
+        *victim = e->next;
+        bwentry_free(e);
+        c->count--;
+    }
 }
 
 static float view_at(const struct bwentry *e, const float *w, int64_t v, int64_t i)
@@ -294,9 +320,12 @@ enum axl_status axl_bweights_acquire(const struct axl_mac *m, const float *w, in
         e->next = c->head;
         c->head = e;
         hit = e;
+        c->count++;
     }
     if (rc == AXL_OK) {
         hit->users++;
+        hit->stamp = ++c->clock;
+        evict(c);
         *out = &hit->w;
     } else {
         hit->src = NULL; /* never served again */
