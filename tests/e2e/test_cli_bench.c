@@ -57,9 +57,12 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
     text[n] = 0;
     cr_assert(n > 0 && n < sizeof text - 1);
     cr_assert_eq(text[0], '[', "a JSON list");
-    /* tiny_conv and tiny_gemm, each for the five configs */
+    /* tiny_conv and tiny_gemm, each for the nine configs (five, and the
+     * four of block-scaled layers against their element formats) */
     int cases = count(text, "\"name\":");
-    cr_assert_eq(cases, 10, "%d cases", cases);
+    cr_assert_eq(cases, 18, "%d cases", cases);
+    cr_assert(strstr(text, "\"tiny_conv/mxfp4_exact\""));
+    cr_assert(strstr(text, "\"tiny_gemm/mxfp8_exact\""));
     cr_assert(strstr(text, "\"tiny_conv/fp32_mitchell_fn\""));
     cr_assert(strstr(text, "\"tiny_gemm/e4m3_drum4_loa16\""));
     cr_assert(strstr(text, "\"batch_isa\""));
@@ -78,11 +81,16 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
         }
     /* shapes: 2*5*5*4*3*3*3 MACs of the convolution, 17*9*33 of the GEMM */
     cr_expect_eq(json_value(text, "macs", 0), 5400.0);
-    cr_expect_eq(json_value(text, "macs", 5), 17.0 * 9 * 33);
-    /* every approximate result is near the exact one: the kernels ran */
+    cr_expect_eq(json_value(text, "macs", 9), 17.0 * 9 * 33);
+    /* every approximate result is near the exact one: the kernels ran.
+     * Configs 7 and 8 (bench/cases.c) are 4-bit: e2m1 without scales
+     * flushes the fixture's weights (|w| <= 0.25, below e2m1's smallest
+     * value 0.5) to zero, so its error is 1; MXFP4's blocks keep them, with
+     * the error of a 1-bit mantissa */
     for (int c = 0; c < cases && have_blas; c++) {
         double e = json_value(text, "approx_rel_rms_err", c);
-        cr_expect(e >= 0.0 && e < 0.2, "case %d: relative error %g against float32", c, e);
+        double bound = c % 9 == 7 ? 1.0 + 1e-6 : c % 9 == 8 ? 0.35 : 0.2;
+        cr_expect(e >= 0.0 && e < bound, "case %d: relative error %g against float32", c, e);
     }
 }
 
