@@ -182,7 +182,7 @@ def findings(results):
         t = max(known, key=known.get)
         out.append(f"- **Approximate element multipliers**: the largest median cost of an "
                    f"approximate multiplier over the exact one is {known[t]:.2f} points "
-                   f"({t.replace('_', ' ')}). No published result covers approximate "
+                   f"({t.replace('_', ' ')}). We know of no published result on approximate "
                    f"multipliers inside block-scaled arithmetic; the closest is the "
                    f"unscaled e4m3 table of the multipliers section above.")
     out.append(f"- {n} model(s) in this section.")
