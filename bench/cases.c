@@ -47,6 +47,14 @@ static const struct bench_config k_configs[] = {
     {"e2m1_exact", "mul_exact", NULL, "e2m1", AXL_PATH_TABLE, "e4m3", 0, NULL, NULL, NULL},
     {"e2m1_mitchell", "fpmul_mitchell", NULL, "e2m1", AXL_PATH_TABLE, "e4m3", 0, NULL, NULL, NULL},
     {"e3m2_mitchell", "fpmul_mitchell", NULL, "e3m2", AXL_PATH_TABLE, "e4m3", 0, NULL, NULL, NULL},
+    /* block-scaled layers (OCP MX) against the unscaled table paths of
+     * their element formats (e2m1_exact above, scaled per tensor) and exact
+     * BLAS in the same run; marked like the
+     * slow paths so that they run on a few shapes only (select them by
+     * name: `axlut bench --case mxfp4_exact`) */
+    {"e4m3_exact", "mul_exact", NULL, "e4m3", AXL_PATH_TABLE, "e4m3", 1, NULL, NULL, NULL},
+    {"mxfp8_exact", "mul_exact", NULL, "mxfp8", AXL_PATH_TABLE, "e4m3", 1, NULL, NULL, NULL},
+    {"mxfp4_exact", "mul_exact", NULL, "mxfp4", AXL_PATH_TABLE, "e4m3", 1, NULL, NULL, NULL},
 };
 
 size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }

@@ -250,19 +250,28 @@ enum axl_status axl_block_dot_ref(const struct axl_block_vec *a, const struct ax
     if (nblocks < 0)
         return axl_msgf(msg, AXL_ERR_INVALID, "block dot: %lld blocks", (long long)nblocks);
     const int exact = !mul || !mul->eval;
+    const int bcode = mul && mul->badd, acode = mul && mul->add;
     const int shift = fa->elem_shift + fw->elem_shift;
     float acc = 0.0f;
+    uint32_t accc = acode ? axl_format_encode(&mul->facc, 0.0f, AXL_ROUND_NEAREST_EVEN, 0) : 0;
     for (int64_t b = 0; b < nblocks; b++) {
         const uint32_t *ca = a->codes + b * fa->size, *cw = w->codes + b * fw->size;
         float bsum = 0.0f; /* the block accumulator: exact fp32 adds, in i order */
+        uint32_t bc = bcode ? axl_format_encode(&mul->fbacc, 0.0f, AXL_ROUND_NEAREST_EVEN, 0) : 0;
         for (int i = 0; i < fa->size; i++) {
             float p;
             if (exact)
                 p = (float)axl_block_elem_value(fa, ca[i]) * (float)axl_block_elem_value(fw, cw[i]);
             else
                 p = ldexpf(axl_format_decode(&mul->fp, mul->eval(mul->ctx, ca[i], cw[i])), shift);
-            bsum += p;
+            if (bcode)
+                bc = mul->badd(mul->badd_ctx, bc,
+                               axl_format_encode(&mul->fbacc, p, AXL_ROUND_NEAREST_EVEN, 0));
+            else
+                bsum += p;
         }
+        if (bcode)
+            bsum = axl_format_decode(&mul->fbacc, bc);
         uint32_t sa = a->scales[b], sw = w->scales[b];
         float term;
         if (axl_block_scale_is_nan(fa, sa) || axl_block_scale_is_nan(fw, sw))
@@ -271,10 +280,20 @@ enum axl_status axl_block_dot_ref(const struct axl_block_vec *a, const struct ax
             term = ldexpf(bsum, ((int)sa - 127) + ((int)sw - 127));
         else
             term = (bsum * axl_block_scale_value(fa, sa)) * axl_block_scale_value(fw, sw);
-        acc += term;
+        if (acode)
+            accc = mul->add(mul->add_ctx, accc,
+                            axl_format_encode(&mul->facc, term, AXL_ROUND_NEAREST_EVEN, 0));
+        else
+            acc += term;
     }
+    if (acode)
+        acc = axl_format_decode(&mul->facc, accc);
     if (fa->scale == AXL_BSCALE_E4M3)
         acc *= 1.0f / (a->tensor_scale * w->tensor_scale);
+    /* which NaN an add returns depends on its operand order, which a
+     * vectorising compiler may swap: every NaN result is the quiet NaN */
+    if (isnan(acc))
+        acc = NAN;
     *out = acc;
     return AXL_OK;
 }

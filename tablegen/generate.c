@@ -215,6 +215,8 @@ enum axl_status axl_tg_prepare(const struct axl_design *d, const struct axl_desi
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the table of %s", d->name);
     }
     axl_tg_fill_common(&t->info, d, c, o->source_sha256);
+    snprintf(t->info.block_format, sizeof t->info.block_format, "%s",
+             o->block_format ? o->block_format : "");
     t->info.path = path;
     *ed = d;
     *ec = *c;

@@ -245,7 +245,8 @@ static int write_root(hid_t f, const struct axl_table_info *in)
         put_str(f, "path", axl_table_path_name(in->path < 2 ? in->path : 0)) < 0 ||
         put_str(f, "core_design", in->core_design) < 0 ||
         put_str(f, "round", axl_round_name((enum axl_round)in->round)) < 0 ||
-        put_str(f, "parameters", in->parameters) < 0)
+        put_str(f, "parameters", in->parameters) < 0 ||
+        (in->block_format[0] && put_str(f, "block_format", in->block_format) < 0))
         return -1;
     for (uint32_t i = 0; i < in->nparams; i++) {
         char n[48];

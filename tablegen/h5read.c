@@ -184,6 +184,12 @@ static enum axl_status read_info(struct rd *r, hid_t f, struct axl_table_info *i
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
         if ((st = get_str(r, f, "", strs[i].name, strs[i].out, strs[i].cap)) != AXL_OK)
             return st;
+    /* optional: tables of no block-scaled format (and older files) lack it */
+    in->block_format[0] = '\0';
+    if (H5Aexists(f, "block_format") > 0 &&
+        (st = get_str(r, f, "", "block_format", in->block_format, sizeof in->block_format)) !=
+            AXL_OK)
+        return st;
     if ((st = get_num(r, f, "", "design_version", H5T_NATIVE_UINT32, &in->design_version)) !=
         AXL_OK)
         return st;

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "axlut/block.h"
 #include "child.h"
 #include "h5io.h"
 #include "internal.h"
@@ -52,6 +53,7 @@ static int consistent(struct axl_table_info *in, uint64_t max_bytes)
     TERM(in->generator_version);
     TERM(in->generator_commit);
     TERM(in->created);
+    TERM(in->block_format);
     for (int i = 0; i < AXL_DESIGN_MAX_PARAMS; i++)
         TERM(in->param_names[i]);
     for (int i = 0; i < AXL_H5_N_FMT; i++)
@@ -59,6 +61,12 @@ static int consistent(struct axl_table_info *in, uint64_t max_bytes)
 #undef TERM
     struct axl_table_info c = *in;
     char m[AXL_MSG_LEN];
+    /* a block format's element format is both operands' */
+    struct axl_block_format bf;
+    if (in->block_format[0] &&
+        (axl_block_format_parse(in->block_format, &bf, NULL) != AXL_OK ||
+         !axl_format_equal(&bf.elem, &in->fa) || !axl_format_equal(&bf.elem, &in->fb)))
+        return 0;
     return in->nparams <= AXL_DESIGN_MAX_PARAMS && axl_tg_finish_info(&c, m) == AXL_OK &&
            c.rows == in->rows && c.cols == in->cols && c.entry_bytes == in->entry_bytes &&
            in->metrics_only <= 1 &&

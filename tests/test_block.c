@@ -585,7 +585,8 @@ Test(block, dot_product_through_an_approximate_multiplier)
                  "%s", msg);
     cr_assert_eq(axl_design_bind(ex.d, &f.elem, &f.elem, &fp32, NULL, 0, &ex.c, msg), AXL_OK,
                  "%s", msg);
-    struct axl_block_mul mm = {via_design, &mit, fp32}, me = {via_design, &ex, fp32};
+    struct axl_block_mul mm = {.eval = via_design, .ctx = &mit, .fp = fp32},
+                         me = {.eval = via_design, .ctx = &ex, .fp = fp32};
     struct elem_ref r = ref_of(AXL_BLOCK_MXFP4);
     srand(5);
     int differs = 0;

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "axlut/block.h"
 #include "axlut/design.h"
 #include "axlut/table.h"
 #include "axlut/user_design.h"
@@ -317,6 +318,23 @@ int cli_gen(int argc, char **argv)
     }
     if (!fb_name)
         fb_name = fa_name;
+    /* a block-scaled format: the table of its element formats, which
+     * records the block format it serves */
+    struct axl_block_format bfa, bfb;
+    const char *block = NULL;
+    if (axl_block_format_is(fa_name) || axl_block_format_is(fb_name)) {
+        if (axl_block_format_parse(fa_name, &bfa, msg) != AXL_OK ||
+            axl_block_format_parse(fb_name, &bfb, msg) != AXL_OK || strcmp(bfa.name, bfb.name)) {
+            fprintf(stderr, "axlut gen: --format %s and --format-b %s: a table serves one block "
+                            "format, given for both operands\n", fa_name, fb_name);
+            goto done;
+        }
+        block = bfa.name;
+        fa_name = fb_name = bfa.elem.name;
+        /* the products a block-scaled layer takes by default (plan.c) */
+        if (!fr_name && bfa.elem.kind == AXL_KIND_FLOAT)
+            fr_name = "fp32";
+    }
     if (axl_format_parse(fa_name, &fa, msg) != AXL_OK ||
         axl_format_parse(fb_name, &fb, msg) != AXL_OK ||
         (fr_name && axl_format_parse(fr_name, &fr, msg) != AXL_OK)) {
@@ -347,6 +365,7 @@ int cli_gen(int argc, char **argv)
     opts.progress = isatty(fileno(stderr)) ? progress_bar : NULL;
     opts.progress_user = &bar;
     opts.source_sha256 = user ? axl_user_design_sha256(user) : NULL;
+    opts.block_format = block;
     rc = CLI_FAIL;
     /* Built-in designs are ours and need no guard; a user's code runs in a
      * child process, so a crash or an endless loop cannot take us down. */
@@ -471,6 +490,8 @@ static int print_json(const char *file, const struct axl_table_info *in)
         metrics_json(&in->metrics));
     if (o)
         json_object_set_new(o, "metrics_only", json_boolean(in->metrics_only));
+    if (o)
+        json_object_set_new(o, "block_format", cli_json_text(in->block_format));
     return cli_json_write(o, NULL, 17, "axlut info");
 }
 
@@ -509,6 +530,8 @@ int cli_info(int argc, char **argv)
     printf("file        %s\n", file);
     print_summary(&in);
     printf("citation    %s\n", in.citation[0] ? in.citation : "-");
+    if (in.block_format[0])
+        printf("block       serves the element products of block format %s\n", in.block_format);
     if (in.source_sha256[0])
         printf("source      sha256 %s\n", in.source_sha256);
     printf("generator   axlut %s (commit %s), created %s\n", in.generator_version,

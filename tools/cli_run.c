@@ -37,6 +37,10 @@ static void usage(FILE *o)
         "  --wscale none|per-tensor|per-channel, --ascale none|dynamic|calibrated\n"
         "  --scale-pow2 0|1, --scale-margin N, --act-amax A\n"
         "                                 scaling of floating operands (docs/FORMATS.md)\n"
+        "  --format mxfp8|mxfp8e5m2|mxfp6e3m2|mxfp6e2m3|mxfp4|mxint8|nvfp4\n"
+        "                                 block-scaled operands (blocks along the reduction)\n"
+        "  --block-add DESIGN, --block-add-param N=V, --block-acc-format FMT\n"
+        "                                 adder of each block's products (default exact fp32)\n"
         "--config LAYERS.json assigns configurations per layer (docs/CONFIG.md); the\n"
         "options above change its default.  Without any, every layer is exact.\n");
 }
@@ -129,6 +133,8 @@ int cli_mac_option(const char *a, const char **key)
         {"--path", "path"},       {"--wquant", "wquant"},       {"--wscale", "wscale"},
         {"--ascale", "ascale"},   {"--scale-pow2", "scale-pow2"},
         {"--scale-margin", "scale-margin"}, {"--act-amax", "act-amax"},
+        {"--block-add", "block-add"}, {"--block-add-param", "block-add-param"},
+        {"--block-acc-format", "block-acc-format"},
     };
     for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
         if (!strcmp(a, opts[i][0])) {

@@ -19,6 +19,9 @@ stopped), then reads the CSV files:
   adders       every built-in fpadd_* design on an fp16 accumulator, e4m3
                exact products
   sensitivity  one layer at a time with fpmul_drum(k=3) on e4m3
+  --mx         also the section on scaled and block-scaled formats
+               (tools/study_mx.py); --mx-only runs that section alone and
+               writes it into the existing output between its markers
 """
 import argparse
 import csv
@@ -29,6 +32,9 @@ import re
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import study_mx  # noqa: E402  (beside this file)
 
 EXPONENTS = (2, 3, 4, 5)
 MANTISSAS = range(1, 8)
@@ -161,6 +167,12 @@ def main():
                    help="exponent widths of the format search (default: 2,3,4,5)")
     p.add_argument("--mul-formats", default="e4m3,bf16",
                    help="operand formats of the multiplier sweep (default: e4m3,bf16)")
+    p.add_argument("--mx", action="store_true",
+                   help="also the section on scaled and block-scaled formats (study_mx.py)")
+    p.add_argument("--mx-only", action="store_true",
+                   help="only that section, written into the existing output")
+    p.add_argument("--mx-no-run", action="store_true",
+                   help="write that section from the reports in --work, running nothing")
     a = p.parse_args()
     try:
         exps = [int(e) for e in a.exponents.split(",")]
@@ -185,6 +197,16 @@ def main():
     if not os.path.exists(a.data):
         fail(f"{a.data}: no such dataset")
     os.makedirs(a.work, exist_ok=True)
+
+    def mx():
+        results, cmds, log = study_mx.run_section(a.axlut, a.zoo, models, a.data, a.limit,
+                                                  a.work, run=not a.mx_no_run)
+        study_mx.splice(a.output, study_mx.section(results, a.limit, cmds, log))
+
+    if a.mx_only:
+        mx()
+        print(f"wrote the scaled and block-scaled section of {a.output}")
+        return
     commands, seconds, sections, summary = [], 0.0, [], []
     for m in models:
         name = m["name"]
@@ -275,6 +297,8 @@ def main():
                       for r in rows(os.path.join(a.work, f"{n['name']}_{t}.csv")))
         plots = [] if a.no_plots else plot(a, summary)
         write(a, sections, commands, seconds, len(sections) < len(models), plots)
+    if a.mx:
+        mx()
     print(f"wrote {a.output}")
 
 

@@ -252,9 +252,20 @@ static int passes_through(const struct axl_format *f)
            f->subnormals && f->special == AXL_SPECIAL_IEEE;
 }
 
+/* Block-scaled layers quantize along the layer's reduction axis, which
+ * these flat views do not give: the straight-through estimator of training
+ * does not serve them yet. */
+static enum axl_status no_blocks(const struct axl_mac *m, char *msg)
+{
+    return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "training through block-scaled layers (%s) is "
+                    "not supported; run them with axlut run", m->desc);
+}
+
 enum axl_status axl_mac_quantize_acts(const struct axl_mac *m, const float *x, int64_t n,
                                       float *out, char *msg)
 {
+    if (m->blk)
+        return no_blocks(m, msg);
     if (passes_through(&m->fa) && !m->int_mode) {
         memmove(out, x, (size_t)n * sizeof *out);
         return AXL_OK;
@@ -278,6 +289,8 @@ enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w
                                          int64_t k, int64_t sn, int64_t sk, float *out,
                                          char *msg)
 {
+    if (m->blk)
+        return no_blocks(m, msg);
     if (passes_through(&m->fw) && !m->int_mode) {
         for (int64_t n = 0; n < nout; n++)
             for (int64_t j = 0; j < k; j++)

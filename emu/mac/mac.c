@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_plan.h"
 #include "plan.h"
 
 /* One name table per enum, indexed by its values. */
@@ -57,6 +58,10 @@ static int cuda_ready(char *msg)
 static enum axl_status gemm_on(const struct axl_mac *m, enum axl_backend be,
                                const struct axl_gemm_args *g, char *msg)
 {
+    if (m->blk)
+        return be == AXL_BACKEND_CUDA ? (cuda_ready(msg) ? axl_cuda_block_gemm(m, g, msg)
+                                                         : AXL_ERR_UNSUPPORTED)
+                                      : axl_block_cpu_gemm(m, g, msg);
     if (be == AXL_BACKEND_CUDA)
         return cuda_ready(msg) ? axl_cuda_gemm(m, g, msg) : AXL_ERR_UNSUPPORTED;
     return axl_cpu_gemm(m, g, msg);
@@ -65,6 +70,10 @@ static enum axl_status gemm_on(const struct axl_mac *m, enum axl_backend be,
 static enum axl_status conv2d_on(const struct axl_mac *m, enum axl_backend be,
                                  const struct axl_conv_args *a, int64_t oh, int64_t ow, char *msg)
 {
+    if (m->blk)
+        return be == AXL_BACKEND_CUDA ? (cuda_ready(msg) ? axl_cuda_block_conv2d(m, a, oh, ow, msg)
+                                                         : AXL_ERR_UNSUPPORTED)
+                                      : axl_block_cpu_conv2d(m, a, oh, ow, msg);
     if (be == AXL_BACKEND_CUDA)
         return cuda_ready(msg) ? axl_cuda_conv2d(m, a, oh, ow, msg) : AXL_ERR_UNSUPPORTED;
     return axl_cpu_conv2d(m, a, oh, ow, msg);

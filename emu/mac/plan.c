@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_plan.h"
 #include "plan.h"
 #include "prepare.h"
 
@@ -20,6 +21,7 @@ void axl_mac_free(struct axl_mac *m)
     if (!m)
         return;
     axl_cuda_plan_free(m->cuda);
+    axl_block_plan_free(m->blk);
     axl_wcache_free(m->wcache);
     axl_table_free(m->table);
     axl_user_design_free(m->mul_user);
@@ -45,9 +47,9 @@ void axl_mac_describe(const struct axl_mac *m, char *buf, size_t len)
 }
 
 /* A design by name: built-in, or a user design from a C file. */
-static enum axl_status find_design(const char *name, enum axl_op op,
-                                   const struct axl_design **d, struct axl_user_design **user,
-                                   char *msg)
+enum axl_status axl_plan_find_design(const char *name, enum axl_op op,
+                                     const struct axl_design **d, struct axl_user_design **user,
+                                     char *msg)
 {
     *d = NULL;
     if (ends_with(name, ".c")) {
@@ -86,6 +88,8 @@ static enum axl_status bind_operands(struct axl_mac *m, const struct axl_mac_spe
         return axl_msgf(msg, AXL_ERR_INVALID, "chunked accumulation needs a chunk size > 0");
     if ((unsigned)m->order > AXL_ORDER_CHUNKED || (unsigned)m->round > AXL_ROUND_STOCHASTIC)
         return axl_msgf(msg, AXL_ERR_INVALID, "unknown accumulation order or rounding mode");
+    if (axl_block_plan_wanted(spec))
+        return axl_block_plan_bind(m, spec, msg);
     const char *fa_name = spec->fmt_a ? spec->fmt_a : "fp32";
     if ((st = axl_format_parse(fa_name, &m->fa, msg)) != AXL_OK)
         return st;
@@ -150,12 +154,17 @@ static enum axl_status bind_multiplier(struct axl_mac *m, const struct axl_mac_s
     enum axl_status st;
     if (ends_with(mul, ".h5"))
         return bind_table_file(m, spec, mul, msg);
-    if ((st = find_design(mul, AXL_OP_MUL, &m->mul_d, &m->mul_user, msg)) != AXL_OK)
+    if ((st = axl_plan_find_design(mul, AXL_OP_MUL, &m->mul_d, &m->mul_user, msg)) != AXL_OK)
         return st;
     /* scaled operands sit near their format's largest value, and so their
      * products far beyond it: unless asked otherwise, products of a scaled
      * layer are float32, as FP8 hardware keeps them (axl_emu_bind_scaling) */
-    const char *fmt_p = spec->fmt_p ? spec->fmt_p : axl_emu_scaled(m) ? "fp32" : NULL;
+    /* so are the element products of block-scaled formats: every product of
+     * two floating elements is exact in float32, as the reference's exact
+     * path takes them */
+    const char *fmt_p = spec->fmt_p                                         ? spec->fmt_p
+                        : axl_emu_scaled(m) || (m->blk && m->fa.kind == AXL_KIND_FLOAT) ? "fp32"
+                                                                                      : NULL;
     struct axl_format fp_over;
     if (fmt_p && (st = axl_format_parse(fmt_p, &fp_over, msg)) != AXL_OK)
         return st;
@@ -188,9 +197,10 @@ static enum axl_status bind_adder(struct axl_mac *m, const struct axl_mac_spec *
             return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "adder design '%s' on an integer "
                             "accumulator: integer layers accumulate in exact int32 for now",
                             spec->add);
-        if ((st = find_design(spec->add, AXL_OP_ADD, &m->add_d, &m->add_user, msg)) != AXL_OK)
+        if ((st = axl_plan_find_design(spec->add, AXL_OP_ADD, &m->add_d, &m->add_user, msg)) != AXL_OK)
             return st;
-        const char *acc_name = spec->fmt_acc ? spec->fmt_acc : m->fp.name;
+        /* a block-scaled layer adds the scaled blocks' float32 values */
+        const char *acc_name = spec->fmt_acc ? spec->fmt_acc : m->blk ? "fp32" : m->fp.name;
         if ((st = axl_format_parse(acc_name, &m->facc, msg)) != AXL_OK)
             return st;
         if (m->facc.kind != AXL_KIND_FLOAT)
@@ -332,6 +342,14 @@ static void describe(struct axl_mac *m, const char *mul)
     snprintf(m->desc, sizeof m->desc, "mul=%s%s %s x %s -> %s via %s, add=%s %s%s",
              m->mul_d ? m->mul_d->name : (ti ? ti->design : mul), params, m->fa.name, m->fw.name,
              m->fp.name, axl_path_name(m->path), add, axl_order_name(m->order), chunk);
+    if (m->blk) {
+        size_t dl = strlen(m->desc);
+        const struct axl_block_plan *bp = m->blk;
+        snprintf(m->desc + dl, sizeof m->desc - dl, ", blocks %s x %s of %u, block sum %s%s%s",
+                 bp->bfa.name, bp->bfw.name, bp->bfa.size,
+                 bp->bcode ? bp->badd_d->name : "fp32", bp->bcode ? " on " : "",
+                 bp->bcode ? bp->fbacc.name : "");
+    }
     if (axl_emu_scaled(m)) {
         size_t dl = strlen(m->desc);
         snprintf(m->desc + dl, sizeof m->desc - dl, ", scale w=%s a=%s%s",
@@ -354,7 +372,8 @@ enum axl_status axl_mac_create(const struct axl_mac_spec *spec, struct axl_mac *
         goto fail;
     choose_kinds(m);
     choose_batch(m);
-    if ((st = axl_plan_prepare(m, mul, msg)) != AXL_OK)
+    if ((st = axl_plan_prepare(m, mul, msg)) != AXL_OK ||
+        (m->blk && (st = axl_block_plan_prepare(m, spec, msg)) != AXL_OK))
         goto fail;
     if (axl_wcache_create(&m->wcache) != AXL_OK || axl_cuda_plan_create(&m->cuda) != AXL_OK) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");

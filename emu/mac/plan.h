@@ -42,6 +42,7 @@ struct axl_unpacked_code {
 };
 
 struct axl_wcache;    /* encoded weight tensors (weights.c) */
+struct axl_block_plan; /* block-scaled formats (block_plan.h) */
 struct axl_cuda_plan; /* device-resident state (emu/mac/cuda/mac_cuda.cu) */
 
 struct axl_mac {
@@ -122,6 +123,7 @@ struct axl_mac {
     float *dop;
     float op_nan;
 
+    struct axl_block_plan *blk; /* block-scaled formats (block_plan.h), else NULL */
     struct axl_wcache *wcache;  /* encoded weights, by tensor (weights.c) */
     struct axl_cuda_plan *cuda; /* device state (NULL without CUDA) */
     char desc[320];

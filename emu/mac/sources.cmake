@@ -1,7 +1,8 @@
 set(AXL_MAC_SOURCES emu/mac/mac.c emu/mac/plan.c emu/mac/prepare.c emu/mac/weights.c emu/mac/encode.c emu/mac/block_ref.c
+    emu/mac/block_plan.c emu/mac/cpu/block_cpu.c
     emu/mac/cpu/kernels.c emu/mac/cpu/vbmi.c
     emu/mac/cpu/small.c)
-set(AXL_MAC_CUDA_SOURCES emu/mac/cuda/device_info.cu emu/mac/cuda/mac_cuda.cu
+set(AXL_MAC_CUDA_SOURCES emu/mac/cuda/device_info.cu emu/mac/cuda/mac_cuda.cu emu/mac/cuda/block_cuda.cu
     emu/mac/cuda/user_kernel.cu)
 set(AXL_MAC_NOCUDA_SOURCES emu/mac/cuda/none.c)
 # Headers NVRTC needs to build kernels around user designs at run time,

@@ -90,14 +90,14 @@ static const struct abi_field table_info_f[] = {
     F(axl_table_info, parameters),     F(axl_table_info, source_sha256),
     F(axl_table_info, generator_version), F(axl_table_info, generator_commit),
     F(axl_table_info, created),        F(axl_table_info, metrics),
-    F(axl_table_info, metrics_only),
+    F(axl_table_info, metrics_only),   F(axl_table_info, block_format),
 };
 
 static const struct abi_field table_opts_f[] = {
     F(axl_table_opts, threads),       F(axl_table_opts, max_bits),
     F(axl_table_opts, progress),      F(axl_table_opts, progress_user),
     F(axl_table_opts, source_sha256), F(axl_table_opts, mantissa_core),
-    F(axl_table_opts, skip_metrics),
+    F(axl_table_opts, skip_metrics),  F(axl_table_opts, block_format),
 };
 
 static const struct abi_field mac_spec_f[] = {
@@ -113,7 +113,9 @@ static const struct abi_field mac_spec_f[] = {
     F(axl_mac_spec, act_min),        F(axl_mac_spec, act_max),
     F(axl_mac_spec, wscale),         F(axl_mac_spec, ascale),
     F(axl_mac_spec, scale_pow2),     F(axl_mac_spec, scale_margin),
-    F(axl_mac_spec, act_amax),
+    F(axl_mac_spec, act_amax),       F(axl_mac_spec, block_add),
+    F(axl_mac_spec, block_add_params), F(axl_mac_spec, n_block_add_params),
+    F(axl_mac_spec, fmt_block_acc),
 };
 
 static const struct abi_field gemm_args_f[] = {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "axlut/block.h"
 #include "axlut/layers.h"
 #include "layers_internal.h"
 
@@ -15,7 +16,7 @@ enum {
     F_ROUND = 1 << 5, F_SEED = 1 << 6, F_ADD = 1 << 7, F_ADD_PARAMS = 1 << 8, F_ACC = 1 << 9,
     F_ORDER = 1 << 10, F_CHUNK = 1 << 11, F_PATH = 1 << 12, F_WQUANT = 1 << 13, F_EXACT = 1 << 14,
     F_WSCALE = 1 << 15, F_ASCALE = 1 << 16, F_SPOW2 = 1 << 17, F_SMARGIN = 1 << 18,
-    F_AAMAX = 1 << 19,
+    F_AAMAX = 1 << 19, F_BADD = 1 << 20, F_BADD_PARAMS = 1 << 21, F_BACC = 1 << 22,
 };
 
 #define STR 128
@@ -30,6 +31,9 @@ struct rule {
     int nparams;
     char add_params[AXL_MAC_MAX_PARAMS][48];
     int nadd_params;
+    char badd[512], bacc[64]; /* block accumulator of block-scaled formats */
+    char badd_params[AXL_MAC_MAX_PARAMS][48];
+    int nbadd_params;
     enum axl_round round;
     uint64_t seed;
     enum axl_order order;
@@ -43,7 +47,7 @@ struct rule {
     float act_amax;
 };
 
-#define NFIELDS 20
+#define NFIELDS 23
 
 struct axl_layers {
     struct rule def;
@@ -109,14 +113,16 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
         if (!copy(r->mul, sizeof r->mul, v))
             goto toolong;
         r->set |= F_MUL;
-    } else if (!strcmp(key, "param") || !strcmp(key, "add-param")) {
-        int add = key[0] == 'a';
-        int *n = add ? &r->nadd_params : &r->nparams;
-        char (*p)[48] = add ? r->add_params : r->params;
+    } else if (!strcmp(key, "param") || !strcmp(key, "add-param") ||
+               !strcmp(key, "block-add-param")) {
+        int add = key[0] == 'a', badd = key[0] == 'b';
+        int *n = badd ? &r->nbadd_params : add ? &r->nadd_params : &r->nparams;
+        char (*p)[48] = badd ? r->badd_params : add ? r->add_params : r->params;
+        unsigned flag = badd ? F_BADD_PARAMS : add ? F_ADD_PARAMS : F_PARAMS;
         if (!strchr(v, '=')) {
             return axl_msgf(msg, AXL_ERR_INVALID, "%s%s '%s' must be name=value", where, key, v);
         }
-        if (!(r->set & (add ? F_ADD_PARAMS : F_PARAMS)))
+        if (!(r->set & flag))
             *n = 0;
         if (*n >= AXL_MAC_MAX_PARAMS) {
             return axl_msgf(msg, AXL_ERR_INVALID, "%sat most %d %ss", where, AXL_MAC_MAX_PARAMS,
@@ -125,7 +131,20 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
         if (!copy(p[*n], sizeof p[*n], v))
             goto toolong;
         (*n)++;
-        r->set |= add ? F_ADD_PARAMS : F_PARAMS;
+        r->set |= flag;
+    } else if ((!strcmp(key, "format") || !strcmp(key, "format-w")) &&
+               axl_block_format_is(v)) { /* block-scaled: the plan checks the pair */
+        copy(!strcmp(key, "format") ? r->fmt_a : r->fmt_w, 64, v);
+        r->set |= !strcmp(key, "format") ? F_FMT_A : F_FMT_W;
+    } else if (!strcmp(key, "block-add")) {
+        if (!copy(r->badd, sizeof r->badd, v))
+            goto toolong;
+        r->set |= F_BADD;
+    } else if (!strcmp(key, "block-acc-format")) {
+        if (axl_format_parse(v, &f, tmp) != AXL_OK)
+            return axl_msgf(msg, AXL_ERR_INVALID, "%s%s: %.400s", where, key, tmp);
+        copy(r->bacc, sizeof r->bacc, f.name);
+        r->set |= F_BACC;
     } else if (!strcmp(key, "format") || !strcmp(key, "format-w") || !strcmp(key, "format-p") ||
                !strcmp(key, "acc-format")) {
         if (axl_format_parse(v, &f, tmp) != AXL_OK) {
@@ -218,7 +237,8 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
             msg, AXL_ERR_INVALID,
             "%sunknown key '%s' (allowed: mul, params, format, format_w, "
             "format_p, round, seed, add, add_params, acc_format, order, chunk, path, wquant, "
-            "wscale, ascale, scale_pow2, scale_margin, act_amax, exact, and in layer rules "
+            "wscale, ascale, scale_pow2, scale_margin, act_amax, block_add, block_add_params, "
+            "block_acc_format, exact, and in layer rules "
             "match, op)",
             where, key);
     }
@@ -264,6 +284,8 @@ static void key_of(const char *json_key, char *out, size_t cap)
         snprintf(out, cap, "param");
     else if (!strcmp(out, "add-params"))
         snprintf(out, cap, "add-param");
+    else if (!strcmp(out, "block-add-params"))
+        snprintf(out, cap, "block-add-param");
 }
 
 static enum axl_status rule_from_json(json_t *obj, struct rule *r, int is_default, char *msg,
@@ -283,7 +305,8 @@ static enum axl_status rule_from_json(json_t *obj, struct rule *r, int is_defaul
             }
             continue;
         }
-        if (!strcmp(key, "param") || !strcmp(key, "add-param")) {
+        if (!strcmp(key, "param") || !strcmp(key, "add-param") ||
+            !strcmp(key, "block-add-param")) {
             if (!json_is_object(v)) {
                 return axl_msgf(msg, AXL_ERR_INVALID, "%s'%s' must be an object like {\"k\": 4}",
                                 where, k);
@@ -512,6 +535,15 @@ static void spec_of(const struct rule *const src[NFIELDS], struct axl_mac_spec *
         spec->scale_margin = src[18]->scale_margin;
     if (src[19])
         spec->act_amax = src[19]->act_amax;
+    if (src[20])
+        spec->block_add = src[20]->badd;
+    if (src[21]) {
+        for (int i = 0; i < src[21]->nbadd_params; i++)
+            spec->block_add_params[i] = src[21]->badd_params[i];
+        spec->n_block_add_params = src[21]->nbadd_params;
+    }
+    if (src[22])
+        spec->fmt_block_acc = src[22]->bacc;
 }
 
 void axl_layers_resolve(const struct axl_layers *l, const char *name, const char *op,

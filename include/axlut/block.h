@@ -136,12 +136,26 @@ enum axl_status axl_block_decode(const struct axl_block_format *bf, const uint32
  * context, or a table lookup, behind ctx). */
 typedef uint32_t (*axl_block_mul_fn)(const void *ctx, uint32_t a, uint32_t w);
 
-/* The multiplier of element products.  eval NULL: the exact product of the
- * two element values (exact in float32 for every element format here). */
+/* The arithmetic of a block dot product: the multiplier of element
+ * products (eval NULL: the exact product of the two element values, exact
+ * in float32 for every element format here), and optionally the adders.
+ * badd NULL: the block accumulator adds exactly in float32; else each
+ * product's float32 value is encoded into fbacc (nearest-even) and summed
+ * by badd(badd_ctx, older sum, product) on codes of fbacc from its +0.
+ * add NULL: the blocks' scaled terms add exactly in float32; else each
+ * term is encoded into facc (nearest-even) and summed by add(add_ctx,
+ * older, term) on codes of facc from its +0.  Callers that give only the
+ * first three fields get exact sums. */
 struct axl_block_mul {
     axl_block_mul_fn eval;
     const void *ctx;
     struct axl_format fp; /* format of eval's result codes */
+    axl_block_mul_fn badd; /* the block accumulator's adder (NULL: fp32) */
+    const void *badd_ctx;
+    struct axl_format fbacc;
+    axl_block_mul_fn add; /* the adder across blocks (NULL: fp32) */
+    const void *add_ctx;
+    struct axl_format facc;
 };
 
 /* One operand vector: nblocks blocks of bf (axl_block_quantize's layout). */
@@ -158,12 +172,15 @@ struct axl_block_vec {
  *         then * 2^(elem_shift_a + elem_shift_w)), or exact when mul is NULL
  *         or mul->eval is NULL;
  *   block sum   sequential over i = 0..size-1, float32 (the block
- *               accumulator, exact fp32 adds);
+ *               accumulator, exact fp32 adds; or mul->badd on codes of
+ *               mul->fbacc, decoded to float32 at the block's end);
  *   scaling     MX: ldexp by the two shared exponents (exact unless it
  *               leaves float32's range); NVFP4: (sum * S_a) * S_w;
- *   across blocks  sequential over b, float32;
+ *   across blocks  sequential over b, float32 (or mul->add on codes of
+ *                  mul->facc, decoded at the end);
  *   tensor scales  one float32 multiply by 1 / (t_a * t_w) (1 for MX).
- * A NaN scale makes its block's term NaN.  Both vectors need the same
+ * A NaN scale makes its block's term NaN; a NaN result is NAN (+, quiet,
+ * no payload), whichever NaN the adds met.  Both vectors need the same
  * block size; their element formats may differ.  AXL_ERR_INVALID with a
  * message otherwise. */
 enum axl_status axl_block_dot_ref(const struct axl_block_vec *a, const struct axl_block_vec *w,

@@ -101,6 +101,15 @@ struct axl_mac_spec {
     int scale_pow2;       /* scales rounded down to powers of two */
     int scale_margin;     /* 0..AXL_SCALE_MAX_MARGIN */
     float act_amax;       /* AXL_ASCALE_CALIBRATED: the calibrated amax (> 0) */
+    /* block-scaled formats (fmt_a and fmt_w naming one, include/axlut/block.h):
+     * the block accumulator that sums each block's element products: NULL
+     * or "fp32" exact float32 adds, else an adder design on codes of
+     * fmt_block_acc (NULL: fp32) with its parameters.  `add` and fmt_acc
+     * then accumulate the scaled blocks. */
+    const char *block_add;
+    const char *block_add_params[AXL_MAC_MAX_PARAMS];
+    int n_block_add_params;
+    const char *fmt_block_acc;
 };
 
 /* A prepared configuration (formats parsed, design bound, tables built). */
@@ -173,7 +182,9 @@ enum axl_status axl_mac_conv1d(const struct axl_mac *m, enum axl_backend be,
  * back (integer formats: s * (q - z), the tensor's own range unless a
  * range is calibrated), or weights W[nout][k] at offsets n*sn + j*sk (per
  * output channel as configured), written at the same offsets of out.
- * Fails only for want of memory. */
+ * Fails for want of memory, and with AXL_ERR_UNSUPPORTED for block-scaled
+ * formats (quantized along a layer's reduction axis, which these views do
+ * not give). */
 enum axl_status axl_mac_quantize_acts(const struct axl_mac *m, const float *x, int64_t n,
                                       float *out, char *msg);
 enum axl_status axl_mac_quantize_weights(const struct axl_mac *m, const float *w, int64_t nout,

@@ -106,6 +106,8 @@ struct axl_table_info {
     char created[32];              /* ISO 8601 UTC */
     struct axl_metrics metrics;
     uint32_t metrics_only;         /* a file of metrics without /lut (gen --metrics-only) */
+    char block_format[16];         /* the block-scaled format (block.h) whose element
+                                      products the table serves, "" for none */
 };
 
 struct axl_table; /* opaque: info + entries */
@@ -124,6 +126,8 @@ struct axl_table_opts {
      * among the built-ins. */
     const struct axl_design *mantissa_core;
     int skip_metrics; /* in-memory tables for the emulator: no metrics */
+    const char *block_format; /* recorded: the block format the table serves (its element
+                                 formats are the operands'); NULL or "" for none */
 };
 
 /* Which table serves `d` bound as `c`: full, mantissa, or none.  No table

@@ -94,14 +94,15 @@ class TableInfo(ctypes.Structure):  # struct axl_table_info (table.h)
                 ("parameters", ctypes.c_char * 512), ("source_sha256", ctypes.c_char * 72),
                 ("generator_version", ctypes.c_char * 32),
                 ("generator_commit", ctypes.c_char * 48), ("created", ctypes.c_char * 32),
-                ("metrics", Metrics), ("metrics_only", ctypes.c_uint32)]
+                ("metrics", Metrics), ("metrics_only", ctypes.c_uint32),
+                ("block_format", ctypes.c_char * 16)]
 
 
 class TableOpts(ctypes.Structure):  # struct axl_table_opts (table.h)
     _fields_ = [("threads", ctypes.c_int), ("max_bits", ctypes.c_int),
                 ("progress", ctypes.c_void_p), ("progress_user", ctypes.c_void_p),
                 ("source_sha256", ctypes.c_char_p), ("mantissa_core", ctypes.POINTER(Design)),
-                ("skip_metrics", ctypes.c_int)]
+                ("skip_metrics", ctypes.c_int), ("block_format", ctypes.c_char_p)]
 
 
 class GemmArgs(ctypes.Structure):  # struct axl_gemm_args (mac.h)
@@ -130,7 +131,9 @@ class MacSpecC(ctypes.Structure):  # struct axl_mac_spec (mac.h)
                 ("act_range_set", ctypes.c_int), ("act_min", ctypes.c_float),
                 ("act_max", ctypes.c_float), ("wscale", ctypes.c_int), ("ascale", ctypes.c_int),
                 ("scale_pow2", ctypes.c_int), ("scale_margin", ctypes.c_int),
-                ("act_amax", ctypes.c_float)]
+                ("act_amax", ctypes.c_float), ("block_add", ctypes.c_char_p),
+                ("block_add_params", ctypes.c_char_p * MAX_PARAMS),
+                ("n_block_add_params", ctypes.c_int), ("fmt_block_acc", ctypes.c_char_p)]
 
 
 class LayerMacs(ctypes.Structure):  # struct axl_layer_macs (layers.h)

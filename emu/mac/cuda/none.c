@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "axlut/emu.h"
+#include "block_plan.h"
 #include "plan.h"
 
 int axl_cuda_compiled(void) { return 0; }
@@ -38,4 +39,16 @@ enum axl_status axl_cuda_conv2d(const struct axl_mac *m, const struct axl_conv_a
     (void)ow;
     return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "this axlut was built without CUDA; use the cpu "
                     "backend");
+}
+
+enum axl_status axl_cuda_block_gemm(const struct axl_mac *m, const struct axl_gemm_args *g,
+                                    char *msg)
+{
+    return axl_cuda_gemm(m, g, msg);
+}
+
+enum axl_status axl_cuda_block_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
+                                      int64_t oh, int64_t ow, char *msg)
+{
+    return axl_cuda_conv2d(m, a, oh, ow, msg);
 }
