@@ -57,9 +57,10 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
     text[n] = 0;
     cr_assert(n > 0 && n < sizeof text - 1);
     cr_assert_eq(text[0], '[', "a JSON list");
-    /* tiny_conv and tiny_gemm, each for the five configs */
+    /* tiny_conv and tiny_gemm, each for the six configs */
     int cases = count(text, "\"name\":");
-    cr_assert_eq(cases, 10, "%d cases", cases);
+    cr_assert_eq(cases, 12, "%d cases", cases);
+    cr_assert(strstr(text, "\"tiny_gemm/bf16_mitchell_mant_loa16\""));
     cr_assert(strstr(text, "\"tiny_conv/fp32_mitchell_fn\""));
     cr_assert(strstr(text, "\"tiny_gemm/e4m3_drum4_loa16\""));
     cr_assert(strstr(text, "\"batch_isa\""));
@@ -78,7 +79,7 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
         }
     /* shapes: 2*5*5*4*3*3*3 MACs of the convolution, 17*9*33 of the GEMM */
     cr_expect_eq(json_value(text, "macs", 0), 5400.0);
-    cr_expect_eq(json_value(text, "macs", 5), 17.0 * 9 * 33);
+    cr_expect_eq(json_value(text, "macs", 6), 17.0 * 9 * 33);
     /* every approximate result is near the exact one: the kernels ran */
     for (int c = 0; c < cases && have_blas; c++) {
         double e = json_value(text, "approx_rel_rms_err", c);
