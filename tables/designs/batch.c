@@ -112,7 +112,13 @@ struct axl_design_batch axl_design_batch(const struct axl_design *d)
 
 void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *out, int64_t n)
 {
-    switch (batch_level()) {
+    axl_batch_decode_at_level(batch_level(), f, codes, out, n);
+}
+
+void axl_batch_decode_at_level(int level, const struct axl_format *f, const uint32_t *codes,
+                               float *out, int64_t n)
+{
+    switch (level) {
 #ifdef AXL_BATCH_X86
     case 2:
         decode_avx512(f, codes, out, n);
@@ -123,6 +129,29 @@ void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *
 #endif
     default:
         decode_scalar(f, codes, out, n);
+        break;
+    }
+}
+
+void axl_batch_encode(const struct axl_format *f, const float *in, uint32_t *out, int64_t n)
+{
+    axl_batch_encode_at_level(batch_level(), f, in, out, n);
+}
+
+void axl_batch_encode_at_level(int level, const struct axl_format *f, const float *in,
+                               uint32_t *out, int64_t n)
+{
+    switch (level) {
+#ifdef AXL_BATCH_X86
+    case 2:
+        encode_avx512(f, in, out, n);
+        break;
+    case 1:
+        encode_avx2(f, in, out, n);
+        break;
+#endif
+    default:
+        encode_scalar(f, in, out, n);
         break;
     }
 }

@@ -112,6 +112,10 @@
 
 AXL_FLOAT_IDS(BATCH_FORMS_FLOAT)
 
+#define BATCH_ENCODE_LOOP                                                                        \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] =                                 \
+        axl_format_encode(&ff, in[i], AXL_ROUND_NEAREST_EVEN, 0)
+
 #ifndef AXL_SIG32
 AXL_INT_IDS(BATCH_FORMS_INT)
 
@@ -146,6 +150,47 @@ BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(decode, BATCH_SUF)(const struct
     }
 #undef BATCH_DECODE_LOOP
 }
+
+/* Encoding a block of float32 values (nearest-even), with the same
+ * specialisation; bf16 and fp16 on 32-bit significands (batch_sig32.c). */
+BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(encode, BATCH_SUF)(const struct axl_format *f,
+                                                      const float *in, uint32_t *out,
+                                                      int64_t n)
+{
+    struct axl_format ff = *f;
+    const int spec = batch_spec_format(f);
+    switch (spec) {
+    case 1:
+    case 2:
+        BATCH_CAT(axl_encode32, BATCH_SUF)(spec, in, out, n);
+        break;
+    case 3:
+        ff = k_spec[3];
+        BATCH_ENCODE_LOOP;
+        break;
+    default:
+        BATCH_ENCODE_LOOP;
+        break;
+    }
+}
+#else /* AXL_SIG32 */
+BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_encode32, BATCH_SUF)(int spec, const float *in,
+                                                                   uint32_t *out, int64_t n)
+{
+    struct axl_format ff;
+    switch (spec) {
+    case 1:
+        ff = k_spec[1];
+        BATCH_ENCODE_LOOP;
+        break;
+    case 2:
+        ff = k_spec[2];
+        BATCH_ENCODE_LOOP;
+        break;
+    default:
+        break;
+    }
+}
 #endif /* AXL_SIG32 */
 
 #undef BATCH_FORMS
@@ -161,6 +206,7 @@ BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(decode, BATCH_SUF)(const struct
 #undef BATCH_FORMS_INT
 #undef BATCH_PLAIN
 #undef BATCH_ENTRY
+#undef BATCH_ENCODE_LOOP
 #undef BATCH_FORM_HEAD
 #undef BATCH_SPEC_ARG
 

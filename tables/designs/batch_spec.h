@@ -49,8 +49,8 @@ static inline int batch_spec_of(const struct axl_design_ctx *c)
                                                                                              : 0;
 }
 
-/* The 32-bit forms of the floating ids (batch_sig32.c), for spec 1 (bf16)
- * or 2 (fp16), one per ISA suffix. */
+/* The 32-bit forms of the floating ids and of encoding (batch_sig32.c),
+ * for spec 1 (bf16) or 2 (fp16), one per ISA suffix. */
 #define BATCH_SIG32_DECL(ID, SUF)                                                                 \
     void axl_row32_##ID##SUF(const struct axl_design_ctx *c, int spec, const uint32_t *a,         \
                              uint32_t b, uint32_t *out, int64_t n);                               \
@@ -59,6 +59,9 @@ static inline int batch_spec_of(const struct axl_design_ctx *c)
 #define BATCH_SIG32_DECL_avx512(ID) BATCH_SIG32_DECL(ID, _avx512)
 #define BATCH_SIG32_DECL_avx2(ID) BATCH_SIG32_DECL(ID, _avx2)
 #define BATCH_SIG32_DECL_scalar(ID) BATCH_SIG32_DECL(ID, _scalar)
+void axl_encode32_avx512(int spec, const float *in, uint32_t *out, int64_t n);
+void axl_encode32_avx2(int spec, const float *in, uint32_t *out, int64_t n);
+void axl_encode32_scalar(int spec, const float *in, uint32_t *out, int64_t n);
 AXL_FLOAT_IDS(BATCH_SIG32_DECL_avx512)
 AXL_FLOAT_IDS(BATCH_SIG32_DECL_avx2)
 AXL_FLOAT_IDS(BATCH_SIG32_DECL_scalar)

@@ -277,10 +277,11 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
                 v[i] = mantissa_product(m, xk[i], b);
         else
             axl_batch_row(&m->mul_b, &m->mul_c, xk, b, v, len);
-        if (m->convert_p)
-            for (int64_t i = 0; i < len; i++)
-                v[i] = axl_format_encode(&m->facc, axl_format_decode(&m->fp, v[i]),
-                                         AXL_ROUND_NEAREST_EVEN, 0);
+        if (m->convert_p) { /* into the accumulator format, a block at a time */
+            float f[MB];
+            axl_batch_decode(&m->fp, v, f, len);
+            axl_batch_encode(&m->facc, f, v, len);
+        }
     }
 }
 
