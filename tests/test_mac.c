@@ -586,8 +586,9 @@ Test(mac, mantissa_path_equals_function, .timeout = 120)
  * integer design's, whose results saturate at 2^(2m+2) - 1 while
  * axl_fpmul's core does not: they differ exactly where the core passes that
  * bound (fpmul_mbm from m = 6 on: 10 pairs of bf16 significands, 861 of
- * fp16), and there the table stays (the mantissa path then differs from the
- * function on those pairs, as it did before batch forms).  Every built-in
+ * fp16), and there the table stays (the mantissa path's product is then one
+ * code below the function's for 6 and 820 of those pairs, as before batch
+ * forms).  Every built-in
  * mantissa design on bf16, fp16 and e4m3 with an adder (the slow mantissa
  * cases), and a table one entry off. */
 Test(mac, mantissa_table_checked_before_batch_forms_replace_it, .timeout = 120)
