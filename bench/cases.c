@@ -55,6 +55,11 @@ static const struct bench_config k_configs[] = {
     {"e4m3_exact", "mul_exact", NULL, "e4m3", AXL_PATH_TABLE, "e4m3", 1, NULL, NULL, NULL},
     {"mxfp8_exact", "mul_exact", NULL, "mxfp8", AXL_PATH_TABLE, "e4m3", 1, NULL, NULL, NULL},
     {"mxfp4_exact", "mul_exact", NULL, "mxfp4", AXL_PATH_TABLE, "e4m3", 1, NULL, NULL, NULL},
+    /* the mantissa path's slow case (a code accumulator): bf16 products
+     * from the design's batch forms where the mantissa table is the core's
+     * (plan.h: mt_is_core), before them a split-lookup-join per product */
+    {"bf16_mitchell_mant_loa16", "fpmul_mitchell", NULL, "bf16", AXL_PATH_MANTISSA, "e4m3", 1,
+     "fpadd_loa", "k=4", "fp16"},
 };
 
 size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }

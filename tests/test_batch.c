@@ -8,6 +8,7 @@
  * baseline), both forms (row: one weight code against a block; pair: a
  * block of independent adds).  A user design compiled both ways: alone
  * (-O2, as before batch forms existed) and through the generated wrapper.
+ * The block decode and encode of the kernels against the scalar ones.
  * Mismatches: the first ten printed in hex. */
 #define _POSIX_C_SOURCE 200809L
 #include <criterion/criterion.h>
@@ -338,4 +339,67 @@ Test(batch, specialised_formats_are_the_parsed_ones)
         cr_assert_eq(axl_format_parse(names[i], &f, msg), AXL_OK, "%s", msg);
         cr_expect_eq(axl_batch_spec_format(&f), want[i], "%s", names[i]);
     }
+}
+
+/* The kernels' block decode and encode (nearest-even) against the scalar
+ * axl_format_decode / axl_format_encode, at every ISA level: every code of
+ * the formats up to 16 bits, 2^20 random codes of fp32; for encode, 2^20
+ * random float32 bit patterns (every class: NaNs, infinities, subnormals,
+ * values past every format's range) and the values halfway between codes.
+ * Floats are compared by their bits. */
+Test(batch, decode_and_encode_blocks_equal_scalar, .timeout = 600)
+{
+    const char *const names[] = {"bf16", "fp16", "fp32", "e4m3", "e5m2", "e5m10fn", "int8"};
+    const int64_t n = 1 << 20;
+    uint32_t *codes = malloc((size_t)n * sizeof *codes), *enc = malloc((size_t)n * sizeof *enc);
+    float *vals = malloc((size_t)n * sizeof *vals), *dec = malloc((size_t)n * sizeof *dec);
+    cr_assert(codes && enc && vals && dec);
+    long bad = 0, checked = 0;
+    for (size_t fi = 0; fi < sizeof names / sizeof names[0]; fi++) {
+        struct axl_format f;
+        char msg[AXL_MSG_LEN];
+        cr_assert_eq(axl_format_parse(names[fi], &f, msg), AXL_OK, "%s", msg);
+        int64_t nc = f.bits <= 16 ? (int64_t)1 << f.bits : n;
+        for (int64_t i = 0; i < nc; i++)
+            codes[i] = f.bits <= 16 ? (uint32_t)i : axl_rand32(21, (uint64_t)i);
+        /* floats: random bit patterns, then the midpoints of adjacent codes */
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t u = axl_rand32(22, (uint64_t)i);
+            memcpy(&vals[i], &u, sizeof u);
+        }
+        if (f.kind == AXL_KIND_FLOAT)
+            for (int64_t i = 0; i + 1 < nc && i < n / 2; i++)
+                vals[2 * i] = 0.5f * (axl_format_decode(&f, codes[i]) +
+                                      axl_format_decode(&f, codes[i + 1]));
+        for (int level = 0; level <= axl_design_batch_hw_level(); level++) {
+            axl_batch_decode_at_level(level, &f, codes, dec, nc);
+            for (int64_t i = 0; i < nc; i++) {
+                float want = axl_format_decode(&f, codes[i]);
+                if (memcmp(&want, &dec[i], sizeof want)) {
+                    if (bad < 10)
+                        fprintf(stderr, "MISMATCH decode %s level %d: 0x%" PRIx32 "\n",
+                                names[fi], level, codes[i]);
+                    bad++;
+                }
+            }
+            axl_batch_encode_at_level(level, &f, vals, enc, n);
+            for (int64_t i = 0; i < n; i++) {
+                uint32_t want = axl_format_encode(&f, vals[i], AXL_ROUND_NEAREST_EVEN, 0);
+                if (want != enc[i]) {
+                    if (bad < 10)
+                        fprintf(stderr, "MISMATCH encode %s level %d: %a -> 0x%" PRIx32
+                                ", batch 0x%" PRIx32 "\n", names[fi], level, (double)vals[i],
+                                want, enc[i]);
+                    bad++;
+                }
+            }
+            checked += nc + n;
+        }
+    }
+    free(codes);
+    free(enc);
+    free(vals);
+    free(dec);
+    cr_assert_gt(checked, 0);
+    cr_assert_eq(bad, 0, "%ld block results differ from the scalar ones", bad);
 }

@@ -7,8 +7,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "axlut/design.h"
 #include "axlut/mac.h"
+#include "designs/builtin.h"
 #include "plan.h"
+#include "prepare.h"
 #include "mac_ref.h"
 
 static float frand(uint64_t seed, uint64_t i, float scale)
@@ -604,6 +607,60 @@ Test(mac, mantissa_path_equals_function, .timeout = 120)
     s.path = AXL_PATH_MANTISSA;
     cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_ERR_INVALID);
     cr_assert(strstr(msg, "mantissa widths"), "%s", msg);
+}
+
+/* The CPU kernels replace the mantissa table by the design's batch forms
+ * only where the table is the core's own products.  The table is the
+ * integer design's, whose results saturate at 2^(2m+2) - 1 while
+ * axl_fpmul's core does not: they differ exactly where the core passes that
+ * bound (fpmul_mbm from m = 6 on: 10 pairs of bf16 significands, 861 of
+ * fp16), and there the table stays (the mantissa path's product is then one
+ * code below the function's for 6 and 820 of those pairs, as before batch
+ * forms).  Every built-in
+ * mantissa design on bf16, fp16 and e4m3 with an adder (the slow mantissa
+ * cases), and a table one entry off. */
+Test(mac, mantissa_table_checked_before_batch_forms_replace_it, .timeout = 120)
+{
+    static const char *const fmts[] = {"bf16", "fp16", "e4m3"};
+    char msg[AXL_MSG_LEN];
+    int checked = 0, replaced = 0;
+    for (size_t i = 0; i < axl_design_count(); i++) {
+        const struct axl_design *d = axl_design_at(i);
+        if (!(axl_design_caps(d) & AXL_CAP_MANTISSA))
+            continue;
+        for (size_t f = 0; f < sizeof fmts / sizeof fmts[0]; f++) {
+            struct axl_mac_spec s = spec_of(d->name, fmts[f], "fpadd_loa", "fp16",
+                                            AXL_ORDER_SEQUENTIAL);
+            s.path = AXL_PATH_MANTISSA;
+            struct axl_mac *mac;
+            cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+            cr_assert_eq(mac->src, AXL_SRC_MANTISSA, "%s %s", d->name, fmts[f]);
+            /* reference: the unsaturated core of the mantissa widths never
+             * passes the saturating table's bound */
+            const uint32_t n = mac->fa.mbits + 1, rows = 1u << n;
+            const uint64_t bound = (1ull << (2 * n)) - 1u;
+            int over = 0;
+            for (uint64_t x = 0; x < rows && !over; x++)
+                for (uint64_t y = 0; y < rows && !over; y++)
+                    over = axl_umul_core(axl_design_core(mac->mul_c.id), mac->mul_c.param, x, y,
+                                         (int)n) > bound;
+            cr_expect_eq(mac->mt_is_core, !over, "%s %s: mt_is_core %d, core past the table's "
+                         "bound %d", d->name, fmts[f], mac->mt_is_core, over);
+            replaced += mac->mt_is_core;
+            if (mac->mt_is_core) {
+                mac->mt[rows * mac->mt_cols - 2] ^= 1u; /* one entry off */
+                cr_expect(!axl_plan_mantissa_is_core(mac, rows, mac->mt_cols), "%s %s",
+                          d->name, fmts[f]);
+                mac->mt[rows * mac->mt_cols - 2] ^= 1u;
+                cr_expect(axl_plan_mantissa_is_core(mac, rows, mac->mt_cols), "%s %s", d->name,
+                          fmts[f]);
+            }
+            axl_mac_free(mac);
+            checked++;
+        }
+    }
+    cr_assert_geq(checked, 6 * 3, "only %d designs x formats checked", checked);
+    cr_assert(replaced > 0 && replaced < checked, "replaced %d of %d", replaced, checked);
 }
 
 /* Exact float32 mode uses the hardware multiply: the same bits as the

@@ -4,7 +4,9 @@
 #   tools/batch_identity.sh OLD_AXLUT NEW_AXLUT DATA.h5 [OUTDIR]
 # runs LeNet-5 (models/lenet5_fmnist.onnx, 100 images of DATA.h5, e.g. the
 # Fashion-MNIST test set of tools/demo) with each binary on configurations
-# that use the function path, the mantissa path, code accumulators with
+# that use the function path, the mantissa path (its slow cases, code
+# accumulators, through the batch forms where the table is the core's, and
+# fpmul_mbm's, whose table is not), code accumulators with
 # approximate adders in every order, the integer function path and a user
 # design, saves the outputs (--save-outputs) and compares them with h5diff
 # (exact).  Exit status 1 when any differs.
@@ -23,6 +25,9 @@ cfgs=(
     "--mul drum --param k=4 --format int8 --path function"
     "--mul $root/tables/examples/my_lomul.c --param k=6 --format uint8 --path function"
     "--mul fpmul_roba --format fp16 --path function --add fpadd_trunc_add --acc-format fp16 --round stochastic"
+    "--mul fpmul_kulkarni --format fp16 --add fpadd_ama5 --acc-format fp16 --order pairwise"
+    "--mul fpmul_mbm --format bf16 --add fpadd_loa --acc-format bf16"
+    "--mul fpmul_bam --format bf16 --path function --add fpadd_aca --acc-format bf16 --round down"
 )
 mkdir -p "$out/old" "$out/new"
 bad=0

@@ -102,6 +102,11 @@ struct axl_mac {
      * significands sx, sy (hidden bit included), as the core gives it. */
     uint32_t *mt;
     uint32_t mt_cols;
+    /* mt holds exactly what axl_fpmul's core gives (checked entry by entry
+     * in prepare.c): the design's function then gives the mantissa path's
+     * bits, and the CPU kernels take its batch forms instead of a scalar
+     * split-lookup-join per product */
+    uint8_t mt_is_core;
     /* AXL_SRC_MANTISSA_FAST: for two normal operands whose rounded product
      * is normal, the value is mrt[sx][sy] (the core product rounded to m+1
      * bits, as float) scaled by 2^(ka+kb), exactly what axl_format_pack

@@ -139,6 +139,25 @@ static enum axl_status generate(struct axl_mac *m, int mantissa, const char *mul
     return AXL_OK;
 }
 
+/* Whether every entry of the mantissa table is the product axl_fpmul's
+ * own core gives (unsaturated, on significands of m+1 bits).  The table is
+ * the integer design's over uint(m+1) (whose results saturate at 2^(2m+2)
+ * - 1, where axl_fpmul's core does not) or a file's, so this is checked,
+ * not assumed; a built-in design only, whose eval is axl_fpmul. */
+int axl_plan_mantissa_is_core(const struct axl_mac *m, uint32_t rows, uint32_t cols)
+{
+    if (m->mul_user || !(axl_design_caps(m->mul_d) & AXL_CAP_MANTISSA) ||
+        m->fa.mbits != m->fw.mbits)
+        return 0;
+    const uint32_t core = axl_design_core(m->mul_c.id);
+    const int n = m->fa.mbits + 1;
+    for (uint32_t r = 0; r < rows; r++)
+        for (uint32_t c = 0; c < cols; c++)
+            if ((uint64_t)m->mt[(size_t)r * cols + c] != axl_umul_core(core, m->mul_c.param, r, c, n))
+                return 0;
+    return 1;
+}
+
 /* The mantissa path: the significand table as the kernels read it. */
 static enum axl_status prepare_mantissa(struct axl_mac *m, const char *mul, char *msg)
 {
@@ -157,6 +176,7 @@ static enum axl_status prepare_mantissa(struct axl_mac *m, const char *mul, char
     for (uint32_t r = 0; r < mi->rows; r++)
         for (uint32_t c = 0; c < mi->cols; c++)
             m->mt[(size_t)r * mi->cols + c] = axl_table_entry(m->table, r, c);
+    m->mt_is_core = (uint8_t)axl_plan_mantissa_is_core(m, mi->rows, (uint32_t)mi->cols);
     return prepare_mantissa_fast(m, msg);
 }
 

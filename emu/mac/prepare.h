@@ -11,5 +11,9 @@ enum axl_narrow axl_plan_narrow_kind(const struct axl_format *f);
  * may refine AXL_SRC_MANTISSA into AXL_SRC_MANTISSA_FAST.  `mul` names the
  * multiplier in messages. */
 enum axl_status axl_plan_prepare(struct axl_mac *m, const char *mul, char *msg);
+/* 1 when the mantissa table m->mt (rows x cols) is, entry by entry, what the
+ * built-in multiplier's own core gives, so that its function gives the
+ * mantissa path's bits (plan.h: mt_is_core); 0 otherwise. */
+int axl_plan_mantissa_is_core(const struct axl_mac *m, uint32_t rows, uint32_t cols);
 
 #endif

@@ -138,6 +138,9 @@ void axl_batch_pair(const struct axl_design_batch *bt, const struct axl_design_c
 /* out[i] = axl_format_decode(f, codes[i]), i < n, a block at a time (the
  * kernels' products and accumulators). */
 void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *out, int64_t n);
+/* out[i] = axl_format_encode(f, in[i], AXL_ROUND_NEAREST_EVEN, 0), i < n
+ * (the kernels' conversion of products into the accumulator format). */
+void axl_batch_encode(const struct axl_format *f, const float *in, uint32_t *out, int64_t n);
 
 /* Built-in designs. */
 size_t axl_design_count(void);

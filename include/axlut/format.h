@@ -264,9 +264,10 @@ AXL_HD uint32_t axl_int_encode(const struct axl_format *f, float x, enum axl_rou
  * and otherwise, also for sig == 0, it only breaks ties and moves directed
  * roundings off an exact value.  This
  * is the one rounding routine: float32 encode and every floating design
- * (multipliers, adders) end in it.  sig may use all 64 bits.  `rnd` is the
+ * (multipliers, adders) end in it.  sig may use all bits of axl_sig_t (hd.h:
+ * 64, or 32 in the bf16/fp16 batch forms).  `rnd` is the
  * uniform draw of stochastic rounding. */
-AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint64_t sig, int k,
+AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, axl_sig_t sig, int k,
                                 uint32_t sticky, enum axl_round round, uint32_t rnd)
 {
     const uint32_t m = f->mbits;
@@ -282,7 +283,7 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
         sig = 1;
         k = 1 - f->bias - (int)m - 40;
     }
-    int ue = axl_msb64(sig) + k;                  /* unbiased exponent */
+    int ue = axl_sig_msb(sig) + k;                  /* unbiased exponent */
     int te = ue + f->bias;                        /* biased exponent */
     int q = te >= 1 ? ue - (int)m : 1 - f->bias - (int)m; /* exponent of one ulp */
     int shift = q - k;                            /* bits of sig below the ulp */
@@ -294,31 +295,32 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
         k -= 1 - shift;
         shift = 1;
     }
-    uint64_t qi; /* ulps of 2^q; for normals it includes the hidden bit */
+    axl_sig_t qi; /* ulps of 2^q; for normals it includes the hidden bit */
     if (shift <= 0) {
         qi = sig << -shift; /* exact */
     } else {
-        uint64_t round_bit, below;
+        axl_sig_t round_bit, below;
         uint32_t r32; /* the part below the ulp, scaled to 32 bits */
-        if (shift > 64) {
+        if (shift > AXL_SIG_BITS) {
             qi = 0;
             round_bit = 0;
             below = 1;
-            r32 = shift < 96 ? (uint32_t)(sig >> (shift - 32)) : 0u;
+            r32 = shift < AXL_SIG_BITS + 32 ? (uint32_t)(sig >> (shift - 32)) : 0u;
         } else {
-            qi = shift == 64 ? 0 : sig >> shift;
-            uint64_t rem = shift == 64 ? sig : sig & (axl_pow2_64(shift) - 1u);
+            qi = shift == AXL_SIG_BITS ? 0 : sig >> shift;
+            axl_sig_t rem = shift == AXL_SIG_BITS ? sig : sig & (axl_sig_pow2(shift) - 1u);
             round_bit = (rem >> (shift - 1)) & 1u;
-            below = (rem & (axl_pow2_64(shift - 1) - 1u)) != 0 || sticky;
-            r32 = shift <= 32 ? (uint32_t)(rem << (32 - shift)) : (uint32_t)(rem >> (shift - 32));
+            below = (rem & (axl_sig_pow2(shift - 1) - 1u)) != 0 || sticky;
+            r32 = shift <= 32 ? (uint32_t)(rem << (32 - shift))
+                              : (uint32_t)(rem >> ((shift - 32) & (AXL_SIG_BITS - 1)));
         }
-        uint64_t up = 0;
+        axl_sig_t up = 0;
         if (round_bit | below) {
             switch (round) {
             case AXL_ROUND_NEAREST_EVEN: {
                 /* ties to the even code; with no mantissa bits a normal's
                  * code is its exponent (qi is always 1 there) */
-                uint64_t odd = (m == 0 && te >= 1) ? (uint64_t)(te & 1) : (qi & 1u);
+                axl_sig_t odd = (m == 0 && te >= 1) ? (axl_sig_t)(te & 1) : (qi & 1u);
                 up = round_bit & (below | odd);
                 break;
             }
@@ -344,7 +346,7 @@ AXL_HD uint32_t axl_format_pack(const struct axl_format *f, uint32_t sign, uint6
     /* both tests always, combined bitwise (no select between two conditions,
      * which GCC 12 cannot vectorise in the designs' batch forms); mag64 of
      * an exponent past the top is never used */
-    uint64_t mag64 = te >= 1 ? ((uint64_t)(te - 1) << m) + qi : qi;
+    axl_sig_t mag64 = te >= 1 ? ((axl_sig_t)(te - 1) << m) + qi : qi;
     int overflow = (te > (int)(maxmag >> m)) | (mag64 > maxmag);
     uint32_t mag = (uint32_t)mag64;
     if (overflow) {

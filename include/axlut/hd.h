@@ -67,6 +67,32 @@ AXL_HD int axl_msb64(uint64_t x)
  * vectorised loops around these functions. */
 AXL_HD uint64_t axl_pow2_64(int k) { return (uint64_t)(1u << (k & 31)) << (k & 32); }
 
+/* The integer type of significands inside the floating designs and
+ * axl_format_pack: 64 bits, which every format up to fp32 needs (a
+ * 24 x 24-bit significand product).  A translation unit that defines
+ * AXL_SIG32 before its first include gets the same definitions on 32-bit
+ * significands: vector code with twice the lanes and no 32/64-bit
+ * conversions.  Only tables/designs/batch_sig32.c does, for bf16 and fp16
+ * operands, whose every intermediate fits 32 bits (test_batch compares it
+ * with the 64-bit eval). */
+#ifdef AXL_SIG32
+typedef uint32_t axl_sig_t;
+#define AXL_SIG_BITS 32
+AXL_HD int axl_sig_msb(axl_sig_t x) { return axl_msb32(x); }
+/* 2^k for 0 <= k <= 31 */
+AXL_HD axl_sig_t axl_sig_pow2(int k) { return 1u << (k & 31); }
+#else
+typedef uint64_t axl_sig_t;
+#define AXL_SIG_BITS 64
+AXL_HD int axl_sig_msb(axl_sig_t x) { return axl_msb64(x); }
+AXL_HD axl_sig_t axl_sig_pow2(int k) { return axl_pow2_64(k); }
+#endif
+/* Low n bits set, 0 <= n <= AXL_SIG_BITS. */
+AXL_HD axl_sig_t axl_sig_mask(int n)
+{
+    return n >= AXL_SIG_BITS ? (axl_sig_t)~(axl_sig_t)0 : (n <= 0 ? 0u : axl_sig_pow2(n) - 1u);
+}
+
 /* Counter-based random numbers: the value for (seed, index) is the same on
  * every backend and for any number of threads.  Two rounds of the SplitMix64
  * finaliser (Steele, Lea, Flood, "Fast splittable pseudorandom number

@@ -13,15 +13,15 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_uadd_aca(uint64_t x, uint64_t y, int w, int k)
+AXL_HD axl_sig_t axl_uadd_aca(axl_sig_t x, axl_sig_t y, int w, int k)
 {
-    uint64_t s = 0;
+    axl_sig_t s = 0;
     for (int i = 0; i <= w; i++) {
         int lo = i > k ? i - k : 0;
         int len = i - lo;
-        uint64_t m = axl_mask64(len);
-        uint64_t c = ((((x >> lo) & m) + ((y >> lo) & m)) >> len) & 1u;
-        uint64_t xi = i < w ? (x >> i) & 1u : 0u, yi = i < w ? (y >> i) & 1u : 0u;
+        axl_sig_t m = axl_sig_mask(len);
+        axl_sig_t c = ((((x >> lo) & m) + ((y >> lo) & m)) >> len) & 1u;
+        axl_sig_t xi = i < w ? (x >> i) & 1u : 0u, yi = i < w ? (y >> i) & 1u : 0u;
         s |= (xi ^ yi ^ c) << i;
     }
     return s;

@@ -6,6 +6,6 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_uadd_exact(uint64_t x, uint64_t y) { return x + y; }
+AXL_HD axl_sig_t axl_uadd_exact(axl_sig_t x, axl_sig_t y) { return x + y; }
 
 #endif

@@ -13,12 +13,12 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_uadd_ama5(uint64_t x, uint64_t y, int w, int k)
+AXL_HD axl_sig_t axl_uadd_ama5(axl_sig_t x, axl_sig_t y, int w, int k)
 {
     if (k > w)
         k = w;
-    uint64_t lo = y & axl_mask64(k);
-    uint64_t cin = k > 0 ? (x >> (k - 1)) & 1u : 0u;
+    axl_sig_t lo = y & axl_sig_mask(k);
+    axl_sig_t cin = k > 0 ? (x >> (k - 1)) & 1u : 0u;
     return (((x >> k) + (y >> k) + cin) << k) | lo;
 }
 

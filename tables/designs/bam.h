@@ -22,10 +22,10 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_umul_bam(uint64_t x, uint64_t y, int n, int hbl, int vbl)
+AXL_HD axl_sig_t axl_umul_bam(axl_sig_t x, axl_sig_t y, int n, int hbl, int vbl)
 {
-    uint64_t keep = ~axl_mask64(vbl);
-    uint64_t p = 0;
+    axl_sig_t keep = ~axl_sig_mask(vbl);
+    axl_sig_t p = 0;
     for (int i = hbl; i < n; i++)
         if ((y >> i) & 1u)
             p += (x << i) & keep;

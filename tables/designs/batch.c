@@ -11,6 +11,7 @@
 
 #include "axlut/design.h"
 #include "designs/builtin.h"
+#include "designs/batch_spec.h"
 #include "designs/registry.h"
 
 /* `omp simd` asks for vectors; where clang cannot vectorise a design's loop
@@ -19,48 +20,6 @@
 #if defined(__clang__)
 #pragma clang diagnostic ignored "-Wpass-failed"
 #endif
-
-/* Every built-in id, for the X-macros of batch_impl.h: the floating ones
- * (and the exact designs, which take any format) get loops specialised by
- * format, the integer ones not. */
-#define AXL_FLOAT_IDS(X)                                                                          \
-    X(AXL_DESIGN_MUL_EXACT) X(AXL_DESIGN_ADD_EXACT) X(AXL_DESIGN_FPMUL_MITCHELL)                 \
-    X(AXL_DESIGN_FPMUL_MBM) X(AXL_DESIGN_FPMUL_DRUM) X(AXL_DESIGN_FPMUL_BAM)                     \
-    X(AXL_DESIGN_FPMUL_KULKARNI) X(AXL_DESIGN_FPMUL_ROBA) X(AXL_DESIGN_FPADD_LOA)                \
-    X(AXL_DESIGN_FPADD_AMA5) X(AXL_DESIGN_FPADD_ETA1) X(AXL_DESIGN_FPADD_TRUNC_ADD)              \
-    X(AXL_DESIGN_FPADD_ACA)
-#define AXL_INT_IDS(X)                                                                            \
-    X(AXL_DESIGN_MITCHELL) X(AXL_DESIGN_MBM) X(AXL_DESIGN_DRUM) X(AXL_DESIGN_BAM)                 \
-    X(AXL_DESIGN_KULKARNI) X(AXL_DESIGN_ROBA) X(AXL_DESIGN_LOA) X(AXL_DESIGN_AMA5)               \
-    X(AXL_DESIGN_ETA1) X(AXL_DESIGN_TRUNC_ADD) X(AXL_DESIGN_ACA)
-
-/* The formats the floating forms are specialised for, as constants the
- * compiler folds into the inlined arithmetic: [1] bf16, [2] fp16, [3] fp32
- * ([0] unused).  A context matches when its formats equal one of them
- * (axl_format_equal: every field the arithmetic reads); test_batch checks
- * that bf16, fp16 and fp32 as parsed do. */
-#define SPEC_FMT(e, m, bias_)                                                                     \
-    {.kind = AXL_KIND_FLOAT, .bits = 1 + (e) + (m), .ebits = (e), .mbits = (m),                    \
-     .special = AXL_SPECIAL_IEEE, .subnormals = 1, .overflow = AXL_OVERFLOW_SPECIAL,               \
-     .bias = (bias_)}
-static const struct axl_format k_spec[4] = {SPEC_FMT(8, 23, 127), SPEC_FMT(8, 7, 127),
-                                            SPEC_FMT(5, 10, 15), SPEC_FMT(8, 23, 127)};
-
-static int batch_spec_format(const struct axl_format *f)
-{
-    for (int s = 1; s < 4; s++)
-        if (axl_format_equal(f, &k_spec[s]))
-            return s;
-    return 0;
-}
-
-/* The specialisation of a context: all three formats one of k_spec. */
-static int batch_spec_of(const struct axl_design_ctx *c)
-{
-    int s = batch_spec_format(&c->fa);
-    return s && axl_format_equal(&c->fb, &k_spec[s]) && axl_format_equal(&c->fr, &k_spec[s]) ? s
-                                                                                             : 0;
-}
 
 int axl_batch_spec_format(const struct axl_format *f) { return batch_spec_format(f); }
 
@@ -153,7 +112,13 @@ struct axl_design_batch axl_design_batch(const struct axl_design *d)
 
 void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *out, int64_t n)
 {
-    switch (batch_level()) {
+    axl_batch_decode_at_level(batch_level(), f, codes, out, n);
+}
+
+void axl_batch_decode_at_level(int level, const struct axl_format *f, const uint32_t *codes,
+                               float *out, int64_t n)
+{
+    switch (level) {
 #ifdef AXL_BATCH_X86
     case 2:
         decode_avx512(f, codes, out, n);
@@ -164,6 +129,29 @@ void axl_batch_decode(const struct axl_format *f, const uint32_t *codes, float *
 #endif
     default:
         decode_scalar(f, codes, out, n);
+        break;
+    }
+}
+
+void axl_batch_encode(const struct axl_format *f, const float *in, uint32_t *out, int64_t n)
+{
+    axl_batch_encode_at_level(batch_level(), f, in, out, n);
+}
+
+void axl_batch_encode_at_level(int level, const struct axl_format *f, const float *in,
+                               uint32_t *out, int64_t n)
+{
+    switch (level) {
+#ifdef AXL_BATCH_X86
+    case 2:
+        encode_avx512(f, in, out, n);
+        break;
+    case 1:
+        encode_avx2(f, in, out, n);
+        break;
+#endif
+    default:
+        encode_scalar(f, in, out, n);
         break;
     }
 }

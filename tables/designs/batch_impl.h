@@ -10,7 +10,12 @@
  * which the context's formats are compile-time constants too (batch.c:
  * k_spec), so that the format's switches and masks fold and the unpack and
  * round-and-pack become short straight-line code.  No arithmetic is
- * written here. */
+ * written here.
+ *
+ * batch_sig32.c includes this file too, with AXL_SIG32 (hd.h): there it
+ * makes only the bf16 and fp16 loops of the floating ids, on 32-bit
+ * significands (axl_row32_ID_SUF, axl_pair32_ID_SUF), and the forms made in
+ * batch.c hand those two formats to them. */
 /* flatten: every call inside a form is inlined, however often the unit
  * inlines axl_builtin_eval (the inliner's size limits would stop it). */
 #if defined(__GNUC__)
@@ -53,40 +58,65 @@
             LOOP;                                                                                \
         }                                                                                        \
         break;
-#define BATCH_SPECIALISED(LOOP)                                                                  \
-    switch (batch_spec_of(c)) {                                                                  \
+#ifdef AXL_SIG32
+/* spec is 1 or 2 (the caller's batch_spec_of) */
+#define BATCH_SPECIALISED(LOOP, CALL32)                                                          \
+    switch (spec) {                                                                              \
         BATCH_SPEC_CASE(1, LOOP)                                                                 \
         BATCH_SPEC_CASE(2, LOOP)                                                                 \
+    default:                                                                                     \
+        break;                                                                                   \
+    }
+#else
+#define BATCH_SPECIALISED(LOOP, CALL32)                                                          \
+    const int spec = batch_spec_of(c);                                                           \
+    switch (spec) {                                                                              \
+    case 1:                                                                                      \
+    case 2:                                                                                      \
+        CALL32;                                                                                  \
+        break;                                                                                   \
         BATCH_SPEC_CASE(3, LOOP)                                                                 \
     default:                                                                                     \
         LOOP;                                                                                    \
         break;                                                                                   \
     }
+#endif
 
-/* SPEC: BATCH_SPECIALISED for the floating designs, a plain call for the
+/* SPEC: BATCH_SPECIALISED for the floating designs, a plain loop for the
  * integer ones. */
-#define BATCH_PLAIN(LOOP) LOOP;
+#define BATCH_PLAIN(LOOP, CALL32) LOOP;
+#ifdef AXL_SIG32
+#define BATCH_FORM_HEAD(KIND, ID) BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_##KIND##32_##ID, BATCH_SUF)
+#define BATCH_SPEC_ARG int spec,
+#else
+#define BATCH_FORM_HEAD(KIND, ID) BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(KIND##_##ID, BATCH_SUF)
+#define BATCH_SPEC_ARG
+#endif
 #define BATCH_FORMS(ID, SPEC)                                                                    \
-    BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(row_##ID, BATCH_SUF)(const struct axl_design_ctx *c,      \
-                                                           const uint32_t *a, uint32_t b,        \
-                                                           uint32_t *out, int64_t n)             \
+    BATCH_FORM_HEAD(row, ID)(const struct axl_design_ctx *c, BATCH_SPEC_ARG const uint32_t *a,   \
+                             uint32_t b, uint32_t *out, int64_t n)                               \
     {                                                                                            \
         struct axl_design_ctx cc = *c;                                                           \
         cc.id = ID;                                                                              \
-        SPEC(BATCH_ROW_LOOP)                                                                     \
+        SPEC(BATCH_ROW_LOOP, BATCH_CAT(axl_row32_##ID, BATCH_SUF)(c, spec, a, b, out, n))        \
     }                                                                                            \
-    BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(pair_##ID, BATCH_SUF)(const struct axl_design_ctx *c,     \
-                                                            const uint32_t *x, const uint32_t *y, \
-                                                            uint32_t *out, int64_t n)            \
+    BATCH_FORM_HEAD(pair, ID)(const struct axl_design_ctx *c, BATCH_SPEC_ARG const uint32_t *x,  \
+                              const uint32_t *y, uint32_t *out, int64_t n)                       \
     {                                                                                            \
         struct axl_design_ctx cc = *c;                                                           \
         cc.id = ID;                                                                              \
-        SPEC(BATCH_PAIR_LOOP)                                                                    \
+        SPEC(BATCH_PAIR_LOOP, BATCH_CAT(axl_pair32_##ID, BATCH_SUF)(c, spec, x, y, out, n))      \
     }
 #define BATCH_FORMS_FLOAT(ID) BATCH_FORMS(ID, BATCH_SPECIALISED)
 #define BATCH_FORMS_INT(ID) BATCH_FORMS(ID, BATCH_PLAIN)
 
 AXL_FLOAT_IDS(BATCH_FORMS_FLOAT)
+
+#define BATCH_ENCODE_LOOP                                                                        \
+    _Pragma("omp simd") for (int64_t i = 0; i < n; i++) out[i] =                                 \
+        axl_format_encode(&ff, in[i], AXL_ROUND_NEAREST_EVEN, 0)
+
+#ifndef AXL_SIG32
 AXL_INT_IDS(BATCH_FORMS_INT)
 
 #define BATCH_ENTRY(ID) [ID] = {BATCH_CAT(row_##ID, BATCH_SUF), BATCH_CAT(pair_##ID, BATCH_SUF), NULL},
@@ -121,6 +151,48 @@ BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(decode, BATCH_SUF)(const struct
 #undef BATCH_DECODE_LOOP
 }
 
+/* Encoding a block of float32 values (nearest-even), with the same
+ * specialisation; bf16 and fp16 on 32-bit significands (batch_sig32.c). */
+BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(encode, BATCH_SUF)(const struct axl_format *f,
+                                                      const float *in, uint32_t *out,
+                                                      int64_t n)
+{
+    struct axl_format ff = *f;
+    const int spec = batch_spec_format(f);
+    switch (spec) {
+    case 1:
+    case 2:
+        BATCH_CAT(axl_encode32, BATCH_SUF)(spec, in, out, n);
+        break;
+    case 3:
+        ff = k_spec[3];
+        BATCH_ENCODE_LOOP;
+        break;
+    default:
+        BATCH_ENCODE_LOOP;
+        break;
+    }
+}
+#else /* AXL_SIG32 */
+BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_encode32, BATCH_SUF)(int spec, const float *in,
+                                                                   uint32_t *out, int64_t n)
+{
+    struct axl_format ff;
+    switch (spec) {
+    case 1:
+        ff = k_spec[1];
+        BATCH_ENCODE_LOOP;
+        break;
+    case 2:
+        ff = k_spec[2];
+        BATCH_ENCODE_LOOP;
+        break;
+    default:
+        break;
+    }
+}
+#endif /* AXL_SIG32 */
+
 #undef BATCH_FORMS
 #undef BATCH_SPEC_CASE
 #undef BATCH_SPECIALISED
@@ -134,3 +206,7 @@ BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(decode, BATCH_SUF)(const struct
 #undef BATCH_FORMS_INT
 #undef BATCH_PLAIN
 #undef BATCH_ENTRY
+#undef BATCH_ENCODE_LOOP
+#undef BATCH_FORM_HEAD
+#undef BATCH_SPEC_ARG
+

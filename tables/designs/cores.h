@@ -56,7 +56,7 @@ enum axl_design_id {
 
 /* Unsigned n-bit x n-bit multiplier core `id` (an integer multiplier id),
  * n <= 32; returns the (up to 2n-bit) product. */
-AXL_HD uint64_t axl_umul_core(uint32_t id, const int32_t *param, uint64_t x, uint64_t y, int n)
+AXL_HD axl_sig_t axl_umul_core(uint32_t id, const int32_t *param, axl_sig_t x, axl_sig_t y, int n)
 {
     switch (id) {
     case AXL_DESIGN_MITCHELL:
@@ -78,7 +78,7 @@ AXL_HD uint64_t axl_umul_core(uint32_t id, const int32_t *param, uint64_t x, uin
 
 /* Unsigned w-bit + w-bit adder core `id` (an integer adder id), w <= 62;
  * returns the w+1-bit sum (carry out at bit w). */
-AXL_HD uint64_t axl_uadd_core(uint32_t id, const int32_t *param, uint64_t x, uint64_t y, int w)
+AXL_HD axl_sig_t axl_uadd_core(uint32_t id, const int32_t *param, axl_sig_t x, axl_sig_t y, int w)
 {
     switch (id) {
     case AXL_DESIGN_LOA:

@@ -18,21 +18,21 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_drum_segment(uint64_t x, int k, int *shift)
+AXL_HD axl_sig_t axl_drum_segment(axl_sig_t x, int k, int *shift)
 {
     *shift = 0;
-    if (x < axl_pow2_64(k))
+    if (x < axl_sig_pow2(k))
         return x;
-    int t = axl_msb64(x);
+    int t = axl_sig_msb(x);
     *shift = t - k + 1;
     return (x >> *shift) | 1u;
 }
 
-AXL_HD uint64_t axl_umul_drum(uint64_t x, uint64_t y, int k)
+AXL_HD axl_sig_t axl_umul_drum(axl_sig_t x, axl_sig_t y, int k)
 {
     int sx, sy;
-    uint64_t a = axl_drum_segment(x, k, &sx);
-    uint64_t b = axl_drum_segment(y, k, &sy);
+    axl_sig_t a = axl_drum_segment(x, k, &sx);
+    axl_sig_t b = axl_drum_segment(y, k, &sy);
     return (a * b) << (sx + sy);
 }
 

@@ -16,18 +16,18 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_uadd_eta1(uint64_t x, uint64_t y, int w, int k)
+AXL_HD axl_sig_t axl_uadd_eta1(axl_sig_t x, axl_sig_t y, int w, int k)
 {
     if (k > w)
         k = w;
-    uint64_t both = x & y & axl_mask64(k);
-    uint64_t lo;
+    axl_sig_t both = x & y & axl_sig_mask(k);
+    axl_sig_t lo;
     if (both) {
-        int p = axl_msb64(both);
-        uint64_t below = axl_mask64(p + 1);
-        lo = ((x ^ y) & axl_mask64(k) & ~below) | below;
+        int p = axl_sig_msb(both);
+        axl_sig_t below = axl_sig_mask(p + 1);
+        lo = ((x ^ y) & axl_sig_mask(k) & ~below) | below;
     } else {
-        lo = (x ^ y) & axl_mask64(k);
+        lo = (x ^ y) & axl_sig_mask(k);
     }
     return (((x >> k) + (y >> k)) << k) | lo;
 }

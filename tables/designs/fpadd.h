@@ -52,8 +52,8 @@ AXL_HD uint32_t axl_fpadd(const struct axl_design_ctx *c, uint32_t core, uint32_
     const int ma = c->fa.mbits, mb = c->fb.mbits;
     const int m = ma > mb ? ma : mb;
     const int W = m + 1 + AXL_FPADD_GUARD;
-    uint64_t sx = (uint64_t)x.sig << (m - ma + AXL_FPADD_GUARD);
-    uint64_t sy = (uint64_t)y.sig << (m - mb + AXL_FPADD_GUARD);
+    axl_sig_t sx = (axl_sig_t)x.sig << (m - ma + AXL_FPADD_GUARD);
+    axl_sig_t sy = (axl_sig_t)y.sig << (m - mb + AXL_FPADD_GUARD);
     int kx = x.k - (m - ma) - AXL_FPADD_GUARD;
     int ky = y.k - (m - mb) - AXL_FPADD_GUARD;
     /* a zero is the small operand and aligns to nothing */
@@ -62,12 +62,18 @@ AXL_HD uint32_t axl_fpadd(const struct axl_design_ctx *c, uint32_t core, uint32_
     if (y.cls == AXL_FC_ZERO)
         ky = kx;
 
-    /* (kx, sx) >= (ky, sy) in lexicographic order, as one 64-bit
-     * comparison (sx, sy < 2^27 and |k| < 2^10): a select between a 32-bit
-     * and a 64-bit condition is what GCC 12 cannot vectorise in the batch
-     * forms (tables/designs/batch.c) */
+    /* (kx, sx) >= (ky, sy) in lexicographic order, as one comparison of
+     * the significands' width (a select between a 32-bit and a 64-bit
+     * condition is what GCC 12 cannot vectorise in the batch forms,
+     * tables/designs/batch.c): with 64-bit significands sx, sy < 2^27 and
+     * |k| < 2^10; with 32-bit ones (bf16, fp16: AXL_SIG32) sx, sy < 2^15
+     * and |k| < 2^9, so k * 2^16 + s fits an int32 */
+#if AXL_SIG_BITS == 32
+    int x_big = kx * 65536 + (int32_t)sx >= ky * 65536 + (int32_t)sy;
+#else
     int x_big = (int64_t)kx * 4294967296 + (int64_t)sx >= (int64_t)ky * 4294967296 + (int64_t)sy;
-    uint64_t big = x_big ? sx : sy, small = x_big ? sy : sx;
+#endif
+    axl_sig_t big = x_big ? sx : sy, small = x_big ? sy : sx;
     int kbig = x_big ? kx : ky, ksmall = x_big ? ky : kx;
     uint32_t sign = x_big ? x.sign : y.sign;
     int sub = x.sign != y.sign;
@@ -76,13 +82,13 @@ AXL_HD uint32_t axl_fpadd(const struct axl_design_ctx *c, uint32_t core, uint32_
     if (d > W + 1)
         small = small != 0;
     else if (d > 0)
-        small = (small >> d) | (uint64_t)((small & axl_mask64(d)) != 0);
+        small = (small >> d) | (axl_sig_t)((small & axl_sig_mask(d)) != 0);
 
-    uint64_t r;
+    axl_sig_t r;
     if (!sub) {
         r = axl_uadd_core(core, c->param, big, small, W);
     } else {
-        const uint64_t mw = axl_mask64(W + 1);
+        const axl_sig_t mw = axl_sig_mask(W + 1);
         r = axl_uadd_core(core, c->param, big, ((~small) + 1u) & mw, W + 1) & mw;
         if (r >> W) {
             r = ((~r) + 1u) & mw;

@@ -25,7 +25,7 @@
  * lookup instead of the core. */
 struct axl_fpmul_parts {
     uint32_t special, result, sign;
-    uint64_t sx, sy;
+    axl_sig_t sx, sy;
     int k, m;
 };
 
@@ -52,8 +52,8 @@ AXL_HD struct axl_fpmul_parts axl_fpmul_split(const struct axl_design_ctx *c, ui
         r.special = 2; /* a signed zero, packed by join */
     } else {
         r.special = 0;
-        r.sx = (uint64_t)x.sig << (r.m - ma);
-        r.sy = (uint64_t)y.sig << (r.m - mb);
+        r.sx = (axl_sig_t)x.sig << (r.m - ma);
+        r.sy = (axl_sig_t)y.sig << (r.m - mb);
         r.k = x.k - (r.m - ma) + y.k - (r.m - mb);
     }
     return r;
@@ -61,7 +61,7 @@ AXL_HD struct axl_fpmul_parts axl_fpmul_split(const struct axl_design_ctx *c, ui
 
 /* Round the significand product p of split's parts into c->fr. */
 AXL_HD uint32_t axl_fpmul_join(const struct axl_design_ctx *c, const struct axl_fpmul_parts *r,
-                               uint64_t p, uint32_t a, uint32_t b)
+                               axl_sig_t p, uint32_t a, uint32_t b)
 {
     enum axl_round round = (enum axl_round)c->round;
     uint32_t rnd = round == AXL_ROUND_STOCHASTIC ? axl_design_rnd(a, b) : 0u;
@@ -75,7 +75,7 @@ AXL_HD uint32_t axl_fpmul_join(const struct axl_design_ctx *c, const struct axl_
 AXL_HD uint32_t axl_fpmul(const struct axl_design_ctx *c, uint32_t core, uint32_t a, uint32_t b)
 {
     struct axl_fpmul_parts r = axl_fpmul_split(c, a, b);
-    uint64_t p = r.special ? 0 : axl_umul_core(core, c->param, r.sx, r.sy, r.m + 1);
+    axl_sig_t p = r.special ? 0 : axl_umul_core(core, c->param, r.sx, r.sy, r.m + 1);
     return axl_fpmul_join(c, &r, p, a, b);
 }
 

@@ -16,12 +16,12 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_kulkarni_block(uint64_t a, uint64_t b) { return (a == 3 && b == 3) ? 7u : a * b; }
+AXL_HD axl_sig_t axl_kulkarni_block(axl_sig_t a, axl_sig_t b) { return (a == 3 && b == 3) ? 7u : a * b; }
 
-AXL_HD uint64_t axl_umul_kulkarni(uint64_t x, uint64_t y, int n)
+AXL_HD axl_sig_t axl_umul_kulkarni(axl_sig_t x, axl_sig_t y, int n)
 {
     int digits = (n + 1) / 2;
-    uint64_t p = 0;
+    axl_sig_t p = 0;
     for (int i = 0; i < digits; i++)
         for (int j = 0; j < digits; j++)
             p += axl_kulkarni_block((x >> (2 * i)) & 3u, (y >> (2 * j)) & 3u) << (2 * (i + j));

@@ -28,23 +28,23 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_umul_mbm(uint64_t x, uint64_t y, int n)
+AXL_HD axl_sig_t axl_umul_mbm(axl_sig_t x, axl_sig_t y, int n)
 {
     if (x == 0 || y == 0)
         return 0;
     const int F = n > 1 ? n - 1 : 1; /* fraction bits of an operand */
     const int G = 2 * F;             /* fraction bits of the product */
-    int k1 = axl_msb64(x), k2 = axl_msb64(y);
-    uint64_t f1 = (x - axl_pow2_64(k1)) << (G - k1);
-    uint64_t f2 = (y - axl_pow2_64(k2)) << (G - k2);
-    uint64_t s = f1 + f2;
-    uint64_t c = 0; /* 2^-4 + 2^-6 + ... in G fraction bits */
+    int k1 = axl_sig_msb(x), k2 = axl_sig_msb(y);
+    axl_sig_t f1 = (x - axl_sig_pow2(k1)) << (G - k1);
+    axl_sig_t f2 = (y - axl_sig_pow2(k2)) << (G - k2);
+    axl_sig_t s = f1 + f2;
+    axl_sig_t c = 0; /* 2^-4 + 2^-6 + ... in G fraction bits */
     for (int j = 4; j <= G; j += 2)
-        c |= axl_pow2_64(G - j);
-    uint64_t mant;
+        c |= axl_sig_pow2(G - j);
+    axl_sig_t mant;
     int e = k1 + k2;
-    if (s < axl_pow2_64(G)) {
-        mant = axl_pow2_64(G) + s + c;
+    if (s < axl_sig_pow2(G)) {
+        mant = axl_sig_pow2(G) + s + c;
     } else {
         mant = s + (c >> 1);
         e += 1;

@@ -21,13 +21,13 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_umul_mitchell(uint64_t x, uint64_t y)
+AXL_HD axl_sig_t axl_umul_mitchell(axl_sig_t x, axl_sig_t y)
 {
     if (x == 0 || y == 0)
         return 0;
-    int k1 = axl_msb64(x), k2 = axl_msb64(y);
-    uint64_t t = ((x - axl_pow2_64(k1)) << k2) + ((y - axl_pow2_64(k2)) << k1);
-    uint64_t one = axl_pow2_64(k1 + k2);
+    int k1 = axl_sig_msb(x), k2 = axl_sig_msb(y);
+    axl_sig_t t = ((x - axl_sig_pow2(k1)) << k2) + ((y - axl_sig_pow2(k2)) << k1);
+    axl_sig_t one = axl_sig_pow2(k1 + k2);
     return t < one ? one + t : t << 1;
 }
 

@@ -16,6 +16,11 @@ uint32_t axl_design_builtin_id(const struct axl_design *d);
  * level; and the widest level this CPU has. */
 struct axl_design_batch axl_design_batch_at_level(const struct axl_design *d, int level);
 int axl_design_batch_hw_level(void);
+/* axl_batch_decode / axl_batch_encode at one ISA level, for the tests. */
+void axl_batch_decode_at_level(int level, const struct axl_format *f, const uint32_t *codes,
+                               float *out, int64_t n);
+void axl_batch_encode_at_level(int level, const struct axl_format *f, const float *in,
+                               uint32_t *out, int64_t n);
 /* Which of the formats the batch forms are specialised for f is (1 bf16,
  * 2 fp16, 3 fp32; 0 none), for the tests. */
 int axl_batch_spec_format(const struct axl_format *f);

@@ -17,18 +17,18 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_roba_round(uint64_t x)
+AXL_HD axl_sig_t axl_roba_round(axl_sig_t x)
 {
     if (x == 0)
         return 0;
-    int p = axl_msb64(x);
-    return (p > 0 && ((x >> (p - 1)) & 1u)) ? axl_pow2_64(p + 1) : axl_pow2_64(p);
+    int p = axl_sig_msb(x);
+    return (p > 0 && ((x >> (p - 1)) & 1u)) ? axl_sig_pow2(p + 1) : axl_sig_pow2(p);
 }
 
-AXL_HD uint64_t axl_umul_roba(uint64_t x, uint64_t y)
+AXL_HD axl_sig_t axl_umul_roba(axl_sig_t x, axl_sig_t y)
 {
-    uint64_t xr = axl_roba_round(x), yr = axl_roba_round(y);
-    /* x y - (x - xr)(y - yr) >= 0, computed modulo 2^64 */
+    axl_sig_t xr = axl_roba_round(x), yr = axl_roba_round(y);
+    /* x y - (x - xr)(y - yr) >= 0, computed modulo 2^AXL_SIG_BITS */
     return xr * y + x * yr - xr * yr;
 }
 

@@ -9,7 +9,7 @@
 
 #include "designs/common.h"
 
-AXL_HD uint64_t axl_uadd_trunc(uint64_t x, uint64_t y, int w, int k)
+AXL_HD axl_sig_t axl_uadd_trunc(axl_sig_t x, axl_sig_t y, int w, int k)
 {
     if (k > w)
         k = w;

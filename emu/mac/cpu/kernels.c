@@ -216,6 +216,15 @@ static inline uint32_t mantissa_product(const struct axl_mac *m, uint32_t a, uin
     return axl_fpmul_join(&m->mul_c, &r, p, a, b);
 }
 
+/* The design's function, a block of products per call, as float32 values. */
+static void function_products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk,
+                                  int64_t len, float *v)
+{
+    uint32_t p[MB];
+    axl_batch_row(&m->mul_b, &m->mul_c, xk, b, p, len);
+    axl_batch_decode(&m->fp, p, v, len);
+}
+
 /* The products of one weight code with a block of activation codes, as
  * float32 values (float32 and narrow accumulators), from every source. */
 static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk, int64_t len,
@@ -260,15 +269,16 @@ static void products_f32(const struct axl_mac *m, uint32_t b, const uint32_t *xk
         break;
     }
     case AXL_SRC_MANTISSA:
+        if (m->mt_is_core) { /* the function gives the table's bits (plan.h) */
+            function_products_f32(m, b, xk, len, v);
+            break;
+        }
         for (int64_t i = 0; i < len; i++)
             v[i] = axl_format_decode(&m->fp, mantissa_product(m, xk[i], b));
         break;
-    default: { /* AXL_SRC_FUNCTION: a block of products per call */
-        uint32_t p[MB];
-        axl_batch_row(&m->mul_b, &m->mul_c, xk, b, p, len);
-        axl_batch_decode(&m->fp, p, v, len);
+    default: /* AXL_SRC_FUNCTION */
+        function_products_f32(m, b, xk, len, v);
         break;
-    }
     }
 }
 
@@ -282,15 +292,16 @@ static void products_code(const struct axl_mac *m, uint32_t b, const uint32_t *x
         for (int64_t i = 0; i < len; i++)
             v[i] = row[xk[i]];
     } else {
-        if (m->src == AXL_SRC_MANTISSA)
+        if (m->src == AXL_SRC_MANTISSA && !m->mt_is_core)
             for (int64_t i = 0; i < len; i++)
                 v[i] = mantissa_product(m, xk[i], b);
         else
             axl_batch_row(&m->mul_b, &m->mul_c, xk, b, v, len);
-        if (m->convert_p)
-            for (int64_t i = 0; i < len; i++)
-                v[i] = axl_format_encode(&m->facc, axl_format_decode(&m->fp, v[i]),
-                                         AXL_ROUND_NEAREST_EVEN, 0);
+        if (m->convert_p) { /* into the accumulator format, a block at a time */
+            float f[MB];
+            axl_batch_decode(&m->fp, v, f, len);
+            axl_batch_encode(&m->facc, f, v, len);
+        }
     }
 }
 
