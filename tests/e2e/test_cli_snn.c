@@ -109,6 +109,9 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
         {"--steps 8 --leak 1", "--leak"},
         {"--steps 8 --readout logits", "--readout"},
         {"--steps 8 --kernel sparse", "--kernel"},
+        {"--steps 8 --auto-dense 0", "--auto-dense"},
+        {"--steps 8 --auto-dense 1.5", "--auto-dense"},
+        {"--steps 8 --device tpu", "--device"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s --report "
