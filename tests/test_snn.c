@@ -439,6 +439,7 @@ Test(snn, batched_kernels_give_the_reference_bits_under_every_adder)
         {"int16", "ama5", "k=4"},      {"bf16", "fpadd_trunc_add", "k=4"},
         {"int16", "aca", "k=6"},       {"fp16", "fpadd_aca", "k=4"},
         {"bf16", "fpadd_loa", "k=2"},  {"int16", "trunc_add", "k=3"},
+        {"fp32", NULL, NULL}, /* exact float32 adds: added at once, not queued */
     };
     for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
         struct axl_snn_settings st;

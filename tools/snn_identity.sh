@@ -24,6 +24,7 @@ cfgs=(
     "--acc-format bf16 --add fpadd_eta1 --add-param k=2 --coding bernoulli"
     "--acc-format bf16 --add fpadd_ama5 --add-param k=4 --leak 0.0625"
     "--acc-format fp16"
+    "--coding bernoulli --seed 5"
 )
 mkdir -p "$out"
 bad=0 n=0

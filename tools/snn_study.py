@@ -110,8 +110,10 @@ def findings(results, steps):
             reach = []
             for model, rows in results.items():
                 ref = next((r for n, _, f, r in rows if f == "fp32" and r), None)
+                if not ref:
+                    continue
                 t = next((s["steps"] for s in ref["steps"] if ref["ann_top1"] - s["top1"] <= 0.01),
-                         None) if ref else None
+                         None)
                 reach.append(f"{model} at T={t}" if t else f"{model} not by T={steps[-1]}")
             out.append("With exact float32 adds each converted network first comes within one "
                        "point of its ANN's top-1 as follows: " + ", ".join(reach) + ".")
@@ -220,6 +222,8 @@ def main(argv):
             rows.append((name, label, fmt, r))
         if any(r for *_, r in rows):
             results[model] = rows
+        else:
+            missing.append(model)
     if not results:
         print("snn_study: no results", file=sys.stderr)
         return 2
@@ -245,8 +249,13 @@ def main(argv):
                 "the approximate adders' bit-accurate functions take on the machine that "
                 "generated it); the CMake target measures every configuration.", ""]
     if missing:
-        doc += [f"{', '.join(missing)}: not in the zoo when this edition was generated (still "
-                "training); the CMake target measures them once they are.", ""]
+        doc += [f"{', '.join(missing)}: no measurement yet when this edition was generated "
+                "(still training, or not reached by the study); the CMake target measures "
+                "them.", ""]
+    if any(not r for rows in results.values() for *_, r in rows):
+        doc += ["Rows marked \"not run\" were not measured yet when this edition was "
+                "generated (`--only-existing`); the study resumes where it stopped "
+                "(`cmake --build build --target snn_study`).", ""]
     for model, rows in results.items():
         doc += model_section(model, rows, steps)
     doc += ["## Findings", ""] + [p + "\n" for p in findings(results, steps)]

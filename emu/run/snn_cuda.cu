@@ -38,7 +38,7 @@ struct dev_layer {
 struct dev_ctx {
     const struct dev_layer *L;
     int64_t nl, n_in, B, sum_out;
-    int32_t reset, direct, nsteps, kernel;
+    int32_t reset, direct, nsteps, kernel, leak_on;
     double auto_dense;
     uint64_t seed;
     float inv_lambda, leakf;
@@ -305,7 +305,7 @@ static __global__ void sim_kernel(struct dev_ctx c)
             if (t0 == 0)
                 ns[nl] = n;
         }
-        if (c.leakf != 0) { /* v = ADD(v, enc(-F v)) */
+        if (c.leak_on) { /* v = ADD(v, enc(-F v)) */
             for (int64_t k = 0; k < nl; k++) {
                 const struct dev_layer *D = &c.L[k];
                 if (D->ov < 0 || !D->L.spiking)
@@ -417,7 +417,8 @@ extern "C" enum axl_status snn_cuda_simulate(const struct snn_dev_net *net,
         c.auto_dense = o->auto_dense;
         c.seed = net->seed;
         c.inv_lambda = (float)(1.0 / net->lambda_in);
-        c.leakf = net->leak > 0 ? -(float)net->leak : 0.0f;
+        c.leak_on = net->leak > 0;
+        c.leakf = -(float)net->leak;
         c.first_index = o->first_index;
         c.sv = sv + 1, c.ss = ss + 1, c.sc = sc + 1;
         c.n_cur = net->L[0].n_out;

@@ -84,10 +84,15 @@ static void flush(const struct snn_arith *a, uint32_t *v, struct snn_scratch *b)
     }
 }
 
-/* queue v[j] = ADD(v[j], y) */
+/* queue v[j] = ADD(v[j], y); exact float32 adds (inline, cheaper than
+ * the queue's gather and scatter) are done at once, which is the same order */
 static inline void push(const struct snn_arith *a, uint32_t *v, struct snn_scratch *b, int64_t j,
                         uint32_t y)
 {
+    if (a->f32) {
+        v[j] = axl_f32_bits(axl_f32_from_bits(v[j]) + axl_f32_from_bits(y));
+        return;
+    }
     if (b->stamp[j] == b->gen || b->n == SNN_BLOCK)
         flush(a, v, b);
     b->stamp[j] = b->gen;
