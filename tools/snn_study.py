@@ -124,12 +124,13 @@ def findings(results, steps):
                 f"et al. (2017) report: too few steps leave the rates coarse, and deep "
                 f"networks need more of them before the last layers' rates settle.")
             continue
-        ok, bad = set(), {}
+        ok, bad, seen = set(), {}, []
         for model, rows in results.items():
             exact = next((r for n, _, f, r in rows if f == fmt and n.endswith("-exact") and r),
                          None)
             if not exact:
                 continue
+            seen.append(model)
             base = exact["steps"][last]["top1"]
             for n, label, f, r in rows:
                 if f != fmt or n.endswith("-exact") or not r:
@@ -144,7 +145,8 @@ def findings(results, steps):
             continue
         s = f"In {fmt} membranes, "
         s += (f"{', '.join(sorted(ok))} stay within one point of exact adds on every model "
-              f"measured" if ok else "no approximate adder stays within one point of exact adds")
+              f"measured ({', '.join(seen)})" if ok
+              else "no approximate adder stays within one point of exact adds")
         if bad:
             worst = sorted(bad.items(), key=lambda kv: -kv[1])[:3]
             s += "; the largest losses: " + ", ".join(f"{k} ({100 * v:.1f} points)"

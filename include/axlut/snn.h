@@ -120,14 +120,16 @@ enum axl_snn_reset { AXL_SNN_RESET_SUBTRACT = 0, AXL_SNN_RESET_ZERO = 1 };
 enum axl_snn_coding { AXL_SNN_CODING_DIRECT = 0, AXL_SNN_CODING_BERNOULLI = 1 };
 /* auto: per layer and step, the dense kernel when more than the fraction
  * auto_dense (AXL_SNN_AUTO_DENSE unless set) of the layer's inputs
- * spiked, else the event-driven one (at high firing a gated sweep wastes
- * few visits while the scatter's index arithmetic stays; the default is
- * measured: BENCHMARKS.md, tools/bench_snn.py --tune-auto); the bits do
- * not depend on the kernel */
-/* ref: the event-driven scatter with one adder call per synaptic add, the
- * reference the others (which give the adder a block of adds per call) are
- * tested against */
-#define AXL_SNN_AUTO_DENSE 0.25
+ * spiked, else the event-driven one.  The dense sweep visits every synapse
+ * and pays only where most inputs spike; measured (BENCHMARKS.md,
+ * tools/bench_snn.py --tune-auto) on LeNet-5 and ResNet-18: a switch at
+ * 0.05 costs 2-4x, 0.25, 0.5 and 1 are equal within the noise (their
+ * layers seldom fire above a quarter), so the dense kernel is kept for
+ * steps where more than half the inputs spiked.  ref: the event-driven
+ * scatter with one adder call per synaptic add, the reference the others
+ * (which give the adder a block of adds per call) are tested against.
+ * The bits do not depend on the kernel. */
+#define AXL_SNN_AUTO_DENSE 0.5
 enum axl_snn_kernel {
     AXL_SNN_KERNEL_EVENT = 0,
     AXL_SNN_KERNEL_DENSE = 1,
