@@ -6,6 +6,7 @@
 #define AXLUT_TESTS_SNN_REF_H
 
 #include <criterion/criterion.h>
+#include <hdf5.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,7 +226,8 @@ static inline double exact_percentile(const struct axl_graph *g, const char *nod
     return r;
 }
 
-/* the kernels give the same bits for every layer's membranes and spikes */
+/* event, dense and auto give the bits of the scalar reference (ref) for
+ * every layer's membranes, spikes, readouts and counts */
 static inline void compare_kernels(const struct axl_graph *g, const char *data,
                             const struct axl_snn_settings *st)
 {
@@ -237,11 +239,11 @@ static inline void compare_kernels(const struct axl_graph *g, const char *data,
     for (size_t k = 0; k < nl; k++) {
         struct axl_snn_layer_info li;
         axl_snn_layer(s, k, &li);
-        struct axl_snn_trace tr[3];
-        float *ro[3];
-        int64_t spk[3][2 * 64], add[3][2 * 64];
+        struct axl_snn_trace tr[4];
+        float *ro[4];
+        int64_t spk[4][2 * 64], add[4][2 * 64];
         cr_assert_leq(nl, 64);
-        for (int kern = 0; kern < 3; kern++) { /* event, dense, auto */
+        for (int kern = 0; kern < 4; kern++) { /* event, dense, auto, ref */
             tr[kern] = (struct axl_snn_trace){k, 2, calloc((size_t)(T * li.neurons), 4),
                                               calloc((size_t)(T * li.inputs), 1),
                                               calloc((size_t)(T * li.neurons), 1)};
@@ -251,23 +253,54 @@ static inline void compare_kernels(const struct axl_graph *g, const char *data,
             cr_assert_eq(axl_snn_simulate(s, &x, &o, ro[kern], spk[kern], add[kern], msg), AXL_OK,
                          "%s", msg);
         }
-        for (int q = 1; q < 3; q++) {
+        /* the batched kernels against the scalar reference (ref) */
+        for (int q = 0; q < 3; q++) {
             const char *kn = axl_snn_kernel_name((enum axl_snn_kernel)q);
-            cr_expect(!memcmp(tr[0].v, tr[q].v, (size_t)(T * li.neurons) * 4),
-                      "%s: membranes differ (event, %s)", li.name, kn);
-            cr_expect(!memcmp(tr[0].out, tr[q].out, (size_t)(T * li.neurons)),
-                      "%s: spikes differ (event, %s)", li.name, kn);
-            cr_expect(!memcmp(tr[0].in, tr[q].in, (size_t)(T * li.inputs)));
-            cr_expect(!memcmp(ro[0], ro[q], (size_t)(2 * 3 * C) * sizeof(float)));
-            cr_expect(!memcmp(spk[0], spk[q], 2 * nl * sizeof(int64_t)));
-            cr_expect(!memcmp(add[0], add[q], 2 * nl * sizeof(int64_t)),
-                      "synaptic add counts differ (event, %s)", kn);
+            cr_expect(!memcmp(tr[3].v, tr[q].v, (size_t)(T * li.neurons) * 4),
+                      "%s: membranes differ (ref, %s)", li.name, kn);
+            cr_expect(!memcmp(tr[3].out, tr[q].out, (size_t)(T * li.neurons)),
+                      "%s: spikes differ (ref, %s)", li.name, kn);
+            cr_expect(!memcmp(tr[3].in, tr[q].in, (size_t)(T * li.inputs)));
+            cr_expect(!memcmp(ro[3], ro[q], (size_t)(2 * 3 * C) * sizeof(float)),
+                      "readouts differ (ref, %s)", kn);
+            cr_expect(!memcmp(spk[3], spk[q], 2 * nl * sizeof(int64_t)));
+            cr_expect(!memcmp(add[3], add[q], 2 * nl * sizeof(int64_t)),
+                      "synaptic add counts differ (ref, %s)", kn);
         }
-        for (int kern = 0; kern < 3; kern++)
+        for (int kern = 0; kern < 4; kern++)
             free(tr[kern].v), free(tr[kern].in), free(tr[kern].out), free(ro[kern]);
     }
     axl_tensor_free(&x);
     axl_snn_free(s);
+}
+
+/* path: n samples of c x side x side uniform noise in [-1, 2) with
+ * labels i % 10 */
+static inline const char *snn_noise_data(const char *p, int n, int c, int side, uint32_t seed)
+{
+    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(f >= 0);
+    size_t per = (size_t)c * (size_t)side * (size_t)side;
+    float *x = malloc((size_t)n * per * sizeof *x);
+    int64_t *y = malloc((size_t)n * sizeof *y);
+    uint32_t s = seed;
+    for (size_t i = 0; i < (size_t)n * per; i++) {
+        s = s * 1664525u + 1013904223u;
+        x[i] = (float)(s >> 8) / 16777216.0f * 3.0f - 1.0f;
+    }
+    for (int i = 0; i < n; i++)
+        y[i] = i % 10;
+    hsize_t dims[4] = {(hsize_t)n, (hsize_t)c, (hsize_t)side, (hsize_t)side}, ld = (hsize_t)n;
+    hid_t sp = H5Screate_simple(4, dims, NULL);
+    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
+    H5Dclose(d), H5Sclose(sp);
+    sp = H5Screate_simple(1, &ld, NULL);
+    d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
+    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
+    free(x), free(y);
+    return p;
 }
 
 /* An int adder that adds one more than the exact sum: a membrane that got

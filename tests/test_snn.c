@@ -1,7 +1,8 @@
 /* SNN conversion and simulation (include/axlut/snn.h): the IF dynamics of
  * layers against a reference loop written here, bit for bit; the
- * normalisation against a percentile computed here; dense and event-driven
- * kernels giving the same bits; every membrane add going through the adder
+ * normalisation against a percentile computed here; the batched kernels
+ * (event, dense, auto) giving the bits of the scalar reference kernel under
+ * every built-in adder; every membrane add going through the adder
  * (a user adder that adds one more than it should, checked by the same
  * reference); the LeNet fixture approaching its ANN as T grows; refusals. */
 #define _POSIX_C_SOURCE 200809L
@@ -419,6 +420,41 @@ Test(snn, dense_and_event_driven_kernels_give_the_same_bits)
     st.n_add_params = 1;
     st.fmt_w = "int8";
     compare_kernels(g, data, &st);
+    axl_graph_free(g);
+}
+
+/* The batched kernels (a block of adds per adder call) against the scalar
+ * reference, for int16, fp16 and bf16 membranes and the built-in adders
+ * (ETA-I in int16 and AMA5 in floats: test_snn_graph); Bernoulli coding
+ * for signed input spikes, reset to zero and a leak on some so that every
+ * kind of add is exercised. */
+Test(snn, batched_kernels_give_the_reference_bits_under_every_adder)
+{
+    struct axl_graph *g = fixture_graph("lenet");
+    const char *data = make_data("d.h5", 32);
+    static const struct {
+        const char *acc, *add, *param;
+    } cfg[] = {
+        {"int16", "loa", "k=4"},       {"fp16", "fpadd_eta1", "k=4"},
+        {"int16", "ama5", "k=4"},      {"bf16", "fpadd_trunc_add", "k=4"},
+        {"int16", "aca", "k=6"},       {"fp16", "fpadd_aca", "k=4"},
+        {"bf16", "fpadd_loa", "k=2"},  {"int16", "trunc_add", "k=3"},
+        {"fp32", NULL, NULL}, /* exact float32 adds: added at once, not queued */
+    };
+    for (size_t i = 0; i < sizeof cfg / sizeof cfg[0]; i++) {
+        struct axl_snn_settings st;
+        axl_snn_defaults(&st);
+        st.fmt_acc = cfg[i].acc;
+        st.add = cfg[i].add;
+        st.add_params[0] = cfg[i].param;
+        st.n_add_params = cfg[i].param != NULL;
+        st.coding = i % 2 ? AXL_SNN_CODING_BERNOULLI : AXL_SNN_CODING_DIRECT;
+        st.reset = i % 3 == 2 ? AXL_SNN_RESET_ZERO : AXL_SNN_RESET_SUBTRACT;
+        st.leak = i == 4 ? 0.125 : 0;
+        st.seed = 11 + i;
+        cr_log_info("%s %s %s", cfg[i].acc, cfg[i].add, cfg[i].param ? cfg[i].param : "");
+        compare_kernels(g, data, &st);
+    }
     axl_graph_free(g);
 }
 

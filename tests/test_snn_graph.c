@@ -37,33 +37,10 @@ static void teardown(void)
 TestSuite(snn_graph, .init = setup, .fini = teardown, .timeout = 600);
 
 /* g_dir/name: n samples of c x side x side uniform noise in [-1, 2) with
- * labels i % 10 */
+ * labels i % 10 (snn_ref.h) */
 static const char *noise_data(const char *name, int n, int c, int side, uint32_t seed)
 {
-    const char *p = path_in(g_dir, name);
-    hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(f >= 0);
-    size_t per = (size_t)c * (size_t)side * (size_t)side;
-    float *x = malloc((size_t)n * per * sizeof *x);
-    int64_t *y = malloc((size_t)n * sizeof *y);
-    uint32_t s = seed;
-    for (size_t i = 0; i < (size_t)n * per; i++) {
-        s = s * 1664525u + 1013904223u;
-        x[i] = (float)(s >> 8) / 16777216.0f * 3.0f - 1.0f;
-    }
-    for (int i = 0; i < n; i++)
-        y[i] = i % 10;
-    hsize_t dims[4] = {(hsize_t)n, (hsize_t)c, (hsize_t)side, (hsize_t)side}, ld = (hsize_t)n;
-    hid_t sp = H5Screate_simple(4, dims, NULL);
-    hid_t d = H5Dcreate2(f, "/inputs", H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) >= 0);
-    H5Dclose(d), H5Sclose(sp);
-    sp = H5Screate_simple(1, &ld, NULL);
-    d = H5Dcreate2(f, "/labels", H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    cr_assert(H5Dwrite(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) >= 0);
-    H5Dclose(d), H5Sclose(sp), H5Fclose(f);
-    free(x), free(y);
-    return p;
+    return snn_noise_data(path_in(g_dir, name), n, c, side, seed);
 }
 
 /* the trace of layer k, sample 1, T steps (all three records) */
@@ -194,7 +171,7 @@ Test(snn_graph, kernels_agree_on_residual_and_concat_layers)
     struct axl_snn_settings st;
     axl_snn_defaults(&st);
     st.fmt_acc = "fp16";
-    st.add = "fpadd_loa";
+    st.add = "fpadd_ama5";
     st.add_params[0] = "k=4";
     st.n_add_params = 1;
     st.coding = AXL_SNN_CODING_BERNOULLI;
@@ -205,7 +182,7 @@ Test(snn_graph, kernels_agree_on_residual_and_concat_layers)
     data = noise_data("i.h5", 16, 3, 12, 11);
     axl_snn_defaults(&st);
     st.fmt_acc = "int16";
-    st.add = "loa";
+    st.add = "eta1";
     st.add_params[0] = "k=3";
     st.n_add_params = 1;
     st.fmt_w = "int8";

@@ -24,7 +24,8 @@ static void usage(FILE *o)
         "                 [--leak F] [--readout membrane|spikes]\n"
         "                 [--mul DESIGN|FILE.c|TABLE.h5 [--param N=V]...] [--format FMT]\n"
         "                 [--config LAYERS.json]\n"
-        "                 [--kernel event|dense|auto] [--max-steps T] [--batch N] [--limit N]\n"
+        "                 [--kernel event|dense|auto|ref] [--auto-dense F] [--device cpu|cuda]\n"
+        "                 [--max-steps T] [--batch N] [--limit N]\n"
         "                 [--report R.json] [--save-outputs OUT.h5] [--quiet]\n\n"
         "Converts the ReLU network into integrate-and-fire neurons (Diehl et al. 2015,\n"
         "Rueckauer et al. 2017): weights normalised by the P-th percentile (default\n"
@@ -40,8 +41,15 @@ static void usage(FILE *o)
         "                     default: exact adds\n"
         "  --format-w FMT     weight format (default fp32; intN: symmetric per layer)\n"
         "  --kernel           event (default): only neurons that spiked do work; dense:\n"
-        "                     every synapse visited; auto: dense where more than a\n"
-        "                     quarter of a layer's inputs spiked; all give the same bits\n"
+        "                     every synapse visited; auto: dense where more than\n"
+        "                     --auto-dense of a layer's inputs spiked; ref: the event-driven\n"
+        "                     kernel with one adder call per add (the slow reference);\n"
+        "                     all give the same bits\n"
+        "  --auto-dense F     --kernel auto: dense where more than the fraction F of a\n"
+        "                     layer's inputs spiked (default 0.5, measured:\n"
+        "                     BENCHMARKS.md)\n"
+        "  --device           cpu (default) or cuda: the simulation on the GPU, one thread\n"
+        "                     block per sample, the same bits (built-in adders only)\n"
         "  --leak F           leaky IF: each step every IF membrane first loses the\n"
         "                     fraction F (an add of -F*v through the adder); default 0\n"
         "  --readout          membrane (default): the last layer's membrane potential;\n"
@@ -135,6 +143,7 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
     else if (!strcmp(a, "--report")) r->report = v;
     else if (!strcmp(a, "--config")) r->config = v;
     else if (!strcmp(a, "--save-outputs")) r->e.save_outputs = v;
+    else if (!strcmp(a, "--device")) rc = cli_backend("axlut snn", v, &r->e.backend);
     else if (!strcmp(a, "--steps")) rc = parse_steps(v, r);
     else if (!strcmp(a, "--acc-format")) r->s.fmt_acc = v;
     else if (!strcmp(a, "--format-w")) r->s.fmt_w = v;
@@ -180,10 +189,13 @@ static int value_option(struct snn_args *r, const char *a, const char *v)
             rc = CLI_USAGE, fprintf(stderr, "axlut snn: --coding is direct or bernoulli\n");
     } else if (!strcmp(a, "--kernel")) {
         if (axl_snn_kernel_parse(v, &r->e.kernel) != AXL_OK)
-            rc = CLI_USAGE, fprintf(stderr, "axlut snn: --kernel is event, dense or auto\n");
+            rc = CLI_USAGE, fprintf(stderr, "axlut snn: --kernel is event, dense, auto or ref\n");
     } else if (!strcmp(a, "--readout")) {
         if (axl_snn_readout_parse(v, &r->s.readout) != AXL_OK)
             rc = CLI_USAGE, fprintf(stderr, "axlut snn: --readout is membrane or spikes\n");
+    } else if (!strcmp(a, "--auto-dense")) {
+        if ((rc = num_arg(a, v, 1e-6, 1, &x)) == CLI_OK)
+            r->e.auto_dense = x;
     } else if (!strcmp(a, "--leak")) {
         if ((rc = num_arg(a, v, 0, 0.999999, &x)) == CLI_OK)
             r->s.leak = x;

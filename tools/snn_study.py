@@ -110,8 +110,10 @@ def findings(results, steps):
             reach = []
             for model, rows in results.items():
                 ref = next((r for n, _, f, r in rows if f == "fp32" and r), None)
+                if not ref:
+                    continue
                 t = next((s["steps"] for s in ref["steps"] if ref["ann_top1"] - s["top1"] <= 0.01),
-                         None) if ref else None
+                         None)
                 reach.append(f"{model} at T={t}" if t else f"{model} not by T={steps[-1]}")
             out.append("With exact float32 adds each converted network first comes within one "
                        "point of its ANN's top-1 as follows: " + ", ".join(reach) + ".")
@@ -122,12 +124,13 @@ def findings(results, steps):
                 f"et al. (2017) report: too few steps leave the rates coarse, and deep "
                 f"networks need more of them before the last layers' rates settle.")
             continue
-        ok, bad = set(), {}
+        ok, bad, seen = set(), {}, []
         for model, rows in results.items():
             exact = next((r for n, _, f, r in rows if f == fmt and n.endswith("-exact") and r),
                          None)
             if not exact:
                 continue
+            seen.append(model)
             base = exact["steps"][last]["top1"]
             for n, label, f, r in rows:
                 if f != fmt or n.endswith("-exact") or not r:
@@ -142,7 +145,8 @@ def findings(results, steps):
             continue
         s = f"In {fmt} membranes, "
         s += (f"{', '.join(sorted(ok))} stay within one point of exact adds on every model "
-              f"measured" if ok else "no approximate adder stays within one point of exact adds")
+              f"measured ({', '.join(seen)})" if ok
+              else "no approximate adder stays within one point of exact adds")
         if bad:
             worst = sorted(bad.items(), key=lambda kv: -kv[1])[:3]
             s += "; the largest losses: " + ", ".join(f"{k} ({100 * v:.1f} points)"
@@ -185,6 +189,9 @@ def main(argv):
                     "bound the time on a slow machine")
     ap.add_argument("--only-existing", action="store_true",
                     help="write the document from the reports already in WORK, running nothing")
+    ap.add_argument("--skip-missing", action="store_true",
+                    help="a model not in the zoo yet is named in the document instead of "
+                    "stopping the study")
     ap.add_argument("-o", "--output", default="docs/SNN.md")
     a = ap.parse_args(argv)
     a.per = {}
@@ -193,11 +200,14 @@ def main(argv):
         a.per[m] = int(n)
     os.makedirs(a.work, exist_ok=True)
     steps = [int(t) for t in a.steps.split(",")]
-    results = {}
+    results, missing = {}, []
     for model in a.models.split(","):
         if not os.path.exists(os.path.join(a.zoo, model + ".onnx")):
             print(f"snn_study: {model}: no {a.zoo}/{model}.onnx (cmake --build build "
                   f"--target zoo)", file=sys.stderr)
+            if a.skip_missing:
+                missing.append(model)
+                continue
             return 2
         rows = []
         for name, label, fmt, opts in configs():
@@ -214,6 +224,8 @@ def main(argv):
             rows.append((name, label, fmt, r))
         if any(r for *_, r in rows):
             results[model] = rows
+        else:
+            missing.append(model)
     if not results:
         print("snn_study: no results", file=sys.stderr)
         return 2
@@ -238,6 +250,14 @@ def main(argv):
         doc += [f"{', '.join(exact_only)}: exact float32 adds only in this edition (the time "
                 "the approximate adders' bit-accurate functions take on the machine that "
                 "generated it); the CMake target measures every configuration.", ""]
+    if missing:
+        doc += [f"{', '.join(missing)}: no measurement yet when this edition was generated "
+                "(still training, or not reached by the study); the CMake target measures "
+                "them.", ""]
+    if any(not r for rows in results.values() for *_, r in rows):
+        doc += ["Rows marked \"not run\" were not measured yet when this edition was "
+                "generated (`--only-existing`); the study resumes where it stopped "
+                "(`cmake --build build --target snn_study`).", ""]
     for model, rows in results.items():
         doc += model_section(model, rows, steps)
     doc += ["## Findings", ""] + [p + "\n" for p in findings(results, steps)]

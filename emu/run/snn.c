@@ -14,7 +14,7 @@
 
 static const char *const reset_names[] = {"subtract", "zero"};
 static const char *const coding_names[] = {"direct", "bernoulli"};
-static const char *const kernel_names[] = {"event", "dense", "auto"};
+static const char *const kernel_names[] = {"event", "dense", "auto", "ref"};
 static const char *const kind_names[] = {"conv", "dense", "avgpool", "maxpool", "add", "concat"};
 static const char *const readout_names[] = {"membrane", "spikes"};
 AXL_ENUM_NAMES_DEFINE(axl_snn_reset, axl_snn_reset_name, axl_snn_reset_parse, reset_names)

@@ -77,6 +77,9 @@ static enum axl_status bind(struct axl_snn *s, struct snn_arith *a, struct axl_f
     if (s->user && a->d == axl_user_design_get(s->user) &&
         (rc = axl_user_design_check_pairs(a->d, &a->c, axl_user_design_timeout(), msg)) != AXL_OK)
         return rc;
+    a->bt = axl_design_batch(a->d);
+    if (s->user && a->d == axl_user_design_get(s->user))
+        axl_user_design_batch(s->user, &a->bt.row, &a->bt.pair);
     if (!a->is_int) {
         if (!axl_format_equal(&a->c.fr, &a->facc))
             return axl_msgf(msg, AXL_ERR_MISMATCH, "adder '%s' gives %s results, the membrane "

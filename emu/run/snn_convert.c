@@ -58,6 +58,7 @@ static int64_t per_sample(const struct axl_node_info *in)
 void snn_layer_free(struct snn_layer *l)
 {
     free(l->name), free(l->op), free(l->w), free(l->b), free(l->wq), free(l->wc), free(l->bc);
+    free(l->wct);
     free(l->hist), free(l->srcs), free(l->wv);
 }
 

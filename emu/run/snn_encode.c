@@ -129,6 +129,14 @@ static enum axl_status encode_layer(struct axl_snn *s, struct snn_layer *l, char
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
     for (int64_t p = 0; l->wv && p < l->nwc; p++)
         l->wc[p] = enc(s, l, l->wv[p]);
+    if (l->wc && l->kind == AXL_SNN_DENSE) {
+        int64_t K = l->n_in, N = l->n_out;
+        if (!(l->wct = malloc((size_t)(K * N) * sizeof *l->wct + 1)))
+            return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+        for (int64_t j = 0; j < N; j++)
+            for (int64_t i = 0; i < K; i++)
+                l->wct[i * N + j] = l->wc[j * K + i];
+    }
     for (int64_t j = 0; j < nb; j++)
         l->bc[j] = enc(s, l, (double)l->b[j] / l->lambda);
     l->theta = enc(s, l, 1.0);

@@ -219,7 +219,8 @@ enum axl_status axl_snn_evaluate(const struct axl_snn *s, const struct axl_graph
     int64_t batch = ev.batch > 0 ? ev.batch : 32, total = axl_dataset_count(d);
     if (ev.limit > 0 && ev.limit < total)
         total = ev.limit;
-    struct axl_snn_sim o = {.kernel = ev.kernel, .steps = steps, .nsteps = nsteps};
+    struct axl_snn_sim o = {.kernel = ev.kernel, .steps = steps, .nsteps = nsteps,
+                            .backend = ev.backend, .auto_dense = ev.auto_dense};
     enum axl_status st;
     for (int i = 0; i < nsteps; i++)
         if (steps[i] < 1 || (i && steps[i] <= steps[i - 1]) || steps[i] > (1 << 20))

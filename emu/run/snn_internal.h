@@ -5,9 +5,11 @@
 
 #include <stdint.h>
 
+#include "axlut/design.h"
 #include "axlut/mac.h"
 #include "axlut/snn.h"
 #include "axlut/user_design.h"
+#include "snn_dev.h"
 
 /* The membrane arithmetic: ADD on codes of facc. */
 struct snn_arith {
@@ -15,6 +17,7 @@ struct snn_arith {
     int f32;                     /* exact float32 adds (fp32 membrane, no design) */
     const struct axl_design *d;  /* else: the adder */
     struct axl_design_ctx c;
+    struct axl_design_batch bt;  /* its batch forms (snn_kern.c) */
     int is_int;                  /* intN membrane: results saturate from rbits to N bits */
     int rbits;
     int32_t lo, hi;
@@ -32,11 +35,7 @@ static inline uint32_t snn_add_codes(const struct snn_arith *a, uint32_t x, uint
     if (a->f32)
         return axl_f32_bits(axl_f32_from_bits(x) + axl_f32_from_bits(y));
     uint32_t r = a->d->eval(&a->c, x, y);
-    if (!a->is_int)
-        return r;
-    int32_t v = snn_sext(r, a->rbits);
-    v = v < a->lo ? a->lo : v > a->hi ? a->hi : v;
-    return (uint32_t)v & a->mask;
+    return a->is_int ? snn_saturate(r, a->rbits, a->lo, a->hi, a->mask) : r;
 }
 
 /* -code: the sign flipped (floating) or the saturated negation (integer) */
@@ -74,6 +73,8 @@ struct snn_layer {
     int frac;
     float *wq;                 /* first layer, direct coding: quantised weight values */
     uint32_t *wc, *bc;         /* codes in the membrane format (avgpool: [OH][OW]) */
+    uint32_t *wct;             /* dense: wc transposed, [in][out], so that a spike's
+                                  fan-out is one contiguous column (snn_kern.c) */
     int64_t nwc;
     uint32_t theta, neg_theta;
     float theta_val;
@@ -104,6 +105,47 @@ struct axl_snn {
     struct axl_mac *exact;     /* the first layer's currents */
     char desc[256];
 };
+
+/* the spikes a layer receives: s dense ({-1, 0, 1}), idx the ascending
+ * list of the n nonzero ones */
+struct snn_spikes {
+    const int8_t *s;
+    const int32_t *idx;
+    int64_t n;
+};
+
+/* snn_kern.c: the batched synaptic kernels.  A thread's scratch: a block
+ * of pending adds (membrane index j, operand y), all to distinct
+ * membranes, and a stamp per membrane saying whether it is in the block. */
+#define SNN_BLOCK 1024
+struct snn_scratch {
+    uint32_t x[SNN_BLOCK], y[SNN_BLOCK];
+    int32_t j[SNN_BLOCK];
+    int n;
+    uint32_t gen;    /* the block's stamp */
+    uint32_t *stamp; /* [cap]: the largest membrane */
+    int64_t cap;
+    float *dec;      /* [largest membrane]: decoded membranes */
+};
+struct snn_scratch *snn_scratch_new(const struct axl_snn *S);
+void snn_scratch_free(struct snn_scratch *b);
+/* The synaptic adds of layer l into v (the membrane of its owner) for the
+ * spikes `in`, in the documented order; dense: the gated sweep over every
+ * input, else the event-driven scatter.  Returns the adds. */
+int64_t snn_kern_synapses(const struct snn_arith *a, const struct snn_layer *l, int dense,
+                          struct snn_spikes in, uint32_t *v, struct snn_scratch *b);
+/* v[j] = ADD(v[j], y[j]), j < n (the first layer's currents) */
+void snn_kern_add(const struct snn_arith *a, uint32_t *v, const uint32_t *y, int64_t n);
+/* bias adds, then threshold and reset, j ascending; the spikes into s, idx, n */
+void snn_kern_neurons(const struct axl_snn *S, const struct snn_layer *l, uint32_t *v, int8_t *s,
+                      int32_t *idx, int64_t *n, struct snn_scratch *b);
+/* snn_device.c: the simulation of in on the CUDA device, from the first
+ * layer's currents cur (direct coding; else NULL); readout and counts in
+ * snn_sim.c's layouts, fired (NULL, or [B][nsteps][sum of the layers'
+ * neurons]) the spike count of every neuron at each listed T */
+enum axl_status snn_sim_cuda(const struct axl_snn *S, const struct axl_tensor *in,
+                             const struct axl_snn_sim *o, const uint32_t *cur, float *readout,
+                             int64_t *counts, int32_t *fired, char *msg);
 
 #define SNN_HIST_BINS 0x7F80 /* positive finite float32 >> 16 */
 

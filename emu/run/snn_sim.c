@@ -20,14 +20,6 @@
 
 #include "snn_internal.h"
 
-/* the spikes a layer receives: s dense ({-1, 0, 1}), idx the ascending
- * list of the n nonzero ones */
-struct spikes {
-    const int8_t *s;
-    const int32_t *idx;
-    int64_t n;
-};
-
 static inline uint32_t syn_w(const struct snn_arith *a, uint32_t w, int8_t s)
 {
     return s < 0 ? snn_neg(a, w) : w;
@@ -41,10 +33,14 @@ static inline uint32_t conv_w(const struct snn_layer *l, int64_t oc, int64_t ci,
                                       : l->wc[((oc * l->cpg + ci) * w->kh + ky) * w->kw + kx];
 }
 
-/* conv and average pool, event-driven: each input spike to the outputs
- * whose window holds it */
-static int64_t conv_event(const struct snn_arith *a, const struct snn_layer *l, struct spikes in,
-                          uint32_t *v)
+/* The reference kernels (AXL_SNN_KERNEL_REF): the event-driven scatter
+ * with one adder call per synaptic add, which the batched kernels
+ * (snn_kern.c) must match bit for bit. */
+
+/* conv and average pool: each input spike to the outputs whose window
+ * holds it */
+static int64_t conv_event_ref(const struct snn_arith *a, const struct snn_layer *l,
+                              struct snn_spikes in, uint32_t *v)
 {
     const struct axl_window *w = &l->win;
     int64_t hw = w->h * w->w, adds = 0;
@@ -72,41 +68,8 @@ static int64_t conv_event(const struct snn_arith *a, const struct snn_layer *l, 
     return adds;
 }
 
-/* conv and average pool, dense: every output over its receptive field */
-static int64_t conv_dense(const struct snn_arith *a, const struct snn_layer *l, struct spikes in,
-                          uint32_t *v)
-{
-    const struct axl_window *w = &l->win;
-    int64_t adds = 0;
-    for (int64_t oc = 0; oc < w->oc; oc++) {
-        int64_t g = oc / l->ocpg;
-        for (int64_t oy = 0; oy < w->oh; oy++)
-            for (int64_t ox = 0; ox < w->ow; ox++) {
-                int64_t j = (oc * w->oh + oy) * w->ow + ox;
-                uint32_t acc = v[j];
-                for (int64_t ci = 0; ci < l->cpg; ci++)
-                    for (int64_t ky = 0; ky < w->kh; ky++) {
-                        int64_t y = oy * w->stride_h - w->pad_t + ky * w->dil_h;
-                        if (y < 0 || y >= w->h)
-                            continue;
-                        for (int64_t kx = 0; kx < w->kw; kx++) {
-                            int64_t x = ox * w->stride_w - w->pad_l + kx * w->dil_w;
-                            int64_t i = ((g * l->cpg + ci) * w->h + y) * w->w + x;
-                            if (x < 0 || x >= w->w || !in.s[i])
-                                continue;
-                            acc = snn_add_codes(a, acc, syn_w(a, conv_w(l, oc, ci, ky, kx, oy,
-                                                                        ox), in.s[i]));
-                            adds++;
-                        }
-                    }
-                v[j] = acc;
-            }
-    }
-    return adds;
-}
-
-static int64_t dense_event(const struct snn_arith *a, const struct snn_layer *l,
-                           struct spikes in, uint32_t *v)
+static int64_t dense_event_ref(const struct snn_arith *a, const struct snn_layer *l,
+                               struct snn_spikes in, uint32_t *v)
 {
     int64_t K = l->n_in, N = l->n_out;
     for (int64_t e = 0; e < in.n; e++) {
@@ -117,27 +80,9 @@ static int64_t dense_event(const struct snn_arith *a, const struct snn_layer *l,
     return in.n * N;
 }
 
-static int64_t dense_dense(const struct snn_arith *a, const struct snn_layer *l,
-                           struct spikes in, uint32_t *v)
-{
-    int64_t K = l->n_in, N = l->n_out, adds = 0;
-    for (int64_t j = 0; j < N; j++) {
-        uint32_t acc = v[j];
-        const uint32_t *row = l->wc + j * K;
-        for (int64_t i = 0; i < K; i++)
-            if (in.s[i]) {
-                acc = snn_add_codes(a, acc, syn_w(a, row[i], in.s[i]));
-                adds++;
-            }
-        v[j] = acc;
-    }
-    return adds;
-}
-
-/* an Add's identity shortcut: neuron j gets spike j, one weight for all;
- * one add per neuron either way, so both kernels agree trivially */
-static int64_t ident_event(const struct snn_arith *a, const struct snn_layer *l,
-                           struct spikes in, uint32_t *v)
+/* an Add's identity shortcut: neuron j gets spike j, one weight for all */
+static int64_t ident_event_ref(const struct snn_arith *a, const struct snn_layer *l,
+                               struct snn_spikes in, uint32_t *v)
 {
     for (int64_t e = 0; e < in.n; e++) {
         int64_t i = in.idx[e];
@@ -146,20 +91,10 @@ static int64_t ident_event(const struct snn_arith *a, const struct snn_layer *l,
     return in.n;
 }
 
-static int64_t ident_dense(const struct snn_arith *a, const struct snn_layer *l,
-                           struct spikes in, uint32_t *v)
-{
-    int64_t adds = 0;
-    for (int64_t j = 0; j < l->n_out; j++)
-        if (in.s[j])
-            v[j] = snn_add_codes(a, v[j], syn_w(a, l->wc[0], in.s[j])), adds++;
-    return adds;
-}
-
 /* Rueckauer et al.'s spiking max-pooling: each window passes the spikes of
  * its input with the highest count so far (this step's included; ties:
  * the lowest index) */
-static void maxpool_gate(const struct snn_layer *l, struct spikes in, int32_t *cnt, int8_t *s,
+static void maxpool_gate(const struct snn_layer *l, struct snn_spikes in, int32_t *cnt, int8_t *s,
                          int32_t *idx, int64_t *n)
 {
     const struct axl_window *w = &l->win;
@@ -186,9 +121,9 @@ static void maxpool_gate(const struct snn_layer *l, struct spikes in, int32_t *c
             }
 }
 
-/* bias adds, then threshold and reset, j ascending */
-static void neurons(const struct axl_snn *S, const struct snn_layer *l, uint32_t *v, int8_t *s,
-                    int32_t *idx, int64_t *n)
+/* bias adds, then threshold and reset, j ascending (the reference) */
+static void neurons_ref(const struct axl_snn *S, const struct snn_layer *l, uint32_t *v,
+                        int8_t *s, int32_t *idx, int64_t *n)
 {
     const struct snn_arith *a = &l->ar;
     int64_t per = l->bias_per;
@@ -222,6 +157,7 @@ struct sim_state {
     int32_t *in_idx;
     int64_t in_n;
     int64_t *cum; /* [2][layers]: spikes and adds so far */
+    struct snn_scratch *b; /* the batched kernels' */
 };
 
 static void state_free(const struct axl_snn *S, struct sim_state *t)
@@ -230,6 +166,7 @@ static void state_free(const struct axl_snn *S, struct sim_state *t)
         free(t->v[k]), free(t->s[k]), free(t->idx[k]), free(t->cnt[k]), free(t->fired[k]);
     free(t->v), free(t->s), free(t->idx), free(t->cnt), free(t->n), free(t->fired);
     free(t->in_s), free(t->in_idx), free(t->cum);
+    snn_scratch_free(t->b);
     memset(t, 0, sizeof *t);
 }
 
@@ -244,8 +181,9 @@ static int state_alloc(const struct axl_snn *S, struct sim_state *t)
     t->in_s = calloc((size_t)S->n_in + 1, 1);
     t->in_idx = malloc(((size_t)S->n_in + 1) * sizeof *t->in_idx);
     t->cum = calloc(2 * n, sizeof *t->cum);
+    t->b = snn_scratch_new(S);
     int ok = t->v && t->s && t->idx && t->cnt && t->n && t->in_s && t->in_idx && t->cum &&
-             t->fired;
+             t->fired && t->b;
     for (size_t k = 0; ok && k < S->n; k++) {
         const struct snn_layer *l = &S->L[k];
         size_t m = (size_t)l->n_out + 1;
@@ -298,11 +236,11 @@ static void bernoulli(const struct axl_snn *S, const float *x, int64_t gi, int64
 }
 
 /* the spikes layer l reads this step */
-static struct spikes spikes_of(const struct snn_layer *l, const struct sim_state *t)
+static struct snn_spikes spikes_of(const struct snn_layer *l, const struct sim_state *t)
 {
     if (l->src >= 0)
-        return (struct spikes){t->s[l->src], t->idx[l->src], t->n[l->src]};
-    return (struct spikes){t->in_s, t->in_idx, l->kind == AXL_SNN_ADD ? 0 : t->in_n};
+        return (struct snn_spikes){t->s[l->src], t->idx[l->src], t->n[l->src]};
+    return (struct snn_spikes){t->in_s, t->in_idx, l->kind == AXL_SNN_ADD ? 0 : t->in_n};
 }
 
 /* a concat's spikes: its sources' one after the other */
@@ -321,20 +259,22 @@ static void concat(const struct axl_snn *S, size_t k, struct sim_state *t)
 }
 
 /* the kernel of a layer this step: auto takes the dense one when more than
- * a quarter of the inputs spiked */
-static int use_dense(enum axl_snn_kernel kern, const struct snn_layer *l, struct spikes in)
+ * the fraction frac of the inputs spiked */
+static int use_dense(enum axl_snn_kernel kern, double frac, const struct snn_layer *l,
+                     struct snn_spikes in)
 {
-    return kern == AXL_SNN_KERNEL_DENSE || (kern == AXL_SNN_KERNEL_AUTO && 4 * in.n > l->n_in);
+    return kern == AXL_SNN_KERNEL_DENSE ||
+           (kern == AXL_SNN_KERNEL_AUTO && (double)in.n > frac * (double)l->n_in);
 }
 
 /* One step of layer k: synaptic adds (into its membrane or its Add's),
  * bias, threshold; its adds */
 static int64_t layer_step(const struct axl_snn *S, size_t k, enum axl_snn_kernel kern,
-                          const uint32_t *cur, struct sim_state *t)
+                          double frac, const uint32_t *cur, struct sim_state *t)
 {
     const struct snn_layer *l = &S->L[k];
     const struct snn_arith *a = snn_ar(S, l);
-    struct spikes in = spikes_of(l, t);
+    struct snn_spikes in = spikes_of(l, t);
     if (l->kind == AXL_SNN_MAXPOOL) {
         maxpool_gate(l, in, t->cnt[k], t->s[k], t->idx[k], &t->n[k]);
         return 0;
@@ -345,20 +285,30 @@ static int64_t layer_step(const struct axl_snn *S, size_t k, enum axl_snn_kernel
     }
     uint32_t *v = t->v[snn_owner(S, l)];
     int64_t adds;
-    int dense = use_dense(kern, l, in);
-    if (cur) { /* the first layer's analog input current */
+    if (kern != AXL_SNN_KERNEL_REF) {
+        if (cur) { /* the first layer's analog input current */
+            snn_kern_add(a, v, cur, l->n_out);
+            adds = l->n_out;
+        } else {
+            adds = snn_kern_synapses(a, l, use_dense(kern, frac, l, in), in, v, t->b);
+        }
+        if (l->into < 0)
+            snn_kern_neurons(S, l, v, t->s[k], t->idx[k], &t->n[k], t->b);
+        return adds;
+    }
+    if (cur) {
         for (int64_t j = 0; j < l->n_out; j++)
             v[j] = snn_add_codes(a, v[j], cur[j]);
         adds = l->n_out;
     } else if (l->kind == AXL_SNN_ADD) {
-        adds = l->src < 0 ? 0 : dense ? ident_dense(a, l, in, v) : ident_event(a, l, in, v);
+        adds = l->src < 0 ? 0 : ident_event_ref(a, l, in, v);
     } else if (l->kind == AXL_SNN_DENSE) {
-        adds = dense ? dense_dense(a, l, in, v) : dense_event(a, l, in, v);
+        adds = dense_event_ref(a, l, in, v);
     } else {
-        adds = dense ? conv_dense(a, l, in, v) : conv_event(a, l, in, v);
+        adds = conv_event_ref(a, l, in, v);
     }
     if (l->into < 0)
-        neurons(S, l, v, t->s[k], t->idx[k], &t->n[k]);
+        neurons_ref(S, l, v, t->s[k], t->idx[k], &t->n[k]);
     return adds;
 }
 
@@ -421,6 +371,7 @@ static void sim_sample(const struct axl_snn *S, const struct axl_snn_sim *o, con
     int direct = S->coding == AXL_SNN_CODING_DIRECT;
     int64_t T = o->steps[o->nsteps - 1], nl = (int64_t)S->n;
     int64_t *spk = t->cum, *adds = t->cum + nl;
+    double frac = o->auto_dense > 0 ? o->auto_dense : AXL_SNN_AUTO_DENSE;
     int r = 0;
     for (int64_t step = 1; step <= T; step++) {
         if (!direct)
@@ -428,7 +379,7 @@ static void sim_sample(const struct axl_snn *S, const struct axl_snn_sim *o, con
         if (S->leak > 0)
             leak(S, t);
         for (size_t k = 0; k < S->n; k++) {
-            int64_t a = layer_step(S, k, o->kernel, k == 0 && direct ? cur : NULL, t);
+            int64_t a = layer_step(S, k, o->kernel, frac, k == 0 && direct ? cur : NULL, t);
             adds[k] += a, spk[k] += t->n[k];
             for (int64_t e = 0; e < t->n[k]; e++)
                 t->fired[k][t->idx[k][e]]++;
@@ -451,6 +402,31 @@ static void sim_sample(const struct axl_snn *S, const struct axl_snn_sim *o, con
             }
         }
     }
+}
+
+/* the CUDA path (snn_device.c): readout and counts as sim_sample leaves
+ * them, the rate errors from the spike counts it returns */
+static enum axl_status sim_cuda(const struct axl_snn *S, const struct axl_tensor *in,
+                                const struct axl_snn_sim *o, const uint32_t *cur, float *readout,
+                                int64_t *counts, double *rerr, char *msg)
+{
+    int64_t B = in->dims[0], nl = (int64_t)S->n, sum = 0;
+    for (int64_t k = 0; k < nl; k++)
+        sum += S->L[k].n_out;
+    int32_t *fired = rerr ? malloc((size_t)(B * o->nsteps * sum) * sizeof *fired + 1) : NULL;
+    if (rerr && !fired)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    enum axl_status st = snn_sim_cuda(S, in, o, cur, readout, counts, fired, msg);
+    for (int64_t b = 0; st == AXL_OK && rerr && b < B; b++)
+        for (int r = 0; r < o->nsteps; r++) {
+            const int32_t *f = fired + (b * o->nsteps + r) * sum;
+            for (int64_t k = 0; k < nl; f += S->L[k++].n_out)
+                if (o->ann && o->ann[k])
+                    rerr[(b * o->nsteps + r) * nl + k] =
+                        rate_error(&S->L[k], f, o->ann[k] + b * S->L[k].n_out, o->steps[r]);
+        }
+    free(fired);
+    return st;
 }
 
 /* the first layer's input currents I = W x (exact float32, the MAC
@@ -530,6 +506,12 @@ enum axl_status axl_snn_simulate(const struct axl_snn *S, const struct axl_tenso
     if (direct && (st = currents(S, input, cur, msg)) != AXL_OK)
         goto done;
     int64_t x_per = S->n_in, c_per = direct ? S->L[0].n_out : 0;
+    if (o->backend == AXL_BACKEND_CUDA) {
+        st = sim_cuda(S, input, o, cur, readout, counts, rerr, msg);
+        if (st != AXL_OK)
+            goto done;
+        goto reduce;
+    }
     int fail = 0;
 #pragma omp parallel
     {
@@ -552,6 +534,7 @@ enum axl_status axl_snn_simulate(const struct axl_snn *S, const struct axl_tenso
         st = axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for the simulation state");
         goto done;
     }
+reduce:
     for (int r = 0; r < o->nsteps; r++)
         for (int64_t k = 0; k < nl; k++) {
             int64_t sp = 0, ad = 0;

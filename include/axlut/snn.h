@@ -75,7 +75,11 @@
  * start at +0.  Every v_j thus sees its adds in one defined order, which is
  * why the event-driven kernel (work only for the neurons that spiked: their
  * fan-out is scattered) and the dense one (every synapse visited, gated by
- * the presynaptic spike) give the same bits.
+ * the presynaptic spike) give the same bits.  On the CPU both hand the
+ * adder blocks of adds to distinct membranes (its batch form: one call per
+ * block, not per add) and match the scalar loop (kernel ref) bit for bit;
+ * on a CUDA device each membrane is one thread's, which gives it its adds
+ * in the same order.
  *
  * Formats: weights are quantised to the weight format (floating: nearest-
  * even; intN: symmetric per layer, scale max|w| / (2^(N-1) - 1)), then they,
@@ -114,12 +118,24 @@ enum axl_snn_reset { AXL_SNN_RESET_SUBTRACT = 0, AXL_SNN_RESET_ZERO = 1 };
  * where sample is the dataset index: the same spikes on any thread count
  * or device */
 enum axl_snn_coding { AXL_SNN_CODING_DIRECT = 0, AXL_SNN_CODING_BERNOULLI = 1 };
-/* auto: per layer and step, the dense kernel when more than a quarter of
- * the layer's inputs spiked, else the event-driven one (a heuristic: at
- * high firing a gated sweep wastes few visits while the scatter's index
- * arithmetic stays; BENCHMARKS.md measures the three); the bits do not
- * depend on the kernel */
-enum axl_snn_kernel { AXL_SNN_KERNEL_EVENT = 0, AXL_SNN_KERNEL_DENSE = 1, AXL_SNN_KERNEL_AUTO = 2 };
+/* auto: per layer and step, the dense kernel when more than the fraction
+ * auto_dense (AXL_SNN_AUTO_DENSE unless set) of the layer's inputs
+ * spiked, else the event-driven one.  The dense sweep visits every synapse
+ * and pays only where most inputs spike; measured (BENCHMARKS.md,
+ * tools/bench_snn.py --tune-auto) on LeNet-5 and ResNet-18: a switch at
+ * 0.05 costs 2-4x, 0.25, 0.5 and 1 are equal within the noise (their
+ * layers seldom fire above a quarter), so the dense kernel is kept for
+ * steps where more than half the inputs spiked.  ref: the event-driven
+ * scatter with one adder call per synaptic add, the reference the others
+ * (which give the adder a block of adds per call) are tested against.
+ * The bits do not depend on the kernel. */
+#define AXL_SNN_AUTO_DENSE 0.5
+enum axl_snn_kernel {
+    AXL_SNN_KERNEL_EVENT = 0,
+    AXL_SNN_KERNEL_DENSE = 1,
+    AXL_SNN_KERNEL_AUTO = 2,
+    AXL_SNN_KERNEL_REF = 3,
+};
 enum axl_snn_layer_kind {
     AXL_SNN_CONV = 0,
     AXL_SNN_DENSE = 1,
@@ -132,7 +148,7 @@ enum axl_snn_layer_kind {
  * layer of IF neurons too (normalised like the others) and the output is
  * its spike count (ties: the lowest class) */
 enum axl_snn_readout { AXL_SNN_READOUT_MEMBRANE = 0, AXL_SNN_READOUT_SPIKES = 1 };
-/* "subtract", "zero"; "direct", "bernoulli"; "event", "dense", "auto";
+/* "subtract", "zero"; "direct", "bernoulli"; "event", "dense", "auto", "ref";
  * "conv", "dense", "avgpool", "maxpool", "add", "concat"; "membrane",
  * "spikes" ("?" out of range; parse: AXL_ERR_INVALID for other text). */
 AXL_ENUM_NAMES_DECL(axl_snn_reset, axl_snn_reset_name, axl_snn_reset_parse);
@@ -260,6 +276,10 @@ struct axl_snn_sim {
      * and neurons of |count / T * lambda - max(0, ann)| at each listed T */
     const float *const *ann;
     double *rate_err;
+    /* cuda: the whole time loop on the device, one thread block per sample,
+     * the same bits (built-in adders; no trace) */
+    enum axl_backend backend;
+    double auto_dense; /* kernel auto's switch; <= 0: AXL_SNN_AUTO_DENSE */
 };
 
 /* Simulate the samples of input (the graph's input shape, first axis the
@@ -316,6 +336,8 @@ struct axl_snn_eval {
      * readout at each listed T, and /outputs/ann, the ANN's outputs;
      * written to a temporary name, renamed when the evaluation completes */
     const char *save_outputs;
+    enum axl_backend backend; /* the simulation's (axl_snn_sim) */
+    double auto_dense;        /* idem */
 };
 
 /* Run the ANN g (exact) and the SNN s over d, the readout at every T of

@@ -89,6 +89,18 @@ Test(cli_snn, converts_evaluates_and_reports)
     cr_assert_eq(rc, 0, "%s", err);
     rc = sh(err, sizeof err, "grep -q 'per-layer config' '%s/out3.txt'", g_dir);
     cr_assert_eq(rc, 0, "the configuration is not named in the output");
+    /* --device cuda: the same table as the cpu's (on the GPU, or after a
+     * one-line notice on the CPU where there is none) */
+    const char *cfg4 = "--steps 4,8 --acc-format bf16 --add fpadd_loa --add-param k=2 --limit 6";
+    rc = e2e_sh("cpu.txt", err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s", g_axlut,
+                g_lenet, d, d, cfg4);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = e2e_sh("cuda.txt", err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s "
+                "--device cuda", g_axlut, g_lenet, d, d, cfg4);
+    cr_assert_eq(rc, 0, "%s", err);
+    rc = sh(err, sizeof err, "cd '%s' && grep -v '^time:' cpu.txt >a && grep -v '^time:' "
+            "cuda.txt >b && cmp -s a b", g_dir);
+    cr_assert_eq(rc, 0, "--device cuda printed another report than the cpu");
 }
 
 Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
@@ -109,6 +121,9 @@ Test(cli_snn, bad_inputs_are_one_line_and_exit_2)
         {"--steps 8 --leak 1", "--leak"},
         {"--steps 8 --readout logits", "--readout"},
         {"--steps 8 --kernel sparse", "--kernel"},
+        {"--steps 8 --auto-dense 0", "--auto-dense"},
+        {"--steps 8 --auto-dense 1.5", "--auto-dense"},
+        {"--steps 8 --device tpu", "--device"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         int rc = sh(err, sizeof err, "'%s' snn '%s' --data '%s' --calib '%s' %s --report "
