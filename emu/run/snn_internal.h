@@ -180,4 +180,21 @@ static inline const struct snn_arith *snn_ar(const struct axl_snn *s, const stru
     return &s->L[snn_owner(s, l)].ar;
 }
 
+/* A synaptic weight code with the sign of the input's spike (s < 0: a
+ * negative spike of the signed-spike encoding). */
+static inline uint32_t snn_syn_w(const struct snn_arith *a, uint32_t w, int8_t s)
+{
+    return s < 0 ? snn_neg(a, w) : w;
+}
+
+/* The weight code that links input (ci, ky, kx) to output (oc, oy, ox) of a
+ * convolution (an average pool's weights depend on the output's window). */
+static inline uint32_t snn_conv_w(const struct snn_layer *l, int64_t oc, int64_t ci, int64_t ky,
+                                  int64_t kx, int64_t oy, int64_t ox)
+{
+    const struct axl_window *w = &l->win;
+    return l->kind == AXL_SNN_AVGPOOL ? l->wc[oy * w->ow + ox]
+                                      : l->wc[((oc * l->cpg + ci) * w->kh + ky) * w->kw + kx];
+}
+
 #endif

@@ -100,19 +100,6 @@ static inline void push(const struct snn_arith *a, uint32_t *v, struct snn_scrat
     b->y[b->n++] = y;
 }
 
-static inline uint32_t syn_w(const struct snn_arith *a, uint32_t w, int8_t s)
-{
-    return s < 0 ? snn_neg(a, w) : w;
-}
-
-static inline uint32_t conv_w(const struct snn_layer *l, int64_t oc, int64_t ci, int64_t ky,
-                              int64_t kx, int64_t oy, int64_t ox)
-{
-    const struct axl_window *w = &l->win;
-    return l->kind == AXL_SNN_AVGPOOL ? l->wc[oy * w->ow + ox]
-                                      : l->wc[((oc * l->cpg + ci) * w->kh + ky) * w->kw + kx];
-}
-
 /* conv and average pool, event-driven: each input spike to the outputs
  * whose window holds it */
 static int64_t conv_event(const struct snn_arith *a, const struct snn_layer *l,
@@ -135,7 +122,7 @@ static int64_t conv_event(const struct snn_arith *a, const struct snn_layer *l,
                 for (int64_t o = 0; o < l->ocpg; o++) {
                     int64_t oc = g * l->ocpg + o;
                     push(a, v, b, (oc * w->oh + oy) * w->ow + ox,
-                         syn_w(a, conv_w(l, oc, ci, ky, kx, oy, ox), in.s[i]));
+                         snn_syn_w(a, snn_conv_w(l, oc, ci, ky, kx, oy, ox), in.s[i]));
                 }
                 adds += l->ocpg;
             }
@@ -169,7 +156,7 @@ static int64_t conv_dense(const struct snn_arith *a, const struct snn_layer *l,
                                 if (x < 0 || x >= w->w || !sc[y * w->w + x])
                                     continue;
                                 push(a, v, b, (oc * w->oh + oy) * w->ow + ox,
-                                     syn_w(a, conv_w(l, oc, ci, ky, kx, oy, ox),
+                                     snn_syn_w(a, snn_conv_w(l, oc, ci, ky, kx, oy, ox),
                                            sc[y * w->w + x]));
                                 adds++;
                             }
@@ -190,7 +177,7 @@ static void column(const struct snn_arith *a, const struct snn_layer *l, int64_t
     for (int64_t j0 = 0; j0 < N; j0 += SNN_BLOCK) {
         int64_t m = N - j0 < SNN_BLOCK ? N - j0 : SNN_BLOCK;
         for (int64_t q = 0; q < m; q++)
-            b->y[q] = syn_w(a, col[j0 + q], s);
+            b->y[q] = snn_syn_w(a, col[j0 + q], s);
         add_block(a, v + j0, b->y, v + j0, m);
     }
 }
@@ -221,10 +208,10 @@ static int64_t ident(const struct snn_arith *a, const struct snn_layer *l, int d
     if (dense) {
         for (int64_t j = 0; j < l->n_out; j++)
             if (in.s[j])
-                push(a, v, b, j, syn_w(a, l->wc[0], in.s[j])), adds++;
+                push(a, v, b, j, snn_syn_w(a, l->wc[0], in.s[j])), adds++;
     } else {
         for (int64_t e = 0; e < in.n; e++)
-            push(a, v, b, in.idx[e], syn_w(a, l->wc[0], in.s[in.idx[e]]));
+            push(a, v, b, in.idx[e], snn_syn_w(a, l->wc[0], in.s[in.idx[e]]));
         adds = in.n;
     }
     flush(a, v, b);

@@ -20,19 +20,6 @@
 
 #include "snn_internal.h"
 
-static inline uint32_t syn_w(const struct snn_arith *a, uint32_t w, int8_t s)
-{
-    return s < 0 ? snn_neg(a, w) : w;
-}
-
-static inline uint32_t conv_w(const struct snn_layer *l, int64_t oc, int64_t ci, int64_t ky,
-                              int64_t kx, int64_t oy, int64_t ox)
-{
-    const struct axl_window *w = &l->win;
-    return l->kind == AXL_SNN_AVGPOOL ? l->wc[oy * w->ow + ox]
-                                      : l->wc[((oc * l->cpg + ci) * w->kh + ky) * w->kw + kx];
-}
-
 /* The reference kernels (AXL_SNN_KERNEL_REF): the event-driven scatter
  * with one adder call per synaptic add, which the batched kernels
  * (snn_kern.c) must match bit for bit. */
@@ -58,7 +45,7 @@ static int64_t conv_event_ref(const struct snn_arith *a, const struct snn_layer 
                 int64_t oy = ty / w->stride_h, ox = tx / w->stride_w;
                 for (int64_t o = 0; o < l->ocpg; o++) {
                     int64_t oc = g * l->ocpg + o, j = (oc * w->oh + oy) * w->ow + ox;
-                    v[j] = snn_add_codes(a, v[j], syn_w(a, conv_w(l, oc, ci, ky, kx, oy, ox),
+                    v[j] = snn_add_codes(a, v[j], snn_syn_w(a, snn_conv_w(l, oc, ci, ky, kx, oy, ox),
                                                         in.s[i]));
                 }
                 adds += l->ocpg;
@@ -75,7 +62,7 @@ static int64_t dense_event_ref(const struct snn_arith *a, const struct snn_layer
     for (int64_t e = 0; e < in.n; e++) {
         int64_t i = in.idx[e];
         for (int64_t j = 0; j < N; j++)
-            v[j] = snn_add_codes(a, v[j], syn_w(a, l->wc[j * K + i], in.s[i]));
+            v[j] = snn_add_codes(a, v[j], snn_syn_w(a, l->wc[j * K + i], in.s[i]));
     }
     return in.n * N;
 }
@@ -86,7 +73,7 @@ static int64_t ident_event_ref(const struct snn_arith *a, const struct snn_layer
 {
     for (int64_t e = 0; e < in.n; e++) {
         int64_t i = in.idx[e];
-        v[i] = snn_add_codes(a, v[i], syn_w(a, l->wc[0], in.s[i]));
+        v[i] = snn_add_codes(a, v[i], snn_syn_w(a, l->wc[0], in.s[i]));
     }
     return in.n;
 }
