@@ -14,33 +14,12 @@
 #include "designs/batch_spec.h"
 #include "designs/registry.h"
 
-/* `omp simd` asks for vectors; where clang cannot vectorise a design's loop
- * it runs it as a scalar loop with the same bits, which is not an error
- * (clang reports it as -Wpass-failed, an error under -Werror) */
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpass-failed"
-#endif
-
 int axl_batch_spec_format(const struct axl_format *f) { return batch_spec_format(f); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AXL_BATCH_X86 1
-#define BATCH_TARGET __attribute__((target("avx512f,avx512cd,avx512bw,avx512dq,avx512vl,bmi2,lzcnt")))
-#define BATCH_SUF _avx512
-#include "designs/batch_impl.h"
-#undef BATCH_TARGET
-#undef BATCH_SUF
-#define BATCH_TARGET __attribute__((target("avx2,bmi2,lzcnt")))
-#define BATCH_SUF _avx2
-#include "designs/batch_impl.h"
-#undef BATCH_TARGET
-#undef BATCH_SUF
 #endif
-#define BATCH_TARGET
-#define BATCH_SUF _scalar
-#include "designs/batch_impl.h"
-#undef BATCH_TARGET
-#undef BATCH_SUF
+#include "designs/batch_isas.h"
 
 /* 0 scalar, 1 AVX2, 2 AVX-512: the widest this CPU has. */
 int axl_design_batch_hw_level(void)

@@ -16,24 +16,4 @@
 #include "designs/batch_spec.h"
 #include "designs/builtin.h"
 
-#if defined(__clang__)
-#pragma clang diagnostic ignored "-Wpass-failed"
-#endif
-
-#if defined(__x86_64__) && defined(__GNUC__)
-#define BATCH_TARGET __attribute__((target("avx512f,avx512cd,avx512bw,avx512dq,avx512vl,bmi2,lzcnt")))
-#define BATCH_SUF _avx512
-#include "designs/batch_impl.h"
-#undef BATCH_TARGET
-#undef BATCH_SUF
-#define BATCH_TARGET __attribute__((target("avx2,bmi2,lzcnt")))
-#define BATCH_SUF _avx2
-#include "designs/batch_impl.h"
-#undef BATCH_TARGET
-#undef BATCH_SUF
-#endif
-#define BATCH_TARGET
-#define BATCH_SUF _scalar
-#include "designs/batch_impl.h"
-#undef BATCH_TARGET
-#undef BATCH_SUF
+#include "designs/batch_isas.h"
