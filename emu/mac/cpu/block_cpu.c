@@ -24,25 +24,13 @@
 #endif
 
 #include "../block_plan.h"
+#include "gather.h"
 #include "../mac_step.h"
 
 #define MB 128 /* output positions per task */
 #define NG 8   /* output channels per task */
 _Static_assert(NG <= AXL_VBMI_NG, "a task fits the VBMI kernel");
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define AXL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define AXL_CLONES
-#endif
-
-/* acc[i] += row[x[i]]: one element of a block for MB positions. */
-AXL_CLONES static void gather_add(float *restrict acc, const float *restrict row,
-                                  const uint32_t *restrict x, int n)
-{
-    for (int i = 0; i < n; i++)
-        acc[i] += row[x[i]];
-}
 
 /* The scaled terms of one block for one channel: MX, ldexp by the two
  * shared exponents (a multiply by 2^e gives ldexpf's bits while 2^e is a
@@ -165,7 +153,7 @@ static void block_sums(const struct axl_block_core *c, const uint32_t *wr, const
     if (!bp->bcode) {
         memset(s, 0, sizeof(float) * MB);
         for (int64_t i = 0; i < c->size; i++)
-            gather_add(s, bp->ptf + (size_t)wr[i] * bp->na, xb + i * c->mcount, lv);
+            gather_add_f32(s, bp->ptf + (size_t)wr[i] * bp->na, xb + i * c->mcount, lv);
         return;
     }
     uint32_t acc[MB], p[MB];

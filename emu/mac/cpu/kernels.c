@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/gather.h"
 #include "designs/builtin.h"
 #include "mac_step.h"
 #include "plan.h"
@@ -105,24 +106,7 @@ static void store_int(const struct core *c, int64_t n, int64_t m0, int64_t len, 
     })
 }
 
-/* The gather loops are compiled for AVX2 and baseline x86-64 and chosen at
- * load time; they run over the block's positions rounded up to whole
- * vectors (the activation buffer is padded to MB).  AVX-512 is left out
- * on purpose: on the Xeon we measured, its gathers were slower than scalar
- * loads (BENCHMARKS.md). */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define AXL_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define AXL_CLONES
-#endif
-
-/* acc[i] += row[x[i]] over one block: the inner step of the fast path. */
-AXL_CLONES static void gather_add_f32(float *restrict acc, const float *restrict row,
-                                      const uint32_t *restrict x, int n)
-{
-    for (int i = 0; i < n; i++)
-        acc[i] += row[x[i]];
-}
+/* gather loops: cpu/gather.h (AXL_CLONES, gather_add_f32) */
 
 AXL_CLONES static void gather_add_i32(int32_t *restrict acc, const int32_t *restrict row,
                                       const uint32_t *restrict x, int n)
