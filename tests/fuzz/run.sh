@@ -21,6 +21,12 @@ mode=$1 name=$2 exe=$3 axlut=$4 src=$5 work=$6
 seeds=$work/seeds
 found=$src/tests/fuzz/found/$name
 mkdir -p "$seeds" "$work/corpus" "$work/artifacts"
+# the targets' scratch files (fuzz.h) go to a directory of this run, emptied
+# first: a child that crashes under -fork=1 never reaches its atexit, and its
+# file would otherwise stay in /tmp
+export TMPDIR=$work/tmp
+rm -rf "$TMPDIR"
+mkdir -p "$TMPDIR"
 
 case "$name" in
 table)
