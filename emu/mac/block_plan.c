@@ -127,7 +127,10 @@ enum axl_status axl_block_plan_prepare(struct axl_mac *m, const struct axl_mac_s
         bp->ptf = malloc(n * sizeof *bp->ptf);
     if (!bp->ptc && !bp->ptf)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for a %zu-entry product table", n);
-    bp->perm = axl_block_cpu_perm(bp);
+    if (!bp->bcode && m->add_d == NULL && axl_small_isa() == AXL_SMALL_AVX512)
+        bp->perm = 0; /* decided below, once the table is known */
+    else
+        bp->perm = axl_block_cpu_perm(bp);
     const int shift = bp->bfa.elem_shift + bp->bfw.elem_shift;
     for (uint32_t w = 0; w < bp->nw; w++)
         for (uint32_t a = 0; a < bp->na; a++) {
@@ -140,8 +143,21 @@ enum axl_status axl_block_plan_prepare(struct axl_mac *m, const struct axl_mac_s
             else
                 bp->ptf[i] = p;
         }
-    if (!bp->bcode && !bp->perm)
-        axl_vbmi_prepare(&bp->vb, bp->ptf, NULL, bp->na, bp->nw);
+    /* the fused kernels where they serve (exact float32 adds within and
+     * across blocks); else permutes, VBMI block sums or gathers */
+    if (!bp->bcode && m->add_d == NULL && axl_small_isa() == AXL_SMALL_AVX512 &&
+        axl_small_prepare(&bp->sm, bp->ptf, NULL, bp->na, bp->nw, AXL_SMALL_AVX512,
+                          AXL_SMALL_ALL_MODES)) {
+        if (axl_small_scaled_usable(&bp->sm, bp->bfa.size))
+            bp->fused = 1;
+        else
+            axl_small_free(&bp->sm);
+    }
+    if (!bp->fused && !bp->perm)
+        bp->perm = axl_block_cpu_perm(bp);
+    if (!bp->bcode && !bp->perm && !bp->fused &&
+        axl_vbmi_prepare(&bp->vb, bp->ptf, NULL, bp->na, bp->nw))
+        bp->fused = m->add_d == NULL;
     return AXL_OK;
 }
 
@@ -205,6 +221,7 @@ void axl_block_plan_free(struct axl_block_plan *bp)
     }
     axl_user_design_free(bp->badd_user);
     axl_vbmi_free(&bp->vb);
+    axl_small_free(&bp->sm);
     free(bp->ptf);
     free(bp->ptc);
     free(bp);

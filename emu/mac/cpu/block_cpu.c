@@ -24,12 +24,14 @@
 #endif
 
 #include "../block_plan.h"
+#include "bscale.h"
 #include "gather.h"
 #include "../mac_step.h"
 
 #define MB 128 /* output positions per task */
 #define NG 8   /* output channels per task */
 _Static_assert(NG <= AXL_VBMI_NG, "a task fits the VBMI kernel");
+_Static_assert(AXL_SMALL_NG == AXL_VBMI_NG, "one fused task size for both kernels");
 
 
 /* The scaled terms of one block for one channel: MX, ldexp by the two
@@ -168,6 +170,24 @@ static void block_sums(const struct axl_block_core *c, const uint32_t *wr, const
     axl_batch_decode(&bp->fbacc, acc, s, len);
 }
 
+/* Output row n of a task from its float32 totals: the NVFP4 tensor
+ * scales, the canonical NaN, the bias. */
+static void store(const struct axl_block_core *c, int64_t n, int64_t m0, int64_t len,
+                  const float *acc)
+{
+    const float bias = c->bias ? c->bias[n] : 0.0f;
+    const int nvfp = c->bp->bfa.scale == AXL_BSCALE_E4M3;
+    for (int64_t l = 0; l < len; l++) {
+        int64_t pos = m0 + l;
+        float y = acc[l];
+        if (nvfp)
+            y *= c->tsinv;
+        if (isnan(y)) /* the canonical NaN, as the reference gives it */
+            y = NAN;
+        c->out[(pos / c->p) * c->oi + n * c->sn + (pos % c->p) * c->sm] = c->bias ? y + bias : y;
+    }
+}
+
 static void run_task(const struct axl_block_core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
@@ -227,18 +247,38 @@ static void run_task(const struct axl_block_core *c, int64_t n0, int64_t n1, int
     for (int64_t n = n0; n < n1; n++) {
         if (code_acc)
             axl_batch_decode(&m->facc, accc[n - n0], accf[n - n0], len);
-        const float bias = c->bias ? c->bias[n] : 0.0f;
-        for (int64_t l = 0; l < len; l++) {
-            int64_t pos = m0 + l;
-            float y = accf[n - n0][l];
-            if (bp->bfa.scale == AXL_BSCALE_E4M3)
-                y *= c->tsinv;
-            if (isnan(y)) /* the canonical NaN, as the reference gives it */
-                y = NAN;
-            c->out[(pos / c->p) * c->oi + n * c->sn + (pos % c->p) * c->sm] =
-                c->bias ? y + bias : y;
-        }
+        store(c, n, m0, len, accf[n - n0]);
     }
+}
+
+/* A task through the fused kernels: block sums, scaling and the adds
+ * across blocks in registers (block_plan.h: fused). */
+static void run_task_fused(const struct axl_block_core *c, int64_t n0, int64_t n1, int64_t m0,
+                           int64_t len)
+{
+    const struct axl_block_plan *bp = c->bp;
+    union {
+        _Alignas(64) uint32_t u[AXL_VBMI_NG * MB];
+        float f[AXL_VBMI_NG * MB];
+    } tot;
+    const struct axl_bscale bs = {.size = c->size, .nb = c->nb,
+                                  .nvfp = bp->bfa.scale == AXL_BSCALE_E4M3, .xs = c->xs + m0,
+                                  .xss = c->mcount, .ws = c->ws + n0 * c->nb,
+                                  .svalue = bp->svalue};
+    const uint8_t *x = c->x8 + m0;
+    const uint32_t *w = c->w + n0 * c->nb * c->size;
+    if (bp->sm.mode != AXL_SMALL_NONE) {
+        struct axl_small_block a = {.x = x, .xs = c->mcount, .w = w, .k = c->nb * c->size,
+                                    .nn = n1 - n0, .len = len, .out = tot.u, .bs = &bs};
+        axl_small_run_scaled(&bp->sm, &a);
+    } else {
+        struct axl_vbmi_block a = {.rows = bp->vb.rows, .stride = bp->vb.stride, .x = x,
+                                   .xs = c->mcount, .w = w, .k = c->nb * c->size,
+                                   .nn = n1 - n0, .len = len, .out = tot.u, .bs = &bs};
+        axl_vbmi_run_scaled(&bp->vb, &a);
+    }
+    for (int64_t n = n0; n < n1; n++)
+        store(c, n, m0, len, tot.f + (n - n0) * MB);
 }
 
 /* The CPU runner (block_plan.h: axl_block_runner). */
@@ -246,7 +286,8 @@ static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, 
                                 int64_t xsg, int64_t wg, int64_t wsg, int64_t og, char *msg)
 {
     uint8_t *x8 = NULL;
-    if (c->bp->vb.mode != AXL_VBMI_NONE) { /* activation codes as bytes, once per call,
+    const int fused = c->bp->fused;
+    if (c->bp->vb.mode != AXL_VBMI_NONE || fused) { /* activation codes as bytes, once per call,
                                               through the planes' code map (vbmi.h: the
                                               sign-symmetric layout reads some codes as
                                               others) */
@@ -255,15 +296,17 @@ static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, 
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < nx; i++)
-            x8[i] = c->bp->vb.xmap[c->x[i] & 255];
+            x8[i] = c->bp->vb.mode != AXL_VBMI_NONE ? c->bp->vb.xmap[c->x[i] & 255]
+                                                    : (uint8_t)c->x[i];
     }
-    int64_t nblk = c->mcount / MB, nch = (c->n + NG - 1) / NG;
+    const int64_t ng = fused ? AXL_VBMI_NG : NG;
+    int64_t nblk = c->mcount / MB, nch = (c->n + ng - 1) / ng;
     int64_t per_group = nblk * nch;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < groups * per_group; task++) {
         int64_t g = task / per_group, r = task % per_group;
-        int64_t blk = r / nch, n0 = (r % nch) * NG;
-        int64_t n1 = n0 + NG < c->n ? n0 + NG : c->n;
+        int64_t blk = r / nch, n0 = (r % nch) * ng;
+        int64_t n1 = n0 + ng < c->n ? n0 + ng : c->n;
         struct axl_block_core cg = *c;
         cg.x = c->x + g * xg;
         cg.xs = c->xs + g * xsg;
@@ -274,7 +317,10 @@ static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, 
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
-        run_task(&cg, n0, n1, m0, len);
+        if (fused)
+            run_task_fused(&cg, n0, n1, m0, len);
+        else
+            run_task(&cg, n0, n1, m0, len);
     }
     free(x8);
     return AXL_OK;
