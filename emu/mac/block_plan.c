@@ -145,9 +145,14 @@ enum axl_status axl_block_plan_prepare(struct axl_mac *m, const struct axl_mac_s
         }
     /* the fused kernels where they serve (exact float32 adds within and
      * across blocks); else permutes, VBMI block sums or gathers */
-    if (!bp->bcode && m->add_d == NULL && axl_small_isa() == AXL_SMALL_AVX512 &&
-        axl_small_prepare(&bp->sm, bp->ptf, NULL, bp->na, bp->nw, AXL_SMALL_AVX512,
-                          AXL_SMALL_ALL_MODES)) {
+    /* (Q16 only where a block's products fit one int16 tile, as e2m1's
+     * do; e2m3's products, up to 3600 units, take float32 adds) */
+    const unsigned modes[2] = {AXL_SMALL_ALL_MODES, AXL_SMALL_ALL_MODES & ~(1u << AXL_SMALL_Q16)};
+    for (int i = 0; i < 2 && !bp->fused; i++) {
+        if (bp->bcode || m->add_d != NULL || axl_small_isa() != AXL_SMALL_AVX512 ||
+            !axl_small_prepare(&bp->sm, bp->ptf, NULL, bp->na, bp->nw, AXL_SMALL_AVX512,
+                               modes[i]))
+            break;
         if (axl_small_scaled_usable(&bp->sm, bp->bfa.size))
             bp->fused = 1;
         else
