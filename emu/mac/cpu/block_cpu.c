@@ -177,14 +177,19 @@ static void store(const struct axl_block_core *c, int64_t n, int64_t m0, int64_t
 {
     const float bias = c->bias ? c->bias[n] : 0.0f;
     const int nvfp = c->bp->bfa.scale == AXL_BSCALE_E4M3;
+    int64_t img = m0 / c->p, q = m0 % c->p; /* position m0 + l: image img, pixel q */
+    float *o = c->out + img * c->oi + n * c->sn;
     for (int64_t l = 0; l < len; l++) {
-        int64_t pos = m0 + l;
         float y = acc[l];
         if (nvfp)
             y *= c->tsinv;
         if (isnan(y)) /* the canonical NaN, as the reference gives it */
             y = NAN;
-        c->out[(pos / c->p) * c->oi + n * c->sn + (pos % c->p) * c->sm] = c->bias ? y + bias : y;
+        o[q * c->sm] = c->bias ? y + bias : y;
+        if (++q == c->p) { /* the next image */
+            q = 0;
+            o += c->oi;
+        }
     }
 }
 
