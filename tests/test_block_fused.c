@@ -134,3 +134,80 @@ Test(block_fused, avx2_setting, .timeout = 300)
         conv_case_with(&k, sh, fill_wide, 1010 + (unsigned)f);
     }
 }
+
+/* The fast element encoding of axl_block_quantize (formats/block.c:
+ * fast_elem) against the rule it replaces, axl_format_encode_pow2 of each
+ * value by the block's scale: the midpoints between neighbouring element
+ * values (ties) and one float32 ulp either side, at scales across E8M0's
+ * range, and random float32 values of every magnitude.  Each block holds
+ * the largest element value times 2^se first, so that its scale is se. */
+Test(block_fused, fast_element_encoding_is_encode_pow2, .timeout = 120)
+{
+    const int ses[] = {-127, -126, -120, -60, -9, -1, 0, 1, 7, 40, 100, 112};
+    for (size_t f = 0; f < NFMT; f++) {
+        struct axl_block_format bf;
+        cr_assert_eq(axl_block_format_parse(k_formats[f], &bf, NULL), AXL_OK);
+        if (bf.scale != AXL_BSCALE_E8M0)
+            continue;
+        const uint32_t maxmag = axl_format_max_mag(&bf.elem);
+        const double top = (double)axl_format_decode(&bf.elem, maxmag);
+        enum { NV = 1 << 16 };
+        float *v = malloc(NV * sizeof *v);
+        int64_t n = 0, bad = 0, checked = 0;
+        srand(1200 + (unsigned)f);
+        for (size_t si = 0; si < sizeof ses / sizeof ses[0]; si++) {
+            int se = ses[si];
+            if (se + bf.emax > 127)
+                continue;
+            n = 0;
+            for (uint32_t c = 0; c < maxmag && n + 31 * 6 < NV; c++) {
+                double lo = axl_format_decode(&bf.elem, c), hi = axl_format_decode(&bf.elem, c + 1);
+                float mid = (float)ldexp((lo + hi) / 2.0, se + bf.elem_shift);
+                if (n % bf.size == 0)
+                    v[n++] = (float)ldexp(top, se + bf.elem_shift);
+                v[n++] = mid;
+                v[n++] = -nextafterf(mid, INFINITY);
+                v[n++] = nextafterf(mid, 0.0f);
+            }
+            while (n < NV) {
+                if (n % bf.size == 0) {
+                    v[n++] = (float)ldexp(top, se + bf.elem_shift);
+                    continue;
+                }
+                uint32_t u = ((uint32_t)rand() << 16) ^ (uint32_t)rand();
+                float x;
+                memcpy(&x, &u, sizeof x);
+                if (!isfinite(x))
+                    x = 0.0f;
+                /* magnitudes at and below the block's: frexp's exponent cut to it */
+                int e;
+                float fr = frexpf(x, &e);
+                v[n++] = ldexpf(fr, (e % (bf.emax + 30)) - 20 + se);
+            }
+            uint32_t *codes = malloc(NV * sizeof *codes), *scales = malloc(NV * sizeof *scales);
+            float ts;
+            cr_assert_eq(axl_block_quantize(&bf, v, NV, AXL_ROUND_NEAREST_EVEN, 0, NULL, codes,
+                                            scales, &ts, NULL),
+                         AXL_OK);
+            for (int64_t i = 0; i < NV; i++) {
+                uint32_t s = scales[i / bf.size];
+                if (s == 255u)
+                    continue;
+                uint32_t want = axl_format_encode_pow2(&bf.elem, v[i], -((int)s - 127) -
+                                                       bf.elem_shift, AXL_ROUND_NEAREST_EVEN, 0);
+                if (bf.elem.kind == AXL_KIND_INT && want == 1u << (bf.elem.bits - 1))
+                    want++;
+                checked++;
+                if (codes[i] != want && bad++ < 10)
+                    cr_log_error("%s se=%d: %a -> %#x, encode_pow2 %#x", k_formats[f], se,
+                                 (double)v[i], codes[i], want);
+            }
+            free(codes);
+            free(scales);
+        }
+        free(v);
+        cr_expect_eq(bad, 0, "%s: %lld of %lld element codes differ", k_formats[f],
+                     (long long)bad, (long long)checked);
+        cr_expect_gt(checked, 100000, "%s: too few codes checked", k_formats[f]);
+    }
+}
