@@ -15,6 +15,17 @@
  * and block.  A task runs NG channels over MB positions block by block, so
  * the block's activation codes (size x MB codes) stay in L1 while every
  * channel of the task consumes them.
+ *
+ * Where the block sums and the adds across blocks are exact float32 (no
+ * adder design) and the CPU has AVX-512 VBMI, the plan is `fused`
+ * (block_plan.h): one register kernel per task of 16 channels does the
+ * block sums, the scaling and the adds across blocks without the sums
+ * leaving the registers (cpu/bscale.h), the small-table kernel for element
+ * formats of at most 64 codes (e2m1, FP6), the VBMI kernel for 256 (e4m3,
+ * e5m2, int8); the activation codes go straight into bytes.  The rest runs
+ * run_task: AXL_CPU_KERNEL=gather, AXL_CPU_KERNEL=avx2 for FP4/FP6 elements
+ * (the small tables' AVX2 kernels have no fused form), block adders and
+ * adders across blocks on codes.
  */
 #include <math.h>
 #include <stdlib.h>
