@@ -172,6 +172,8 @@ struct bwentry {
     const float *src; /* the key: address and view */
     int64_t nvo, nvt, len, so, st, si;
     float *vals; /* the values quantized, in vector order */
+    float *raw;  /* a dense view (its offsets fill 0 .. n - 1): w[0 .. n) as it was, so
+                    that a call compares it with one memcmp (else NULL) */
     uint32_t *codes, *scales;
     struct axl_bweights w;
     int users;
@@ -207,6 +209,7 @@ static void bwentry_free(struct bwentry *e)
     if (!e)
         return;
     free(e->vals);
+    free(e->raw);
     free(e->codes);
     free(e->scales);
     free(e);
@@ -257,6 +260,8 @@ static float view_at(const struct bwentry *e, const float *w, int64_t v, int64_t
 
 static int same_values(const struct bwentry *e, const float *w)
 {
+    if (e->raw)
+        return !memcmp(e->raw, w, (size_t)(e->nvo * e->nvt * e->len) * sizeof *w);
     for (int64_t v = 0; v < e->nvo * e->nvt; v++)
         for (int64_t i = 0; i < e->len; i++) {
             float x = view_at(e, w, v, i);
@@ -281,6 +286,8 @@ static enum axl_status quantize_into(const struct axl_mac *m, struct bwentry *e,
             if (a > amax && a - a == 0.0f)
                 amax = a;
         }
+    if (e->raw)
+        memcpy(e->raw, w, (size_t)(nvec * len) * sizeof *w);
     float ts = axl_block_tensor_scale(bf, amax);
     const float *given = bf->scale == AXL_BSCALE_E4M3 ? &ts : NULL;
     int bad = 0;
@@ -327,6 +334,10 @@ enum axl_status axl_bweights_acquire(const struct axl_mac *m, const float *w, in
             *e = (struct bwentry){.src = w, .nvo = nvo, .nvt = nvt, .len = len, .so = so,
                                   .st = st, .si = si};
             e->vals = malloc((size_t)(nvec * len) * sizeof *e->vals);
+            int dense = so >= 0 && st >= 0 && si >= 0 &&
+                        (nvo - 1) * so + (nvt - 1) * st + (len - 1) * si + 1 == nvec * len;
+            if (dense && nvec * len > 0)
+                e->raw = malloc((size_t)(nvec * len) * sizeof *e->raw);
             e->codes = malloc((size_t)(nvec * nb * bp->bfw.size) * sizeof *e->codes);
             e->scales = malloc((size_t)(nvec * nb) * sizeof *e->scales);
         }
