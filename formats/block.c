@@ -145,6 +145,64 @@ static int floor_log2(float a)
     return e ? (int)e - 127 : axl_msb32(u & 0x7FFFFFu) - 149;
 }
 
+/* MX elements by integer arithmetic on float64 bits: the same codes as
+ * axl_format_encode_pow2 (round to nearest even), much faster.  x * 2^k is
+ * exact in float64 for every float32 x and |k| < 900, so it is rounded once:
+ * in the element's normal range by adding half an ulp less one (plus the
+ * kept lsb: ties to even) at bit 52 - m of its bits, whose exponent and
+ * top m fraction bits then read as the element's biased exponent and
+ * mantissa; in its subnormal range by adding 2^(emin - m + 52), whose ulp
+ * is the element's quantum.  Formats without subnormals, with an unsigned
+ * zero or without mantissa bits, and results past the largest magnitude
+ * (saturation, inf or NaN by the format's rules), go to
+ * axl_format_encode_pow2. */
+struct fast_elem {
+    int on, m, emin;
+    uint32_t maxmag, sshift;
+    uint64_t off;  /* (1023 - bias) << m */
+    double magic;  /* 2^(emin - m + 52) */
+};
+
+static void fast_elem_init(const struct axl_format *f, enum axl_round round, struct fast_elem *fe)
+{
+    memset(fe, 0, sizeof *fe);
+    if (f->kind != AXL_KIND_FLOAT || round != AXL_ROUND_NEAREST_EVEN || !f->subnormals ||
+        f->special == AXL_SPECIAL_FNUZ || f->mbits < 1 || f->mbits > 10 || f->ebits > 8)
+        return;
+    fe->on = 1;
+    fe->m = f->mbits;
+    fe->emin = 1 - f->bias;
+    fe->maxmag = axl_format_max_mag(f);
+    fe->sshift = (uint32_t)f->ebits + f->mbits;
+    fe->off = (uint64_t)(1023 - f->bias) << f->mbits;
+    fe->magic = ldexp(1.0, fe->emin - fe->m + 52);
+}
+
+static uint32_t fast_elem_encode(const struct fast_elem *fe, const struct axl_format *f, float x,
+                                 int k, double p2k)
+{
+    uint32_t sign = axl_f32_bits(x) >> 31;
+    double y = fabs((double)x) * p2k; /* p2k = 2^k: exact */
+    uint64_t b, mag;
+    memcpy(&b, &y, sizeof b);
+    if (y == 0.0) {
+        mag = 0;
+    } else if ((int)(b >> 52) - 1023 >= fe->emin) {
+        const int r = 52 - fe->m;
+        b += (((uint64_t)1 << (r - 1)) - 1) + ((b >> r) & 1);
+        mag = (b >> r) - fe->off;
+    } else {
+        double t = y + fe->magic;
+        uint64_t tb, mb;
+        memcpy(&tb, &t, sizeof tb);
+        memcpy(&mb, &fe->magic, sizeof mb);
+        mag = tb - mb;
+    }
+    if (mag > fe->maxmag)
+        return axl_format_encode_pow2(f, x, k, AXL_ROUND_NEAREST_EVEN, 0);
+    return (sign << fe->sshift) | (uint32_t)mag;
+}
+
 static uint32_t scale_nan_code(const struct axl_block_format *bf)
 {
     return bf->scale == AXL_BSCALE_E8M0 ? 0xFFu : axl_format_nan_code(&bf->sfmt);
@@ -172,6 +230,8 @@ enum axl_status axl_block_quantize(const struct axl_block_format *bf, const floa
     *tensor_scale = ts;
     const int64_t size = bf->size, nb = axl_block_count(bf, n);
     const uint32_t zero = axl_format_encode(&bf->elem, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    struct fast_elem fe;
+    fast_elem_init(&bf->elem, round, &fe);
     for (int64_t b = 0; b < nb; b++) {
         const int64_t i0 = b * size, len = n - i0 < size ? n - i0 : size;
         uint32_t *c = codes + i0;
@@ -190,6 +250,13 @@ enum axl_status axl_block_quantize(const struct axl_block_format *bf, const floa
             int se = amax > 0.0f ? floor_log2(amax) - bf->emax : -127;
             se = se < -127 ? -127 : (se > 127 ? 127 : se);
             scales[b] = (uint32_t)(se + 127);
+            if (fe.on) {
+                const int k = -se - bf->elem_shift;
+                const double p2k = ldexp(1.0, k);
+                for (int64_t i = 0; i < len; i++)
+                    c[i] = fast_elem_encode(&fe, &bf->elem, x[i0 + i], k, p2k);
+                continue;
+            }
             for (int64_t i = 0; i < len; i++) {
                 uint32_t rnd = round == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)(i0 + i)) : 0;
                 c[i] = axl_format_encode_pow2(&bf->elem, x[i0 + i], -se - bf->elem_shift, round,

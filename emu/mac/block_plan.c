@@ -127,7 +127,10 @@ enum axl_status axl_block_plan_prepare(struct axl_mac *m, const struct axl_mac_s
         bp->ptf = malloc(n * sizeof *bp->ptf);
     if (!bp->ptc && !bp->ptf)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for a %zu-entry product table", n);
-    bp->perm = axl_block_cpu_perm(bp);
+    if (!bp->bcode && m->add_d == NULL && axl_small_isa() == AXL_SMALL_AVX512)
+        bp->perm = 0; /* decided below, once the table is known */
+    else
+        bp->perm = axl_block_cpu_perm(bp);
     const int shift = bp->bfa.elem_shift + bp->bfw.elem_shift;
     for (uint32_t w = 0; w < bp->nw; w++)
         for (uint32_t a = 0; a < bp->na; a++) {
@@ -140,8 +143,26 @@ enum axl_status axl_block_plan_prepare(struct axl_mac *m, const struct axl_mac_s
             else
                 bp->ptf[i] = p;
         }
-    if (!bp->bcode && !bp->perm)
-        axl_vbmi_prepare(&bp->vb, bp->ptf, NULL, bp->na, bp->nw);
+    /* the fused kernels where they serve (exact float32 adds within and
+     * across blocks); else permutes, VBMI block sums or gathers */
+    /* (Q16 only where a block's products fit one int16 tile, as e2m1's
+     * do; e2m3's products, up to 3600 units, take float32 adds) */
+    const unsigned modes[2] = {AXL_SMALL_ALL_MODES, AXL_SMALL_ALL_MODES & ~(1u << AXL_SMALL_Q16)};
+    for (int i = 0; i < 2 && !bp->fused; i++) {
+        if (bp->bcode || m->add_d != NULL || axl_small_isa() != AXL_SMALL_AVX512 ||
+            !axl_small_prepare(&bp->sm, bp->ptf, NULL, bp->na, bp->nw, AXL_SMALL_AVX512,
+                               modes[i]))
+            break;
+        if (axl_small_scaled_usable(&bp->sm, bp->bfa.size))
+            bp->fused = 1;
+        else
+            axl_small_free(&bp->sm);
+    }
+    if (!bp->fused && !bp->perm)
+        bp->perm = axl_block_cpu_perm(bp);
+    if (!bp->bcode && !bp->perm && !bp->fused &&
+        axl_vbmi_prepare(&bp->vb, bp->ptf, NULL, bp->na, bp->nw))
+        bp->fused = m->add_d == NULL;
     return AXL_OK;
 }
 
@@ -151,6 +172,8 @@ struct bwentry {
     const float *src; /* the key: address and view */
     int64_t nvo, nvt, len, so, st, si;
     float *vals; /* the values quantized, in vector order */
+    float *raw;  /* a dense view (its offsets fill 0 .. n - 1): w[0 .. n) as it was, so
+                    that a call compares it with one memcmp (else NULL) */
     uint32_t *codes, *scales;
     struct axl_bweights w;
     int users;
@@ -186,6 +209,7 @@ static void bwentry_free(struct bwentry *e)
     if (!e)
         return;
     free(e->vals);
+    free(e->raw);
     free(e->codes);
     free(e->scales);
     free(e);
@@ -205,6 +229,7 @@ void axl_block_plan_free(struct axl_block_plan *bp)
     }
     axl_user_design_free(bp->badd_user);
     axl_vbmi_free(&bp->vb);
+    axl_small_free(&bp->sm);
     free(bp->ptf);
     free(bp->ptc);
     free(bp);
@@ -235,6 +260,8 @@ static float view_at(const struct bwentry *e, const float *w, int64_t v, int64_t
 
 static int same_values(const struct bwentry *e, const float *w)
 {
+    if (e->raw)
+        return !memcmp(e->raw, w, (size_t)(e->nvo * e->nvt * e->len) * sizeof *w);
     for (int64_t v = 0; v < e->nvo * e->nvt; v++)
         for (int64_t i = 0; i < e->len; i++) {
             float x = view_at(e, w, v, i);
@@ -259,6 +286,8 @@ static enum axl_status quantize_into(const struct axl_mac *m, struct bwentry *e,
             if (a > amax && a - a == 0.0f)
                 amax = a;
         }
+    if (e->raw)
+        memcpy(e->raw, w, (size_t)(nvec * len) * sizeof *w);
     float ts = axl_block_tensor_scale(bf, amax);
     const float *given = bf->scale == AXL_BSCALE_E4M3 ? &ts : NULL;
     int bad = 0;
@@ -305,6 +334,10 @@ enum axl_status axl_bweights_acquire(const struct axl_mac *m, const float *w, in
             *e = (struct bwentry){.src = w, .nvo = nvo, .nvt = nvt, .len = len, .so = so,
                                   .st = st, .si = si};
             e->vals = malloc((size_t)(nvec * len) * sizeof *e->vals);
+            int dense = so >= 0 && st >= 0 && si >= 0 &&
+                        (nvo - 1) * so + (nvt - 1) * st + (len - 1) * si + 1 == nvec * len;
+            if (dense && nvec * len > 0)
+                e->raw = malloc((size_t)(nvec * len) * sizeof *e->raw);
             e->codes = malloc((size_t)(nvec * nb * bp->bfw.size) * sizeof *e->codes);
             e->scales = malloc((size_t)(nvec * nb) * sizeof *e->scales);
         }

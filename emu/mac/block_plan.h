@@ -57,6 +57,15 @@ struct axl_block_plan {
      * sums one call of axl_vbmi_run; vb.mode AXL_VBMI_NONE where it does
      * not apply */
     struct axl_vbmi vb;
+    /* element formats of at most 64 codes with float32 sums: the product
+     * table in registers (cpu/small.h), sm.mode AXL_SMALL_NONE where it
+     * does not serve blocks of this size on this CPU */
+    struct axl_small sm;
+    /* the block sums, their scaling and the float32 adds across blocks in
+     * one register kernel (cpu/bscale.h: axl_small_run_scaled where sm
+     * serves, else axl_vbmi_run_scaled); 0 where the block sums or the
+     * adds across blocks run on adder designs, or neither kernel applies */
+    int fused;
     float svalue[256];              /* NVFP4: the value of each E4M3 scale code */
     struct axl_bwcache *wcache;
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "axlut/block.h"
 #include "axlut/format.h"
 #include "axlut/graph.h"
 #include "axlut/layers.h"
@@ -39,10 +40,13 @@ static enum axl_status add_name(char (**out)[AXL_SWEEP_NAME], size_t *n, size_t 
                                 const char *name, char *msg)
 {
     struct axl_format f;
+    struct axl_block_format bf;
     char sub[AXL_MSG_LEN];
-    if (axl_format_parse(name, &f, sub) != AXL_OK) {
+    if (axl_block_format_parse(name, &bf, NULL) == AXL_OK) /* a block-scaled format: layers
+                                                                 take it by name */
+        snprintf(f.name, sizeof f.name, "%s", bf.name);
+    else if (axl_format_parse(name, &f, sub) != AXL_OK)
         return axl_msgf(msg, AXL_ERR_INVALID, "%s", sub);
-    }
     if (*n == *cap) {
         size_t nc = *cap ? *cap * 2 : 16;
         char(*p)[AXL_SWEEP_NAME] = realloc(*out, nc * sizeof **out);
@@ -575,6 +579,8 @@ static enum axl_status cached_table(const struct axl_sweep *sw, const struct axl
                                     const char *fmt, char *path, size_t cap, char *msg)
 {
     path[0] = '\0';
+    if (axl_block_format_is(fmt))
+        return AXL_OK; /* the plan makes its element product table from the design */
     struct axl_format f;
     enum axl_status st = axl_format_parse(fmt, &f, msg);
     if (st != AXL_OK || f.bits > AXL_TABLE_MAX_BITS)

@@ -1,8 +1,10 @@
 /* Block-scaled layers through the command line: `run --format mxfp4` and a
  * per-layer configuration with a block adder run the LeNet fixture; a
  * table generated for a block format records it (`gen`, `info`) and serves
- * the layer with the same bits as the design itself; bad configurations
- * exit 2 with one line naming the layer and leave no report behind. */
+ * the layer with the same bits as the design itself; a sweep over block
+ * formats gives each point the figures of `run` with the same options;
+ * bad configurations exit 2 with one line naming the layer and leave no
+ * report behind. */
 #define _DEFAULT_SOURCE /* mkdtemp */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -111,6 +113,36 @@ Test(cli_block_run, table_for_a_block_format)
             "sys.exit(0 if all(numpy.array_equal(a[x][()], b[x][()]) for x in k) else 1)\" "
             "'%s/y0.h5' '%s/y1.h5'", g_dir, g_dir);
     cr_expect_eq(rc, 0, "the table and the design differ: %s", err);
+}
+
+/* Block formats in a sweep: every point the agreement, output SNR (and
+ * top-1 where the data has labels) that `run` reports for the same format
+ * and multiplier. */
+Test(cli_block_run, sweep_over_block_formats)
+{
+    char err[2048];
+    int rc = sh(err, sizeof err, "'%s' sweep '%s' --data '%s' --limit 6 --formats mxfp4,nvfp4 "
+                "--designs mul_exact,fpmul_mitchell -o '%s/sw' --quiet", g_axlut, g_lenet,
+                g_lenet_data, g_dir);
+    cr_assert_eq(rc, 0, "%s", err);
+    const char *fmts[] = {"mxfp4", "nvfp4"}, *muls[] = {"mul_exact", "fpmul_mitchell"};
+    for (int i = 0; i < 4; i++) {
+        const char *fmt = fmts[i / 2], *mul = muls[i % 2];
+        rc = sh(err, sizeof err, "'%s' run '%s' --data '%s' --limit 6 --format %s --mul %s "
+                "--quiet --report '%s/r%d.json'", g_axlut, g_lenet, g_lenet_data, fmt, mul,
+                g_dir, i);
+        cr_assert_eq(rc, 0, "%s", err);
+        rc = sh(err, sizeof err, "/usr/bin/python3 -c \"import csv,json,math,sys; "
+                "rows=[r for r in csv.DictReader(open(sys.argv[1])) if r['format']==sys.argv[3] "
+                "and r['design']==sys.argv[4]]; assert len(rows)==1, rows; r=rows[0]; "
+                "j=json.load(open(sys.argv[2])); "
+                "ok=(j['top1'] is None or abs(float(r['top1'])-j['top1'])<1e-6) and "
+                "abs(float(r['agreement'])-"
+                "j['agreement'])<1e-6 and abs(float(r['output_snr_db'])-j['output_error']"
+                "['snr_db'])<1e-3; sys.exit(0 if ok else 1)\" '%s/sw.csv' '%s/r%d.json' %s %s",
+                g_dir, g_dir, i, fmt, mul);
+        cr_expect_eq(rc, 0, "%s %s: the sweep's point differs from run: %s", fmt, mul, err);
+    }
 }
 
 Test(cli_block_run, bad_input_exits_2_with_one_line)

@@ -15,6 +15,17 @@
  * and block.  A task runs NG channels over MB positions block by block, so
  * the block's activation codes (size x MB codes) stay in L1 while every
  * channel of the task consumes them.
+ *
+ * Where the block sums and the adds across blocks are exact float32 (no
+ * adder design) and the CPU has AVX-512 VBMI, the plan is `fused`
+ * (block_plan.h): one register kernel per task of 16 channels does the
+ * block sums, the scaling and the adds across blocks without the sums
+ * leaving the registers (cpu/bscale.h), the small-table kernel for element
+ * formats of at most 64 codes (e2m1, FP6), the VBMI kernel for 256 (e4m3,
+ * e5m2, int8); the activation codes go straight into bytes.  The rest runs
+ * run_task: AXL_CPU_KERNEL=gather, AXL_CPU_KERNEL=avx2 for FP4/FP6 elements
+ * (the small tables' AVX2 kernels have no fused form), block adders and
+ * adders across blocks on codes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -24,12 +35,14 @@
 #endif
 
 #include "../block_plan.h"
+#include "bscale.h"
 #include "gather.h"
 #include "../mac_step.h"
 
 #define MB 128 /* output positions per task */
 #define NG 8   /* output channels per task */
 _Static_assert(NG <= AXL_VBMI_NG, "a task fits the VBMI kernel");
+_Static_assert(AXL_SMALL_NG == AXL_VBMI_NG, "one fused task size for both kernels");
 
 
 /* The scaled terms of one block for one channel: MX, ldexp by the two
@@ -168,6 +181,29 @@ static void block_sums(const struct axl_block_core *c, const uint32_t *wr, const
     axl_batch_decode(&bp->fbacc, acc, s, len);
 }
 
+/* Output row n of a task from its float32 totals: the NVFP4 tensor
+ * scales, the canonical NaN, the bias. */
+static void store(const struct axl_block_core *c, int64_t n, int64_t m0, int64_t len,
+                  const float *acc)
+{
+    const float bias = c->bias ? c->bias[n] : 0.0f;
+    const int nvfp = c->bp->bfa.scale == AXL_BSCALE_E4M3;
+    int64_t img = m0 / c->p, q = m0 % c->p; /* position m0 + l: image img, pixel q */
+    float *o = c->out + img * c->oi + n * c->sn;
+    for (int64_t l = 0; l < len; l++) {
+        float y = acc[l];
+        if (nvfp)
+            y *= c->tsinv;
+        if (isnan(y)) /* the canonical NaN, as the reference gives it */
+            y = NAN;
+        o[q * c->sm] = c->bias ? y + bias : y;
+        if (++q == c->p) { /* the next image */
+            q = 0;
+            o += c->oi;
+        }
+    }
+}
+
 static void run_task(const struct axl_block_core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
@@ -227,18 +263,38 @@ static void run_task(const struct axl_block_core *c, int64_t n0, int64_t n1, int
     for (int64_t n = n0; n < n1; n++) {
         if (code_acc)
             axl_batch_decode(&m->facc, accc[n - n0], accf[n - n0], len);
-        const float bias = c->bias ? c->bias[n] : 0.0f;
-        for (int64_t l = 0; l < len; l++) {
-            int64_t pos = m0 + l;
-            float y = accf[n - n0][l];
-            if (bp->bfa.scale == AXL_BSCALE_E4M3)
-                y *= c->tsinv;
-            if (isnan(y)) /* the canonical NaN, as the reference gives it */
-                y = NAN;
-            c->out[(pos / c->p) * c->oi + n * c->sn + (pos % c->p) * c->sm] =
-                c->bias ? y + bias : y;
-        }
+        store(c, n, m0, len, accf[n - n0]);
     }
+}
+
+/* A task through the fused kernels: block sums, scaling and the adds
+ * across blocks in registers (block_plan.h: fused). */
+static void run_task_fused(const struct axl_block_core *c, int64_t n0, int64_t n1, int64_t m0,
+                           int64_t len)
+{
+    const struct axl_block_plan *bp = c->bp;
+    union {
+        _Alignas(64) uint32_t u[AXL_VBMI_NG * MB];
+        float f[AXL_VBMI_NG * MB];
+    } tot;
+    const struct axl_bscale bs = {.size = c->size, .nb = c->nb,
+                                  .nvfp = bp->bfa.scale == AXL_BSCALE_E4M3, .xs = c->xs + m0,
+                                  .xss = c->mcount, .ws = c->ws + n0 * c->nb,
+                                  .svalue = bp->svalue};
+    const uint8_t *x = c->x8 + m0;
+    const uint32_t *w = c->w + n0 * c->nb * c->size;
+    if (bp->sm.mode != AXL_SMALL_NONE) {
+        struct axl_small_block a = {.x = x, .xs = c->mcount, .w = w, .k = c->nb * c->size,
+                                    .nn = n1 - n0, .len = len, .out = tot.u, .bs = &bs};
+        axl_small_run_scaled(&bp->sm, &a);
+    } else {
+        struct axl_vbmi_block a = {.rows = bp->vb.rows, .stride = bp->vb.stride, .x = x,
+                                   .xs = c->mcount, .w = w, .k = c->nb * c->size,
+                                   .nn = n1 - n0, .len = len, .out = tot.u, .bs = &bs};
+        axl_vbmi_run_scaled(&bp->vb, &a);
+    }
+    for (int64_t n = n0; n < n1; n++)
+        store(c, n, m0, len, tot.f + (n - n0) * MB);
 }
 
 /* The CPU runner (block_plan.h: axl_block_runner). */
@@ -246,7 +302,8 @@ static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, 
                                 int64_t xsg, int64_t wg, int64_t wsg, int64_t og, char *msg)
 {
     uint8_t *x8 = NULL;
-    if (c->bp->vb.mode != AXL_VBMI_NONE) { /* activation codes as bytes, once per call,
+    const int fused = c->bp->fused;
+    if (!c->x8 && (c->bp->vb.mode != AXL_VBMI_NONE || fused)) { /* activation codes as bytes, once per call,
                                               through the planes' code map (vbmi.h: the
                                               sign-symmetric layout reads some codes as
                                               others) */
@@ -255,33 +312,39 @@ static enum axl_status run_core(const struct axl_block_core *c, int64_t groups, 
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < nx; i++)
-            x8[i] = c->bp->vb.xmap[c->x[i] & 255];
+            x8[i] = c->bp->vb.mode != AXL_VBMI_NONE ? c->bp->vb.xmap[c->x[i] & 255]
+                                                    : (uint8_t)c->x[i];
     }
-    int64_t nblk = c->mcount / MB, nch = (c->n + NG - 1) / NG;
+    const int64_t ng = fused ? AXL_VBMI_NG : NG;
+    int64_t nblk = c->mcount / MB, nch = (c->n + ng - 1) / ng;
     int64_t per_group = nblk * nch;
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < groups * per_group; task++) {
         int64_t g = task / per_group, r = task % per_group;
-        int64_t blk = r / nch, n0 = (r % nch) * NG;
-        int64_t n1 = n0 + NG < c->n ? n0 + NG : c->n;
+        int64_t blk = r / nch, n0 = (r % nch) * ng;
+        int64_t n1 = n0 + ng < c->n ? n0 + ng : c->n;
         struct axl_block_core cg = *c;
-        cg.x = c->x + g * xg;
+        cg.x = c->x ? c->x + g * xg : NULL;
         cg.xs = c->xs + g * xsg;
-        cg.x8 = x8 ? x8 + g * xg : NULL;
+        cg.x8 = c->x8 ? c->x8 + g * xg : x8 ? x8 + g * xg : NULL;
         cg.w = c->w + g * wg;
         cg.ws = c->ws + g * wsg;
         cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
-        run_task(&cg, n0, n1, m0, len);
+        if (fused)
+            run_task_fused(&cg, n0, n1, m0, len);
+        else
+            run_task(&cg, n0, n1, m0, len);
     }
     free(x8);
     return AXL_OK;
 }
 
 /* Quantized activations: nvec vectors of len values, value (v, i) from
- * get; codes [nvec][nb * size], scales [nvec][nb], the tensor scale from
+ * get, or for a convolution's input CONV (vectors of one image and group,
+ * pixel by pixel, of the group's channels); codes [nvec][nb * size], scales [nvec][nb], the tensor scale from
  * the largest finite magnitude of them all (NVFP4), as the reference. */
 struct qacts {
     uint32_t *codes, *scales;
@@ -292,7 +355,8 @@ struct qacts {
 typedef float (*get_fn)(const void *ctx, int64_t v, int64_t i);
 
 static enum axl_status quantize_acts(const struct axl_block_format *bf, int64_t nvec, int64_t len,
-                                     get_fn get, const void *ctx, struct qacts *q, char *msg)
+                                     get_fn get, const void *ctx,
+                                     const struct axl_conv_args *conv, struct qacts *q, char *msg)
 {
     q->nb = axl_block_count(bf, len);
     q->codes = malloc((size_t)(nvec * q->nb * bf->size) * sizeof *q->codes);
@@ -304,14 +368,34 @@ static enum axl_status quantize_acts(const struct axl_block_format *bf, int64_t 
                         "activations", bf->name, (long long)nvec, (long long)len);
     }
     float amax = 0.0f;
+    if (conv) { /* NCHW to one vector per pixel: a transpose by tiles of TP pixels, whose
+                   rows of the vectors stay in cache while every channel is written */
+        enum { TP = 64 };
+        const int64_t hw = conv->h * conv->w, tiles = (hw + TP - 1) / TP;
 #pragma omp parallel for schedule(static) reduction(max : amax)
-    for (int64_t v = 0; v < nvec; v++)
-        for (int64_t i = 0; i < len; i++) {
-            float x = get(ctx, v, i), a = fabsf(x);
-            buf[v * len + i] = x;
-            if (a > amax && a - a == 0.0f)
-                amax = a;
+        for (int64_t it = 0; it < (nvec / hw) * tiles; it++) {
+            int64_t ig = it / tiles, p0 = (it % tiles) * TP;
+            int64_t p1 = p0 + TP < hw ? p0 + TP : hw;
+            const float *src = conv->x + ig * len * hw; /* (img, g): channels g*len.. */
+            float *dst = buf + ig * hw * len;
+            for (int64_t i = 0; i < len; i++)
+                for (int64_t p = p0; p < p1; p++) {
+                    float x = src[i * hw + p], a = fabsf(x);
+                    dst[p * len + i] = x;
+                    if (a > amax && a - a == 0.0f)
+                        amax = a;
+                }
         }
+    } else {
+#pragma omp parallel for schedule(static) reduction(max : amax)
+        for (int64_t v = 0; v < nvec; v++)
+            for (int64_t i = 0; i < len; i++) {
+                float x = get(ctx, v, i), a = fabsf(x);
+                buf[v * len + i] = x;
+                if (a > amax && a - a == 0.0f)
+                    amax = a;
+            }
+    }
     q->ts = axl_block_tensor_scale(bf, amax);
     const float *given = bf->scale == AXL_BSCALE_E4M3 ? &q->ts : NULL;
     int bad = 0;
@@ -350,7 +434,7 @@ enum axl_status axl_block_gemm_run(const struct axl_mac *m, const struct axl_gem
     struct qacts q = {0};
     const int64_t Mp = (M + MB - 1) / MB * MB;
     uint32_t *x = NULL, *xs = NULL;
-    if ((st = quantize_acts(&bp->bfa, M, K, gemm_a, g, &q, msg)) != AXL_OK)
+    if ((st = quantize_acts(&bp->bfa, M, K, gemm_a, g, NULL, &q, msg)) != AXL_OK)
         goto done;
     const int64_t nb = q.nb;
     x = malloc((size_t)(nb * sz * Mp) * sizeof *x);
@@ -384,17 +468,11 @@ done:
 
 /* ---- convolution -------------------------------------------------------- */
 
-/* Activation vectors: one per (image, group, pixel), the group's channels. */
-static float conv_x(const void *ctx, int64_t v, int64_t c)
-{
-    const struct axl_conv_args *a = ctx;
-    int64_t hw = a->h * a->w, cg = a->c / a->groups;
-    int64_t pix = v % hw, g = (v / hw) % a->groups, img = v / (hw * a->groups);
-    return a->x[(img * a->c + g * cg + c) * hw + pix];
-}
-
-enum axl_status axl_block_conv2d_run(const struct axl_mac *m, const struct axl_conv_args *a,
-                                     int64_t oh, int64_t ow, axl_block_runner run, char *msg)
+/* BYTES: the element codes laid out as bytes (c.x8; c.x NULL) for the
+ * fused kernels, straight from the quantized codes. */
+static enum axl_status conv2d_run(const struct axl_mac *m, const struct axl_conv_args *a,
+                                  int64_t oh, int64_t ow, axl_block_runner run, int bytes,
+                                  char *msg)
 {
     const struct axl_block_plan *bp = m->blk;
     const int64_t G = a->groups, cg = a->c / G, ocg = a->oc / G, taps = a->kh * a->kw;
@@ -407,7 +485,8 @@ enum axl_status axl_block_conv2d_run(const struct axl_mac *m, const struct axl_c
         return st;
     struct qacts q = {0};
     uint32_t *x = NULL, *xs = NULL;
-    if ((st = quantize_acts(&bp->bfa, a->n * G * hw, cg, conv_x, a, &q, msg)) != AXL_OK)
+    uint8_t *x8 = NULL;
+    if ((st = quantize_acts(&bp->bfa, a->n * G * hw, cg, NULL, NULL, a, &q, msg)) != AXL_OK)
         goto done;
     const int64_t nbc = q.nb, nb = taps * nbc, kk = nb * sz;
     /* a tap in the padding: the block of zeros, as quantize gives it */
@@ -422,21 +501,29 @@ enum axl_status axl_block_conv2d_run(const struct axl_mac *m, const struct axl_c
     int64_t chunk = (16ll << 20) / (G * kk * P);
     chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
     const int64_t Mp = (chunk * P + MB - 1) / MB * MB;
-    x = malloc((size_t)(G * kk * Mp) * sizeof *x);
+    if (bytes)
+        x8 = malloc((size_t)(G * kk * Mp));
+    else
+        x = malloc((size_t)(G * kk * Mp) * sizeof *x);
     xs = malloc((size_t)(G * nb * Mp) * sizeof *xs);
-    if (!x || !xs) {
+    if ((!x && !x8) || !xs) {
         st = axl_msgf(msg, AXL_ERR_NOMEM, "block conv2d: out of memory for the im2col buffer "
                       "(%lld codes)", (long long)(G * kk * Mp));
         goto done;
     }
     for (int64_t img0 = 0; img0 < a->n && st == AXL_OK; img0 += chunk) {
         int64_t nimg = a->n - img0 < chunk ? a->n - img0 : chunk;
-        /* im2col of blocks: X[g][(t, j, i)][pos], XS[g][(t, j)][pos] */
+        /* im2col of blocks: X[g][(t, j, i)][pos], XS[g][(t, j)][pos], by
+         * chunks of positions so that both threads have work at batch 1 */
+        const int64_t pc = 512, nchunk = (Mp + pc - 1) / pc;
+        const uint8_t *map = bp->vb.mode != AXL_VBMI_NONE ? bp->vb.xmap : NULL;
 #pragma omp parallel for schedule(static)
-        for (int64_t gt = 0; gt < G * taps; gt++) {
-            int64_t g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
-            uint32_t *xg = x + g * kk * Mp, *xsg = xs + g * nb * Mp;
-            for (int64_t pos = 0; pos < Mp; pos++) {
+        for (int64_t it = 0; it < G * taps * nchunk; it++) {
+            int64_t gt = it / nchunk, g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
+            int64_t p0 = (it % nchunk) * pc, p1 = p0 + pc < Mp ? p0 + pc : Mp;
+            uint32_t *xg = x ? x + g * kk * Mp : NULL, *xsg = xs + g * nb * Mp;
+            uint8_t *x8g = x8 ? x8 + g * kk * Mp : NULL;
+            for (int64_t pos = p0; pos < p1; pos++) {
                 int64_t img = pos / P, oy = (pos % P) / ow, ox = pos % ow;
                 int64_t iy = oy * a->stride_h - a->pad_t + r * a->dil_h;
                 int64_t ix = ox * a->stride_w - a->pad_l + s * a->dil_w;
@@ -444,14 +531,20 @@ enum axl_status axl_block_conv2d_run(const struct axl_mac *m, const struct axl_c
                 int64_t v = (((img0 + img) * G + g) * a->h + iy) * a->w + ix;
                 for (int64_t j = 0; j < nbc; j++) {
                     const uint32_t *src = inside ? q.codes + (v * nbc + j) * sz : zc;
-                    for (int64_t i = 0; i < sz; i++)
-                        xg[((t * nbc + j) * sz + i) * Mp + pos] = src[i];
+                    if (x8g)
+                        for (int64_t i = 0; i < sz; i++)
+                            x8g[((t * nbc + j) * sz + i) * Mp + pos] =
+                                map ? map[src[i] & 255] : (uint8_t)src[i];
+                    else
+                        for (int64_t i = 0; i < sz; i++)
+                            xg[((t * nbc + j) * sz + i) * Mp + pos] = src[i];
                     xsg[(t * nbc + j) * Mp + pos] = inside ? q.scales[v * nbc + j] : zs;
                 }
             }
         }
         struct axl_block_core c = {.m = m, .bp = bp, .nb = nb, .size = sz, .mcount = Mp,
-                          .mvalid = nimg * P, .n = ocg, .x = x, .xs = xs, .w = bw->codes,
+                          .mvalid = nimg * P, .n = ocg, .x = x, .x8 = x8, .xs = xs,
+                          .w = bw->codes,
                           .ws = bw->scales, .tsinv = 1.0f / (q.ts * bw->ts), .bias = a->bias,
                           .out = a->y + img0 * a->oc * P, .sn = P, .sm = 1, .p = P,
                           .oi = a->oc * P};
@@ -463,7 +556,14 @@ done:
     free(q.scales);
     free(x);
     free(xs);
+    free(x8);
     return st;
+}
+
+enum axl_status axl_block_conv2d_run(const struct axl_mac *m, const struct axl_conv_args *a,
+                                     int64_t oh, int64_t ow, axl_block_runner run, char *msg)
+{
+    return conv2d_run(m, a, oh, ow, run, 0, msg);
 }
 
 enum axl_status axl_block_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g,
@@ -475,5 +575,5 @@ enum axl_status axl_block_cpu_gemm(const struct axl_mac *m, const struct axl_gem
 enum axl_status axl_block_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,
                                      int64_t oh, int64_t ow, char *msg)
 {
-    return axl_block_conv2d_run(m, a, oh, ow, run_core, msg);
+    return conv2d_run(m, a, oh, ow, run_core, m->blk->fused, msg);
 }

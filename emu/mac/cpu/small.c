@@ -45,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/bscale.h"
 #include "cpu/small.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -201,6 +202,14 @@ int axl_small_usable(const struct axl_small *s, int64_t k)
     return 1;
 }
 
+int axl_small_scaled_usable(const struct axl_small *s, int64_t size)
+{
+    if (s->mode == AXL_SMALL_NONE || s->isint || s->isa != AXL_SMALL_AVX512 || size < 1)
+        return 0;
+    /* Q16: one block per int16 tile */
+    return s->mode != AXL_SMALL_Q16 || (size <= 32767 / s->qmax && axl_small_usable(s, size));
+}
+
 #if AXL_SMALL_BUILD
 
 /* Reductions per int16 tile: as many as cannot overflow int16. */
@@ -214,9 +223,9 @@ static int64_t q16_tile(const struct axl_small *s)
  * 4 * LANES dwords, vector 4j + q, dword 4L + i being position
  * 16 LANES j + 16L + 4q + i; Q16 sums of float tables become floats. */
 static void put_sums(const struct axl_small *s, const uint32_t *t, int nvec, int lanes,
-                     uint32_t *o)
+                     int raw, uint32_t *o)
 {
-    const int tofloat = s->mode == AXL_SMALL_Q16 && !s->isint;
+    const int tofloat = !raw && s->mode == AXL_SMALL_Q16 && !s->isint;
     for (int v = 0; v < nvec; v++) {
         int j = v / 4, q = v % 4;
         for (int l = 0; l < lanes; l++)
@@ -288,13 +297,14 @@ I512 void step512(const uint8_t *row, const __m512i *idx, __m512i *acc, const in
  * reduction loaded once for all of them; adds into the 32-bit ACC. */
 I512 void group512(const struct axl_small *s, const struct axl_small_block *a,
                    __m512i (*acc)[8], int64_t n, int64_t k0, int64_t k1, const int cb,
-                   const int nv, const int width, const int mode, const int isint)
+                   const int nv, const int width, const int mode, const int isint,
+                   const struct axl_bscale_blk *blk, int64_t b)
 {
     const int per = mode == AXL_SMALL_Q16 ? 2 * nv : 4 * nv;
     __m512i r[4][8];
     for (int c = 0; c < cb; c++)
         for (int v = 0; v < per; v++)
-            r[c][v] = mode == AXL_SMALL_Q16 ? _mm512_setzero_si512() : acc[n + c][v];
+            r[c][v] = mode == AXL_SMALL_Q16 || blk ? _mm512_setzero_si512() : acc[n + c][v];
     const uint32_t *w = a->w + n * a->k;
     for (int64_t k = k0; k < k1; k++) {
         __m512i idx[2];
@@ -303,6 +313,29 @@ I512 void group512(const struct axl_small *s, const struct axl_small_block *a,
         for (int c = 0; c < cb; c++)
             step512(s->rows + (size_t)w[c * a->k + k] * s->stride, idx, r[c], nv, width, mode,
                     isint);
+    }
+    if (blk) { /* block-scaled: the block's float32 sums scaled into the totals */
+        const struct axl_bscale *bs = a->bs;
+        const __m512 quantum = _mm512_set1_ps(s->quantum);
+        for (int c = 0; c < cb; c++) {
+            __m512 f[8];
+            for (int j = 0; j < nv; j++) {
+                if (mode != AXL_SMALL_Q16) {
+                    for (int q = 0; q < 4; q++)
+                        f[4 * j + q] = _mm512_castsi512_ps(r[c][4 * j + q]);
+                    continue;
+                }
+                /* int16 sums widened, then exact floats (|sum| < 2^24 units) */
+                __m512i lo = r[c][2 * j], hi = r[c][2 * j + 1];
+                __m512i sl = _mm512_srai_epi16(lo, 15), sh = _mm512_srai_epi16(hi, 15);
+                __m512i w[4] = {_mm512_unpacklo_epi16(lo, sl), _mm512_unpackhi_epi16(lo, sl),
+                                _mm512_unpacklo_epi16(hi, sh), _mm512_unpackhi_epi16(hi, sh)};
+                for (int q = 0; q < 4; q++)
+                    f[4 * j + q] = _mm512_mul_ps(_mm512_cvtepi32_ps(w[q]), quantum);
+            }
+            axl_bscale_add(bs, blk, bs->ws[(n + c) * bs->nb + b], f, acc[n + c], 4 * nv);
+        }
+        return;
     }
     for (int c = 0; c < cb; c++) {
         if (mode != AXL_SMALL_Q16) {
@@ -334,18 +367,50 @@ I512 void block512(const struct axl_small *s, const struct axl_small_block *a, c
         int64_t k1 = k0 + kt < a->k ? k0 + kt : a->k, n = 0;
         if (mode == AXL_SMALL_Q16)
             for (; n + 4 <= a->nn; n += 4)
-                group512(s, a, acc, n, k0, k1, 4, nv, width, mode, isint);
+                group512(s, a, acc, n, k0, k1, 4, nv, width, mode, isint, NULL, 0);
         else
             for (; n + 2 <= a->nn; n += 2)
-                group512(s, a, acc, n, k0, k1, 2, nv, width, mode, isint);
+                group512(s, a, acc, n, k0, k1, 2, nv, width, mode, isint, NULL, 0);
         for (; n < a->nn; n++)
-            group512(s, a, acc, n, k0, k1, 1, nv, width, mode, isint);
+            group512(s, a, acc, n, k0, k1, 1, nv, width, mode, isint, NULL, 0);
     }
     for (int64_t n = 0; n < a->nn; n++) {
         uint32_t t[8 * 16];
         for (int v = 0; v < 4 * nv; v++)
             _mm512_storeu_si512(t + 16 * v, acc[n][v]);
-        put_sums(s, t, 4 * nv, 4, a->out + n * AXL_SMALL_LEN);
+        put_sums(s, t, 4 * nv, 4, 0, a->out + n * AXL_SMALL_LEN);
+    }
+}
+
+/* A block-scaled task: blocks of bs->size reductions, each from zero,
+ * scaled into float32 totals (cpu/bscale.h); out holds the totals. */
+I512 void block512_scaled(const struct axl_small *s, const struct axl_small_block *a,
+                          const int nv, const int width, const int mode)
+{
+    const struct axl_bscale *bs = a->bs;
+    __m512i acc[AXL_SMALL_NG][8];
+    for (int64_t n = 0; n < a->nn; n++)
+        for (int v = 0; v < 4 * nv; v++)
+            acc[n][v] = _mm512_setzero_si512();
+    struct axl_bscale_blk blk;
+    for (int64_t b = 0; b < bs->nb; b++) {
+        axl_bscale_block(bs, b, 0, &blk);
+        const int64_t k0 = b * bs->size, k1 = k0 + bs->size;
+        int64_t n = 0;
+        if (mode == AXL_SMALL_Q16)
+            for (; n + 4 <= a->nn; n += 4)
+                group512(s, a, acc, n, k0, k1, 4, nv, width, mode, 0, &blk, b);
+        else
+            for (; n + 2 <= a->nn; n += 2)
+                group512(s, a, acc, n, k0, k1, 2, nv, width, mode, 0, &blk, b);
+        for (; n < a->nn; n++)
+            group512(s, a, acc, n, k0, k1, 1, nv, width, mode, 0, &blk, b);
+    }
+    for (int64_t n = 0; n < a->nn; n++) {
+        uint32_t t[8 * 16];
+        for (int v = 0; v < 4 * nv; v++)
+            _mm512_storeu_si512(t + 16 * v, acc[n][v]);
+        put_sums(s, t, 4 * nv, 4, 1, a->out + n * AXL_SMALL_LEN);
     }
 }
 
@@ -475,7 +540,7 @@ I256 void chunk256(const struct axl_small *s, const struct axl_small_block *a, i
         uint32_t t[8 * 8];
         for (int v = 0; v < 4 * nv; v++)
             _mm256_storeu_si256((__m256i *)(void *)(t + 8 * v), acc[n][v]);
-        put_sums(s, t, 4 * nv, 2, a->out + n * AXL_SMALL_LEN + c0);
+        put_sums(s, t, 4 * nv, 2, 0, a->out + n * AXL_SMALL_LEN + c0);
     }
 }
 
@@ -516,6 +581,37 @@ V512(f32_w64, 64, AXL_SMALL_32, 0)
 V512(i32_w16, 16, AXL_SMALL_32, 1)
 V512(i32_w64, 64, AXL_SMALL_32, 1)
 
+#define S512(TAG, W, MODE)                                                                       \
+    T512 static void s512_##TAG##_1(const struct axl_small *s, const struct axl_small_block *a) \
+    {                                                                                            \
+        block512_scaled(s, a, 1, W, MODE);                                                       \
+    }                                                                                            \
+    T512 static void s512_##TAG##_2(const struct axl_small *s, const struct axl_small_block *a) \
+    {                                                                                            \
+        block512_scaled(s, a, 2, W, MODE);                                                       \
+    }
+S512(q16_w16, 16, AXL_SMALL_Q16)
+S512(q16_w64, 64, AXL_SMALL_Q16)
+S512(hi16_w16, 16, AXL_SMALL_HI16)
+S512(hi16_w64, 64, AXL_SMALL_HI16)
+S512(f32_w16, 16, AXL_SMALL_32)
+S512(f32_w64, 64, AXL_SMALL_32)
+
+/* [width 64][mode]: {one vector, two vectors} */
+static const small_fn s_fns[2][AXL_SMALL_MODE_COUNT_][2] = {
+    {[AXL_SMALL_Q16] = {s512_q16_w16_1, s512_q16_w16_2},
+     [AXL_SMALL_HI16] = {s512_hi16_w16_1, s512_hi16_w16_2},
+     [AXL_SMALL_32] = {s512_f32_w16_1, s512_f32_w16_2}},
+    {[AXL_SMALL_Q16] = {s512_q16_w64_1, s512_q16_w64_2},
+     [AXL_SMALL_HI16] = {s512_hi16_w64_1, s512_hi16_w64_2},
+     [AXL_SMALL_32] = {s512_f32_w64_1, s512_f32_w64_2}},
+};
+
+void axl_small_run_scaled(const struct axl_small *s, const struct axl_small_block *a)
+{
+    s_fns[s->width == 64][s->mode][a->len > 64](s, a);
+}
+
 /* [width 64][mode][isint (32 only)]: {AVX-512 one vector, two vectors, AVX2} */
 static const small_fn k_fns[2][AXL_SMALL_MODE_COUNT_][2][3] = {
 #define ROW(TAG) {k512_##TAG##_1, k512_##TAG##_2, k256_##TAG}
@@ -540,6 +636,12 @@ void axl_small_run(const struct axl_small *s, const struct axl_small_block *a)
 {
     (void)s;
     (void)a; /* never prepared on such builds: axl_small_prepare returns 0 */
+}
+
+void axl_small_run_scaled(const struct axl_small *s, const struct axl_small_block *a)
+{
+    (void)s;
+    (void)a; /* never prepared on such builds */
 }
 
 #endif

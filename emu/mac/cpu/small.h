@@ -42,6 +42,8 @@ struct axl_small {
 #define AXL_SMALL_KT 64  /* reductions per tile */
 #define AXL_SMALL_LEN 128 /* positions per task, at most */
 
+struct axl_bscale; /* cpu/bscale.h */
+
 /* One task: NN (<= AXL_SMALL_NG) channels with weight codes w[n * k + kk]
  * over LEN (<= 128) positions whose activation codes are x[kk * xs + i]
  * (readable up to position 128); writes the 32-bit sums (float32 bits for
@@ -54,6 +56,9 @@ struct axl_small_block {
     int64_t k, nn;
     int64_t len;
     uint32_t *out;
+    /* block-scaled layers (axl_small_run_scaled): the scales of the blocks
+     * of bs->size reductions (k = bs->nb * bs->size) */
+    const struct axl_bscale *bs;
 };
 
 /* The widest kernel this CPU runs, narrowed by AXL_CPU_KERNEL: "avx2"
@@ -77,5 +82,12 @@ void axl_small_free(struct axl_small *s);
 int axl_small_usable(const struct axl_small *s, int64_t k);
 /* Runs one task (S prepared and usable for a->k). */
 void axl_small_run(const struct axl_small *s, const struct axl_small_block *a);
+/* 1 where S (a float table) serves block-scaled tasks of blocks of SIZE
+ * reductions: AVX-512, and in Q16 a block within one exact int16 tile. */
+int axl_small_scaled_usable(const struct axl_small *s, int64_t size);
+/* A block-scaled task (S scaled-usable for a->bs->size): each block's
+ * float32 sums scaled by the block scales and added across blocks in order
+ * (cpu/bscale.h); writes the float32 totals to out[n * 128 + i]. */
+void axl_small_run_scaled(const struct axl_small *s, const struct axl_small_block *a);
 
 #endif

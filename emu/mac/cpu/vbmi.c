@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cpu/bscale.h"
 #include "cpu/vbmi.h"
 #include "plan.h"
 
@@ -263,6 +264,25 @@ VBMI_INLINE void step(const uint8_t *row, const uint8_t *x, __m512i *acc, const 
     }
 }
 
+/* The accumulators of a task back to position order (step: ORDER_A or
+ * ORDER_B), into out[n * 128 + i]. */
+VBMI_INLINE void put_out(const struct axl_vbmi_block *a, __m512i (*acc)[8], const int nv,
+                         const int order_b)
+{
+    for (int64_t n = 0; n < a->nn; n++) {
+        uint32_t tmp[8][16];
+        for (int v = 0; v < 4 * nv; v++)
+            _mm512_storeu_si512(tmp[v], acc[n][v]);
+        uint32_t *o = a->out + n * 128;
+        for (int j = 0; j < nv; j++)
+            for (int q = 0; q < 4; q++)
+                for (int l = 0; l < 4; l++)
+                    for (int i = 0; i < 4; i++)
+                        o[64 * j + 16 * l + (order_b ? 8 * (q >> 1) + 2 * i + (q & 1) : 4 * q + i)] =
+                            tmp[4 * j + q][4 * l + i];
+    }
+}
+
 /* One group of channels over one block: accumulators of NG channels x NV
  * vectors kept between tiles of KT reductions (the byte tile of the block
  * stays in L1 while the channels of the group consume it). */
@@ -287,20 +307,37 @@ VBMI_INLINE void block(const struct axl_vbmi_block *a, const int nv, const int m
                 acc[n][v] = r[v];
         }
     }
-    /* back to position order (step: ORDER_A or ORDER_B) */
+    put_out(a, acc, nv, mode != AXL_VBMI_32);
+}
+
+/* A block-scaled task: each block's sums from zero, then scaled into the
+ * totals (cpu/bscale.h), so that the sums never leave the registers. */
+VBMI_INLINE void block_scaled(const struct axl_vbmi_block *a, const int nv, const int mode)
+{
+    const struct axl_bscale *bs = a->bs;
     const int order_b = mode != AXL_VBMI_32;
-    for (int64_t n = 0; n < a->nn; n++) {
-        uint32_t tmp[8][16];
+    __m512i acc[AXL_VBMI_NG][8];
+    for (int64_t n = 0; n < a->nn; n++)
         for (int v = 0; v < 4 * nv; v++)
-            _mm512_storeu_si512(tmp[v], acc[n][v]);
-        uint32_t *o = a->out + n * 128;
-        for (int j = 0; j < nv; j++)
-            for (int q = 0; q < 4; q++)
-                for (int l = 0; l < 4; l++)
-                    for (int i = 0; i < 4; i++)
-                        o[64 * j + 16 * l + (order_b ? 8 * (q >> 1) + 2 * i + (q & 1) : 4 * q + i)] =
-                            tmp[4 * j + q][4 * l + i];
+            acc[n][v] = _mm512_setzero_si512();
+    struct axl_bscale_blk blk;
+    for (int64_t b = 0; b < bs->nb; b++) {
+        axl_bscale_block(bs, b, order_b, &blk);
+        const int64_t k0 = b * bs->size, k1 = k0 + bs->size;
+        for (int64_t n = 0; n < a->nn; n++) {
+            __m512i r[8];
+            __m512 s[8];
+            for (int v = 0; v < 4 * nv; v++)
+                r[v] = _mm512_setzero_si512();
+            const uint32_t *w = a->w + n * a->k;
+            for (int64_t k = k0; k < k1; k++)
+                step(a->rows + (size_t)w[k] * a->stride, a->x + k * a->xs, r, nv, mode, 0, 0);
+            for (int v = 0; v < 4 * nv; v++)
+                s[v] = _mm512_castsi512_ps(r[v]);
+            axl_bscale_add(bs, &blk, bs->ws[n * bs->nb + b], s, acc[n], 4 * nv);
+        }
     }
+    put_out(a, acc, nv, order_b);
 }
 
 #define VARIANT(NAME, NV, MODE, ISINT)                                                            \
@@ -324,7 +361,30 @@ VARIANT(i_32_2, 2, AXL_VBMI_32, 1)
     }
 VARIANT_VNNI(i_s16v_1, 1)
 VARIANT_VNNI(i_s16v_2, 2)
+#define VARIANT_SCALED(NAME, NV, MODE)                                                            \
+    VBMI static void NAME(const struct axl_vbmi_block *a) { block_scaled(a, NV, MODE); }
+VARIANT_SCALED(s_hi16_1, 1, AXL_VBMI_HI16)
+VARIANT_SCALED(s_hi16_2, 2, AXL_VBMI_HI16)
+VARIANT_SCALED(s_hi16s_1, 1, AXL_VBMI_HI16S)
+VARIANT_SCALED(s_hi16s_2, 2, AXL_VBMI_HI16S)
+VARIANT_SCALED(s_32_1, 1, AXL_VBMI_32)
+VARIANT_SCALED(s_32_2, 2, AXL_VBMI_32)
 
+void axl_vbmi_run_scaled(const struct axl_vbmi *v, const struct axl_vbmi_block *a)
+{
+    const int two = a->len > 64;
+    switch (v->mode) {
+    case AXL_VBMI_HI16:
+        two ? s_hi16_2(a) : s_hi16_1(a);
+        break;
+    case AXL_VBMI_HI16S:
+        two ? s_hi16s_2(a) : s_hi16s_1(a);
+        break;
+    default: /* float tables: AXL_VBMI_32 */
+        two ? s_32_2(a) : s_32_1(a);
+        break;
+    }
+}
 
 void axl_vbmi_run(const struct axl_vbmi *v, int isint, const struct axl_vbmi_block *a)
 {
@@ -362,6 +422,12 @@ void axl_vbmi_run(const struct axl_vbmi *v, int isint, const struct axl_vbmi_blo
     (void)isint;
     (void)a;
     abort(); /* never prepared on such builds: axl_vbmi_prepare returns 0 */
+}
+
+void axl_vbmi_run_scaled(const struct axl_vbmi *v, const struct axl_vbmi_block *a)
+{
+    (void)v;
+    (void)a; /* never called on such builds: the planes are never prepared */
 }
 
 #endif

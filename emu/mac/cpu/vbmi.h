@@ -33,6 +33,8 @@ struct axl_vbmi {
 #define AXL_VBMI_NG 16 /* output channels per task */
 #define AXL_VBMI_KT 64 /* reductions per tile */
 
+struct axl_bscale; /* cpu/bscale.h */
+
 /* One task: NN (<= AXL_VBMI_NG) channels with weight codes w[n * k + kk]
  * over LEN (<= 128) positions whose activation codes are x[kk * xs + i]
  * (xs = 128 where the caller lays each block's tile out contiguously);
@@ -47,6 +49,9 @@ struct axl_vbmi_block {
     int64_t k, nn;
     int64_t len;
     uint32_t *out;
+    /* block-scaled layers (axl_vbmi_run_scaled): the scales of the blocks
+     * of bs->size reductions (k = bs->nb * bs->size) */
+    const struct axl_bscale *bs;
 };
 
 /* 1 where this CPU has AVX-512 VBMI and VNNI and AXL_CPU_KERNEL is not
@@ -65,5 +70,9 @@ int axl_vbmi_prepare(struct axl_vbmi *v, const float *tf, const int32_t *ti, uin
 void axl_vbmi_free(struct axl_vbmi *v);
 /* Runs one task; ISINT selects int32 adds (else float32 adds). */
 void axl_vbmi_run(const struct axl_vbmi *v, int isint, const struct axl_vbmi_block *a);
+/* A block-scaled task (float tables: modes HI16, HI16S, 32): the float32
+ * sums of each block scaled by the block scales and added across blocks in
+ * order (cpu/bscale.h); writes the float32 totals to out[n * 128 + i]. */
+void axl_vbmi_run_scaled(const struct axl_vbmi *v, const struct axl_vbmi_block *a);
 
 #endif
