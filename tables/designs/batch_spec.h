@@ -69,11 +69,22 @@ static const struct batch_ispec k_ispec[5] = {
     {ISPEC_FMT(AXL_KIND_INT, 8), ISPEC_FMT(AXL_KIND_INT, 16)},
     {ISPEC_FMT(AXL_KIND_UINT, 8), ISPEC_FMT(AXL_KIND_UINT, 16)}};
 
+/* axl_format_equal inline: the forms ask once per block of up to 128
+ * results, and the call cost a few percent of the integer ones */
+static inline int batch_format_equal(const struct axl_format *x, const struct axl_format *y)
+{
+    return x->kind == y->kind && x->bits == y->bits && x->ebits == y->ebits &&
+           x->mbits == y->mbits && x->special == y->special && x->subnormals == y->subnormals &&
+           x->overflow == y->overflow && x->bias == y->bias;
+}
+
 static inline int batch_ispec_of(const struct axl_design_ctx *c)
 {
+    if (c->fa.kind == AXL_KIND_FLOAT)
+        return 0;
     for (int s = 1; s < 5; s++)
-        if (axl_format_equal(&c->fa, &k_ispec[s].a) && axl_format_equal(&c->fb, &k_ispec[s].a) &&
-            axl_format_equal(&c->fr, &k_ispec[s].r))
+        if (batch_format_equal(&c->fa, &k_ispec[s].a) &&
+            batch_format_equal(&c->fb, &k_ispec[s].a) && batch_format_equal(&c->fr, &k_ispec[s].r))
             return s;
     return 0;
 }
