@@ -60,6 +60,10 @@ static const struct bench_config k_configs[] = {
      * (plan.h: mt_is_core), before them a split-lookup-join per product */
     {"bf16_mitchell_mant_loa16", "fpmul_mitchell", NULL, "bf16", AXL_PATH_MANTISSA, "e4m3", 1,
      "fpadd_loa", "k=4", "fp16"},
+    /* the integer function path: int8 products from the design's batch
+     * form (vectorised with int8's widths as constants, batch_spec.h:
+     * k_ispec), against int8_mitchell's table on the same shapes */
+    {"int8_mitchell_fn", "mitchell", NULL, "int8", AXL_PATH_FUNCTION, "int8", 1, NULL, NULL, NULL},
 };
 
 size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }

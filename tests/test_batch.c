@@ -341,6 +341,31 @@ Test(batch, specialised_formats_are_the_parsed_ones)
     }
 }
 
+/* ... and the integer ones (k_ispec) are the formats design_bind gives the
+ * adders on int8 and int16 and the multipliers on int8 and uint8 (the
+ * exact designs included); the other widths take the generic loop. */
+Test(batch, integer_specialisations_are_the_bound_ones)
+{
+    static const struct {
+        const char *design, *fmt;
+        int want;
+    } cases[] = {{"loa", "int8", 1},      {"loa", "int16", 2},  {"eta1", "int16", 2},
+                 {"mitchell", "int8", 3}, {"drum", "uint8", 4}, {"loa", "uint8", 0},
+                 {"loa", "int12", 0},     {"mitchell", "int16", 0}, {"add_exact", "int16", 2},
+                 {"mul_exact", "int8", 3}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct axl_format f;
+        struct axl_design_ctx c;
+        char msg[AXL_MSG_LEN];
+        const struct axl_design *d = axl_design_find(cases[i].design);
+        cr_assert(d);
+        cr_assert_eq(axl_format_parse(cases[i].fmt, &f, msg), AXL_OK, "%s", msg);
+        cr_assert_eq(axl_design_bind(d, &f, &f, NULL, NULL, 0, &c, msg), AXL_OK, "%s", msg);
+        cr_expect_eq(axl_batch_ispec_of(&c), cases[i].want, "%s on %s", cases[i].design,
+                     cases[i].fmt);
+    }
+}
+
 /* The kernels' block decode and encode (nearest-even) against the scalar
  * axl_format_decode / axl_format_encode, at every ISA level: every code of
  * the formats up to 16 bits, 2^20 random codes of fp32; for encode, 2^20

@@ -23,6 +23,8 @@ cfgs=(
     "--mul fpmul_mitchell --format bf16 --path function --add fpadd_eta1 --acc-format fp16 --order pairwise"
     "--mul fpmul_mbm --format e4m3 --add fpadd_aca --acc-format e5m2 --order chunked --chunk 7"
     "--mul drum --param k=4 --format int8 --path function"
+    "--mul mitchell --format uint8 --path function"
+    "--mul mul_exact --format int8 --path function"
     "--mul $root/tables/examples/my_lomul.c --param k=6 --format uint8 --path function"
     "--mul fpmul_roba --format fp16 --path function --add fpadd_trunc_add --acc-format fp16 --round stochastic"
     "--mul fpmul_kulkarni --format fp16 --add fpadd_ama5 --acc-format fp16 --order pairwise"

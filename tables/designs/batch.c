@@ -15,6 +15,7 @@
 #include "designs/registry.h"
 
 int axl_batch_spec_format(const struct axl_format *f) { return batch_spec_format(f); }
+int axl_batch_ispec_of(const struct axl_design_ctx *c) { return batch_ispec_of(c); }
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define AXL_BATCH_X86 1

@@ -76,15 +76,32 @@
         CALL32;                                                                                  \
         break;                                                                                   \
         BATCH_SPEC_CASE(3, LOOP)                                                                 \
-    default:                                                                                     \
-        LOOP;                                                                                    \
+    default: /* the exact designs on integer formats too */                                      \
+        BATCH_INT_SPECIALISED(LOOP, CALL32)                                                      \
         break;                                                                                   \
     }
 #endif
 
-/* SPEC: BATCH_SPECIALISED for the floating designs, a plain loop for the
- * integer ones. */
-#define BATCH_PLAIN(LOOP, CALL32) LOOP;
+/* The integer designs' loop with the formats of k_ispec[S] as constants. */
+#define BATCH_ISPEC_CASE(S, LOOP)                                                                \
+    case S:                                                                                      \
+        cc.fa = cc.fb = k_ispec[S].a;                                                            \
+        cc.fr = k_ispec[S].r;                                                                    \
+        LOOP;                                                                                    \
+        break;
+#define BATCH_INT_SPECIALISED(LOOP, CALL32)                                                      \
+    switch (batch_ispec_of(c)) {                                                                 \
+        BATCH_ISPEC_CASE(1, LOOP)                                                                \
+        BATCH_ISPEC_CASE(2, LOOP)                                                                \
+        BATCH_ISPEC_CASE(3, LOOP)                                                                \
+        BATCH_ISPEC_CASE(4, LOOP)                                                                \
+    default:                                                                                     \
+        LOOP;                                                                                    \
+        break;                                                                                   \
+    }
+
+/* SPEC: BATCH_SPECIALISED for the floating designs, BATCH_INT_SPECIALISED
+ * for the integer ones. */
 #ifdef AXL_SIG32
 #define BATCH_FORM_HEAD(KIND, ID) BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_##KIND##32_##ID, BATCH_SUF)
 #define BATCH_SPEC_ARG int spec,
@@ -108,7 +125,7 @@
         SPEC(BATCH_PAIR_LOOP, BATCH_CAT(axl_pair32_##ID, BATCH_SUF)(c, spec, x, y, out, n))      \
     }
 #define BATCH_FORMS_FLOAT(ID) BATCH_FORMS(ID, BATCH_SPECIALISED)
-#define BATCH_FORMS_INT(ID) BATCH_FORMS(ID, BATCH_PLAIN)
+#define BATCH_FORMS_INT(ID) BATCH_FORMS(ID, BATCH_INT_SPECIALISED)
 
 AXL_FLOAT_IDS(BATCH_FORMS_FLOAT)
 
@@ -204,7 +221,8 @@ BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_encode32, BATCH_SUF)(int spec, con
 #undef BATCH_CAT
 #undef BATCH_FORMS_FLOAT
 #undef BATCH_FORMS_INT
-#undef BATCH_PLAIN
+#undef BATCH_INT_SPECIALISED
+#undef BATCH_ISPEC_CASE
 #undef BATCH_ENTRY
 #undef BATCH_ENCODE_LOOP
 #undef BATCH_FORM_HEAD

@@ -9,7 +9,8 @@
 
 /* Every built-in id, for the X-macros of batch_impl.h: the floating ones
  * (and the exact designs, which take any format) get loops specialised by
- * format, the integer ones not. */
+ * floating format, the integer ones (and the exact designs again) by
+ * integer format (k_ispec). */
 #define AXL_FLOAT_IDS(X)                                                                          \
     X(AXL_DESIGN_MUL_EXACT) X(AXL_DESIGN_ADD_EXACT) X(AXL_DESIGN_FPMUL_MITCHELL)                 \
     X(AXL_DESIGN_FPMUL_MBM) X(AXL_DESIGN_FPMUL_DRUM) X(AXL_DESIGN_FPMUL_BAM)                     \
@@ -47,6 +48,45 @@ static inline int batch_spec_of(const struct axl_design_ctx *c)
     int s = batch_spec_format(&c->fa);
     return s && axl_format_equal(&c->fb, &k_spec[s]) && axl_format_equal(&c->fr, &k_spec[s]) ? s
                                                                                              : 0;
+}
+
+/* The integer formats the integer ids' forms are specialised for: [S].a
+ * both operands, [S].r the result ([0] unused): the adders on int8 and
+ * int16 (an SNN's membranes), the multipliers on int8 and uint8.  With the
+ * formats' widths as constants GCC 12 vectorises the integer designs and
+ * the exact ones on integers (with the widths read from the context it
+ * does not: it sizes the loop's vectors by those 8-bit fields, then finds
+ * no vector type for the 64-bit arithmetic); test_batch checks the forms on
+ * these and on other widths, and that the bound formats match. */
+struct batch_ispec {
+    struct axl_format a, r;
+};
+#define ISPEC_FMT(k, b) {.kind = (k), .bits = (b)}
+static const struct batch_ispec k_ispec[5] = {
+    {ISPEC_FMT(0, 0), ISPEC_FMT(0, 0)},
+    {ISPEC_FMT(AXL_KIND_INT, 8), ISPEC_FMT(AXL_KIND_INT, 9)},
+    {ISPEC_FMT(AXL_KIND_INT, 16), ISPEC_FMT(AXL_KIND_INT, 17)},
+    {ISPEC_FMT(AXL_KIND_INT, 8), ISPEC_FMT(AXL_KIND_INT, 16)},
+    {ISPEC_FMT(AXL_KIND_UINT, 8), ISPEC_FMT(AXL_KIND_UINT, 16)}};
+
+/* axl_format_equal inline: the forms ask once per block of up to 128
+ * results, and the call cost a few percent of the integer ones */
+static inline int batch_format_equal(const struct axl_format *x, const struct axl_format *y)
+{
+    return x->kind == y->kind && x->bits == y->bits && x->ebits == y->ebits &&
+           x->mbits == y->mbits && x->special == y->special && x->subnormals == y->subnormals &&
+           x->overflow == y->overflow && x->bias == y->bias;
+}
+
+static inline int batch_ispec_of(const struct axl_design_ctx *c)
+{
+    if (c->fa.kind == AXL_KIND_FLOAT)
+        return 0;
+    for (int s = 1; s < 5; s++)
+        if (batch_format_equal(&c->fa, &k_ispec[s].a) &&
+            batch_format_equal(&c->fb, &k_ispec[s].a) && batch_format_equal(&c->fr, &k_ispec[s].r))
+            return s;
+    return 0;
 }
 
 /* The 32-bit forms of the floating ids and of encoding (batch_sig32.c),

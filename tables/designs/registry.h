@@ -24,5 +24,8 @@ void axl_batch_encode_at_level(int level, const struct axl_format *f, const floa
 /* Which of the formats the batch forms are specialised for f is (1 bf16,
  * 2 fp16, 3 fp32; 0 none), for the tests. */
 int axl_batch_spec_format(const struct axl_format *f);
+/* Which of the integer specialisations (batch_spec.h: k_ispec) context c
+ * takes (0 none), for the tests. */
+int axl_batch_ispec_of(const struct axl_design_ctx *c);
 
 #endif

@@ -184,8 +184,18 @@ static void int_products_add(const struct axl_mac *m, int32_t *acc, uint32_t b,
     }
     uint32_t p[MB];
     axl_batch_row(&m->mul_b, &m->mul_c, xk, b, p, len);
-    for (int64_t i = 0; i < len; i++)
-        acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&m->fp, p[i]));
+    /* the product format's kind as a constant, so that decode folds to a
+     * sign (or zero) extension and the loop vectorises: it cost more than
+     * the vectorised products themselves */
+    struct axl_format fp = m->fp;
+    if (fp.kind == AXL_KIND_INT) {
+        fp.kind = AXL_KIND_INT;
+        for (int64_t i = 0; i < len; i++)
+            acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&fp, p[i]));
+    } else {
+        for (int64_t i = 0; i < len; i++)
+            acc[i] = axl_add_i32(acc[i], (int32_t)axl_format_decode(&fp, p[i]));
+    }
 }
 #define STEP_INT(row, b, xk) int_products_add(m, row, b, xk, len, lv)
 DEFINE_TILED_BLOCK(block_int, int32_t, STEP_INT, store_int)
