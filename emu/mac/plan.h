@@ -23,6 +23,7 @@
 #include "cpu/small.h"
 #include "cpu/vbmi.h"
 #include "mac_step.h"
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -128,6 +129,12 @@ struct axl_mac {
     float *dop;
     float op_nan;
 
+    /* floating activation formats of at most 8 bits, deterministic rounding:
+     * the code of every float32 by one byte lookup (encode.c, axl_enc8) */
+    struct axl_enc8 {
+        uint8_t *t;    /* NULL where it does not apply */
+        uint32_t shift; /* bits of the float32 folded into the sticky bit */
+    } enc8;
     struct axl_block_plan *blk; /* block-scaled formats (block_plan.h), else NULL */
     struct axl_wcache *wcache;  /* encoded weights, by tensor (weights.c) */
     struct axl_cuda_plan *cuda; /* device state (NULL without CUDA) */
@@ -140,6 +147,26 @@ struct axl_mac {
  * rounding index. */
 uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float x,
                           enum axl_round r, uint32_t rnd);
+/* Affine quantization of n values by axl_emu_quantize's rule (codes[i] is
+ * the code of x[i]; element index i is the stochastic-rounding index). */
+void axl_emu_quantize_n(const struct axl_format *f, struct axl_quant q, const float *x, int64_t n,
+                        enum axl_round r, uint64_t seed, uint32_t *codes);
+/* The byte encoder of format F under rounding R: 1 with e->t allocated
+ * where it applies (floating, at most 8 bits, exponent of at most 7 bits,
+ * not stochastic), else 0 with e->t NULL (also when memory is short: the
+ * callers keep axl_format_encode).  axl_enc8_free accepts an empty one. */
+int axl_enc8_prepare(struct axl_enc8 *e, const struct axl_format *f, enum axl_round r);
+void axl_enc8_free(struct axl_enc8 *e);
+/* axl_format_encode(f, x, r, 0) for the F and R of axl_enc8_prepare: the
+ * result depends on x only through its sign, exponent, the mantissa bits
+ * down to one below the narrowest ulp, and whether any bit further down is
+ * set (encode.c says why); those bits index the table. */
+static inline uint32_t axl_enc8_code(const struct axl_enc8 *e, float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return e->t[(u >> e->shift) << 1 | ((u & ((1u << e->shift) - 1u)) != 0)];
+}
 /* Activation codes of a whole tensor of n elements (and its quantization). */
 void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uint32_t *codes,
                          struct axl_quant *qa);

@@ -707,13 +707,17 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     enum axl_status st = axl_weights_acquire(m, a->weight, a->oc, K, K, 1, &pw, msg);
     if (st != AXL_OK)
         return st;
-    /* images per chunk: an im2col buffer of at most 16 Mi codes (64 MiB) */
-    int64_t chunk = (16ll << 20) / (G * K * P);
-    chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
-    int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     int64_t xin = a->n * a->c * a->h * a->w;
     const uint8_t *xmap = byte_map(m, K);
     const int vb = xmap != NULL;
+    /* images per chunk: an im2col buffer of at most 2 MiB (one image where
+     * one is larger), so that the kernels read the tiles im2col has just
+     * written from L2; the 64 MiB chunks before sent batch 16 at 56x56 (9
+     * images, 16 MiB of byte tiles) through L3, 15% slower per MAC than
+     * batch 1 (BENCHMARKS.md, issue 19) */
+    int64_t chunk = (2ll << 20) / (G * K * P * (vb ? 1 : (int64_t)sizeof(uint32_t)));
+    chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
+    int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
     uint32_t *xc = vb ? NULL : malloc((size_t)(G * K * Mp) * sizeof *xc);
     /* byte kernels: the codes as bytes (xmap), then im2col straight into byte tiles */
