@@ -441,15 +441,26 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
                                .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
                                .len = len, .out = raw.u};
     axl_vbmi_run(&m->vb, isint, &a);
-    if (c->sn == 1 && c->oi == 0 && !isint) {
+    if (c->sn == 1 && c->oi == 0) {
         /* GEMM: channels are contiguous in an output row, positions are
          * rows: write row by row (a channel at a time would touch a line per
-         * output) */
+         * output); integers as store_int, the same expression per output */
         for (int64_t i = 0; i < len; i++) {
             float *o = c->out + (m0 + i) * c->sm;
+            if (!isint) {
+                for (int64_t n = n0; n < n1; n++) {
+                    float v = raw.f[(n - n0) * MB + i];
+                    o[n] = c->bias ? v + c->bias[n] : v;
+                }
+                continue;
+            }
+            const int64_t za = c->za, sx = c->sumx[m0 + i];
             for (int64_t n = n0; n < n1; n++) {
-                float v = raw.f[(n - n0) * MB + i];
-                o[n] = c->bias ? v + c->bias[n] : v;
+                int64_t zw = c->qw[n].z;
+                int64_t corr = (int64_t)raw.i[(n - n0) * MB + i] - zw * sx - za * c->sumw[n] +
+                               c->k * za * zw;
+                float y = (c->sa * c->qw[n].s) * (float)corr;
+                o[n] = c->bias ? y + c->bias[n] : y;
             }
         }
         return;
