@@ -67,7 +67,7 @@ uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float 
 static void minmax(const float *x, int64_t n, float *lo, float *hi)
 {
     float a = INFINITY, b = -INFINITY;
-#pragma omp parallel
+#pragma omp parallel if (n >= AXL_PAR_MIN)
     {
         float ta = INFINITY, tb = -INFINITY;
 #pragma omp for schedule(static) nowait
@@ -90,7 +90,7 @@ void axl_emu_quantize_n(const struct axl_format *f, struct axl_quant q, const fl
 {
     if (!(r == AXL_ROUND_NEAREST_EVEN && f->bits <= 16 &&
           (f->kind == AXL_KIND_INT || f->kind == AXL_KIND_UINT))) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN / 16)
         for (int64_t i = 0; i < n; i++)
             codes[i] = axl_emu_quantize(f, q, x[i], r,
                                         r == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)i) : 0);
@@ -106,7 +106,7 @@ void axl_emu_quantize_n(const struct axl_format *f, struct axl_quant q, const fl
     const int32_t lo = f->kind == AXL_KIND_INT ? -hi - 1 : 0;
     const uint32_t mask = (1u << f->bits) - 1u;
     const float s = q.s, z = (float)q.z;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n >= AXL_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         float v = x[i] / s + z;
         v = v == v ? v : 0.0f;
@@ -265,7 +265,7 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         qa->s = 1.0f / sa;
         qa->z = 0;
         if (m->enc8.t && !m->scale_pow2) { /* the float32 multiply, then the byte lookup */
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
             for (int64_t i = 0; i < n; i++)
                 codes[i] = axl_enc8_code(&m->enc8, x[i] * sa);
             return;
@@ -283,7 +283,7 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         return;
     }
     if (m->enc8.t) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
         for (int64_t i = 0; i < n; i++)
             codes[i] = axl_enc8_code(&m->enc8, x[i]);
         return;

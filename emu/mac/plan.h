@@ -141,6 +141,13 @@ struct axl_mac {
     char desc[320];
 };
 
+/* Passes over fewer elements than this (encoding, tiling, zero-point sums,
+ * im2col) run on one thread: their work is tens of microseconds, less than
+ * what a parallel region's barrier can cost where a thread is descheduled
+ * (a loaded machine, or OpenBLAS's workers spinning after a BLAS call), and
+ * a small layer had five such barriers per call besides the kernels' own. */
+#define AXL_PAR_MIN (1 << 17)
+
 /* ---- encoding (encode.c) ----------------------------------------------- */
 
 /* Element index = offset in the tensor, which is also the stochastic-

@@ -595,7 +595,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
                 s8 &= dec[a] == (int8_t)a;
                 u8 &= dec[a] == a;
             }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (groups * c->mcount * c->k >= AXL_PAR_MIN)
             for (int64_t gb = 0; gb < groups * nblocks; gb++) {
                 const uint8_t *t = c->x8 + (gb / nblocks) * x8g + (gb % nblocks) * c->k * MB;
                 int64_t *sx = sumx + (gb / nblocks) * c->mcount + (gb % nblocks) * MB;
@@ -620,7 +620,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
                 }
             }
         } else {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (groups * c->mcount * c->k >= AXL_PAR_MIN / 16)
             for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
                 int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
                 const uint32_t *x = c->x + g * xg;
@@ -686,7 +686,7 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
     uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                 : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (K * Mp >= AXL_PAR_MIN)
     for (int64_t k = 0; k < K; k++)
         for (int64_t i = 0; i < Mp; i++) {
             uint32_t v = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
@@ -744,7 +744,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     uint32_t pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
     if (vb) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (xin >= AXL_PAR_MIN)
         for (int64_t i = 0; i < xin; i++)
             a8[i] = xmap[ac[i] & 255];
     }
@@ -780,7 +780,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
         }                                                                                         \
     }
         int nomem = 0;
-#pragma omp parallel
+#pragma omp parallel if (G * K * Mp >= AXL_PAR_MIN)
         {
             /* VBMI: each row of im2col built in a buffer, then copied into
              * the tiles 128 bytes at a time */
