@@ -46,6 +46,12 @@ struct axl_wcache;    /* encoded weight tensors (weights.c) */
 struct axl_block_plan; /* block-scaled formats (block_plan.h) */
 struct axl_cuda_plan; /* device-resident state (emu/mac/cuda/mac_cuda.cu) */
 
+/* The byte encoder of a narrow floating format (axl_enc8_prepare). */
+struct axl_enc8 {
+    uint8_t *t;     /* NULL where it does not apply */
+    uint32_t shift; /* bits of the float32 folded into the sticky bit */
+};
+
 struct axl_mac {
     /* ---- the configuration ---- */
     struct axl_format fa, fw, fp, facc;
@@ -131,10 +137,7 @@ struct axl_mac {
 
     /* floating activation formats of at most 8 bits, deterministic rounding:
      * the code of every float32 by one byte lookup (encode.c, axl_enc8) */
-    struct axl_enc8 {
-        uint8_t *t;    /* NULL where it does not apply */
-        uint32_t shift; /* bits of the float32 folded into the sticky bit */
-    } enc8;
+    struct axl_enc8 enc8;
     struct axl_block_plan *blk; /* block-scaled formats (block_plan.h), else NULL */
     struct axl_wcache *wcache;  /* encoded weights, by tensor (weights.c) */
     struct axl_cuda_plan *cuda; /* device state (NULL without CUDA) */
