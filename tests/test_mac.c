@@ -315,6 +315,32 @@ Test(mac, vbmi_kernels_equal_gather_kernels, .timeout = 240)
     vbmi_vs_gather(&s, AXL_VBMI_S16, AXL_VBMI_S16, "mul_exact int4 (any order: int32 adds)");
 }
 
+/* Zero-point sums of unsigned activations (uint4, uint6: codes below 2^N
+ * summed as bytes from the tiles; uint8) with the asymmetric weights whose
+ * zero points make them count: the byte kernels against the gather path,
+ * which decodes each 32-bit code.  (Signed formats are symmetric: their
+ * zero points are 0 and the sums are not computed.) */
+Test(mac, unsigned_zero_point_sums_equal_gather, .timeout = 120)
+{
+    static const char *const acts[] = {"uint4", "uint6", "uint8"};
+    char msg[AXL_MSG_LEN];
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        struct axl_mac_spec sp = spec_of("mul_exact", acts[i], NULL, NULL, AXL_ORDER_SEQUENTIAL);
+        struct axl_mac *fast, *slow;
+        cr_assert_eq(axl_mac_create(&sp, &fast, msg), AXL_OK, "%s: %s", acts[i], msg);
+        setenv("AXL_CPU_KERNEL", "gather", 1);
+        cr_assert_eq(axl_mac_create(&sp, &slow, msg), AXL_OK, "%s: %s", acts[i], msg);
+        unsetenv("AXL_CPU_KERNEL");
+        char label[64];
+        snprintf(label, sizeof label, "mul_exact %s", acts[i]);
+        bad += conv_every_shape(fast, NULL, slow, 300 + (uint64_t)i, label);
+        axl_mac_free(fast);
+        axl_mac_free(slow);
+    }
+    cr_assert_eq(bad, 0, "%d outputs differ between the byte and gather kernels", bad);
+}
+
 /* A convolution larger than one im2col chunk (2 MiB of tiles: 48x48 images
  * of 32 channels give 663,552 byte codes or 2.6 MB of 32-bit codes per
  * image, so batch 4 runs in chunks of 3 + 1 images on the byte kernels and

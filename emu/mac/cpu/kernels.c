@@ -587,13 +587,22 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
         if (!sumx)
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-        if (c->x8) { /* byte tiles: integer formats, where xmap is the identity */
+        /* the sums only ever appear times a weight zero point: where every
+         * channel's is 0 (signed formats, symmetric) they stay 0, unread */
+        int zw_any = 0;
+        for (int64_t i = 0; i < groups * c->n && !zw_any; i++)
+            zw_any = c->qw[i].z != 0;
+        if (zw_any && c->x8) { /* byte tiles: integer formats, where xmap is the identity */
             int64_t dec[256];
-            int s8 = 1, u8 = 1; /* int8 / uint8: the code's value is the byte's */
+            /* int8: a code's value is the byte's, signed; uintN (N <= 8, the
+             * formats with zero points): the byte's, for the codes < 2^N
+             * that the tiles hold */
+            const int nb = c->m->fa.bits;
+            int s8 = nb == 8, u8 = nb <= 8;
             for (int a = 0; a < 256; a++) {
                 dec[a] = (int64_t)axl_format_decode(&c->m->fa, (uint32_t)a);
                 s8 &= dec[a] == (int8_t)a;
-                u8 &= dec[a] == a;
+                u8 &= a >= (1 << nb) || dec[a] == a;
             }
 #pragma omp parallel for schedule(static) if (groups * c->mcount * c->k >= AXL_PAR_MIN)
             for (int64_t gb = 0; gb < groups * nblocks; gb++) {
@@ -619,7 +628,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
                             sx[i] += dec[t[k * MB + i]];
                 }
             }
-        } else {
+        } else if (zw_any) {
 #pragma omp parallel for schedule(static) if (groups * c->mcount * c->k >= AXL_PAR_MIN / 16)
             for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
                 int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
