@@ -315,6 +315,100 @@ Test(mac, vbmi_kernels_equal_gather_kernels, .timeout = 240)
     vbmi_vs_gather(&s, AXL_VBMI_S16, AXL_VBMI_S16, "mul_exact int4 (any order: int32 adds)");
 }
 
+/* Zero-point sums of unsigned activations (uint4, uint6: codes below 2^N
+ * summed as bytes from the tiles; uint8) with the asymmetric weights whose
+ * zero points make them count: the byte kernels against the gather path,
+ * which decodes each 32-bit code.  (Signed formats are symmetric: their
+ * zero points are 0 and the sums are not computed.) */
+Test(mac, unsigned_zero_point_sums_equal_gather, .timeout = 120)
+{
+    static const char *const acts[] = {"uint4", "uint6", "uint8"};
+    char msg[AXL_MSG_LEN];
+    int bad = 0;
+    for (int i = 0; i < 3; i++) {
+        struct axl_mac_spec sp = spec_of("mul_exact", acts[i], NULL, NULL, AXL_ORDER_SEQUENTIAL);
+        struct axl_mac *fast, *slow;
+        cr_assert_eq(axl_mac_create(&sp, &fast, msg), AXL_OK, "%s: %s", acts[i], msg);
+        setenv("AXL_CPU_KERNEL", "gather", 1);
+        cr_assert_eq(axl_mac_create(&sp, &slow, msg), AXL_OK, "%s: %s", acts[i], msg);
+        unsetenv("AXL_CPU_KERNEL");
+        char label[64];
+        snprintf(label, sizeof label, "mul_exact %s", acts[i]);
+        bad += conv_every_shape(fast, NULL, slow, 300 + (uint64_t)i, label);
+        axl_mac_free(fast);
+        axl_mac_free(slow);
+    }
+    cr_assert_eq(bad, 0, "%d outputs differ between the byte and gather kernels", bad);
+}
+
+/* A convolution larger than one im2col chunk (2 MiB of tiles: 48x48 images
+ * of 32 channels give 663,552 byte codes or 2.6 MB of 32-bit codes per
+ * image, so batch 4 runs in chunks of 3 + 1 images on the byte kernels and
+ * of one image on the gather path) against the same layer run one image
+ * per call (one chunk each; int8 with a fixed activation range, so that
+ * every call quantizes alike) and, for e4m3, against the reference. */
+Test(mac, conv_in_several_chunks_equals_one_image_per_call, .timeout = 240)
+{
+    static const struct shape big = {4, 32, 48, 48, 20, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const char *const fmts[] = {"int8", "e4m3"};
+    char msg[AXL_MSG_LEN];
+    for (int f = 0; f < 2; f++) {
+        struct axl_mac_spec sp = spec_of(f ? "fpmul_mitchell" : "mitchell", fmts[f], NULL, NULL,
+                                         AXL_ORDER_SEQUENTIAL);
+        if (!f) {
+            sp.act_range_set = 1;
+            sp.act_min = -20.0f;
+            sp.act_max = 20.0f;
+        }
+        struct axl_conv_args a;
+        float *x, *w, *b;
+        args_for(&big, &a, &x, &w, &b, 500 + (uint64_t)f);
+        int64_t oh, ow;
+        cr_assert_eq(axl_conv_out_size(&a, &oh, &ow, msg), AXL_OK, "%s", msg);
+        const int64_t per_x = a.c * a.h * a.w, per_y = a.oc * oh * ow, ny = a.n * per_y;
+        float *y = malloc((size_t)ny * sizeof *y), *y1 = malloc((size_t)ny * sizeof *y1);
+        float *yr = malloc((size_t)ny * sizeof *yr);
+        cr_assert(y && y1 && yr);
+        if (f) {
+            struct ref_cfg r;
+            ref_for(&sp, &r);
+            a.y = yr;
+            ref_conv2d(&r, &a, oh, ow);
+        }
+        for (int gather = 0; gather < 2; gather++) {
+            if (gather)
+                setenv("AXL_CPU_KERNEL", "gather", 1);
+            struct axl_mac *mac;
+            cr_assert_eq(axl_mac_create(&sp, &mac, msg), AXL_OK, "%s: %s", fmts[f], msg);
+            unsetenv("AXL_CPU_KERNEL");
+            memset(y, 0xFF, (size_t)ny * sizeof *y); /* NaN: an output never written shows */
+            a.y = y;
+            cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
+            struct axl_conv_args one = a;
+            one.n = 1;
+            for (int64_t i = 0; i < a.n; i++) {
+                one.x = x + i * per_x;
+                one.y = y1 + i * per_y;
+                cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &one, msg), AXL_OK, "%s", msg);
+            }
+            char what[80];
+            snprintf(what, sizeof what, "%s %s, 4 images of 48x48x32", fmts[f],
+                     gather ? "gather" : "byte kernels");
+            int bad = compare_bits(what, y, y1, ny);
+            if (f)
+                bad += compare_bits(what, y, yr, ny);
+            axl_mac_free(mac);
+            cr_assert_eq(bad, 0, "%s: %d outputs differ", what, bad);
+        }
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+        free(y1);
+        free(yr);
+    }
+}
+
 /* The quantizer's nearest-even shortcut equals the format's encoder on
  * every integer format: ties, saturation, large values, NaN and inf. */
 Test(mac, integer_quantization_shortcut_equals_encoder)

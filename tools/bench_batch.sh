@@ -14,6 +14,13 @@ old=$1 new=$2 case=${3:-gemm256} out=${4:-/tmp/axl-bench-batch}
 rounds=${REPEAT:-2}
 thr=()
 [ -n "${THREADS:-}" ] && thr=(--threads "$THREADS")
+# OpenBLAS's worker threads spin for about 2^28 cycles after each BLAS call
+# (its default OPENBLAS_THREAD_TIMEOUT), on the cores the engine's OpenMP
+# threads then want: a millisecond-long case right after the BLAS baseline
+# then waited out time slices at each of its barriers (gemm256/int8_mitchell
+# measured 0.54 GMAC/s in one round, 14 in another).  2^4 cycles: they sleep
+# at once.  (OpenBLAS reads these when it loads, so axlut cannot set them.)
+export OPENBLAS_THREAD_TIMEOUT=${OPENBLAS_THREAD_TIMEOUT:-4} OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 mkdir -p "$out"
 for r in $(seq 1 "$rounds"); do
     "$old" bench --case "$case" --reps 3 "${thr[@]}" --json "$out/old_$r.json" >/dev/null

@@ -13,8 +13,20 @@
 set -euo pipefail
 new=$1 old=${2:-} out=${3:-/tmp/axl-bench-small}
 rounds=${REPEAT:-2}
+# THREADS (default 2) sets --threads; RATE=cpu reports GMAC per process CPU
+# second, which time-slicing on a loaded machine does not inflate (use it
+# with THREADS=1)
+threads=${THREADS:-2}
+export AXL_RATE=${RATE:-wall}
 shapes=${SHAPES:-"conv64_56x56_b1 conv128_28x28_b1 conv64_56x56_b8 gemm256"}
 configs="int8_mitchell int4_mitchell e2m1_exact e2m1_mitchell e3m2_mitchell"
+# OpenBLAS's worker threads spin for about 2^28 cycles after each BLAS call
+# (its default OPENBLAS_THREAD_TIMEOUT), on the cores the engine's OpenMP
+# threads then want: a millisecond-long case right after the BLAS baseline
+# then waited out time slices at each of its barriers (gemm256/int8_mitchell
+# measured 0.54 GMAC/s in one round, 14 in another).  2^4 cycles: they sleep
+# at once.  (OpenBLAS reads these when it loads, so axlut cannot set them.)
+export OPENBLAS_THREAD_TIMEOUT=${OPENBLAS_THREAD_TIMEOUT:-4} OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX}
 mkdir -p "$out"
 rm -f "$out"/*.json
 run() { # KIND BINARY [ENV...]: one JSON per case and round
@@ -22,7 +34,7 @@ run() { # KIND BINARY [ENV...]: one JSON per case and round
     shift 2
     for s in $shapes; do
         for c in $configs; do
-            env "$@" "$bin" bench --case "$s/$c" --reps 3 --threads 2 \
+            env "$@" "$bin" bench --case "$s/$c" --reps 3 --threads "$threads" \
                 --json "$out/${kind}_${r}_${s}_${c}.json" >/dev/null 2>&1 ||
                 echo "skipped: $kind $s/$c (the binary does not know the case)" >&2
         done

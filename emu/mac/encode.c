@@ -61,17 +61,104 @@ uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float 
     return axl_format_encode(f, v, r, rnd);
 }
 
+/* Smallest and largest of x (NaNs skipped).  Per thread, then combined:
+ * the comparisons skip NaNs in any order, and which of -0 and +0 comes out
+ * does not matter to quant_params (it takes magnitudes, or clamps at 0). */
 static void minmax(const float *x, int64_t n, float *lo, float *hi)
 {
     float a = INFINITY, b = -INFINITY;
-    for (int64_t i = 0; i < n; i++) {
-        if (x[i] < a)
-            a = x[i];
-        if (x[i] > b)
-            b = x[i];
+#pragma omp parallel if (n >= AXL_PAR_MIN)
+    {
+        float ta = INFINITY, tb = -INFINITY;
+#pragma omp for schedule(static) nowait
+        for (int64_t i = 0; i < n; i++) {
+            ta = x[i] < ta ? x[i] : ta;
+            tb = x[i] > tb ? x[i] : tb;
+        }
+#pragma omp critical(axl_minmax)
+        {
+            a = ta < a ? ta : a;
+            b = tb > b ? tb : b;
+        }
     }
     *lo = n ? a : 0.0f;
     *hi = n ? b : 0.0f;
+}
+
+void axl_emu_quantize_n(const struct axl_format *f, struct axl_quant q, const float *x, int64_t n,
+                        enum axl_round r, uint64_t seed, uint32_t *codes)
+{
+    if (!(r == AXL_ROUND_NEAREST_EVEN && f->bits <= 16 &&
+          (f->kind == AXL_KIND_INT || f->kind == AXL_KIND_UINT))) {
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN / 16)
+        for (int64_t i = 0; i < n; i++)
+            codes[i] = axl_emu_quantize(f, q, x[i], r,
+                                        r == AXL_ROUND_STOCHASTIC ? axl_rand32(seed, (uint64_t)i) : 0);
+        return;
+    }
+    /* axl_emu_quantize's fast form without branches, so that it vectorises:
+     * a NaN becomes 0 (code 0 in both kinds, as there), and v is clamped to
+     * +-2^22, where the add-subtract still rounds exactly and every format
+     * saturates, as the branch there does.  The same IEEE operations in the
+     * same order: the same bits. */
+    const int32_t hi = f->kind == AXL_KIND_INT ? (int32_t)((1u << (f->bits - 1)) - 1u)
+                                               : (int32_t)((1u << f->bits) - 1u);
+    const int32_t lo = f->kind == AXL_KIND_INT ? -hi - 1 : 0;
+    const uint32_t mask = (1u << f->bits) - 1u;
+    const float s = q.s, z = (float)q.z;
+#pragma omp parallel for simd schedule(static) if (n >= AXL_PAR_MIN)
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] / s + z;
+        v = v == v ? v : 0.0f;
+        v = v > 4194304.0f ? 4194304.0f : v;
+        v = v < -4194304.0f ? -4194304.0f : v;
+        int32_t c = (int32_t)((v + 12582912.0f) - 12582912.0f);
+        c = c > hi ? hi : c;
+        c = c < lo ? lo : c;
+        codes[i] = (uint32_t)c & mask;
+    }
+}
+
+/* ---- byte encoders: floating formats of at most 8 bits ----
+ *
+ * axl_format_encode of a float32 x = (-1)^s * sig * 2^(e-150) rounds at an
+ * ulp of the target of exponent q >= ue - m (ue: x's exponent, m: the
+ * target's mantissa bits), so at least 23 - m bits of x's mantissa lie
+ * below the ulp, and everything the rounding looks at (the bits kept, the
+ * round bit, whether anything below is set) is a function of
+ *
+ *   u >> (22 - m)            sign, exponent, the top m + 1 mantissa bits
+ *   u & (2^(22 - m) - 1) != 0   the sticky bit
+ *
+ * for normal x, and of the sign alone for nonzero float32 subnormals
+ * (below every target with at most 7 exponent bits, whose smallest
+ * subnormal is at least 2^-69).  NaN and inf are keys of their own.  So the
+ * table holds encode(representative) per key: a 2^(m + 11)-entry byte
+ * table (16 KB for e4m3) instead of a round-and-pack per element.  The
+ * tests check it against axl_format_encode over every float32. */
+int axl_enc8_prepare(struct axl_enc8 *e, const struct axl_format *f, enum axl_round r)
+{
+    memset(e, 0, sizeof *e);
+    if (f->kind != AXL_KIND_FLOAT || f->bits > 8 || f->ebits > 7 || r == AXL_ROUND_STOCHASTIC)
+        return 0;
+    e->shift = 22u - f->mbits;
+    size_t n = (size_t)2 << (32u - e->shift);
+    e->t = malloc(n);
+    if (!e->t)
+        return 0;
+    for (size_t key = 0; key < n; key++) {
+        uint32_t u = (uint32_t)(key >> 1) << e->shift | (uint32_t)(key & 1);
+        float x;
+        memcpy(&x, &u, sizeof x);
+        e->t[key] = (uint8_t)axl_format_encode(f, x, r, 0);
+    }
+    return 1;
+}
+
+void axl_enc8_free(struct axl_enc8 *e)
+{
+    free(e->t);
+    e->t = NULL;
 }
 
 /* ---- operand scaling of floating formats (include/axlut/scale.h) ---- */
@@ -177,6 +264,12 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         float sa = axl_emu_act_scale(m, axl_scale_amax(x, n, 1));
         qa->s = 1.0f / sa;
         qa->z = 0;
+        if (m->enc8.t && !m->scale_pow2) { /* the float32 multiply, then the byte lookup */
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
+            for (int64_t i = 0; i < n; i++)
+                codes[i] = axl_enc8_code(&m->enc8, x[i] * sa);
+            return;
+        }
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; i++) {
             uint32_t rnd = m->round == AXL_ROUND_STOCHASTIC ? axl_rand32(m->seed, (uint64_t)i) : 0;
@@ -185,11 +278,20 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         return;
     }
     *qa = q;
+    if (m->int_mode) {
+        axl_emu_quantize_n(&m->fa, q, x, n, m->round, m->seed, codes);
+        return;
+    }
+    if (m->enc8.t) {
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
+        for (int64_t i = 0; i < n; i++)
+            codes[i] = axl_enc8_code(&m->enc8, x[i]);
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < n; i++) {
         uint32_t rnd = m->round == AXL_ROUND_STOCHASTIC ? axl_rand32(m->seed, (uint64_t)i) : 0;
-        codes[i] = m->int_mode ? axl_emu_quantize(&m->fa, q, x[i], m->round, rnd)
-                               : axl_format_encode(&m->fa, x[i], m->round, rnd);
+        codes[i] = axl_format_encode(&m->fa, x[i], m->round, rnd);
     }
 }
 

@@ -36,6 +36,7 @@ void axl_mac_free(struct axl_mac *m)
     free(m->dop);
     axl_vbmi_free(&m->vb);
     axl_small_free(&m->sm);
+    axl_enc8_free(&m->enc8);
     free(m);
 }
 

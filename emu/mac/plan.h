@@ -23,6 +23,7 @@
 #include "cpu/small.h"
 #include "cpu/vbmi.h"
 #include "mac_step.h"
+#include <string.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -44,6 +45,12 @@ struct axl_unpacked_code {
 struct axl_wcache;    /* encoded weight tensors (weights.c) */
 struct axl_block_plan; /* block-scaled formats (block_plan.h) */
 struct axl_cuda_plan; /* device-resident state (emu/mac/cuda/mac_cuda.cu) */
+
+/* The byte encoder of a narrow floating format (axl_enc8_prepare). */
+struct axl_enc8 {
+    uint8_t *t;     /* NULL where it does not apply */
+    uint32_t shift; /* bits of the float32 folded into the sticky bit */
+};
 
 struct axl_mac {
     /* ---- the configuration ---- */
@@ -128,11 +135,21 @@ struct axl_mac {
     float *dop;
     float op_nan;
 
+    /* floating activation formats of at most 8 bits, deterministic rounding:
+     * the code of every float32 by one byte lookup (encode.c, axl_enc8) */
+    struct axl_enc8 enc8;
     struct axl_block_plan *blk; /* block-scaled formats (block_plan.h), else NULL */
     struct axl_wcache *wcache;  /* encoded weights, by tensor (weights.c) */
     struct axl_cuda_plan *cuda; /* device state (NULL without CUDA) */
     char desc[320];
 };
+
+/* Passes over fewer elements than this (encoding, tiling, zero-point sums,
+ * im2col) run on one thread: their work is tens of microseconds, less than
+ * what a parallel region's barrier can cost where a thread is descheduled
+ * (a loaded machine, or OpenBLAS's workers spinning after a BLAS call), and
+ * a small layer had five such barriers per call besides the kernels' own. */
+#define AXL_PAR_MIN (1 << 17)
 
 /* ---- encoding (encode.c) ----------------------------------------------- */
 
@@ -140,6 +157,26 @@ struct axl_mac {
  * rounding index. */
 uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float x,
                           enum axl_round r, uint32_t rnd);
+/* Affine quantization of n values by axl_emu_quantize's rule (codes[i] is
+ * the code of x[i]; element index i is the stochastic-rounding index). */
+void axl_emu_quantize_n(const struct axl_format *f, struct axl_quant q, const float *x, int64_t n,
+                        enum axl_round r, uint64_t seed, uint32_t *codes);
+/* The byte encoder of format F under rounding R: 1 with e->t allocated
+ * where it applies (floating, at most 8 bits, exponent of at most 7 bits,
+ * not stochastic), else 0 with e->t NULL (also when memory is short: the
+ * callers keep axl_format_encode).  axl_enc8_free accepts an empty one. */
+int axl_enc8_prepare(struct axl_enc8 *e, const struct axl_format *f, enum axl_round r);
+void axl_enc8_free(struct axl_enc8 *e);
+/* axl_format_encode(f, x, r, 0) for the F and R of axl_enc8_prepare: the
+ * result depends on x only through its sign, exponent, the mantissa bits
+ * down to one below the narrowest ulp, and whether any bit further down is
+ * set (encode.c says why); those bits index the table. */
+static inline uint32_t axl_enc8_code(const struct axl_enc8 *e, float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return e->t[(u >> e->shift) << 1 | ((u & ((1u << e->shift) - 1u)) != 0)];
+}
 /* Activation codes of a whole tensor of n elements (and its quantization). */
 void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uint32_t *codes,
                          struct axl_quant *qa);

@@ -202,5 +202,9 @@ enum axl_status axl_plan_prepare(struct axl_mac *m, const char *mul, char *msg)
         return st;
     if (m->acc == AXL_ACC_NARROW && !(m->dacc = decode_table(&m->facc, &m->acc_nan)))
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
+    /* activations of narrow floating formats encoded by a byte lookup (encode.c);
+     * without the table (no memory) they go the long way, same codes */
+    if (!m->int_mode)
+        axl_enc8_prepare(&m->enc8, &m->fa, m->round);
     return AXL_OK;
 }

@@ -451,15 +451,26 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
                                .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
                                .len = len, .out = raw.u};
     axl_vbmi_run(&m->vb, isint, &a);
-    if (c->sn == 1 && c->oi == 0 && !isint) {
+    if (c->sn == 1 && c->oi == 0) {
         /* GEMM: channels are contiguous in an output row, positions are
          * rows: write row by row (a channel at a time would touch a line per
-         * output) */
+         * output); integers as store_int, the same expression per output */
         for (int64_t i = 0; i < len; i++) {
             float *o = c->out + (m0 + i) * c->sm;
+            if (!isint) {
+                for (int64_t n = n0; n < n1; n++) {
+                    float v = raw.f[(n - n0) * MB + i];
+                    o[n] = c->bias ? v + c->bias[n] : v;
+                }
+                continue;
+            }
+            const int64_t za = c->za, sx = c->sumx[m0 + i];
             for (int64_t n = n0; n < n1; n++) {
-                float v = raw.f[(n - n0) * MB + i];
-                o[n] = c->bias ? v + c->bias[n] : v;
+                int64_t zw = c->qw[n].z;
+                int64_t corr = (int64_t)raw.i[(n - n0) * MB + i] - zw * sx - za * c->sumw[n] +
+                               c->k * za * zw;
+                float y = (c->sa * c->qw[n].s) * (float)corr;
+                o[n] = c->bias ? y + c->bias[n] : y;
             }
         }
         return;
@@ -586,15 +597,24 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
         if (!sumx)
             return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory");
-        if (c->x8) { /* byte tiles: integer formats, where xmap is the identity */
+        /* the sums only ever appear times a weight zero point: where every
+         * channel's is 0 (signed formats, symmetric) they stay 0, unread */
+        int zw_any = 0;
+        for (int64_t i = 0; i < groups * c->n && !zw_any; i++)
+            zw_any = c->qw[i].z != 0;
+        if (zw_any && c->x8) { /* byte tiles: integer formats, where xmap is the identity */
             int64_t dec[256];
-            int s8 = 1, u8 = 1; /* int8 / uint8: the code's value is the byte's */
+            /* int8: a code's value is the byte's, signed; uintN (N <= 8, the
+             * formats with zero points): the byte's, for the codes < 2^N
+             * that the tiles hold */
+            const int nb = c->m->fa.bits;
+            int s8 = nb == 8, u8 = nb <= 8;
             for (int a = 0; a < 256; a++) {
                 dec[a] = (int64_t)axl_format_decode(&c->m->fa, (uint32_t)a);
                 s8 &= dec[a] == (int8_t)a;
-                u8 &= dec[a] == a;
+                u8 &= a >= (1 << nb) || dec[a] == a;
             }
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (groups * c->mcount * c->k >= AXL_PAR_MIN)
             for (int64_t gb = 0; gb < groups * nblocks; gb++) {
                 const uint8_t *t = c->x8 + (gb / nblocks) * x8g + (gb % nblocks) * c->k * MB;
                 int64_t *sx = sumx + (gb / nblocks) * c->mcount + (gb % nblocks) * MB;
@@ -618,8 +638,8 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
                             sx[i] += dec[t[k * MB + i]];
                 }
             }
-        } else {
-#pragma omp parallel for schedule(static)
+        } else if (zw_any) {
+#pragma omp parallel for schedule(static) if (groups * c->mcount * c->k >= AXL_PAR_MIN / 16)
             for (int64_t gm = 0; gm < groups * c->mcount; gm++) {
                 int64_t g = gm / c->mcount, i = gm % c->mcount, s = 0;
                 const uint32_t *x = c->x + g * xg;
@@ -685,7 +705,7 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
     uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                 : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (K * Mp >= AXL_PAR_MIN)
     for (int64_t k = 0; k < K; k++)
         for (int64_t i = 0; i < Mp; i++) {
             uint32_t v = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
@@ -717,13 +737,17 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     enum axl_status st = axl_weights_acquire(m, a->weight, a->oc, K, K, 1, &pw, msg);
     if (st != AXL_OK)
         return st;
-    /* images per chunk: an im2col buffer of at most 16 Mi codes (64 MiB) */
-    int64_t chunk = (16ll << 20) / (G * K * P);
-    chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
-    int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     int64_t xin = a->n * a->c * a->h * a->w;
     const uint8_t *xmap = byte_map(m, K);
     const int vb = xmap != NULL;
+    /* images per chunk: an im2col buffer of at most 2 MiB (one image where
+     * one is larger), so that the kernels read the tiles im2col has just
+     * written from L2; the 64 MiB chunks before sent batch 16 at 56x56 (9
+     * images, 16 MiB of byte tiles) through L3, 15% slower per MAC than
+     * batch 1 (BENCHMARKS.md, issue 19) */
+    int64_t chunk = (2ll << 20) / (G * K * P * (vb ? 1 : (int64_t)sizeof(uint32_t)));
+    chunk = chunk < 1 ? 1 : (chunk > a->n ? a->n : chunk);
+    int64_t Mp = (chunk * P + MB - 1) / MB * MB; /* positions of a chunk, whole blocks */
     uint32_t *ac = malloc((size_t)xin * sizeof *ac);
     uint32_t *xc = vb ? NULL : malloc((size_t)(G * K * Mp) * sizeof *xc);
     /* byte kernels: the codes as bytes (xmap), then im2col straight into byte tiles */
@@ -739,7 +763,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     uint32_t pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
     if (vb) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (xin >= AXL_PAR_MIN)
         for (int64_t i = 0; i < xin; i++)
             a8[i] = xmap[ac[i] & 255];
     }
@@ -775,7 +799,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
         }                                                                                         \
     }
         int nomem = 0;
-#pragma omp parallel
+#pragma omp parallel if (G * K * Mp >= AXL_PAR_MIN)
         {
             /* VBMI: each row of im2col built in a buffer, then copied into
              * the tiles 128 bytes at a time */
