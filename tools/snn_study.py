@@ -23,7 +23,10 @@ import os
 import subprocess
 import sys
 
-MODELS = ["lenet5", "alexnet", "vgg11", "resnet18"]
+# every zoo network that converts (the others are refused at load, naming the node:
+# densenet's pre-activation BatchNormalization, inception_v3's Pad, mobilenet_v2's Clip,
+# se_resnet18's linear squeeze-and-excitation input, vit's Transpose)
+MODELS = ["lenet5", "alexnet", "vgg11", "resnet18", "resnet34", "resnet50", "googlenet"]
 # (label, integer design, floating design, (k for intN), (k for floating)).
 # k is the approximate low part: bits of the 16-bit integer, or of the
 # aligned significand (mantissa + 3 guard bits) for floats; ACA's k is its
