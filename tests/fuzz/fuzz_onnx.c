@@ -1,13 +1,16 @@
 /* Fuzz target: an ONNX model loaded (axl_graph_load) and, when it loads,
  * run once in exact mode on the CPU over a batch of two deterministic
  * samples, as `axlut run` would.  Models whose work is too large for a
- * fuzzing iteration (by axl_graph_describe's count) load but do not run. */
+ * fuzzing iteration (by axl_graph_describe's count of MACs, or a node
+ * output of more than MAX_VALUES values: a Pad of 2^24 is a valid model
+ * but not one to run under -malloc_limit_mb) load but do not run. */
 #include "fuzz.h"
 
 #include <axlut/graph.h>
 
 #define MAX_INPUT_VALUES (1 << 20)
 #define MAX_MACS 50000000LL
+#define MAX_VALUES (1LL << 24)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -65,9 +68,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         goto done;
     }
     long long macs = 0;
-    for (size_t i = 0; i < nn; i++)
+    int too_big = 0;
+    for (size_t i = 0; i < nn; i++) {
         macs += info[i].macs > MAX_MACS ? MAX_MACS : info[i].macs;
-    if (macs >= MAX_MACS || !make_inputs(g, in, ni))
+        int64_t numel = 1;
+        for (int k = 0; k < info[i].ndim && k < AXL_MAX_DIMS && !too_big; k++) {
+            int64_t d = info[i].dims[k];
+            if (d > 0 && numel > MAX_VALUES / d)
+                too_big = 1;
+            else if (d > 0)
+                numel *= d;
+        }
+    }
+    if (too_big || macs >= MAX_MACS || !make_inputs(g, in, ni))
         goto done;
     if (axl_graph_run(g, NULL, in, out, msg) != AXL_OK)
         fuzz_check_msg(msg);
