@@ -485,8 +485,42 @@ static enum axl_status conv2d_run(const struct axl_mac *m, const struct axl_conv
         return st;
     struct qacts q = {0};
     uint32_t *x = NULL, *xs = NULL;
-    uint8_t *x8 = NULL;
-    if ((st = quantize_acts(&bp->bfa, a->n * G * hw, cg, NULL, NULL, a, &q, msg)) != AXL_OK)
+    uint8_t *x8 = NULL, *c8 = NULL;
+    /* byte codes of MX formats with floating elements: quantized where
+     * they lie, channel-major (c8: image and group, then element row, then
+     * pixel; q.scales: block row, then pixel), so that the im2col below
+     * copies rows; else vectors of pixels through quantize_acts */
+    int cols = bytes && bp->bfa.scale == AXL_BSCALE_E8M0;
+    if (cols) {
+        const int64_t nbc = axl_block_count(&bp->bfa, cg), nv = a->n * G;
+        c8 = malloc((size_t)(nv * nbc * sz * hw));
+        q.scales = malloc((size_t)(nv * nbc * hw) * sizeof *q.scales);
+        q.nb = nbc;
+        q.ts = 1.0f;
+        if (!c8 || !q.scales) {
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "block conv2d: out of memory for %lld codes",
+                          (long long)(nv * nbc * sz * hw));
+            goto done;
+        }
+        enum { TC = 256 }; /* pixels per task */
+        const int64_t tiles = (hw + TC - 1) / TC;
+        int ok = 1;
+#pragma omp parallel for schedule(static) reduction(& : ok)
+        for (int64_t it = 0; it < nv * tiles; it++) {
+            int64_t v = it / tiles, p0 = (it % tiles) * TC, np = hw - p0 < TC ? hw - p0 : TC;
+            ok &= axl_block_quantize_cols(&bp->bfa, a->x + v * cg * hw + p0, cg, np, hw,
+                                          c8 + v * nbc * sz * hw + p0,
+                                          q.scales + v * nbc * hw + p0, hw);
+        }
+        if (!ok) { /* a format quantize_cols does not serve: the general path */
+            free(c8);
+            free(q.scales);
+            c8 = NULL;
+            q.scales = NULL;
+            cols = 0;
+        }
+    }
+    if (!cols && (st = quantize_acts(&bp->bfa, a->n * G * hw, cg, NULL, NULL, a, &q, msg)) != AXL_OK)
         goto done;
     const int64_t nbc = q.nb, nb = taps * nbc, kk = nb * sz;
     /* a tap in the padding: the block of zeros, as quantize gives it */
@@ -517,28 +551,87 @@ static enum axl_status conv2d_run(const struct axl_mac *m, const struct axl_conv
          * chunks of positions so that both threads have work at batch 1 */
         const int64_t pc = 512, nchunk = (Mp + pc - 1) / pc;
         const uint8_t *map = bp->vb.mode != AXL_VBMI_NONE ? bp->vb.xmap : NULL;
+        if (c8) {
+            /* from the channel-major codes: element row by element row,
+             * positions contiguous on both sides (a shifted copy of the
+             * input's rows) */
 #pragma omp parallel for schedule(static)
-        for (int64_t it = 0; it < G * taps * nchunk; it++) {
-            int64_t gt = it / nchunk, g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
-            int64_t p0 = (it % nchunk) * pc, p1 = p0 + pc < Mp ? p0 + pc : Mp;
-            uint32_t *xg = x ? x + g * kk * Mp : NULL, *xsg = xs + g * nb * Mp;
-            uint8_t *x8g = x8 ? x8 + g * kk * Mp : NULL;
-            for (int64_t pos = p0; pos < p1; pos++) {
-                int64_t img = pos / P, oy = (pos % P) / ow, ox = pos % ow;
-                int64_t iy = oy * a->stride_h - a->pad_t + r * a->dil_h;
-                int64_t ix = ox * a->stride_w - a->pad_l + s * a->dil_w;
-                int inside = pos < nimg * P && iy >= 0 && iy < a->h && ix >= 0 && ix < a->w;
-                int64_t v = (((img0 + img) * G + g) * a->h + iy) * a->w + ix;
+            for (int64_t it = 0; it < G * taps * nchunk; it++) {
+                int64_t gt = it / nchunk, g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
+                int64_t p0 = (it % nchunk) * pc, p1 = p0 + pc < Mp ? p0 + pc : Mp;
+                /* the chunk as runs of positions whose pixels follow each other
+                 * (an output row's span inside the input, for stride 1) or lie
+                 * in the padding (c = -1): each copied at once, row by row */
+                struct { int64_t p, n, c, s; } run[512];
+                int nr = 0;
+                for (int64_t pos = p0; pos < p1; pos++) {
+                    int64_t img = pos / P, oy = (pos % P) / ow, ox = pos % ow;
+                    int64_t iy = oy * a->stride_h - a->pad_t + r * a->dil_h;
+                    int64_t ix = ox * a->stride_w - a->pad_l + s * a->dil_w;
+                    int inside = pos < nimg * P && iy >= 0 && iy < a->h && ix >= 0 && ix < a->w;
+                    int64_t vg = (img0 + img) * G + g, pix = iy * a->w + ix;
+                    int64_t c = inside ? vg * nbc * sz * hw + pix : -1;
+                    if (nr && (c < 0 ? run[nr - 1].c < 0
+                                     : run[nr - 1].c >= 0 && c == run[nr - 1].c + run[nr - 1].n)) {
+                        run[nr - 1].n++;
+                        continue;
+                    }
+                    run[nr].p = pos;
+                    run[nr].n = 1;
+                    run[nr].c = c;
+                    run[nr].s = inside ? vg * nbc * hw + pix : -1;
+                    nr++;
+                }
+                uint8_t *x8g = x8 + g * kk * Mp;
+                uint32_t *xsg = xs + g * nb * Mp;
                 for (int64_t j = 0; j < nbc; j++) {
-                    const uint32_t *src = inside ? q.codes + (v * nbc + j) * sz : zc;
-                    if (x8g)
-                        for (int64_t i = 0; i < sz; i++)
-                            x8g[((t * nbc + j) * sz + i) * Mp + pos] =
-                                map ? map[src[i] & 255] : (uint8_t)src[i];
-                    else
-                        for (int64_t i = 0; i < sz; i++)
-                            xg[((t * nbc + j) * sz + i) * Mp + pos] = src[i];
-                    xsg[(t * nbc + j) * Mp + pos] = inside ? q.scales[v * nbc + j] : zs;
+                    for (int64_t i = 0; i < sz; i++) {
+                        const uint8_t *cr = c8 + (j * sz + i) * hw;
+                        uint8_t *o = x8g + ((t * nbc + j) * sz + i) * Mp;
+                        const uint8_t z = map ? map[zc[i] & 255] : (uint8_t)zc[i];
+                        for (int k = 0; k < nr; k++) {
+                            uint8_t *d = o + run[k].p;
+                            const uint8_t *from = cr + run[k].c;
+                            if (run[k].c < 0)
+                                memset(d, z, (size_t)run[k].n);
+                            else if (map)
+                                for (int64_t l = 0; l < run[k].n; l++)
+                                    d[l] = map[from[l]];
+                            else
+                                memcpy(d, from, (size_t)run[k].n);
+                        }
+                    }
+                    uint32_t *o = xsg + (t * nbc + j) * Mp;
+                    const uint32_t *sr = q.scales + j * hw;
+                    for (int k = 0; k < nr; k++)
+                        for (int64_t l = 0; l < run[k].n; l++)
+                            o[run[k].p + l] = run[k].c < 0 ? zs : sr[run[k].s + l];
+                }
+            }
+        } else {
+#pragma omp parallel for schedule(static)
+            for (int64_t it = 0; it < G * taps * nchunk; it++) {
+                int64_t gt = it / nchunk, g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
+                int64_t p0 = (it % nchunk) * pc, p1 = p0 + pc < Mp ? p0 + pc : Mp;
+                uint32_t *xg = x ? x + g * kk * Mp : NULL, *xsg = xs + g * nb * Mp;
+                uint8_t *x8g = x8 ? x8 + g * kk * Mp : NULL;
+                for (int64_t pos = p0; pos < p1; pos++) {
+                    int64_t img = pos / P, oy = (pos % P) / ow, ox = pos % ow;
+                    int64_t iy = oy * a->stride_h - a->pad_t + r * a->dil_h;
+                    int64_t ix = ox * a->stride_w - a->pad_l + s * a->dil_w;
+                    int inside = pos < nimg * P && iy >= 0 && iy < a->h && ix >= 0 && ix < a->w;
+                    int64_t v = (((img0 + img) * G + g) * a->h + iy) * a->w + ix;
+                    for (int64_t j = 0; j < nbc; j++) {
+                        const uint32_t *src = inside ? q.codes + (v * nbc + j) * sz : zc;
+                        if (x8g)
+                            for (int64_t i = 0; i < sz; i++)
+                                x8g[((t * nbc + j) * sz + i) * Mp + pos] =
+                                    map ? map[src[i] & 255] : (uint8_t)src[i];
+                        else
+                            for (int64_t i = 0; i < sz; i++)
+                                xg[((t * nbc + j) * sz + i) * Mp + pos] = src[i];
+                        xsg[(t * nbc + j) * Mp + pos] = inside ? q.scales[v * nbc + j] : zs;
+                    }
                 }
             }
         }
@@ -557,6 +650,7 @@ done:
     free(x);
     free(xs);
     free(x8);
+    free(c8);
     return st;
 }
 
