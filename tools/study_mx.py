@@ -212,7 +212,10 @@ def findings(results):
 
     def median(tag):
         d = sorted(x for x in (_drop(results[m], tag) for m in models) if not math.isnan(x))
-        return d[len(d) // 2] if d else math.nan
+        if not d:
+            return math.nan
+        h = len(d) // 2  # an even count: the mean of the middle two
+        return d[h] if len(d) % 2 else (d[h - 1] + d[h]) / 2
 
     out = []
 
