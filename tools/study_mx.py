@@ -94,16 +94,24 @@ def hms(s):
 
 
 class Progress:
-    """The estimate of the time left: seconds per multiply-accumulate by
-    point tag (all tags together where a tag has none yet), from timed
-    points, else from the reports read (their seconds and exact_seconds)."""
+    """The estimate of the time left: a point of a model with timed points
+    takes their mean time (a small model's time is mostly start-up, which
+    a rate per MAC would carry over to the large ones); of another model,
+    seconds per multiply-accumulate by point tag (all tags together where
+    a tag has none yet), from timed points, else from the reports read
+    (their seconds and exact_seconds)."""
 
     def __init__(self, total):
         self.total, self.done, self.t0 = total, 0, time.time()
         self.timed, self.read = {}, {}  # tag -> [seconds, macs]
+        self.by_model = {}  # model -> [seconds, points]
 
-    def add(self, tag, macs, took, rep):
+    def add(self, tag, macs, took, rep, model=None):
         self.done += 1
+        if took is not None and model is not None:
+            acc = self.by_model.setdefault(model, [0.0, 0])
+            acc[0] += took
+            acc[1] += 1
         if not macs:
             return
         if took is not None:
@@ -123,9 +131,12 @@ class Progress:
         return s / m if m > 0 else None
 
     def left(self, todo):
-        """Estimated seconds for the points TODO [(tag, macs)]; None when unknown."""
+        """Estimated seconds for the points TODO [(model, tag, macs)]; None when unknown."""
         total = 0.0
-        for tag, macs in todo:
+        for model, tag, macs in todo:
+            if model in self.by_model:
+                total += self.by_model[model][0] / self.by_model[model][1]
+                continue
             r = self.rate(tag)
             if r is None or not macs:
                 return None
@@ -183,11 +194,11 @@ def run_section(axlut, zoo_dir, models, data, limit, work, run=True):
             results[name][tag] = rep
             commands.append(" ".join(cmd))
             todo = [t for t in todo if (t[0], t[1]) != (name, tag)]
-            prog.add(tag, macs, took, rep)
+            prog.add(tag, macs, took, rep, name)
             if run and (took is not None or not todo or prog.done == prog.total):
                 print(f"study_mx: {name} {tag}: "
                       + (f"{took:.0f} s; " if took is not None else "")
-                      + prog.line([(t, m) for _, t, m in todo]), flush=True)
+                      + prog.line(todo), flush=True)
     return results, commands, log
 
 
