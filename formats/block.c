@@ -285,6 +285,121 @@ enum axl_status axl_block_quantize(const struct axl_block_format *bf, const floa
     return AXL_OK;
 }
 
+/* One tile of columns of axl_block_quantize_cols: the element codes of
+ * block rows I0..I0+BLEN of NC columns, lane by lane without branches
+ * (vectorised across columns), codes past the largest magnitude marked
+ * 0xFF..., to be redone by fast_elem_encode. */
+static inline int cols_encode(const struct fast_elem *fe, int satmax, const float *x,
+                              int64_t xstride, int64_t nrow, int nc, const double *p2k,
+                              uint32_t *out)
+{
+    const int r = 52 - fe->m;
+    const uint64_t half = ((uint64_t)1 << (r - 1)) - 1;
+    uint64_t mb;
+    memcpy(&mb, &fe->magic, sizeof mb);
+    int sat = 0;
+    for (int64_t i = 0; i < nrow; i++)
+        for (int c = 0; c < nc; c++) {
+            float v = x[i * xstride + c];
+            uint32_t u;
+            memcpy(&u, &v, sizeof u);
+            double y = fabs((double)v) * p2k[c];
+            uint64_t b, tb;
+            memcpy(&b, &y, sizeof b);
+            double t = y + fe->magic;
+            memcpy(&tb, &t, sizeof tb);
+            uint64_t mag = (int64_t)(b >> 52) - 1023 >= fe->emin
+                               ? ((b + half + ((b >> r) & 1)) >> r) - fe->off
+                               : tb - mb;
+            int big = mag > fe->maxmag;
+            sat |= big;
+            mag = big && satmax ? fe->maxmag : mag;
+            out[i * nc + c] = big && !satmax ? 0xFFFFFFFFu
+                                             : ((u >> 31) << fe->sshift) | (uint32_t)mag;
+        }
+    return sat;
+}
+
+/* axl_block_quantize_cols for a format it serves, in clones for the ISAs
+ * (the loops across columns vectorise). */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+quantize_cols(const struct axl_block_format *bf, const struct fast_elem *fep, const float *x,
+              int64_t len, int64_t ncol, int64_t xstride, uint8_t *codes, uint32_t *scales,
+              int64_t ostride)
+{
+    const struct fast_elem fe = *fep;
+    enum { T = 64 }; /* columns per tile */
+    /* Whether values past the largest magnitude saturate to it: in a block
+     * every |x| * 2^k lies below 2^(emax + 1), and rounding is monotone, so
+     * encode_pow2 at the ends of (largest value, 2^(emax + 1)) and at the
+     * tie above the largest value tells; then such lanes need no call. */
+    const float top = axl_format_decode(&bf->elem, fe.maxmag);
+    const float below = axl_format_decode(&bf->elem, fe.maxmag - 1);
+    const float probe[] = {nextafterf(top, INFINITY), top + (top - below) / 2.0f,
+                           nextafterf(top + (top - below) / 2.0f, INFINITY),
+                           nextafterf(ldexpf(1.0f, bf->emax + 1), 0.0f)};
+    int satmax = bf->elem_shift == 0;
+    for (size_t i = 0; i < sizeof probe / sizeof probe[0]; i++)
+        for (int sgn = 0; sgn < 2; sgn++)
+            satmax &= axl_format_encode_pow2(&bf->elem, sgn ? -probe[i] : probe[i], 0,
+                                             AXL_ROUND_NEAREST_EVEN, 0) ==
+                      (((uint32_t)sgn << fe.sshift) | fe.maxmag);
+    const int64_t size = bf->size, nb = axl_block_count(bf, len);
+    const uint8_t zero = (uint8_t)axl_format_encode(&bf->elem, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    uint32_t tmp[AXL_BLOCK_MAX_SIZE * T];
+    for (int64_t c0 = 0; c0 < ncol; c0 += T) {
+        const int nc = (int)(ncol - c0 < T ? ncol - c0 : T);
+        for (int64_t b = 0; b < nb; b++) {
+            const int64_t i0 = b * size, blen = len - i0 < size ? len - i0 : size;
+            const float *xb = x + i0 * xstride + c0;
+            float amax[T];
+            int special[T], k[T];
+            double p2k[T];
+            for (int c = 0; c < nc; c++) {
+                amax[c] = 0.0f;
+                special[c] = 0;
+            }
+            for (int64_t i = 0; i < blen; i++)
+                for (int c = 0; c < nc; c++) { /* block_amax, column by column */
+                    float a = fabsf(xb[i * xstride + c]);
+                    int fin = a <= FLT_MAX;
+                    special[c] |= !fin;
+                    amax[c] = fin && a > amax[c] ? a : amax[c];
+                }
+            for (int c = 0; c < nc; c++) { /* as axl_block_quantize: OCP MX v1.0 6.3 */
+                int se = amax[c] > 0.0f ? floor_log2(amax[c]) - bf->emax : -127;
+                se = se < -127 ? -127 : (se > 127 ? 127 : se);
+                scales[b * ostride + c0 + c] = special[c] ? 0xFFu : (uint32_t)(se + 127);
+                k[c] = -se - bf->elem_shift;
+                p2k[c] = ldexp(1.0, k[c]);
+            }
+            if (cols_encode(&fe, satmax, xb, xstride, blen, nc, p2k, tmp) && !satmax)
+                for (int64_t i = 0; i < blen; i++)
+                    for (int c = 0; c < nc; c++)
+                        if (tmp[i * nc + c] == 0xFFFFFFFFu)
+                            tmp[i * nc + c] = fast_elem_encode(&fe, &bf->elem,
+                                                               xb[i * xstride + c], k[c], p2k[c]);
+            for (int64_t i = 0; i < size; i++) {
+                uint8_t *o = codes + (i0 + i) * ostride + c0;
+                for (int c = 0; c < nc; c++) /* padding and NaN blocks: zero codes */
+                    o[c] = i < blen && !special[c] ? (uint8_t)tmp[i * nc + c] : zero;
+            }
+        }
+    }
+}
+
+int axl_block_quantize_cols(const struct axl_block_format *bf, const float *x, int64_t len,
+                            int64_t ncol, int64_t xstride, uint8_t *codes, uint32_t *scales,
+                            int64_t ostride)
+{
+    struct fast_elem fe;
+    fast_elem_init(&bf->elem, AXL_ROUND_NEAREST_EVEN, &fe);
+    if (bf->scale != AXL_BSCALE_E8M0 || !fe.on || bf->elem.bits > 8 || len < 1)
+        return 0;
+    quantize_cols(bf, &fe, x, len, ncol, xstride, codes, scales, ostride);
+    return 1;
+}
+
 enum axl_status axl_block_decode(const struct axl_block_format *bf, const uint32_t *codes,
                                  const uint32_t *scales, float tensor_scale, int64_t n,
                                  float *out, char *msg)

@@ -1,8 +1,15 @@
 """The study section of issue 15: scaled and block-scaled formats per model
 (imported by tools/study.py; `study.py --mx-only` runs this section alone).
 
-For every model, one `axlut run` per point (resumable: a point whose report
-exists is read, not run again), --limit test images each:
+For every model, one `axlut run` per point, --limit test images each.  Each
+point's report is its own file in the work directory, NAME_mx_nLIMIT_TAG.json
+(written by `axlut run` through a temporary name, so a file there is a whole
+report): an interrupted study continues with the points that have none, and
+a run with another --limit does not read them.  Every point prints its place
+([k/N]) and an estimate of the time left: seconds per multiply-accumulate
+(the model's macs_per_sample in zoo.json times --limit), by point, from the
+points timed in this run (or, on a resumed run before any, from the reports'
+seconds), times the multiply-accumulates of the points left.
 
   scaling   e4m3 and e5m2 operands, exact products: no scaling, per-tensor
             weight scales, per-channel weight scales (activations: a
@@ -52,33 +59,104 @@ def points():
     return out
 
 
+def report_path(work, model, limit, tag):
+    """Where one point's report lives: keyed by the number of images too."""
+    return os.path.join(work, f"{model}_mx_n{limit}_{tag}.json")
+
+
 def run_point(axlut, onnx, data, limit, report, opts, log, run=True):
-    """One `axlut run`, unless its report exists; returns the report and the
-    command.  A failed run is recorded as such (its message kept), so that a
-    format a model cannot take (or a bad option) shows in the table instead
-    of stopping the study."""
+    """One `axlut run`, unless its report exists; returns the report, the
+    command and the seconds it ran (None when read).  A failed run is
+    recorded as such (its message kept), so that a format a model cannot
+    take (or a bad option) shows in the table instead of stopping the study."""
     cmd = [axlut, "run", onnx, "--data", data, "--limit", str(limit), "--quiet", "--report",
            report, *opts]
     if not os.path.exists(report) and not run:
-        return None, cmd
+        return None, cmd, None
+    took = None
     if not os.path.exists(report):
         print("$ " + " ".join(cmd), flush=True)
         t0 = time.time()
         r = subprocess.run(cmd, capture_output=True, text=True)
+        took = time.time() - t0
         if r.returncode != 0:
             msg = (r.stderr.strip().splitlines() or ["?"])[-1]
             log.append(f"{os.path.basename(onnx)} {' '.join(opts)}: exit {r.returncode}: {msg}")
-            return {"failed": msg}, cmd
-        print(f"  {time.time() - t0:.0f} s", flush=True)
+            return {"failed": msg}, cmd, took
     with open(report) as f:
-        return json.load(f), cmd
+        return json.load(f), cmd, took
+
+
+def hms(s):
+    """Seconds as a short duration."""
+    s = int(round(s))
+    return f"{s // 3600} h {s % 3600 // 60:02d} min" if s >= 3600 else f"{s // 60} min {s % 60:02d} s"
+
+
+class Progress:
+    """The estimate of the time left: a point of a model with timed points
+    takes their mean time (a small model's time is mostly start-up, which
+    a rate per MAC would carry over to the large ones); of another model,
+    seconds per multiply-accumulate by point tag (all tags together where
+    a tag has none yet), from timed points, else from the reports read
+    (their seconds and exact_seconds)."""
+
+    def __init__(self, total):
+        self.total, self.done, self.t0 = total, 0, time.time()
+        self.timed, self.read = {}, {}  # tag -> [seconds, macs]
+        self.by_model = {}  # model -> [seconds, points]
+
+    def add(self, tag, macs, took, rep, model=None):
+        self.done += 1
+        if took is not None and model is not None:
+            acc = self.by_model.setdefault(model, [0.0, 0])
+            acc[0] += took
+            acc[1] += 1
+        if not macs:
+            return
+        if took is not None:
+            acc = self.timed.setdefault(tag, [0.0, 0.0])
+            acc[0] += took
+            acc[1] += macs
+        elif rep and "failed" not in rep and rep.get("seconds") is not None:
+            acc = self.read.setdefault(tag, [0.0, 0.0])
+            acc[0] += float(rep["seconds"]) + float(rep.get("exact_seconds") or 0.0)
+            acc[1] += macs
+
+    def rate(self, tag):
+        src = self.timed or self.read
+        if tag in src and src[tag][1] > 0:
+            return src[tag][0] / src[tag][1]
+        s, m = sum(v[0] for v in src.values()), sum(v[1] for v in src.values())
+        return s / m if m > 0 else None
+
+    def left(self, todo):
+        """Estimated seconds for the points TODO [(model, tag, macs)]; None when unknown."""
+        total = 0.0
+        for model, tag, macs in todo:
+            if model in self.by_model:
+                total += self.by_model[model][0] / self.by_model[model][1]
+                continue
+            r = self.rate(tag)
+            if r is None or not macs:
+                return None
+            total += r * macs
+        return total
+
+    def line(self, todo):
+        est = self.left(todo)
+        return (f"[{self.done}/{self.total}] {hms(time.time() - self.t0)} elapsed, "
+                + (f"about {hms(est)} left" if est is not None else "time left not known yet")
+                + f" ({len(todo)} point(s) to run)")
 
 
 def pct(r):
     if r is None:
         return "·"
-    if "failed" in r or r.get("top1") is None:
+    if "failed" in r:
         return "fail"
+    if r.get("top1") is None:
+        return "?"  # a dataset without labels
     return f"{100 * r['top1']:.1f}"
 
 
@@ -86,26 +164,41 @@ def run_section(axlut, zoo_dir, models, data, limit, work, run=True):
     """Runs (or reads) every point; returns {model: {tag: report}}, commands, failures.
     run False: only reads the reports there are (a point without one shows as ·)."""
     results, commands, log = {}, [], []
+    # the block formats with exact products first, then the scalings, then
+    # the approximate multipliers: a study cut short has the most telling points
+    order = sorted(points(), key=lambda p: (0 if p[0].endswith("_exact") else
+                                            1 if p[0].startswith("e") else 2))
+    plan = []  # (model, onnx, macs of one point)
     for m in models:
         name = m["name"]
         onnx = os.path.join(zoo_dir, f"{name}.onnx")
         if not os.path.exists(onnx):
             print(f"study_mx: {onnx}: not trained yet, skipped", file=sys.stderr)
             continue
-        if not run and not any(os.path.exists(os.path.join(work, f"{name}_mx_{t}.json"))
+        if not run and not any(os.path.exists(report_path(work, name, limit, t))
                                for t, _, _ in points()):
             continue  # nothing run for it yet
+        plan.append((name, onnx, float(m.get("macs_per_sample") or 0) * limit))
+    prog = Progress(len(plan) * len(order))
+    todo = [(name, tag, macs) for name, _, macs in plan for tag, _, _ in order
+            if not os.path.exists(report_path(work, name, limit, tag))]
+    if run:
+        print(f"study_mx: {len(plan)} model(s) x {len(order)} points, {limit} images each: "
+              f"{prog.total - len(todo)} done (reports in {work}), {len(todo)} to run",
+              flush=True)
+    for name, onnx, macs in plan:
         results[name] = {}
-        # the block formats with exact products first, then the scalings,
-        # then the approximate multipliers: a study cut short has the most
-        # telling points
-        order = sorted(points(), key=lambda p: (0 if p[0].endswith("_exact") else
-                                                1 if p[0].startswith("e") else 2))
         for tag, _, opts in order:
-            rep, cmd = run_point(axlut, onnx, data, limit,
-                                 os.path.join(work, f"{name}_mx_{tag}.json"), opts, log, run)
+            path = report_path(work, name, limit, tag)
+            rep, cmd, took = run_point(axlut, onnx, data, limit, path, opts, log, run)
             results[name][tag] = rep
             commands.append(" ".join(cmd))
+            todo = [t for t in todo if (t[0], t[1]) != (name, tag)]
+            prog.add(tag, macs, took, rep, name)
+            if run and (took is not None or not todo or prog.done == prog.total):
+                print(f"study_mx: {name} {tag}: "
+                      + (f"{took:.0f} s; " if took is not None else "")
+                      + prog.line(todo), flush=True)
     return results, commands, log
 
 
@@ -130,7 +223,10 @@ def findings(results):
 
     def median(tag):
         d = sorted(x for x in (_drop(results[m], tag) for m in models) if not math.isnan(x))
-        return d[len(d) // 2] if d else math.nan
+        if not d:
+            return math.nan
+        h = len(d) // 2  # an even count: the mean of the middle two
+        return d[h] if len(d) % 2 else (d[h - 1] + d[h]) / 2
 
     out = []
 
@@ -201,9 +297,9 @@ def section(results, limit, commands, log):
          "multiplier, exact float32 sums.\n"]
     head = "| point | " + " | ".join(models) + " |"
     s += [head, "|---|" + "---:|" * len(models)]
-    ex = [next((r for r in results[m].values() if r and "exact_top1" in r), None)
-          for m in models]
-    s.append("| exact network | " + " | ".join(
+    ex = [next((r for r in results[m].values() if r and r.get("exact_top1") is not None),
+               None) for m in models]
+    s.append("| exact network | " + " | ".join(  # ?: a dataset without labels
         f"{100 * r['exact_top1']:.1f}" if r else "?" for r in ex) + " |")
     for tag, label, _ in points():
         s.append(f"| {label} | " + " | ".join(pct(results[m].get(tag)) for m in models) + " |")

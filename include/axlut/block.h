@@ -120,6 +120,18 @@ enum axl_status axl_block_quantize(const struct axl_block_format *bf, const floa
                                    const float *given_tensor_scale, uint32_t *codes,
                                    uint32_t *scales, float *tensor_scale, char *msg);
 
+/* axl_block_quantize (round to nearest-even, MX formats with floating
+ * elements of at most 8 bits) of NCOL vectors of LEN values laid out as
+ * columns: value i of vector c at x[i * xstride + c] (a convolution's
+ * input, channel-major: the vectors are its pixels); element i of block b
+ * of vector c to codes[(b * size + i) * ostride + c] as a byte, its scale
+ * to scales[b * ostride + c].  The same codes and scales as
+ * axl_block_quantize of each vector, without transposing them first.
+ * Returns 0 (and writes nothing) for formats it does not serve. */
+int axl_block_quantize_cols(const struct axl_block_format *bf, const float *x, int64_t len,
+                            int64_t ncol, int64_t xstride, uint8_t *codes, uint32_t *scales,
+                            int64_t ostride);
+
 /* Decode n values (the first n of the blocks) into out[n]:
  *     MX:    elem_value * X                     (one rounding to float32)
  *     NVFP4: (elem_value * scale) / tensor_scale (the product is exact in

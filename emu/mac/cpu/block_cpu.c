@@ -22,7 +22,11 @@
  * block sums, the scaling and the adds across blocks without the sums
  * leaving the registers (cpu/bscale.h), the small-table kernel for element
  * formats of at most 64 codes (e2m1, FP6), the VBMI kernel for 256 (e4m3,
- * e5m2, int8); the activation codes go straight into bytes.  The rest runs
+ * e5m2, int8); the activation codes go straight into bytes, and for
+ * convolutions in MX formats with floating elements they are quantized
+ * where they lie (axl_block_quantize_cols: channel-major, the input's own
+ * layout), so that the im2col copies runs of rows instead of transposing
+ * every pixel's codes twice.  The rest runs
  * run_task: AXL_CPU_KERNEL=gather, AXL_CPU_KERNEL=avx2 for FP4/FP6 elements
  * (the small tables' AVX2 kernels have no fused form), block adders and
  * adders across blocks on codes.
@@ -293,8 +297,25 @@ static void run_task_fused(const struct axl_block_core *c, int64_t n0, int64_t n
                                    .nn = n1 - n0, .len = len, .out = tot.u, .bs = &bs};
         axl_vbmi_run_scaled(&bp->vb, &a);
     }
-    for (int64_t n = n0; n < n1; n++)
-        store(c, n, m0, len, tot.f + (n - n0) * MB);
+    if (c->sn != 1 || c->oi != 0) {
+        for (int64_t n = n0; n < n1; n++)
+            store(c, n, m0, len, tot.f + (n - n0) * MB);
+        return;
+    }
+    /* a GEMM's rows (channels contiguous): position by position, so that
+     * the writes follow the rows instead of crossing them; as store does */
+    const int nvfp = bp->bfa.scale == AXL_BSCALE_E4M3;
+    for (int64_t l = 0; l < len; l++) {
+        float *o = c->out + (m0 + l) * c->sm;
+        for (int64_t n = n0; n < n1; n++) {
+            float y = tot.f[(n - n0) * MB + l];
+            if (nvfp)
+                y *= c->tsinv;
+            if (isnan(y))
+                y = NAN;
+            o[n] = c->bias ? y + c->bias[n] : y;
+        }
+    }
 }
 
 /* The CPU runner (block_plan.h: axl_block_runner). */
@@ -421,8 +442,64 @@ static float gemm_a(const void *ctx, int64_t m, int64_t k)
     return g->trans_a ? g->a[k * g->lda + m] : g->a[m * g->lda + k];
 }
 
-enum axl_status axl_block_gemm_run(const struct axl_mac *m, const struct axl_gemm_args *g,
-                                   axl_block_runner run, char *msg)
+/* The fused runner's activations of a GEMM in an MX format with floating
+ * elements: A as columns (A^T: its own layout when trans_a, else
+ * transposed by tiles), quantized straight into the kernel's byte codes
+ * X8[kk][m] and scales XS[b][m] (axl_block_quantize_cols), through the
+ * VBMI planes' code map; positions past M hold code 0 (mapped) and scale
+ * 0, as gemm_run lays them out.  0: a format it does not serve (nothing
+ * allocated); -1: out of memory. */
+static int gemm_cols(const struct axl_block_plan *bp, const struct axl_gemm_args *g, int64_t nb,
+                     int64_t Mp, uint8_t **x8o, uint32_t **xso)
+{
+    const struct axl_block_format *bf = &bp->bfa;
+    const int64_t M = g->m, K = g->k, sz = bf->size;
+    if (bf->scale != AXL_BSCALE_E8M0 || bf->elem.kind != AXL_KIND_FLOAT || bf->elem.bits > 8)
+        return 0;
+    uint8_t *x8 = malloc((size_t)(nb * sz * Mp));
+    uint32_t *xs = malloc((size_t)(nb * Mp) * sizeof *xs);
+    float *at = g->trans_a ? NULL : malloc((size_t)(K * M) * sizeof *at);
+    if (!x8 || !xs || (!g->trans_a && !at)) {
+        free(x8);
+        free(xs);
+        free(at);
+        return -1;
+    }
+    enum { TT = 32 };
+    if (at) {
+#pragma omp parallel for schedule(static)
+        for (int64_t k0 = 0; k0 < K; k0 += TT)
+            for (int64_t m0 = 0; m0 < M; m0 += TT)
+                for (int64_t k = k0; k < k0 + TT && k < K; k++)
+                    for (int64_t i = m0; i < m0 + TT && i < M; i++)
+                        at[k * M + i] = g->a[i * g->lda + k];
+    }
+    const float *src = at ? at : g->a;
+    const int64_t xst = at ? M : g->lda, tc = 256, tiles = (M + tc - 1) / tc;
+    int ok = 1;
+#pragma omp parallel for schedule(static) reduction(& : ok)
+    for (int64_t t = 0; t < tiles; t++) {
+        int64_t c0 = t * tc, nc = M - c0 < tc ? M - c0 : tc;
+        ok &= axl_block_quantize_cols(bf, src + c0, K, nc, xst, x8 + c0, xs + c0, Mp);
+    }
+    free(at);
+    const uint8_t *map = bp->vb.mode != AXL_VBMI_NONE ? bp->vb.xmap : NULL;
+#pragma omp parallel for schedule(static)
+    for (int64_t kk = 0; kk < nb * sz; kk++) {
+        uint8_t *r = x8 + kk * Mp;
+        for (int64_t i = 0; i < Mp; i++)
+            r[i] = i < M ? (map ? map[r[i]] : r[i]) : (map ? map[0] : 0);
+    }
+    for (int64_t b = 0; b < nb; b++)
+        for (int64_t i = M; i < Mp; i++)
+            xs[b * Mp + i] = 0;
+    *x8o = x8;
+    *xso = xs;
+    return ok ? 1 : (free(x8), free(xs), 0);
+}
+
+static enum axl_status gemm_run(const struct axl_mac *m, const struct axl_gemm_args *g,
+                                axl_block_runner run, int bytes, char *msg)
 {
     const struct axl_block_plan *bp = m->blk;
     const int64_t M = g->m, N = g->n, K = g->k, sz = bp->bfa.size;
@@ -431,9 +508,25 @@ enum axl_status axl_block_gemm_run(const struct axl_mac *m, const struct axl_gem
                                               g->trans_b ? 1 : g->ldb, &bw, msg);
     if (st != AXL_OK)
         return st;
-    struct qacts q = {0};
+    struct qacts q = {.ts = 1.0f};
     const int64_t Mp = (M + MB - 1) / MB * MB;
     uint32_t *x = NULL, *xs = NULL;
+    uint8_t *x8 = NULL;
+    int cols = bytes ? gemm_cols(bp, g, axl_block_count(&bp->bfa, K), Mp, &x8, &xs) : 0;
+    if (cols < 0) {
+        st = axl_msgf(msg, AXL_ERR_NOMEM, "block gemm: out of memory for %lld x %lld codes",
+                      (long long)Mp, (long long)K);
+        goto done;
+    }
+    if (cols) {
+        struct axl_block_core c = {.m = m, .bp = bp, .nb = axl_block_count(&bp->bfa, K),
+                                   .size = sz, .mcount = Mp, .mvalid = M, .n = N, .x8 = x8,
+                                   .xs = xs, .w = bw->codes, .ws = bw->scales,
+                                   .tsinv = 1.0f / bw->ts, .bias = g->bias, .out = g->c,
+                                   .sn = 1, .sm = g->ldc, .p = M, .oi = 0};
+        st = run(&c, 1, 0, 0, 0, 0, 0, msg);
+        goto done;
+    }
     if ((st = quantize_acts(&bp->bfa, M, K, gemm_a, g, NULL, &q, msg)) != AXL_OK)
         goto done;
     const int64_t nb = q.nb;
@@ -463,7 +556,14 @@ done:
     free(q.scales);
     free(x);
     free(xs);
+    free(x8);
     return st;
+}
+
+enum axl_status axl_block_gemm_run(const struct axl_mac *m, const struct axl_gemm_args *g,
+                                   axl_block_runner run, char *msg)
+{
+    return gemm_run(m, g, run, 0, msg);
 }
 
 /* ---- convolution -------------------------------------------------------- */
@@ -485,8 +585,42 @@ static enum axl_status conv2d_run(const struct axl_mac *m, const struct axl_conv
         return st;
     struct qacts q = {0};
     uint32_t *x = NULL, *xs = NULL;
-    uint8_t *x8 = NULL;
-    if ((st = quantize_acts(&bp->bfa, a->n * G * hw, cg, NULL, NULL, a, &q, msg)) != AXL_OK)
+    uint8_t *x8 = NULL, *c8 = NULL;
+    /* byte codes of MX formats with floating elements: quantized where
+     * they lie, channel-major (c8: image and group, then element row, then
+     * pixel; q.scales: block row, then pixel), so that the im2col below
+     * copies rows; else vectors of pixels through quantize_acts */
+    int cols = bytes && bp->bfa.scale == AXL_BSCALE_E8M0;
+    if (cols) {
+        const int64_t nbc = axl_block_count(&bp->bfa, cg), nv = a->n * G;
+        c8 = malloc((size_t)(nv * nbc * sz * hw));
+        q.scales = malloc((size_t)(nv * nbc * hw) * sizeof *q.scales);
+        q.nb = nbc;
+        q.ts = 1.0f;
+        if (!c8 || !q.scales) {
+            st = axl_msgf(msg, AXL_ERR_NOMEM, "block conv2d: out of memory for %lld codes",
+                          (long long)(nv * nbc * sz * hw));
+            goto done;
+        }
+        enum { TC = 256 }; /* pixels per task */
+        const int64_t tiles = (hw + TC - 1) / TC;
+        int ok = 1;
+#pragma omp parallel for schedule(static) reduction(& : ok)
+        for (int64_t it = 0; it < nv * tiles; it++) {
+            int64_t v = it / tiles, p0 = (it % tiles) * TC, np = hw - p0 < TC ? hw - p0 : TC;
+            ok &= axl_block_quantize_cols(&bp->bfa, a->x + v * cg * hw + p0, cg, np, hw,
+                                          c8 + v * nbc * sz * hw + p0,
+                                          q.scales + v * nbc * hw + p0, hw);
+        }
+        if (!ok) { /* a format quantize_cols does not serve: the general path */
+            free(c8);
+            free(q.scales);
+            c8 = NULL;
+            q.scales = NULL;
+            cols = 0;
+        }
+    }
+    if (!cols && (st = quantize_acts(&bp->bfa, a->n * G * hw, cg, NULL, NULL, a, &q, msg)) != AXL_OK)
         goto done;
     const int64_t nbc = q.nb, nb = taps * nbc, kk = nb * sz;
     /* a tap in the padding: the block of zeros, as quantize gives it */
@@ -517,28 +651,87 @@ static enum axl_status conv2d_run(const struct axl_mac *m, const struct axl_conv
          * chunks of positions so that both threads have work at batch 1 */
         const int64_t pc = 512, nchunk = (Mp + pc - 1) / pc;
         const uint8_t *map = bp->vb.mode != AXL_VBMI_NONE ? bp->vb.xmap : NULL;
+        if (c8) {
+            /* from the channel-major codes: element row by element row,
+             * positions contiguous on both sides (a shifted copy of the
+             * input's rows) */
 #pragma omp parallel for schedule(static)
-        for (int64_t it = 0; it < G * taps * nchunk; it++) {
-            int64_t gt = it / nchunk, g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
-            int64_t p0 = (it % nchunk) * pc, p1 = p0 + pc < Mp ? p0 + pc : Mp;
-            uint32_t *xg = x ? x + g * kk * Mp : NULL, *xsg = xs + g * nb * Mp;
-            uint8_t *x8g = x8 ? x8 + g * kk * Mp : NULL;
-            for (int64_t pos = p0; pos < p1; pos++) {
-                int64_t img = pos / P, oy = (pos % P) / ow, ox = pos % ow;
-                int64_t iy = oy * a->stride_h - a->pad_t + r * a->dil_h;
-                int64_t ix = ox * a->stride_w - a->pad_l + s * a->dil_w;
-                int inside = pos < nimg * P && iy >= 0 && iy < a->h && ix >= 0 && ix < a->w;
-                int64_t v = (((img0 + img) * G + g) * a->h + iy) * a->w + ix;
+            for (int64_t it = 0; it < G * taps * nchunk; it++) {
+                int64_t gt = it / nchunk, g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
+                int64_t p0 = (it % nchunk) * pc, p1 = p0 + pc < Mp ? p0 + pc : Mp;
+                /* the chunk as runs of positions whose pixels follow each other
+                 * (an output row's span inside the input, for stride 1) or lie
+                 * in the padding (c = -1): each copied at once, row by row */
+                struct { int64_t p, n, c, s; } run[512];
+                int nr = 0;
+                for (int64_t pos = p0; pos < p1; pos++) {
+                    int64_t img = pos / P, oy = (pos % P) / ow, ox = pos % ow;
+                    int64_t iy = oy * a->stride_h - a->pad_t + r * a->dil_h;
+                    int64_t ix = ox * a->stride_w - a->pad_l + s * a->dil_w;
+                    int inside = pos < nimg * P && iy >= 0 && iy < a->h && ix >= 0 && ix < a->w;
+                    int64_t vg = (img0 + img) * G + g, pix = iy * a->w + ix;
+                    int64_t c = inside ? vg * nbc * sz * hw + pix : -1;
+                    if (nr && (c < 0 ? run[nr - 1].c < 0
+                                     : run[nr - 1].c >= 0 && c == run[nr - 1].c + run[nr - 1].n)) {
+                        run[nr - 1].n++;
+                        continue;
+                    }
+                    run[nr].p = pos;
+                    run[nr].n = 1;
+                    run[nr].c = c;
+                    run[nr].s = inside ? vg * nbc * hw + pix : -1;
+                    nr++;
+                }
+                uint8_t *x8g = x8 + g * kk * Mp;
+                uint32_t *xsg = xs + g * nb * Mp;
                 for (int64_t j = 0; j < nbc; j++) {
-                    const uint32_t *src = inside ? q.codes + (v * nbc + j) * sz : zc;
-                    if (x8g)
-                        for (int64_t i = 0; i < sz; i++)
-                            x8g[((t * nbc + j) * sz + i) * Mp + pos] =
-                                map ? map[src[i] & 255] : (uint8_t)src[i];
-                    else
-                        for (int64_t i = 0; i < sz; i++)
-                            xg[((t * nbc + j) * sz + i) * Mp + pos] = src[i];
-                    xsg[(t * nbc + j) * Mp + pos] = inside ? q.scales[v * nbc + j] : zs;
+                    for (int64_t i = 0; i < sz; i++) {
+                        const uint8_t *cr = c8 + (j * sz + i) * hw;
+                        uint8_t *o = x8g + ((t * nbc + j) * sz + i) * Mp;
+                        const uint8_t z = map ? map[zc[i] & 255] : (uint8_t)zc[i];
+                        for (int k = 0; k < nr; k++) {
+                            uint8_t *d = o + run[k].p;
+                            const uint8_t *from = cr + run[k].c;
+                            if (run[k].c < 0)
+                                memset(d, z, (size_t)run[k].n);
+                            else if (map)
+                                for (int64_t l = 0; l < run[k].n; l++)
+                                    d[l] = map[from[l]];
+                            else
+                                memcpy(d, from, (size_t)run[k].n);
+                        }
+                    }
+                    uint32_t *o = xsg + (t * nbc + j) * Mp;
+                    const uint32_t *sr = q.scales + j * hw;
+                    for (int k = 0; k < nr; k++)
+                        for (int64_t l = 0; l < run[k].n; l++)
+                            o[run[k].p + l] = run[k].c < 0 ? zs : sr[run[k].s + l];
+                }
+            }
+        } else {
+#pragma omp parallel for schedule(static)
+            for (int64_t it = 0; it < G * taps * nchunk; it++) {
+                int64_t gt = it / nchunk, g = gt / taps, t = gt % taps, r = t / a->kw, s = t % a->kw;
+                int64_t p0 = (it % nchunk) * pc, p1 = p0 + pc < Mp ? p0 + pc : Mp;
+                uint32_t *xg = x ? x + g * kk * Mp : NULL, *xsg = xs + g * nb * Mp;
+                uint8_t *x8g = x8 ? x8 + g * kk * Mp : NULL;
+                for (int64_t pos = p0; pos < p1; pos++) {
+                    int64_t img = pos / P, oy = (pos % P) / ow, ox = pos % ow;
+                    int64_t iy = oy * a->stride_h - a->pad_t + r * a->dil_h;
+                    int64_t ix = ox * a->stride_w - a->pad_l + s * a->dil_w;
+                    int inside = pos < nimg * P && iy >= 0 && iy < a->h && ix >= 0 && ix < a->w;
+                    int64_t v = (((img0 + img) * G + g) * a->h + iy) * a->w + ix;
+                    for (int64_t j = 0; j < nbc; j++) {
+                        const uint32_t *src = inside ? q.codes + (v * nbc + j) * sz : zc;
+                        if (x8g)
+                            for (int64_t i = 0; i < sz; i++)
+                                x8g[((t * nbc + j) * sz + i) * Mp + pos] =
+                                    map ? map[src[i] & 255] : (uint8_t)src[i];
+                        else
+                            for (int64_t i = 0; i < sz; i++)
+                                xg[((t * nbc + j) * sz + i) * Mp + pos] = src[i];
+                        xsg[(t * nbc + j) * Mp + pos] = inside ? q.scales[v * nbc + j] : zs;
+                    }
                 }
             }
         }
@@ -557,6 +750,7 @@ done:
     free(x);
     free(xs);
     free(x8);
+    free(c8);
     return st;
 }
 
@@ -569,7 +763,7 @@ enum axl_status axl_block_conv2d_run(const struct axl_mac *m, const struct axl_c
 enum axl_status axl_block_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g,
                                    char *msg)
 {
-    return axl_block_gemm_run(m, g, run_core, msg);
+    return gemm_run(m, g, run_core, m->blk->fused, msg);
 }
 
 enum axl_status axl_block_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_args *a,

@@ -162,6 +162,7 @@ int axl_small_prepare(struct axl_small *s, const float *tf, const int32_t *ti, u
     s->stride = (size_t)s->planes * (size_t)s->width;
     if (mode == AXL_SMALL_Q16) {
         s->quantum = quantum;
+        s->qexp = ilogbf(quantum);
         s->qmax = qmax;
     }
     size_t bytes = ((size_t)nb * s->stride + 63) / 64 * 64;
@@ -316,7 +317,11 @@ I512 void group512(const struct axl_small *s, const struct axl_small_block *a,
     }
     if (blk) { /* block-scaled: the block's float32 sums scaled into the totals */
         const struct axl_bscale *bs = a->bs;
-        const __m512 quantum = _mm512_set1_ps(s->quantum);
+        /* MX: the integer sums as floats (exact: |sum| < 2^24), the unit
+         * folded into the scaling's exponent (2^off); NVFP4's multiplies
+         * take the sums themselves */
+        const int q16 = mode == AXL_SMALL_Q16, off = q16 && !bs->nvfp ? s->qexp : 0;
+        const __m512 quantum = _mm512_set1_ps(q16 && bs->nvfp ? s->quantum : 1.0f);
         for (int c = 0; c < cb; c++) {
             __m512 f[8];
             for (int j = 0; j < nv; j++) {
@@ -331,9 +336,10 @@ I512 void group512(const struct axl_small *s, const struct axl_small_block *a,
                 __m512i w[4] = {_mm512_unpacklo_epi16(lo, sl), _mm512_unpackhi_epi16(lo, sl),
                                 _mm512_unpacklo_epi16(hi, sh), _mm512_unpackhi_epi16(hi, sh)};
                 for (int q = 0; q < 4; q++)
-                    f[4 * j + q] = _mm512_mul_ps(_mm512_cvtepi32_ps(w[q]), quantum);
+                    f[4 * j + q] = bs->nvfp ? _mm512_mul_ps(_mm512_cvtepi32_ps(w[q]), quantum)
+                                            : _mm512_cvtepi32_ps(w[q]);
             }
-            axl_bscale_add(bs, blk, bs->ws[(n + c) * bs->nb + b], f, acc[n + c], 4 * nv);
+            axl_bscale_add(bs, blk, bs->ws[(n + c) * bs->nb + b], off, f, acc[n + c], 4 * nv);
         }
         return;
     }

@@ -35,6 +35,7 @@ struct axl_small {
     size_t stride;
     int mode, planes, width, isa, isint;
     float quantum; /* Q16: the value of one unit (1 for integer tables) */
+    int qexp;      /* Q16: log2(quantum) (a power of two) */
     int32_t qmax;  /* Q16: the largest |entry| in units (at least 1) */
 };
 

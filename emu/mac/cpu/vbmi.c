@@ -334,7 +334,7 @@ VBMI_INLINE void block_scaled(const struct axl_vbmi_block *a, const int nv, cons
                 step(a->rows + (size_t)w[k] * a->stride, a->x + k * a->xs, r, nv, mode, 0, 0);
             for (int v = 0; v < 4 * nv; v++)
                 s[v] = _mm512_castsi512_ps(r[v]);
-            axl_bscale_add(bs, &blk, bs->ws[n * bs->nb + b], s, acc[n], 4 * nv);
+            axl_bscale_add(bs, &blk, bs->ws[n * bs->nb + b], 0, s, acc[n], 4 * nv);
         }
     }
     put_out(a, acc, nv, order_b);
