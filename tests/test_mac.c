@@ -409,6 +409,56 @@ Test(mac, conv_in_several_chunks_equals_one_image_per_call, .timeout = 240)
     }
 }
 
+/* A last im2col chunk with fewer images than the others: its blocks are
+ * sized for a whole chunk, and the blocks past its positions have no
+ * output.  16 channels of 24x24 give 331,776 bytes of 32-bit codes per
+ * image, so 7 images run as 6 + 1, and the second call has 22 blocks of
+ * 128 positions past its 576.  The code accumulators in pairwise and
+ * chunked order copied a negative length there (a crash: batch 50 of
+ * LeNet-5 with `--order pairwise --add fpadd_ama5`); sequential order ran
+ * them for nothing.  Against the same layer run one image per call. */
+Test(mac, conv_partial_last_chunk_with_code_accumulators, .timeout = 240)
+{
+    static const struct shape sh = {7, 16, 24, 24, 4, 3, 3, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    static const enum axl_order orders[] = {AXL_ORDER_SEQUENTIAL, AXL_ORDER_PAIRWISE,
+                                            AXL_ORDER_CHUNKED};
+    char msg[AXL_MSG_LEN];
+    for (int o = 0; o < 3; o++) {
+        struct axl_mac_spec sp = spec_of("fpmul_mitchell", "e4m3", "fpadd_loa", "fp16", orders[o]);
+        struct axl_conv_args a;
+        float *x, *w, *b;
+        args_for(&sh, &a, &x, &w, &b, 700 + (uint64_t)o);
+        int64_t oh, ow;
+        cr_assert_eq(axl_conv_out_size(&a, &oh, &ow, msg), AXL_OK, "%s", msg);
+        const int64_t per_x = a.c * a.h * a.w, per_y = a.oc * oh * ow, ny = a.n * per_y;
+        float *y = malloc((size_t)ny * sizeof *y), *y1 = malloc((size_t)ny * sizeof *y1);
+        cr_assert(y && y1);
+        struct axl_mac *mac;
+        cr_assert_eq(axl_mac_create(&sp, &mac, msg), AXL_OK, "%s", msg);
+        memset(y, 0xFF, (size_t)ny * sizeof *y); /* NaN: an output never written shows */
+        a.y = y;
+        cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &a, msg), AXL_OK, "%s", msg);
+        struct axl_conv_args one = a;
+        one.n = 1;
+        for (int64_t i = 0; i < a.n; i++) {
+            one.x = x + i * per_x;
+            one.y = y1 + i * per_y;
+            cr_assert_eq(axl_mac_conv2d(mac, AXL_BACKEND_CPU, &one, msg), AXL_OK, "%s", msg);
+        }
+        char what[80];
+        snprintf(what, sizeof what, "fpadd_loa into fp16, %s, 7 images in chunks of 6 + 1",
+                 axl_order_name(orders[o]));
+        int bad = compare_bits(what, y, y1, ny);
+        axl_mac_free(mac);
+        free(x);
+        free(w);
+        free(b);
+        free(y);
+        free(y1);
+        cr_assert_eq(bad, 0, "%s: %d outputs differ", what, bad);
+    }
+}
+
 /* The quantizer's nearest-even shortcut equals the format's encoder on
  * every integer format: ties, saturation, large values, NaN and inf. */
 Test(mac, integer_quantization_shortcut_equals_encoder)

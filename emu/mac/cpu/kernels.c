@@ -665,6 +665,11 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         cg.sumw = c->sumw ? c->sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
+        /* a conv's last im2col chunk can hold fewer images than its blocks
+         * are sized for: no output there (the generic reductions would
+         * copy a negative length) */
+        if (len <= 0)
+            continue;
         fn(&cg, n0, n1, m0, len);
     }
     free(sumx);
