@@ -462,6 +462,20 @@ DEFINE_BLOCK_GENERIC(block_bf16acc, float, VADD_BF16, products_narrow, 0.0f, STO
 DEFINE_BLOCK_GENERIC(block_fp16acc, float, VADD_FP16, products_narrow, 0.0f, STORE_F32)
 DEFINE_BLOCK_GENERIC(block_intacc, uint32_t, VADD_CODE, products_intacc, 0u, store_intacc)
 
+/* The sequential order of the same, tiled as the int32 path (a group of
+ * channels consumes each tile of activation codes while it is in L1): per
+ * weight code a block of products, then one call of the adder's batch form
+ * adds them into the channel's registers, each output in k order. */
+static void intacc_step(const struct axl_mac *m, uint32_t *acc, uint32_t b, const uint32_t *xk,
+                        int64_t len)
+{
+    uint32_t v[MB];
+    products_intacc(m, b, xk, len, v);
+    axl_batch_pair(&m->add_b, &m->add_c, acc, v, acc, len);
+}
+#define STEP_INTACC(row, b, xk) intacc_step(m, row, b, xk, len)
+DEFINE_TILED_BLOCK(block_intacc_seq, uint32_t, STEP_INTACC, store_intacc)
+
 /* The per-channel blocks of the generic reductions. */
 #define DEFINE_BLOCK_LOOP(NAME)                                                                   \
     static void NAME(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)       \
@@ -577,6 +591,8 @@ static const struct {
 } k_fast[AXL_ACC_COUNT_][AXL_SRC_COUNT_] = {
     [AXL_ACC_F32][AXL_SRC_TABLE] = {block_f32_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
     [AXL_ACC_F32][AXL_SRC_EXACT_F32] = {block_f32_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
+    [AXL_ACC_INT_ADD][AXL_SRC_TABLE] = {block_intacc_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
+    [AXL_ACC_INT_ADD][AXL_SRC_FUNCTION] = {block_intacc_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
 };
 
 static int uses_vbmi(const struct axl_mac *m) { return m->vb.mode != AXL_VBMI_NONE; }
@@ -716,7 +732,13 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         cg.sumw = c->sumw ? c->sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
-        fn(&cg, n0, n1, m0, len);
+        /* the last chunk of a convolution's images has fewer positions than
+         * the chunk's blocks: nothing to do for the blocks past them (the
+         * generic blocks' memcpy took a negative length as 2^64 - n bytes
+         * and overwrote the stack: pairwise and chunked code accumulators
+         * crashed on LeNet-5 at batch 50 since b78699f) */
+        if (len > 0)
+            fn(&cg, n0, n1, m0, len);
     }
     free(sumx);
     return AXL_OK;
