@@ -64,6 +64,15 @@ static const struct bench_config k_configs[] = {
      * form (vectorised with int8's widths as constants, batch_spec.h:
      * k_ispec), against int8_mitchell's table on the same shapes */
     {"int8_mitchell_fn", "mitchell", NULL, "int8", AXL_PATH_FUNCTION, "int8", 1, NULL, NULL, NULL},
+    /* approximate adders in integer layers (AXL_ACC_INT_ADD): int8_mitchell's
+     * table products added by LOA (k = 4) into an int16 and an int32
+     * register, a block of adds per call of the adder's batch form; int8
+     * products overflow an int16 register on these sums (it wraps), so the
+     * first measures speed, not accuracy */
+    {"int8_mitchell_loa16", "mitchell", NULL, "int8", AXL_PATH_TABLE, "int8", 1, "loa", "k=4",
+     "int16"},
+    {"int8_mitchell_loa32", "mitchell", NULL, "int8", AXL_PATH_TABLE, "int8", 1, "loa", "k=4",
+     "int32"},
 };
 
 size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }

@@ -306,6 +306,20 @@ enum axl_status axl_format_parse(const char *name, struct axl_format *out, char 
     return axl_msgf(msg, AXL_ERR_INVALID, "unknown format '%s': use %s", name, k_grammar);
 }
 
+enum axl_status axl_format_parse_int_acc(const char *name, struct axl_format *out, char *msg)
+{
+    long n = 0;
+    int used = name && starts(name, "int") ? read_int(name + 3, &n) : 0;
+    if (!used || name[3 + used] != '\0' || n < 2 || n > 32)
+        return axl_msgf(msg, AXL_ERR_INVALID, "accumulator format '%s' of an integer layer: use "
+                        "a signed int<N>, 2 <= N <= 32 (e.g. int16, int32)", name ? name : "");
+    memset(out, 0, sizeof *out);
+    out->kind = AXL_KIND_INT;
+    out->bits = (uint8_t)n;
+    canonical_name(out);
+    return AXL_OK;
+}
+
 float axl_format_max_finite(const struct axl_format *f)
 {
     if (f->kind == AXL_KIND_INT)

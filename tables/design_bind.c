@@ -5,7 +5,12 @@
  * int/uint or mixed widths are refused: the sign-magnitude cores and the
  * table layout assume one width).  Result formats:
  *   mul  intN x intN -> int2N,  uintN x uintN -> uint2N (up to 32 bits)
- *   add  intN + intN -> int(N+1), uintN + uintN -> uint(N+1)
+ *   add  intN + intN -> int(N+1), uintN + uintN -> uint(N+1) (N <= 31), or
+ *        intN/uintN again when fr_override asks for it: the N-bit register
+ *        of an accumulator, whose carry out is dropped (the sum wraps
+ *        modulo 2^N); N = 32 always gives 32 bits, since a code holds at
+ *        most 32.  Adders take operands of up to 32 bits, multipliers of up
+ *        to 16 (their product must fit a code).
  *   floating designs: fr_override when given, else the format of a.
  * Besides a design's own parameters every design takes round=MODE
  * (nearest, zero, up, down, stochastic), the rounding of floating results.
@@ -90,10 +95,11 @@ static enum axl_status check_operands(const struct axl_design *d, const struct a
             return axl_msgf(msg, AXL_ERR_MISMATCH,
                             "design '%s': integer operands %s and %s must have the same width",
                             d->name, fa->name, fb->name);
-        if (fa->bits < 2 || fa->bits > 16)
+        unsigned maxb = d->op == AXL_OP_ADD ? 32u : 16u;
+        if (fa->bits < 2 || fa->bits > maxb)
             return axl_msgf(msg, AXL_ERR_UNSUPPORTED,
-                            "design '%s': integer operands of %u bits (2..16 allowed)", d->name,
-                            (unsigned)fa->bits);
+                            "design '%s': integer operands of %u bits (2..%u allowed)", d->name,
+                            (unsigned)fa->bits, maxb);
     }
     return AXL_OK;
 }
@@ -201,12 +207,17 @@ enum axl_status axl_design_bind(const struct axl_design *d, const struct axl_for
             return st;
         if (fa->kind == AXL_KIND_FLOAT)
             c.fr = *fa;
+        else if (d->op == AXL_OP_MUL)
+            int_format(&c.fr, fa->kind, 2u * fa->bits);
         else
-            int_format(&c.fr, fa->kind, d->op == AXL_OP_MUL ? 2u * fa->bits : fa->bits + 1u);
+            int_format(&c.fr, fa->kind, fa->bits < 32 ? fa->bits + 1u : 32u);
     }
     if (fr_override) {
         if (fa->kind == AXL_KIND_FLOAT && fr_override->kind == AXL_KIND_FLOAT)
             c.fr = *fr_override;
+        else if (d->op == AXL_OP_ADD && d->operands != AXL_OPERANDS_FIXED &&
+                 fa->kind != AXL_KIND_FLOAT && axl_format_equal(fr_override, fa))
+            c.fr = *fr_override; /* the wrapping N-bit accumulator register */
         else if (!axl_format_equal(fr_override, &c.fr))
             return axl_msgf(msg, AXL_ERR_MISMATCH,
                             "design '%s' over %s x %s gives %s results; %s cannot be asked for",

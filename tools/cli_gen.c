@@ -338,7 +338,16 @@ int cli_gen(int argc, char **argv)
     if (axl_format_parse(fa_name, &fa, msg) != AXL_OK ||
         axl_format_parse(fb_name, &fb, msg) != AXL_OK ||
         (fr_name && axl_format_parse(fr_name, &fr, msg) != AXL_OK)) {
-        fprintf(stderr, "axlut gen: %s\n", msg);
+        /* int17..int32 are formats of integer accumulators only: an adder
+         * on them runs as a function inside a layer, never as a table */
+        struct axl_format wide;
+        if (axl_format_parse_int_acc(fa_name, &wide, NULL) == AXL_OK && wide.bits > 16)
+            fprintf(stderr, "axlut gen: %s operands: no table that wide (at most 16 bits per "
+                    "operand); a %u-bit adder runs as a function in an integer layer's "
+                    "accumulator (axlut run --format int8 --add DESIGN --acc-format %s)\n",
+                    wide.name, (unsigned)wide.bits, wide.name);
+        else
+            fprintf(stderr, "axlut gen: %s\n", msg);
         goto done;
     }
     struct axl_design_ctx ctx;

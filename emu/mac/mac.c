@@ -55,6 +55,19 @@ static int cuda_ready(char *msg)
     return 1;
 }
 
+/* The CUDA kernels implement the accumulator kinds up to AXL_ACC_INT; an
+ * adder design into an integer accumulator (AXL_ACC_INT_ADD) runs on the
+ * CPU only, refused here before any device is looked for. */
+static int cuda_kind_ok(const struct axl_mac *m, char *msg)
+{
+    if (m->acc != AXL_ACC_INT_ADD)
+        return 1;
+    axl_msgf(msg, AXL_ERR_UNSUPPORTED, "adder design '%s' into an %s accumulator of an integer "
+             "layer runs on the CPU only (--device cpu)", m->add_d ? m->add_d->name : "?",
+             m->facc.name);
+    return 0;
+}
+
 static enum axl_status gemm_on(const struct axl_mac *m, enum axl_backend be,
                                const struct axl_gemm_args *g, char *msg)
 {
@@ -63,7 +76,8 @@ static enum axl_status gemm_on(const struct axl_mac *m, enum axl_backend be,
                                                          : AXL_ERR_UNSUPPORTED)
                                       : axl_block_cpu_gemm(m, g, msg);
     if (be == AXL_BACKEND_CUDA)
-        return cuda_ready(msg) ? axl_cuda_gemm(m, g, msg) : AXL_ERR_UNSUPPORTED;
+        return cuda_kind_ok(m, msg) && cuda_ready(msg) ? axl_cuda_gemm(m, g, msg)
+                                                       : AXL_ERR_UNSUPPORTED;
     return axl_cpu_gemm(m, g, msg);
 }
 
@@ -75,7 +89,8 @@ static enum axl_status conv2d_on(const struct axl_mac *m, enum axl_backend be,
                                                          : AXL_ERR_UNSUPPORTED)
                                       : axl_block_cpu_conv2d(m, a, oh, ow, msg);
     if (be == AXL_BACKEND_CUDA)
-        return cuda_ready(msg) ? axl_cuda_conv2d(m, a, oh, ow, msg) : AXL_ERR_UNSUPPORTED;
+        return cuda_kind_ok(m, msg) && cuda_ready(msg) ? axl_cuda_conv2d(m, a, oh, ow, msg)
+                                                       : AXL_ERR_UNSUPPORTED;
     return axl_cpu_conv2d(m, a, oh, ow, msg);
 }
 

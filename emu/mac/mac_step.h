@@ -52,7 +52,9 @@ enum axl_acc {
     AXL_ACC_CODE = 1,   /* an adder design on codes of the accumulator format */
     AXL_ACC_NARROW = 2, /* add_exact into bf16 or fp16: a float32 add and one rounding */
     AXL_ACC_INT = 3,    /* wrapping int32 adds of integer products (affine quantization) */
-    AXL_ACC_COUNT_ = 4
+    AXL_ACC_INT_ADD = 4, /* integer products into an intN accumulator (N <= 32) through an
+                            adder design on codes, wrapping (CPU only: emu/mac/mac.c) */
+    AXL_ACC_COUNT_ = 5
 };
 
 /* bf16 or fp16, the formats of axl_round_bf16 / axl_round_fp16 */

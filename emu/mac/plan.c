@@ -176,6 +176,35 @@ static enum axl_status bind_multiplier(struct axl_mac *m, const struct axl_mac_s
     return AXL_OK;
 }
 
+/* An adder design into the accumulator of an integer layer
+ * (AXL_ACC_INT_ADD): a signed intN register, N <= 32 (int32 unless
+ * --acc-format says), that holds every product of the product format
+ * exactly, so that converting a product into it is a sign extension and
+ * never saturates or wraps; the adder is bound with the accumulator as its
+ * result format, i.e. the sum's carry out is dropped and the register wraps
+ * modulo 2^N as the exact int32 path's does (a saturating register would
+ * need an N+1-bit sum, which int32 has no code for, and would no longer
+ * give the exact path's bits with add_exact). */
+static enum axl_status bind_int_adder(struct axl_mac *m, const struct axl_mac_spec *spec,
+                                      char *msg)
+{
+    enum axl_status st;
+    if ((st = axl_format_parse_int_acc(spec->fmt_acc ? spec->fmt_acc : "int32", &m->facc, msg)) !=
+        AXL_OK)
+        return st;
+    /* a uintN product needs N+1 bits of a signed register */
+    unsigned need = m->fp.bits + (m->fp.kind == AXL_KIND_UINT);
+    if (m->fp.kind == AXL_KIND_FLOAT || m->facc.bits < need)
+        return axl_msgf(msg, AXL_ERR_INVALID, "accumulator %s is narrower than the products "
+                        "(%s from %s x %s): at least int%u", m->facc.name, m->fp.name, m->fa.name,
+                        m->fw.name, need);
+    if ((st = axl_design_bind(m->add_d, &m->facc, &m->facc, &m->facc, spec->add_params,
+                              spec->n_add_params, &m->add_c, msg)) != AXL_OK)
+        return st;
+    m->acc_zero = 0;
+    return AXL_OK;
+}
+
 /* The adder: exact float32 (or int32) adds, or an adder design on codes of
  * the accumulator format. */
 static enum axl_status bind_adder(struct axl_mac *m, const struct axl_mac_spec *spec, char *msg)
@@ -187,6 +216,14 @@ static enum axl_status bind_adder(struct axl_mac *m, const struct axl_mac_spec *
             return axl_msgf(msg, AXL_ERR_INVALID, "accumulator format %s needs an adder design "
                             "(e.g. --add add_exact for correctly rounded adds in %s)",
                             spec->fmt_acc, spec->fmt_acc);
+        if (spec->fmt_acc && m->int_mode && strcmp(spec->fmt_acc, "int32") &&
+            strcmp(spec->fmt_acc, "fp32")) {
+            if ((st = axl_format_parse_int_acc(spec->fmt_acc, &m->facc, msg)) != AXL_OK)
+                return st;
+            return axl_msgf(msg, AXL_ERR_INVALID, "accumulator format %s needs an adder design "
+                            "(e.g. --add add_exact for exact adds wrapping in %s)",
+                            spec->fmt_acc, spec->fmt_acc);
+        }
         axl_format_parse("fp32", &m->facc, NULL);
         if (m->int_mode) {
             m->facc.kind = AXL_KIND_INT;
@@ -194,12 +231,10 @@ static enum axl_status bind_adder(struct axl_mac *m, const struct axl_mac_spec *
             snprintf(m->facc.name, sizeof m->facc.name, "int32");
         }
     } else {
-        if (m->int_mode)
-            return axl_msgf(msg, AXL_ERR_UNSUPPORTED, "adder design '%s' on an integer "
-                            "accumulator: integer layers accumulate in exact int32 for now",
-                            spec->add);
         if ((st = axl_plan_find_design(spec->add, AXL_OP_ADD, &m->add_d, &m->add_user, msg)) != AXL_OK)
             return st;
+        if (m->int_mode)
+            return bind_int_adder(m, spec, msg);
         /* a block-scaled layer adds the scaled blocks' float32 values */
         const char *acc_name = spec->fmt_acc ? spec->fmt_acc : m->blk ? "fp32" : m->fp.name;
         if ((st = axl_format_parse(acc_name, &m->facc, msg)) != AXL_OK)
@@ -275,7 +310,7 @@ static void choose_kinds(struct axl_mac *m)
     uint32_t mul_caps = m->mul_d && m->mul_c.id != 0 ? axl_design_caps(m->mul_d) : 0;
     uint32_t add_caps = m->add_d && m->add_c.id != 0 ? axl_design_caps(m->add_d) : 0;
     if (m->int_mode)
-        m->acc = AXL_ACC_INT;
+        m->acc = m->add_d ? AXL_ACC_INT_ADD : AXL_ACC_INT;
     else if (!m->add_d)
         m->acc = AXL_ACC_F32;
     else if ((add_caps & AXL_CAP_EXACT) && m->add_c.round == AXL_ROUND_NEAREST_EVEN &&

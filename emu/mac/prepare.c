@@ -38,7 +38,7 @@ static enum axl_status prepare_table(struct axl_mac *m, char *msg)
     m->na = (uint32_t)ti->rows;
     m->nb = (uint32_t)ti->cols;
     size_t n = (size_t)m->na * m->nb;
-    if (m->acc == AXL_ACC_INT)
+    if (m->acc == AXL_ACC_INT || m->acc == AXL_ACC_INT_ADD)
         m->ti = malloc(n * sizeof *m->ti);
     else if (m->acc == AXL_ACC_F32)
         m->tf = malloc(n * sizeof *m->tf);
@@ -61,9 +61,9 @@ static enum axl_status prepare_table(struct axl_mac *m, char *msg)
                                         : p;
         }
     }
-    /* byte planes for the VBMI kernels: integer tables, and float tables
-     * summed in sequential order (the orders they implement) */
-    if (m->ti || (m->tf && m->order == AXL_ORDER_SEQUENTIAL)) {
+    /* byte planes for the VBMI kernels: integer tables summed in int32, and
+     * float tables summed in sequential order (the sums they implement) */
+    if ((m->ti && m->acc == AXL_ACC_INT) || (m->tf && m->order == AXL_ORDER_SEQUENTIAL)) {
         axl_vbmi_prepare(&m->vb, m->tf, m->ti, m->na, m->nb);
         /* tables of at most 64 activation codes also in registers (cpu/small.c) */
         axl_small_prepare(&m->sm, m->tf, m->ti, m->na, m->nb, axl_small_isa(), AXL_SMALL_ALL_MODES);

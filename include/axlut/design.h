@@ -41,10 +41,10 @@ AXL_ENUM_NAMES_DECL(axl_op, axl_op_name, axl_op_parse);
 /* Which operand formats a design accepts. */
 enum axl_operands {
     AXL_OPERANDS_FIXED = 0, /* exactly fmt_a x fmt_b -> fmt_r */
-    AXL_OPERANDS_UINT = 1,  /* any uintN (N <= 16) */
-    AXL_OPERANDS_INT = 2,   /* any intN (N <= 16) */
+    AXL_OPERANDS_UINT = 1,  /* any uintN (N <= 16; adders N <= 32) */
+    AXL_OPERANDS_INT = 2,   /* any intN (N <= 16; adders N <= 32) */
     AXL_OPERANDS_FLOAT = 3, /* any eXmY */
-    AXL_OPERANDS_ANYINT = 4, /* any intN or uintN */
+    AXL_OPERANDS_ANYINT = 4, /* any intN or uintN (widths as above) */
     AXL_OPERANDS_ANY = 5,    /* any intN, uintN or eXmY */
 };
 
@@ -56,7 +56,9 @@ struct axl_design_param {
 
 /* What eval sees: the operand and result formats and parameter values.
  * Integer results are codes of fmt_r: for an N-bit integer mul, fmt_r is
- * the 2N-bit integer of the same signedness; for an N-bit add, N+1 bits.
+ * the 2N-bit integer of the same signedness; for an N-bit add, N+1 bits,
+ * or N bits where the adder is an accumulator register (the carry out
+ * dropped, the sum modulo 2^N; always for N = 32: a code holds 32 bits).
  * Floating results are codes of fmt_r (by default the operands' format). */
 struct axl_design_ctx {
     struct axl_format fa, fb, fr;

@@ -88,6 +88,12 @@ struct axl_format {
  * NULL). */
 enum axl_status axl_format_parse(const char *name, struct axl_format *out, char *msg);
 
+/* An accumulator format of an integer layer: int<N> with 2 <= N <= 32 (the
+ * register an integer MAC accumulates in is wider than any operand, so this
+ * is the one place past 16 bits).  Anything else, uintN or floating
+ * included, is AXL_ERR_INVALID with one line saying what is allowed. */
+enum axl_status axl_format_parse_int_acc(const char *name, struct axl_format *out, char *msg);
+
 /* 1 when x and y define the same arithmetic: kind, bits, ebits, mbits,
  * special, subnormals, overflow and bias all equal (the name is not
  * compared).  Integer descriptors made by axl_format_parse have zero in the

@@ -95,6 +95,8 @@
         BATCH_ISPEC_CASE(2, LOOP)                                                                \
         BATCH_ISPEC_CASE(3, LOOP)                                                                \
         BATCH_ISPEC_CASE(4, LOOP)                                                                \
+        BATCH_ISPEC_CASE(5, LOOP)                                                                \
+        BATCH_ISPEC_CASE(6, LOOP)                                                                \
     default:                                                                                     \
         LOOP;                                                                                    \
         break;                                                                                   \

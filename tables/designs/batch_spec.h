@@ -52,7 +52,9 @@ static inline int batch_spec_of(const struct axl_design_ctx *c)
 
 /* The integer formats the integer ids' forms are specialised for: [S].a
  * both operands, [S].r the result ([0] unused): the adders on int8 and
- * int16 (an SNN's membranes), the multipliers on int8 and uint8.  With the
+ * int16 (an SNN's membranes), the multipliers on int8 and uint8, and the
+ * adders of integer layers' accumulators, int16 and int32 registers whose
+ * carry out is dropped (design_bind.c: result format = operand format).  With the
  * formats' widths as constants GCC 12 vectorises the integer designs and
  * the exact ones on integers (with the widths read from the context it
  * does not: it sizes the loop's vectors by those 8-bit fields, then finds
@@ -62,12 +64,16 @@ struct batch_ispec {
     struct axl_format a, r;
 };
 #define ISPEC_FMT(k, b) {.kind = (k), .bits = (b)}
-static const struct batch_ispec k_ispec[5] = {
+static const struct batch_ispec k_ispec[] = {
     {ISPEC_FMT(0, 0), ISPEC_FMT(0, 0)},
     {ISPEC_FMT(AXL_KIND_INT, 8), ISPEC_FMT(AXL_KIND_INT, 9)},
     {ISPEC_FMT(AXL_KIND_INT, 16), ISPEC_FMT(AXL_KIND_INT, 17)},
     {ISPEC_FMT(AXL_KIND_INT, 8), ISPEC_FMT(AXL_KIND_INT, 16)},
-    {ISPEC_FMT(AXL_KIND_UINT, 8), ISPEC_FMT(AXL_KIND_UINT, 16)}};
+    {ISPEC_FMT(AXL_KIND_UINT, 8), ISPEC_FMT(AXL_KIND_UINT, 16)},
+    {ISPEC_FMT(AXL_KIND_INT, 16), ISPEC_FMT(AXL_KIND_INT, 16)},
+    {ISPEC_FMT(AXL_KIND_INT, 32), ISPEC_FMT(AXL_KIND_INT, 32)}};
+#define BATCH_NISPEC 7 /* batch_impl.h has a case for each */
+_Static_assert(sizeof k_ispec / sizeof k_ispec[0] == BATCH_NISPEC, "k_ispec and its count");
 
 /* axl_format_equal inline: the forms ask once per block of up to 128
  * results, and the call cost a few percent of the integer ones */
@@ -82,7 +88,7 @@ static inline int batch_ispec_of(const struct axl_design_ctx *c)
 {
     if (c->fa.kind == AXL_KIND_FLOAT)
         return 0;
-    for (int s = 1; s < 5; s++)
+    for (int s = 1; s < BATCH_NISPEC; s++)
         if (batch_format_equal(&c->fa, &k_ispec[s].a) &&
             batch_format_equal(&c->fb, &k_ispec[s].a) && batch_format_equal(&c->fr, &k_ispec[s].r))
             return s;

@@ -324,11 +324,11 @@ static void products_narrow(const struct axl_mac *m, uint32_t b, const uint32_t 
  * type, VADD(x, y, out, len) the add unit over a block (out[i] =
  * ADD(x[i], y[i]), out may be x or y: one adder call per block, the order
  * of adds within each output unchanged), PRODUCTS the product producer,
- * ZERO the +0 accumulator, FINAL the float32 value of an accumulator.
+ * ZERO the +0 accumulator, STORE(c, n, m0, len, acc) writes a channel's outputs.
  * Every output of a block has seen the same number of products, so the
  * pairwise stack merges the same levels in every lane: the stack is kept
  * level-major, a block of partial sums per level. */
-#define DEFINE_BLOCK_GENERIC(NAME, ACC, VADD, PRODUCTS, ZERO, FINAL)                             \
+#define DEFINE_BLOCK_GENERIC(NAME, ACC, VADD, PRODUCTS, ZERO, STORE)                             \
     static void NAME##_one(const struct core *c, int64_t n, int64_t m0, int64_t len)              \
     {                                                                                             \
         const struct axl_mac *m = c->m;                                                           \
@@ -378,11 +378,7 @@ static void products_narrow(const struct axl_mac *m, uint32_t b, const uint32_t 
                 have = 1;                                                                         \
             }                                                                                     \
         }                                                                                         \
-        float b = c->bias ? c->bias[n] : 0.0f;                                                    \
-        for (int64_t i = 0; i < len; i++) {                                                       \
-            float y = FINAL(acc[i]);                                                              \
-            *out_at(c, n, m0 + i) = c->bias ? y + b : y;                                          \
-        }                                                                                         \
+        STORE(c, n, m0, len, acc);                                                                \
     }
 
 /* The add units over a block. */
@@ -406,12 +402,79 @@ VADD_NARROW(fp16)
 #define VADD_FP16(x, y, out, len) vadd_fp16(x, y, out, len, m->acc_nan)
 #define FINAL_F32(x) (x)
 #define FINAL_CODE(x) axl_format_decode(&m->facc, (x))
+/* The outputs of one channel: the float32 value of each accumulator, bias
+ * added. */
+#define STORE_FINAL(c, n, m0, len, acc, FINAL)                                                    \
+    do {                                                                                          \
+        float b = (c)->bias ? (c)->bias[n] : 0.0f;                                                \
+        for (int64_t i = 0; i < (len); i++) {                                                     \
+            float y = FINAL((acc)[i]);                                                            \
+            *out_at(c, n, (m0) + i) = (c)->bias ? y + b : y;                                      \
+        }                                                                                         \
+    } while (0)
+#define STORE_F32(c, n, m0, len, acc) STORE_FINAL(c, n, m0, len, acc, FINAL_F32)
+#define STORE_CODE(c, n, m0, len, acc) STORE_FINAL(c, n, m0, len, acc, FINAL_CODE)
 
-DEFINE_BLOCK_GENERIC(block_generic_f32, float, VADD_F32, products_f32, 0.0f, FINAL_F32)
+/* Integer products into an intN accumulator through an adder design
+ * (AXL_ACC_INT_ADD).  A product's value, from the table or the design's
+ * function as int_products_add takes it, becomes an accumulator code by
+ * sign extension: the plan gives an accumulator that holds every value of
+ * the product format (plan.c, bind_int_adder), so nothing saturates or
+ * wraps there; the adds wrap (the adder's carry out is dropped). */
+static void products_intacc(const struct axl_mac *m, uint32_t b, const uint32_t *xk, int64_t len,
+                            uint32_t *v)
+{
+    const uint32_t mask = m->facc.bits >= 32 ? 0xFFFFFFFFu : (1u << m->facc.bits) - 1u;
+    if (m->src == AXL_SRC_TABLE) {
+        const int32_t *row = m->ti + (size_t)b * m->na;
+        for (int64_t i = 0; i < len; i++)
+            v[i] = (uint32_t)row[xk[i]] & mask;
+        return;
+    }
+    axl_batch_row(&m->mul_b, &m->mul_c, xk, b, v, len);
+    /* intP product codes: the sign bit moved to bit 31 and back (an
+     * arithmetic shift, as GCC defines >> on negative values); uintP codes
+     * are their values already */
+    if (m->fp.kind == AXL_KIND_INT) {
+        const int sh = 32 - m->fp.bits;
+        for (int64_t i = 0; i < len; i++)
+            v[i] = (uint32_t)((int32_t)(v[i] << sh) >> sh) & mask;
+    }
+}
+
+/* ... and the outputs: each accumulator's value (sign-extended from N
+ * bits), then the zero-point correction, dequantization and bias of the
+ * exact integer path (store_int). */
+static void store_intacc(const struct core *c, int64_t n, int64_t m0, int64_t len,
+                         const uint32_t *acc)
+{
+    const int sh = 32 - c->m->facc.bits;
+    int32_t v[MB];
+    for (int64_t i = 0; i < len; i++)
+        v[i] = (int32_t)(acc[i] << sh) >> sh;
+    store_int(c, n, m0, len, v);
+}
+
+DEFINE_BLOCK_GENERIC(block_generic_f32, float, VADD_F32, products_f32, 0.0f, STORE_F32)
 DEFINE_BLOCK_GENERIC(block_generic_code, uint32_t, VADD_CODE, products_code, m->acc_zero,
-                     FINAL_CODE)
-DEFINE_BLOCK_GENERIC(block_bf16acc, float, VADD_BF16, products_narrow, 0.0f, FINAL_F32)
-DEFINE_BLOCK_GENERIC(block_fp16acc, float, VADD_FP16, products_narrow, 0.0f, FINAL_F32)
+                     STORE_CODE)
+DEFINE_BLOCK_GENERIC(block_bf16acc, float, VADD_BF16, products_narrow, 0.0f, STORE_F32)
+DEFINE_BLOCK_GENERIC(block_fp16acc, float, VADD_FP16, products_narrow, 0.0f, STORE_F32)
+DEFINE_BLOCK_GENERIC(block_intacc, uint32_t, VADD_CODE, products_intacc, 0u, store_intacc)
+
+/* The sequential order of the same, tiled as the int32 path (a group of
+ * channels consumes each tile of activation codes while it is in L1): per
+ * weight code a block of products, then one call of the adder's batch form
+ * adds them into the channel's registers, each output in k order. */
+static void intacc_step(const struct axl_mac *m, uint32_t *acc, uint32_t b, const uint32_t *xk,
+                        int64_t len)
+{
+    uint32_t v[MB];
+    products_intacc(m, b, xk, len, v);
+    axl_batch_pair(&m->add_b, &m->add_c, acc, v, acc, len);
+}
+#define STEP_INTACC(row, b, xk) intacc_step(m, row, b, xk, len)
+DEFINE_TILED_BLOCK(block_intacc_seq, uint32_t, STEP_INTACC, store_intacc)
 
 /* The per-channel blocks of the generic reductions. */
 #define DEFINE_BLOCK_LOOP(NAME)                                                                   \
@@ -424,6 +487,7 @@ DEFINE_BLOCK_LOOP(block_generic_f32)
 DEFINE_BLOCK_LOOP(block_generic_code)
 DEFINE_BLOCK_LOOP(block_bf16acc)
 DEFINE_BLOCK_LOOP(block_fp16acc)
+DEFINE_BLOCK_LOOP(block_intacc)
 
 static void block_narrow(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
@@ -513,6 +577,7 @@ static const block_fn k_reference[AXL_ACC_COUNT_] = {
     [AXL_ACC_CODE] = block_generic_code,
     [AXL_ACC_NARROW] = block_narrow,
     [AXL_ACC_INT] = block_int, /* int32 adds: every order gives the same bits */
+    [AXL_ACC_INT_ADD] = block_intacc,
 };
 
 #define ORDER_BIT(o) (1u << (o))
@@ -526,6 +591,8 @@ static const struct {
 } k_fast[AXL_ACC_COUNT_][AXL_SRC_COUNT_] = {
     [AXL_ACC_F32][AXL_SRC_TABLE] = {block_f32_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
     [AXL_ACC_F32][AXL_SRC_EXACT_F32] = {block_f32_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
+    [AXL_ACC_INT_ADD][AXL_SRC_TABLE] = {block_intacc_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
+    [AXL_ACC_INT_ADD][AXL_SRC_FUNCTION] = {block_intacc_seq, ORDER_BIT(AXL_ORDER_SEQUENTIAL)},
 };
 
 static int uses_vbmi(const struct axl_mac *m) { return m->vb.mode != AXL_VBMI_NONE; }
@@ -592,7 +659,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
     int64_t total = groups * per_group;
     const int64_t x8g = c->k * c->mcount; /* bytes per group */
     int64_t *sumx = NULL;
-    if (c->m->acc == AXL_ACC_INT) { /* the activations' zero-point term, once per call (the
+    if (c->m->int_mode) { /* the activations' zero-point term, once per call (the
                                        weights' comes prepared with them) */
         sumx = calloc((size_t)(groups * c->mcount), sizeof *sumx);
         if (!sumx)
@@ -665,12 +732,13 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         cg.sumw = c->sumw ? c->sumw + g * c->n : NULL;
         int64_t m0 = blk * MB;
         int64_t len = c->mvalid - m0 < MB ? c->mvalid - m0 : MB;
-        /* a conv's last im2col chunk can hold fewer images than its blocks
-         * are sized for: no output there (the generic reductions would
-         * copy a negative length) */
-        if (len <= 0)
-            continue;
-        fn(&cg, n0, n1, m0, len);
+        /* the last chunk of a convolution's images has fewer positions than
+         * the chunk's blocks: nothing to do for the blocks past them (the
+         * generic blocks' memcpy took a negative length as 2^64 - n bytes
+         * and overwrote the stack: pairwise and chunked code accumulators
+         * crashed on LeNet-5 at batch 50 since b78699f) */
+        if (len > 0)
+            fn(&cg, n0, n1, m0, len);
     }
     free(sumx);
     return AXL_OK;
