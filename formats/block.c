@@ -145,6 +145,14 @@ static int floor_log2(float a)
     return e ? (int)e - 127 : axl_msb32(u & 0x7FFFFFu) - 149;
 }
 
+/* OCP MX v1.0 section 6.3: a block's shared exponent floor(log2(amax)) -
+ * emax_elem, in E8M0's range (-127 for a zero block). */
+static int mx_shared_exp(const struct axl_block_format *bf, float amax)
+{
+    int se = amax > 0.0f ? floor_log2(amax) - bf->emax : -127;
+    return se < -127 ? -127 : (se > 127 ? 127 : se);
+}
+
 /* MX elements by integer arithmetic on float64 bits: the same codes as
  * axl_format_encode_pow2 (round to nearest even), much faster.  x * 2^k is
  * exact in float64 for every float32 x and |k| < 900, so it is rounded once:
@@ -178,26 +186,28 @@ static void fast_elem_init(const struct axl_format *f, enum axl_round round, str
     fe->magic = ldexp(1.0, fe->emin - fe->m + 52);
 }
 
+/* The element magnitude of y = |x| * 2^k >= 0 (exact in float64), past
+ * fe->maxmag when it saturates; both ranges computed and one selected, so
+ * that loops over it vectorise (a zero y falls in the subnormal range and
+ * gives 0). */
+static inline uint64_t fast_elem_mag(const struct fast_elem *fe, double y)
+{
+    const int r = 52 - fe->m;
+    uint64_t b, tb, mb;
+    memcpy(&b, &y, sizeof b);
+    double t = y + fe->magic;
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&mb, &fe->magic, sizeof mb);
+    return (int64_t)(b >> 52) - 1023 >= fe->emin
+               ? ((b + (((uint64_t)1 << (r - 1)) - 1) + ((b >> r) & 1)) >> r) - fe->off
+               : tb - mb;
+}
+
 static uint32_t fast_elem_encode(const struct fast_elem *fe, const struct axl_format *f, float x,
                                  int k, double p2k)
 {
     uint32_t sign = axl_f32_bits(x) >> 31;
-    double y = fabs((double)x) * p2k; /* p2k = 2^k: exact */
-    uint64_t b, mag;
-    memcpy(&b, &y, sizeof b);
-    if (y == 0.0) {
-        mag = 0;
-    } else if ((int)(b >> 52) - 1023 >= fe->emin) {
-        const int r = 52 - fe->m;
-        b += (((uint64_t)1 << (r - 1)) - 1) + ((b >> r) & 1);
-        mag = (b >> r) - fe->off;
-    } else {
-        double t = y + fe->magic;
-        uint64_t tb, mb;
-        memcpy(&tb, &t, sizeof tb);
-        memcpy(&mb, &fe->magic, sizeof mb);
-        mag = tb - mb;
-    }
+    uint64_t mag = fast_elem_mag(fe, fabs((double)x) * p2k); /* p2k = 2^k: exact */
     if (mag > fe->maxmag)
         return axl_format_encode_pow2(f, x, k, AXL_ROUND_NEAREST_EVEN, 0);
     return (sign << fe->sshift) | (uint32_t)mag;
@@ -247,8 +257,7 @@ enum axl_status axl_block_quantize(const struct axl_block_format *bf, const floa
             /* OCP MX v1.0 section 6.3: shared_exp = floor(log2(amax)) -
              * emax_elem, in E8M0's range; V_i / X to the element format,
              * clamped to its largest normal */
-            int se = amax > 0.0f ? floor_log2(amax) - bf->emax : -127;
-            se = se < -127 ? -127 : (se > 127 ? 127 : se);
+            int se = mx_shared_exp(bf, amax);
             scales[b] = (uint32_t)(se + 127);
             if (fe.on) {
                 const int k = -se - bf->elem_shift;
@@ -293,24 +302,13 @@ static inline int cols_encode(const struct fast_elem *fe, int satmax, const floa
                               int64_t xstride, int64_t nrow, int nc, const double *p2k,
                               uint32_t *out)
 {
-    const int r = 52 - fe->m;
-    const uint64_t half = ((uint64_t)1 << (r - 1)) - 1;
-    uint64_t mb;
-    memcpy(&mb, &fe->magic, sizeof mb);
     int sat = 0;
     for (int64_t i = 0; i < nrow; i++)
         for (int c = 0; c < nc; c++) {
             float v = x[i * xstride + c];
             uint32_t u;
             memcpy(&u, &v, sizeof u);
-            double y = fabs((double)v) * p2k[c];
-            uint64_t b, tb;
-            memcpy(&b, &y, sizeof b);
-            double t = y + fe->magic;
-            memcpy(&tb, &t, sizeof tb);
-            uint64_t mag = (int64_t)(b >> 52) - 1023 >= fe->emin
-                               ? ((b + half + ((b >> r) & 1)) >> r) - fe->off
-                               : tb - mb;
+            uint64_t mag = fast_elem_mag(fe, fabs((double)v) * p2k[c]);
             int big = mag > fe->maxmag;
             sat |= big;
             mag = big && satmax ? fe->maxmag : mag;
@@ -367,8 +365,7 @@ quantize_cols(const struct axl_block_format *bf, const struct fast_elem *fep, co
                     amax[c] = fin && a > amax[c] ? a : amax[c];
                 }
             for (int c = 0; c < nc; c++) { /* as axl_block_quantize: OCP MX v1.0 6.3 */
-                int se = amax[c] > 0.0f ? floor_log2(amax[c]) - bf->emax : -127;
-                se = se < -127 ? -127 : (se > 127 ? 127 : se);
+                int se = mx_shared_exp(bf, amax[c]);
                 scales[b * ostride + c0 + c] = special[c] ? 0xFFu : (uint32_t)(se + 127);
                 k[c] = -se - bf->elem_shift;
                 p2k[c] = ldexp(1.0, k[c]);
