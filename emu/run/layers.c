@@ -149,12 +149,11 @@ static enum axl_status set_field(struct rule *r, const char *key, const char *v,
                !strcmp(key, "acc-format")) {
         /* an integer layer's accumulator may be wider than any operand
          * format (int17..int32); the plan checks which kind of layer */
-        if (axl_format_parse(v, &f, tmp) != AXL_OK &&
-            (strcmp(key, "acc-format") || axl_format_parse_int_acc(v, &f, NULL) != AXL_OK)) {
-            if (!strcmp(key, "acc-format") && !strncmp(v, "int", 3))
-                axl_format_parse_int_acc(v, &f, tmp);
+        enum axl_status st = axl_format_parse(v, &f, tmp);
+        if (st != AXL_OK && !strcmp(key, "acc-format") && !strncmp(v, "int", 3))
+            st = axl_format_parse_int_acc(v, &f, tmp);
+        if (st != AXL_OK)
             return axl_msgf(msg, AXL_ERR_INVALID, "%s%s: %.400s", where, key, tmp);
-        }
         char *dst = !strcmp(key, "format")     ? r->fmt_a
                     : !strcmp(key, "format-w") ? r->fmt_w
                     : !strcmp(key, "format-p") ? r->fmt_p
