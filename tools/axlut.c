@@ -1,13 +1,17 @@
 /* axlut: the command-line front end.  One binary, subcommands, --help at
  * every level.  Each subcommand lives in its own tools/cli_*.c file and is
  * registered in the table below. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include <omp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "axlut/config.h"
 #include "axlut/emu.h"
 #include "axlut/table.h"
+#include "baselines.h"
 #include "cli.h"
 
 static const struct cli_command k_commands[] = {
@@ -47,8 +51,28 @@ static void version(void)
         printf("GPUs visible: 0\n");
 }
 
+/* OpenBLAS chooses its kernels when the library loads, before main, by the
+ * CPU model or from OPENBLAS_CORETYPE.  Debian 12's 0.3.21 does not know
+ * CPUs newer than it (Sapphire and Emerald Rapids, model 207 here) and falls
+ * back to its SSE3 kernels, 3-4x slower at the exact reference, the shadows
+ * and training's gradient products.  Where the user has not chosen a core
+ * and the CPU runs a better kernel set (bench_blas_core_hint: SkylakeX
+ * with AVX-512, Haswell with AVX2), the program sets the variable and
+ * executes itself again; nothing has run yet.  If that fails it goes on as
+ * before.  OPENBLAS_CORETYPE set to any value (even Prescott) opts out. */
+static void choose_blas_core(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE"))
+        return;
+    const char *core = bench_blas_core_hint();
+    if (!core || setenv("OPENBLAS_CORETYPE", core, 1))
+        return;
+    execv("/proc/self/exe", argv);
+}
+
 int main(int argc, char **argv)
 {
+    choose_blas_core(argv);
     axl_file_io_init(); /* a full disk or ulimit -f: one line and exit 1, not a crash */
     if (argc < 2) {
         usage(stderr);

@@ -201,6 +201,24 @@ def _load():
 
 lib, path = _load()
 
+
+def blas_core():
+    """The kernel set ("core") OpenBLAS chose in this process, or None when the
+    library was built without OpenBLAS.  OpenBLAS chooses when it loads (from
+    OPENBLAS_CORETYPE, else the CPU model); the exact float32 reference of a
+    run goes through it, so its last bits follow the core.  Debian 12's
+    OpenBLAS falls back to its SSE3 kernels ("Prescott") on CPUs newer than
+    it knows; the axlut CLI then sets OPENBLAS_CORETYPE and starts itself
+    again (tools/axlut.c), which a Python process cannot do: set the
+    variable before starting Python to get the same kernels and bits."""
+    try:
+        f = lib.openblas_get_corename
+    except AttributeError:
+        return None
+    f.restype = ctypes.c_char_p
+    f.argtypes = []
+    return f().decode()
+
 # Every mirror above, by the C structure it mirrors.  A mirror that differs
 # from the library's structure (a field added to a header and not here) makes
 # the library write past the object Python allocated: a heap corruption that

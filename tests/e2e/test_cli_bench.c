@@ -150,3 +150,42 @@ Test(cli_bench, network_prepared_against_per_call_weights, .timeout = 300)
     int rc = system(cmd);
     cr_expect(WIFEXITED(rc) && WEXITSTATUS(rc) == 2, "no --data: exit %d", rc);
 }
+
+/* The "core NAME" of `axlut bench`'s blas line, run with OPENBLAS_CORETYPE
+ * as given (NULL: unset); 0 when the build has no OpenBLAS. */
+static int blas_core(const char *coretype, char *core, size_t cap)
+{
+    const char *bdir = getenv("AXL_BUILD_DIR");
+    cr_assert(bdir, "AXL_BUILD_DIR is not set (run through ctest)");
+    char cmd[1024], line[1024];
+    snprintf(cmd, sizeof cmd, "env %s%s '%s/axlut' bench --case tiny_gemm --reps 1 2>&1",
+             coretype ? "OPENBLAS_CORETYPE=" : "-u OPENBLAS_CORETYPE",
+             coretype ? coretype : "", bdir);
+    FILE *p = popen(cmd, "r");
+    cr_assert(p, "%s", cmd);
+    int found = 0;
+    while (fgets(line, sizeof line, p)) {
+        const char *c = strstr(line, "blas: OpenBLAS");
+        if (c && (c = strstr(c, ", core ")) && sscanf(c + 7, "%63s", core) == 1 && cap > 63)
+            found = 1;
+    }
+    cr_assert_eq(pclose(p), 0, "%s failed", cmd);
+    return found;
+}
+
+/* Debian 12's OpenBLAS falls back to SSE3 kernels on CPUs newer than it;
+ * axlut then chooses the kernel set the CPU runs (tools/axlut.c), unless
+ * the user chose one. */
+Test(cli_bench, blas_core_matches_the_cpu_unless_chosen, .timeout = 300)
+{
+    char core[64] = "";
+    if (!blas_core(NULL, core, sizeof core))
+        cr_skip_test("built without OpenBLAS");
+    int old = !strcmp(core, "Prescott") || !strcmp(core, "Core2") || !strcmp(core, "Nehalem") ||
+              !strcmp(core, "Sandybridge");
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2"))
+        cr_expect(!old, "OpenBLAS runs the %s kernels on a CPU with AVX2", core);
+    cr_assert(blas_core("Prescott", core, sizeof core));
+    cr_expect_str_eq(core, "Prescott", "the user's OPENBLAS_CORETYPE is kept");
+}

@@ -30,8 +30,15 @@ def cli():
     exe = os.path.join(build_dir(), "axlut")
     assert os.access(exe, os.X_OK), f"{exe}: the axlut binary is not built"
 
+    # the CLI chooses OpenBLAS's kernels where the user has not (tools/axlut.c);
+    # the same kernels as this process, so that exact references agree bit for bit
+    from axlut import _lib
+    env = dict(os.environ)
+    if _lib.blas_core():
+        env["OPENBLAS_CORETYPE"] = _lib.blas_core()
+
     def run(*args, input=None):
-        p = subprocess.run([exe, *map(str, args)], input=input, capture_output=True)
+        p = subprocess.run([exe, *map(str, args)], input=input, capture_output=True, env=env)
         assert p.returncode == 0, f"axlut {' '.join(map(str, args))}: {p.stderr.decode()}"
         return p.stdout
 
