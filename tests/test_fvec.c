@@ -2,8 +2,8 @@
  * (tables/designs/fvec.h) against the scalar definitions they stand for:
  * axl_fvec_unpack against axl_float_unpack over every code of the formats
  * up to 16 bits (fp16, bf16 and the other families: FN, FNUZ, FINITE,
- * saturating, no subnormals) and 2^24 random fp32 codes plus every boundary
- * code of each class; axl_fvec_pack32_rne / pack64_rne against
+ * saturating, no subnormals, no mantissa bits) and 2^24 random fp32 codes
+ * plus every boundary code of each class; axl_fvec_pack32_rne / pack64_rne against
  * axl_format_pack (nearest-even, no sticky) over random significands of
  * every width with exponents from below the smallest subnormal to past
  * the largest finite value, exact ties of both parities, and zero.  The
@@ -81,7 +81,8 @@ Test(fvec, unpack_every_code_up_to_16_bits)
     if (!have_avx512())
         cr_skip_test("no AVX-512");
     const char *const names[] = {"fp16",  "bf16",  "e5m10fn", "e5m10nosub", "e4m3", "e4m3fnuz",
-                                 "e5m2",  "e3m2",  "e2m3",    "e2m1",       "e4m3nosub", "e6m9"};
+                                 "e5m2",  "e3m2",  "e2m3",    "e2m1",       "e4m3nosub", "e6m9",
+                                 "e4m0fn", "e3m0fin", "e4m0fnuz"};
     long bad = 0;
     size_t total = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -216,7 +217,8 @@ static long check_pack(const char *name, int wide, size_t n)
 
 static const char *const k_pack_formats[] = {
     "fp32", "bf16", "fp16", "tf32", "e5m10fn", "e5m10nosub", "e5m10sat", "e4m3",
-    "e4m3fnuz", "e5m2", "e5m2sat", "e3m2", "e2m3", "e2m1", "e4m3nosub", "e6m9"};
+    "e4m3fnuz", "e5m2", "e5m2sat", "e3m2", "e2m3", "e2m1", "e4m3nosub", "e6m9",
+    "e4m0fn", "e3m0fin", "e4m0fnuz"}; /* with no mantissa bits ties go by the exponent */
 
 Test(fvec, pack32_random_significands_and_exponents, .timeout = 300)
 {

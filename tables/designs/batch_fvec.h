@@ -5,8 +5,8 @@
  * fpmul.h and fpadd.h make), and the vector join (fvec.h: round-and-pack).
  * Nearest-even only; the other modes keep batch_impl.h's loops.  Included
  * by batch_impl.h in its AVX-512 instantiation (batch.c: 64-bit
- * significands, multipliers on any floating formats but the bf16/fp16 ones;
- * batch_sig32.c: bf16 and fp16, multipliers and adders on 32-bit lanes). */
+ * significands, any floating formats but all-bf16 and all-fp16 ones;
+ * batch_sig32.c: those two on 32-bit lanes). */
 #ifndef AXLUT_TABLES_DESIGNS_BATCH_FVEC_H
 #define AXLUT_TABLES_DESIGNS_BATCH_FVEC_H
 
@@ -78,7 +78,6 @@ AXL_FVEC void fvec_mul(const struct axl_design_ctx *c, uint32_t core, const uint
     }
 }
 
-#if AXL_SIG_BITS == 32
 /* The same for an adder (core `core`): out[i] = a[i] + (y ? y[i] : b).
  * out may be a (the accumulators add in place): each block is read whole
  * before its results are stored. */
@@ -103,35 +102,35 @@ AXL_FVEC void fvec_add(const struct axl_design_ctx *c, uint32_t core, const uint
             __m512i vb = y ? _mm512_maskz_loadu_epi32(lm, y + i0 + g) : _mm512_set1_epi32((int)b);
             struct axl_fvec_add_parts *r = &parts[g / 16];
             *r = axl_fvec_add_split(&fa, &fb, &fr, va, vb);
-            _mm512_storeu_si512(x + g, r->x);
-            _mm512_storeu_si512(yy + g, r->y);
+            fvec_store_sig(x + g, r->x);
+            fvec_store_sig(yy + g, r->y);
             _mm512_storeu_si512(w + g, r->w);
         }
         _Pragma("omp simd") for (int64_t i = 0; i < len16; i++) s[i] =
             axl_uadd_core(core, param, x[i], yy[i], w[i]);
         for (int64_t g = 0; g < len16; g += 16) {
+#if AXL_SIG_BITS == 32
             __m512i code = axl_fvec_add_join(&fa, &fb, &fr, &parts[g / 16], _mm512_loadu_si512(s + g));
+#else
+            __m512i code = axl_fvec_add_join64(&fa, &fb, &fr, &parts[g / 16], _mm512_loadu_si512(s + g),
+                                               _mm512_loadu_si512(s + g + 8));
+#endif
             _mm512_mask_storeu_epi32(out + i0 + g, fvec_lanes(len - g), code);
         }
     }
 }
-#endif
 
 /* Whether a context takes the three-step forms: floating operands and
- * result, nearest-even; in batch.c (64-bit significands) multipliers whose
- * formats are not all bf16 or all fp16 (those go to batch_sig32.c, which
- * takes multipliers and adders). */
-static inline int fvec_takes(const struct axl_design_ctx *c, int is_add)
+ * result, nearest-even; in batch.c (64-bit significands) unless the
+ * formats are all bf16 or all fp16 (those go to batch_sig32.c). */
+static inline int fvec_takes(const struct axl_design_ctx *c)
 {
     if (c->round != AXL_ROUND_NEAREST_EVEN || c->fa.kind != AXL_KIND_FLOAT ||
         c->fb.kind != AXL_KIND_FLOAT || c->fr.kind != AXL_KIND_FLOAT)
         return 0;
 #if AXL_SIG_BITS == 32
-    (void)is_add;
     return 1;
 #else
-    if (is_add)
-        return 0;
     const int s = batch_spec_of(c);
     return s != 1 && s != 2;
 #endif

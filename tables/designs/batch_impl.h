@@ -132,15 +132,10 @@
  * (batch_fvec.h) where they take the context; nothing otherwise. */
 #define BATCH_NO_HOOK(ID, A, Y, B)
 #if defined(BATCH_FVEC) && defined(AXL_FVEC_HAVE)
-#if AXL_SIG_BITS == 32
-#define BATCH_FVEC_ADD(ID, A, Y, B) fvec_add(c, axl_design_core(ID), A, Y, B, out, n)
-#else
-#define BATCH_FVEC_ADD(ID, A, Y, B) (void)0 /* fvec_takes: adders in batch_sig32.c only */
-#endif
 #define BATCH_FVEC_HOOK(ID, A, Y, B)                                                             \
-    if (fvec_takes(c, axl_design_is_add(axl_design_core(ID)))) {                                 \
+    if (fvec_takes(c)) {                                                                         \
         if (axl_design_is_add(axl_design_core(ID)))                                              \
-            BATCH_FVEC_ADD(ID, A, Y, B);                                                         \
+            fvec_add(c, axl_design_core(ID), A, Y, B, out, n);                                   \
         else                                                                                     \
             fvec_mul(c, axl_design_core(ID), A, Y, B, out, n);                                   \
         return;                                                                                  \
@@ -246,7 +241,6 @@ BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_encode32, BATCH_SUF)(int spec, con
 #undef BATCH_FORMS_FLOAT
 #undef BATCH_FORMS_INT
 #undef BATCH_NO_HOOK
-#undef BATCH_FVEC_ADD
 #undef BATCH_FVEC_HOOK
 #undef BATCH_INT_SPECIALISED
 #undef BATCH_ISPEC_CASE

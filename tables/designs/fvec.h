@@ -325,11 +325,11 @@ AXL_FVEC struct axl_fvec_add_parts axl_fvec_add_split(const struct axl_fvec_fmt 
     return r;
 }
 
-/* fpadd.h step 3's fix-up of a negative difference, and step 4, for the
- * core's sums s (32-bit lanes). */
-AXL_FVEC __m512i axl_fvec_add_join(const struct axl_fvec_fmt *fa, const struct axl_fvec_fmt *fb,
-                                   const struct axl_fvec_fmt *fr, const struct axl_fvec_add_parts *p,
-                                   __m512i s)
+/* fpadd.h step 3's fix-up of a negative difference on the core's sums s
+ * (their low 32 bits: a difference has W + 1 <= 28), and the sign of each
+ * result; the lanes it rewrites are p->sub and p->zero. */
+AXL_FVEC __m512i axl_fvec_add_fix(const struct axl_fvec_fmt *fa, const struct axl_fvec_fmt *fb,
+                                  const struct axl_fvec_add_parts *p, __m512i s, __m512i *sign)
 {
     const int m = fa->m > fb->m ? fa->m : fb->m, W = m + 1 + AXL_FPADD_GUARD;
     const __m512i zero = _mm512_setzero_si512();
@@ -339,12 +339,39 @@ AXL_FVEC __m512i axl_fvec_add_join(const struct axl_fvec_fmt *fa, const struct a
     s = _mm512_mask_and_epi32(s, p->sub, s, mw);
     __mmask16 negd = p->sub & _mm512_test_epi32_mask(s, _mm512_set1_epi32((int)(1u << W)));
     s = _mm512_mask_and_epi32(s, negd, _mm512_sub_epi32(zero, s), mw);
-    __m512i sign = _mm512_mask_xor_epi32(p->sign, negd, p->sign, _mm512_set1_epi32(1));
+    __m512i sg = _mm512_mask_xor_epi32(p->sign, negd, p->sign, _mm512_set1_epi32(1));
     /* an exact zero difference is +0 under nearest-even; so is a zero sum
      * of two zeros of opposite signs (p->sign then is the big one's: the
      * two signs' AND is what fpadd.h gives) */
-    sign = _mm512_maskz_mov_epi32((__mmask16)~(p->sub & _mm512_cmpeq_epi32_mask(s, zero)), sign);
+    *sign = _mm512_maskz_mov_epi32((__mmask16)~(p->sub & _mm512_cmpeq_epi32_mask(s, zero)), sg);
+    return s;
+}
+
+/* fpadd.h step 4 on sums of 32-bit lanes (bf16, fp16: every sum fits). */
+AXL_FVEC __m512i axl_fvec_add_join(const struct axl_fvec_fmt *fa, const struct axl_fvec_fmt *fb,
+                                   const struct axl_fvec_fmt *fr, const struct axl_fvec_add_parts *p,
+                                   __m512i s)
+{
+    __m512i sign;
+    s = axl_fvec_add_fix(fa, fb, p, s, &sign);
     __m512i code = axl_fvec_pack32_rne(fr, sign, s, p->kbig);
+    return _mm512_mask_blend_epi32(p->special, code, p->res);
+}
+
+/* The same on sums of 64-bit lanes (lanes 0-7 in lo, 8-15 in hi): the
+ * lanes of an effective addition keep the core's whole sum, as fpadd.h
+ * hands it to pack, whatever its width. */
+AXL_FVEC __m512i axl_fvec_add_join64(const struct axl_fvec_fmt *fa, const struct axl_fvec_fmt *fb,
+                                     const struct axl_fvec_fmt *fr,
+                                     const struct axl_fvec_add_parts *p, __m512i lo, __m512i hi)
+{
+    __m512i sign;
+    __m512i s = axl_fvec_add_fix(fa, fb, p, axl_fvec_join64(lo, hi), &sign);
+    const __mmask16 fixed = p->sub | p->zero;
+    lo = _mm512_mask_mov_epi64(lo, (__mmask8)fixed, _mm512_cvtepu32_epi64(_mm512_castsi512_si256(s)));
+    hi = _mm512_mask_mov_epi64(hi, (__mmask8)(fixed >> 8),
+                               _mm512_cvtepu32_epi64(_mm512_extracti64x4_epi64(s, 1)));
+    __m512i code = axl_fvec_pack64_rne(fr, sign, lo, hi, p->kbig);
     return _mm512_mask_blend_epi32(p->special, code, p->res);
 }
 
