@@ -111,10 +111,11 @@
 #define BATCH_FORM_HEAD(KIND, ID) BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(KIND##_##ID, BATCH_SUF)
 #define BATCH_SPEC_ARG
 #endif
-#define BATCH_FORMS(ID, SPEC)                                                                    \
+#define BATCH_FORMS(ID, SPEC, HOOK)                                                              \
     BATCH_FORM_HEAD(row, ID)(const struct axl_design_ctx *c, BATCH_SPEC_ARG const uint32_t *a,   \
                              uint32_t b, uint32_t *out, int64_t n)                               \
     {                                                                                            \
+        HOOK(ID, a, NULL, b)                                                                     \
         struct axl_design_ctx cc = *c;                                                           \
         cc.id = ID;                                                                              \
         SPEC(BATCH_ROW_LOOP, BATCH_CAT(axl_row32_##ID, BATCH_SUF)(c, spec, a, b, out, n))        \
@@ -122,12 +123,28 @@
     BATCH_FORM_HEAD(pair, ID)(const struct axl_design_ctx *c, BATCH_SPEC_ARG const uint32_t *x,  \
                               const uint32_t *y, uint32_t *out, int64_t n)                       \
     {                                                                                            \
+        HOOK(ID, x, y, 0)                                                                        \
         struct axl_design_ctx cc = *c;                                                           \
         cc.id = ID;                                                                              \
         SPEC(BATCH_PAIR_LOOP, BATCH_CAT(axl_pair32_##ID, BATCH_SUF)(c, spec, x, y, out, n))      \
     }
-#define BATCH_FORMS_FLOAT(ID) BATCH_FORMS(ID, BATCH_SPECIALISED)
-#define BATCH_FORMS_INT(ID) BATCH_FORMS(ID, BATCH_INT_SPECIALISED)
+/* HOOK: in the AVX-512 instantiation the floating ids' three-step forms
+ * (batch_fvec.h) where they take the context; nothing otherwise. */
+#define BATCH_NO_HOOK(ID, A, Y, B)
+#if defined(BATCH_FVEC) && defined(AXL_FVEC_HAVE)
+#define BATCH_FVEC_HOOK(ID, A, Y, B)                                                             \
+    if (fvec_takes(c)) {                                                                         \
+        if (axl_design_is_add(axl_design_core(ID)))                                              \
+            fvec_add(c, axl_design_core(ID), A, Y, B, out, n);                                   \
+        else                                                                                     \
+            fvec_mul(c, axl_design_core(ID), A, Y, B, out, n);                                   \
+        return;                                                                                  \
+    }
+#else
+#define BATCH_FVEC_HOOK BATCH_NO_HOOK
+#endif
+#define BATCH_FORMS_FLOAT(ID) BATCH_FORMS(ID, BATCH_SPECIALISED, BATCH_FVEC_HOOK)
+#define BATCH_FORMS_INT(ID) BATCH_FORMS(ID, BATCH_INT_SPECIALISED, BATCH_NO_HOOK)
 
 AXL_FLOAT_IDS(BATCH_FORMS_FLOAT)
 
@@ -223,6 +240,8 @@ BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_encode32, BATCH_SUF)(int spec, con
 #undef BATCH_CAT
 #undef BATCH_FORMS_FLOAT
 #undef BATCH_FORMS_INT
+#undef BATCH_NO_HOOK
+#undef BATCH_FVEC_HOOK
 #undef BATCH_INT_SPECIALISED
 #undef BATCH_ISPEC_CASE
 #undef BATCH_ENTRY

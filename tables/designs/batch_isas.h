@@ -5,7 +5,10 @@
 #if defined(__x86_64__) && defined(__GNUC__)
 #define BATCH_TARGET __attribute__((target("avx512f,avx512cd,avx512bw,avx512dq,avx512vl,bmi2,lzcnt")))
 #define BATCH_SUF _avx512
+#define BATCH_FVEC 1 /* the three-step floating forms, batch_fvec.h */
+#include "designs/batch_fvec.h"
 #include "designs/batch_impl.h"
+#undef BATCH_FVEC
 #undef BATCH_TARGET
 #undef BATCH_SUF
 #define BATCH_TARGET __attribute__((target("avx2,bmi2,lzcnt")))
