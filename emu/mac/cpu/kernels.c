@@ -813,7 +813,8 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
         /* rows of A into byte tiles by squares of MB positions x KT
          * reductions: 32 KiB of codes read as rows, 8 KiB of the tile
          * written, both in L1 (one position at a time, a reduction per
-         * byte, wrote a line per byte through the whole tile) */
+         * byte, wrote a line per byte through the whole tile); four
+         * positions' bytes of one reduction stored as one word */
         const uint8_t zero8 = xmap[zero & 255];
         const int64_t nsq = Mp / MB * ((K + KT - 1) / KT);
 #pragma omp parallel for schedule(static) if (K * Mp >= AXL_PAR_MIN)
@@ -821,16 +822,16 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
             int64_t blk = sq / ((K + KT - 1) / KT), k0 = sq % ((K + KT - 1) / KT) * KT;
             int64_t k1 = k0 + KT < K ? k0 + KT : K;
             uint8_t *dst = x8 + blk * K * MB;
-            for (int64_t i = 0; i < MB; i++) {
-                int64_t row = blk * MB + i;
-                if (row >= M) {
-                    for (int64_t k = k0; k < k1; k++)
-                        dst[k * MB + i] = zero8;
-                    continue;
+            for (int64_t i = 0; i < MB; i += 4) {
+                const uint32_t *src[4];
+                for (int j = 0; j < 4; j++) /* rows past M: the zero code (padding) */
+                    src[j] = blk * MB + i + j < M ? ac + (blk * MB + i + j) * K : NULL;
+                for (int64_t k = k0; k < k1; k++) {
+                    uint8_t b[4];
+                    for (int j = 0; j < 4; j++)
+                        b[j] = src[j] ? xmap[src[j][k] & 255] : zero8;
+                    memcpy(dst + k * MB + i, b, 4);
                 }
-                const uint32_t *src = ac + row * K;
-                for (int64_t k = k0; k < k1; k++)
-                    dst[k * MB + i] = xmap[src[k] & 255];
             }
         }
     } else {
