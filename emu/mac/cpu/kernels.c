@@ -498,7 +498,8 @@ static void block_narrow(const struct core *c, int64_t n0, int64_t n1, int64_t m
 }
 
 /* A byte-code kernel's raw 32-bit sums of one task (NG channels x MB
- * positions, out[n * MB + i]), read as floats or ints. */
+ * positions: out[n * MB + i], or out[i * NG + n] position-major for GEMM
+ * layouts, gemm_layout), read as floats or ints. */
 union raw_sums {
     _Alignas(64) uint32_t u[NG * MB];
     float f[NG * MB];
@@ -516,10 +517,12 @@ union raw_sums {
  * overflow at these widths), and where zw = za = 0 (signed formats,
  * symmetric) the int32 sum converts to float directly, the same float as
  * through int64. */
+static int gemm_layout(const struct core *c) { return c->sn == 1 && c->oi == 0; }
+
 static void store_raw(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len,
                       const union raw_sums *raw, int isint)
 {
-    if (!(c->sn == 1 && c->oi == 0)) { /* convolutions: channel rows are contiguous */
+    if (!gemm_layout(c)) { /* convolutions: channel rows are contiguous */
         for (int64_t n = n0; n < n1; n++) {
             if (isint)
                 store_int(c, n, m0, len, raw->i + (n - n0) * MB);
@@ -544,26 +547,25 @@ static void store_raw(const struct core *c, int64_t n0, int64_t n1, int64_t m0, 
         }
     }
     for (int64_t i = 0; i < len; i++) {
-        /* position i of every channel, read straight from the sums in L1:
-         * gathered first into a vector, the scalar stores stalled its load
-         * (a failed store forwarding, 80% of the store's time) */
+        /* position i of every channel: 16 contiguous sums (the kernels
+         * write GEMM tasks position-major) */
         float *o = c->out + (m0 + i) * c->sm + n0;
-        const uint32_t *r = raw->u + i;
+        const uint32_t *r = raw->u + i * NG;
         if (!isint) {
             for (int n = 0; n < nn; n++) {
                 float v;
-                memcpy(&v, &r[n * MB], sizeof v);
+                memcpy(&v, &r[n], sizeof v);
                 o[n] = c->bias ? v + b[n] : v;
             }
         } else if (!zero_points) {
             for (int n = 0; n < nn; n++) {
-                float y = scale[n] * (float)(int32_t)r[n * MB];
+                float y = scale[n] * (float)(int32_t)r[n];
                 o[n] = c->bias ? y + b[n] : y;
             }
         } else {
             const int64_t sx = c->sumx[m0 + i];
             for (int n = 0; n < nn; n++) {
-                float y = scale[n] * (float)((int64_t)(int32_t)r[n * MB] - zw[n] * sx + cst[n]);
+                float y = scale[n] * (float)((int64_t)(int32_t)r[n] - zw[n] * sx + cst[n]);
                 o[n] = c->bias ? y + b[n] : y;
             }
         }
@@ -582,7 +584,7 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
     struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride,
                                .x = c->x8 + m0 / MB * c->k * MB, .xs = MB,
                                .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
-                               .len = len, .out = raw.u};
+                               .len = len, .out = raw.u, .pos_major = gemm_layout(c)};
     axl_vbmi_run(&m->vb, isint, &a);
     store_raw(c, n0, n1, m0, len, &raw, isint);
 }
@@ -595,7 +597,8 @@ static void block_small(const struct core *c, int64_t n0, int64_t n1, int64_t m0
     const struct axl_mac *m = c->m;
     union raw_sums raw;
     struct axl_small_block a = {.x = c->x8 + m0 / MB * c->k * MB, .xs = MB, .w = c->w + n0 * c->k,
-                                .k = c->k, .nn = n1 - n0, .len = len, .out = raw.u};
+                                .k = c->k, .nn = n1 - n0, .len = len, .out = raw.u,
+                                .pos_major = gemm_layout(c)};
     axl_small_run(&m->sm, &a);
     store_raw(c, n0, n1, m0, len, &raw, m->acc == AXL_ACC_INT);
 }
