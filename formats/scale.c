@@ -35,11 +35,22 @@ float axl_scale_for(const struct axl_format *f, float amax, int pow2, int margin
 
 float axl_scale_amax(const float *x, int64_t n, int64_t stride)
 {
-    float amax = 0.0f;
+    /* the largest finite magnitude, found on the bits: |x| as an integer
+     * orders as the float does, and infinities and NaNs are the codes from
+     * 0x7F800000 up.  Integer compares vectorise where float ones may not
+     * (they may trap); a compare's latency per element, one chain with a
+     * branch, made this pass (three per call of a scaled layer) 60% of the
+     * e2m1 kernel's time on a 256^3 GEMM (perf, issue 19).  The same value
+     * in any order. */
+    int32_t best = 0;
     for (int64_t i = 0; i < n; i++) {
-        float a = fabsf(x[i * stride]);
-        if (a > amax && a <= FLT_MAX)
-            amax = a;
+        uint32_t u;
+        memcpy(&u, &x[i * stride], sizeof u);
+        int32_t a = (int32_t)(u & 0x7FFFFFFFu);
+        a = a < 0x7F800000 ? a : 0;
+        best = a > best ? a : best;
     }
+    float amax;
+    memcpy(&amax, &best, sizeof amax);
     return amax;
 }

@@ -839,3 +839,42 @@ Test(mac, exact_fp32_fast_path_equals_design, .timeout = 120)
         }
     axl_mac_free(mac);
 }
+
+/* The activation range of integer layers skips NaNs (they quantize to code
+ * 0, the code of 0.0 in symmetric int8): a GEMM whose activations hold
+ * NaNs (and -0, +-largest magnitudes) gives the bits of the same GEMM with
+ * 0.0 in their place, on a tensor large enough for the vector body, the
+ * tail and (M * K >= 2^17) both threads' halves. */
+Test(mac, int_range_skips_nans, .timeout = 60)
+{
+    char msg[AXL_MSG_LEN];
+    struct axl_mac_spec s = spec_of("mitchell", "int8", NULL, NULL, AXL_ORDER_SEQUENTIAL);
+    struct axl_mac *mac;
+    cr_assert_eq(axl_mac_create(&s, &mac, msg), AXL_OK, "%s", msg);
+    int64_t M = 131, N = 5, K = 1003; /* M * K = 131393: odd, over 2^17 */
+    float *A = rand_tensor(M * K, 41, 2.0f), *Z = malloc((size_t)(M * K) * sizeof *Z);
+    float *B = rand_tensor(K * N, 42, 0.5f);
+    float *C1 = malloc((size_t)(M * N) * sizeof *C1), *C2 = malloc((size_t)(M * N) * sizeof *C2);
+    cr_assert(Z && C1 && C2);
+    A[0] = -0.0f;
+    A[1000] = 3.5f; /* the largest magnitude, in the middle */
+    A[M * K - 2] = -3.25f;
+    memcpy(Z, A, (size_t)(M * K) * sizeof *Z);
+    const int64_t nan_at[] = {1, 17, 65536, 65537, M * K - 1};
+    for (int i = 0; i < 5; i++) {
+        A[nan_at[i]] = i % 2 ? -NAN : NAN;
+        Z[nan_at[i]] = 0.0f;
+    }
+    struct axl_gemm_args g = {0, 0, M, N, K, A, K, B, N, NULL, C1, N};
+    cr_assert_eq(axl_mac_gemm(mac, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+    g.a = Z;
+    g.c = C2;
+    cr_assert_eq(axl_mac_gemm(mac, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+    cr_expect_eq(compare_bits("int8 with NaN activations", C1, C2, M * N), 0);
+    axl_mac_free(mac);
+    free(A);
+    free(Z);
+    free(B);
+    free(C1);
+    free(C2);
+}

@@ -87,6 +87,44 @@ Test(scale, formula)
     cr_assert_eq(bad, 0, "%d mismatches", bad);
 }
 
+/* axl_scale_amax over every length up to 100 (the 16-lane body and the
+ * tail), strides 1 and 3, with NaNs, infinities, negative zeros and the
+ * largest finite float placed anywhere: the largest finite magnitude, as a
+ * one-element-at-a-time loop finds it. */
+Test(scale, amax_against_a_sequential_loop)
+{
+    float x[300];
+    int bad = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        for (int i = 0; i < 300; i++) {
+            uint32_t r = axl_rand32(77 + (uint64_t)trial, (uint64_t)i);
+            float v = (float)(r >> 8) / 65536.0f - 128.0f;
+            switch (r % 23) {
+            case 0: v = NAN; break;
+            case 1: v = -INFINITY; break;
+            case 2: v = -0.0f; break;
+            case 3: v = trial % 5 == 0 ? -FLT_MAX : v; break;
+            default: break;
+            }
+            x[i] = v;
+        }
+        for (int64_t n = 0; n <= 100; n++)
+            for (int64_t st = 1; st <= 3; st += 2) {
+                float want = 0.0f;
+                for (int64_t i = 0; i < n; i++) {
+                    float a = fabsf(x[i * st]);
+                    if (isfinite(a) && a > want)
+                        want = a;
+                }
+                float got = axl_scale_amax(x, n, st);
+                if (memcmp(&got, &want, sizeof got) && bad++ < 10)
+                    cr_log_error("trial %d n=%lld stride %lld: %a, want %a", trial, (long long)n,
+                                 (long long)st, (double)got, (double)want);
+            }
+    }
+    cr_assert_eq(bad, 0, "%d mismatches", bad);
+}
+
 /* ---- the MAC engine ---------------------------------------------------- */
 
 struct cfg {

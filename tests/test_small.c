@@ -103,13 +103,22 @@ static int run_and_compare(const struct axl_small *s, const float *tf, const int
     a->out = got;
     axl_small_run(s, a);
     task_ref(tf, ti, na, a, want);
+    /* the same task written position-major (the GEMM layout) */
+    static uint32_t pm[128 * 16];
+    memset(pm, 0xCD, sizeof pm);
+    a->out = pm;
+    a->pos_major = 1;
+    axl_small_run(s, a);
+    a->pos_major = 0;
+    a->out = got;
     int bad = 0;
     for (int64_t n = 0; n < a->nn; n++)
         for (int64_t i = 0; i < a->len; i++)
-            if (got[n * 128 + i] != want[n * 128 + i]) {
+            if (got[n * 128 + i] != want[n * 128 + i] || pm[i * 16 + n] != want[n * 128 + i]) {
                 if (bad < 10)
-                    cr_log_error("%s: channel %lld position %lld: got %08x want %08x", what,
-                                 (long long)n, (long long)i, got[n * 128 + i], want[n * 128 + i]);
+                    cr_log_error("%s: channel %lld position %lld: got %08x (position-major "
+                                 "%08x) want %08x", what, (long long)n, (long long)i,
+                                 got[n * 128 + i], pm[i * 16 + n], want[n * 128 + i]);
                 bad++;
             }
     return bad;

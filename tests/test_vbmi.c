@@ -78,6 +78,11 @@ static int run_task(const struct axl_vbmi *v, const uint32_t *t, uint32_t na, ui
     struct axl_vbmi_block a = {.rows = v->rows, .stride = v->stride, .x = xk, .xs = 128, .w = w,
                                .k = k, .nn = nn, .len = len, .out = out};
     axl_vbmi_run(v, isint, &a);
+    _Alignas(64) uint32_t pm[128 * AXL_VBMI_NG]; /* the same task, position-major */
+    memset(pm, 0xCD, sizeof pm);
+    a.out = pm;
+    a.pos_major = 1;
+    axl_vbmi_run(v, isint, &a);
     int bad = 0;
     for (int64_t n = 0; n < nn; n++)
         for (int64_t i = 0; i < len; i++) {
@@ -94,6 +99,13 @@ static int run_task(const struct axl_vbmi *v, const uint32_t *t, uint32_t na, ui
                 memcpy(&want, &s, sizeof want);
             }
             uint32_t got = out[n * 128 + i];
+            if (pm[i * AXL_VBMI_NG + n] != got) {
+                if (bad < 10)
+                    cr_log_error("channel %lld position %lld: position-major %08x, "
+                                 "channel-major %08x", (long long)n, (long long)i,
+                                 pm[i * AXL_VBMI_NG + n], got);
+                bad++;
+            }
             if (got != want && !(f_of(got) != f_of(got) && f_of(want) != f_of(want) && !isint)) {
                 if (bad < 10)
                     cr_log_error("channel %lld position %lld (nn %lld len %lld k %lld): %08x, "

@@ -141,3 +141,43 @@ Test(weights, conv_batches)
     free(x);
     free(w);
 }
+
+/* A tensor of over 1 MiB is compared by pieces on every thread: a change
+ * in any piece, the first, a middle one or the last (a partial piece),
+ * must still be seen, and an unchanged tensor served. */
+Test(weights, large_tensor_changes_seen_in_every_piece, .timeout = 120)
+{
+    enum { LM = 4, LN = 600, LK = 501 }; /* 1.15 MiB of weights: 18 pieces, the last partial */
+    struct axl_mac *m = plan("fpmul_drum", "e4m3", AXL_ROUND_NEAREST_EVEN);
+    float *a = values(LM * LK, 6), *b = values(LN * LK, 7);
+    float *c = malloc(sizeof(float) * LM * LN), *want = malloc(sizeof(float) * LM * LN);
+    cr_assert(c && want);
+    struct axl_gemm_args g = {.trans_a = 0, .trans_b = 1, .m = LM, .n = LN, .k = LK, .a = a,
+                              .lda = LK, .b = b, .ldb = LK, .bias = NULL, .c = c, .ldc = LN};
+    char msg[AXL_MSG_LEN];
+    cr_assert_eq(axl_mac_gemm(m, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+    cr_assert_eq(axl_mac_gemm(m, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+    int64_t enc, reu;
+    axl_wcache_counts(m, &enc, &reu);
+    cr_expect_eq(enc, 1, "%lld encodings of an unchanged tensor", (long long)enc);
+    cr_expect_eq(reu, 1);
+    const int64_t at[] = {0, LN * LK / 2, LN * LK - 1};
+    for (int i = 0; i < 3; i++) {
+        b[at[i]] = 3.0f + (float)i;
+        cr_assert_eq(axl_mac_gemm(m, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+        axl_wcache_counts(m, &enc, &reu);
+        cr_expect_eq(enc, 2 + i, "a change at element %lld was not seen", (long long)at[i]);
+        struct axl_mac *f = plan("fpmul_drum", "e4m3", AXL_ROUND_NEAREST_EVEN);
+        g.c = want;
+        cr_assert_eq(axl_mac_gemm(f, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
+        g.c = c;
+        axl_mac_free(f);
+        cr_expect(!memcmp(c, want, sizeof(float) * LM * LN),
+                  "outputs after a change at %lld differ from a fresh plan's", (long long)at[i]);
+    }
+    axl_mac_free(m);
+    free(a);
+    free(b);
+    free(c);
+    free(want);
+}

@@ -61,25 +61,79 @@ uint32_t axl_emu_quantize(const struct axl_format *f, struct axl_quant q, float 
     return axl_format_encode(f, v, r, rnd);
 }
 
-/* Smallest and largest of x (NaNs skipped).  Per thread, then combined:
- * the comparisons skip NaNs in any order, and which of -0 and +0 comes out
- * does not matter to quant_params (it takes magnitudes, or clamps at 0). */
+/* The float's order as an int32 (x < y exactly when key(x) < key(y), for
+ * any non-NaN x, y, -0 below +0): integer min and max reductions vectorise
+ * where float compares in conditionals do not (a chain of scalar compares
+ * made the range search of a 256^3 int4 GEMM 10% of its time: perf, issue
+ * 19).  The mapping is its own inverse. */
+static inline int32_t order_key(int32_t s) { return s ^ (int32_t)((uint32_t)(s >> 31) >> 1); }
+
+/* The vector loops below are compiled for AVX2 and baseline x86-64 and
+ * chosen at load time (as the gather loops, cpu/gather.h), and run by
+ * pieces, several per thread where the tensor is large: twice the lanes of
+ * the SSE2 forms, and integer min/max in one instruction. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define AXL_ENC_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define AXL_ENC_CLONES
+#endif
+#define AXL_ENC_PIECE 4096
+
+/* kl, kh lowered and raised to the keys of x[0..n) (NaNs skipped). */
+AXL_ENC_CLONES static void minmax_keys(const float *restrict x, int64_t n, int32_t *kl, int32_t *kh)
+{
+    typedef int32_t i32_alias __attribute__((may_alias)); /* the floats' bits */
+    const i32_alias *xb = (const i32_alias *)(const void *)x;
+    int32_t l = *kl, h = *kh;
+#pragma omp simd reduction(min : l) reduction(max : h)
+    for (int64_t i = 0; i < n; i++) {
+        const int32_t s = xb[i];
+        const int32_t k = order_key(s), nan = (s & 0x7FFFFFFF) > 0x7F800000;
+        const int32_t a = nan ? INT32_MAX : k, b = nan ? INT32_MIN : k;
+        l = a < l ? a : l;
+        h = b > h ? b : h;
+    }
+    *kl = l;
+    *kh = h;
+}
+
+/* axl_emu_quantize_n's fast form over one piece (see there). */
+AXL_ENC_CLONES static void quantize_run(const float *restrict x, int64_t n, float s, float z,
+                                    float flo, float fhi, uint32_t mask, uint32_t *restrict codes)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float v = x[i] / s + z;
+        v = v == v ? v : 0.0f;
+        v = v > 4194304.0f ? 4194304.0f : v;
+        v = v < -4194304.0f ? -4194304.0f : v;
+        float t = (v + 12582912.0f) - 12582912.0f;
+        t = t > fhi ? fhi : t;
+        t = t < flo ? flo : t;
+        codes[i] = (uint32_t)(int32_t)t & mask;
+    }
+}
+
+/* Smallest and largest of x (NaNs skipped; all NaN or none: +inf, -inf as
+ * before).  Which of -0 and +0 comes out does not matter to quant_params
+ * (it takes magnitudes, or clamps at 0). */
 static void minmax(const float *x, int64_t n, float *lo, float *hi)
 {
+    int32_t kl = INT32_MAX, kh = INT32_MIN; /* no float maps to either: both are NaN keys */
+    const int64_t pieces = (n + AXL_ENC_PIECE - 1) / AXL_ENC_PIECE;
+#pragma omp parallel for schedule(static) reduction(min : kl) reduction(max : kh) \
+    if (n >= AXL_PAR_MIN)
+    for (int64_t p = 0; p < pieces; p++) {
+        int64_t i0 = p * AXL_ENC_PIECE, len = n - i0 < AXL_ENC_PIECE ? n - i0 : AXL_ENC_PIECE;
+        minmax_keys(x + i0, len, &kl, &kh);
+    }
     float a = INFINITY, b = -INFINITY;
-#pragma omp parallel if (n >= AXL_PAR_MIN)
-    {
-        float ta = INFINITY, tb = -INFINITY;
-#pragma omp for schedule(static) nowait
-        for (int64_t i = 0; i < n; i++) {
-            ta = x[i] < ta ? x[i] : ta;
-            tb = x[i] > tb ? x[i] : tb;
-        }
-#pragma omp critical(axl_minmax)
-        {
-            a = ta < a ? ta : a;
-            b = tb > b ? tb : b;
-        }
+    if (kl != INT32_MAX) {
+        int32_t s = order_key(kl);
+        memcpy(&a, &s, sizeof a);
+    }
+    if (kh != INT32_MIN) {
+        int32_t s = order_key(kh);
+        memcpy(&b, &s, sizeof b);
     }
     *lo = n ? a : 0.0f;
     *hi = n ? b : 0.0f;
@@ -106,16 +160,16 @@ void axl_emu_quantize_n(const struct axl_format *f, struct axl_quant q, const fl
     const int32_t lo = f->kind == AXL_KIND_INT ? -hi - 1 : 0;
     const uint32_t mask = (1u << f->bits) - 1u;
     const float s = q.s, z = (float)q.z;
-#pragma omp parallel for simd schedule(static) if (n >= AXL_PAR_MIN)
-    for (int64_t i = 0; i < n; i++) {
-        float v = x[i] / s + z;
-        v = v == v ? v : 0.0f;
-        v = v > 4194304.0f ? 4194304.0f : v;
-        v = v < -4194304.0f ? -4194304.0f : v;
-        int32_t c = (int32_t)((v + 12582912.0f) - 12582912.0f);
-        c = c > hi ? hi : c;
-        c = c < lo ? lo : c;
-        codes[i] = (uint32_t)c & mask;
+    /* the code clamped as a float: t is an integer below 2^22 in magnitude
+     * and lo, hi are exact, so the clamp gives the integer clamp's value;
+     * the integer min/max it replaces has no SSE2 form, and the loop ran
+     * scalar, half as long as the int4 kernel on gemm256 (perf, issue 19) */
+    const float fhi = (float)hi, flo = (float)lo;
+    const int64_t pieces = (n + AXL_ENC_PIECE - 1) / AXL_ENC_PIECE;
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
+    for (int64_t p = 0; p < pieces; p++) {
+        int64_t i0 = p * AXL_ENC_PIECE, len = n - i0 < AXL_ENC_PIECE ? n - i0 : AXL_ENC_PIECE;
+        quantize_run(x + i0, len, s, z, flo, fhi, mask, codes + i0);
     }
 }
 
@@ -265,9 +319,10 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         qa->s = 1.0f / sa;
         qa->z = 0;
         if (m->enc8.t && !m->scale_pow2) { /* the float32 multiply, then the byte lookup */
+            const struct axl_enc8 e8 = m->enc8; /* see below */
 #pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
             for (int64_t i = 0; i < n; i++)
-                codes[i] = axl_enc8_code(&m->enc8, x[i] * sa);
+                codes[i] = axl_enc8_code(&e8, x[i] * sa);
             return;
         }
 #pragma omp parallel for schedule(static)
@@ -283,9 +338,12 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         return;
     }
     if (m->enc8.t) {
+        /* a local copy: the stores to codes may alias the plan's (uint32_t)
+         * shift, which was read again for every element */
+        const struct axl_enc8 e8 = m->enc8;
 #pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
         for (int64_t i = 0; i < n; i++)
-            codes[i] = axl_enc8_code(&m->enc8, x[i]);
+            codes[i] = axl_enc8_code(&e8, x[i]);
         return;
     }
 #pragma omp parallel for schedule(static)

@@ -95,8 +95,20 @@ void axl_wcache_counts(const struct axl_mac *m, int64_t *encoded, int64_t *reuse
  * a NaN is its own bits). */
 static int same_values(const struct wentry *e, const float *w)
 {
-    if (e->sk == 1 && e->sn == e->k)
-        return !memcmp(e->vals, w, (size_t)(e->nout * e->k) * sizeof *w);
+    if (e->sk == 1 && e->sn == e->k) {
+        /* by both threads where the tensor is large: one thread comparing
+         * the 4 MiB of a 1024x1024 layer's weights (8 MiB read) left the
+         * other idle for about a tenth of the layer (issue 19) */
+        const size_t bytes = (size_t)(e->nout * e->k) * sizeof *w, piece = (size_t)1 << 16;
+        const int64_t pieces = (int64_t)((bytes + piece - 1) / piece);
+        int differ = 0;
+#pragma omp parallel for schedule(static) reduction(| : differ) if (bytes >= ((size_t)1 << 20))
+        for (int64_t p = 0; p < pieces; p++) {
+            size_t off = (size_t)p * piece, len = bytes - off < piece ? bytes - off : piece;
+            differ |= memcmp((const char *)e->vals + off, (const char *)w + off, len) != 0;
+        }
+        return !differ;
+    }
     for (int64_t n = 0; n < e->nout; n++)
         for (int64_t j = 0; j < e->k; j++)
             if (memcmp(&e->vals[n * e->k + j], &w[n * e->sn + j * e->sk], sizeof *w))

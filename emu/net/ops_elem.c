@@ -116,15 +116,17 @@ static enum axl_status unary_exec(struct run_ctx *c, const struct gnode *n, char
     const struct uparams p = unary_params(c, n);
     const int k = p.k;
     const float alpha = p.alpha, beta = p.beta, lo = p.lo, hi = p.hi;
-    /* the activations of CNNs, vectorised (the same expressions as below) */
+    /* the activations of CNNs, vectorised (the same expressions as below);
+     * the if clauses name parallel: unnamed, they also turned the simd
+     * construct off (OpenMP 5.0) for tensors of up to PAR_MIN elements */
     if (k == U_RELU) {
-#pragma omp parallel for simd schedule(static) if (cnt > PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel : cnt > PAR_MIN)
         for (int64_t i = 0; i < cnt; i++)
             y[i] = x[i] > 0 ? x[i] : 0.0f;
         return AXL_OK;
     }
     if (k == U_CLIP) {
-#pragma omp parallel for simd schedule(static) if (cnt > PAR_MIN)
+#pragma omp parallel for simd schedule(static) if (parallel : cnt > PAR_MIN)
         for (int64_t i = 0; i < cnt; i++)
             y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
         return AXL_OK;

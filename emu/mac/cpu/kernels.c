@@ -497,6 +497,81 @@ static void block_narrow(const struct core *c, int64_t n0, int64_t n1, int64_t m
         block_fp16acc(c, n0, n1, m0, len);
 }
 
+/* A byte-code kernel's raw 32-bit sums of one task (NG channels x MB
+ * positions: out[n * MB + i], or out[i * NG + n] position-major for GEMM
+ * layouts, gemm_layout), read as floats or ints. */
+union raw_sums {
+    _Alignas(64) uint32_t u[NG * MB];
+    float f[NG * MB];
+    int32_t i[NG * MB];
+};
+
+/* Writes a task's raw sums: float32 sums plus bias, or int32 sums through
+ * store_int's expression.  GEMM outputs (channels contiguous in an output
+ * row, positions are rows) go row by row, so that an output row is one
+ * run of contiguous floats;
+ * a channel at a time touched a cache line per output and took half the
+ * time of the int4 kernel on gemm256 (perf, issue 19).  The integer form
+ * is store_int's ((acc - zw * sx) - za * sumw) + K * za * zw, regrouped as
+ * acc - zw * sx + (K * za * zw - za * sumw) (the same int64 value: no
+ * overflow at these widths), and where zw = za = 0 (signed formats,
+ * symmetric) the int32 sum converts to float directly, the same float as
+ * through int64. */
+static int gemm_layout(const struct core *c) { return c->sn == 1 && c->oi == 0; }
+
+static void store_raw(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len,
+                      const union raw_sums *raw, int isint)
+{
+    if (!gemm_layout(c)) { /* convolutions: channel rows are contiguous */
+        for (int64_t n = n0; n < n1; n++) {
+            if (isint)
+                store_int(c, n, m0, len, raw->i + (n - n0) * MB);
+            else
+                store_f32(c, n, m0, len, raw->f + (n - n0) * MB);
+        }
+        return;
+    }
+    const int nn = (int)(n1 - n0);
+    float b[NG] = {0}, scale[NG] = {0};
+    int64_t zw[NG] = {0}, cst[NG] = {0};
+    int zero_points = 0;
+    for (int n = 0; n < nn; n++) {
+        if (c->bias)
+            b[n] = c->bias[n0 + n];
+        if (isint) {
+            int64_t za = c->za, z = c->qw[n0 + n].z;
+            scale[n] = c->sa * c->qw[n0 + n].s;
+            zw[n] = z;
+            cst[n] = c->k * za * z - za * c->sumw[n0 + n];
+            zero_points |= z != 0 || za != 0;
+        }
+    }
+    for (int64_t i = 0; i < len; i++) {
+        /* position i of every channel: 16 contiguous sums (the kernels
+         * write GEMM tasks position-major) */
+        float *o = c->out + (m0 + i) * c->sm + n0;
+        const uint32_t *r = raw->u + i * NG;
+        if (!isint) {
+            for (int n = 0; n < nn; n++) {
+                float v;
+                memcpy(&v, &r[n], sizeof v);
+                o[n] = c->bias ? v + b[n] : v;
+            }
+        } else if (!zero_points) {
+            for (int n = 0; n < nn; n++) {
+                float y = scale[n] * (float)(int32_t)r[n];
+                o[n] = c->bias ? y + b[n] : y;
+            }
+        } else {
+            const int64_t sx = c->sumx[m0 + i];
+            for (int n = 0; n < nn; n++) {
+                float y = scale[n] * (float)((int64_t)(int32_t)r[n] - zw[n] * sx + cst[n]);
+                o[n] = c->bias ? y + b[n] : y;
+            }
+        }
+    }
+}
+
 /* The VBMI kernels (cpu/vbmi.c) for the table slots below: the same sums,
  * looked up by byte permutes instead of gathers.  The plan prepares byte
  * planes only for what they implement: integer tables, and float tables
@@ -505,46 +580,13 @@ static void block_vbmi(const struct core *c, int64_t n0, int64_t n1, int64_t m0,
 {
     const struct axl_mac *m = c->m;
     const int isint = m->acc == AXL_ACC_INT;
-    union { /* the kernel's raw 32-bit sums, read as floats or ints */
-        _Alignas(64) uint32_t u[AXL_VBMI_NG * MB];
-        float f[AXL_VBMI_NG * MB];
-        int32_t i[AXL_VBMI_NG * MB];
-    } raw;
+    union raw_sums raw;
     struct axl_vbmi_block a = {.rows = m->vb.rows, .stride = m->vb.stride,
                                .x = c->x8 + m0 / MB * c->k * MB, .xs = MB,
                                .w = c->w + n0 * c->k, .k = c->k, .nn = n1 - n0,
-                               .len = len, .out = raw.u};
+                               .len = len, .out = raw.u, .pos_major = gemm_layout(c)};
     axl_vbmi_run(&m->vb, isint, &a);
-    if (c->sn == 1 && c->oi == 0) {
-        /* GEMM: channels are contiguous in an output row, positions are
-         * rows: write row by row (a channel at a time would touch a line per
-         * output); integers as store_int, the same expression per output */
-        for (int64_t i = 0; i < len; i++) {
-            float *o = c->out + (m0 + i) * c->sm;
-            if (!isint) {
-                for (int64_t n = n0; n < n1; n++) {
-                    float v = raw.f[(n - n0) * MB + i];
-                    o[n] = c->bias ? v + c->bias[n] : v;
-                }
-                continue;
-            }
-            const int64_t za = c->za, sx = c->sumx[m0 + i];
-            for (int64_t n = n0; n < n1; n++) {
-                int64_t zw = c->qw[n].z;
-                int64_t corr = (int64_t)raw.i[(n - n0) * MB + i] - zw * sx - za * c->sumw[n] +
-                               c->k * za * zw;
-                float y = (c->sa * c->qw[n].s) * (float)corr;
-                o[n] = c->bias ? y + c->bias[n] : y;
-            }
-        }
-        return;
-    }
-    for (int64_t n = n0; n < n1; n++) {
-        if (isint)
-            store_int(c, n, m0, len, raw.i + (n - n0) * MB);
-        else
-            store_f32(c, n, m0, len, raw.f + (n - n0) * MB);
-    }
+    store_raw(c, n0, n1, m0, len, &raw, isint);
 }
 
 /* The register-held small tables (cpu/small.c) for the same slots, where
@@ -553,20 +595,12 @@ _Static_assert(AXL_SMALL_NG == NG && AXL_SMALL_LEN == MB, "one task size for eve
 static void block_small(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len)
 {
     const struct axl_mac *m = c->m;
-    union {
-        _Alignas(64) uint32_t u[NG * MB];
-        float f[NG * MB];
-        int32_t i[NG * MB];
-    } raw;
+    union raw_sums raw;
     struct axl_small_block a = {.x = c->x8 + m0 / MB * c->k * MB, .xs = MB, .w = c->w + n0 * c->k,
-                                .k = c->k, .nn = n1 - n0, .len = len, .out = raw.u};
+                                .k = c->k, .nn = n1 - n0, .len = len, .out = raw.u,
+                                .pos_major = gemm_layout(c)};
     axl_small_run(&m->sm, &a);
-    for (int64_t n = n0; n < n1; n++) {
-        if (m->acc == AXL_ACC_INT)
-            store_int(c, n, m0, len, raw.i + (n - n0) * MB);
-        else
-            store_f32(c, n, m0, len, raw.f + (n - n0) * MB);
-    }
+    store_raw(c, n0, n1, m0, len, &raw, m->acc == AXL_ACC_INT);
 }
 
 typedef void (*block_fn)(const struct core *c, int64_t n0, int64_t n1, int64_t m0, int64_t len);
@@ -778,15 +812,42 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
     axl_emu_encode_acts(m, asrc, arows * acols, ac, &qa);
     uint32_t zero = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                 : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
+    if (x8 && !g->trans_a) {
+        /* rows of A into byte tiles by squares of MB positions x KT
+         * reductions: 32 KiB of codes read as rows, 8 KiB of the tile
+         * written, both in L1 (one position at a time, a reduction per
+         * byte, wrote a line per byte through the whole tile); four
+         * positions' bytes of one reduction stored as one word */
+        const uint8_t zero8 = xmap[zero & 255];
+        const int64_t nsq = Mp / MB * ((K + KT - 1) / KT);
 #pragma omp parallel for schedule(static) if (K * Mp >= AXL_PAR_MIN)
-    for (int64_t k = 0; k < K; k++)
-        for (int64_t i = 0; i < Mp; i++) {
-            uint32_t v = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
-            if (x8)
-                x8[tile_at(k, K, i)] = xmap[v & 255];
-            else
-                xc[k * Mp + i] = v;
+        for (int64_t sq = 0; sq < nsq; sq++) {
+            int64_t blk = sq / ((K + KT - 1) / KT), k0 = sq % ((K + KT - 1) / KT) * KT;
+            int64_t k1 = k0 + KT < K ? k0 + KT : K;
+            uint8_t *dst = x8 + blk * K * MB;
+            for (int64_t i = 0; i < MB; i += 4) {
+                const uint32_t *src[4];
+                for (int j = 0; j < 4; j++) /* rows past M: the zero code (padding) */
+                    src[j] = blk * MB + i + j < M ? ac + (blk * MB + i + j) * K : NULL;
+                for (int64_t k = k0; k < k1; k++) {
+                    uint8_t b[4];
+                    for (int j = 0; j < 4; j++)
+                        b[j] = src[j] ? xmap[src[j][k] & 255] : zero8;
+                    memcpy(dst + k * MB + i, b, 4);
+                }
+            }
         }
+    } else {
+#pragma omp parallel for schedule(static) if (K * Mp >= AXL_PAR_MIN)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t i = 0; i < Mp; i++) {
+                uint32_t v = i >= M ? zero : g->trans_a ? ac[k * M + i] : ac[i * K + k];
+                if (x8)
+                    x8[tile_at(k, K, i)] = xmap[v & 255];
+                else
+                    xc[k * Mp + i] = v;
+            }
+    }
     struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .x8 = x8,
                      .w = pw->codes,
                      .p = M, .oi = 0, .bias = g->bias, .out = g->c, .sn = 1, .sm = g->ldc,

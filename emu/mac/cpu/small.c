@@ -222,9 +222,10 @@ static int64_t q16_tile(const struct axl_small *s)
 
 /* One channel's sums back to position order: T holds NVEC vectors of
  * 4 * LANES dwords, vector 4j + q, dword 4L + i being position
- * 16 LANES j + 16L + 4q + i; Q16 sums of float tables become floats. */
+ * 16 LANES j + 16L + 4q + i, written to o[ps * position]; Q16 sums of
+ * float tables become floats. */
 static void put_sums(const struct axl_small *s, const uint32_t *t, int nvec, int lanes,
-                     int raw, uint32_t *o)
+                     int raw, uint32_t *o, int64_t ps)
 {
     const int tofloat = !raw && s->mode == AXL_SMALL_Q16 && !s->isint;
     for (int v = 0; v < nvec; v++) {
@@ -234,7 +235,7 @@ static void put_sums(const struct axl_small *s, const uint32_t *t, int nvec, int
                 uint32_t u = t[v * 4 * lanes + 4 * l + i];
                 if (tofloat)
                     u = f32_bits((float)(int32_t)u * s->quantum);
-                o[16 * lanes * j + 16 * l + 4 * q + i] = u;
+                o[ps * (16 * lanes * j + 16 * l + 4 * q + i)] = u;
             }
     }
 }
@@ -384,7 +385,10 @@ I512 void block512(const struct axl_small *s, const struct axl_small_block *a, c
         uint32_t t[8 * 16];
         for (int v = 0; v < 4 * nv; v++)
             _mm512_storeu_si512(t + 16 * v, acc[n][v]);
-        put_sums(s, t, 4 * nv, 4, 0, a->out + n * AXL_SMALL_LEN);
+        if (a->pos_major)
+            put_sums(s, t, 4 * nv, 4, 0, a->out + n, AXL_SMALL_NG);
+        else
+            put_sums(s, t, 4 * nv, 4, 0, a->out + n * AXL_SMALL_LEN, 1);
     }
 }
 
@@ -416,7 +420,7 @@ I512 void block512_scaled(const struct axl_small *s, const struct axl_small_bloc
         uint32_t t[8 * 16];
         for (int v = 0; v < 4 * nv; v++)
             _mm512_storeu_si512(t + 16 * v, acc[n][v]);
-        put_sums(s, t, 4 * nv, 4, 1, a->out + n * AXL_SMALL_LEN);
+        put_sums(s, t, 4 * nv, 4, 1, a->out + n * AXL_SMALL_LEN, 1);
     }
 }
 
@@ -546,7 +550,10 @@ I256 void chunk256(const struct axl_small *s, const struct axl_small_block *a, i
         uint32_t t[8 * 8];
         for (int v = 0; v < 4 * nv; v++)
             _mm256_storeu_si256((__m256i *)(void *)(t + 8 * v), acc[n][v]);
-        put_sums(s, t, 4 * nv, 2, 0, a->out + n * AXL_SMALL_LEN + c0);
+        if (a->pos_major)
+            put_sums(s, t, 4 * nv, 2, 0, a->out + n + c0 * AXL_SMALL_NG, AXL_SMALL_NG);
+        else
+            put_sums(s, t, 4 * nv, 2, 0, a->out + n * AXL_SMALL_LEN + c0, 1);
     }
 }
 

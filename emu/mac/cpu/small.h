@@ -57,6 +57,9 @@ struct axl_small_block {
     int64_t k, nn;
     int64_t len;
     uint32_t *out;
+    /* 1: out[i * 16 + n] instead (position-major, unscaled tasks only): a
+     * GEMM's outputs are rows of channels, written from 16 contiguous sums */
+    int pos_major;
     /* block-scaled layers (axl_small_run_scaled): the scales of the blocks
      * of bs->size reductions (k = bs->nb * bs->size) */
     const struct axl_bscale *bs;

@@ -265,7 +265,7 @@ VBMI_INLINE void step(const uint8_t *row, const uint8_t *x, __m512i *acc, const 
 }
 
 /* The accumulators of a task back to position order (step: ORDER_A or
- * ORDER_B), into out[n * 128 + i]. */
+ * ORDER_B), into out[n * 128 + i] (out[i * 16 + n] where a->pos_major). */
 VBMI_INLINE void put_out(const struct axl_vbmi_block *a, __m512i (*acc)[8], const int nv,
                          const int order_b)
 {
@@ -273,12 +273,14 @@ VBMI_INLINE void put_out(const struct axl_vbmi_block *a, __m512i (*acc)[8], cons
         uint32_t tmp[8][16];
         for (int v = 0; v < 4 * nv; v++)
             _mm512_storeu_si512(tmp[v], acc[n][v]);
-        uint32_t *o = a->out + n * 128;
+        uint32_t *o = a->pos_major ? a->out + n : a->out + n * 128;
+        const int64_t ps = a->pos_major ? AXL_VBMI_NG : 1;
         for (int j = 0; j < nv; j++)
             for (int q = 0; q < 4; q++)
                 for (int l = 0; l < 4; l++)
                     for (int i = 0; i < 4; i++)
-                        o[64 * j + 16 * l + (order_b ? 8 * (q >> 1) + 2 * i + (q & 1) : 4 * q + i)] =
+                        o[ps * (64 * j + 16 * l +
+                                (order_b ? 8 * (q >> 1) + 2 * i + (q & 1) : 4 * q + i))] =
                             tmp[4 * j + q][4 * l + i];
     }
 }
