@@ -34,7 +34,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import study_mx  # noqa: E402  (beside this file)
+import study_findings  # noqa: E402  (beside this file)
+import study_mx  # noqa: E402
 
 EXPONENTS = (2, 3, 4, 5)
 MANTISSAS = range(1, 8)
@@ -207,7 +208,7 @@ def main():
         mx()
         print(f"wrote the scaled and block-scaled section of {a.output}")
         return
-    commands, seconds, sections, summary = [], 0.0, [], []
+    commands, seconds, sections, summary, found = [], 0.0, [], [], []
     for m in models:
         name = m["name"]
         onnx = os.path.join(a.zoo, f"{name}.onnx")
@@ -280,11 +281,13 @@ def main():
               "|---|---:|---:|"]
         for r in ar:
             s.append(f"| {r['adder']} | {100 * r['top1']:.2f}% | {100 * r['agreement']:.2f}% |")
+        sens = [] if a.no_sensitivity else rows(w("sens") + ".csv")
         if not a.no_sensitivity:
-            sr = sorted(rows(w("sens") + ".csv"), key=lambda r: r["top1"])
+            sr = sorted(sens, key=lambda r: r["top1"])
             top = ", ".join(f"`{r['layers']}` ({100 * r['top1']:.2f}%)" for r in sr[:3])
             s += ["", f"Most sensitive layers (fpmul_drum(k=3) on e4m3, one at a time): {top}."]
         sections.append("\n".join(s) + "\n")
+        found.append({"name": name, "exact": exact, "fr": fr, "mr": mr, "ar": ar, "sr": sens})
         summary.append({
             "name": name, "exact": exact,
             "muls": {r["design"]: r["top1"] for r in mr if r["format"] == "e4m3fn"},
@@ -296,13 +299,17 @@ def main():
                       if os.path.exists(os.path.join(a.work, f"{n['name']}_{t}.csv"))
                       for r in rows(os.path.join(a.work, f"{n['name']}_{t}.csv")))
         plots = [] if a.no_plots else plot(a, summary)
-        write(a, sections, commands, seconds, len(sections) < len(models), plots)
+        write(a, sections, commands, seconds, len(sections) < len(models), plots,
+              study_findings.findings(found, a.search_accs.split(",")))
     if a.mx:
         mx()
     print(f"wrote {a.output}")
 
 
-def write(a, sections, commands, seconds, partial, plots):
+FINDINGS_MARK = "<!-- study: computed findings -->"
+
+
+def write(a, sections, commands, seconds, partial, plots, found):
     """The Markdown so far (rewritten after each model, so that a long
     study leaves its finished models readable)."""
     tmp = a.output + ".tmp"
@@ -313,8 +320,14 @@ def write(a, sections, commands, seconds, partial, plots):
                 f"per point; the sweeps took {seconds / 60:.1f} minutes"
                 f"{' so far (models still running)' if partial else ''} (the sum of the "
                 f"points' times).\n\n")
-        if a.notes:
-            f.write(open(a.notes).read().rstrip() + "\n\n")
+        # the computed part goes where the notes hold FINDINGS_MARK (else first)
+        computed = (study_findings.noise(a.limit) + "\n\n## Findings computed from the data\n\n"
+                    + ("(models still running: these count the finished ones)\n\n"
+                       if partial else "") + "\n".join(found) + "\n")
+        notes = open(a.notes).read().rstrip() if a.notes else FINDINGS_MARK
+        if FINDINGS_MARK not in notes:
+            notes = FINDINGS_MARK + "\n\n" + notes
+        f.write(notes.replace(FINDINGS_MARK, computed.rstrip()) + "\n\n")
         for path, title in plots:
             f.write(f"![{title}]({path})\n\n")
         f.write("## Per model\n\n")
