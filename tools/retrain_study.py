@@ -101,6 +101,52 @@ def parity(a, data):
                       "axlut_s": ta, "torch_s": tt}
 
 
+def _median(xs):
+    xs = sorted(xs)
+    h = len(xs) // 2  # an even count: the mean of the middle two
+    return xs[h] if len(xs) % 2 else (xs[h - 1] + xs[h]) / 2
+
+
+def findings(rows, min_loss):
+    """Sentences computed from the retrained pairs (nothing typed by hand):
+    how many come back within min_loss points, how much of the loss each
+    family recovers, and the approximate backward against the straight-
+    through estimator."""
+    done = [r for r in rows if "after_exact" in r]
+    if not done:
+        return ["- No pair has been retrained yet."]
+    pts = lambda x: 100 * x  # noqa: E731
+    out = []
+    back = [r for r in done if r["exact"] - r["after_exact"] <= min_loss / 100]
+    rest = [r for r in done if r not in back]
+    out.append(f"- {len(back)} of {len(done)} retrained pairs end within {min_loss:g} points of "
+               f"the exact network with the straight-through estimator" +
+               ("; not: " + ", ".join(
+                   f"{r['model']}/{r['config']} ({pct(r['before'])} -> {pct(r['after_exact'])}, "
+                   f"exact {pct(r['exact'])})" for r in rest) if rest else "") + ".")
+    fams = {"approximate multipliers": lambda c: c.endswith("-e4m3"),
+            "narrow formats": lambda c: not c.endswith("-e4m3")}
+    for fam, inside in fams.items():
+        rec = [(r["after_exact"] - r["before"]) / (r["exact"] - r["before"])
+               for r in done if inside(r["config"]) and r["exact"] > r["before"]]
+        if rec:
+            out.append(f"- Share of the loss recovered (straight-through), {fam}: median "
+                       f"{100 * _median(rec):.0f}%, from {100 * min(rec):.0f}% to "
+                       f"{100 * max(rec):.0f}% over {len(rec)} pair(s).")
+    both = [r for r in done if r.get("after_approx") is not None]
+    if both:
+        d = [pts(r["after_approx"] - r["after_exact"]) for r in both]
+        ahead = sum(1 for x in d if x > 0)
+        worse = sorted((x, r) for x, r in zip(d, both) if x < -1.0)
+        out.append(f"- Approximate gradient products (`--backward approx`) against the "
+                   f"straight-through estimator: median difference {_median(d):+.2f} points, "
+                   f"ahead on {ahead} of {len(both)} pair(s)" +
+                   ("; more than a point behind on " + ", ".join(
+                       f"{r['model']}/{r['config']} ({x:+.2f})" for x, r in worse)
+                    if worse else "") + ".")
+    return out
+
+
 def write_md(path, data, a):
     rows = sorted([r for k, r in data.items() if k != "parity"],
                   key=lambda r: (MODELS.index(r["model"])
@@ -150,6 +196,7 @@ def write_md(path, data, a):
         lines += ["", "Pairs within the threshold (not retrained): " +
                   ", ".join(f"{r['model']}/{r['config']} ({pct(r['before'])} vs "
                             f"{pct(r['exact'])})" for r in skipped) + "."]
+    lines += ["", "## Findings computed from the table", ""] + findings(rows, a.min_loss)
     if a.notes and os.path.exists(a.notes):
         with open(a.notes) as f:
             lines += ["", f.read().rstrip()]
