@@ -202,7 +202,7 @@ def main():
     def mx():
         results, cmds, log = study_mx.run_section(a.axlut, a.zoo, models, a.data, a.limit,
                                                   a.work, run=not a.mx_no_run)
-        study_mx.splice(a.output, study_mx.section(results, a.limit, cmds, log))
+        study_mx.splice(a.output, study_mx.section(results, a.limit, cmds, log, a.zoo))
 
     if a.mx_only:
         mx()
