@@ -1,8 +1,9 @@
 #!/bin/sh
 # Whole-network outputs byte for byte against an older axlut binary:
 #   tools/net_identity.sh BASE_AXLUT NEW_AXLUT DATA.h5 MODEL.onnx...
-# Every model under an int8 table (Mitchell), an e4m3 table (DRUM k=4)
-# and exact mode, with the same batch and samples; the saved /outputs of
+# Every model under an int8 table (Mitchell), an e4m3 table (DRUM k=4),
+# exact mode, and the bf16/fp16 paths (exact bf16 products; fp16 products
+# and exact adds into fp16; Mitchell e4m3 products added into bf16), with the same batch and samples; the saved /outputs of
 # the approximate network must be identical bits (the layer saves too
 # with SAVE_LAYERS=1, which takes the configured network's every layer).
 # LIMIT (default 16) and BATCH (default 8) choose the samples.  Exit 1 on
@@ -19,7 +20,8 @@ trap 'rm -rf "$work"' EXIT
 status=0
 for model in "$@"; do
     for cfg in "int8:--mul mitchell --format int8" "e4m3:--mul fpmul_drum --param k=4 --format e4m3" \
-               "exact:"; do
+               "exact:" "bf16:--format bf16" "fp16-fp16acc:--format fp16 --add add_exact --acc-format fp16" \
+               "e4m3-bf16acc:--mul fpmul_mitchell --format e4m3 --add add_exact --acc-format bf16"; do
         name=${cfg%%:*} opts=${cfg#*:}
         for which in base new; do
             eval bin=\$$which

@@ -113,18 +113,18 @@ AXL_HD float axl_round_bf16(float x, float nan)
 AXL_HD float axl_round_fp16(float x, float nan)
 {
     uint32_t u = axl_f32_bits(x), a = u & 0x7FFFFFFFu, s = u & 0x80000000u;
-    if (a > 0x7F800000u)
-        return nan;
-    if (a >= 0x47800000u) /* |x| >= 2^16, inf included */
-        return axl_f32_from_bits(s | 0x7F800000u);
-    if (a >= 0x38800000u) { /* fp16 normal range: keep 10 fraction bits */
-        a += 0xFFFu + ((a >> 13) & 1u);
-        a &= ~0x1FFFu;
-        return axl_f32_from_bits(s | (a > 0x477FE000u ? 0x7F800000u : a));
-    }
+    /* Every range computed, then one selected (no branches: the kernels'
+     * loops over a block vectorise).  fp16 normal range: keep 10 fraction
+     * bits, nearest-even, up to inf. */
+    uint32_t n = (a + 0xFFFu + ((a >> 13) & 1u)) & ~0x1FFFu;
+    n = n > 0x477FE000u ? 0x7F800000u : n;
     /* subnormal range: multiples of 2^-24, the ulp of [0.5, 1) */
-    float r = (axl_f32_from_bits(a) + 0.5f) - 0.5f;
-    return axl_f32_from_bits(s | axl_f32_bits(r));
+    uint32_t sub = axl_f32_bits((axl_f32_from_bits(a) + 0.5f) - 0.5f);
+    uint32_t v = a >= 0x47800000u ? 0x7F800000u /* |x| >= 2^16, inf included */
+                 : a >= 0x38800000u ? n
+                                    : sub;
+    float r = axl_f32_from_bits(s | v);
+    return a > 0x7F800000u ? nan : r;
 }
 
 AXL_HD int32_t axl_add_i32(int32_t x, int32_t y)

@@ -28,6 +28,7 @@ void axl_mac_free(struct axl_mac *m)
     axl_user_design_free(m->add_user);
     free(m->tf);
     free(m->tc);
+    free(m->tn);
     free(m->ti);
     free(m->mt);
     free(m->mrt);

@@ -97,6 +97,10 @@ struct axl_mac {
     float *tf;
     uint32_t *tc;
     int32_t *ti;
+    /* tc's products as accumulator values, for the CPU's sequential exact
+     * adds into bf16/fp16 (AXL_ACC_NARROW: one load per product instead
+     * of a code and its decoding); NULL elsewhere */
+    float *tn;
     uint32_t na, nb;
     /* tf or ti as byte planes for the AVX-512 VBMI kernels (cpu/vbmi.h);
      * vb.mode == AXL_VBMI_NONE where they do not apply */

@@ -44,6 +44,9 @@ static enum axl_status prepare_table(struct axl_mac *m, char *msg)
         m->tf = malloc(n * sizeof *m->tf);
     else
         m->tc = malloc(n * sizeof *m->tc);
+    if (m->tc && m->acc == AXL_ACC_NARROW && m->order == AXL_ORDER_SEQUENTIAL &&
+        !(m->tn = malloc(n * sizeof *m->tn)))
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory preparing a %zu-entry table", n);
     if (!m->ti && !m->tf && !m->tc)
         return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory preparing a %zu-entry table", n);
 #pragma omp parallel for schedule(static)
@@ -55,10 +58,13 @@ static enum axl_status prepare_table(struct axl_mac *m, char *msg)
                 m->ti[i] = (int32_t)axl_format_decode(&m->fp, p);
             else if (m->tf)
                 m->tf[i] = axl_format_decode(&m->fp, p);
-            else
+            else {
                 m->tc[i] = m->convert_p ? axl_format_encode(&m->facc, axl_format_decode(&m->fp, p),
                                                             AXL_ROUND_NEAREST_EVEN, 0)
                                         : p;
+                if (m->tn)
+                    m->tn[i] = axl_format_decode(&m->facc, m->tc[i]);
+            }
         }
     }
     /* byte planes for the VBMI kernels: integer tables summed in int32, and

@@ -22,5 +22,8 @@ set(AXL_NVRTC_HEADERS include/axlut/hd.h include/axlut/status.h include/axlut/fo
 # vectorises the loops) only where comparisons may be assumed not to trap.
 # No value changes: axlut never reads the floating-point exception flags.
 # (The scalar loops cost a 256^3 int4 GEMM 50% of its kernel's time, issue 19.)
-set_source_files_properties(emu/mac/encode.c PROPERTIES
+# The same for kernels.c: axl_round_fp16's subnormal range is a float add,
+# which GCC otherwise keeps behind a branch, and the fused bf16/fp16 loops
+# stayed scalar (issue 13).
+set_source_files_properties(emu/mac/encode.c emu/mac/cpu/kernels.c PROPERTIES
     COMPILE_OPTIONS "$<$<C_COMPILER_ID:GNU,Clang>:-fno-trapping-math>")
