@@ -73,6 +73,13 @@ static const struct bench_config k_configs[] = {
      "int16"},
     {"int8_mitchell_loa32", "mitchell", NULL, "int8", AXL_PATH_TABLE, "int8", 1, "loa", "k=4",
      "int32"},
+    /* exact bf16/fp16 arithmetic (the format study's 16-bit points): fp16
+     * products into float32 sums, and the e4m3 table's products added
+     * exactly into a bf16 accumulator (every add rounded), in sequential
+     * order (kernels.c: the fused loops) */
+    {"fp16_exact", "mul_exact", NULL, "fp16", AXL_PATH_AUTO, "e4m3", 1, NULL, NULL, NULL},
+    {"e4m3_exact_bf16acc", "mul_exact", NULL, "e4m3", AXL_PATH_TABLE, "e4m3", 1, "add_exact", NULL,
+     "bf16"},
 };
 
 size_t bench_shape_count(void) { return sizeof k_shapes / sizeof k_shapes[0]; }

@@ -57,13 +57,16 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
     text[n] = 0;
     cr_assert(n > 0 && n < sizeof text - 1);
     cr_assert_eq(text[0], '[', "a JSON list");
-    /* tiny_conv and tiny_gemm, each for the sixteen configs (five, the
+    /* tiny_conv and tiny_gemm, each for the eighteen configs (five, the
      * four small tables of emu/mac/cpu/small.c, three of block-scaled layers
      * and the unscaled e4m3 table they are compared with, the mantissa
      * path's slow case, the integer function path, LOA into int16 and
-     * int32 accumulators of integer layers) */
+     * int32 accumulators of integer layers, exact fp16 products and exact
+     * adds into bf16) */
     int cases = count(text, "\"name\":");
-    cr_assert_eq(cases, 32, "%d cases", cases);
+    cr_assert_eq(cases, 36, "%d cases", cases);
+    cr_assert(strstr(text, "\"tiny_conv/fp16_exact\""));
+    cr_assert(strstr(text, "\"tiny_gemm/e4m3_exact_bf16acc\""));
     cr_assert(strstr(text, "\"tiny_conv/int8_mitchell_loa16\""));
     cr_assert(strstr(text, "\"tiny_gemm/int8_mitchell_loa32\""));
     cr_assert(strstr(text, "\"tiny_conv/int4_mitchell\""));
@@ -90,7 +93,7 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
         }
     /* shapes: 2*5*5*4*3*3*3 MACs of the convolution, 17*9*33 of the GEMM */
     cr_expect_eq(json_value(text, "macs", 0), 5400.0);
-    cr_expect_eq(json_value(text, "macs", 16), 17.0 * 9 * 33);
+    cr_expect_eq(json_value(text, "macs", 18), 17.0 * 9 * 33);
     /* every approximate result is near the exact one: the kernels ran.
      * Config 11 (bench/cases.c) is MXFP4: its blocks keep the fixture's small
      * weights, with the error of a 1-bit mantissa (the e2m1 configs are
@@ -99,7 +102,7 @@ Test(cli_bench, cli_writes_json, .timeout = 300)
      * error */
     for (int c = 0; c < cases && have_blas; c++) {
         double e = json_value(text, "approx_rel_rms_err", c);
-        double bound = c % 16 == 11 ? 0.35 : c % 16 == 14 ? INFINITY : 0.2;
+        double bound = c % 18 == 11 ? 0.35 : c % 18 == 14 ? INFINITY : 0.2;
         cr_expect(e >= 0.0 && e < bound, "case %d: relative error %g against float32", c, e);
     }
 }
