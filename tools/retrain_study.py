@@ -17,6 +17,7 @@ study resumes where it was.
 """
 import argparse
 import json
+import math
 import os
 import subprocess
 import sys
@@ -144,6 +145,16 @@ def findings(rows, min_loss):
                    ("; more than a point behind on " + ", ".join(
                        f"{r['model']}/{r['config']} ({x:+.2f})" for x, r in worse)
                     if worse else "") + ".")
+    # an epoch whose mean loss is ln 10 or more did no better than a constant
+    # guess over the ten classes: the output stayed constant, or it diverged
+    stuck = [(r, bw, r[f"loss_{bw}"]) for r in done for bw in ("exact", "approx")
+             if r.get(f"loss_{bw}") is not None and r[f"loss_{bw}"] >= math.log(10) - 0.01]
+    if stuck:
+        out.append("- Fine-tuning runs whose mean training loss over the epoch stayed at or above "
+                   "ln 10 = 2.30 (a constant guess over the ten classes): " + ", ".join(
+                       f"{r['model']}/{r['config']} with the "
+                       f"{'straight-through' if bw == 'exact' else 'approximate'} backward "
+                       f"({loss:.3f})" for r, bw, loss in stuck) + ".")
     return out
 
 
@@ -196,6 +207,14 @@ def write_md(path, data, a):
         lines += ["", "Pairs within the threshold (not retrained): " +
                   ", ".join(f"{r['model']}/{r['config']} ({pct(r['before'])} vs "
                             f"{pct(r['exact'])})" for r in skipped) + "."]
+    work = getattr(a, "work", None)
+    for r in rows:  # each fine-tuning run's mean training loss, from its report
+        for bw in ("exact", "approx"):
+            rep = os.path.join(work or "", f"{r['model']}-{r['config']}-{bw}.train.json")
+            if work and os.path.exists(rep):
+                with open(rep) as f:
+                    ep = json.load(f).get("epochs") or [{}]
+                r[f"loss_{bw}"] = ep[-1].get("train_loss")
     lines += ["", "## Findings computed from the table", ""] + findings(rows, a.min_loss)
     if a.notes and os.path.exists(a.notes):
         with open(a.notes) as f:
