@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -106,6 +107,28 @@ def _median(xs):
     xs = sorted(xs)
     h = len(xs) // 2  # an even count: the mean of the middle two
     return xs[h] if len(xs) % 2 else (xs[h - 1] + xs[h]) / 2
+
+
+def zero_share(zoo, models, limit):
+    """{model: share of its MAC weights (initializers of 2 or more dimensions)
+    of magnitude at most limit}, read from zoo/MODEL.onnx; empty without
+    onnx and numpy."""
+    try:
+        import numpy as np
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        return {}
+    out = {}
+    for m in models:
+        path = os.path.join(zoo, m + ".onnx")
+        if not os.path.exists(path):
+            continue
+        ws = [numpy_helper.to_array(t) for t in onnx.load(path).graph.initializer]
+        ws = [np.abs(w.ravel()) for w in ws if w.ndim >= 2 and w.dtype.kind == "f"]
+        if ws:
+            out[m] = float((np.concatenate(ws) <= limit).mean())
+    return out
 
 
 def findings(rows, min_loss):
@@ -216,6 +239,16 @@ def write_md(path, data, a):
                     ep = json.load(f).get("epochs") or [{}]
                 r[f"loss_{bw}"] = ep[-1].get("train_loss")
     lines += ["", "## Findings computed from the table", ""] + findings(rows, a.min_loss)
+    zoo = getattr(a, "zoo", None)
+    e2m3 = sorted({r["model"] for r in rows if r["config"] == "e2m3" and "after_exact" in r})
+    zeros = zero_share(zoo, e2m3, 2.0 ** -4) if zoo else {}
+    if zeros:
+        lo, hi = min(zeros, key=zeros.get), max(zeros, key=zeros.get)
+        lines.append(f"- Without a scale factor, e2m3 (smallest subnormal 2^-3) rounds every weight "
+                     f"of magnitude 2^-4 or less to zero: a median "
+                     f"{100 * statistics.median(zeros.values()):.0f}% of the Conv/Gemm/MatMul "
+                     f"weights of the {len(zeros)} model(s) retrained in e2m3, from "
+                     f"{100 * zeros[lo]:.0f}% ({lo}) to {100 * zeros[hi]:.0f}% ({hi}).")
     if a.notes and os.path.exists(a.notes):
         with open(a.notes) as f:
             lines += ["", f.read().rstrip()]

@@ -43,5 +43,20 @@ want = ["| resnet18 | drum3-e4m3 | 90.00% | 70.00% | 85.00% | 87.00% | 75% | 1 |
 bad = [w for w in want if w not in text]
 if bad:
     sys.exit("retrain_findings: missing %r in:\n%s" % (bad, text))
+# the share of weights e2m3 rounds to zero, on a model whose answer is known
+try:
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+except ImportError:
+    print("retrain_findings: no onnx, zero_share not checked")
+else:
+    w = np.array([[0.0625, -0.0625, 0.07, -0.5], [0.01, 0.0, 1.0, -0.0626]], np.float32)
+    g = helper.make_graph([], "g", [], [], [numpy_helper.from_array(w, "w"),
+                                             numpy_helper.from_array(np.zeros(3, np.float32), "b")])
+    onnx.save(helper.make_model(g), os.path.join(work, "m.onnx"))
+    got = rs.zero_share(work, ["m", "absent"], 2.0 ** -4)
+    if got != {"m": 0.5}:  # 0.0625 twice, 0.01 and 0.0 of eight; the 1-D bias not counted
+        sys.exit(f"retrain_findings: zero_share gave {got}, expected {{'m': 0.5}}")
 PY
 echo "retrain_findings: OK"
