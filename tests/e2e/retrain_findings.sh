@@ -15,12 +15,12 @@ def pair(m, c, exact, before, ste, approx):
             "after_approx": approx, "time_exact": 1.0, "time_approx": 2.0}
 data = {"a/mitchell-e4m3": pair("lenet5", "mitchell-e4m3", 0.90, 0.80, 0.89, 0.885),
         "b/drum3-e4m3": pair("resnet18", "drum3-e4m3", 0.90, 0.70, 0.85, 0.87),
-        "c/e2m3": pair("vgg11", "e2m3", 0.90, 0.10, 0.10, 0.08),
+        "c/e2m3": dict(pair("vgg11", "e2m3", 0.90, 0.10, 0.10, 0.08), retry_approx=0.895),
         "d/int4": {"model": "vit", "config": "int4", "exact": 0.9, "before": 0.895}}
 import json, os
 work = os.path.dirname(sys.argv[2])
 for tag, loss in (("vgg11-e2m3-exact", 2.302585), ("vgg11-e2m3-approx", 2.9),
-                  ("resnet18-drum3-e4m3-exact", 0.4)):
+                  ("resnet18-drum3-e4m3-exact", 0.4), ("vgg11-e2m3-approx-lr0.001", 0.35)):
     with open(os.path.join(work, tag + ".train.json"), "w") as f:
         json.dump({"epochs": [{"epoch": 1, "train_loss": loss}]}, f)
 a = types.SimpleNamespace(test_count=100, epochs=1, limit_train=10, min_loss=2.0, notes=None,
@@ -39,7 +39,10 @@ want = ["| resnet18 | drum3-e4m3 | 90.00% | 70.00% | 85.00% | 87.00% | 75% | 1 |
         "Pairs within the threshold (not retrained): vit/int4 (89.50% vs 90.00%).",
         "stayed at or above ln 10 = 2.30 (a constant guess over the ten classes): vgg11/e2m3 "
         "with the straight-through backward (2.303), vgg11/e2m3 with the approximate backward "
-        "(2.900)."]
+        "(2.900).",
+        "| vgg11 | e2m3 | approx | 8.00% | 89.50% | 2.900 / 0.350 |",
+        "Run again at rate 0.001, 1 of 1 of them end within 2 points of the exact network: "
+        "vgg11/e2m3 (approx backward, 89.50%)."]
 bad = [w for w in want if w not in text]
 if bad:
     sys.exit("retrain_findings: missing %r in:\n%s" % (bad, text))
