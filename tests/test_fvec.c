@@ -380,8 +380,10 @@ Test(fvec, lzcnt32_avx2_every_input, .timeout = 300)
     cr_assert_eq(bad, 0, "%ld leading-zero counts differ from __builtin_clz", bad);
 }
 
-/* 64 bits: the top bit at every position (and 0), under 2^14 random lower
- * parts each, lanes of both halves of the register. */
+/* 64 bits: the top bit at every position (and 0), under 2^14 lower parts
+ * each, lanes of both halves of the register: random, or a run of ones of
+ * every length under the top bit (a float conversion rounds those up into
+ * the next power of two, which random bits almost never show). */
 AXL_FV8_TARGET static long lz64_positions(uint64_t *seen)
 {
     long bad = 0;
@@ -391,6 +393,8 @@ AXL_FV8_TARGET static long lz64_positions(uint64_t *seen)
             for (int l = 0; l < 4; l++) {
                 uint64_t low = ((uint64_t)axl_rand32(41, 8 * r + 2 * (uint32_t)l) << 32) |
                                axl_rand32(41, 8 * r + 2 * (uint32_t)l + 1);
+                if (r % 2 == 0 && p > 0) /* ones in the top t bits below p, random under them */
+                    low |= ~(uint64_t)0 << (p - 1 - (int)((r / 2) % (uint32_t)p));
                 in[l] = p < 0 ? 0 : ((uint64_t)1 << p) | (low & (((uint64_t)1 << p) - 1u));
             }
             _mm256_storeu_si256((__m256i *)got, axl_fv8_lzcnt64(_mm256_loadu_si256((const __m256i *)in)));
