@@ -1,5 +1,6 @@
-/* The AVX-512 building blocks of the floating format layer
- * (tables/designs/fvec.h) against the scalar definitions they stand for:
+/* The AVX-512 and AVX2 building blocks of the floating format layer
+ * (tables/designs/fvec.h, fvec_avx2.h) against the scalar definitions
+ * they stand for, both widths through the same cases:
  * axl_fvec_unpack against axl_float_unpack over every code of the formats
  * up to 16 bits (fp16, bf16 and the other families: FN, FNUZ, FINITE,
  * saturating, no subnormals, no mantissa bits) and 2^24 random fp32 codes
@@ -8,7 +9,11 @@
  * every width with exponents from below the smallest subnormal to past
  * the largest finite value, exact ties of both parities, and zero.  The
  * designs built from them (batch_fvec.h) are test_batch's.  Mismatches:
- * the first ten printed in hex.  Skips where the CPU has no AVX-512. */
+ * the first ten printed in hex.  The AVX2 leading-zero counts against
+ * __builtin_clz / clzll: every 32-bit input (sanitizer builds: every 16th
+ * block of 8), and every bit position of a
+ * 64-bit lane under random lower bits.  Skips where the CPU has no AVX-512
+ * (AVX2 for the AVX2 tests). */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -17,11 +22,68 @@
 #include "axlut/design.h"
 #include "designs/batch_spec.h"
 #include "designs/fvec.h"
+#include "designs/fvec_avx2.h"
 #include "designs/registry.h"
 
 #ifdef AXL_FVEC_HAVE
 
+/* Sanitizer builds look for memory errors, not for more coverage: the
+ * sweeps over every 32-bit input take every SAN_STRIDE-th block of them. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SAN_STRIDE 16
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SAN_STRIDE 16
+#endif
+#endif
+#ifndef SAN_STRIDE
+#define SAN_STRIDE 1
+#endif
+
 static int have_avx512(void) { return axl_design_batch_hw_level() >= 2; }
+static int have_avx2(void) { return axl_design_batch_hw_level() >= 1; }
+
+/* The classes of lane l from three bit masks: two at once is never right. */
+static uint32_t lane_class(unsigned nan, unsigned inf, unsigned zero, int l)
+{
+    if (((nan & inf) | (nan & zero) | (inf & zero)) >> l & 1)
+        return 99;
+    return (nan >> l) & 1 ? AXL_FC_NAN : (inf >> l) & 1 ? AXL_FC_INF : (zero >> l) & 1 ? AXL_FC_ZERO : AXL_FC_FINITE;
+}
+
+/* AVX2: a condition (all-ones lanes) as a bit mask; anything but all ones
+ * or 0 in a lane is a broken condition, reported as lane 31 */
+AXL_FV8_TARGET static unsigned cond8(__m256i m)
+{
+    unsigned bits = (unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(m));
+    __m256i full = _mm256_cmpeq_epi32(m, _mm256_set1_epi32(-1)), none = _mm256_cmpeq_epi32(m, _mm256_setzero_si256());
+    if (_mm256_movemask_epi8(_mm256_or_si256(full, none)) != -1)
+        bits |= 1u << 31;
+    return bits;
+}
+
+AXL_FV8_TARGET static void vec_unpack8(const struct axl_format *f, const uint32_t *code, size_t n,
+                                       struct axl_unpacked *out)
+{
+    struct axl_fvec_fmt v;
+    axl_fvec_fmt_init(&v, f);
+    for (size_t i = 0; i < n; i += 8) {
+        struct axl_fv8_unpacked u = axl_fv8_unpack(&v, _mm256_loadu_si256((const __m256i *)(code + i)));
+        uint32_t sign[8], sig[8];
+        int32_t k[8];
+        _mm256_storeu_si256((__m256i *)sign, u.sign);
+        _mm256_storeu_si256((__m256i *)sig, u.sig);
+        _mm256_storeu_si256((__m256i *)k, u.k);
+        unsigned nan = cond8(u.nan), inf = cond8(u.inf), zero = cond8(u.zero);
+        for (int l = 0; l < 8; l++) {
+            struct axl_unpacked *o = &out[i + (size_t)l];
+            o->cls = (nan | inf | zero) >> 31 ? 98 : lane_class(nan, inf, zero, l);
+            o->sign = sign[l];
+            o->sig = sig[l];
+            o->k = k[l];
+        }
+    }
+}
 
 /* unpack n codes (n a multiple of 16) into the scalar struct's fields */
 AXL_FVEC_TARGET static void vec_unpack(const struct axl_format *f, const uint32_t *code, size_t n,
@@ -38,12 +100,7 @@ AXL_FVEC_TARGET static void vec_unpack(const struct axl_format *f, const uint32_
         _mm512_storeu_si512(k, u.k);
         for (int l = 0; l < 16; l++) {
             struct axl_unpacked *o = &out[i + (size_t)l];
-            o->cls = (u.nan >> l) & 1 ? AXL_FC_NAN
-                     : (u.inf >> l) & 1 ? AXL_FC_INF
-                     : (u.zero >> l) & 1 ? AXL_FC_ZERO
-                                         : AXL_FC_FINITE;
-            if (((u.nan & u.inf) | (u.nan & u.zero) | (u.inf & u.zero)) >> l & 1)
-                o->cls = 99; /* two classes at once: never right */
+            o->cls = lane_class(u.nan, u.inf, u.zero, l);
             o->sign = sign[l];
             o->sig = sig[l];
             o->k = k[l];
@@ -51,23 +108,27 @@ AXL_FVEC_TARGET static void vec_unpack(const struct axl_format *f, const uint32_
     }
 }
 
-static long check_unpack(const char *name, const uint32_t *code, size_t n)
+/* w: 16 the AVX-512 blocks, 8 the AVX2 ones (n a multiple of w) */
+static long check_unpack(int w, const char *name, const uint32_t *code, size_t n)
 {
     struct axl_format f;
     char msg[AXL_MSG_LEN];
     cr_assert_eq(axl_format_parse(name, &f, msg), AXL_OK, "%s", msg);
     struct axl_unpacked *got = malloc(n * sizeof *got);
     cr_assert(got);
-    vec_unpack(&f, code, n, got);
+    if (w == 16)
+        vec_unpack(&f, code, n, got);
+    else
+        vec_unpack8(&f, code, n, got);
     long bad = 0;
     for (size_t i = 0; i < n; i++) {
         struct axl_unpacked e = axl_float_unpack(&f, code[i]);
         if (e.cls != got[i].cls || e.sign != got[i].sign || e.sig != got[i].sig || e.k != got[i].k) {
             if (bad < 10)
                 fprintf(stderr,
-                        "MISMATCH unpack %s 0x%" PRIx32 ": scalar cls %u sign %u sig 0x%" PRIx32
+                        "MISMATCH unpack%d %s 0x%" PRIx32 ": scalar cls %u sign %u sig 0x%" PRIx32
                         " k %d, vector cls %u sign %u sig 0x%" PRIx32 " k %d\n",
-                        name, code[i], e.cls, e.sign, e.sig, e.k, got[i].cls, got[i].sign, got[i].sig,
+                        w, name, code[i], e.cls, e.sign, e.sig, e.k, got[i].cls, got[i].sign, got[i].sig,
                         got[i].k);
             bad++;
         }
@@ -76,10 +137,8 @@ static long check_unpack(const char *name, const uint32_t *code, size_t n)
     return bad;
 }
 
-Test(fvec, unpack_every_code_up_to_16_bits)
+static void unpack_every_code(int w)
 {
-    if (!have_avx512())
-        cr_skip_test("no AVX-512");
     const char *const names[] = {"fp16",  "bf16",  "e5m10fn", "e5m10nosub", "e4m3", "e4m3fnuz",
                                  "e5m2",  "e3m2",  "e2m3",    "e2m1",       "e4m3nosub", "e6m9",
                                  "e4m0fn", "e3m0fin", "e4m0fnuz"};
@@ -96,7 +155,7 @@ Test(fvec, unpack_every_code_up_to_16_bits)
         cr_assert(code);
         for (size_t c = 0; c < n; c++)
             code[c] = (uint32_t)c;
-        bad += check_unpack(names[i], code, n);
+        bad += check_unpack(w, names[i], code, n);
         total += n;
         free(code);
     }
@@ -104,10 +163,22 @@ Test(fvec, unpack_every_code_up_to_16_bits)
     cr_assert_eq(bad, 0, "%ld unpacked codes differ from axl_float_unpack", bad);
 }
 
-Test(fvec, unpack_fp32_random_and_boundaries, .timeout = 300)
+Test(fvec, unpack_every_code_up_to_16_bits)
 {
     if (!have_avx512())
         cr_skip_test("no AVX-512");
+    unpack_every_code(16);
+}
+
+Test(fvec, unpack_every_code_up_to_16_bits_avx2)
+{
+    if (!have_avx2())
+        cr_skip_test("no AVX2");
+    unpack_every_code(8);
+}
+
+static void unpack_fp32(int w)
+{
     const size_t nr = (size_t)1 << 24;
     /* every class's edges, both signs: zeros, the subnormal range, the
      * normal range, infinity, the NaN range */
@@ -128,9 +199,23 @@ Test(fvec, unpack_fp32_random_and_boundaries, .timeout = 300)
         code[j] = axl_rand32(21, j);
         j++;
     }
-    long bad = check_unpack("fp32", code, n) + check_unpack("tf32", code, n);
+    long bad = check_unpack(w, "fp32", code, n) + check_unpack(w, "tf32", code, n);
     free(code);
     cr_assert_eq(bad, 0, "%ld unpacked codes differ from axl_float_unpack", bad);
+}
+
+Test(fvec, unpack_fp32_random_and_boundaries, .timeout = 300)
+{
+    if (!have_avx512())
+        cr_skip_test("no AVX-512");
+    unpack_fp32(16);
+}
+
+Test(fvec, unpack_fp32_random_and_boundaries_avx2, .timeout = 300)
+{
+    if (!have_avx2())
+        cr_skip_test("no AVX2");
+    unpack_fp32(8);
 }
 
 /* ---- round-and-pack ------------------------------------------------------ */
@@ -149,6 +234,19 @@ AXL_FVEC_TARGET static void vec_pack(const struct axl_format *f, int wide, const
             r = axl_fvec_pack32_rne(&v, s, axl_fvec_join64(lo, hi), kk);
         }
         _mm512_storeu_si512(out + i, r);
+    }
+}
+
+AXL_FV8_TARGET static void vec_pack8(const struct axl_format *f, int wide, const uint32_t *sign,
+                                     const uint64_t *sig, const int32_t *k, size_t n, uint32_t *out)
+{
+    struct axl_fvec_fmt v;
+    axl_fvec_fmt_init(&v, f);
+    for (size_t i = 0; i < n; i += 8) {
+        __m256i s = _mm256_loadu_si256((const __m256i *)(sign + i)), kk = _mm256_loadu_si256((const __m256i *)(k + i));
+        __m256i lo = _mm256_loadu_si256((const __m256i *)(sig + i)), hi = _mm256_loadu_si256((const __m256i *)(sig + i + 4));
+        __m256i r = wide ? axl_fv8_pack64_rne(&v, s, lo, hi, kk) : axl_fv8_pack32_rne(&v, s, axl_fv8_join64(lo, hi), kk);
+        _mm256_storeu_si256((__m256i *)(out + i), r);
     }
 }
 
@@ -180,7 +278,7 @@ static void pack_cases(const struct axl_format *f, int bits, size_t n, uint64_t 
     }
 }
 
-static long check_pack(const char *name, int wide, size_t n)
+static long check_pack(int w, const char *name, int wide, size_t n)
 {
     struct axl_format f;
     char msg[AXL_MSG_LEN];
@@ -190,7 +288,10 @@ static long check_pack(const char *name, int wide, size_t n)
     int32_t *k = malloc(n * sizeof *k);
     cr_assert(sign && got && sig && k);
     pack_cases(&f, wide ? 64 : 32, n, 31 + (uint64_t)wide, sign, sig, k);
-    vec_pack(&f, wide, sign, sig, k, n, got);
+    if (w == 16)
+        vec_pack(&f, wide, sign, sig, k, n, got);
+    else
+        vec_pack8(&f, wide, sign, sig, k, n, got);
     long bad = 0, classes[4] = {0, 0, 0, 0};
     for (size_t i = 0; i < n; i++) {
         uint32_t e = axl_format_pack(&f, sign[i], sig[i], k[i], 0, AXL_ROUND_NEAREST_EVEN, 0);
@@ -200,9 +301,9 @@ static long check_pack(const char *name, int wide, size_t n)
         if (e != got[i]) {
             if (bad < 10)
                 fprintf(stderr,
-                        "MISMATCH pack%d %s sign %u sig 0x%" PRIx64 " k %d: scalar 0x%" PRIx32
+                        "MISMATCH pack%d (%d lanes) %s sign %u sig 0x%" PRIx64 " k %d: scalar 0x%" PRIx32
                         ", vector 0x%" PRIx32 "\n",
-                        wide ? 64 : 32, name, sign[i], sig[i], k[i], e, got[i]);
+                        wide ? 64 : 32, w, name, sign[i], sig[i], k[i], e, got[i]);
             bad++;
         }
     }
@@ -220,24 +321,119 @@ static const char *const k_pack_formats[] = {
     "e4m3fnuz", "e5m2", "e5m2sat", "e3m2", "e2m3", "e2m1", "e4m3nosub", "e6m9",
     "e4m0fn", "e3m0fin", "e4m0fnuz"}; /* with no mantissa bits ties go by the exponent */
 
+static void pack_all(int w, int wide)
+{
+    long bad = 0;
+    for (size_t i = 0; i < sizeof k_pack_formats / sizeof k_pack_formats[0]; i++)
+        bad += check_pack(w, k_pack_formats[i], wide, (size_t)1 << 20);
+    cr_assert_eq(bad, 0, "%ld packed codes differ from axl_format_pack", bad);
+}
+
 Test(fvec, pack32_random_significands_and_exponents, .timeout = 300)
 {
     if (!have_avx512())
         cr_skip_test("no AVX-512");
-    long bad = 0;
-    for (size_t i = 0; i < sizeof k_pack_formats / sizeof k_pack_formats[0]; i++)
-        bad += check_pack(k_pack_formats[i], 0, (size_t)1 << 20);
-    cr_assert_eq(bad, 0, "%ld packed codes differ from axl_format_pack", bad);
+    pack_all(16, 0);
 }
 
 Test(fvec, pack64_random_significands_and_exponents, .timeout = 300)
 {
     if (!have_avx512())
         cr_skip_test("no AVX-512");
+    pack_all(16, 1);
+}
+
+Test(fvec, pack32_random_significands_and_exponents_avx2, .timeout = 300)
+{
+    if (!have_avx2())
+        cr_skip_test("no AVX2");
+    pack_all(8, 0);
+}
+
+Test(fvec, pack64_random_significands_and_exponents_avx2, .timeout = 300)
+{
+    if (!have_avx2())
+        cr_skip_test("no AVX2");
+    pack_all(8, 1);
+}
+
+/* ---- AVX2 leading-zero counts ------------------------------------------- */
+
+/* Every 32-bit input, 8 at a time; returns the mismatches and counts the
+ * inputs checked into *seen. */
+AXL_FV8_TARGET static long lz32_every_input(uint64_t *seen)
+{
     long bad = 0;
-    for (size_t i = 0; i < sizeof k_pack_formats / sizeof k_pack_formats[0]; i++)
-        bad += check_pack(k_pack_formats[i], 1, (size_t)1 << 20);
-    cr_assert_eq(bad, 0, "%ld packed codes differ from axl_format_pack", bad);
+    const __m256i step = _mm256_set1_epi32(8 * SAN_STRIDE);
+    __m256i x = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (uint64_t i = 0; i < ((uint64_t)1 << 32); i += 8 * SAN_STRIDE) {
+        uint32_t in[8], got[8];
+        _mm256_storeu_si256((__m256i *)in, x);
+        _mm256_storeu_si256((__m256i *)got, axl_fv8_lzcnt32(x));
+        for (int l = 0; l < 8; l++) {
+            uint32_t e = in[l] ? (uint32_t)__builtin_clz(in[l]) : 32u;
+            if (got[l] != e) {
+                if (bad < 10)
+                    fprintf(stderr, "MISMATCH lzcnt32 0x%" PRIx32 ": %u, vector %u\n", in[l], e, got[l]);
+                bad++;
+            }
+        }
+        *seen += 8;
+        x = _mm256_add_epi32(x, step);
+    }
+    return bad;
+}
+
+Test(fvec, lzcnt32_avx2_every_input, .timeout = 300)
+{
+    if (!have_avx2())
+        cr_skip_test("no AVX2");
+    uint64_t seen = 0;
+    long bad = lz32_every_input(&seen);
+    cr_assert_eq(seen, ((uint64_t)1 << 32) / SAN_STRIDE);
+    cr_assert_eq(bad, 0, "%ld leading-zero counts differ from __builtin_clz", bad);
+}
+
+/* 64 bits: the top bit at every position (and 0), under 2^14 lower parts
+ * each, lanes of both halves of the register: random, or a run of ones of
+ * every length under the top bit (a float conversion rounds those up into
+ * the next power of two, which random bits almost never show). */
+AXL_FV8_TARGET static long lz64_positions(uint64_t *seen)
+{
+    long bad = 0;
+    for (int p = -1; p < 64; p++)
+        for (uint32_t r = 0; r < (1u << 14); r++) {
+            uint64_t in[4], got[4];
+            for (int l = 0; l < 4; l++) {
+                uint64_t low = ((uint64_t)axl_rand32(41, 8 * r + 2 * (uint32_t)l) << 32) |
+                               axl_rand32(41, 8 * r + 2 * (uint32_t)l + 1);
+                if (r % 2 == 0 && p > 0) /* ones in the top t bits below p, random under them */
+                    low |= ~(uint64_t)0 << (p - 1 - (int)((r / 2) % (uint32_t)p));
+                in[l] = p < 0 ? 0 : ((uint64_t)1 << p) | (low & (((uint64_t)1 << p) - 1u));
+            }
+            _mm256_storeu_si256((__m256i *)got, axl_fv8_lzcnt64(_mm256_loadu_si256((const __m256i *)in)));
+            for (int l = 0; l < 4; l++) {
+                uint64_t e = in[l] ? (uint64_t)__builtin_clzll(in[l]) : 64u;
+                if (got[l] != e) {
+                    if (bad < 10)
+                        fprintf(stderr, "MISMATCH lzcnt64 0x%" PRIx64 ": %" PRIu64 ", vector %" PRIu64 "\n",
+                                in[l], e, got[l]);
+                    bad++;
+                }
+                *seen += 1;
+            }
+        }
+    return bad;
+}
+
+Test(fvec, lzcnt64_avx2_every_position)
+{
+    if (!have_avx2())
+        cr_skip_test("no AVX2");
+    uint64_t seen = 0;
+    long bad = lz64_positions(&seen);
+    cr_assert_eq(seen, 65u * 4u << 14);
+    cr_assert_eq(bad, 0, "%ld leading-zero counts differ from __builtin_clzll", bad);
 }
 
 #else

@@ -42,7 +42,43 @@ AXL_HD float axl_f32_from_bits(uint32_t u)
 #endif
 }
 
-/* Position of the most significant set bit (x != 0). */
+/* Position of the most significant set bit (x != 0).
+ *
+ * A translation unit that defines AXL_MSB_BY_FLOAT before its first
+ * include gets it from the exponent of a float conversion instead of a
+ * count-leading-zeros instruction: AVX2 has no vector count (AVX512CD
+ * brought it), so GCC keeps every loop around a clz scalar, while the
+ * conversion vectorises.  Only the AVX2 batch forms do
+ * (tables/designs/batch_avx2.c), compiled with -fno-trapping-math so that
+ * the conversion may be if-converted.  The conversion rounds to nearest,
+ * and a run of ones at the top could round up into the next power of two;
+ * v keeps only the top bit of each run of ones, so no 24-bit window of it
+ * is all ones and the exponent is exact.  It converts x >> 1 (the
+ * conversion is signed) and adds the 1 back; x = 1 gives v = 0, exponent
+ * field 0, clamped to 0.  test_batch compares these forms with the
+ * scalar eval; fvec_avx2.h's axl_fv8_lzcnt32 is the same arithmetic in
+ * intrinsics, proven over all 2^32 inputs by test_fvec. */
+#if defined(AXL_MSB_BY_FLOAT) && !defined(__CUDA_ARCH__)
+AXL_HD int axl_msb32(uint32_t x)
+{
+    uint32_t v = x >> 1;
+    v &= ~(v >> 1);
+    float f = (float)(int32_t)v;
+    uint32_t b;
+    memcpy(&b, &f, sizeof b);
+    int e = (int)(b >> 23) - 126;
+    return e < 0 ? 0 : e;
+}
+
+/* from the high half where it is not 0 (selects, not branches: the
+ * loops around it stay if-convertible) */
+AXL_HD int axl_msb64(uint64_t x)
+{
+    uint32_t hi = (uint32_t)(x >> 32);
+    uint32_t w = hi ? hi : (uint32_t)x;
+    return (hi ? 32 : 0) + axl_msb32(w);
+}
+#else
 AXL_HD int axl_msb32(uint32_t x)
 {
 #if defined(__CUDA_ARCH__)
@@ -60,6 +96,7 @@ AXL_HD int axl_msb64(uint64_t x)
     return 63 - __builtin_clzll(x);
 #endif
 }
+#endif
 
 /* 2^k for 0 <= k <= 63.  Written as two shifts of 32-bit pieces because
  * GCC 12 does not vectorise a 64-bit constant shifted by a per-lane amount

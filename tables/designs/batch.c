@@ -2,7 +2,8 @@
  * the scalar loops that stand in for designs without them.
  *
  * batch_impl.h instantiates every built-in's forms three times: for
- * AVX-512 (16 lanes of 32-bit codes), for AVX2, and for baseline x86-64;
+ * AVX-512 (16 lanes of 32-bit codes), for AVX2 (in batch_avx2.c, whose
+ * table is dispatched to from here), and for baseline x86-64;
  * the widest the CPU has is chosen once.  The forms give the scalar eval's
  * bits whatever the ISA: integer arithmetic only, and the float
  * conversions the designs use are exact. */
@@ -71,14 +72,14 @@ struct axl_design_batch axl_design_batch_at_level(const struct axl_design *d, in
     switch (level) {
 #ifdef AXL_BATCH_X86
     case 2:
-        b = k_batch_avx512[id];
+        b = axl_batch_tab_avx512[id];
         break;
     case 1:
-        b = k_batch_avx2[id];
+        b = axl_batch_tab_avx2[id];
         break;
 #endif
     default:
-        b = k_batch_scalar[id];
+        b = axl_batch_tab_scalar[id];
         break;
     }
     b.eval = d->eval;
@@ -101,14 +102,14 @@ void axl_batch_decode_at_level(int level, const struct axl_format *f, const uint
     switch (level) {
 #ifdef AXL_BATCH_X86
     case 2:
-        decode_avx512(f, codes, out, n);
+        axl_batch_dec_avx512(f, codes, out, n);
         break;
     case 1:
-        decode_avx2(f, codes, out, n);
+        axl_batch_dec_avx2(f, codes, out, n);
         break;
 #endif
     default:
-        decode_scalar(f, codes, out, n);
+        axl_batch_dec_scalar(f, codes, out, n);
         break;
     }
 }
@@ -124,14 +125,14 @@ void axl_batch_encode_at_level(int level, const struct axl_format *f, const floa
     switch (level) {
 #ifdef AXL_BATCH_X86
     case 2:
-        encode_avx512(f, in, out, n);
+        axl_batch_enc_avx512(f, in, out, n);
         break;
     case 1:
-        encode_avx2(f, in, out, n);
+        axl_batch_enc_avx2(f, in, out, n);
         break;
 #endif
     default:
-        encode_scalar(f, in, out, n);
+        axl_batch_enc_scalar(f, in, out, n);
         break;
     }
 }

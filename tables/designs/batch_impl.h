@@ -128,16 +128,17 @@
         cc.id = ID;                                                                              \
         SPEC(BATCH_PAIR_LOOP, BATCH_CAT(axl_pair32_##ID, BATCH_SUF)(c, spec, x, y, out, n))      \
     }
-/* HOOK: in the AVX-512 instantiation the floating ids' three-step forms
- * (batch_fvec.h) where they take the context; nothing otherwise. */
+/* HOOK: in the AVX-512 and AVX2 instantiations the floating ids'
+ * three-step forms (batch_fvec.h; BATCH_FVEC_MUL and BATCH_FVEC_ADD name
+ * the ISA's) where they take the context; nothing otherwise. */
 #define BATCH_NO_HOOK(ID, A, Y, B)
-#if defined(BATCH_FVEC) && defined(AXL_FVEC_HAVE)
+#if defined(BATCH_FVEC_MUL) && defined(AXL_FVEC_HAVE)
 #define BATCH_FVEC_HOOK(ID, A, Y, B)                                                             \
     if (fvec_takes(c)) {                                                                         \
         if (axl_design_is_add(axl_design_core(ID)))                                              \
-            fvec_add(c, axl_design_core(ID), A, Y, B, out, n);                                   \
+            BATCH_FVEC_ADD(c, axl_design_core(ID), A, Y, B, out, n);                             \
         else                                                                                     \
-            fvec_mul(c, axl_design_core(ID), A, Y, B, out, n);                                   \
+            BATCH_FVEC_MUL(c, axl_design_core(ID), A, Y, B, out, n);                             \
         return;                                                                                  \
     }
 #else
@@ -155,14 +156,22 @@ AXL_FLOAT_IDS(BATCH_FORMS_FLOAT)
 #ifndef AXL_SIG32
 AXL_INT_IDS(BATCH_FORMS_INT)
 
+/* The table and the block codecs batch.c dispatches to: its own
+ * instantiations' static, the AVX2 unit's (batch_avx2.c: BATCH_EXTERN)
+ * declared in batch_spec.h. */
+#ifdef BATCH_EXTERN
+#define BATCH_LINKAGE
+#else
+#define BATCH_LINKAGE static
+#endif
 #define BATCH_ENTRY(ID) [ID] = {BATCH_CAT(row_##ID, BATCH_SUF), BATCH_CAT(pair_##ID, BATCH_SUF), NULL},
-static const struct axl_design_batch BATCH_CAT(k_batch, BATCH_SUF)[AXL_DESIGN_ID_END_] = {
+BATCH_LINKAGE const struct axl_design_batch BATCH_CAT(axl_batch_tab, BATCH_SUF)[AXL_DESIGN_ID_END_] = {
     AXL_FLOAT_IDS(BATCH_ENTRY) AXL_INT_IDS(BATCH_ENTRY)};
 
 /* Decoding a block of codes, with the same specialisation. */
-BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(decode, BATCH_SUF)(const struct axl_format *f,
-                                                      const uint32_t *codes, float *out,
-                                                      int64_t n)
+BATCH_TARGET BATCH_FLATTEN BATCH_LINKAGE void BATCH_CAT(axl_batch_dec, BATCH_SUF)(const struct axl_format *f,
+                                                                             const uint32_t *codes,
+                                                                             float *out, int64_t n)
 {
     struct axl_format ff = *f;
 #define BATCH_DECODE_LOOP                                                                        \
@@ -189,9 +198,9 @@ BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(decode, BATCH_SUF)(const struct
 
 /* Encoding a block of float32 values (nearest-even), with the same
  * specialisation; bf16 and fp16 on 32-bit significands (batch_sig32.c). */
-BATCH_TARGET BATCH_FLATTEN static void BATCH_CAT(encode, BATCH_SUF)(const struct axl_format *f,
-                                                      const float *in, uint32_t *out,
-                                                      int64_t n)
+BATCH_TARGET BATCH_FLATTEN BATCH_LINKAGE void BATCH_CAT(axl_batch_enc, BATCH_SUF)(const struct axl_format *f,
+                                                                             const float *in,
+                                                                             uint32_t *out, int64_t n)
 {
     struct axl_format ff = *f;
     const int spec = batch_spec_format(f);
@@ -245,6 +254,7 @@ BATCH_TARGET BATCH_FLATTEN void BATCH_CAT(axl_encode32, BATCH_SUF)(int spec, con
 #undef BATCH_INT_SPECIALISED
 #undef BATCH_ISPEC_CASE
 #undef BATCH_ENTRY
+#undef BATCH_LINKAGE
 #undef BATCH_ENCODE_LOOP
 #undef BATCH_FORM_HEAD
 #undef BATCH_SPEC_ARG

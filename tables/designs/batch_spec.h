@@ -108,6 +108,10 @@ static inline int batch_ispec_of(const struct axl_design_ctx *c)
 void axl_encode32_avx512(int spec, const float *in, uint32_t *out, int64_t n);
 void axl_encode32_avx2(int spec, const float *in, uint32_t *out, int64_t n);
 void axl_encode32_scalar(int spec, const float *in, uint32_t *out, int64_t n);
+/* The AVX2 instantiation's table and block codecs (batch_avx2.c). */
+extern const struct axl_design_batch axl_batch_tab_avx2[];
+void axl_batch_dec_avx2(const struct axl_format *f, const uint32_t *codes, float *out, int64_t n);
+void axl_batch_enc_avx2(const struct axl_format *f, const float *in, uint32_t *out, int64_t n);
 AXL_FLOAT_IDS(BATCH_SIG32_DECL_avx512)
 AXL_FLOAT_IDS(BATCH_SIG32_DECL_avx2)
 AXL_FLOAT_IDS(BATCH_SIG32_DECL_scalar)
