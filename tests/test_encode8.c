@@ -213,3 +213,109 @@ Test(encode8, plan_encodes_as_the_scalar_functions)
     check_plan("e2m1", AXL_ROUND_NEAREST_EVEN, AXL_ASCALE_DYNAMIC);
     check_plan("int8", AXL_ROUND_NEAREST_EVEN, AXL_ASCALE_NONE);
 }
+
+/* The vector form (axl_enc8_codes: AVX2 gathers, a scalar tail) against
+ * axl_format_encode of x or x * s, element by element: every format and
+ * deterministic rounding, each length from 0 to 40 (every tail, and
+ * elements in every lane), then a run of 4099 (a piece and a tail), over
+ * random bits (NaN, inf, subnormals) and scaled products that overflow. */
+Test(encode8, vector_codes_match_encode)
+{
+    enum { NX = 4099 };
+    float *x = malloc(NX * sizeof *x);
+    uint32_t *got = malloc((NX + 1) * sizeof *got);
+    cr_assert(x && got);
+    int64_t bad = 0, tried = 0;
+    for (size_t fi = 0; fi < sizeof k_formats / sizeof k_formats[0]; fi++) {
+        struct axl_format f;
+        cr_assert_eq(axl_format_parse(k_formats[fi], &f, NULL), AXL_OK, "%s", k_formats[fi]);
+        for (size_t r = 0; r < sizeof k_rounds / sizeof k_rounds[0]; r++) {
+            struct axl_enc8 e;
+            cr_assert_eq(axl_enc8_prepare(&e, &f, k_rounds[r]), 1, "%s", f.name);
+            for (int64_t i = 0; i < NX; i++) {
+                uint32_t u = axl_rand32(31 + fi * 8 + r, (uint64_t)i);
+                /* half the elements near the format's range, half any bits */
+                x[i] = u & 1 ? f_of(u) : (float)(int32_t)(u >> 8) * 0x1p-20f;
+            }
+            for (int mul = 0; mul < 2; mul++) {
+                const float s = mul ? 3.0517578e-05f * (float)(1 + fi) + 1.25f : 1.0f;
+                for (int64_t n = 0; n <= 40; n++) {
+                    got[n] = 0xDEADu; /* past the end: untouched */
+                    axl_enc8_codes(&e, x + n, n, s, mul, got);
+                    for (int64_t i = 0; i < n; i++, tried++) {
+                        float v = mul ? x[n + i] * s : x[n + i];
+                        uint32_t want = axl_format_encode(&f, v, k_rounds[r], 0);
+                        if (got[i] != want && bad++ < 10)
+                            cr_log_error("%s round %d n=%lld: x=%a * %a: 0x%x, want 0x%x",
+                                         f.name, (int)k_rounds[r], (long long)n,
+                                         (double)x[n + i], (double)s, got[i], want);
+                    }
+                    cr_expect_eq(got[n], 0xDEADu, "%s n=%lld: wrote past the end", f.name,
+                                 (long long)n);
+                }
+                axl_enc8_codes(&e, x, NX, s, mul, got);
+                for (int64_t i = 0; i < NX; i++, tried++) {
+                    uint32_t want =
+                        axl_format_encode(&f, mul ? x[i] * s : x[i], k_rounds[r], 0);
+                    if (got[i] != want && bad++ < 10)
+                        cr_log_error("%s round %d: x=%a: 0x%x, want 0x%x", f.name,
+                                     (int)k_rounds[r], (double)x[i], got[i], want);
+                }
+            }
+            axl_enc8_free(&e);
+        }
+    }
+    free(x);
+    free(got);
+    cr_assert_gt(tried, 15 * 4 * 2 * (820 + NX) - 1, "ran nothing");
+    cr_assert_eq(bad, 0, "%lld mismatches", (long long)bad);
+}
+
+/* axl_emu_weight_scales (the descaling pass of the CUDA backend and of
+ * block-scaled layers) with the channels along either axis of the tensor
+ * (a GEMM's B as K x N: channels contiguous, walked by rows) against the
+ * scale of each channel's amax taken by a plain loop. */
+Test(encode8, weight_scales_in_both_layouts)
+{
+    enum { N = 37, K = 53 };
+    static float w[N * K], wt[K * N];
+    for (int n = 0; n < N; n++)
+        for (int k = 0; k < K; k++) {
+            uint32_t r = axl_rand32(5, (uint64_t)(n * K + k));
+            float v = (float)(int32_t)(r >> 8) * 0x1p-23f * (float)(1 + n % 7);
+            v = r % 29 == 0 ? NAN : r % 31 == 0 ? -INFINITY : r % 37 == 0 ? -0.0f : v;
+            w[n * K + k] = wt[k * N + n] = v;
+        }
+    static const enum axl_wscale modes[] = {AXL_WSCALE_CHANNEL, AXL_WSCALE_TENSOR};
+    int bad = 0;
+    for (int md = 0; md < 2; md++) {
+        struct axl_mac_spec sp;
+        memset(&sp, 0, sizeof sp);
+        sp.fmt_a = "e4m3";
+        sp.wscale = modes[md];
+        struct axl_mac *m;
+        char msg[AXL_MSG_LEN];
+        cr_assert_eq(axl_mac_create(&sp, &m, msg), AXL_OK, "%s", msg);
+        float want[N], a[N], b[N], tmax = 0.0f;
+        for (int n = 0; n < N; n++) {
+            float c = 0.0f;
+            for (int k = 0; k < K; k++)
+                if (isfinite(w[n * K + k]) && fabsf(w[n * K + k]) > c)
+                    c = fabsf(w[n * K + k]);
+            want[n] = c;
+            tmax = c > tmax ? c : tmax;
+        }
+        for (int n = 0; n < N; n++)
+            want[n] = axl_scale_for(&m->fw, md ? tmax : want[n], 0, 0);
+        axl_emu_weight_scales(m, w, N, K, K, 1, a);  /* channel-major */
+        axl_emu_weight_scales(m, wt, N, K, 1, N, b); /* channels contiguous */
+        for (int n = 0; n < N; n++)
+            if ((memcmp(&a[n], &want[n], 4) || memcmp(&b[n], &want[n], 4)) && bad++ < 10)
+                cr_log_error("wscale %d channel %d: %a and %a, want %a", md, n, (double)a[n],
+                             (double)b[n], (double)want[n]);
+        if (!md) /* channels of different ranges, so that a mix-up shows */
+            cr_expect_neq(want[0], want[1], "channels of one scale: no test");
+        axl_mac_free(m);
+    }
+    cr_assert_eq(bad, 0, "%d mismatches", bad);
+}

@@ -194,7 +194,7 @@ static void ref_scales(const struct cfg *c, const struct axl_format *f, const fl
 Test(scale, gemm_bit_exact_against_reference)
 {
     enum { M = 37, N = 11, K = 70 };
-    static float a[M * K], w[N * K], bias[N], y[M * N];
+    static float a[M * K], w[N * K], wkn[K * N], bias[N], y[M * N];
     srand(2);
     for (int i = 0; i < M * K; i++)
         a[i] = (float)ldexp((double)rand() / RAND_MAX - 0.3, -9 + rand() % 4);
@@ -203,12 +203,18 @@ Test(scale, gemm_bit_exact_against_reference)
         for (int j = 0; j < K; j++) /* channels of very different ranges */
             w[n * K + j] = (float)ldexp((double)rand() / RAND_MAX - 0.5, -12 + n);
     }
+    for (int n = 0; n < N; n++)
+        for (int j = 0; j < K; j++)
+            wkn[j * N + n] = w[n * K + j];
     int bad = 0;
-    for (int t = 0; t < N_CFGS; t++) {
-        const struct cfg *c = &k_cfgs[t];
+    /* B as N x K (trans_b) and as K x N, with and without a bias */
+    for (int t = 0; t < 2 * N_CFGS; t++) {
+        const struct cfg *c = &k_cfgs[t % N_CFGS];
+        const int kn = t >= N_CFGS;
+        const float *bs = kn && t % 2 ? NULL : bias;
         struct axl_format f = fmt(c->fmt);
         struct axl_mac *m = make(c);
-        struct axl_gemm_args g = {0, 1, M, N, K, a, K, w, K, bias, y, N};
+        struct axl_gemm_args g = {0, !kn, M, N, K, a, K, kn ? wkn : w, kn ? N : K, bs, y, N};
         char msg[AXL_MSG_LEN];
         cr_assert_eq(axl_mac_gemm(m, AXL_BACKEND_CPU, &g, msg), AXL_OK, "%s", msg);
         float sa, sw[N];
@@ -218,7 +224,8 @@ Test(scale, gemm_bit_exact_against_reference)
                 float acc = 0.0f;
                 for (int j = 0; j < K; j++)
                     acc += qv(&f, a[i * K + j], sa) * qv(&f, w[n * K + j], sw[n]);
-                float want = acc * ((1.0f / sa) * (1.0f / sw[n])) + bias[n];
+                float want = acc * ((1.0f / sa) * (1.0f / sw[n]));
+                want = bs ? want + bs[n] : want;
                 if (memcmp(&want, &y[i * N + n], 4) && bad++ < 10)
                     fprintf(stderr, "cfg %d y[%d][%d] = %a, exp %a\n", t, i, n,
                             (double)y[i * N + n], (double)want);

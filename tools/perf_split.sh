@@ -1,6 +1,9 @@
 #!/bin/bash
 # Where a layer's time goes outside its kernel, before and after (issue 19):
 #   tools/perf_split.sh CASE AXLUT...      e.g. gemm256/int4_mitchell OLD NEW
+# FREQ (default perf's 4000) samples per second: a 1 ms case such as
+# gemm256 gives a few hundred of the engine's samples at the default, where
+# a share moves by a few points from run to run; FREQ=15000 gives ~4x more.
 # records `axlut bench --case CASE --threads THREADS(1) --reps 32` under
 # perf for each binary and prints one markdown table: the engine's own
 # symbols (the naive LUT loop, BLAS, the dynamic loader and the kernel are
@@ -14,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 export OPENBLAS_CORETYPE=${OPENBLAS_CORETYPE:-SkylakeX} OPENBLAS_THREAD_TIMEOUT=${OPENBLAS_THREAD_TIMEOUT:-4}
 i=0
 for bin in "$@"; do
-    perf record -q -o "$work/$i.data" "$bin" bench --case "$case" --threads "$threads" --reps 32 \
+    perf record -F "${FREQ:-4000}" -q -o "$work/$i.data" "$bin" bench --case "$case" --threads "$threads" --reps 32 \
         >/dev/null 2>&1
     perf report -i "$work/$i.data" --no-children --sort sym --stdio 2>/dev/null |
         grep '%' | grep -v '^#' >"$work/$i.txt" || true

@@ -7,6 +7,10 @@
 
 #include "plan.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 /* ---- encoding: each tensor once, element index = offset in the tensor ---- */
 
 /* Affine parameters of an integer format for values in [lo, hi]:
@@ -197,7 +201,9 @@ int axl_enc8_prepare(struct axl_enc8 *e, const struct axl_format *f, enum axl_ro
         return 0;
     e->shift = 22u - f->mbits;
     size_t n = (size_t)2 << (32u - e->shift);
-    e->t = malloc(n);
+    /* 3 bytes of padding: the vector form gathers a 32-bit word at each
+     * key's byte (axl_enc8_codes) */
+    e->t = calloc(n + 3, 1);
     if (!e->t)
         return 0;
     for (size_t key = 0; key < n; key++) {
@@ -213,6 +219,66 @@ void axl_enc8_free(struct axl_enc8 *e)
 {
     free(e->t);
     e->t = NULL;
+}
+
+/* axl_enc8_codes over one piece: eight keys computed as axl_enc8_code
+ * computes one, eight table bytes by one gather of 32-bit words (the byte
+ * at each key and the three after it, masked off).  One lookup per element
+ * in scalar code was 18% of a 256^3 e2m1 GEMM's time (perf, issue 19), the
+ * same share as the loops of the int4 layer's range and quantization
+ * together (vectorised): this is their counterpart for float codes. */
+#if defined(__x86_64__) && defined(__GNUC__)
+#define AXL_ENC8_AVX2 1
+__attribute__((target("avx2"))) static void enc8_run_avx2(const struct axl_enc8 *e,
+                                                          const float *x, int64_t n, float s,
+                                                          int mul, uint32_t *codes)
+{
+    const __m256i low = _mm256_set1_epi32((int32_t)((1u << e->shift) - 1u));
+    const __m256i one = _mm256_set1_epi32(1), byte = _mm256_set1_epi32(255);
+    const __m128i sh = _mm_cvtsi32_si128((int)e->shift);
+    const __m256 vs = _mm256_set1_ps(s);
+    const int *t = (const int *)(const void *)e->t;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 v = _mm256_loadu_ps(x + i);
+        if (mul)
+            v = _mm256_mul_ps(v, vs); /* the scalar form's x * s: one IEEE multiply */
+        const __m256i u = _mm256_castps_si256(v);
+        const __m256i hi = _mm256_slli_epi32(_mm256_srl_epi32(u, sh), 1);
+        const __m256i lowzero = _mm256_cmpeq_epi32(_mm256_and_si256(u, low), _mm256_setzero_si256());
+        const __m256i key = _mm256_or_si256(hi, _mm256_andnot_si256(lowzero, one));
+        const __m256i w = _mm256_i32gather_epi32(t, key, 1);
+        _mm256_storeu_si256((__m256i *)(void *)(codes + i), _mm256_and_si256(w, byte));
+    }
+    for (; i < n; i++)
+        codes[i] = axl_enc8_code(e, mul ? x[i] * s : x[i]);
+}
+#endif
+
+static void enc8_run(const struct axl_enc8 *e, const float *x, int64_t n, float s, int mul,
+                     uint32_t *codes)
+{
+#ifdef AXL_ENC8_AVX2
+    if (__builtin_cpu_supports("avx2")) {
+        enc8_run_avx2(e, x, n, s, mul, codes);
+        return;
+    }
+#endif
+    for (int64_t i = 0; i < n; i++)
+        codes[i] = axl_enc8_code(e, mul ? x[i] * s : x[i]);
+}
+
+void axl_enc8_codes(const struct axl_enc8 *e, const float *x, int64_t n, float s, int mul,
+                    uint32_t *codes)
+{
+    /* a local copy: the stores to codes may alias the plan's (uint32_t) shift */
+    const struct axl_enc8 e8 = *e;
+    const int64_t pieces = (n + AXL_ENC_PIECE - 1) / AXL_ENC_PIECE;
+#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
+    for (int64_t p = 0; p < pieces; p++) {
+        int64_t i0 = p * AXL_ENC_PIECE, len = n - i0 < AXL_ENC_PIECE ? n - i0 : AXL_ENC_PIECE;
+        enc8_run(&e8, x + i0, len, s, mul, codes + i0);
+    }
 }
 
 /* ---- operand scaling of floating formats (include/axlut/scale.h) ---- */
@@ -277,13 +343,51 @@ static float channel_scale(const struct axl_mac *m, const float *wn, int64_t k, 
     return axl_scale_for(&m->fw, amax, m->scale_pow2, m->scale_margin);
 }
 
+/* amax[n] = axl_scale_amax(w + n * sn, k, sk) for every channel.  Where
+ * the channels are the contiguous axis (a GEMM's B as stored, K x N), one
+ * channel's weights lie a row apart: walked per channel, a strided scalar
+ * pass (most of the 8% of a 256^3 e2m1 GEMM's time in axl_scale_amax,
+ * perf, issue 19, on every call); walked by rows, every channel's running
+ * maximum at once, over contiguous floats.  The maximum of the same
+ * magnitudes in another order: the same value. */
+static void channels_amax(const float *w, int64_t nout, int64_t k, int64_t sn, int64_t sk,
+                          float *amax)
+{
+    if (sn != 1 || sk < nout) {
+        for (int64_t n = 0; n < nout; n++)
+            amax[n] = axl_scale_amax(w + n * sn, k, sk);
+        return;
+    }
+    typedef int32_t i32_alias __attribute__((may_alias)); /* the floats' bits */
+    i32_alias *best = (i32_alias *)(void *)amax;
+    for (int64_t n = 0; n < nout; n++)
+        best[n] = 0;
+    for (int64_t j = 0; j < k; j++) {
+        const i32_alias *row = (const i32_alias *)(const void *)(w + j * sk);
+        for (int64_t n = 0; n < nout; n++) {
+            /* axl_scale_amax's test: finite magnitudes only (inf, NaN: 0) */
+            int32_t a = row[n] & 0x7FFFFFFF;
+            a = a < 0x7F800000 ? a : 0;
+            best[n] = a > best[n] ? a : best[n];
+        }
+    }
+}
+
 void axl_emu_weight_scales(const struct axl_mac *m, const float *w, int64_t nout, int64_t k,
                            int64_t sn, int64_t sk, float *s)
 {
-    const int none = m->int_mode || m->wscale == AXL_WSCALE_NONE;
-    const float tmax = m->wscale == AXL_WSCALE_TENSOR ? weights_amax(w, nout, k, sn, sk) : 0;
+    if (m->int_mode || m->wscale == AXL_WSCALE_NONE) {
+        for (int64_t n = 0; n < nout; n++)
+            s[n] = 1.0f;
+        return;
+    }
+    channels_amax(w, nout, k, sn, sk, s); /* s[n]: channel n's amax, then its scale */
+    float tmax = 0.0f;
     for (int64_t n = 0; n < nout; n++)
-        s[n] = none ? 1.0f : channel_scale(m, w + n * sn, k, sk, tmax);
+        tmax = s[n] > tmax ? s[n] : tmax; /* weights_amax's value */
+    for (int64_t n = 0; n < nout; n++)
+        s[n] = axl_scale_for(&m->fw, m->wscale == AXL_WSCALE_TENSOR ? tmax : s[n],
+                             m->scale_pow2, m->scale_margin);
 }
 
 /* Code of x * s: a power of two in one rounding, any other s as hardware
@@ -315,14 +419,13 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         q = quant_params(&m->fa, lo, hi);
     }
     if (!m->int_mode && m->ascale != AXL_ASCALE_NONE) {
-        float sa = axl_emu_act_scale(m, axl_scale_amax(x, n, 1));
+        /* calibrated: the amax is the configuration's, nothing to search */
+        float sa = axl_emu_act_scale(m, m->ascale == AXL_ASCALE_CALIBRATED
+                                            ? m->act_amax : axl_scale_amax(x, n, 1));
         qa->s = 1.0f / sa;
         qa->z = 0;
         if (m->enc8.t && !m->scale_pow2) { /* the float32 multiply, then the byte lookup */
-            const struct axl_enc8 e8 = m->enc8; /* see below */
-#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
-            for (int64_t i = 0; i < n; i++)
-                codes[i] = axl_enc8_code(&e8, x[i] * sa);
+            axl_enc8_codes(&m->enc8, x, n, sa, 1, codes);
             return;
         }
 #pragma omp parallel for schedule(static)
@@ -338,12 +441,7 @@ void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uin
         return;
     }
     if (m->enc8.t) {
-        /* a local copy: the stores to codes may alias the plan's (uint32_t)
-         * shift, which was read again for every element */
-        const struct axl_enc8 e8 = m->enc8;
-#pragma omp parallel for schedule(static) if (n >= AXL_PAR_MIN)
-        for (int64_t i = 0; i < n; i++)
-            codes[i] = axl_enc8_code(&e8, x[i]);
+        axl_enc8_codes(&m->enc8, x, n, 1.0f, 0, codes);
         return;
     }
 #pragma omp parallel for schedule(static)

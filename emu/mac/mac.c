@@ -121,7 +121,10 @@ enum axl_status axl_mac_gemm(const struct axl_mac *m, enum axl_backend be,
     if (g->m < 1 || g->n < 1 || g->k < 1)
         return axl_msgf(msg, AXL_ERR_INVALID, "gemm: sizes must be positive (m=%lld n=%lld "
                         "k=%lld)", (long long)g->m, (long long)g->n, (long long)g->k);
-    if (!axl_emu_scaled(m))
+    /* the CPU kernels scale their outputs back as they store them, with
+     * these factors from the quantizations they encoded with (kernels.c:
+     * descale_factors) */
+    if (!axl_emu_scaled(m) || (be == AXL_BACKEND_CPU && !m->blk))
         return gemm_on(m, be, g, msg);
     int64_t arows = g->trans_a ? g->k : g->m, acols = g->trans_a ? g->m : g->k;
     float amax = 0.0f;
@@ -155,7 +158,7 @@ enum axl_status axl_mac_conv2d(const struct axl_mac *m, enum axl_backend be,
     enum axl_status st = axl_conv_out_size(a, &oh, &ow, msg);
     if (st != AXL_OK)
         return st;
-    if (!axl_emu_scaled(m))
+    if (!axl_emu_scaled(m) || (be == AXL_BACKEND_CPU && !m->blk)) /* as axl_mac_gemm */
         return conv2d_on(m, be, a, oh, ow, msg);
     int64_t K = a->c / a->groups * a->kh * a->kw, P = oh * ow;
     float *alpha;

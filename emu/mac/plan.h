@@ -181,6 +181,10 @@ static inline uint32_t axl_enc8_code(const struct axl_enc8 *e, float x)
     memcpy(&u, &x, sizeof u);
     return e->t[(u >> e->shift) << 1 | ((u & ((1u << e->shift) - 1u)) != 0)];
 }
+/* codes[i] = axl_enc8_code(e, mul ? x[i] * s : x[i]) for i < n: vectorised
+ * (AVX2 gathers) where the CPU has it, threaded over large tensors. */
+void axl_enc8_codes(const struct axl_enc8 *e, const float *x, int64_t n, float s, int mul,
+                    uint32_t *codes);
 /* Activation codes of a whole tensor of n elements (and its quantization). */
 void axl_emu_encode_acts(const struct axl_mac *m, const float *x, int64_t n, uint32_t *codes,
                          struct axl_quant *qa);

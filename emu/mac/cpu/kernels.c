@@ -47,6 +47,8 @@ struct core {
                                xmap), laid out [block][k][MB] (tile_at) */
     const uint32_t *w;      /* [n][k] weight codes */
     const float *bias;      /* [n] or NULL */
+    const float *alpha;     /* [n]: scaled operands (axl_emu_scaled), each output's factor
+                               back to the tensors' scale, applied before the bias; else NULL */
     float *out;             /* out[n * sn + pos * sm] */
     int64_t sn, sm;
     /* integer mode */
@@ -79,14 +81,23 @@ static inline float *out_at(const struct core *c, int64_t n, int64_t m)
         i0 = i1;                                                                                  \
     }
 
-/* Output row n of a block from float32 sums, bias added. */
+/* A float output: the sum v scaled back (alpha) and the bias added, in
+ * the order and roundings of the pass this replaces (axl_mac_gemm's
+ * y * alpha[n] + bias[n] over the stored sums: two roundings, no fused
+ * multiply-add in C11 mode). */
+static inline float final_f32(const struct core *c, int64_t n, float v)
+{
+    float y = c->alpha ? v * c->alpha[n] : v;
+    return c->bias ? y + c->bias[n] : y;
+}
+
+/* Output row n of a block from float32 sums, scaled back, bias added. */
 static void store_f32(const struct core *c, int64_t n, int64_t m0, int64_t len, const float *acc)
 {
-    float b = c->bias ? c->bias[n] : 0.0f;
     const int64_t sm = c->sm;
     FOR_OUTPUT_RUNS(c, n, m0, len, {
         for (int64_t i = i0; i < i1; i++)
-            o[(i - i0) * sm] = c->bias ? acc[i] + b : acc[i];
+            o[(i - i0) * sm] = final_f32(c, n, acc[i]);
     })
 }
 
@@ -406,11 +417,8 @@ VADD_NARROW(fp16)
  * added. */
 #define STORE_FINAL(c, n, m0, len, acc, FINAL)                                                    \
     do {                                                                                          \
-        float b = (c)->bias ? (c)->bias[n] : 0.0f;                                                \
-        for (int64_t i = 0; i < (len); i++) {                                                     \
-            float y = FINAL((acc)[i]);                                                            \
-            *out_at(c, n, (m0) + i) = (c)->bias ? y + b : y;                                      \
-        }                                                                                         \
+        for (int64_t i = 0; i < (len); i++)                                                       \
+            *out_at(c, n, (m0) + i) = final_f32(c, n, FINAL((acc)[i]));                           \
     } while (0)
 #define STORE_F32(c, n, m0, len, acc) STORE_FINAL(c, n, m0, len, acc, FINAL_F32)
 #define STORE_CODE(c, n, m0, len, acc) STORE_FINAL(c, n, m0, len, acc, FINAL_CODE)
@@ -613,12 +621,14 @@ static void store_raw(const struct core *c, int64_t n0, int64_t n1, int64_t m0, 
         return;
     }
     const int nn = (int)(n1 - n0);
-    float b[NG] = {0}, scale[NG] = {0};
+    float b[NG] = {0}, scale[NG] = {0}, al[NG] = {0};
     int64_t zw[NG] = {0}, cst[NG] = {0};
     int zero_points = 0;
     for (int n = 0; n < nn; n++) {
         if (c->bias)
             b[n] = c->bias[n0 + n];
+        if (c->alpha)
+            al[n] = c->alpha[n0 + n];
         if (isint) {
             int64_t za = c->za, z = c->qw[n0 + n].z;
             scale[n] = c->sa * c->qw[n0 + n].s;
@@ -632,10 +642,11 @@ static void store_raw(const struct core *c, int64_t n0, int64_t n1, int64_t m0, 
          * write GEMM tasks position-major) */
         float *o = c->out + (m0 + i) * c->sm + n0;
         const uint32_t *r = raw->u + i * NG;
-        if (!isint) {
+        if (!isint) { /* final_f32's expression */
             for (int n = 0; n < nn; n++) {
                 float v;
                 memcpy(&v, &r[n], sizeof v);
+                v = c->alpha ? v * al[n] : v;
                 o[n] = c->bias ? v + b[n] : v;
             }
         } else if (!zero_points) {
@@ -845,6 +856,7 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
         cg.w = c->w + g * wg;
         cg.out = c->out + g * og;
         cg.bias = c->bias ? c->bias + g * c->n : NULL;
+        cg.alpha = c->alpha ? c->alpha + g * c->n : NULL;
         cg.qw = c->qw ? c->qw + g * c->n : NULL;
         cg.sumx = sumx ? sumx + g * c->mcount : NULL;
         cg.sumw = c->sumw ? c->sumw + g * c->n : NULL;
@@ -862,8 +874,32 @@ static enum axl_status run_core(struct core *c, int64_t groups, int64_t xg, int6
     return AXL_OK;
 }
 
+/* Scaled operands (axl_emu_scaled): each output's factor back to the
+ * tensors' scale, alpha[n] = da * dw[n] with da = 1/s_a and dw[n] = 1/s_w[n]
+ * as encoding recorded them (qa, the weights' qw): the values of
+ * axl_mac_gemm's separate pass over the outputs (mac.c: descale_factors),
+ * which also searched the activations' and weights' amax again on every
+ * call (a 256^3 e2m1 GEMM: 15% of its time, perf, issue 19).  *alpha is
+ * NULL where the operands are not scaled. */
+static enum axl_status descale_factors(const struct axl_mac *m, struct axl_quant qa,
+                                       const struct axl_weights *pw, int64_t n, float **alpha,
+                                       char *msg)
+{
+    *alpha = NULL;
+    if (!axl_emu_scaled(m))
+        return AXL_OK;
+    float *al = malloc((size_t)n * sizeof *al);
+    if (!al)
+        return axl_msgf(msg, AXL_ERR_NOMEM, "out of memory for %lld output scales", (long long)n);
+    for (int64_t i = 0; i < n; i++)
+        al[i] = qa.s * pw->qw[i].s;
+    *alpha = al;
+    return AXL_OK;
+}
+
 enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args *g, char *msg)
 {
+    float *alpha = NULL;
     int64_t M = g->m, N = g->n, K = g->k;
     /* weights: W[n][k] = op(B)[k][n] */
     const struct axl_weights *pw;
@@ -932,13 +968,16 @@ enum axl_status axl_cpu_gemm(const struct axl_mac *m, const struct axl_gemm_args
                     xc[k * Mp + i] = v;
             }
     }
+    if ((st = descale_factors(m, qa, pw, N, &alpha, msg)) != AXL_OK)
+        goto done;
     struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = M, .n = N, .x = xc, .x8 = x8,
-                     .w = pw->codes,
-                     .p = M, .oi = 0, .bias = g->bias, .out = g->c, .sn = 1, .sm = g->ldc,
-                     .sa = qa.s, .za = qa.z, .qw = pw->qw, .sumw = pw->sumw};
+                     .w = pw->codes, .p = M, .oi = 0, .bias = g->bias, .alpha = alpha,
+                     .out = g->c, .sn = 1, .sm = g->ldc, .sa = qa.s, .za = qa.z, .qw = pw->qw,
+                     .sumw = pw->sumw};
     st = run_core(&c, 1, 0, 0, 0, msg);
 done:
     axl_weights_release(m, pw);
+    free(alpha);
     free(adense);
     free(ac);
     free(xc);
@@ -956,6 +995,7 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     if (st != AXL_OK)
         return st;
     int64_t xin = a->n * a->c * a->h * a->w;
+    float *alpha = NULL;
     const uint8_t *xmap = byte_map(m, K);
     const int vb = xmap != NULL;
     /* images per chunk: an im2col buffer of at most 2 MiB (one image where
@@ -977,6 +1017,8 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
     }
     struct axl_quant qa;
     axl_emu_encode_acts(m, a->x, xin, ac, &qa);
+    if ((st = descale_factors(m, qa, pw, a->oc, &alpha, msg)) != AXL_OK)
+        goto done;
     /* the code of a real 0, fed for padding */
     uint32_t pad = m->int_mode ? axl_emu_quantize(&m->fa, qa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0)
                                : axl_format_encode(&m->fa, 0.0f, AXL_ROUND_NEAREST_EVEN, 0);
@@ -1054,13 +1096,15 @@ enum axl_status axl_cpu_conv2d(const struct axl_mac *m, const struct axl_conv_ar
         }
 #undef IM2COL
         struct core c = {.m = m, .k = K, .mcount = Mp, .mvalid = nimg * P, .n = ocg, .x = xc,
-                         .x8 = x8, .w = pw->codes, .bias = a->bias, .out = a->y + img0 * a->oc * P,
+                         .x8 = x8, .w = pw->codes, .bias = a->bias, .alpha = alpha,
+                         .out = a->y + img0 * a->oc * P,
                          .sn = P, .sm = 1, .p = P, .oi = a->oc * P, .sa = qa.s, .za = qa.z,
                          .qw = pw->qw, .sumw = pw->sumw};
         st = run_core(&c, G, K * Mp, ocg * K, ocg * P, msg);
     }
 done:
     axl_weights_release(m, pw);
+    free(alpha);
     free(ac);
     free(a8);
     free(xc);
