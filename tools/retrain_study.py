@@ -276,6 +276,16 @@ def write_md(path, data, a):
                          f"{'-' if l1 is None else f'{l1:.3f}'} / "
                          f"{'-' if l2 is None else f'{l2:.3f}'} |")
     lines += ["", "## Findings computed from the table", ""] + findings(rows, a.min_loss)
+    def finished(r):  # measured, and fine-tuned both ways where it lost too much
+        return "before" in r and ("after_approx" in r or
+                                  100 * (r["exact"] - r["before"]) <= a.min_loss)
+    done_models = [m for m in MODELS if all(
+        any(r["model"] == m and r["config"] == c and finished(r) for r in rows)
+        for c in CONFIGS)]
+    missing = [m for m in MODELS if m not in done_models]
+    lines.append(f"- Models whose every configuration ran: {len(done_models)} of {len(MODELS)}"
+                 + (f"; not yet (the study resumes where it stopped): {', '.join(missing)}"
+                    if missing else "") + ".")
     zoo = getattr(a, "zoo", None)
     e2m3 = sorted({r["model"] for r in rows if r["config"] == "e2m3" and "after_exact" in r})
     zeros = zero_share(zoo, e2m3, 2.0 ** -4) if zoo else {}
