@@ -27,18 +27,7 @@
 
 #ifdef AXL_FVEC_HAVE
 
-/* Sanitizer builds look for memory errors, not for more coverage: the
- * sweeps over every 32-bit input take every SAN_STRIDE-th block of them. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SAN_STRIDE 16
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SAN_STRIDE 16
-#endif
-#endif
-#ifndef SAN_STRIDE
-#define SAN_STRIDE 1
-#endif
+#include "san_stride.h"
 
 static int have_avx512(void) { return axl_design_batch_hw_level() >= 2; }
 static int have_avx2(void) { return axl_design_batch_hw_level() >= 1; }

@@ -14,18 +14,7 @@
 #include "axlut/hd.h"
 #include "designs/common.h"
 
-/* Sanitizer builds look for memory errors, not for more coverage: the
- * sweeps over every 32-bit input take every SAN_STRIDE-th block of them. */
-#if defined(__SANITIZE_ADDRESS__)
-#define SAN_STRIDE 16
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define SAN_STRIDE 16
-#endif
-#endif
-#ifndef SAN_STRIDE
-#define SAN_STRIDE 1
-#endif
+#include "san_stride.h"
 
 Test(msb_float, msb32_every_input, .timeout = 300)
 {
