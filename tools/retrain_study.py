@@ -103,12 +103,6 @@ def parity(a, data):
                       "axlut_s": ta, "torch_s": tt}
 
 
-def _median(xs):
-    xs = sorted(xs)
-    h = len(xs) // 2  # an even count: the mean of the middle two
-    return xs[h] if len(xs) % 2 else (xs[h - 1] + xs[h]) / 2
-
-
 # A run whose mean loss over the epoch is ln 10 or more did no better than a
 # constant guess over the ten classes; it is run again at this rate (a
 # fifth of axlut train's default 0.005), once, and both results reported.
@@ -175,7 +169,7 @@ def findings(rows, min_loss):
                for r in done if inside(r["config"]) and r["exact"] > r["before"]]
         if rec:
             out.append(f"- Share of the loss recovered (straight-through), {fam}: median "
-                       f"{100 * _median(rec):.0f}%, from {100 * min(rec):.0f}% to "
+                       f"{100 * statistics.median(rec):.0f}%, from {100 * min(rec):.0f}% to "
                        f"{100 * max(rec):.0f}% over {len(rec)} pair(s).")
     both = [r for r in done if r.get("after_approx") is not None]
     if both:
@@ -183,7 +177,7 @@ def findings(rows, min_loss):
         ahead = sum(1 for x in d if x > 0)
         worse = sorted((x, r) for x, r in zip(d, both) if x < -1.0)
         out.append(f"- Approximate gradient products (`--backward approx`) against the "
-                   f"straight-through estimator: median difference {_median(d):+.2f} points, "
+                   f"straight-through estimator: median difference {statistics.median(d):+.2f} points, "
                    f"ahead on {ahead} of {len(both)} pair(s)" +
                    ("; more than a point behind on " + ", ".join(
                        f"{r['model']}/{r['config']} ({x:+.2f})" for x, r in worse)

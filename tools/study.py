@@ -73,11 +73,7 @@ def rows(path):
     return out
 
 
-def bits(fmt):
-    m = re.match(r"^e(\d+)m(\d+)", fmt)
-    if m:
-        return 1 + int(m.group(1)) + int(m.group(2)), int(m.group(1)), int(m.group(2))
-    return {"bf16": (16, 8, 7), "fp16": (16, 5, 10)}.get(fmt, (99, 0, 0))
+bits = study_findings.bits
 
 
 def smallest_bits(rs, acc):

@@ -12,14 +12,13 @@ empty when the sensitivity sweep was skipped).
 """
 import math
 import re
+import statistics
 
 
 def _median(xs):
-    xs = sorted(x for x in xs if not math.isnan(x))
-    if not xs:
-        return math.nan
-    h = len(xs) // 2  # an even count: the mean of the middle two
-    return xs[h] if len(xs) % 2 else (xs[h - 1] + xs[h]) / 2
+    """The median of the values that are not NaN (NaN when none is)."""
+    xs = [x for x in xs if not math.isnan(x)]
+    return statistics.median(xs) if xs else math.nan
 
 
 def _loss(r):
@@ -27,11 +26,16 @@ def _loss(r):
     return 100 * (r["exact_top1"] - r["top1"])
 
 
-def _bits(fmt):
+def bits(fmt):
+    """(bits, exponent bits, mantissa bits) of a multiply format; tools/study.py's too."""
     m = re.match(r"^e(\d+)m(\d+)", fmt)
     if m:
-        return 1 + int(m.group(1)) + int(m.group(2))
-    return {"bf16": 16, "fp16": 16}.get(fmt, 99)
+        return 1 + int(m.group(1)) + int(m.group(2)), int(m.group(1)), int(m.group(2))
+    return {"bf16": (16, 8, 7), "fp16": (16, 5, 10)}.get(fmt, (99, 0, 0))
+
+
+def _bits(fmt):
+    return bits(fmt)[0]
 
 
 def _smallest(rows, acc):
@@ -39,7 +43,7 @@ def _smallest(rows, acc):
     ok = [r for r in rows if r["acc_format"] == acc and _loss(r) <= 1.0]
     if not ok:
         return None
-    return min(ok, key=lambda r: (_bits(r["format"]), r["format"]))
+    return min(ok, key=lambda r: bits(r["format"])[:2])  # as the table's (study.py)
 
 
 def noise(limit):

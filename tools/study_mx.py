@@ -27,6 +27,7 @@ Micikevicius et al., "FP8 Formats for Deep Learning", arXiv:2209.05433 (2022).
 import json
 import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -215,12 +216,6 @@ def _drop(res, tag):
     return 100 * (r["exact_top1"] - r["top1"])
 
 
-def _median(xs):
-    xs = sorted(xs)
-    h = len(xs) // 2
-    return xs[h] if len(xs) % 2 else (xs[h - 1] + xs[h]) / 2
-
-
 def subnormal_share(zoo_dir, models):
     """{model: share of the Conv/Gemm/MatMul weights (initializers of 2 or
     more dimensions) that OCP e4m3 encodes as a subnormal without a scale
@@ -251,7 +246,7 @@ def _layer_snr(rep):
     v = [x["layer_error"]["snr_db"] for x in (rep or {}).get("layers", [])
          if x.get("approximate") and x.get("layer_error")
          and math.isfinite(x["layer_error"].get("snr_db", math.nan))]
-    return _median(v) if v else math.nan
+    return statistics.median(v) if v else math.nan
 
 
 def snr_gap(results):
@@ -265,7 +260,7 @@ def snr_gap(results):
         g = [x for x in g if not math.isnan(x)]
         if not g:
             return ""
-        d[a] = _median(g)
+        d[a] = statistics.median(g)
     return (f" Each layer's own SNR (median over layers, then over models) moves by "
             f"{d['e4m3_none_mitchell']:+.1f} dB from unscaled e4m3 to MXFP8 with Mitchell's "
             f"products and by {d['e4m3_none']:+.1f} dB with exact ones"
@@ -286,11 +281,8 @@ def findings(results, zoo_dir=None):
         return sum(1 for x in d if x <= pts), sum(1 for x in d if not math.isnan(x))
 
     def median(tag):
-        d = sorted(x for x in (_drop(results[m], tag) for m in models) if not math.isnan(x))
-        if not d:
-            return math.nan
-        h = len(d) // 2  # an even count: the mean of the middle two
-        return d[h] if len(d) % 2 else (d[h - 1] + d[h]) / 2
+        d = [x for x in (_drop(results[m], tag) for m in models) if not math.isnan(x)]
+        return statistics.median(d) if d else math.nan
 
     out = []
 
@@ -372,7 +364,7 @@ def findings(results, zoo_dir=None):
                    f"{median('e4m3_per-tensor'):.2f}, per-channel "
                    f"{median('e4m3_per-channel'):.2f}, MXFP8 {median('mxfp8_exact'):.2f}); the "
                    f"loss grows at each finer step on {grow} of {n} models."
-                   + (f" Unscaled e4m3 encodes a median {100 * _median(list(sub.values())):.0f}% "
+                   + (f" Unscaled e4m3 encodes a median {100 * statistics.median(list(sub.values())):.0f}% "
                       f"of the MAC weights as subnormals (from {100 * min(sub.values()):.0f}% to "
                       f"{100 * max(sub.values()):.0f}%)." if sub else "")
                    + " Mitchell's relative error, xy/((1+x)(1+y)) for significand fractions "
